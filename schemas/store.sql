@@ -1,0 +1,133 @@
+-- tscorr DuckDB schema (current version; see tscorr/store.py SCHEMA_VERSION).
+-- Public SQL interface: names here are a contract (../DESIGN.md). Every timestamp is a
+-- TIMESTAMPTZ stored in UTC. Lags are counted in buckets; lag k > 0 means the series moves
+-- k buckets AFTER the events: r(k) = corr(e[t], y[t+k]).
+
+CREATE TABLE IF NOT EXISTS meta (
+    key   VARCHAR PRIMARY KEY,
+    value VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS sources (
+    source_id     BIGINT PRIMARY KEY,
+    feed          VARCHAR NOT NULL,
+    path          VARCHAR NOT NULL,
+    sha256        VARCHAR NOT NULL,
+    bytes         BIGINT,
+    loaded_at     TIMESTAMPTZ NOT NULL,
+    rows_read     BIGINT,
+    rows_loaded   BIGINT,
+    rows_rejected BIGINT,
+    points_loaded BIGINT,   -- points written (a wide row gives several)
+    events_loaded BIGINT,
+    duplicates    BIGINT,   -- records dropped: same key earlier in the file, or event already stored
+    replaced      BIGINT,   -- stored points overwritten by this file (same series and ts)
+    tz            VARCHAR,  -- zone naive timestamps were read in
+    options       JSON,     -- every load option
+    notes         VARCHAR   -- what the loader had to decide or guess
+);
+
+CREATE TABLE IF NOT EXISTS series (
+    series_id BIGINT PRIMARY KEY,
+    name      VARCHAR NOT NULL UNIQUE,
+    feed      VARCHAR,
+    unit      VARCHAR,
+    agg       VARCHAR NOT NULL,   -- sum | mean | last | max: how values combine into a bucket
+    source_id BIGINT,             -- the first source that created the series
+    attrs     JSON                -- feed facts, e.g. {"relative_index": true}
+);
+
+-- One row per (series_id, ts): the loader replaces a stored point rather than adding a second.
+CREATE TABLE IF NOT EXISTS points (
+    series_id BIGINT NOT NULL,
+    ts        TIMESTAMPTZ NOT NULL,
+    value     DOUBLE,
+    flag      VARCHAR               -- e.g. 'lt1' for a Google Trends "<1"; NULL for a plain value
+);
+
+CREATE TABLE IF NOT EXISTS events (
+    event_id  BIGINT PRIMARY KEY,
+    ts        TIMESTAMPTZ NOT NULL,
+    ts_end    TIMESTAMPTZ,
+    kind      VARCHAR NOT NULL,
+    name      VARCHAR,
+    weight    DOUBLE DEFAULT 1,
+    source_id BIGINT,
+    attrs     JSON
+);
+
+CREATE TABLE IF NOT EXISTS rejects (
+    source_id BIGINT NOT NULL,
+    line      BIGINT,       -- 1-based line (record number for JSON arrays and Parquet)
+    raw       VARCHAR,
+    reason    VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS runs (
+    run_id     BIGINT PRIMARY KEY,
+    command    VARCHAR NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    params     JSON,        -- every option, the seed and the alignment used
+    versions   JSON,        -- tscorr, duckdb, polars, numpy
+    label      VARCHAR
+);
+
+-- Lagged cross-correlation. lag: buckets; lag > 0: the series moves after the events.
+CREATE TABLE IF NOT EXISTS xcorr (
+    run_id      BIGINT NOT NULL,
+    event_set   VARCHAR NOT NULL,
+    series      VARCHAR NOT NULL,
+    lag         INTEGER NOT NULL,
+    lag_seconds DOUBLE,
+    r           DOUBLE,
+    n           BIGINT,
+    p_value     DOUBLE,     -- per lag, from the run's test
+    q_value     DOUBLE,     -- Benjamini-Hochberg over every test of the run
+    p_peak      DOUBLE      -- p-value of the largest |r| over the whole lag window (per pair)
+);
+
+CREATE TABLE IF NOT EXISTS responses (
+    run_id      BIGINT NOT NULL,
+    event_id    BIGINT NOT NULL,
+    event_set   VARCHAR,
+    series      VARCHAR NOT NULL,
+    lag         INTEGER NOT NULL,  -- buckets after the event (negative: before)
+    lag_seconds DOUBLE,
+    ts          TIMESTAMPTZ,
+    value       DOUBLE,
+    baseline    DOUBLE,
+    ratio       DOUBLE,
+    diff        DOUBLE,
+    z           DOUBLE,
+    flag        VARCHAR            -- 'censored', 'outage', 'missing' where the value is not a plain reading
+);
+
+CREATE TABLE IF NOT EXISTS response_summary (
+    run_id      BIGINT NOT NULL,
+    event_set   VARCHAR NOT NULL,
+    series      VARCHAR NOT NULL,
+    lag         INTEGER NOT NULL,
+    lag_seconds DOUBLE,
+    n_events    BIGINT,
+    mean_ratio  DOUBLE,
+    ci_low      DOUBLE,
+    ci_high     DOUBLE,
+    median_ratio DOUBLE,
+    is_peak     BOOLEAN,
+    p_placebo   DOUBLE
+);
+
+CREATE OR REPLACE VIEW observations AS
+SELECT s.name AS series, p.ts, p.value
+FROM points p JOIN series s USING (series_id);
+
+CREATE OR REPLACE VIEW xcorr_peaks AS
+SELECT run_id, event_set, series, lag, lag_seconds, r, n, p_value, q_value, p_peak
+FROM (
+    SELECT x.*, row_number() OVER (
+        PARTITION BY run_id, event_set, series
+        ORDER BY abs(r) DESC NULLS LAST, abs(lag), lag
+    ) AS rank_in_pair
+    FROM xcorr x
+)
+WHERE rank_in_pair = 1;

@@ -1,0 +1,3 @@
+from tscorr.cli import main
+
+main()

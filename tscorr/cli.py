@@ -1,0 +1,289 @@
+"""The ``tscorr`` command line: a thin client of the library.
+
+Each command parses its options, calls one library function and renders the result. Errors
+the library reports (:class:`tscorr.errors.TscorrError`) are turned into one line on stderr
+and a named exit code in exactly one place, :class:`_Boundary`; anything else is a bug and
+keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import polars as pl
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from typer.core import TyperGroup
+
+from tscorr import pipeline
+from tscorr.errors import ExitCode, TscorrError
+from tscorr.source import LoadOptions
+from tscorr.store import DEFAULT_DB, Store
+
+out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True)
+
+
+class _Boundary(TyperGroup):
+    """The single error boundary: TscorrError -> ``Error: ...`` on stderr + its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TscorrError as exc:
+            if os.environ.get("TSCORR_TRACEBACK"):
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            raise click.exceptions.Exit(int(exc.exit_code)) from None
+
+
+app = typer.Typer(
+    cls=_Boundary,
+    help="Load event and metric feeds into DuckDB, correlate them honestly, export the answers.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+class _State:
+    db: str = DEFAULT_DB
+
+
+state = _State()
+
+
+@app.callback()
+def _main(
+    db: Annotated[
+        str,
+        typer.Option("--db", envvar="TSCORR_DB", help="DuckDB file to use."),
+    ] = DEFAULT_DB,
+) -> None:
+    """tscorr: event-correlation time-series database.
+
+    Example: tscorr --db news.duckdb load trends.csv timeline.csv
+    """
+    state.db = db
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S") + ("Z" if value.tzinfo else "")
+    return str(value)
+
+
+def _show(frame: pl.DataFrame, title: str | None = None, as_json: bool = False) -> None:
+    if as_json:
+        click.echo(json.dumps(frame.to_dicts(), default=str, indent=1))
+        return
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for col in frame.columns:
+        numeric = frame.schema[col].is_numeric()
+        table.add_column(col, justify="right" if numeric else "left", overflow="fold")
+    for row in frame.iter_rows():
+        table.add_row(*(_cell(v) for v in row))
+    out.print(table)
+
+
+@contextmanager
+def _store(read_only: bool = False) -> Iterator[Store]:
+    store = Store.open(state.db, read_only=read_only)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+class Form(str, Enum):
+    auto = "auto"
+    long = "long"
+    wide = "wide"
+    events = "events"
+
+
+class DateOrder(str, Enum):
+    auto = "auto"
+    mdy = "mdy"
+    dmy = "dmy"
+
+
+@app.command()
+def load(
+    paths: Annotated[list[Path], typer.Argument(help="Files to load (plain or gzip).")],
+    feed: Annotated[str | None, typer.Option(help="Feed format; detected when not given.")] = None,
+    tz: Annotated[str, typer.Option(help="Zone of timestamps without an offset.")] = "UTC",
+    strict: Annotated[bool, typer.Option(help="Refuse a file with any rejected row.")] = False,
+    force: Annotated[bool, typer.Option(help="Load a file again even if already loaded.")] = False,
+    form: Annotated[Form, typer.Option(help="long, wide or events; detected from the columns.")] = Form.auto,
+    ts_col: Annotated[str | None, typer.Option(help="Timestamp column.")] = None,
+    series_col: Annotated[str | None, typer.Option(help="Series-name column (long form).")] = None,
+    value_col: Annotated[str | None, typer.Option(help="Value column (long form).")] = None,
+    kind_col: Annotated[str | None, typer.Option(help="Event kind column.")] = None,
+    name_col: Annotated[str | None, typer.Option(help="Event name column.")] = None,
+    kind: Annotated[str | None, typer.Option(help="Event kind for a file without a kind column.")] = None,
+    prefix: Annotated[str | None, typer.Option(help="Prefix for series names (wide default: 'FILE:').")] = None,
+    agg: Annotated[str | None, typer.Option(help="How buckets combine: sum, mean, last, max.")] = None,
+    unit: Annotated[str | None, typer.Option(help="Unit of the values.")] = None,
+    date_order: Annotated[DateOrder, typer.Option(help="Order of a/b/yyyy dates.")] = DateOrder.auto,
+    encoding: Annotated[str, typer.Option(help="Text encoding, e.g. cp1252.")] = "utf-8",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+) -> None:
+    """Load event and metric files into the database, one transaction per file.
+
+    Rows that cannot be read go to the rejects table with their line and reason; a file
+    loaded before (same sha256) is skipped unless --force.
+
+    Example: tscorr load stops.csv --kind rally --name-col location --tz America/New_York
+    """
+    options = LoadOptions(
+        tz=tz, date_order=date_order.value, form=form.value, ts_col=ts_col,
+        series_col=series_col, value_col=value_col, kind_col=kind_col, name_col=name_col,
+        kind=kind, prefix=prefix, agg=agg, unit=unit, encoding=encoding,
+    )
+    reports, failure = [], None
+    with _store() as store:
+        for path in paths:
+            try:
+                with _progress(path) as step:
+                    reports.append(
+                        pipeline.load_file(store, path, feed, options, strict, force, step)
+                    )
+            except TscorrError as exc:
+                failure = failure or exc
+                err.print(f"[red]failed[/red] {path}: {exc}", highlight=False)
+    if reports:
+        rows = [r.row() for r in reports]
+        if as_json:
+            _show(pl.DataFrame(rows), as_json=True)
+        else:
+            _show(pl.DataFrame(rows).drop("notes").with_columns(
+                pl.col("path").map_elements(lambda p: Path(p).name, return_dtype=pl.String)))
+            for r in reports:
+                for note in r.notes:
+                    err.print(f"{Path(r.path).name}: {note}", highlight=False)
+    if failure is not None:
+        raise failure
+
+
+@contextmanager
+def _progress(path: Path) -> Iterator[pipeline.Step]:
+    big = path.exists() and path.stat().st_size > pipeline.PROGRESS_BYTES
+    if not big:
+        yield lambda _stage: None
+        return
+    stages = ["reading", "writing", "done"]
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"{path.name}: starting", total=len(stages))
+
+        def step(stage: str) -> None:
+            bar.update(task, description=f"{path.name}: {stage}", completed=stages.index(stage))
+
+        yield step
+
+
+@app.command()
+def feeds(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+) -> None:
+    """List the feed formats, what each produces and how it is detected.
+
+    Example: tscorr feeds
+    """
+    _show(pl.DataFrame(pipeline.describe_feeds()), as_json=as_json)
+
+
+class What(str, Enum):
+    overview = "overview"
+    series = "series"
+    events = "events"
+    sources = "sources"
+    runs = "runs"
+
+
+@app.command()
+def ls(
+    what: Annotated[What, typer.Argument(help="series, events, sources or runs.")] = What.overview,
+    glob: Annotated[str, typer.Option("--series", help="Series name glob.")] = "*",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+) -> None:
+    """Show what the database holds: counts, time ranges and steps.
+
+    Example: tscorr ls series --series 'pageviews:*'
+    """
+    with _store(read_only=True) as store:
+        if what is What.overview:
+            frame = pl.DataFrame(
+                [
+                    {"table": t, "rows": len(f)}
+                    for t, f in (
+                        ("sources", store.list_sources()),
+                        ("series", store.list_series()),
+                        ("events", store.query("SELECT event_id FROM events")),
+                        ("runs", store.list_runs()),
+                    )
+                ]
+            )
+        elif what is What.series:
+            frame = store.list_series(glob)
+        elif what is What.events:
+            frame = store.list_events()
+        elif what is What.sources:
+            frame = store.list_sources()
+        else:
+            frame = store.list_runs()
+    _show(frame, title=what.value, as_json=as_json)
+
+
+class SqlFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run; several statements allowed.")],
+    write: Annotated[bool, typer.Option(help="Allow statements that change the file.")] = False,
+    fmt: Annotated[SqlFormat, typer.Option("--format", help="table, csv or json.")] = SqlFormat.table,
+) -> None:
+    """Run SQL on the database (read-only unless --write).
+
+    Example: tscorr sql "SELECT series, max(value) FROM observations GROUP BY 1"
+    """
+    with _store(read_only=not write) as store:
+        frame = store.user_sql(query)
+    if fmt is SqlFormat.csv:
+        click.echo(frame.write_csv(), nl=False)
+    else:
+        _show(frame, as_json=fmt is SqlFormat.json)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point."""
+    app(args=list(argv) if argv is not None else sys.argv[1:], prog_name="tscorr")

@@ -1,0 +1,352 @@
+"""From a raw table (one row per input record) to canonical frames.
+
+Shared by the generic tabular feeds. Column roles (timestamp, series, value, kind, name,
+end, weight) come from the user's ``--*-col`` options or from the spec's candidate names; the
+form follows from the roles:
+
+* **long** metrics: a timestamp, a series and a value column, one point per row;
+* **wide** metrics: a timestamp column and one numeric column per series;
+* **events**: a timestamp plus kind and/or name columns; every other column goes to ``attrs``.
+
+A row whose timestamp, value or weight cannot be read is rejected whole, with its reason;
+the good rows load.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from tscorr.errors import BadInput, UnknownName
+from tscorr.frames import FeedFrames
+from tscorr.source import LoadOptions, SourceFile
+from tscorr.spec import AGGS, FeedSpec
+from tscorr.timeparse import parse_timestamps
+
+ROLES = ("ts", "series", "value", "kind", "name", "ts_end", "weight")
+FORMS = ("auto", "long", "wide", "events")
+_THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"
+# a wide column is a series when at least this share of its non-empty cells are numbers
+_NUMERIC_SHARE = 0.5
+
+RawText = Callable[[list[int]], Mapping[int, str]]
+
+
+@dataclass(frozen=True)
+class Roles:
+    ts: str
+    series: str | None = None
+    value: str | None = None
+    kind: str | None = None
+    name: str | None = None
+    ts_end: str | None = None
+    weight: str | None = None
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+
+
+def resolve_roles(
+    columns: Sequence[str], spec: FeedSpec, opts: LoadOptions, where: str
+) -> Roles:
+    """Map roles to columns: explicit options first, then the spec's candidate names."""
+    by_norm = {_norm(c): c for c in reversed(columns)}
+    found: dict[str, str | None] = {}
+    for role in ROLES:
+        explicit = getattr(opts, f"{role}_col", None)
+        if explicit is not None:
+            if explicit not in columns:
+                raise BadInput(
+                    f"{where}: --{role.replace('_', '-')}-col '{explicit}' is not a column "
+                    f"(found: {', '.join(columns)})"
+                )
+            found[role] = explicit
+            continue
+        found[role] = next(
+            (by_norm[_norm(c)] for c in spec.roles.get(role, ()) if _norm(c) in by_norm), None
+        )
+    if found["ts"] is None:
+        if columns and columns[0].strip() == "":
+            found["ts"] = columns[0]  # an unnamed first column is the time axis of wide exports
+        else:
+            looked = ", ".join(spec.roles.get("ts", ()))
+            raise BadInput(
+                f"{where}: no timestamp column (looked for {looked}; found: "
+                f"{', '.join(columns)}); pass --ts-col"
+            )
+    ts = found.pop("ts")
+    assert ts is not None
+    return Roles(ts=ts, **found)
+
+
+def decide_form(roles: Roles, opts: LoadOptions) -> str:
+    if opts.form not in FORMS:
+        raise UnknownName("form", opts.form, FORMS)
+    if opts.form != "auto":
+        return opts.form
+    if opts.kind_col or opts.name_col or opts.kind:
+        return "events"
+    if roles.value is not None:
+        return "long"
+    if roles.kind is not None or roles.name is not None:
+        return "events"
+    return "wide"
+
+
+def to_number(col: pl.Series) -> pl.Series:
+    """Numbers from strings: ``1234``, ``-1.5e3``, ``1,234,567``; anything else is null."""
+    if col.dtype.is_numeric():
+        return col.cast(pl.Float64)
+    if col.dtype == pl.Boolean:
+        return col.cast(pl.Float64)
+    text = col.cast(pl.String).str.strip_chars()
+    cleaned = pl.select(
+        pl.when(text.str.contains(_THOUSANDS)).then(text.str.replace_all(",", "", literal=True))
+        .otherwise(text)
+    ).to_series()
+    return cleaned.cast(pl.Float64, strict=False)
+
+
+def _blank(col: pl.Series) -> pl.Series:
+    if col.dtype == pl.String:
+        return col.is_null() | (col.str.strip_chars() == "")
+    return col.is_null()
+
+
+def shape_table(
+    raw: pl.DataFrame,
+    lines: pl.Series,
+    spec: FeedSpec,
+    source: SourceFile,
+    opts: LoadOptions,
+    raw_text: RawText | None = None,
+) -> FeedFrames:
+    """Turn ``raw`` (one row per record, ``lines`` its line numbers) into canonical frames."""
+    where = source.display_name
+    if raw.width == 0 or raw.height == 0:
+        raise BadInput(f"{where}: has no data rows; check that it is the right file")
+    roles = resolve_roles(raw.columns, spec, opts, where)
+    form = decide_form(roles, opts)
+    group = raw[roles.series] if form == "long" and roles.series else None
+    times = parse_timestamps(raw[roles.ts], opts.tz, opts.date_order, group=group)
+    notes = list(times.notes)
+    reason = times.reason.fill_null(
+        pl.select(
+            pl.when(_blank(raw[roles.ts])).then(pl.lit("empty timestamp"))
+        ).to_series()
+    )
+    if form == "events":
+        frames, reason = _events(raw, roles, times.ts, reason, source, opts)
+    elif form == "long":
+        frames, reason = _long(raw, roles, times.ts, reason, spec, source, opts)
+    else:
+        frames, reason = _wide(raw, roles, times.ts, reason, spec, source, opts, notes)
+    frames.notes[:0] = notes
+    frames.rejects = _rejects(reason, raw, lines, raw_text)
+    return frames
+
+
+def _rejects(
+    reason: pl.Series, raw: pl.DataFrame, lines: pl.Series, raw_text: RawText | None
+) -> pl.DataFrame:
+    """Rejected rows (``reason`` not null) with their line numbers and raw text."""
+    rows = reason.is_not_null().arg_true().to_list()
+    if not rows:
+        return pl.DataFrame(schema={"line": pl.Int64, "raw": pl.String, "reason": pl.String})
+    line_numbers = [int(lines[r]) for r in rows]
+    if raw_text is not None:
+        texts = raw_text(line_numbers)
+        raw_col = [texts.get(n, "") for n in line_numbers]
+    else:
+        picked = raw[rows].to_dicts()
+        raw_col = [json.dumps(r, default=str, ensure_ascii=False) for r in picked]
+    return pl.DataFrame(
+        {"line": line_numbers, "raw": raw_col, "reason": reason.gather(rows)},
+        schema={"line": pl.Int64, "raw": pl.String, "reason": pl.String},
+    )
+
+
+def _series_meta(points: pl.DataFrame, spec: FeedSpec, opts: LoadOptions) -> pl.DataFrame:
+    agg = opts.agg or spec.series.agg
+    if agg not in (*AGGS, "auto"):
+        raise UnknownName("aggregation", agg, (*AGGS, "auto"))
+    meta = points.group_by("series", maintain_order=True).agg(
+        integral=(pl.col("value") == pl.col("value").round()).all()
+    )
+    return meta.select(
+        "series",
+        pl.lit(opts.unit or spec.series.unit, pl.String).alias("unit"),
+        (
+            pl.when(pl.col("integral")).then(pl.lit("sum")).otherwise(pl.lit("mean"))
+            if agg == "auto"
+            else pl.lit(agg)
+        ).alias("agg"),
+        pl.lit("{}").alias("attrs"),
+    )
+
+
+def _dedupe_points(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    before = frame.height
+    frame = frame.unique(subset=["series", "ts"], keep="last", maintain_order=True)
+    return frame, before - frame.height
+
+
+def _long(
+    raw: pl.DataFrame,
+    roles: Roles,
+    ts: pl.Series,
+    reason: pl.Series,
+    spec: FeedSpec,
+    source: SourceFile,
+    opts: LoadOptions,
+) -> tuple[FeedFrames, pl.Series]:
+    assert roles.value is not None
+    value = to_number(raw[roles.value])
+    raw_value = raw[roles.value]
+    series = (
+        raw[roles.series].cast(pl.String).str.strip_chars()
+        if roles.series
+        else pl.Series([f"{source.stem}:{roles.value}"] * raw.height)
+    )
+    reason = pl.select(
+        pl.when(pl.lit(reason).is_not_null())
+        .then(pl.lit(reason))
+        .when(pl.lit(series).is_null() | (pl.lit(series) == ""))
+        .then(pl.lit("empty series name"))
+        .when(pl.lit(_blank(raw_value)))
+        .then(pl.lit("empty value"))
+        .when(pl.lit(value).is_null())
+        .then(pl.format("value '{}' is not a number", pl.lit(raw_value.cast(pl.String))))
+    ).to_series()
+    prefix = opts.prefix if opts.prefix is not None else (spec.series.prefix or "")
+    points = pl.DataFrame(
+        {"series": prefix + series, "ts": ts, "value": value, "flag": None, "reason": reason},
+        schema_overrides={"flag": pl.String},
+    ).filter(pl.col("reason").is_null())
+    points, dups = _dedupe_points(points)
+    frames = FeedFrames(
+        rows_read=raw.height,
+        points=points,
+        series=_series_meta(points, spec, opts),
+        duplicates=dups,
+    )
+    return frames, reason
+
+
+def _wide(
+    raw: pl.DataFrame,
+    roles: Roles,
+    ts: pl.Series,
+    reason: pl.Series,
+    spec: FeedSpec,
+    source: SourceFile,
+    opts: LoadOptions,
+    notes: list[str],
+) -> tuple[FeedFrames, pl.Series]:
+    numbers: dict[str, pl.Series] = {}
+    ignored: list[str] = []
+    for col in raw.columns:
+        if col == roles.ts:
+            continue
+        values = to_number(raw[col])
+        filled = (~_blank(raw[col])).sum()
+        if filled and values.is_not_null().sum() >= _NUMERIC_SHARE * filled:
+            numbers[col] = values
+        else:
+            ignored.append(col)
+    if not numbers:
+        raise BadInput(
+            f"{source.display_name}: no numeric columns besides the timestamp '{roles.ts}'; "
+            "for events pass --name-col or --kind-col, for long metrics --series-col and --value-col"
+        )
+    if ignored:
+        notes.append(f"non-numeric columns ignored: {', '.join(ignored)}")
+    for col, values in numbers.items():
+        bad = ~_blank(raw[col]) & values.is_null()
+        reason = pl.select(
+            pl.when(pl.lit(reason).is_not_null())
+            .then(pl.lit(reason))
+            .when(pl.lit(bad))
+            .then(pl.format("column '{}': value '{}' is not a number", pl.lit(col), pl.lit(raw[col].cast(pl.String))))
+        ).to_series()
+    default_prefix = spec.series.prefix if spec.series.prefix is not None else f"{source.stem}:"
+    prefix = opts.prefix if opts.prefix is not None else default_prefix
+    good = reason.is_null()
+    table = pl.DataFrame({"ts": ts, **{f"{prefix}{c}": v for c, v in numbers.items()}}).filter(good)
+    points = (
+        table.unpivot(index="ts", variable_name="series", value_name="value")
+        .filter(pl.col("value").is_not_null())
+        .with_columns(pl.lit(None, pl.String).alias("flag"))
+    )
+    points, dups = _dedupe_points(points)
+    frames = FeedFrames(
+        rows_read=raw.height,
+        points=points,
+        series=_series_meta(points, spec, opts),
+        duplicates=dups,
+    )
+    return frames, reason
+
+
+def _events(
+    raw: pl.DataFrame,
+    roles: Roles,
+    ts: pl.Series,
+    reason: pl.Series,
+    source: SourceFile,
+    opts: LoadOptions,
+) -> tuple[FeedFrames, pl.Series]:
+    n = raw.height
+
+    def text(col: str | None) -> pl.Series:
+        if col is None:
+            return pl.Series([None] * n, dtype=pl.String)
+        out = raw[col].cast(pl.String).str.strip_chars()
+        return pl.select(pl.when(out != "").then(out)).to_series()
+
+    kind = text(roles.kind).fill_null(opts.kind or source.stem)
+    name = text(roles.name)
+    name = pl.select(pl.coalesce(name, kind)).to_series()
+    weight = to_number(raw[roles.weight]) if roles.weight else pl.Series([1.0] * n)
+    ts_end = pl.Series([None] * n, dtype=pl.Datetime("us", "UTC"))
+    end_reason = pl.Series([None] * n, dtype=pl.String)
+    if roles.ts_end:
+        parsed_end = parse_timestamps(raw[roles.ts_end], opts.tz, opts.date_order)
+        ts_end, end_reason = parsed_end.ts, parsed_end.reason
+    bad_weight = (~_blank(raw[roles.weight]) & weight.is_null()) if roles.weight else None
+    checks = pl.when(pl.lit(reason).is_not_null()).then(pl.lit(reason))
+    checks = checks.when(pl.lit(end_reason).is_not_null()).then(
+        pl.format("end time: {}", pl.lit(end_reason))
+    )
+    if bad_weight is not None:
+        checks = checks.when(pl.lit(bad_weight)).then(
+            pl.format("weight '{}' is not a number", pl.lit(raw[roles.weight].cast(pl.String)))
+        )
+    reason = pl.select(checks.otherwise(pl.lit(None, pl.String))).to_series()
+    used = {c for c in (roles.ts, roles.kind, roles.name, roles.ts_end, roles.weight) if c}
+    rest = [c for c in raw.columns if c not in used]
+    attrs = (
+        raw.select(pl.struct(pl.col(rest).cast(pl.String)).struct.json_encode()).to_series()
+        if rest
+        else pl.Series(["{}"] * n)
+    )
+    events = pl.DataFrame(
+        {
+            "ts": ts,
+            "ts_end": ts_end,
+            "kind": kind,
+            "name": name,
+            "weight": weight.fill_null(1.0),
+            "attrs": attrs,
+            "reason": reason,
+        }
+    ).filter(pl.col("reason").is_null())
+    before = events.height
+    events = events.unique(subset=["ts", "kind", "name", "ts_end"], keep="first", maintain_order=True)
+    frames = FeedFrames(rows_read=n, events=events.drop("reason"), duplicates=before - events.height)
+    return frames, reason

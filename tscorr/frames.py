@@ -1,0 +1,72 @@
+"""Canonical frames: what every feed reader hands to the store.
+
+A reader turns one file into a :class:`FeedFrames`: long points, series metadata, events
+and rejected rows, each a polars DataFrame with the columns and dtypes below. Nothing past the
+readers knows which file format the data came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import polars as pl
+
+UTC = pl.Datetime("us", "UTC")
+
+POINTS: Mapping[str, pl.DataType] = {
+    "series": pl.String(),
+    "ts": UTC,
+    "value": pl.Float64(),
+    "flag": pl.String(),  # e.g. "lt1" for a Google Trends "<1"; null for a plain value
+}
+SERIES: Mapping[str, pl.DataType] = {
+    "series": pl.String(),
+    "unit": pl.String(),
+    "agg": pl.String(),
+    "attrs": pl.String(),  # JSON object
+}
+EVENTS: Mapping[str, pl.DataType] = {
+    "ts": UTC,
+    "ts_end": UTC,
+    "kind": pl.String(),
+    "name": pl.String(),
+    "weight": pl.Float64(),
+    "attrs": pl.String(),  # JSON object
+}
+REJECTS: Mapping[str, pl.DataType] = {
+    "line": pl.Int64(),
+    "raw": pl.String(),
+    "reason": pl.String(),
+}
+
+
+def empty(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    return pl.DataFrame(schema=dict(schema))
+
+
+def conform(frame: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    """Select and cast ``frame`` to ``schema``; a missing column is a bug in the reader."""
+    missing = [c for c in schema if c not in frame.columns]
+    if missing:
+        raise ValueError(f"canonical frame lacks columns {missing}")
+    return frame.select([pl.col(c).cast(t) for c, t in schema.items()])
+
+
+@dataclass
+class FeedFrames:
+    """Everything one file contributes. ``rows_read`` counts input records (data lines)."""
+
+    rows_read: int
+    points: pl.DataFrame = field(default_factory=lambda: empty(POINTS))
+    series: pl.DataFrame = field(default_factory=lambda: empty(SERIES))
+    events: pl.DataFrame = field(default_factory=lambda: empty(EVENTS))
+    rejects: pl.DataFrame = field(default_factory=lambda: empty(REJECTS))
+    notes: list[str] = field(default_factory=list)
+    duplicates: int = 0  # records dropped because the same key appeared earlier in the file
+
+    def __post_init__(self) -> None:
+        self.points = conform(self.points, POINTS)
+        self.series = conform(self.series, SERIES)
+        self.events = conform(self.events, EVENTS)
+        self.rejects = conform(self.rejects, REJECTS)

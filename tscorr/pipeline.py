@@ -1,0 +1,112 @@
+"""The verbs shared by the CLI and library users: load files, list what is stored.
+
+Data flows one way: feed reader -> canonical frames -> store. Each function here composes
+those stages and returns plain data; nothing here prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tscorr import feeds
+from tscorr.errors import RowsRejected
+from tscorr.source import LoadOptions, SourceFile
+from tscorr.store import IngestCounts, SourceMeta, Store
+
+Step = Callable[[str], None]
+# a file larger than this gets a progress display in the CLI
+PROGRESS_BYTES = 4 << 20
+
+
+@dataclass
+class LoadReport:
+    """What happened to one file."""
+
+    path: str
+    feed: str
+    status: str  # "loaded" or "skipped"
+    counts: IngestCounts | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def row(self) -> dict[str, object]:
+        c = self.counts
+        return {
+            "path": self.path,
+            "feed": self.feed,
+            "status": self.status,
+            "rows_read": c.rows_read if c else 0,
+            "loaded": c.rows_loaded if c else 0,
+            "rejected": c.rows_rejected if c else 0,
+            "duplicates": c.duplicates if c else 0,
+            "replaced": c.replaced if c else 0,
+            "series": c.series if c else 0,
+            "points": c.points if c else 0,
+            "events": c.events if c else 0,
+            "notes": "; ".join(self.notes),
+        }
+
+
+def load_file(
+    store: Store,
+    path: str | Path,
+    feed: str | None = None,
+    options: LoadOptions | None = None,
+    strict: bool = False,
+    force: bool = False,
+    step: Step | None = None,
+) -> LoadReport:
+    """Load one file into ``store`` in one transaction.
+
+    The feed is detected when ``feed`` is None. A file whose sha256 was loaded before is
+    skipped unless ``force``. With ``strict`` any rejected row refuses the whole file.
+    Rows that cannot be read are kept in ``rejects`` with their line and reason.
+    """
+    options = options or LoadOptions()
+    say = step or (lambda _stage: None)
+    source = SourceFile(path)
+    chosen = feeds.get_feed(feed) if feed else feeds.detect(source)
+    notes = [] if feed else [f"detected feed {chosen.name}"]
+    if not force:
+        seen = store.find_source(source.sha256)
+        if seen is not None:
+            notes.append(
+                f"already loaded as source {seen['source_id']} ({seen['path']}); "
+                "pass --force to load it again"
+            )
+            return LoadReport(str(path), chosen.name, "skipped", notes=notes)
+    say("reading")
+    frames = chosen.read(chosen.spec, source, options)
+    notes.extend(frames.notes)
+    if strict and frames.rejects.height:
+        first = frames.rejects.row(0, named=True)
+        raise RowsRejected(
+            f"{source.display_name}:{first['line']}: {first['reason']} "
+            f"({frames.rejects.height} rows rejected; --strict refuses the file, nothing loaded)"
+        )
+    say("writing")
+    meta = SourceMeta(
+        feed=chosen.name,
+        path=str(path),
+        sha256=source.sha256,
+        bytes=source.size,
+        tz=options.tz,
+        options={k: v for k, v in asdict(options).items() if v not in (None, {}, "auto")},
+    )
+    counts = store.ingest(meta, frames, notes)
+    say("done")
+    return LoadReport(str(path), chosen.name, "loaded", counts, notes)
+
+
+def describe_feeds() -> list[dict[str, str]]:
+    """One row per registered feed: name, what it produces, how it is detected."""
+    return [
+        {
+            "feed": f.name,
+            "produces": ", ".join(f.spec.produces),
+            "detected by": f.spec.detect.describe or "--feed only",
+            "description": f.spec.description,
+        }
+        for f in feeds.all_feeds()
+    ]

@@ -1,0 +1,148 @@
+"""One input file (plain or gzip) and the options a load was asked for."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import IO
+
+from tscorr.errors import BadInput, NotFound
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_HEAD = 16384
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """What the user said about a file. Readers read these; ``None`` means "detect"."""
+
+    tz: str = "UTC"
+    date_order: str = "auto"
+    form: str = "auto"  # auto | long | wide | events
+    ts_col: str | None = None
+    series_col: str | None = None
+    value_col: str | None = None
+    kind_col: str | None = None
+    name_col: str | None = None
+    kind: str | None = None  # constant kind for an events file without a kind column
+    prefix: str | None = None  # prepended to series names
+    agg: str | None = None
+    unit: str | None = None
+    encoding: str = "utf-8"
+    extra: dict[str, str] = field(default_factory=dict)  # feed-specific options
+
+
+class SourceFile:
+    """A file to load: its bytes (gzip undone), hash and size, read lazily and once."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.display_name = str(path)
+        if not self.path.exists():
+            raise NotFound(f"{self.display_name}: no such file; check the path")
+        if self.path.is_dir():
+            raise BadInput(f"{self.display_name}: is a directory; name the files inside it")
+        try:
+            with self.path.open("rb") as fh:
+                self._magic = fh.read(2)
+        except OSError as exc:
+            raise BadInput(
+                f"{self.display_name}: cannot be read ({exc.strerror or exc}); "
+                "check its permissions"
+            ) from exc
+        self.size = self.path.stat().st_size
+
+    @property
+    def is_gzip(self) -> bool:
+        return self._magic == _GZIP_MAGIC
+
+    @property
+    def stem(self) -> str:
+        name = self.path.name
+        for ext in (".gz", ".csv", ".tsv", ".txt", ".json", ".ndjson", ".jsonl", ".parquet", ".log"):
+            if name.lower().endswith(ext):
+                name = name[: -len(ext)]
+        return name
+
+    @cached_property
+    def sha256(self) -> str:
+        digest = hashlib.sha256()
+        with self.path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    def open_binary(self) -> IO[bytes]:
+        """A stream of the file's content, decompressed when it is gzip."""
+        raw = self.path.open("rb")
+        return gzip.GzipFile(fileobj=raw) if self.is_gzip else raw
+
+    @cached_property
+    def data(self) -> bytes:
+        """The whole (decompressed) content."""
+        try:
+            with self.open_binary() as fh:
+                return fh.read()
+        except (OSError, EOFError, zlib.error) as exc:
+            raise BadInput(
+                f"{self.display_name}: the gzip stream is damaged ({exc}); re-download the file"
+            ) from exc
+
+    def head_bytes(self, n: int = _HEAD) -> bytes:
+        try:
+            with self.open_binary() as fh:
+                return fh.read(n)
+        except (OSError, EOFError, zlib.error):
+            return b""
+
+    def head_text(self, n: int = _HEAD) -> str:
+        return self.head_bytes(n).decode("utf-8", errors="replace")
+
+    def text(self, encoding: str = "utf-8") -> str:
+        """The content decoded; a wrong encoding names the first bad byte and what to do."""
+        try:
+            return self.data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            line = self.data.count(b"\n", 0, exc.start) + 1
+            raise BadInput(
+                f"{self.display_name}:{line}: not valid {encoding} (byte 0x{self.data[exc.start]:02x}); "
+                "pass --encoding cp1252 (or the file's real encoding)"
+            ) from exc
+        except LookupError as exc:
+            raise BadInput(f"unknown encoding '{encoding}'; use a Python codec name such as cp1252") from exc
+
+    def check_text(self) -> None:
+        """Refuse binary content before a text parser makes a mess of it."""
+        head = self.head_bytes(4096)
+        if b"\x00" in head:
+            raise BadInput(
+                f"{self.display_name}: looks binary (NUL bytes), not a text file; "
+                "check the file or pass the right --feed"
+            )
+
+    def iter_lines(self, encoding: str = "utf-8") -> Iterator[str]:
+        """Lines without their endings, streamed (bounded memory), undecodable bytes replaced."""
+        with self.open_binary() as fh:
+            text = io.TextIOWrapper(fh, encoding=encoding, errors="replace", newline="")
+            for line in text:
+                yield line.rstrip("\r\n")
+
+    def lines_at(self, numbers: list[int], encoding: str = "utf-8") -> dict[int, str]:
+        """The raw text of the given 1-based line numbers (for rejected rows)."""
+        wanted = set(numbers)
+        found: dict[int, str] = {}
+        if not wanted:
+            return found
+        last = max(wanted)
+        for i, line in enumerate(self.iter_lines(encoding), start=1):
+            if i in wanted:
+                found[i] = line
+            if i >= last:
+                break
+        return found

@@ -1,0 +1,346 @@
+"""The DuckDB file: the only module of tscorr that talks to DuckDB.
+
+``Store.open`` takes a path, ``":memory:"`` or an existing DuckDB connection, creates or
+upgrades the schema (``schemas/store.sql`` plus the steps in ``schemas/migrations``), and
+hands out polars frames, never cursors. Every write that belongs to one file or one analysis
+run happens in one transaction: a failure leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from tscorr.errors import BadInput, BadQuery, DatabaseBusy, NotFound, TscorrError
+from tscorr.frames import FeedFrames
+from tscorr.resources import schemas_dir
+
+SCHEMA_VERSION = 2
+DEFAULT_DB = "tscorr.duckdb"
+
+
+@dataclass(frozen=True)
+class SourceMeta:
+    feed: str
+    path: str
+    sha256: str
+    bytes: int
+    tz: str
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class IngestCounts:
+    source_id: int
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    points: int
+    events: int
+    series: int
+    duplicates: int
+    replaced: int
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class Store:
+    """A tscorr database. Use :meth:`open`; close it (or use ``with``) when done."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, name: str, owned: bool, read_only: bool):
+        self.con = con
+        self.name = name
+        self._owned = owned
+        self.read_only = read_only
+
+    # --- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        target: str | Path | duckdb.DuckDBPyConnection = DEFAULT_DB,
+        read_only: bool = False,
+    ) -> Store:
+        """Open (creating or upgrading) a database at a path, in memory, or on a connection."""
+        if isinstance(target, duckdb.DuckDBPyConnection):
+            store = cls(target, "<connection>", owned=False, read_only=read_only)
+        else:
+            name = str(target)
+            if read_only and name != ":memory:" and not Path(name).exists():
+                raise NotFound(f"database {name} does not exist; load some files first")
+            try:
+                con = duckdb.connect(name, read_only=read_only)
+            except duckdb.IOException as exc:
+                message = str(exc)
+                if "lock" in message.lower():
+                    pid = re.search(r"PID (\d+)", message)
+                    holder = f" (process {pid.group(1)})" if pid else ""
+                    raise DatabaseBusy(
+                        f"database {name} is busy: another process{holder} is using it; "
+                        "wait for it to finish and try again"
+                    ) from exc
+                raise BadInput(
+                    f"{name}: not a DuckDB database ({_first_line(exc)}); pass another --db"
+                ) from exc
+            store = cls(con, name, owned=True, read_only=read_only)
+        store._exec("SET TimeZone = 'UTC'")
+        store._prepare_schema()
+        return store
+
+    def close(self) -> None:
+        if self._owned:
+            self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def schema_version(self) -> int:
+        if not self._table_exists("meta"):
+            return 0
+        row = self._exec("SELECT value FROM meta WHERE key = 'schema_version'")
+        return int(row[0][0]) if row else 0
+
+    def _prepare_schema(self) -> None:
+        version = self.schema_version()
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise BadInput(
+                f"database {self.name} has schema version {version}, newer than this tscorr "
+                f"understands ({SCHEMA_VERSION}); upgrade tscorr"
+            )
+        if self.read_only:
+            raise BadInput(
+                f"database {self.name} has schema version {version} and needs an upgrade; "
+                "run any writing command (e.g. 'tscorr sql --write \"SELECT 1\"') first"
+            )
+        with self.transaction():
+            if version > 0:
+                for step in range(version + 1, SCHEMA_VERSION + 1):
+                    self._run_script(schemas_dir() / "migrations" / f"{step:03d}.sql")
+            self._run_script(schemas_dir() / "store.sql")
+            self._exec(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+            )
+
+    def _run_script(self, path: Path) -> None:
+        for statement in self.con.extract_statements(path.read_text(encoding="utf-8")):
+            self.con.execute(statement.query).complete()
+
+    # --- low-level helpers -------------------------------------------------------------------
+
+    def _exec(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        self.con.execute(sql, params or [])
+        return self.con.fetchall()
+
+    def _table_exists(self, name: str) -> bool:
+        rows = self._exec(
+            "SELECT 1 FROM information_schema.tables WHERE table_name = ? "
+            "AND table_schema = current_schema()",
+            [name],
+        )
+        return bool(rows)
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        """Run SQL written by tscorr itself and return a polars frame."""
+        return self.con.sql(sql, params=params or None).pl()
+
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        rows = self._exec(sql, params)
+        return rows[0][0] if rows else None
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.con.begin()
+        try:
+            yield
+        except BaseException:
+            self.con.rollback()
+            raise
+        self.con.commit()
+
+    @contextmanager
+    def _registered(self, name: str, frame: pl.DataFrame) -> Iterator[str]:
+        self.con.register(name, frame)
+        try:
+            yield name
+        finally:
+            self.con.unregister(name)
+
+    def _next_id(self, table: str, column: str) -> int:
+        return int(self.scalar(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}"))
+
+    # --- loading -----------------------------------------------------------------------------
+
+    def find_source(self, sha256: str) -> dict[str, Any] | None:
+        rows = self.query(
+            "SELECT source_id, feed, path, loaded_at FROM sources WHERE sha256 = ? "
+            "ORDER BY source_id DESC LIMIT 1",
+            [sha256],
+        ).to_dicts()
+        return rows[0] if rows else None
+
+    def ingest(self, meta: SourceMeta, frames: FeedFrames, notes: Sequence[str] = ()) -> IngestCounts:
+        """Write one file's frames in one transaction and return what was written."""
+        rows_rejected = frames.rejects.height
+        with self.transaction():
+            source_id = self._next_id("sources", "source_id")
+            self._exec(
+                "INSERT INTO sources (source_id, feed, path, sha256, bytes, loaded_at, rows_read, "
+                "rows_loaded, rows_rejected, tz, options, notes) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    source_id, meta.feed, meta.path, meta.sha256, meta.bytes,
+                    datetime.now(UTC), frames.rows_read, frames.rows_read - rows_rejected,
+                    rows_rejected, meta.tz, json.dumps(dict(meta.options), default=str),
+                    "; ".join(notes) or None,
+                ],
+            )
+            n_series, replaced = self._write_points(source_id, meta.feed, frames)
+            n_events, skipped = self._write_events(source_id, frames.events)
+            if rows_rejected:
+                with self._registered("_tscorr_rejects", frames.rejects):
+                    self._exec(
+                        "INSERT INTO rejects SELECT ?, line, raw, reason FROM _tscorr_rejects",
+                        [source_id],
+                    )
+            duplicates = frames.duplicates + skipped
+            self._exec(
+                "UPDATE sources SET points_loaded = ?, events_loaded = ?, duplicates = ?, "
+                "replaced = ? WHERE source_id = ?",
+                [frames.points.height, n_events, duplicates, replaced, source_id],
+            )
+        return IngestCounts(
+            source_id=source_id,
+            rows_read=frames.rows_read,
+            rows_loaded=frames.rows_read - rows_rejected,
+            rows_rejected=rows_rejected,
+            points=frames.points.height,
+            events=n_events,
+            series=n_series,
+            duplicates=duplicates,
+            replaced=replaced,
+        )
+
+    def _write_points(self, source_id: int, feed: str, frames: FeedFrames) -> tuple[int, int]:
+        if frames.points.height == 0:
+            return 0, 0
+        names = frames.series
+        with self._registered("_tscorr_names", names.select("series")):
+            known = self.query(
+                "SELECT s.name AS series, s.series_id FROM series s "
+                "JOIN _tscorr_names n ON s.name = n.series"
+            )
+        new = names.join(known, on="series", how="anti")
+        first_id = self._next_id("series", "series_id")
+        new = new.with_columns(
+            (pl.int_range(0, pl.len(), dtype=pl.Int64) + first_id).alias("series_id")
+        )
+        if new.height:
+            with self._registered("_tscorr_new_series", new):
+                self._exec(
+                    "INSERT INTO series (series_id, name, feed, unit, agg, source_id, attrs) "
+                    "SELECT series_id, series, ?, unit, agg, ?, attrs FROM _tscorr_new_series",
+                    [feed, source_id],
+                )
+        ids = pl.concat([known, new.select("series", "series_id")])
+        incoming = frames.points.join(ids, on="series", how="inner").select(
+            "series_id", "ts", "value", "flag"
+        )
+        replaced = 0
+        with self._registered("_tscorr_points", incoming):
+            if known.height:
+                # Only series that already had points can overlap: replace, never duplicate.
+                replaced = int(
+                    self._exec(
+                        "DELETE FROM points USING _tscorr_points i "
+                        "WHERE points.series_id = i.series_id AND points.ts = i.ts"
+                    )[0][0]
+                )
+            self._exec("INSERT INTO points SELECT series_id, ts, value, flag FROM _tscorr_points")
+        return names.height, replaced
+
+    def _write_events(self, source_id: int, events: pl.DataFrame) -> tuple[int, int]:
+        if events.height == 0:
+            return 0, 0
+        first_id = self._next_id("events", "event_id")
+        with self._registered("_tscorr_events", events):
+            fresh = self.query(
+                "SELECT e.* FROM _tscorr_events e WHERE NOT EXISTS (SELECT 1 FROM events x "
+                "WHERE x.ts = e.ts AND x.kind = e.kind AND x.name IS NOT DISTINCT FROM e.name "
+                "AND x.ts_end IS NOT DISTINCT FROM e.ts_end)"
+            )
+        fresh = fresh.with_columns(
+            (pl.int_range(0, pl.len(), dtype=pl.Int64) + first_id).alias("event_id")
+        )
+        with self._registered("_tscorr_fresh", fresh):
+            self._exec(
+                "INSERT INTO events (event_id, ts, ts_end, kind, name, weight, source_id, attrs) "
+                "SELECT event_id, ts, ts_end, kind, name, weight, ?, attrs FROM _tscorr_fresh",
+                [source_id],
+            )
+        return fresh.height, events.height - fresh.height
+
+    # --- what the file holds -----------------------------------------------------------------
+
+    def list_sources(self) -> pl.DataFrame:
+        return self.query(
+            "SELECT source_id, feed, path, rows_read, rows_loaded, rows_rejected, points_loaded, "
+            "events_loaded, duplicates, replaced, loaded_at FROM sources ORDER BY source_id"
+        )
+
+    def list_series(self, glob: str = "*") -> pl.DataFrame:
+        return self.query(
+            "SELECT s.series_id, s.name, s.feed, s.unit, s.agg, count(p.ts) AS points, "
+            "min(p.ts) AS first, max(p.ts) AS last, "
+            "CASE WHEN count(p.ts) > 1 THEN "
+            "  (epoch(max(p.ts)) - epoch(min(p.ts))) / (count(p.ts) - 1) END AS mean_step_s "
+            "FROM series s LEFT JOIN points p USING (series_id) WHERE s.name GLOB ? "
+            "GROUP BY ALL ORDER BY s.name",
+            [glob],
+        )
+
+    def list_events(self) -> pl.DataFrame:
+        return self.query(
+            "SELECT kind, count(*) AS events, min(ts) AS first, max(ts) AS last, "
+            "count(DISTINCT name) AS names FROM events GROUP BY kind ORDER BY kind"
+        )
+
+    def list_runs(self) -> pl.DataFrame:
+        return self.query(
+            "SELECT run_id, command, label, created_at, params FROM runs ORDER BY run_id"
+        )
+
+    # --- user SQL ----------------------------------------------------------------------------
+
+    def user_sql(self, sql: str) -> pl.DataFrame:
+        """Run a user's SQL; the last statement's rows come back (empty for a command)."""
+        if not sql.strip():
+            raise BadQuery("no SQL statement given")
+        try:
+            relation = self.con.sql(sql)  # runs every statement, relation of the last one
+            return relation.pl() if relation is not None else pl.DataFrame()
+        except TscorrError:
+            raise
+        except duckdb.Error as exc:
+            message = _first_line(exc)
+            if self.read_only and ("read-only" in message or "read only" in message):
+                raise BadQuery(
+                    f"the database is opened read-only ({message}); pass --write to change it"
+                ) from exc
+            raise BadQuery(f"SQL error: {message}") from exc

@@ -1,0 +1,354 @@
+"""Per-value timestamp parsing into UTC.
+
+Real files mix timestamp forms within one column (a feed's ISO dates next to a hand-typed
+``11/9/2016``), so every value is parsed on its own against an ordered list of forms rather
+than by one format sniffed from the first rows. Accepted forms:
+
+* ISO 8601 with ``T`` or a space, optional seconds and fraction, optional ``Z`` or offset
+  (``+01:00``, ``+0100``, ``+01``); ``2016/11/09 07:30`` (slashes) reads the same way.
+* ``11/9/2016``, ``9.11.2016``, ``2/13/17 9:01``, optional ``AM``/``PM``: the day/month order is
+  decided once for the whole column (a first field above 12 means day-first, a second field
+  above 12 means month-first); when no value decides it, month-first is assumed and a note says
+  so. Two-digit years pivot at 69 (``68`` is 2068, ``69`` is 1969), as POSIX ``strptime`` does.
+* ``Nov 9 2016``, ``Nov 9, 2016 07:30``, ``9 November 2016`` (English month names).
+* Digits only: 8 digits ``YYYYMMDD``, 14 digits ``YYYYMMDDHHMMSS``, 13 digits epoch
+  milliseconds, up to 10 digits (optionally with a fraction) epoch seconds.
+
+Values without an offset are wall-clock times in ``tz`` (default UTC). At a daylight-saving
+overlap the first occurrence of a wall time is read as the earlier instant and a repeat of the
+same wall time (within the same group, e.g. the same series) as the later one; a wall time that
+falls in a daylight-saving gap does not exist and is rejected with that reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from tscorr.errors import BadInput, UnknownName
+
+_UTC = pl.Datetime("us", "UTC")
+_NAIVE = pl.Datetime("us")
+
+_TIME = r"(?:[T ]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<F>\d{1,9}))?)?)?"
+_AMPM = r"(?:\s*(?P<P>[AaPp])\.?[Mm]\.?)?"
+_TZ = r"\s*(?P<Z>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?"
+
+_ISO = rf"^(?P<y>\d{{4}})[-/.](?P<m>\d{{1,2}})[-/.](?P<d>\d{{1,2}}){_TIME}{_TZ}$"
+_NUMERIC = (
+    rf"^(?P<a>\d{{1,2}})[/.-](?P<b>\d{{1,2}})[/.-](?P<y>\d{{4}}|\d{{2}}){_TIME}{_AMPM}{_TZ}$"
+)
+_MONTH_FIRST = (
+    r"^(?:[A-Za-z]{3,9},?\s+)?(?P<mon>[A-Za-z]{3,9})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+"
+    rf"(?P<y>\d{{4}}),?{_TIME}{_AMPM}{_TZ}$"
+)
+_DAY_FIRST = (
+    r"^(?:[A-Za-z]{3,9},?\s+)?(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?P<mon>[A-Za-z]{3,9})\.?,?\s+"
+    rf"(?P<y>\d{{4}}),?{_TIME}{_AMPM}{_TZ}$"
+)
+_MONTHS = {
+    m: i + 1
+    for i, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ]
+    )
+    for m in names
+}
+DATE_ORDERS = ("auto", "mdy", "dmy")
+FORMS_HELP = "ISO 8601, 2016/11/09 07:30, 11/9/2016, Nov 9 2016, epoch s or ms, YYYYMMDD[HHMMSS]"
+
+
+@dataclass(frozen=True)
+class ParsedTimes:
+    """Result of :func:`parse_timestamps`.
+
+    ``ts`` is ``datetime[us, UTC]``, null where the value was null or rejected; ``reason`` is
+    null where the value parsed (or was null) and says why otherwise; ``notes`` are facts about
+    the whole column worth telling the user (a guessed day/month order, DST repeats).
+    """
+
+    ts: pl.Series
+    reason: pl.Series
+    notes: tuple[str, ...]
+
+
+def parse_timestamps(
+    values: pl.Series,
+    tz: str = "UTC",
+    date_order: str = "auto",
+    group: pl.Series | None = None,
+) -> ParsedTimes:
+    """Parse a column of timestamps value by value into UTC instants.
+
+    Parameters
+    ----------
+    values : pl.Series
+        Strings, integers (epoch or ``YYYYMMDD``), dates or datetimes.
+    tz : str
+        IANA zone in which values without an offset are read.
+    date_order : {"auto", "mdy", "dmy"}
+        Order of ``a/b/yyyy`` dates; ``auto`` decides from the whole column.
+    group : pl.Series, optional
+        Same length as ``values``; a repeated wall time at a DST overlap is read as the later
+        instant only when it repeats within the same group.
+    """
+    if date_order not in DATE_ORDERS:
+        raise UnknownName("date order", date_order, DATE_ORDERS)
+    _check_zone(tz)
+    dtype = values.dtype
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is not None:
+            ts = values.dt.convert_time_zone("UTC").cast(_UTC)
+            return ParsedTimes(ts, pl.Series("reason", [None] * len(values), pl.String), ())
+        return _localize(values.cast(_NAIVE), values.is_not_null(), tz, group, [])
+    if dtype == pl.Date:
+        return _localize(values.cast(_NAIVE), values.is_not_null(), tz, group, [])
+    if dtype.is_integer():
+        values = values.cast(pl.String)
+    elif dtype.is_float():
+        # 1478649600.0 must read as epoch seconds, not as a 12-character string.
+        values = values.map_elements(repr, return_dtype=pl.String)
+    elif dtype != pl.String:
+        values = values.cast(pl.String)
+    return _parse_strings(values.str.strip_chars(), tz, date_order, group)
+
+
+def _check_zone(tz: str) -> None:
+    try:
+        pl.Series([0], dtype=_NAIVE).dt.replace_time_zone(tz)
+    except Exception as exc:  # polars raises ComputeError for unknown zones
+        raise BadInput(
+            f"unknown time zone '{tz}'; use an IANA name such as UTC, Europe/London or "
+            "America/New_York"
+        ) from exc
+
+
+def _parse_strings(
+    text: pl.Series, tz: str, date_order: str, group: pl.Series | None
+) -> ParsedTimes:
+    frame = pl.DataFrame({"text": text})
+    naive = pl.Series("naive", [None] * len(text), _NAIVE)
+    offset_min = pl.Series("offset", [None] * len(text), pl.Int32)
+    notes: list[str] = []
+    for parse in (_iso, _numeric_dates, _month_names, _digits):
+        todo = naive.is_null() & text.is_not_null()
+        if not todo.any():
+            break
+        idx = todo.arg_true()
+        got_naive, got_offset = parse(frame[idx], date_order, notes)
+        naive = naive.scatter(idx, got_naive)
+        offset_min = offset_min.scatter(idx, got_offset)
+    parsed = _localize(naive, offset_min.is_null() & naive.is_not_null(), tz, group, notes)
+    # instants with an explicit offset skip the zone entirely
+    shifted = pl.lit(naive) - pl.duration(minutes=pl.lit(offset_min).fill_null(0))
+    ts = pl.select(
+        pl.when(pl.lit(offset_min).is_not_null())
+        .then(shifted.dt.replace_time_zone("UTC"))
+        .otherwise(pl.lit(parsed.ts))
+    ).to_series()
+    unparsed = text.is_not_null() & naive.is_null()
+    reason = pl.select(
+        pl.when(unparsed)
+        .then(pl.format("unrecognised timestamp '{}' (expected {})", text, pl.lit(FORMS_HELP)))
+        .otherwise(parsed.reason)
+    ).to_series()
+    return ParsedTimes(ts.alias("ts").cast(_UTC), reason.alias("reason"), tuple(notes))
+
+
+def _localize(
+    naive: pl.Series,
+    mask: pl.Series,
+    tz: str,
+    group: pl.Series | None,
+    notes: list[str],
+) -> ParsedTimes:
+    """Read wall-clock times in ``tz``; rows outside ``mask`` come back null, unexplained."""
+    n = len(naive)
+    if tz == "UTC":
+        ts = naive.dt.replace_time_zone("UTC")
+        return ParsedTimes(ts.cast(_UTC), pl.Series("reason", [None] * n, pl.String), tuple(notes))
+    keys = {"naive": naive}
+    if group is not None:
+        keys["group"] = group
+    seen_before = (
+        pl.DataFrame(keys)
+        .select(pl.int_range(pl.len()).over(list(keys)).alias("k"))
+        .to_series()
+        > 0
+    )
+    early = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+    late = naive.dt.replace_time_zone(tz, ambiguous="latest", non_existent="null")
+    repeat = seen_before & (early != late).fill_null(False)
+    local = pl.select(pl.when(repeat).then(late).otherwise(early)).to_series()
+    gap = mask & naive.is_not_null() & local.is_null()
+    if (repeat & mask).any():
+        notes.append(f"repeated wall times in {tz} read as the later instant of a DST overlap")
+    reason = pl.select(
+        pl.when(gap)
+        .then(
+            pl.format(
+                "time {} does not exist in {} (daylight-saving gap)",
+                naive.dt.strftime("%Y-%m-%d %H:%M:%S"),
+                pl.lit(tz),
+            )
+        )
+        .otherwise(pl.lit(None, pl.String))
+    ).to_series()
+    return ParsedTimes(
+        local.dt.convert_time_zone("UTC").cast(_UTC), reason.alias("reason"), tuple(notes)
+    )
+
+
+# --- the forms --------------------------------------------------------------------------------
+# Each takes the still-unparsed rows as a frame with column "text" and returns
+# (naive datetime Series, offset-in-minutes Series), null where the form does not apply.
+
+
+def _groups(frame: pl.DataFrame, pattern: str) -> pl.DataFrame:
+    return frame.select(pl.col("text").str.extract_groups(pattern)).unnest("text")
+
+
+def _assemble(
+    g: pl.DataFrame,
+    year: pl.Expr,
+    month: pl.Expr,
+    day: pl.Expr,
+) -> tuple[pl.Series, pl.Series]:
+    cols = set(g.columns)
+
+    def num(name: str) -> pl.Expr:
+        return pl.col(name).cast(pl.Int32, strict=False) if name in cols else pl.lit(None, pl.Int32)
+
+    hour = num("H").fill_null(0)
+    if "P" in cols:
+        pm = pl.col("P").str.to_lowercase() == "p"
+        hour = pl.when(pl.col("P").is_null()).then(hour).otherwise(hour % 12 + pl.when(pm).then(12).otherwise(0))
+    frac = (
+        pl.col("F").str.slice(0, 6).str.pad_end(6, "0").cast(pl.Int32, strict=False)
+        if "F" in cols
+        else pl.lit(0)
+    )
+    text = pl.format(
+        "{}-{}-{} {}:{}:{}.{}",
+        year.cast(pl.String).str.zfill(4),
+        month.cast(pl.String).str.zfill(2),
+        day.cast(pl.String).str.zfill(2),
+        hour.cast(pl.String).str.zfill(2),
+        num("M").fill_null(0).cast(pl.String).str.zfill(2),
+        num("S").fill_null(0).cast(pl.String).str.zfill(2),
+        frac.fill_null(0).cast(pl.String).str.zfill(6),
+    )
+    out = g.select(
+        text.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us").alias("naive"),
+        _offset_minutes(pl.col("Z") if "Z" in cols else pl.lit(None, pl.String)).alias("offset"),
+    )
+    naive = out["naive"]
+    offset = pl.select(pl.when(naive.is_not_null()).then(out["offset"])).to_series()
+    return naive.cast(_NAIVE), offset.cast(pl.Int32)
+
+
+def _offset_minutes(z: pl.Expr) -> pl.Expr:
+    digits = z.str.replace(":", "", literal=True)
+    sign = pl.when(digits.str.starts_with("-")).then(-1).otherwise(1)
+    hours = digits.str.slice(1, 2).cast(pl.Int32, strict=False)
+    minutes = digits.str.slice(3, 2).cast(pl.Int32, strict=False).fill_null(0)
+    return (
+        pl.when(z.is_in(["Z", "UTC", "GMT"]))
+        .then(pl.lit(0))
+        .otherwise(sign * (hours * 60 + minutes))
+    )
+
+
+def _iso(frame: pl.DataFrame, _order: str, _notes: list[str]) -> tuple[pl.Series, pl.Series]:
+    g = _groups(frame, _ISO)
+    return _assemble(g, pl.col("y"), pl.col("m"), pl.col("d"))
+
+
+def _numeric_dates(
+    frame: pl.DataFrame, order: str, notes: list[str]
+) -> tuple[pl.Series, pl.Series]:
+    g = _groups(frame, _NUMERIC)
+    a = g["a"].cast(pl.Int32, strict=False)
+    b = g["b"].cast(pl.Int32, strict=False)
+    if order == "auto":
+        day_first = bool((a > 12).any())
+        month_first = bool((b > 12).any())
+        if day_first and month_first:
+            order = "dmy" if (a > 12).sum() >= (b > 12).sum() else "mdy"
+            notes.append(
+                f"dates like a/b/yyyy disagree on day/month order; read as {order}, "
+                "the rest rejected (set --date-order)"
+            )
+        elif day_first:
+            order = "dmy"
+        else:
+            order = "mdy"
+            if a.is_not_null().any() and not month_first:
+                notes.append("day/month order could not be decided from the column; read as month/day (US)")
+    yy = pl.col("y").cast(pl.Int32, strict=False)
+    year = pl.when(pl.col("y").str.len_chars() == 2).then(
+        pl.when(yy < 69).then(yy + 2000).otherwise(yy + 1900)
+    ).otherwise(yy)
+    month, day = (pl.col("a"), pl.col("b")) if order == "mdy" else (pl.col("b"), pl.col("a"))
+    return _assemble(g, year, month.cast(pl.Int32, strict=False), day.cast(pl.Int32, strict=False))
+
+
+def _month_names(
+    frame: pl.DataFrame, _order: str, _notes: list[str]
+) -> tuple[pl.Series, pl.Series]:
+    naive, offset = _named(frame, _MONTH_FIRST)
+    todo = naive.is_null()
+    if todo.any():
+        idx = todo.arg_true()
+        n2, o2 = _named(frame[idx], _DAY_FIRST)
+        naive, offset = naive.scatter(idx, n2), offset.scatter(idx, o2)
+    return naive, offset
+
+
+def _named(frame: pl.DataFrame, pattern: str) -> tuple[pl.Series, pl.Series]:
+    g = _groups(frame, pattern)
+    month = pl.col("mon").str.to_lowercase().replace_strict(_MONTHS, default=None, return_dtype=pl.Int32)
+    return _assemble(g, pl.col("y"), month, pl.col("d"))
+
+
+def _digits(frame: pl.DataFrame, _order: str, _notes: list[str]) -> tuple[pl.Series, pl.Series]:
+    t = pl.col("text")
+    plain = t.str.contains(r"^\d+$")
+    n = t.str.len_chars()
+    compact = (
+        pl.when(plain & (n == 8))
+        .then(t.str.to_datetime("%Y%m%d", strict=False, time_unit="us"))
+        .when(plain & (n == 14))
+        .then(t.str.to_datetime("%Y%m%d%H%M%S", strict=False, time_unit="us"))
+    )
+    ms = pl.when(plain & (n == 13)).then(pl.from_epoch(t.cast(pl.Int64, strict=False), "ms"))
+    is_seconds = t.str.contains(r"^-?\d{1,10}(\.\d+)?$") & ~(plain & (n == 8))
+    seconds = pl.when(is_seconds).then(
+        pl.from_epoch((t.cast(pl.Float64, strict=False) * 1_000_000).round().cast(pl.Int64), "us")
+    )
+    out = frame.select(
+        pl.coalesce(
+            compact.cast(_NAIVE), ms.cast(_NAIVE), seconds.cast(_NAIVE)
+        ).alias("naive"),
+    )
+    naive = out["naive"]
+    # epoch values are instants: an offset of zero keeps them out of --tz
+    offset = pl.select(
+        pl.when(naive.is_not_null() & (pl.lit(frame["text"]).str.len_chars() != 8)
+                & (pl.lit(frame["text"]).str.len_chars() != 14))
+        .then(pl.lit(0, pl.Int32))
+    ).to_series()
+    return naive, offset
