@@ -18,7 +18,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import polars as pl
 import typer
 from rich.console import Console
@@ -38,14 +37,14 @@ err = Console(stderr=True)
 class _Boundary(TyperGroup):
     """The single error boundary: TscorrError -> ``Error: ...`` on stderr + its exit code."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except TscorrError as exc:
             if os.environ.get("TSCORR_TRACEBACK"):
                 raise
-            click.echo(f"Error: {exc}", err=True)
-            raise click.exceptions.Exit(int(exc.exit_code)) from None
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(int(exc.exit_code)) from None
 
 
 app = typer.Typer(
@@ -94,7 +93,7 @@ def _cell(value: Any) -> str:
 
 def _show(frame: pl.DataFrame, title: str | None = None, as_json: bool = False) -> None:
     if as_json:
-        click.echo(json.dumps(frame.to_dicts(), default=str, indent=1))
+        typer.echo(json.dumps(frame.to_dicts(), default=str, indent=1))
         return
     table = Table(title=title, show_lines=False, header_style="bold")
     for col in frame.columns:
@@ -173,7 +172,8 @@ def load(
                     )
             except TscorrError as exc:
                 failure = failure or exc
-                err.print(f"[red]failed[/red] {path}: {exc}", highlight=False)
+                if len(paths) > 1:
+                    err.print(f"failed: {exc}", highlight=False, markup=False)
     if reports:
         rows = [r.row() for r in reports]
         if as_json:
@@ -279,7 +279,7 @@ def sql(
     with _store(read_only=not write) as store:
         frame = store.user_sql(query)
     if fmt is SqlFormat.csv:
-        click.echo(frame.write_csv(), nl=False)
+        typer.echo(frame.write_csv(), nl=False)
     else:
         _show(frame, as_json=fmt is SqlFormat.json)
 

@@ -80,8 +80,7 @@ class SourceFile:
 
     def open_binary(self) -> IO[bytes]:
         """A stream of the file's content, decompressed when it is gzip."""
-        raw = self.path.open("rb")
-        return gzip.GzipFile(fileobj=raw) if self.is_gzip else raw
+        return gzip.open(self.path, "rb") if self.is_gzip else self.path.open("rb")
 
     @cached_property
     def data(self) -> bytes:

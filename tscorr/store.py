@@ -161,8 +161,9 @@ class Store:
         return self.con.sql(sql, params=params or None).pl()
 
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
-        rows = self._exec(sql, params)
-        return rows[0][0] if rows else None
+        """The first value of the first row (None when there is no row)."""
+        frame = self.query(sql, params)
+        return frame.item(0, 0) if frame.height else None
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

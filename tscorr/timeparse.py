@@ -11,8 +11,9 @@ than by one format sniffed from the first rows. Accepted forms:
   above 12 means month-first); when no value decides it, month-first is assumed and a note says
   so. Two-digit years pivot at 69 (``68`` is 2068, ``69`` is 1969), as POSIX ``strptime`` does.
 * ``Nov 9 2016``, ``Nov 9, 2016 07:30``, ``9 November 2016`` (English month names).
-* Digits only: 8 digits ``YYYYMMDD``, 14 digits ``YYYYMMDDHHMMSS``, 13 digits epoch
-  milliseconds, up to 10 digits (optionally with a fraction) epoch seconds.
+* Digits only: 8 digits ``YYYYMMDD`` (when a valid date), 14 digits ``YYYYMMDDHHMMSS``,
+  11 to 13 digits epoch milliseconds, up to 10 digits (optionally with a fraction) epoch
+  seconds. ``YYYYMMDD`` forms are wall times in ``tz``; epoch values are instants.
 
 Values without an offset are wall-clock times in ``tz`` (default UTC). At a daylight-saving
 overlap the first occurrence of a wall time is read as the earlier instant and a repeat of the
@@ -334,21 +335,20 @@ def _digits(frame: pl.DataFrame, _order: str, _notes: list[str]) -> tuple[pl.Ser
         .when(plain & (n == 14))
         .then(t.str.to_datetime("%Y%m%d%H%M%S", strict=False, time_unit="us"))
     )
-    ms = pl.when(plain & (n == 13)).then(pl.from_epoch(t.cast(pl.Int64, strict=False), "ms"))
-    is_seconds = t.str.contains(r"^-?\d{1,10}(\.\d+)?$") & ~(plain & (n == 8))
-    seconds = pl.when(is_seconds).then(
+    # 11 to 13 digits: milliseconds (as seconds they would be past the year 5000)
+    ms = pl.when(plain & n.is_between(11, 13)).then(
+        pl.from_epoch(t.cast(pl.Int64, strict=False), "ms")
+    )
+    seconds = pl.when(t.str.contains(r"^-?\d{1,10}(\.\d+)?$")).then(
         pl.from_epoch((t.cast(pl.Float64, strict=False) * 1_000_000).round().cast(pl.Int64), "us")
     )
     out = frame.select(
-        pl.coalesce(
-            compact.cast(_NAIVE), ms.cast(_NAIVE), seconds.cast(_NAIVE)
-        ).alias("naive"),
+        compact.cast(_NAIVE).alias("compact"),
+        pl.coalesce(ms.cast(_NAIVE), seconds.cast(_NAIVE)).alias("epoch"),
     )
-    naive = out["naive"]
-    # epoch values are instants: an offset of zero keeps them out of --tz
+    # YYYYMMDD[HHMMSS] are wall times (read in the zone); epoch values are instants (offset 0)
+    naive = out["compact"].fill_null(out["epoch"])
     offset = pl.select(
-        pl.when(naive.is_not_null() & (pl.lit(frame["text"]).str.len_chars() != 8)
-                & (pl.lit(frame["text"]).str.len_chars() != 14))
-        .then(pl.lit(0, pl.Int32))
+        pl.when(out["compact"].is_null() & out["epoch"].is_not_null()).then(pl.lit(0, pl.Int32))
     ).to_series()
     return naive, offset

@@ -91,7 +91,7 @@ def decide_form(roles: Roles, opts: LoadOptions) -> str:
         return opts.form
     if opts.kind_col or opts.name_col or opts.kind:
         return "events"
-    if roles.value is not None:
+    if roles.value is not None and roles.series is not None:
         return "long"
     if roles.kind is not None or roles.name is not None:
         return "events"
