@@ -140,18 +140,13 @@ def _check_zone(tz: str) -> None:
 def _parse_strings(
     text: pl.Series, tz: str, date_order: str, group: pl.Series | None
 ) -> ParsedTimes:
-    frame = pl.DataFrame({"text": text})
-    naive = pl.Series("naive", [None] * len(text), _NAIVE)
-    offset_min = pl.Series("offset", [None] * len(text), pl.Int32)
+    # Long files repeat each timestamp once per series: parse each distinct text once.
+    distinct = text.unique(maintain_order=True)
     notes: list[str] = []
-    for parse in (_iso, _numeric_dates, _month_names, _digits):
-        todo = naive.is_null() & text.is_not_null()
-        if not todo.any():
-            break
-        idx = todo.arg_true()
-        got_naive, got_offset = parse(frame[idx], date_order, notes)
-        naive = naive.scatter(idx, got_naive)
-        offset_min = offset_min.scatter(idx, got_offset)
+    naive_u, offset_u = _parse_distinct(distinct, date_order, notes)
+    parsed_u = pl.DataFrame({"text": distinct, "naive": naive_u, "offset": offset_u})
+    rows = pl.DataFrame({"text": text}).join(parsed_u, on="text", how="left", nulls_equal=True)
+    naive, offset_min = rows["naive"], rows["offset"]
     parsed = _localize(naive, offset_min.is_null() & naive.is_not_null(), tz, group, notes)
     # instants with an explicit offset skip the zone entirely
     shifted = pl.lit(naive) - pl.duration(minutes=pl.lit(offset_min).fill_null(0))
@@ -167,6 +162,24 @@ def _parse_strings(
         .otherwise(parsed.reason)
     ).to_series()
     return ParsedTimes(ts.alias("ts").cast(_UTC), reason.alias("reason"), tuple(notes))
+
+
+def _parse_distinct(
+    text: pl.Series, date_order: str, notes: list[str]
+) -> tuple[pl.Series, pl.Series]:
+    """Naive wall time and offset (minutes, null when the text has none) of each value."""
+    frame = pl.DataFrame({"text": text})
+    naive = pl.Series("naive", [None] * len(text), _NAIVE)
+    offset_min = pl.Series("offset", [None] * len(text), pl.Int32)
+    for parse in (_iso_exact, _iso, _numeric_dates, _month_names, _digits):
+        todo = naive.is_null() & text.is_not_null()
+        if not todo.any():
+            break
+        idx = todo.arg_true()
+        got_naive, got_offset = parse(frame[idx], date_order, notes)
+        naive = naive.scatter(idx, got_naive)
+        offset_min = offset_min.scatter(idx, got_offset)
+    return naive, offset_min
 
 
 def _localize(
@@ -271,6 +284,26 @@ def _offset_minutes(z: pl.Expr) -> pl.Expr:
         .then(pl.lit(0))
         .otherwise(sign * (hours * 60 + minutes))
     )
+
+
+def _iso_exact(
+    frame: pl.DataFrame, _order: str, _notes: list[str]
+) -> tuple[pl.Series, pl.Series]:
+    """The common machine-written ISO forms, by exact format (fast); the rest go to _iso."""
+    t = pl.col("text")
+
+    def fmt(f: str) -> pl.Expr:
+        return t.str.to_datetime(f, strict=False, time_unit="us")
+
+    out = frame.select(
+        fmt("%Y-%m-%dT%H:%M:%S%.fZ").alias("utc"),
+        pl.coalesce(
+            fmt("%Y-%m-%dT%H:%M:%S%.f"), fmt("%Y-%m-%d %H:%M:%S%.f"), fmt("%Y-%m-%d")
+        ).alias("naive"),
+    )
+    naive = out["utc"].fill_null(out["naive"])
+    offset = pl.select(pl.when(out["utc"].is_not_null()).then(pl.lit(0, pl.Int32))).to_series()
+    return naive.cast(_NAIVE), offset
 
 
 def _iso(frame: pl.DataFrame, _order: str, _notes: list[str]) -> tuple[pl.Series, pl.Series]:

@@ -104,12 +104,18 @@ def to_number(col: pl.Series) -> pl.Series:
         return col.cast(pl.Float64)
     if col.dtype == pl.Boolean:
         return col.cast(pl.Float64)
-    text = col.cast(pl.String).str.strip_chars()
+    text = col.cast(pl.String)
+    numbers = text.cast(pl.Float64, strict=False)
+    retry = numbers.is_null() & text.is_not_null()
+    if not retry.any():
+        return numbers
+    idx = retry.arg_true()
+    rest = text.gather(idx).str.strip_chars()
     cleaned = pl.select(
-        pl.when(text.str.contains(_THOUSANDS)).then(text.str.replace_all(",", "", literal=True))
-        .otherwise(text)
+        pl.when(rest.str.contains(_THOUSANDS)).then(rest.str.replace_all(",", "", literal=True))
+        .otherwise(rest)
     ).to_series()
-    return cleaned.cast(pl.Float64, strict=False)
+    return numbers.scatter(idx, cleaned.cast(pl.Float64, strict=False))
 
 
 def _blank(col: pl.Series) -> pl.Series:
@@ -191,6 +197,14 @@ def _series_meta(points: pl.DataFrame, spec: FeedSpec, opts: LoadOptions) -> pl.
 
 
 def _dedupe_points(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """Keep the last point of each (series, ts); most files need no work, checked cheaply."""
+    series, ts = frame["series"], frame["ts"]
+    run_starts = series != series.shift(1)
+    in_runs = int(run_starts.fill_null(True).sum()) == series.n_unique()
+    if in_runs and not ((~run_starts.fill_null(True)) & (ts <= ts.shift(1))).any():
+        return frame, 0  # each series is one block with strictly increasing times
+    if not frame.select(pl.struct("series", "ts").is_duplicated().any()).item():
+        return frame, 0
     before = frame.height
     frame = frame.unique(subset=["series", "ts"], keep="last", maintain_order=True)
     return frame, before - frame.height
