@@ -23,9 +23,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 from typer.core import TyperGroup
 
+from tscorr import export as exporting
 from tscorr import pipeline
+from tscorr.correlate import XcorrParams, run_xcorr
+from tscorr.demo import QUESTION, run_demo
 from tscorr.errors import ExitCode, TscorrError
 from tscorr.source import LoadOptions
 from tscorr.store import DEFAULT_DB, Store
@@ -95,12 +99,12 @@ def _show(frame: pl.DataFrame, title: str | None = None, as_json: bool = False) 
     if as_json:
         typer.echo(json.dumps(frame.to_dicts(), default=str, indent=1))
         return
-    table = Table(title=title, show_lines=False, header_style="bold")
+    table = Table(title=Text(title) if title else None, show_lines=False, header_style="bold")
     for col in frame.columns:
         numeric = frame.schema[col].is_numeric()
         table.add_column(col, justify="right" if numeric else "left", overflow="fold")
     for row in frame.iter_rows():
-        table.add_row(*(_cell(v) for v in row))
+        table.add_row(*(Text(_cell(v)) for v in row))
     out.print(table)
 
 
@@ -146,6 +150,7 @@ def load(
     prefix: Annotated[str | None, typer.Option(help="Prefix for series names (wide default: 'FILE:').")] = None,
     agg: Annotated[str | None, typer.Option(help="How buckets combine: sum, mean, last, max.")] = None,
     unit: Annotated[str | None, typer.Option(help="Unit of the values.")] = None,
+    series_name: Annotated[str | None, typer.Option(help="Name of the series of a one-column file.")] = None,
     date_order: Annotated[DateOrder, typer.Option(help="Order of a/b/yyyy dates.")] = DateOrder.auto,
     encoding: Annotated[str, typer.Option(help="Text encoding, e.g. cp1252.")] = "utf-8",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
@@ -160,7 +165,7 @@ def load(
     options = LoadOptions(
         tz=tz, date_order=date_order.value, form=form.value, ts_col=ts_col,
         series_col=series_col, value_col=value_col, kind_col=kind_col, name_col=name_col,
-        kind=kind, prefix=prefix, agg=agg, unit=unit, encoding=encoding,
+        kind=kind, prefix=prefix, agg=agg, unit=unit, encoding=encoding, series_name=series_name,
     )
     reports, failure = [], None
     with _store() as store:
@@ -282,6 +287,124 @@ def sql(
         typer.echo(frame.write_csv(), nl=False)
     else:
         _show(frame, as_json=fmt is SqlFormat.json)
+
+
+LAG_HELP = "Lag k > 0: the series moves k buckets AFTER the events; r(k) = corr(e[t], y[t+k])."
+
+
+def _peak_table(peaks: pl.DataFrame) -> pl.DataFrame:
+    return peaks.select(
+        "event_set", "series", "lag", "r", "n", "p_value", "p_peak", "q_value",
+    )
+
+
+@app.command()
+def xcorr(
+    events: Annotated[str, typer.Option(help="SQL condition over the events columns.")],
+    series: Annotated[str, typer.Option(help="Series name glob.")] = "*",
+    bucket: Annotated[str, typer.Option(help="Grid step: 90s, 15m, 1h, 1d, 1w.")] = "1h",
+    max_lag: Annotated[str, typer.Option(help="Largest lag: buckets (24) or a duration (7d).")] = "24",
+    by: Annotated[str | None, typer.Option(help="kind or name: one event set per value.")] = None,
+    encode: Annotated[str, typer.Option(help="impulse, count, weight, step, decay:HALF_LIFE.")] = "impulse",
+    transform: Annotated[str, typer.Option(help="none, log1p, diff, log-diff, seasonal-diff, zscore; chain with commas.")] = "none",
+    season: Annotated[str | None, typer.Option(help="Season for seasonal-diff, e.g. 1w.")] = None,
+    estimator: Annotated[str, typer.Option(help="ccf, pearson or spearman.")] = "ccf",
+    test: Annotated[str, typer.Option(help="surrogate, prewhiten, white or none.")] = "surrogate",
+    surrogates: Annotated[int, typer.Option(help="Circular shifts for the surrogate test.")] = 999,
+    seed: Annotated[int, typer.Option(help="Seed of the surrogate shifts.")] = 0,
+    tz: Annotated[str, typer.Option(help="Zone of day and week buckets.")] = "UTC",
+    label: Annotated[str | None, typer.Option(help="A name for this run.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+) -> None:
+    """Lagged cross-correlation of event sets with series, with p and q values.
+
+    Lag k > 0 means the series moves k buckets AFTER the events: r(k) = corr(e[t], y[t+k]).
+    Both signs of lag come from one run. Results are stored in the xcorr table (and the
+    xcorr_peaks view); the terminal shows each pair's peak, sorted by q then |r|.
+
+    Example: tscorr xcorr --events "kind = 'race-call'" --series 'pageviews:*' --bucket 1h --max-lag 48
+    """
+    params = XcorrParams(
+        events=events, series=series, bucket=bucket, max_lag=max_lag, by=by, encode=encode,
+        transform=transform, season=season, estimator=estimator, test=test,
+        surrogates=surrogates, seed=seed, tz=tz, label=label,
+    )
+    with _store() as store, _bar("correlating") as step:
+        run = run_xcorr(store, params, step)
+    for note in run.notes:
+        err.print(note, highlight=False, markup=False)
+    _show(_peak_table(run.peaks), title=f"run {run.run_id}: peaks ({LAG_HELP})", as_json=as_json)
+
+
+@contextmanager
+def _bar(what: str) -> Iterator[Any]:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err,
+        transient=True, disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task(what, total=None)
+
+        def step(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=f"{what}: {stage}", completed=done, total=total)
+
+        yield step
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    tsv = "tsv"
+    parquet = "parquet"
+    json = "json"
+    ndjson = "ndjson"
+    md = "md"
+
+
+class ResultTable(str, Enum):
+    xcorr = "xcorr"
+    peaks = "peaks"
+    responses = "responses"
+    response_summary = "response_summary"
+
+
+@app.command()
+def export(
+    run: Annotated[int | None, typer.Argument(help="Run id; the latest run when omitted.")] = None,
+    table: Annotated[ResultTable, typer.Option(help="Result table to write.")] = ResultTable.peaks,
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="File format.")] = ExportFormat.csv,
+    out: Annotated[Path, typer.Option(help="File to write.")] = Path("tscorr-export.csv"),
+) -> None:
+    """Write a run's result table to a file (csv, tsv, parquet, json, ndjson, md).
+
+    Example: tscorr export 3 --table xcorr --format parquet --out xcorr.parquet
+    """
+    with _store(read_only=True) as store:
+        path, rows = pipeline.export_result(store, run, table.value, fmt.value, out)
+    err.print(f"wrote {rows} rows to {path}", highlight=False, markup=False)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Database file the demo builds.")] = Path("tscorr-demo.duckdb"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+) -> None:
+    """Build a database from the bundled real data and answer a question end to end.
+
+    Loads Peyton Manning's daily Wikipedia pageviews and his playoff and Super Bowl dates,
+    then runs xcorr by event kind (1-day buckets, lags -7..+7, 999 circular-shift surrogates).
+
+    Example: tscorr demo --out demo.duckdb
+    """
+    result = run_demo(out)
+    if not as_json:
+        out_text = f"Question: {QUESTION}\nDatabase: {result.db} (query it with: tscorr --db {result.db} sql ...)"
+        typer.echo(out_text)
+    _show(_peak_table(result.xcorr.peaks), title=f"peaks ({LAG_HELP})", as_json=as_json)
+    if not as_json:
+        for row in result.xcorr.peaks.iter_rows(named=True):
+            typer.echo(
+                f"{row['event_set']}: strongest at lag {row['lag']:+d} day(s), r = {row['r']:.3f}, "
+                f"peak p = {row['p_peak']:.3g}, q = {row['q_value']:.3g}"
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from tscorr import export as exporting
 from tscorr import feeds
-from tscorr.errors import RowsRejected
+from tscorr.errors import RowsRejected, UnknownName
 from tscorr.source import LoadOptions, SourceFile
 from tscorr.store import IngestCounts, SourceMeta, Store
 
@@ -110,3 +111,14 @@ def describe_feeds() -> list[dict[str, str]]:
         }
         for f in feeds.all_feeds()
     ]
+
+
+def export_result(
+    store: Store, run: int | None, table: str, fmt: str, out: str | Path
+) -> tuple[Path, int]:
+    """Write ``table`` of ``run`` (latest when None) to ``out`` in ``fmt``; returns path, rows."""
+    run_id = run if run is not None else store.latest_run()
+    if table not in exporting.TABLES:
+        raise UnknownName("result table", table, exporting.TABLES)
+    frame = store.read_result(exporting.TABLES[table], run_id)
+    return exporting.write(frame, fmt, out), frame.height

@@ -32,6 +32,7 @@ class LoadOptions:
     name_col: str | None = None
     kind: str | None = None  # constant kind for an events file without a kind column
     prefix: str | None = None  # prepended to series names
+    series_name: str | None = None  # full name of the one series of a single-column file
     agg: str | None = None
     unit: str | None = None
     encoding: str = "utf-8"

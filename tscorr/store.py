@@ -345,3 +345,95 @@ class Store:
                     f"the database is opened read-only ({message}); pass --write to change it"
                 ) from exc
             raise BadQuery(f"SQL error: {message}") from exc
+
+    # --- analysis inputs ---------------------------------------------------------------------
+
+    def select_events(self, where: str) -> pl.DataFrame:
+        """Events matching a SQL boolean expression over the ``events`` columns.
+
+        The expression runs in a private in-memory database that holds only a copy of
+        ``events`` and cannot reach files, so a filter can read events and nothing else.
+        """
+        statements = self.con.extract_statements(f"SELECT 1 FROM events WHERE {where}")
+        if len(statements) != 1:
+            raise BadQuery(f"event filter '{where}' must be one boolean expression")
+        events = self.query(
+            "SELECT event_id, ts, ts_end, kind, name, weight, source_id, attrs FROM events"
+        )
+        sandbox = duckdb.connect(":memory:")
+        try:
+            sandbox.execute("SET TimeZone = 'UTC'").complete()
+            sandbox.register("_events", events)
+            sandbox.execute("CREATE TABLE events AS SELECT * FROM _events").complete()
+            sandbox.unregister("_events")
+            sandbox.execute("SET enable_external_access = false").complete()
+            sandbox.execute("SET lock_configuration = true").complete()
+            return sandbox.sql(
+                f"SELECT event_id, ts, kind, name, weight FROM events WHERE ({where}) ORDER BY ts"
+            ).pl()
+        except duckdb.Error as exc:
+            raise BadQuery(
+                f"event filter '{where}' failed: {_first_line(exc)}; write a SQL condition over "
+                "event_id, ts, ts_end, kind, name, weight, source_id, attrs"
+            ) from exc
+        finally:
+            sandbox.close()
+
+    def series_matching(self, glob: str) -> pl.DataFrame:
+        return self.query(
+            "SELECT series_id, name, agg, unit, attrs FROM series WHERE name GLOB ? ORDER BY name",
+            [glob],
+        )
+
+    def read_points(self, series_ids: Sequence[int]) -> pl.DataFrame:
+        """Points of the given series as (series, ts, value), in time order."""
+        ids = pl.DataFrame({"series_id": list(series_ids)}, schema={"series_id": pl.Int64})
+        with self._registered("_tscorr_ids", ids):
+            return self.query(
+                "SELECT s.name AS series, p.ts, p.value FROM points p "
+                "JOIN series s USING (series_id) JOIN _tscorr_ids i USING (series_id) "
+                "ORDER BY s.name, p.ts"
+            )
+
+    # --- results -----------------------------------------------------------------------------
+
+    def save_run(
+        self,
+        command: str,
+        params: Mapping[str, Any],
+        versions: Mapping[str, str],
+        tables: Mapping[str, pl.DataFrame],
+        label: str | None = None,
+    ) -> int:
+        """Record a run and its result tables in one transaction; returns the run_id."""
+        with self.transaction():
+            run_id = self._next_id("runs", "run_id")
+            self._exec(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
+                [run_id, command, datetime.now(UTC), json.dumps(dict(params), default=str),
+                 json.dumps(dict(versions)), label],
+            )
+            for table, frame in tables.items():
+                if frame.height == 0:
+                    continue
+                framed = frame.with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))
+                with self._registered("_tscorr_result", framed):
+                    cols = ", ".join(f'"{c}"' for c in framed.columns)
+                    self._exec(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _tscorr_result")
+        return run_id
+
+    def latest_run(self, commands: Sequence[str] | None = None) -> int:
+        where = ""
+        params: list[Any] = []
+        if commands:
+            where = f"WHERE command IN ({', '.join('?' for _ in commands)})"
+            params = list(commands)
+        run = self.scalar(f"SELECT max(run_id) FROM runs {where}", params)
+        if run is None:
+            raise NotFound("no analysis run in the database yet; run 'tscorr xcorr' first")
+        return int(run)
+
+    def read_result(self, table: str, run_id: int) -> pl.DataFrame:
+        if not self.scalar("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]):
+            raise NotFound(f"run {run_id} does not exist; 'tscorr ls runs' lists them")
+        return self.query(f"SELECT * FROM {table} WHERE run_id = ? ORDER BY ALL", [run_id])

@@ -290,8 +290,16 @@ def _wide(
         ).to_series()
     default_prefix = spec.series.prefix if spec.series.prefix is not None else f"{source.stem}:"
     prefix = opts.prefix if opts.prefix is not None else default_prefix
+    named = {f"{prefix}{c}": v for c, v in numbers.items()}
+    if opts.series_name is not None:
+        if len(numbers) != 1:
+            raise BadInput(
+                f"{source.display_name}: --series-name needs a file with one value column "
+                f"(found {len(numbers)}: {', '.join(numbers)}); use --prefix instead"
+            )
+        named = {opts.series_name: next(iter(numbers.values()))}
     good = reason.is_null()
-    table = pl.DataFrame({"ts": ts, **{f"{prefix}{c}": v for c, v in numbers.items()}}).filter(good)
+    table = pl.DataFrame({"ts": ts, **named}).filter(good)
     points = (
         table.unpivot(index="ts", variable_name="series", value_name="value")
         .filter(pl.col("value").is_not_null())

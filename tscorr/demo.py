@@ -1,0 +1,53 @@
+"""``tscorr demo``: build a database from bundled real data and answer a question end to end.
+
+The question: do Peyton Manning's playoff games and Super Bowls move his English Wikipedia
+pageviews, at which lag, and is it more than chance? Data: Prophet's example series of his
+daily pageviews (natural log, 2007-12 to 2016-01) and the dates of his playoff games and
+Super Bowls from Prophet's documentation (see fixtures/README.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tscorr.correlate import XcorrParams, XcorrRun, run_xcorr
+from tscorr.pipeline import LoadReport, load_file
+from tscorr.resources import fixtures_dir
+from tscorr.source import LoadOptions
+from tscorr.store import Store
+
+QUESTION = (
+    "Do Peyton Manning's playoff games and Super Bowls move his Wikipedia pageviews, "
+    "at which lag, and is it more than chance?"
+)
+SERIES = "pageviews:en.wikipedia/Peyton_Manning"
+
+
+@dataclass
+class DemoResult:
+    db: str
+    loads: list[LoadReport]
+    xcorr: XcorrRun
+
+
+def run_demo(db: str | Path) -> DemoResult:
+    """Rebuild ``db`` from the bundled fixtures and run the demo's analysis."""
+    path = Path(db)
+    for stale in (path, path.with_name(path.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    real = fixtures_dir() / "real"
+    with Store.open(path) as store:
+        loads = [
+            load_file(store, real / "example_wp_log_peyton_manning.csv",
+                      options=LoadOptions(series_name=SERIES, unit="log(views)", agg="mean")),
+            load_file(store, real / "peyton_manning_playoffs_superbowls.csv"),
+        ]
+        run = run_xcorr(
+            store,
+            XcorrParams(
+                events="kind IN ('playoff', 'superbowl')", by="kind", series=SERIES,
+                bucket="1d", max_lag=7, label="demo: Peyton Manning",
+            ),
+        )
+    return DemoResult(str(path), loads, run)

@@ -1,0 +1,88 @@
+"""Writing result tables to files: a registry of formats, like the feed registry.
+
+Every writer takes a polars frame and a path. Timestamps are written in ISO 8601 UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+
+from tscorr.errors import BadInput, UnknownName
+
+Writer = Callable[[pl.DataFrame, Path], None]
+WRITERS: dict[str, Writer] = {}
+
+# result tables users can export, and the SQL object each one reads
+TABLES = {
+    "xcorr": "xcorr",
+    "peaks": "xcorr_peaks",
+    "responses": "responses",
+    "response_summary": "response_summary",
+}
+
+
+def register(name: str) -> Callable[[Writer], Writer]:
+    def decorate(fn: Writer) -> Writer:
+        WRITERS[name] = fn
+        return fn
+
+    return decorate
+
+
+@register("csv")
+def _csv(frame: pl.DataFrame, path: Path) -> None:
+    frame.write_csv(path)
+
+
+@register("tsv")
+def _tsv(frame: pl.DataFrame, path: Path) -> None:
+    frame.write_csv(path, separator="\t")
+
+
+@register("parquet")
+def _parquet(frame: pl.DataFrame, path: Path) -> None:
+    frame.write_parquet(path)
+
+
+@register("json")
+def _json(frame: pl.DataFrame, path: Path) -> None:
+    frame.write_json(path)
+
+
+@register("ndjson")
+def _ndjson(frame: pl.DataFrame, path: Path) -> None:
+    frame.write_ndjson(path)
+
+
+@register("md")
+def _markdown(frame: pl.DataFrame, path: Path) -> None:
+    path.write_text(to_markdown(frame), encoding="utf-8")
+
+
+def to_markdown(frame: pl.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table; floats to 6 significant digits."""
+
+    def cell(v: object) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, float):
+            return f"{v:.6g}"
+        return str(v).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(frame.columns) + " |"]
+    lines.append("|" + "|".join("---:" if frame.schema[c].is_numeric() else "---" for c in frame.columns) + "|")
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.iter_rows()]
+    return "\n".join(lines) + "\n"
+
+
+def write(frame: pl.DataFrame, fmt: str, path: str | Path) -> Path:
+    if fmt not in WRITERS:
+        raise UnknownName("export format", fmt, WRITERS)
+    out = Path(path)
+    if out.parent and not out.parent.exists():
+        raise BadInput(f"cannot write {out}: folder {out.parent} does not exist")
+    WRITERS[fmt](frame, out)
+    return out

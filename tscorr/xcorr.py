@@ -1,0 +1,194 @@
+"""Lagged cross-correlation kernels (numpy only; they see arrays, never files or tables).
+
+Lag sign convention
+-------------------
+Lag ``k`` is counted in buckets and **k > 0 means the series moves k buckets after the
+events**::
+
+    r(k) = corr(e[t], y[t + k])
+
+where ``e`` is the encoded event series and ``y`` a (transformed) metric. With the default
+``ccf`` estimator (full-series means, denominator n) ``r(k)`` equals R's ``ccf(y, e)`` at lag
+``+k`` and statsmodels' ``ccf(y, e, adjusted=False)[k]`` for ``k >= 0``; ``r(-k)`` equals
+statsmodels' ``ccf(e, y, adjusted=False)[k]``. Lags ``-L..+L`` come from one call.
+
+Estimators
+----------
+``ccf``
+    Means and standard deviations over the whole series, products summed over the pairs
+    that exist at lag k and divided by the series length n (the classic, slightly shrunk,
+    sample cross-correlation). Missing values of ``y`` are left out of every sum.
+``pearson``
+    Pearson's r over the complete pairs that overlap at lag k (means and spreads
+    recomputed on the overlap).
+``spearman``
+    ``pearson`` on ranks (average ranks for ties, ranked once over each whole series).
+
+All three are computed for every lag at once with FFTs; ``n`` per lag counts the pairs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.fft import irfft, next_fast_len, rfft
+from scipy.stats import rankdata
+
+ESTIMATORS = ("ccf", "pearson", "spearman")
+
+
+def lags(max_lag: int) -> np.ndarray:
+    """The lags of every result column: ``-max_lag .. +max_lag``."""
+    return np.arange(-max_lag, max_lag + 1)
+
+
+def window_sums(a: np.ndarray, max_lag: int) -> np.ndarray:
+    """``S[:, k] = sum over t with 0 <= t, t+k < n of a[:, t+k]`` for k = -L..L."""
+    m, n = a.shape
+    csum = np.concatenate([np.zeros((m, 1)), np.cumsum(a, axis=1)], axis=1)
+    total = csum[:, -1:]
+    out = np.empty((m, 2 * max_lag + 1))
+    for j, k in enumerate(lags(max_lag)):
+        kk = min(abs(int(k)), n)
+        # k >= 0: indices k..n-1 of a; k < 0: indices 0..n+k-1
+        out[:, j] = (total[:, 0] - csum[:, kk]) if k >= 0 else csum[:, n - kk]
+    return out
+
+
+@dataclass
+class Prepared:
+    """FFTs and window sums of the metric rows, reused for the observed and surrogate events."""
+
+    n: int
+    max_lag: int
+    nfft: int
+    estimator: str
+    y0: np.ndarray  # centred metric, missing -> 0
+    fy0: np.ndarray
+    fobs: np.ndarray | None
+    pairs: np.ndarray  # complete pairs per lag, (m, 2L+1)
+    win_y: np.ndarray
+    win_yy: np.ndarray
+    sd_y: np.ndarray
+
+    @classmethod
+    def build(cls, y: np.ndarray, max_lag: int, estimator: str = "ccf") -> Prepared:
+        y = np.atleast_2d(np.asarray(y, dtype=float))
+        if estimator == "spearman":
+            y = _rank_rows(y)
+        obs = ~np.isnan(y)
+        n = y.shape[1]
+        if max_lag >= n:
+            raise ValueError(f"max_lag {max_lag} must be below the series length {n}")
+        with np.errstate(invalid="ignore"):
+            mean = np.nanmean(np.where(obs.any(axis=1, keepdims=True), y, 0.0), axis=1)
+        y0 = np.where(obs, y - mean[:, None], 0.0)
+        nfft = next_fast_len(n + max_lag)
+        count = obs.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sd_y = np.sqrt((y0**2).sum(axis=1) / count)
+        return cls(
+            n=n,
+            max_lag=max_lag,
+            nfft=nfft,
+            estimator=estimator,
+            y0=y0,
+            fy0=rfft(y0, nfft, axis=1),
+            fobs=rfft(obs.astype(float), nfft, axis=1) if estimator != "ccf" else None,
+            pairs=window_sums(obs.astype(float), max_lag),
+            win_y=window_sums(y0, max_lag),
+            win_yy=window_sums(y0**2, max_lag),
+            sd_y=sd_y,
+        )
+
+    def products(self, e: np.ndarray, fy: np.ndarray) -> np.ndarray:
+        """``sum_t e[t] * Y[:, t+k]`` for k = -L..L, Y given by its FFT ``fy``."""
+        fe = rfft(e, self.nfft)
+        full = irfft(np.conj(fe)[None, :] * fy, self.nfft, axis=1)
+        L = self.max_lag
+        return np.concatenate([full[:, self.nfft - L :], full[:, : L + 1]], axis=1)
+
+    def correlate(self, e: np.ndarray) -> np.ndarray:
+        """r for every row and lag, (m, 2L+1); NaN where it is undefined."""
+        e = np.asarray(e, dtype=float)
+        if self.estimator == "spearman":
+            e = _rank_rows(e[None, :])[0]
+        ec = e - e.mean()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if self.estimator == "ccf":
+                sd_e = np.sqrt((ec**2).mean())
+                r = self.products(ec, self.fy0) / self.n / (sd_e * self.sd_y[:, None])
+            else:
+                assert self.fobs is not None
+                pairs = self.pairs
+                s_e = self.products(ec, self.fobs)
+                s_ee = self.products(ec**2, self.fobs)
+                s_ey = self.products(ec, self.fy0)
+                cov = pairs * s_ey - s_e * self.win_y
+                var_e = pairs * s_ee - s_e**2
+                var_y = pairs * self.win_yy - self.win_y**2
+                r = cov / np.sqrt(var_e * var_y)
+        r[self.pairs < 2] = np.nan
+        return np.clip(r, -1.0, 1.0)
+
+
+def _rank_rows(a: np.ndarray) -> np.ndarray:
+    out = np.full(a.shape, np.nan)
+    for i, row in enumerate(a):
+        ok = ~np.isnan(row)
+        out[i, ok] = rankdata(row[ok])
+    return out
+
+
+def xcorr(e: np.ndarray, y: np.ndarray, max_lag: int, estimator: str = "ccf") -> tuple[np.ndarray, np.ndarray]:
+    """Cross-correlation of one event series with each row of ``y`` at lags -L..L.
+
+    Parameters
+    ----------
+    e : (n,) array
+        Encoded events per bucket (no missing values).
+    y : (n,) or (m, n) array
+        Metric rows on the same grid; NaN marks a missing bucket.
+    max_lag : int
+        L, in buckets.
+    estimator : {"ccf", "pearson", "spearman"}
+
+    Returns
+    -------
+    r : (m, 2L+1) array, column j is lag ``j - L`` (positive: the series after the events).
+    n : (m, 2L+1) array of complete pairs per lag.
+    """
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"unknown estimator {estimator!r}")
+    prep = Prepared.build(y, max_lag, estimator)
+    return prep.correlate(e), prep.pairs.astype(np.int64)
+
+
+def sparse_surrogate_numerators(
+    prep: Prepared, e: np.ndarray, shifts: np.ndarray, chunk_bytes: int = 128 << 20
+) -> np.ndarray:
+    """``ccf`` numerators for circularly shifted copies of a sparse event series.
+
+    For ``e_s[t] = e[(t - s) mod n]`` the centred products are
+    ``sum_j w_j * y0[p_j + k] - mean(e) * window_sum(k)`` with ``p_j = (t_j + s) mod n``; only
+    the events' own positions are read, so the cost grows with the number of events, not
+    with n. Returns (len(shifts), m, 2L+1), to be scaled exactly as in :meth:`Prepared.correlate`.
+    """
+    L = prep.max_lag
+    m, n = prep.y0.shape
+    pos = np.flatnonzero(e)
+    w = e[pos]
+    padded = np.zeros((m, n + 2 * L))
+    padded[:, L : L + n] = prep.y0
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * L + 1, axis=1)  # (m, n, 2L+1)
+    at = (pos[None, :] + shifts[:, None]) % n  # (S, J)
+    out = np.empty((len(shifts), m, 2 * L + 1))
+    per_row = at.size * (2 * L + 1) * 8
+    step = max(1, int(chunk_bytes // max(per_row, 1)))
+    for lo in range(0, m, step):
+        block = windows[lo : lo + step][:, at.ravel(), :]  # (b, S*J, 2L+1)
+        block = block.reshape(block.shape[0], len(shifts), len(pos), 2 * L + 1)
+        out[:, lo : lo + step, :] = np.einsum("j,bsjk->sbk", w, block, optimize=True)
+    out -= e.mean() * prep.win_y[None, :, :]
+    return out
