@@ -35,6 +35,7 @@ from tscorr.xcorr import Prepared, sparse_surrogate_numerators
 TESTS = ("surrogate", "prewhiten", "white", "none")
 # a sparse event series is read event by event; denser ones go through FFTs
 _SPARSE_SHARE = 0.05
+SPARSE_MIN = 64
 
 
 @dataclass
@@ -67,7 +68,7 @@ def surrogate_test(
     exceed = np.zeros(r.shape)
     exceed_peak = np.zeros(r.shape[0])
     tol = 1e-12  # ties within rounding count as "as extreme", the conservative side
-    sparse = prep.estimator == "ccf" and np.count_nonzero(e) <= max(64, _SPARSE_SHARE * n)
+    sparse = prep.estimator == "ccf" and np.count_nonzero(e) <= max(SPARSE_MIN, _SPARSE_SHARE * n)
     if sparse:
         ec = e - e.mean()
         scale = n * np.sqrt((ec**2).mean()) * prep.sd_y[None, :, None]

@@ -354,7 +354,13 @@ class Store:
         The expression runs in a private in-memory database that holds only a copy of
         ``events`` and cannot reach files, so a filter can read events and nothing else.
         """
-        statements = self.con.extract_statements(f"SELECT 1 FROM events WHERE {where}")
+        try:
+            statements = self.con.extract_statements(f"SELECT 1 FROM events WHERE {where}")
+        except duckdb.Error as exc:
+            raise BadQuery(
+                f"event filter '{where}' failed: {_first_line(exc)}; write a SQL condition over "
+                "event_id, ts, ts_end, kind, name, weight, source_id, attrs"
+            ) from exc
         if len(statements) != 1:
             raise BadQuery(f"event filter '{where}' must be one boolean expression")
         events = self.query(

@@ -128,7 +128,10 @@ class Prepared:
                 cov = pairs * s_ey - s_e * self.win_y
                 var_e = pairs * s_ee - s_e**2
                 var_y = pairs * self.win_yy - self.win_y**2
-                r = cov / np.sqrt(var_e * var_y)
+                # a (nearly) constant overlap has no correlation: cancellation leaves only
+                # rounding noise there, so call it undefined rather than report noise
+                flat = (var_e <= 1e-9 * pairs * s_ee) | (var_y <= 1e-9 * pairs * self.win_yy)
+                r = np.where(flat, np.nan, cov / np.sqrt(var_e * var_y))
         r[self.pairs < 2] = np.nan
         return np.clip(r, -1.0, 1.0)
 
