@@ -33,9 +33,10 @@ AGG_EXPR = {
 
 @dataclass(frozen=True)
 class Grid:
-    """The analysis grid: bucket starts (UTC instants) and the bucket they step by."""
+    """The analysis grid: bucket starts (UTC instants), the end of the last bucket, the step."""
 
     starts: pl.Series  # datetime[us, UTC]
+    end: object  # UTC instant where the last bucket ends
     bucket: Duration
     tz: str
 
@@ -56,58 +57,70 @@ def make_grid(first: object, last: object, bucket: Duration, tz: str = "UTC") ->
         pl.col("ts").cast(pl.Datetime("us", "UTC"))
     )
     lo, hi = bounds.select(_local_bucket(pl.col("ts"), bucket, tz)).to_series().to_list()
-    if bucket.calendar:
-        lo_l = pl.Series([lo]).dt.convert_time_zone(tz)[0]
-        hi_l = pl.Series([hi]).dt.convert_time_zone(tz)[0]
-        starts = pl.datetime_range(lo_l, hi_l, bucket.polars, eager=True, time_zone=tz)
-        starts = starts.dt.convert_time_zone("UTC")
-    else:
-        starts = pl.datetime_range(lo, hi, bucket.polars, eager=True, time_zone="UTC")
-    if len(starts) > 5_000_000:
+    zone = tz if bucket.calendar else "UTC"
+    lo_z = pl.Series([lo]).dt.convert_time_zone(zone)[0]
+    hi_z = pl.Series([hi]).dt.convert_time_zone(zone)[0]
+    steps = (hi_z - lo_z).total_seconds() / bucket.seconds
+    if steps > 5_000_000:
         raise BadInput(
-            f"the grid would have {len(starts):,} buckets of {bucket}; choose a larger --bucket"
+            f"the grid would have about {int(steps):,} buckets of {bucket}; choose a larger --bucket"
         )
-    return Grid(starts.cast(pl.Datetime("us", "UTC")).alias("bucket"), bucket, tz)
+    starts = pl.datetime_range(lo_z, hi_z, bucket.polars, eager=True, time_zone=zone)
+    end = starts.tail(1).dt.offset_by(bucket.polars).dt.convert_time_zone("UTC")[0]
+    starts = starts.dt.convert_time_zone("UTC").cast(pl.Datetime("us", "UTC")).alias("bucket")
+    return Grid(starts, end, bucket, tz)
 
 
-def _bucket_index(ts: pl.Series, grid: Grid) -> pl.Series:
-    """Grid position of each timestamp's bucket (null outside the grid)."""
-    frame = pl.DataFrame({"ts": ts}).with_columns(
-        _local_bucket(pl.col("ts"), grid.bucket, grid.tz).alias("bucket")
-    )
-    positions = pl.DataFrame({"bucket": grid.starts, "pos": np.arange(grid.n)})
-    return frame.join(positions, on="bucket", how="left", maintain_order="left")["pos"]
+def bucket_positions(ts: pl.Series, grid: Grid) -> np.ndarray:
+    """Grid position of the bucket holding each timestamp; -1 outside the grid."""
+    starts = grid.starts.dt.epoch("us").to_numpy()
+    t = ts.cast(pl.Datetime("us", "UTC")).dt.epoch("us").to_numpy()
+    end = pl.Series([grid.end]).cast(pl.Datetime("us", "UTC")).dt.epoch("us")[0]
+    if grid.bucket.calendar:  # days and weeks vary in length across DST changes
+        pos = np.searchsorted(starts, t, side="right") - 1
+    else:
+        pos = (t - starts[0]) // (grid.bucket.seconds * 1_000_000)
+    pos[(pos < 0) | (t >= end)] = -1
+    return pos
 
 
-def series_matrix(points: pl.DataFrame, aggs: dict[str, str], names: list[str], grid: Grid) -> np.ndarray:
-    """Bucket long points (series, ts, value) into an (len(names), grid.n) float array.
+def series_matrix(points: pl.DataFrame, ids: list[int], aggs: list[str], grid: Grid) -> np.ndarray:
+    """Bucket long points (series_id, ts, value) into a (len(ids), grid.n) float array.
 
-    NaN marks a missing bucket; see the module docstring for the gap policy.
+    Row i holds series ``ids[i]`` (ascending ids), bucketed with ``aggs[i]``. NaN marks a
+    missing bucket; see the module docstring for the gap policy.
     """
-    out = np.full((len(names), grid.n), np.nan)
+    m, n = len(ids), grid.n
+    out = np.full((m, n), np.nan)
     if points.height == 0:
         return out
-    row_of = {name: i for i, name in enumerate(names)}
-    pos = _bucket_index(points["ts"], grid)
-    frame = points.with_columns(pos.alias("pos")).filter(pl.col("pos").is_not_null())
-    for agg in sorted(set(aggs.values())):
+    for agg in set(aggs):
         if agg not in AGG_EXPR:
             raise UnknownName("aggregation", agg, AGG_EXPR)
-        members = [n for n in names if aggs[n] == agg]
-        part = (
-            frame.filter(pl.col("series").is_in(members))
-            .group_by("series", "pos")
-            .agg(AGG_EXPR[agg].alias("v"))
+    row = np.searchsorted(np.asarray(ids), points["series_id"].to_numpy())
+    pos = bucket_positions(points["ts"], grid)
+    keep = pos >= 0
+    key = row[keep] * n + pos[keep]
+    values = points["value"].to_numpy()[keep]
+    if key.size and np.all(np.diff(key) > 0):
+        out.ravel()[key] = values  # one point per bucket: nothing to combine
+    else:
+        agg_of_row = np.array(aggs)
+        frame = pl.DataFrame(
+            {"key": key, "value": values, "ts": points["ts"].filter(pl.Series(keep)),
+             "agg": agg_of_row[key // n]}
         )
-        rows = np.array([row_of[s] for s in part["series"].to_list()], dtype=np.int64)
-        out[rows, part["pos"].to_numpy()] = part["v"].to_numpy()
-        if agg == "sum":
-            for name in members:
-                i = row_of[name]
-                seen = np.flatnonzero(~np.isnan(out[i]))
-                if seen.size:
-                    block = out[i, seen[0] : seen[-1] + 1]
-                    block[np.isnan(block)] = 0.0
+        for agg in np.unique(agg_of_row):
+            part = frame.filter(pl.col("agg") == agg).group_by("key").agg(AGG_EXPR[agg].alias("v"))
+            out.ravel()[part["key"].to_numpy()] = part["v"].to_numpy()
+    counts = np.array([agg == "sum" for agg in aggs])
+    if counts.any():
+        seen = ~np.isnan(out)
+        first = np.where(seen.any(axis=1), seen.argmax(axis=1), n)
+        last = n - 1 - seen[:, ::-1].argmax(axis=1)
+        idx = np.arange(n)[None, :]
+        inside = (idx >= first[:, None]) & (idx <= last[:, None]) & ~seen & counts[:, None]
+        out[inside] = 0.0
     return out
 
 
@@ -124,10 +137,10 @@ def parse_encoding(spec: str, bucket: Duration) -> tuple[str, float | None]:
 def encode_events(events: pl.DataFrame, grid: Grid, encoding: str) -> tuple[np.ndarray, int]:
     """Encode events (ts, weight) on the grid; returns the series and how many fell outside."""
     kind, half_life = parse_encoding(encoding, grid.bucket)
-    pos = _bucket_index(events["ts"], grid)
-    inside = pos.is_not_null()
-    idx = pos.filter(inside).to_numpy().astype(np.int64)
-    weights = events["weight"].fill_null(1.0).filter(inside).to_numpy()
+    pos = bucket_positions(events["ts"], grid)
+    inside = pos >= 0
+    idx = pos[inside]
+    weights = events["weight"].fill_null(1.0).to_numpy()[inside]
     dropped = int((~inside).sum())
     counts = np.bincount(idx, minlength=grid.n).astype(float)
     if kind == "impulse":

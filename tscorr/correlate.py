@@ -92,8 +92,7 @@ def load_aligned(
         raise NoData(f"the series matching '{glob}' have no points")
     grid = align.make_grid(points["ts"].min(), points["ts"].max(), bucket, tz)
     names = meta["name"].to_list()
-    aggs = dict(zip(names, meta["agg"].to_list(), strict=True))
-    raw = align.series_matrix(points, aggs, names, grid)
+    raw = align.series_matrix(points, meta["series_id"].to_list(), meta["agg"].to_list(), grid)
     season_buckets = (
         buckets_in(parse_duration(season, "--season"), bucket, "--season") if season else None
     )

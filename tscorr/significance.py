@@ -25,12 +25,14 @@ Benjamini-Hochberg over every test of a run (:func:`bh_qvalues`).
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import norm
 
-from tscorr.xcorr import Prepared, sparse_surrogate_numerators
+from tscorr.xcorr import Prepared, SparseShifts
 
 TESTS = ("surrogate", "prewhiten", "white", "none")
 # a sparse event series is read event by event; denser ones go through FFTs
@@ -70,15 +72,22 @@ def surrogate_test(
     tol = 1e-12  # ties within rounding count as "as extreme", the conservative side
     sparse = prep.estimator == "ccf" and np.count_nonzero(e) <= max(SPARSE_MIN, _SPARSE_SHARE * n)
     if sparse:
-        ec = e - e.mean()
-        scale = n * np.sqrt((ec**2).mean()) * prep.sd_y[None, :, None]
-        for lo in range(0, n_surrogates, 64):
-            num = sparse_surrogate_numerators(prep, e, shifts[lo : lo + 64])
+        shifted = SparseShifts(prep, e, shifts)
+        sd_e = np.sqrt(((e - e.mean()) ** 2).mean())
+
+        def count(rows: slice) -> tuple[slice, np.ndarray, np.ndarray]:
             with np.errstate(invalid="ignore", divide="ignore"):
-                rs = np.abs(np.nan_to_num(num / scale, nan=0.0))
-            rs[:, prep.pairs < 2] = 0.0
-            exceed += (rs >= abs_r[None] - tol).sum(axis=0)
-            exceed_peak += (rs.max(axis=2) >= peak[None] - tol).sum(axis=0)
+                rs = np.abs(shifted.numerators(rows) / (n * sd_e * prep.sd_y[None, rows, None]))
+            rs[~np.isfinite(rs)] = 0.0
+            rs[:, prep.pairs[rows] < 2] = 0.0
+            return (rows, (rs >= abs_r[None, rows] - tol).sum(axis=0),
+                    (rs.max(axis=2) >= peak[None, rows] - tol).sum(axis=0))
+
+        # numpy releases the GIL in these array operations: blocks of series run in parallel
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            for rows, hits, hits_peak in pool.map(count, shifted.blocks):
+                exceed[rows] += hits
+                exceed_peak[rows] += hits_peak
     else:
         for shift in shifts:
             rs = np.abs(np.nan_to_num(prep.correlate(np.roll(e, shift)), nan=0.0))

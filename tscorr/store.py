@@ -387,18 +387,18 @@ class Store:
 
     def series_matching(self, glob: str) -> pl.DataFrame:
         return self.query(
-            "SELECT series_id, name, agg, unit, attrs FROM series WHERE name GLOB ? ORDER BY name",
+            "SELECT series_id, name, agg, unit, attrs FROM series WHERE name GLOB ? "
+            "ORDER BY series_id",
             [glob],
         )
 
     def read_points(self, series_ids: Sequence[int]) -> pl.DataFrame:
-        """Points of the given series as (series, ts, value), in time order."""
+        """Points of the given series as (series_id, ts, value), by series_id then time."""
         ids = pl.DataFrame({"series_id": list(series_ids)}, schema={"series_id": pl.Int64})
         with self._registered("_tscorr_ids", ids):
             return self.query(
-                "SELECT s.name AS series, p.ts, p.value FROM points p "
-                "JOIN series s USING (series_id) JOIN _tscorr_ids i USING (series_id) "
-                "ORDER BY s.name, p.ts"
+                "SELECT p.series_id, p.ts, p.value FROM points p "
+                "JOIN _tscorr_ids i USING (series_id) ORDER BY p.series_id, p.ts"
             )
 
     # --- results -----------------------------------------------------------------------------

@@ -168,30 +168,44 @@ def xcorr(e: np.ndarray, y: np.ndarray, max_lag: int, estimator: str = "ccf") ->
     return prep.correlate(e), prep.pairs.astype(np.int64)
 
 
-def sparse_surrogate_numerators(
-    prep: Prepared, e: np.ndarray, shifts: np.ndarray, chunk_bytes: int = 128 << 20
-) -> np.ndarray:
+class SparseShifts:
     """``ccf`` numerators for circularly shifted copies of a sparse event series.
 
-    For ``e_s[t] = e[(t - s) mod n]`` the centred products are
-    ``sum_j w_j * y0[p_j + k] - mean(e) * window_sum(k)`` with ``p_j = (t_j + s) mod n``; only
-    the events' own positions are read, so the cost grows with the number of events, not
-    with n. Returns (len(shifts), m, 2L+1), to be scaled exactly as in :meth:`Prepared.correlate`.
+    For ``e_s[t] = e[(t - s) mod n]`` with events at ``t_j`` (weights ``w_j``) the centred
+    products are ``N_s(k) = sum_j w_j z[(t_j + s) mod n + k] - mean(e) * window_sum(k)``, where
+    ``z`` is the centred metric, zero outside ``0..n-1``. Events with ``t_j + s < n`` are not
+    wrapped and contribute ``z[t_j + s + k]``; the rest contribute ``z[t_j + s - n + k]``. With
+    events sorted by time the unwrapped ones are a prefix, so with the prefix sums
+    ``G_c(v) = sum_{j<c} w_j z[t_j + v]`` every surrogate and lag is three look-ups:
+    ``N_s(k) = G_c(s + k) + G_J(s - n + k) - G_c(s - n + k)``, ``c`` = events before ``n - s``.
+    The cost grows with events x n per series, not with surrogates x lags x events.
     """
-    L = prep.max_lag
-    m, n = prep.y0.shape
-    pos = np.flatnonzero(e)
-    w = e[pos]
-    padded = np.zeros((m, n + 2 * L))
-    padded[:, L : L + n] = prep.y0
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * L + 1, axis=1)  # (m, n, 2L+1)
-    at = (pos[None, :] + shifts[:, None]) % n  # (S, J)
-    out = np.empty((len(shifts), m, 2 * L + 1))
-    per_row = at.size * (2 * L + 1) * 8
-    step = max(1, int(chunk_bytes // max(per_row, 1)))
-    for lo in range(0, m, step):
-        block = windows[lo : lo + step][:, at.ravel(), :]  # (b, S*J, 2L+1)
-        block = block.reshape(block.shape[0], len(shifts), len(pos), 2 * L + 1)
-        out[:, lo : lo + step, :] = np.einsum("j,bsjk->sbk", w, block, optimize=True)
-    out -= e.mean() * prep.win_y[None, :, :]
-    return out
+
+    def __init__(self, prep: Prepared, e: np.ndarray, shifts: np.ndarray, chunk_bytes: int = 32 << 20):
+        self.prep = prep
+        self.mean_e = float(e.mean())
+        self.pos = np.flatnonzero(e)
+        self.w = e[self.pos]
+        L, n = prep.max_lag, prep.n
+        self.span = 2 * n + 2 * L + 1  # v = -n-L .. n+L
+        self.cut = np.searchsorted(self.pos, n - shifts)  # events not wrapped by each shift
+        self.here = shifts[:, None] + lags(L)[None, :] + n + L  # column of v = s + k
+        self.wrapped = self.here - n  # column of v = s - n + k
+        m = prep.y0.shape[0]
+        step = max(1, int(chunk_bytes // ((len(self.pos) + 1) * self.span * 8)))
+        self.blocks = [slice(lo, min(lo + step, m)) for lo in range(0, m, step)]
+
+    def numerators(self, rows: slice) -> np.ndarray:
+        """(len(shifts), rows, 2L+1) numerators, to be scaled as in Prepared.correlate."""
+        prep, J = self.prep, len(self.pos)
+        n, L = prep.n, prep.max_lag
+        y0 = prep.y0[rows]
+        padded = np.zeros((y0.shape[0], n + 2 * (n + L)))  # z[i] sits at column i + n + L
+        padded[:, n + L : 2 * n + L] = y0
+        g = np.zeros((y0.shape[0], J + 1, self.span))
+        for j in range(J):
+            # v runs over -n-L..n+L, so z[t_j + v] is padded column t_j + v + n + L
+            g[:, j + 1, :] = g[:, j, :] + self.w[j] * padded[:, self.pos[j] : self.pos[j] + self.span]
+        cut = self.cut[:, None]
+        total = g[:, cut, self.here] + g[:, J][:, self.wrapped] - g[:, cut, self.wrapped]
+        return np.moveaxis(total, 1, 0) - self.mean_e * prep.win_y[None, rows, :]
