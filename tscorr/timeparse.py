@@ -124,7 +124,7 @@ def parse_timestamps(
         values = values.map_elements(repr, return_dtype=pl.String)
     elif dtype != pl.String:
         values = values.cast(pl.String)
-    return _parse_strings(values.str.strip_chars(), tz, date_order, group)
+    return _parse_strings(values, tz, date_order, group)
 
 
 def _check_zone(tz: str) -> None:
@@ -140,27 +140,39 @@ def _check_zone(tz: str) -> None:
 def _parse_strings(
     text: pl.Series, tz: str, date_order: str, group: pl.Series | None
 ) -> ParsedTimes:
-    # Long files repeat each timestamp once per series: parse each distinct text once.
-    distinct = text.unique(maintain_order=True)
     notes: list[str] = []
-    naive_u, offset_u = _parse_distinct(distinct, date_order, notes)
-    parsed_u = pl.DataFrame({"text": distinct, "naive": naive_u, "offset": offset_u})
-    rows = pl.DataFrame({"text": text}).join(parsed_u, on="text", how="left", nulls_equal=True)
-    naive, offset_min = rows["naive"], rows["offset"]
+    # Machine-written columns use one exact ISO form throughout: try it on every row at once.
+    naive, offset_min = _iso_exact(pl.DataFrame({"text": text}), date_order, notes)
+    rest = naive.is_null() & text.is_not_null()
+    if rest.any():
+        # Long files repeat each timestamp once per series: parse each distinct text once.
+        idx = rest.arg_true()
+        left = text.gather(idx).str.strip_chars()
+        distinct = left.unique(maintain_order=True)
+        naive_u, offset_u = _parse_distinct(distinct, date_order, notes)
+        parsed_u = pl.DataFrame({"text": distinct, "naive": naive_u, "offset": offset_u})
+        rows = pl.DataFrame({"text": left}).join(parsed_u, on="text", how="left", nulls_equal=True)
+        naive = naive.scatter(idx, rows["naive"])
+        offset_min = offset_min.scatter(idx, rows["offset"])
     parsed = _localize(naive, offset_min.is_null() & naive.is_not_null(), tz, group, notes)
-    # instants with an explicit offset skip the zone entirely
-    shifted = pl.lit(naive) - pl.duration(minutes=pl.lit(offset_min).fill_null(0))
-    ts = pl.select(
-        pl.when(pl.lit(offset_min).is_not_null())
-        .then(shifted.dt.replace_time_zone("UTC"))
-        .otherwise(pl.lit(parsed.ts))
-    ).to_series()
+    ts, reason = parsed.ts, parsed.reason
+    with_offset = offset_min.is_not_null()
+    if with_offset.all() and (offset_min == 0).all():  # an all-UTC column (...Z, epoch)
+        ts = naive.dt.replace_time_zone("UTC").cast(_UTC)
+    elif with_offset.any():  # instants with an explicit offset skip the zone entirely
+        idx = with_offset.arg_true()
+        local = naive.gather(idx)
+        minutes = offset_min.gather(idx)
+        instants = (local - pl.select(pl.duration(minutes=pl.lit(minutes))).to_series())
+        ts = ts.scatter(idx, instants.dt.replace_time_zone("UTC").cast(_UTC))
     unparsed = text.is_not_null() & naive.is_null()
-    reason = pl.select(
-        pl.when(unparsed)
-        .then(pl.format("unrecognised timestamp '{}' (expected {})", text, pl.lit(FORMS_HELP)))
-        .otherwise(parsed.reason)
-    ).to_series()
+    if unparsed.any():
+        idx = unparsed.arg_true()
+        why = pl.select(
+            pl.format("unrecognised timestamp '{}' (expected {})", pl.lit(text.gather(idx)),
+                      pl.lit(FORMS_HELP))
+        ).to_series()
+        reason = reason.scatter(idx, why)
     return ParsedTimes(ts.alias("ts").cast(_UTC), reason.alias("reason"), tuple(notes))
 
 
@@ -171,7 +183,7 @@ def _parse_distinct(
     frame = pl.DataFrame({"text": text})
     naive = pl.Series("naive", [None] * len(text), _NAIVE)
     offset_min = pl.Series("offset", [None] * len(text), pl.Int32)
-    for parse in (_iso_exact, _iso, _numeric_dates, _month_names, _digits):
+    for parse in (_iso, _numeric_dates, _month_names, _digits):
         todo = naive.is_null() & text.is_not_null()
         if not todo.any():
             break
@@ -286,24 +298,43 @@ def _offset_minutes(z: pl.Expr) -> pl.Expr:
     )
 
 
+# Exact machine-written forms, tried on a sample before one of them is run on a whole column;
+# the flag says whether the form ends in Z (UTC) rather than being a wall time.
+_EXACT = (
+    ("%Y-%m-%dT%H:%M:%SZ", True),
+    ("%Y-%m-%dT%H:%M:%S%.fZ", True),
+    ("%Y-%m-%d %H:%M:%S", False),
+    ("%Y-%m-%dT%H:%M:%S", False),
+    ("%Y-%m-%d %H:%M", False),
+    ("%Y-%m-%dT%H:%M", False),
+    ("%Y-%m-%d", False),
+    ("%Y-%m-%d %H:%M:%S%.f", False),
+    ("%Y-%m-%dT%H:%M:%S%.f", False),
+)
+
+
 def _iso_exact(
     frame: pl.DataFrame, _order: str, _notes: list[str]
 ) -> tuple[pl.Series, pl.Series]:
-    """The common machine-written ISO forms, by exact format (fast); the rest go to _iso."""
-    t = pl.col("text")
+    """The column's own exact ISO form, if a sample shows it has one (fast); else nothing.
 
-    def fmt(f: str) -> pl.Expr:
-        return t.str.to_datetime(f, strict=False, time_unit="us")
-
-    out = frame.select(
-        fmt("%Y-%m-%dT%H:%M:%S%.fZ").alias("utc"),
-        pl.coalesce(
-            fmt("%Y-%m-%dT%H:%M:%S%.f"), fmt("%Y-%m-%d %H:%M:%S%.f"), fmt("%Y-%m-%d")
-        ).alias("naive"),
-    )
-    naive = out["utc"].fill_null(out["naive"])
-    offset = pl.select(pl.when(out["utc"].is_not_null()).then(pl.lit(0, pl.Int32))).to_series()
-    return naive.cast(_NAIVE), offset
+    Values the chosen form does not fit stay null here and go through the general forms.
+    """
+    text = frame["text"]
+    n = len(text)
+    none = (pl.Series([None] * n, dtype=_NAIVE), pl.Series([None] * n, dtype=pl.Int32))
+    sample = text.drop_nulls().head(1000)
+    if len(sample) == 0:
+        return none
+    for fmt, utc in _EXACT:
+        if sample.str.to_datetime(fmt, strict=False, time_unit="us").null_count():
+            continue
+        naive = text.str.to_datetime(fmt, strict=False, time_unit="us").cast(_NAIVE)
+        offset = pl.select(
+            pl.when(pl.lit(naive).is_not_null() & pl.lit(utc)).then(pl.lit(0, pl.Int32))
+        ).to_series()
+        return naive, offset
+    return none
 
 
 def _iso(frame: pl.DataFrame, _order: str, _notes: list[str]) -> tuple[pl.Series, pl.Series]:

@@ -118,10 +118,18 @@ def to_number(col: pl.Series) -> pl.Series:
     return numbers.scatter(idx, cleaned.cast(pl.Float64, strict=False))
 
 
-def _blank(col: pl.Series) -> pl.Series:
-    if col.dtype == pl.String:
+def _blank(col: pl.Series, where: pl.Series | None = None) -> pl.Series:
+    """Empty cells; with ``where`` only those rows are examined (the rest come back False)."""
+    if col.dtype != pl.String:
+        return col.is_null() if where is None else col.is_null() & where
+    if where is None:
         return col.is_null() | (col.str.strip_chars() == "")
-    return col.is_null()
+    out = pl.Series([False] * len(col))
+    idx = where.arg_true()
+    if len(idx):
+        part = col.gather(idx)
+        out = out.scatter(idx, part.is_null() | (part.str.strip_chars() == ""))
+    return out
 
 
 def shape_table(
@@ -143,7 +151,7 @@ def shape_table(
     notes = list(times.notes)
     reason = times.reason.fill_null(
         pl.select(
-            pl.when(_blank(raw[roles.ts])).then(pl.lit("empty timestamp"))
+            pl.when(_blank(raw[roles.ts], times.ts.is_null())).then(pl.lit("empty timestamp"))
         ).to_series()
     )
     if form == "events":
@@ -232,7 +240,7 @@ def _long(
         .then(pl.lit(reason))
         .when(pl.lit(series).is_null() | (pl.lit(series) == ""))
         .then(pl.lit("empty series name"))
-        .when(pl.lit(_blank(raw_value)))
+        .when(pl.lit(_blank(raw_value, value.is_null())))
         .then(pl.lit("empty value"))
         .when(pl.lit(value).is_null())
         .then(pl.format("value '{}' is not a number", pl.lit(raw_value.cast(pl.String))))
