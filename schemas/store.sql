@@ -113,8 +113,9 @@ CREATE TABLE IF NOT EXISTS response_summary (
     ci_low      DOUBLE,
     ci_high     DOUBLE,
     median_ratio DOUBLE,
-    is_peak     BOOLEAN,
-    p_placebo   DOUBLE
+    is_peak     BOOLEAN,    -- the lag >= 0 with the largest mean ratio
+    p_placebo   DOUBLE,     -- pseudo-events at random days, same time of day, beat the peak
+    half_life   DOUBLE      -- buckets after the peak until the excess over baseline halves
 );
 
 CREATE OR REPLACE VIEW observations AS

@@ -30,6 +30,7 @@ from tscorr import export as exporting
 from tscorr import pipeline
 from tscorr.correlate import XcorrParams, run_xcorr
 from tscorr.demo import QUESTION, run_demo
+from tscorr.respond import RespondParams, run_respond
 from tscorr.errors import ExitCode, TscorrError
 from tscorr.source import LoadOptions
 from tscorr.store import DEFAULT_DB, Store
@@ -348,6 +349,46 @@ def _bar(what: str) -> Iterator[Any]:
             bar.update(task, description=f"{what}: {stage}", completed=done, total=total)
 
         yield step
+
+
+@app.command()
+def respond(
+    events: Annotated[str, typer.Option(help="SQL condition over the events columns.")],
+    series: Annotated[str, typer.Option(help="Series name glob.")] = "*",
+    bucket: Annotated[str, typer.Option(help="Grid step: 15m, 1h, 1d ...")] = "1h",
+    before: Annotated[str, typer.Option(help="Window before the event, e.g. 6h.")] = "0s",
+    after: Annotated[str, typer.Option(help="Window after the event, e.g. 24h.")] = "24h",
+    baseline: Annotated[str, typer.Option(help="prev-days:N, same-weekday:K or pre:DURATION.")] = "prev-days:7",
+    by: Annotated[str | None, typer.Option(help="kind or name: one event set per value.")] = None,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the CI.")] = 999,
+    placebos: Annotated[int, typer.Option(help="Pseudo-event sets for the placebo p-value.")] = 199,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap and placebos.")] = 0,
+    tz: Annotated[str, typer.Option(help="Zone of day buckets.")] = "UTC",
+    label: Annotated[str | None, typer.Option(help="A name for this run.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+) -> None:
+    """Event study: each series around each event as a multiple of its usual level.
+
+    Per event and lag (buckets after the event; negative before): value, baseline, ratio,
+    difference and z. Pooled over events: mean ratio with a bootstrap CI, the peak lag, the
+    half-life of the excess, and a placebo p-value from pseudo-events at random days with the
+    same time of day. Writes the responses and response_summary tables.
+
+    Example: tscorr respond --events "kind = 'race-call'" --series 'trends:*' --bucket 1h --after 12h --baseline prev-days:7
+    """
+    params = RespondParams(
+        events=events, series=series, bucket=bucket, before=before, after=after,
+        baseline=baseline, by=by, bootstrap=bootstrap, placebos=placebos, seed=seed, tz=tz,
+        label=label,
+    )
+    with _store() as store:
+        run = run_respond(store, params)
+    for note in run.notes:
+        err.print(note, highlight=False, markup=False)
+    columns = ["event_set", "series", "lag", "n_events", "mean_ratio", "ci_low", "ci_high",
+               "half_life", "p_placebo"]
+    _show(run.peaks.select(columns), title=f"run {run.run_id}: peak response (ratio to baseline)",
+          as_json=as_json)
 
 
 class ExportFormat(str, Enum):

@@ -1,0 +1,154 @@
+"""The respond run (event study): store -> align -> per-event responses -> pooled summary.
+
+``lag`` counts buckets after the event's bucket (negative: before), as in xcorr.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import polars as pl
+
+from tscorr import align, eventstudy
+from tscorr.correlate import event_sets, load_aligned, versions
+from tscorr.errors import BadInput, NoData
+from tscorr.store import Store
+from tscorr.units import buckets_in, parse_duration
+
+
+@dataclass(frozen=True)
+class RespondParams:
+    """Every option of a respond run; stored as JSON in ``runs.params``."""
+
+    events: str
+    series: str = "*"
+    bucket: str = "1h"
+    before: str = "0s"
+    after: str = "24h"
+    baseline: str = "prev-days:7"
+    by: str | None = None
+    bootstrap: int = 999
+    placebos: int = 199
+    seed: int = 0
+    tz: str = "UTC"
+    label: str | None = None
+
+
+@dataclass
+class RespondRun:
+    run_id: int
+    responses: pl.DataFrame
+    summary: pl.DataFrame
+    peaks: pl.DataFrame  # one row per (event_set, series) at its peak lag
+    notes: list[str]
+
+
+def _span(text: str, bucket_seconds: int, what: str) -> int:
+    if text.strip() in ("0", "0s"):
+        return 0
+    return buckets_in(parse_duration(text, what), parse_duration(f"{bucket_seconds}s"), what)
+
+
+def run_respond(store: Store, params: RespondParams) -> RespondRun:
+    """Responses of each series to each event of each set, pooled, and stored as a run."""
+    bucket = parse_duration(params.bucket, "--bucket")
+    before = _span(params.before, bucket.seconds, "--before")
+    after = _span(params.after, bucket.seconds, "--after")
+    base = eventstudy.parse_baseline(params.baseline, bucket.seconds)
+    sets = event_sets(store, params.events, params.by)
+    data = load_aligned(store, params.series, bucket, params.tz, "none", None)
+    if before + after + 1 > data.grid.n:
+        raise BadInput("--before and --after span more buckets than the series hold")
+    per_event, summary, notes = [], [], list(data.notes)
+    for label, events in sets.items():
+        positions = align.bucket_positions(events["ts"], data.grid)
+        inside = positions >= 0
+        if not inside.all():
+            notes.append(f"event set '{label}': {int((~inside).sum())} events outside the series' time range")
+        if not inside.any():
+            continue
+        ids = events["event_id"].to_numpy()[inside]
+        ts = events["ts"].filter(pl.Series(inside))
+        pos = positions[inside]
+        res = eventstudy.responses(data.y, pos, before, after, base, bucket.seconds)
+        pooled = eventstudy.pool(res.ratio, res.lags, params.bootstrap, params.seed)
+        observed = np.array([pooled.mean_ratio[i, p] for i, p in enumerate(pooled.peak)])
+        p_placebo = (
+            eventstudy.placebo_pvalue(data.y, pos, before, after, base, bucket.seconds,
+                                      observed, params.placebos, params.seed)
+            if params.placebos
+            else np.full(len(data.names), np.nan)
+        )
+        per_event.append(_responses_frame(label, ids, ts, data.names, res, bucket.seconds))
+        summary.append(_summary_frame(label, data.names, res.lags, pooled, p_placebo, bucket.seconds))
+    if not summary:
+        raise NoData("no event falls inside the series' time range")
+    responses = pl.concat(per_event)
+    table = pl.concat(summary)
+    record = asdict(params) | {
+        "before_buckets": before,
+        "after_buckets": after,
+        "alignment": {"bucket_seconds": bucket.seconds, "grid_start": str(data.grid.starts[0]),
+                      "grid_buckets": data.grid.n, "baseline": asdict(base)},
+        "notes": notes,
+    }
+    run_id = store.save_run("respond", record, versions(),
+                            {"responses": responses, "response_summary": table}, params.label)
+    table = table.with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))
+    peaks = table.filter(pl.col("is_peak")).sort(
+        ["p_placebo", "mean_ratio"], descending=[False, True], nulls_last=True
+    )
+    return RespondRun(run_id, responses.with_columns(pl.lit(run_id, pl.Int64).alias("run_id")),
+                      table, peaks, notes)
+
+
+def _responses_frame(label: str, ids: np.ndarray, ts: pl.Series, names: list[str],
+                     res: eventstudy.Responses, bucket_seconds: int) -> pl.DataFrame:
+    m, J, W = res.value.shape
+    lag = np.tile(res.lags, m * J)
+    event_ts = np.tile(np.repeat(ts.dt.epoch("us").to_numpy(), W), m)
+    value = res.value.ravel()
+    flag = np.where(np.isnan(value), "missing", None)
+    return pl.DataFrame(
+        {
+            "event_id": np.tile(np.repeat(ids, W), m),
+            "event_set": [label] * (m * J * W),
+            "series": np.repeat(np.array(names, dtype=object), J * W).tolist(),
+            "lag": lag.astype(np.int32),
+            "lag_seconds": (lag * bucket_seconds).astype(float),
+            "ts": pl.Series(event_ts + lag * bucket_seconds * 1_000_000).cast(pl.Datetime("us", "UTC")),
+            "value": value,
+            "baseline": res.baseline.ravel(),
+            "ratio": res.ratio.ravel(),
+            "diff": res.diff.ravel(),
+            "z": res.z.ravel(),
+            "flag": flag.tolist(),
+        },
+        nan_to_null=True,
+        schema_overrides={"flag": pl.String},
+    )
+
+
+def _summary_frame(label: str, names: list[str], lags: np.ndarray, pooled: eventstudy.Pooled,
+                   p_placebo: np.ndarray, bucket_seconds: int) -> pl.DataFrame:
+    m, W = pooled.mean_ratio.shape
+    is_peak = np.zeros((m, W), dtype=bool)
+    is_peak[np.arange(m), pooled.peak] = True
+    return pl.DataFrame(
+        {
+            "event_set": [label] * (m * W),
+            "series": np.repeat(np.array(names, dtype=object), W).tolist(),
+            "lag": np.tile(lags, m).astype(np.int32),
+            "lag_seconds": np.tile(lags * bucket_seconds, m).astype(float),
+            "n_events": pooled.n_events.ravel().astype(np.int64),
+            "mean_ratio": pooled.mean_ratio.ravel(),
+            "ci_low": pooled.ci_low.ravel(),
+            "ci_high": pooled.ci_high.ravel(),
+            "median_ratio": pooled.median_ratio.ravel(),
+            "is_peak": is_peak.ravel(),
+            "p_placebo": np.repeat(p_placebo, W),
+            "half_life": np.repeat(pooled.half_life, W),
+        },
+        nan_to_null=True,
+    )
