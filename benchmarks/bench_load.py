@@ -81,9 +81,13 @@ def main() -> None:
         ours = min(mine, key=lambda r: r["inner_s"])
     print(f"file: {args.rows:,} rows, {size:.0f} MiB")
     print(f"duckdb read_csv CTAS : {peer['inner_s']:.2f} s  (peak {peer['peak_mib']:.0f} MiB)")
-    print(f"tscorr load          : {ours['inner_s']:.2f} s  (peak {ours['peak_mib']:.0f} MiB, "
-          f"{int(ours['points']):,} points)")
-    print(f"ratio tscorr/duckdb  : {ours['inner_s'] / peer['inner_s']:.2f}x  (goal <= 1.5x, peak < 2048 MiB)")
+    print(
+        f"tscorr load          : {ours['inner_s']:.2f} s  (peak {ours['peak_mib']:.0f} MiB, "
+        f"{int(ours['points']):,} points)"
+    )
+    print(
+        f"ratio tscorr/duckdb  : {ours['inner_s'] / peer['inner_s']:.2f}x  (goal <= 1.5x, peak < 2048 MiB)"
+    )
 
 
 if __name__ == "__main__":

@@ -52,21 +52,35 @@ def build_db(path: Path, y: np.ndarray, events: np.ndarray) -> None:
     start = np.datetime64("2016-01-01T00:00:00", "us")
     ts = start + np.arange(HOURS) * np.timedelta64(3600, "s")
     names = [f"metric:{i:03d}" for i in range(y.shape[0])]
-    points = pl.DataFrame({
-        "series": np.repeat(names, HOURS),
-        "ts": pl.Series(np.tile(ts, y.shape[0])).dt.replace_time_zone("UTC"),
-        "value": y.ravel(),
-        "flag": None,
-    }, schema_overrides={"flag": pl.String})
-    series = pl.DataFrame({"series": names, "unit": None, "agg": "mean", "attrs": "{}"},
-                          schema_overrides={"unit": pl.String})
-    ev = pl.DataFrame({
-        "ts": pl.Series(ts[events]).dt.replace_time_zone("UTC"), "ts_end": None, "kind": "news",
-        "name": [f"event {i}" for i in range(len(events))], "weight": 1.0, "attrs": "{}",
-    }, schema_overrides={"ts_end": pl.Datetime("us", "UTC")})
+    points = pl.DataFrame(
+        {
+            "series": np.repeat(names, HOURS),
+            "ts": pl.Series(np.tile(ts, y.shape[0])).dt.replace_time_zone("UTC"),
+            "value": y.ravel(),
+            "flag": None,
+        },
+        schema_overrides={"flag": pl.String},
+    )
+    series = pl.DataFrame(
+        {"series": names, "unit": None, "agg": "mean", "attrs": "{}"},
+        schema_overrides={"unit": pl.String},
+    )
+    ev = pl.DataFrame(
+        {
+            "ts": pl.Series(ts[events]).dt.replace_time_zone("UTC"),
+            "ts_end": None,
+            "kind": "news",
+            "name": [f"event {i}" for i in range(len(events))],
+            "weight": 1.0,
+            "attrs": "{}",
+        },
+        schema_overrides={"ts_end": pl.Datetime("us", "UTC")},
+    )
     with tscorr.open(path) as store:
-        store.ingest(SourceMeta("synthetic", "bench", "x", 0, "UTC", {}),
-                     FeedFrames(rows_read=points.height, points=points, series=series, events=ev))
+        store.ingest(
+            SourceMeta("synthetic", "bench", "x", 0, "UTC", {}),
+            FeedFrames(rows_read=points.height, points=points, series=series, events=ev),
+        )
 
 
 def statsmodels_scan(y: np.ndarray, e: np.ndarray, shifts: np.ndarray) -> tuple[np.ndarray, float]:
@@ -74,10 +88,12 @@ def statsmodels_scan(y: np.ndarray, e: np.ndarray, shifts: np.ndarray) -> tuple[
     start = time.perf_counter()
     out = []
     for row in y:
-        def both(ev: np.ndarray) -> np.ndarray:
+
+        def both(ev: np.ndarray, row: np.ndarray = row) -> np.ndarray:
             pos = ccf(row, ev, adjusted=False, fft=True, nlags=LAG + 1)
             neg = ccf(ev, row, adjusted=False, fft=True, nlags=LAG + 1)
             return np.concatenate([neg[1:][::-1], pos])
+
         r = both(e)
         null = np.array([both(np.roll(e, s)) for s in shifts])
         _p = (1 + (np.abs(null) >= np.abs(r)).sum(axis=0)) / (1 + len(shifts))
@@ -89,7 +105,9 @@ def statsmodels_scan(y: np.ndarray, e: np.ndarray, shifts: np.ndarray) -> tuple[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", type=int, default=500)
-    parser.add_argument("--peer-series", type=int, default=3, help="series the statsmodels loop runs")
+    parser.add_argument(
+        "--peer-series", type=int, default=3, help="series the statsmodels loop runs"
+    )
     args = parser.parse_args()
     y, events = make_data(args.series)
     with tempfile.TemporaryDirectory() as tmp:
@@ -97,7 +115,9 @@ def main() -> None:
         build_db(db, y, events)
         with tscorr.open(db) as store:
             start = time.perf_counter()
-            run = run_xcorr(store, XcorrParams(events="true", bucket="1h", max_lag=LAG, surrogates=SURROGATES))
+            run = run_xcorr(
+                store, XcorrParams(events="true", bucket="1h", max_lag=LAG, surrogates=SURROGATES)
+            )
             ours = time.perf_counter() - start
     e = np.zeros(HOURS)
     e[events] = 1.0
@@ -106,11 +126,17 @@ def main() -> None:
     peer = per_series * args.series
     table = run.table.sort("series", "lag")
     r_ours = table["r"].to_numpy().reshape(args.series, 2 * LAG + 1)[: args.peer_series]
-    print(f"workload: {args.series} series x {HOURS} hourly buckets, 30 events, lags +-{LAG}, {SURROGATES} surrogates")
+    print(
+        f"workload: {args.series} series x {HOURS} hourly buckets, 30 events, lags +-{LAG}, {SURROGATES} surrogates"
+    )
     print(f"tscorr run_xcorr (DuckDB in and out) : {ours:8.2f} s")
-    print(f"statsmodels ccf loop (extrapolated)  : {peer:8.2f} s  ({per_series:.3f} s/series over {args.peer_series} series)")
+    print(
+        f"statsmodels ccf loop (extrapolated)  : {peer:8.2f} s  ({per_series:.3f} s/series over {args.peer_series} series)"
+    )
     print(f"speed-up                             : {peer / ours:8.1f}x  (goal >= 50x)")
-    print(f"max |r difference|                   : {np.abs(r_ours - r_sm).max():.2e}  (goal <= 1e-9)")
+    print(
+        f"max |r difference|                   : {np.abs(r_ours - r_sm).max():.2e}  (goal <= 1e-9)"
+    )
 
 
 if __name__ == "__main__":

@@ -51,7 +51,9 @@ def test_undetectable_file(cli, tmp_path: Path) -> None:  # type: ignore[no-unty
     path.write_text("hello\n")
     result = cli("load", str(path))
     assert result.exit_code == ExitCode.BAD_INPUT
-    assert result.stderr.startswith(f"Error: {path}: cannot tell which feed this file is; pass --feed (known: csv,")
+    assert result.stderr.startswith(
+        f"Error: {path}: cannot tell which feed this file is; pass --feed (known: csv,"
+    )
 
 
 def test_empty_file(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -93,7 +95,12 @@ def test_load_then_ls_and_sql(cli, fixtures: Path) -> None:  # type: ignore[no-u
     series = cli("ls", "series", "--json")
     names = [r["name"] for r in json.loads(series.stdout)]
     assert names == ["cic.gc.ca:5xx", "cic.gc.ca:requests"]
-    csv_out = cli("sql", "SELECT series, sum(value) AS total FROM observations GROUP BY 1 ORDER BY 1", "--format", "csv")
+    csv_out = cli(
+        "sql",
+        "SELECT series, sum(value) AS total FROM observations GROUP BY 1 ORDER BY 1",
+        "--format",
+        "csv",
+    )
     assert csv_out.stdout == "series,total\ncic.gc.ca:5xx,912.0\ncic.gc.ca:requests,30000.0\n"
 
 
@@ -118,7 +125,9 @@ def test_ls_on_a_missing_database(runner, tmp_path: Path) -> None:  # type: igno
 
 def test_db_from_environment(runner, tmp_path: Path, fixtures: Path) -> None:  # type: ignore[no-untyped-def]
     db = tmp_path / "env.duckdb"
-    result = runner.invoke(app, ["load", str(fixtures / "feeds/tsv/wide.tsv")], env={"TSCORR_DB": str(db)})
+    result = runner.invoke(
+        app, ["load", str(fixtures / "feeds/tsv/wide.tsv")], env={"TSCORR_DB": str(db)}
+    )
     assert result.exit_code == 0, result.stderr
     assert db.exists()
 

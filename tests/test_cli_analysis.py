@@ -14,16 +14,30 @@ from tscorr.errors import ExitCode
 @pytest.fixture
 def loaded(cli, fixtures: Path):  # type: ignore[no-untyped-def]
     real = fixtures / "real"
-    result = cli("load", str(real / "example_wp_log_peyton_manning.csv"),
-                 str(real / "peyton_manning_playoffs_superbowls.csv"),
-                 "--series-name", "pageviews:Peyton_Manning")
+    result = cli(
+        "load",
+        str(real / "example_wp_log_peyton_manning.csv"),
+        str(real / "peyton_manning_playoffs_superbowls.csv"),
+        "--series-name",
+        "pageviews:Peyton_Manning",
+    )
     assert result.exit_code == ExitCode.OK, result.stderr
     return cli
 
 
 def test_xcorr_prints_peaks_and_stores_the_run(loaded) -> None:  # type: ignore[no-untyped-def]
-    result = loaded("xcorr", "--events", "kind = 'playoff'", "--bucket", "1d", "--max-lag", "7d",
-                    "--surrogates", "99", "--json")
+    result = loaded(
+        "xcorr",
+        "--events",
+        "kind = 'playoff'",
+        "--bucket",
+        "1d",
+        "--max-lag",
+        "7d",
+        "--surrogates",
+        "99",
+        "--json",
+    )
     assert result.exit_code == 0, result.stderr
     peaks = json.loads(result.stdout)
     assert peaks[0]["series"] == "pageviews:Peyton_Manning" and peaks[0]["lag"] == 1
@@ -35,13 +49,17 @@ def test_xcorr_help_states_the_lag_convention(runner) -> None:  # type: ignore[n
     from tscorr.cli import app
 
     result = runner.invoke(app, ["xcorr", "--help"])
-    assert "Lag k > 0 means the series moves k buckets AFTER the events" in " ".join(result.stdout.split())
+    assert "Lag k > 0 means the series moves k buckets AFTER the events" in " ".join(
+        result.stdout.split()
+    )
 
 
 def test_xcorr_bad_arguments(loaded) -> None:  # type: ignore[no-untyped-def]
     bad_test = loaded("xcorr", "--events", "true", "--test", "magic")
     assert bad_test.exit_code == ExitCode.USAGE
-    assert bad_test.stderr == "Error: unknown test 'magic'; known: none, prewhiten, surrogate, white\n"
+    assert (
+        bad_test.stderr == "Error: unknown test 'magic'; known: none, prewhiten, surrogate, white\n"
+    )
     bad_bucket = loaded("xcorr", "--events", "true", "--bucket", "1 fortnight")
     assert bad_bucket.exit_code == ExitCode.BAD_INPUT
     assert "is not a duration" in bad_bucket.stderr
@@ -51,12 +69,27 @@ def test_xcorr_bad_arguments(loaded) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("fmt", ["csv", "tsv", "parquet", "json", "ndjson", "md"])
 def test_export_every_format(loaded, tmp_path: Path, fmt: str) -> None:  # type: ignore[no-untyped-def]
-    loaded("xcorr", "--events", "true", "--by", "kind", "--bucket", "1d", "--max-lag", "3", "--surrogates", "99")
+    loaded(
+        "xcorr",
+        "--events",
+        "true",
+        "--by",
+        "kind",
+        "--bucket",
+        "1d",
+        "--max-lag",
+        "3",
+        "--surrogates",
+        "99",
+    )
     out = tmp_path / f"peaks.{fmt}"
     result = loaded("export", "--table", "xcorr", "--format", fmt, "--out", str(out))
     assert result.exit_code == 0, result.stderr
     readers = {
-        "csv": pl.read_csv, "parquet": pl.read_parquet, "json": pl.read_json, "ndjson": pl.read_ndjson,
+        "csv": pl.read_csv,
+        "parquet": pl.read_parquet,
+        "json": pl.read_json,
+        "ndjson": pl.read_ndjson,
         "tsv": lambda p: pl.read_csv(p, separator="\t"),
     }
     if fmt == "md":
@@ -81,5 +114,7 @@ def test_demo_answers_its_question(runner, tmp_path: Path) -> None:  # type: ign
     assert result.exit_code == 0, result.stderr
     assert "Question: Do Peyton Manning's playoff games" in result.stdout
     assert "kind = playoff: strongest at lag +1 day(s)" in result.stdout
-    again = runner.invoke(app, ["--db", str(db), "sql", "SELECT count(*) AS n FROM runs", "--format", "json"])
+    again = runner.invoke(
+        app, ["--db", str(db), "sql", "SELECT count(*) AS n FROM runs", "--format", "json"]
+    )
     assert json.loads(again.stdout) == [{"n": 1}]

@@ -30,25 +30,54 @@ def sandy(store: Store, fixtures: Path, tmp_path: Path) -> Store:
 
 
 def test_pipeline_matches_a_hand_computation_with_statsmodels(sandy: Store, fixtures: Path) -> None:
-    run = run_xcorr(sandy, XcorrParams(events="kind = 'hurricane'", series="311:total", bucket="1d",
-                                       max_lag=10, transform="log1p", test="none"))
+    run = run_xcorr(
+        sandy,
+        XcorrParams(
+            events="kind = 'hurricane'",
+            series="311:total",
+            bucket="1d",
+            max_lag=10,
+            transform="log1p",
+            test="none",
+        ),
+    )
     # by hand: pandas reads the raw file, reindexes to every day (missing days had no calls)
     raw = pd.read_csv(fixtures / SANDY)
     raw.index = pd.to_datetime(raw["date"], format="%m/%d/%y")
-    total = raw["total"].reindex(pd.date_range(raw.index.min(), raw.index.max(), freq="D"), fill_value=0)
+    total = raw["total"].reindex(
+        pd.date_range(raw.index.min(), raw.index.max(), freq="D"), fill_value=0
+    )
     y = np.log1p(total.to_numpy(dtype=float))
-    e = (total.index == "2012-10-30").astype(float)  # 20:00 EDT on the 29th is 00:00 UTC on the 30th
-    expected = np.concatenate([sm_ccf(e, y, adjusted=False, fft=False)[1:11][::-1],
-                               sm_ccf(y, e, adjusted=False, fft=False)[:11]])
+    e = (total.index == "2012-10-30").astype(
+        float
+    )  # 20:00 EDT on the 29th is 00:00 UTC on the 30th
+    expected = np.concatenate(
+        [
+            sm_ccf(e, y, adjusted=False, fft=False)[1:11][::-1],
+            sm_ccf(y, e, adjusted=False, fft=False)[:11],
+        ]
+    )
     got = run.table.sort("lag")["r"].to_numpy()
     np.testing.assert_allclose(got, expected, atol=1e-10)
-    stored = sandy.query("SELECT r FROM xcorr WHERE run_id = ? ORDER BY lag", [run.run_id]).to_series()
+    stored = sandy.query(
+        "SELECT r FROM xcorr WHERE run_id = ? ORDER BY lag", [run.run_id]
+    ).to_series()
     np.testing.assert_allclose(stored.to_numpy(), expected, atol=1e-10)
 
 
 def test_run_is_recorded_with_every_parameter(sandy: Store) -> None:
-    run = run_xcorr(sandy, XcorrParams(events="kind = 'hurricane'", series="311:*", bucket="1d",
-                                       max_lag="7d", surrogates=99, seed=3, label="sandy"))
+    run = run_xcorr(
+        sandy,
+        XcorrParams(
+            events="kind = 'hurricane'",
+            series="311:*",
+            bucket="1d",
+            max_lag="7d",
+            surrogates=99,
+            seed=3,
+            label="sandy",
+        ),
+    )
     params = json.loads(sandy.scalar("SELECT params FROM runs WHERE run_id = ?", [run.run_id]))
     assert params["seed"] == 3 and params["surrogates"] == 99 and params["max_lag_buckets"] == 7
     assert params["alignment"]["bucket_seconds"] == 86400
@@ -62,24 +91,48 @@ def test_run_is_recorded_with_every_parameter(sandy: Store) -> None:
     assert view.equals(mine.select("series", pl.col("lag").cast(pl.Int32)))
 
 
-def test_the_landfall_spike_lines_up_in_new_york_days(store: Store, fixtures: Path, tmp_path: Path) -> None:
+def test_the_landfall_spike_lines_up_in_new_york_days(
+    store: Store, fixtures: Path, tmp_path: Path
+) -> None:
     # The 311 file counts calls per New York day: read its dates and bucket days in that zone,
     # and the evening landfall (20:00 EDT, already the next day in UTC) falls on its own day.
-    tscorr.load_file(store, fixtures / SANDY, options=LoadOptions(prefix="311:", tz="America/New_York"))
+    tscorr.load_file(
+        store, fixtures / SANDY, options=LoadOptions(prefix="311:", tz="America/New_York")
+    )
     landfall = tmp_path / "landfall.csv"
     landfall.write_text("ts,kind,name\n2012-10-29T20:00:00-04:00,hurricane,Sandy landfall\n")
     tscorr.load_file(store, landfall)
-    run = run_xcorr(store, XcorrParams(events="true", series="311:total", bucket="1d",
-                                       max_lag=14, transform="log1p", tz="America/New_York"))
+    run = run_xcorr(
+        store,
+        XcorrParams(
+            events="true",
+            series="311:total",
+            bucket="1d",
+            max_lag=14,
+            transform="log1p",
+            tz="America/New_York",
+        ),
+    )
     peak = run.peaks.row(0, named=True)
     assert (peak["lag"], peak["r"] > 0, peak["q_value"] < 0.05) == (0, True, True)
-    in_utc = run_xcorr(store, XcorrParams(events="true", series="311:total", bucket="1d",
-                                          max_lag=14, transform="log1p", test="none"))
+    in_utc = run_xcorr(
+        store,
+        XcorrParams(
+            events="true",
+            series="311:total",
+            bucket="1d",
+            max_lag=14,
+            transform="log1p",
+            test="none",
+        ),
+    )
     assert in_utc.peaks.row(0, named=True)["lag"] == -1  # the same data in UTC days: off by one
 
 
 def test_q_values_span_every_test_of_the_run(sandy: Store) -> None:
-    run = run_xcorr(sandy, XcorrParams(events="true", series="311:*", bucket="1d", max_lag=3, test="white"))
+    run = run_xcorr(
+        sandy, XcorrParams(events="true", series="311:*", bucket="1d", max_lag=3, test="white")
+    )
     p = run.table["p_value"].to_numpy()
     q = run.table["q_value"].to_numpy()
     ok = np.isfinite(p)
@@ -91,7 +144,9 @@ def test_q_values_span_every_test_of_the_run(sandy: Store) -> None:
 def test_by_kind_splits_the_event_sets(store: Store, fixtures: Path) -> None:
     tscorr.load_file(store, fixtures / "real/example_wp_log_peyton_manning.csv")
     tscorr.load_file(store, fixtures / "real/peyton_manning_playoffs_superbowls.csv")
-    run = run_xcorr(store, XcorrParams(events="true", by="kind", bucket="1d", max_lag=3, surrogates=99))
+    run = run_xcorr(
+        store, XcorrParams(events="true", by="kind", bucket="1d", max_lag=3, surrogates=99)
+    )
     assert sorted(run.peaks["event_set"]) == ["kind = playoff", "kind = superbowl"]
     assert any("outside the series' time range" in n for n in run.notes)
 

@@ -102,18 +102,28 @@ def test_events_form(store: Store, tmp_path: Path, fmt: str, gz: bool) -> None:
 
 def test_wide_default_prefix_is_the_file_stem(store: Store, tmp_path: Path) -> None:
     tscorr.load_file(store, write(WIDE, tmp_path / "traffic.csv", "csv", False))
-    assert store.query("SELECT name FROM series ORDER BY 1").rows() == [("traffic:x",), ("traffic:y",)]
+    assert store.query("SELECT name FROM series ORDER BY 1").rows() == [
+        ("traffic:x",),
+        ("traffic:y",),
+    ]
 
 
 def test_mixed_timestamps_and_bad_values_are_rejected_per_row(store: Store, fixtures: Path) -> None:
     report = tscorr.load_file(store, fixtures / "feeds/csv/long_mixed.csv")
     assert report.counts is not None
-    assert (report.counts.rows_read, report.counts.rows_loaded, report.counts.rows_rejected) == (10, 7, 3)
+    assert (report.counts.rows_read, report.counts.rows_loaded, report.counts.rows_rejected) == (
+        10,
+        7,
+        3,
+    )
     rejects = store.query("SELECT line, raw, reason FROM rejects ORDER BY line").rows()
     assert rejects == [
-        (8, "not a time,trends:move to canada (US),7",
-         "unrecognised timestamp 'not a time' (expected ISO 8601, 2016/11/09 07:30, 11/9/2016, "
-         "Nov 9 2016, epoch s or ms, YYYYMMDD[HHMMSS])"),
+        (
+            8,
+            "not a time,trends:move to canada (US),7",
+            "unrecognised timestamp 'not a time' (expected ISO 8601, 2016/11/09 07:30, 11/9/2016, "
+            "Nov 9 2016, epoch s or ms, YYYYMMDD[HHMMSS])",
+        ),
         (9, "2016-11-09T07:30:00Z,trends:jobs in canada (US),n/a", "value 'n/a' is not a number"),
         (11, "2016-11-09T09:30:00Z,trends:jobs in canada (US),", "empty value"),
     ]
@@ -126,14 +136,20 @@ def test_mixed_timestamps_and_bad_values_are_rejected_per_row(store: Store, fixt
 
 
 def test_events_with_end_weight_and_a_bad_weight(store: Store, fixtures: Path) -> None:
-    report = tscorr.load_file(store, fixtures / "feeds/csv/events.csv", options=LoadOptions(tz="America/New_York"))
+    report = tscorr.load_file(
+        store, fixtures / "feeds/csv/events.csv", options=LoadOptions(tz="America/New_York")
+    )
     assert report.counts is not None and report.counts.events == 3
-    debate = store.query("SELECT ts, ts_end, weight, attrs FROM events WHERE kind = 'debate'").row(0)
+    debate = store.query("SELECT ts, ts_end, weight, attrs FROM events WHERE kind = 'debate'").row(
+        0
+    )
     assert debate[0] == datetime(2016, 10, 10, 1, 0, tzinfo=UTC)  # 21:00 EDT
     assert debate[1] == datetime(2016, 10, 10, 2, 30, tzinfo=UTC)
     assert debate[2] == 2.0
     assert json.loads(debate[3]) == {"source": "CPD"}
-    assert store.query("SELECT line, reason FROM rejects").rows() == [(5, "weight 'heavy' is not a number")]
+    assert store.query("SELECT line, reason FROM rejects").rows() == [
+        (5, "weight 'heavy' is not a number")
+    ]
 
 
 def test_ndjson_bad_line_is_rejected_rest_loads(store: Store, fixtures: Path) -> None:
@@ -146,7 +162,9 @@ def test_ndjson_bad_line_is_rejected_rest_loads(store: Store, fixtures: Path) ->
 
 def test_tsv_wide_fixture(store: Store, fixtures: Path) -> None:
     tscorr.load_file(store, fixtures / "feeds/tsv/wide.tsv", options=LoadOptions(prefix=""))
-    got = store.query("SELECT series, value FROM observations WHERE ts = '2016-11-09' ORDER BY 1").rows()
+    got = store.query(
+        "SELECT series, value FROM observations WHERE ts = '2016-11-09' ORDER BY 1"
+    ).rows()
     assert got == [("cic.gc.ca:5xx", 900.0), ("cic.gc.ca:requests", 25000.0)]
 
 
@@ -158,25 +176,34 @@ def test_json_nested_values_are_kept_as_json(store: Store, fixtures: Path) -> No
 
 def test_explicit_column_roles(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "odd.csv"
-    path.write_text("stamp,who,amount,rank\n2016-11-09,Trump,6000000,1\n2016-11-09,Clinton,2500000,2\n")
+    path.write_text(
+        "stamp,who,amount,rank\n2016-11-09,Trump,6000000,1\n2016-11-09,Clinton,2500000,2\n"
+    )
     tscorr.load_file(
-        store, path, options=LoadOptions(ts_col="stamp", series_col="who", value_col="amount", prefix="views:")
+        store,
+        path,
+        options=LoadOptions(ts_col="stamp", series_col="who", value_col="amount", prefix="views:"),
     )
     assert store.query("SELECT series, value FROM observations ORDER BY 1").rows() == [
-        ("views:Clinton", 2500000.0), ("views:Trump", 6000000.0)
+        ("views:Clinton", 2500000.0),
+        ("views:Trump", 6000000.0),
     ]
 
 
 def test_unknown_role_column_names_the_columns(store: Store, tmp_path: Path) -> None:
     path = write(LONG, tmp_path / "long.csv", "csv", False)
-    with pytest.raises(BadInput, match=r"--ts-col 'time' is not a column \(found: ts, series, value\)"):
+    with pytest.raises(
+        BadInput, match=r"--ts-col 'time' is not a column \(found: ts, series, value\)"
+    ):
         tscorr.load_file(store, path, options=LoadOptions(ts_col="time"))
 
 
 def test_native_parquet_timestamps_keep_their_zone(store: Store, tmp_path: Path) -> None:
     frame = pl.DataFrame(
         {
-            "ts": pl.Series([datetime(2016, 11, 9, 2, 30)]).dt.replace_time_zone("America/New_York"),
+            "ts": pl.Series([datetime(2016, 11, 9, 2, 30)]).dt.replace_time_zone(
+                "America/New_York"
+            ),
             "series": ["x"],
             "value": [1],
         }

@@ -46,7 +46,9 @@ def test_overlapping_points_never_duplicate(store: Store, tmp_path: Path) -> Non
     assert report.counts.duplicates == 1  # 2016-11-10 twice in the file: the last one wins
     rows = store.query("SELECT value FROM observations ORDER BY ts").to_series().to_list()
     assert rows == [1.0, 20.0, 31.0]
-    dupes = store.scalar("SELECT count(*) FROM (SELECT series_id, ts FROM points GROUP BY ALL HAVING count(*) > 1)")
+    dupes = store.scalar(
+        "SELECT count(*) FROM (SELECT series_id, ts FROM points GROUP BY ALL HAVING count(*) > 1)"
+    )
     assert dupes == 0
 
 
@@ -69,8 +71,13 @@ def test_sources_record_provenance(store: Store, fixtures: Path) -> None:
     assert (src["rows_read"], src["rows_loaded"], src["rows_rejected"]) == (10, 7, 3)
 
 
-def test_strict_refuses_a_file_with_rejects_and_changes_nothing(store: Store, fixtures: Path) -> None:
-    with pytest.raises(RowsRejected, match=r"long_mixed.csv:8: unrecognised timestamp 'not a time'.*3 rows rejected"):
+def test_strict_refuses_a_file_with_rejects_and_changes_nothing(
+    store: Store, fixtures: Path
+) -> None:
+    with pytest.raises(
+        RowsRejected,
+        match=r"long_mixed.csv:8: unrecognised timestamp 'not a time'.*3 rows rejected",
+    ):
         tscorr.load_file(store, fixtures / "feeds/csv/long_mixed.csv", strict=True)
     assert counts(store) == dict.fromkeys(TABLES, 0)
 

@@ -18,8 +18,11 @@ def day(y: int, m: int, d: int) -> datetime:
 
 
 def test_sandy_311_calls_as_a_wide_metric_feed(store: Store, fixtures: Path) -> None:
-    report = tscorr.load_file(store, fixtures / "real/sandy-311-calls--sandy-311-calls-by-day.csv",
-                              options=LoadOptions(prefix="311:"))
+    report = tscorr.load_file(
+        store,
+        fixtures / "real/sandy-311-calls--sandy-311-calls-by-day.csv",
+        options=LoadOptions(prefix="311:"),
+    )
     c = report.counts
     assert c is not None
     assert (c.rows_read, c.rows_rejected, c.series) == (1783, 0, 24)  # 23 agencies + total
@@ -31,7 +34,12 @@ def test_sandy_311_calls_as_a_wide_metric_feed(store: Store, fixtures: Path) -> 
     assert by_day[day(2012, 10, 29)] == 8054
     assert by_day[day(2012, 10, 30)] == 3050
     assert by_day[day(2012, 10, 31)] == 8023
-    assert store.scalar("SELECT value FROM observations WHERE series = '311:NYCEM' AND ts = '2012-10-30'") == 154
+    assert (
+        store.scalar(
+            "SELECT value FROM observations WHERE series = '311:NYCEM' AND ts = '2012-10-30'"
+        )
+        == 154
+    )
     assert store.scalar("SELECT agg FROM series WHERE name = '311:total'") == "sum"
 
 
@@ -52,10 +60,15 @@ def test_prophet_peyton_manning_pageviews(store: Store, fixtures: Path) -> None:
 
 def test_prophet_r_file_out_of_order(store: Store, fixtures: Path) -> None:
     report = tscorr.load_file(store, fixtures / "real/example_wp_log_R.csv")
-    assert report.counts is not None and (report.counts.points, report.counts.rows_rejected) == (2863, 0)
+    assert report.counts is not None and (report.counts.points, report.counts.rows_rejected) == (
+        2863,
+        0,
+    )
     first, last = store.query("SELECT min(ts), max(ts) FROM points").row(0)
     assert (first, last) == (day(2008, 1, 1), day(2015, 12, 31))
-    assert store.scalar("SELECT value FROM points WHERE ts = '2012-06-01'") == pytest.approx(7.32118855673948)
+    assert store.scalar("SELECT value FROM points WHERE ts = '2012-06-01'") == pytest.approx(
+        7.32118855673948
+    )
 
 
 def test_playoff_dates_as_events(store: Store, fixtures: Path) -> None:
@@ -74,7 +87,9 @@ def test_playoff_dates_as_events(store: Store, fixtures: Path) -> None:
         ("clinton", 71, day(2016, 9, 5), day(2016, 11, 9)),
     ],
 )
-def test_campaign_stops_as_events(store: Store, fixtures: Path, name: str, rows: int, first: datetime, last: datetime) -> None:
+def test_campaign_stops_as_events(
+    store: Store, fixtures: Path, name: str, rows: int, first: datetime, last: datetime
+) -> None:
     path = fixtures / f"real/presidential-campaign-trail--{name}.csv"
     report = tscorr.load_file(store, path, options=LoadOptions(kind=f"{name}-stop"))
     assert report.counts is not None
@@ -82,6 +97,8 @@ def test_campaign_stops_as_events(store: Store, fixtures: Path, name: str, rows:
     stored = store.query("SELECT min(ts), max(ts), count(*) FROM events").row(0)
     assert stored[:2] == (first, last)
     assert stored[2] + report.counts.duplicates == rows
-    ev = store.query("SELECT kind, name, attrs FROM events ORDER BY ts, event_id LIMIT 1").row(0, named=True)
+    ev = store.query("SELECT kind, name, attrs FROM events ORDER BY ts, event_id LIMIT 1").row(
+        0, named=True
+    )
     assert ev["kind"] == f"{name}-stop"
     assert set(json.loads(ev["attrs"])) == {"city", "state", "lat", "lng"}

@@ -91,15 +91,29 @@ def test_placebo_pvalues_are_uniform_on_null_data() -> None:
         res = es.responses(y[None, :], pos, 0, 3, es.parse_baseline("prev-days:7", HOUR), HOUR)
         pooled = es.pool(res.ratio, res.lags, 0, 0)
         observed = np.array([pooled.mean_ratio[0, pooled.peak[0]]])
-        pvalues.append(es.placebo_pvalue(y[None, :], pos, 0, 3, es.parse_baseline("prev-days:7", HOUR),
-                                         HOUR, observed, 99, int(rng.integers(1 << 31)))[0])
+        pvalues.append(
+            es.placebo_pvalue(
+                y[None, :],
+                pos,
+                0,
+                3,
+                es.parse_baseline("prev-days:7", HOUR),
+                HOUR,
+                observed,
+                99,
+                int(rng.integers(1 << 31)),
+            )[0]
+        )
     assert kstest(pvalues, "uniform").pvalue > 0.01
 
 
 @pytest.fixture
 def sandy(store: Store, fixtures: Path, tmp_path: Path) -> Store:
-    tscorr.load_file(store, fixtures / "real/sandy-311-calls--sandy-311-calls-by-day.csv",
-                     options=LoadOptions(prefix="311:", tz="America/New_York"))
+    tscorr.load_file(
+        store,
+        fixtures / "real/sandy-311-calls--sandy-311-calls-by-day.csv",
+        options=LoadOptions(prefix="311:", tz="America/New_York"),
+    )
     landfall = tmp_path / "landfall.csv"
     landfall.write_text("ts,kind,name\n2012-10-29T20:00:00-04:00,hurricane,Sandy landfall\n")
     tscorr.load_file(store, landfall)
@@ -107,9 +121,19 @@ def sandy(store: Store, fixtures: Path, tmp_path: Path) -> Store:
 
 
 def test_sandy_landfall_response_peak_and_decay(sandy: Store) -> None:
-    run = run_respond(sandy, RespondParams(events="kind = 'hurricane'", series="311:total", bucket="1d",
-                                           before="2d", after="14d", baseline="pre:7d", placebos=99,
-                                           tz="America/New_York"))
+    run = run_respond(
+        sandy,
+        RespondParams(
+            events="kind = 'hurricane'",
+            series="311:total",
+            bucket="1d",
+            before="2d",
+            after="14d",
+            baseline="pre:7d",
+            placebos=99,
+            tz="America/New_York",
+        ),
+    )
     peak = run.peaks.row(0, named=True)
     # read off the raw file: 8,054 calls on 10/29/12 (landfall day, New York time)
     assert peak["lag"] == 0 and peak["n_events"] == 1
@@ -123,12 +147,31 @@ def test_sandy_landfall_response_peak_and_decay(sandy: Store) -> None:
 
 
 def test_respond_cli_and_export(cli, fixtures: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    cli("load", str(fixtures / "real/sandy-311-calls--sandy-311-calls-by-day.csv"), "--prefix", "311:")
+    cli(
+        "load",
+        str(fixtures / "real/sandy-311-calls--sandy-311-calls-by-day.csv"),
+        "--prefix",
+        "311:",
+    )
     landfall = tmp_path / "landfall.csv"
     landfall.write_text("ts,kind,name\n2012-10-30T00:00:00Z,hurricane,Sandy\n")
     cli("load", str(landfall))
-    result = cli("respond", "--events", "true", "--series", "311:total", "--bucket", "1d",
-                 "--after", "7d", "--baseline", "pre:7d", "--placebos", "19", "--json")
+    result = cli(
+        "respond",
+        "--events",
+        "true",
+        "--series",
+        "311:total",
+        "--bucket",
+        "1d",
+        "--after",
+        "7d",
+        "--baseline",
+        "pre:7d",
+        "--placebos",
+        "19",
+        "--json",
+    )
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)[0]["series"] == "311:total"
     out = tmp_path / "responses.csv"

@@ -56,7 +56,10 @@ def test_forms_mixed_in_one_column_are_parsed_per_value() -> None:
 
 def test_day_first_is_decided_from_the_whole_column() -> None:
     got = parse_timestamps(pl.Series(["1/2/2016", "25/12/2016"]))
-    assert got.ts.to_list() == [datetime(2016, 2, 1, tzinfo=UTC), datetime(2016, 12, 25, tzinfo=UTC)]
+    assert got.ts.to_list() == [
+        datetime(2016, 2, 1, tzinfo=UTC),
+        datetime(2016, 12, 25, tzinfo=UTC),
+    ]
     assert got.notes == ()
 
 
@@ -95,7 +98,9 @@ def test_offsets_ignore_the_zone() -> None:
 
 
 def test_dst_gap_is_rejected_with_its_reason() -> None:
-    got = parse_timestamps(pl.Series(["2016-03-13 02:30", "2016-03-13 03:30"]), tz="America/New_York")
+    got = parse_timestamps(
+        pl.Series(["2016-03-13 02:30", "2016-03-13 03:30"]), tz="America/New_York"
+    )
     assert got.ts[0] is None
     assert "does not exist in America/New_York (daylight-saving gap)" in got.reason[0]
     assert got.ts[1] == datetime(2016, 3, 13, 7, 30, tzinfo=UTC)
@@ -133,9 +138,9 @@ def test_native_datetimes_pass_through() -> None:
     assert parse_timestamps(naive, tz="Europe/Berlin").ts[0] == CALL
 
 
-instants = st.datetimes(
-    min_value=datetime(1974, 1, 1), max_value=datetime(2099, 12, 31)
-).map(lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000, tzinfo=UTC))
+instants = st.datetimes(min_value=datetime(1974, 1, 1), max_value=datetime(2099, 12, 31)).map(
+    lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000, tzinfo=UTC)
+)
 offsets = st.integers(min_value=-14 * 4, max_value=14 * 4).map(lambda q: timedelta(minutes=15 * q))
 
 

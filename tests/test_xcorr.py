@@ -94,7 +94,9 @@ def test_many_rows_equal_one_by_one() -> None:
         np.testing.assert_allclose(together[i], alone[0], atol=1e-14)
 
 
-series = arrays(np.float64, st.integers(20, 80), elements=st.floats(-1e3, 1e3, allow_nan=False, width=32))
+series = arrays(
+    np.float64, st.integers(20, 80), elements=st.floats(-1e3, 1e3, allow_nan=False, width=32)
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -107,8 +109,16 @@ def test_correlation_is_bounded(x: np.ndarray, seed: int, estimator: str) -> Non
 
 
 @settings(max_examples=60, deadline=None)
-@given(series, st.integers(0, 2**31 - 1), st.floats(0.01, 100), st.floats(-50, 50), st.sampled_from(["ccf", "pearson"]))
-def test_affine_rescaling_changes_nothing(x: np.ndarray, seed: int, scale: float, shift: float, estimator: str) -> None:
+@given(
+    series,
+    st.integers(0, 2**31 - 1),
+    st.floats(0.01, 100),
+    st.floats(-50, 50),
+    st.sampled_from(["ccf", "pearson"]),
+)
+def test_affine_rescaling_changes_nothing(
+    x: np.ndarray, seed: int, scale: float, shift: float, estimator: str
+) -> None:
     assume(np.std(x) > 1e-3)
     y = np.random.default_rng(seed).normal(size=len(x))
     r1, _ = xcorr(x, y, max_lag=4, estimator=estimator)

@@ -107,8 +107,12 @@ def series_matrix(points: pl.DataFrame, ids: list[int], aggs: list[str], grid: G
     else:
         agg_of_row = np.array(aggs)
         frame = pl.DataFrame(
-            {"key": key, "value": values, "ts": points["ts"].filter(pl.Series(keep)),
-             "agg": agg_of_row[key // n]}
+            {
+                "key": key,
+                "value": values,
+                "ts": points["ts"].filter(pl.Series(keep)),
+                "agg": agg_of_row[key // n],
+            }
         )
         for agg in np.unique(agg_of_row):
             part = frame.filter(pl.col("agg") == agg).group_by("key").agg(AGG_EXPR[agg].alias("v"))

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import datetime
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,12 +26,11 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
-from tscorr import export as exporting
 from tscorr import pipeline
 from tscorr.correlate import XcorrParams, run_xcorr
 from tscorr.demo import QUESTION, run_demo
+from tscorr.errors import TscorrError
 from tscorr.respond import RespondParams, run_respond
-from tscorr.errors import ExitCode, TscorrError
 from tscorr.source import LoadOptions
 from tscorr.store import DEFAULT_DB, Store
 
@@ -141,18 +140,30 @@ def load(
     tz: Annotated[str, typer.Option(help="Zone of timestamps without an offset.")] = "UTC",
     strict: Annotated[bool, typer.Option(help="Refuse a file with any rejected row.")] = False,
     force: Annotated[bool, typer.Option(help="Load a file again even if already loaded.")] = False,
-    form: Annotated[Form, typer.Option(help="long, wide or events; detected from the columns.")] = Form.auto,
+    form: Annotated[
+        Form, typer.Option(help="long, wide or events; detected from the columns.")
+    ] = Form.auto,
     ts_col: Annotated[str | None, typer.Option(help="Timestamp column.")] = None,
     series_col: Annotated[str | None, typer.Option(help="Series-name column (long form).")] = None,
     value_col: Annotated[str | None, typer.Option(help="Value column (long form).")] = None,
     kind_col: Annotated[str | None, typer.Option(help="Event kind column.")] = None,
     name_col: Annotated[str | None, typer.Option(help="Event name column.")] = None,
-    kind: Annotated[str | None, typer.Option(help="Event kind for a file without a kind column.")] = None,
-    prefix: Annotated[str | None, typer.Option(help="Prefix for series names (wide default: 'FILE:').")] = None,
-    agg: Annotated[str | None, typer.Option(help="How buckets combine: sum, mean, last, max.")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="Event kind for a file without a kind column.")
+    ] = None,
+    prefix: Annotated[
+        str | None, typer.Option(help="Prefix for series names (wide default: 'FILE:').")
+    ] = None,
+    agg: Annotated[
+        str | None, typer.Option(help="How buckets combine: sum, mean, last, max.")
+    ] = None,
     unit: Annotated[str | None, typer.Option(help="Unit of the values.")] = None,
-    series_name: Annotated[str | None, typer.Option(help="Name of the series of a one-column file.")] = None,
-    date_order: Annotated[DateOrder, typer.Option(help="Order of a/b/yyyy dates.")] = DateOrder.auto,
+    series_name: Annotated[
+        str | None, typer.Option(help="Name of the series of a one-column file.")
+    ] = None,
+    date_order: Annotated[
+        DateOrder, typer.Option(help="Order of a/b/yyyy dates.")
+    ] = DateOrder.auto,
     encoding: Annotated[str, typer.Option(help="Text encoding, e.g. cp1252.")] = "utf-8",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
 ) -> None:
@@ -164,9 +175,20 @@ def load(
     Example: tscorr load stops.csv --kind rally --name-col location --tz America/New_York
     """
     options = LoadOptions(
-        tz=tz, date_order=date_order.value, form=form.value, ts_col=ts_col,
-        series_col=series_col, value_col=value_col, kind_col=kind_col, name_col=name_col,
-        kind=kind, prefix=prefix, agg=agg, unit=unit, encoding=encoding, series_name=series_name,
+        tz=tz,
+        date_order=date_order.value,
+        form=form.value,
+        ts_col=ts_col,
+        series_col=series_col,
+        value_col=value_col,
+        kind_col=kind_col,
+        name_col=name_col,
+        kind=kind,
+        prefix=prefix,
+        agg=agg,
+        unit=unit,
+        encoding=encoding,
+        series_name=series_name,
     )
     reports, failure = [], None
     with _store() as store:
@@ -185,8 +207,13 @@ def load(
         if as_json:
             _show(pl.DataFrame(rows), as_json=True)
         else:
-            _show(pl.DataFrame(rows).drop("notes").with_columns(
-                pl.col("path").map_elements(lambda p: Path(p).name, return_dtype=pl.String)))
+            _show(
+                pl.DataFrame(rows)
+                .drop("notes")
+                .with_columns(
+                    pl.col("path").map_elements(lambda p: Path(p).name, return_dtype=pl.String)
+                )
+            )
             for r in reports:
                 for note in r.notes:
                     err.print(f"{Path(r.path).name}: {note}", highlight=False)
@@ -202,7 +229,10 @@ def _progress(path: Path) -> Iterator[pipeline.Step]:
         return
     stages = ["reading", "writing", "done"]
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
         transient=True,
     ) as bar:
         task = bar.add_task(f"{path.name}: starting", total=len(stages))
@@ -276,7 +306,9 @@ class SqlFormat(str, Enum):
 def sql(
     query: Annotated[str, typer.Argument(help="SQL to run; several statements allowed.")],
     write: Annotated[bool, typer.Option(help="Allow statements that change the file.")] = False,
-    fmt: Annotated[SqlFormat, typer.Option("--format", help="table, csv or json.")] = SqlFormat.table,
+    fmt: Annotated[
+        SqlFormat, typer.Option("--format", help="table, csv or json.")
+    ] = SqlFormat.table,
 ) -> None:
     """Run SQL on the database (read-only unless --write).
 
@@ -295,7 +327,14 @@ LAG_HELP = "Lag k > 0: the series moves k buckets AFTER the events; r(k) = corr(
 
 def _peak_table(peaks: pl.DataFrame) -> pl.DataFrame:
     return peaks.select(
-        "event_set", "series", "lag", "r", "n", "p_value", "p_peak", "q_value",
+        "event_set",
+        "series",
+        "lag",
+        "r",
+        "n",
+        "p_value",
+        "p_peak",
+        "q_value",
     )
 
 
@@ -304,10 +343,17 @@ def xcorr(
     events: Annotated[str, typer.Option(help="SQL condition over the events columns.")],
     series: Annotated[str, typer.Option(help="Series name glob.")] = "*",
     bucket: Annotated[str, typer.Option(help="Grid step: 90s, 15m, 1h, 1d, 1w.")] = "1h",
-    max_lag: Annotated[str, typer.Option(help="Largest lag: buckets (24) or a duration (7d).")] = "24",
+    max_lag: Annotated[
+        str, typer.Option(help="Largest lag: buckets (24) or a duration (7d).")
+    ] = "24",
     by: Annotated[str | None, typer.Option(help="kind or name: one event set per value.")] = None,
-    encode: Annotated[str, typer.Option(help="impulse, count, weight, step, decay:HALF_LIFE.")] = "impulse",
-    transform: Annotated[str, typer.Option(help="none, log1p, diff, log-diff, seasonal-diff, zscore; chain with commas.")] = "none",
+    encode: Annotated[
+        str, typer.Option(help="impulse, count, weight, step, decay:HALF_LIFE.")
+    ] = "impulse",
+    transform: Annotated[
+        str,
+        typer.Option(help="none, log1p, diff, log-diff, seasonal-diff, zscore; chain with commas."),
+    ] = "none",
     season: Annotated[str | None, typer.Option(help="Season for seasonal-diff, e.g. 1w.")] = None,
     estimator: Annotated[str, typer.Option(help="ccf, pearson or spearman.")] = "ccf",
     test: Annotated[str, typer.Option(help="surrogate, prewhiten, white or none.")] = "surrogate",
@@ -326,9 +372,20 @@ def xcorr(
     Example: tscorr xcorr --events "kind = 'race-call'" --series 'pageviews:*' --bucket 1h --max-lag 48
     """
     params = XcorrParams(
-        events=events, series=series, bucket=bucket, max_lag=max_lag, by=by, encode=encode,
-        transform=transform, season=season, estimator=estimator, test=test,
-        surrogates=surrogates, seed=seed, tz=tz, label=label,
+        events=events,
+        series=series,
+        bucket=bucket,
+        max_lag=max_lag,
+        by=by,
+        encode=encode,
+        transform=transform,
+        season=season,
+        estimator=estimator,
+        test=test,
+        surrogates=surrogates,
+        seed=seed,
+        tz=tz,
+        label=label,
     )
     with _store() as store, _bar("correlating") as step:
         run = run_xcorr(store, params, step)
@@ -340,8 +397,12 @@ def xcorr(
 @contextmanager
 def _bar(what: str) -> Iterator[Any]:
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err,
-        transient=True, disable=not err.is_terminal,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
     ) as bar:
         task = bar.add_task(what, total=None)
 
@@ -358,7 +419,9 @@ def respond(
     bucket: Annotated[str, typer.Option(help="Grid step: 15m, 1h, 1d ...")] = "1h",
     before: Annotated[str, typer.Option(help="Window before the event, e.g. 6h.")] = "0s",
     after: Annotated[str, typer.Option(help="Window after the event, e.g. 24h.")] = "24h",
-    baseline: Annotated[str, typer.Option(help="prev-days:N, same-weekday:K or pre:DURATION.")] = "prev-days:7",
+    baseline: Annotated[
+        str, typer.Option(help="prev-days:N, same-weekday:K or pre:DURATION.")
+    ] = "prev-days:7",
     by: Annotated[str | None, typer.Option(help="kind or name: one event set per value.")] = None,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the CI.")] = 999,
     placebos: Annotated[int, typer.Option(help="Pseudo-event sets for the placebo p-value.")] = 199,
@@ -377,18 +440,39 @@ def respond(
     Example: tscorr respond --events "kind = 'race-call'" --series 'trends:*' --bucket 1h --after 12h --baseline prev-days:7
     """
     params = RespondParams(
-        events=events, series=series, bucket=bucket, before=before, after=after,
-        baseline=baseline, by=by, bootstrap=bootstrap, placebos=placebos, seed=seed, tz=tz,
+        events=events,
+        series=series,
+        bucket=bucket,
+        before=before,
+        after=after,
+        baseline=baseline,
+        by=by,
+        bootstrap=bootstrap,
+        placebos=placebos,
+        seed=seed,
+        tz=tz,
         label=label,
     )
     with _store() as store:
         run = run_respond(store, params)
     for note in run.notes:
         err.print(note, highlight=False, markup=False)
-    columns = ["event_set", "series", "lag", "n_events", "mean_ratio", "ci_low", "ci_high",
-               "half_life", "p_placebo"]
-    _show(run.peaks.select(columns), title=f"run {run.run_id}: peak response (ratio to baseline)",
-          as_json=as_json)
+    columns = [
+        "event_set",
+        "series",
+        "lag",
+        "n_events",
+        "mean_ratio",
+        "ci_low",
+        "ci_high",
+        "half_life",
+        "p_placebo",
+    ]
+    _show(
+        run.peaks.select(columns),
+        title=f"run {run.run_id}: peak response (ratio to baseline)",
+        as_json=as_json,
+    )
 
 
 class ExportFormat(str, Enum):
@@ -425,7 +509,9 @@ def export(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Database file the demo builds.")] = Path("tscorr-demo.duckdb"),
+    out: Annotated[Path, typer.Option(help="Database file the demo builds.")] = Path(
+        "tscorr-demo.duckdb"
+    ),
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
 ) -> None:
     """Build a database from the bundled real data and answer a question end to end.

@@ -108,10 +108,7 @@ def event_sets(store: Store, where: str, by: str | None) -> dict[str, pl.DataFra
         return {where: events}
     if by not in BY:
         raise UnknownName("--by value", by, BY)
-    return {
-        f"{by} = {key}": part
-        for (key,), part in events.group_by(by, maintain_order=True)
-    }
+    return {f"{by} = {key}": part for (key,), part in events.group_by(by, maintain_order=True)}
 
 
 def run_xcorr(store: Store, params: XcorrParams, step: Step | None = None) -> XcorrRun:

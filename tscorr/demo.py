@@ -39,15 +39,22 @@ def run_demo(db: str | Path) -> DemoResult:
     real = fixtures_dir() / "real"
     with Store.open(path) as store:
         loads = [
-            load_file(store, real / "example_wp_log_peyton_manning.csv",
-                      options=LoadOptions(series_name=SERIES, unit="log(views)", agg="mean")),
+            load_file(
+                store,
+                real / "example_wp_log_peyton_manning.csv",
+                options=LoadOptions(series_name=SERIES, unit="log(views)", agg="mean"),
+            ),
             load_file(store, real / "peyton_manning_playoffs_superbowls.csv"),
         ]
         run = run_xcorr(
             store,
             XcorrParams(
-                events="kind IN ('playoff', 'superbowl')", by="kind", series=SERIES,
-                bucket="1d", max_lag=7, label="demo: Peyton Manning",
+                events="kind IN ('playoff', 'superbowl')",
+                by="kind",
+                series=SERIES,
+                bucket="1d",
+                max_lag=7,
+                label="demo: Peyton Manning",
             ),
         )
     return DemoResult(str(path), loads, run)

@@ -136,7 +136,9 @@ def responses(
     if moving:
         where = at[:, :, None] + shifts[None, None, :]  # (J, W, N)
     else:
-        where = np.broadcast_to(positions[:, None, None] + shifts[None, None, :], (*at.shape, len(shifts)))
+        where = np.broadcast_to(
+            positions[:, None, None] + shifts[None, None, :], (*at.shape, len(shifts))
+        )
     base_values = _take(y, where, blocked)  # (m, J, W, N)
     with np.errstate(invalid="ignore"), _quiet():
         mean = np.nanmean(base_values, axis=-1)
@@ -167,7 +169,9 @@ class Pooled:
     # (linear interpolation between buckets; NaN when the peak is not above 1 or never halves)
 
 
-def pool(ratio: np.ndarray, lags: np.ndarray, n_boot: int, seed: int, level: float = 0.95) -> Pooled:
+def pool(
+    ratio: np.ndarray, lags: np.ndarray, n_boot: int, seed: int, level: float = 0.95
+) -> Pooled:
     """Mean ratio over events with a percentile bootstrap CI (events resampled, seeded)."""
     m, J, W = ratio.shape
     with _quiet():
@@ -196,7 +200,9 @@ def pool(ratio: np.ndarray, lags: np.ndarray, n_boot: int, seed: int, level: flo
         excess = mean[i, peak[i] :] - 1
         target = (top - 1) / 2
         below = np.flatnonzero(excess <= target)
-        if below.size:  # interpolate linearly between the last bucket above half and the first below
+        if (
+            below.size
+        ):  # interpolate linearly between the last bucket above half and the first below
             k = int(below[0])
             a, b = excess[k - 1], excess[k]
             half[i] = (k - 1) + (a - target) / (a - b)

@@ -73,7 +73,11 @@ def to_markdown(frame: pl.DataFrame) -> str:
         return str(v).replace("|", "\\|")
 
     lines = ["| " + " | ".join(frame.columns) + " |"]
-    lines.append("|" + "|".join("---:" if frame.schema[c].is_numeric() else "---" for c in frame.columns) + "|")
+    lines.append(
+        "|"
+        + "|".join("---:" if frame.schema[c].is_numeric() else "---" for c in frame.columns)
+        + "|"
+    )
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.iter_rows()]
     return "\n".join(lines) + "\n"
 

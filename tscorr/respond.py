@@ -65,7 +65,9 @@ def run_respond(store: Store, params: RespondParams) -> RespondRun:
         positions = align.bucket_positions(events["ts"], data.grid)
         inside = positions >= 0
         if not inside.all():
-            notes.append(f"event set '{label}': {int((~inside).sum())} events outside the series' time range")
+            notes.append(
+                f"event set '{label}': {int((~inside).sum())} events outside the series' time range"
+            )
         if not inside.any():
             continue
         ids = events["event_id"].to_numpy()[inside]
@@ -75,13 +77,24 @@ def run_respond(store: Store, params: RespondParams) -> RespondRun:
         pooled = eventstudy.pool(res.ratio, res.lags, params.bootstrap, params.seed)
         observed = np.array([pooled.mean_ratio[i, p] for i, p in enumerate(pooled.peak)])
         p_placebo = (
-            eventstudy.placebo_pvalue(data.y, pos, before, after, base, bucket.seconds,
-                                      observed, params.placebos, params.seed)
+            eventstudy.placebo_pvalue(
+                data.y,
+                pos,
+                before,
+                after,
+                base,
+                bucket.seconds,
+                observed,
+                params.placebos,
+                params.seed,
+            )
             if params.placebos
             else np.full(len(data.names), np.nan)
         )
         per_event.append(_responses_frame(label, ids, ts, data.names, res, bucket.seconds))
-        summary.append(_summary_frame(label, data.names, res.lags, pooled, p_placebo, bucket.seconds))
+        summary.append(
+            _summary_frame(label, data.names, res.lags, pooled, p_placebo, bucket.seconds)
+        )
     if not summary:
         raise NoData("no event falls inside the series' time range")
     responses = pl.concat(per_event)
@@ -89,22 +102,42 @@ def run_respond(store: Store, params: RespondParams) -> RespondRun:
     record = asdict(params) | {
         "before_buckets": before,
         "after_buckets": after,
-        "alignment": {"bucket_seconds": bucket.seconds, "grid_start": str(data.grid.starts[0]),
-                      "grid_buckets": data.grid.n, "baseline": asdict(base)},
+        "alignment": {
+            "bucket_seconds": bucket.seconds,
+            "grid_start": str(data.grid.starts[0]),
+            "grid_buckets": data.grid.n,
+            "baseline": asdict(base),
+        },
         "notes": notes,
     }
-    run_id = store.save_run("respond", record, versions(),
-                            {"responses": responses, "response_summary": table}, params.label)
+    run_id = store.save_run(
+        "respond",
+        record,
+        versions(),
+        {"responses": responses, "response_summary": table},
+        params.label,
+    )
     table = table.with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))
     peaks = table.filter(pl.col("is_peak")).sort(
         ["p_placebo", "mean_ratio"], descending=[False, True], nulls_last=True
     )
-    return RespondRun(run_id, responses.with_columns(pl.lit(run_id, pl.Int64).alias("run_id")),
-                      table, peaks, notes)
+    return RespondRun(
+        run_id,
+        responses.with_columns(pl.lit(run_id, pl.Int64).alias("run_id")),
+        table,
+        peaks,
+        notes,
+    )
 
 
-def _responses_frame(label: str, ids: np.ndarray, ts: pl.Series, names: list[str],
-                     res: eventstudy.Responses, bucket_seconds: int) -> pl.DataFrame:
+def _responses_frame(
+    label: str,
+    ids: np.ndarray,
+    ts: pl.Series,
+    names: list[str],
+    res: eventstudy.Responses,
+    bucket_seconds: int,
+) -> pl.DataFrame:
     m, J, W = res.value.shape
     lag = np.tile(res.lags, m * J)
     event_ts = np.tile(np.repeat(ts.dt.epoch("us").to_numpy(), W), m)
@@ -117,7 +150,9 @@ def _responses_frame(label: str, ids: np.ndarray, ts: pl.Series, names: list[str
             "series": np.repeat(np.array(names, dtype=object), J * W).tolist(),
             "lag": lag.astype(np.int32),
             "lag_seconds": (lag * bucket_seconds).astype(float),
-            "ts": pl.Series(event_ts + lag * bucket_seconds * 1_000_000).cast(pl.Datetime("us", "UTC")),
+            "ts": pl.Series(event_ts + lag * bucket_seconds * 1_000_000).cast(
+                pl.Datetime("us", "UTC")
+            ),
             "value": value,
             "baseline": res.baseline.ravel(),
             "ratio": res.ratio.ravel(),
@@ -130,8 +165,14 @@ def _responses_frame(label: str, ids: np.ndarray, ts: pl.Series, names: list[str
     )
 
 
-def _summary_frame(label: str, names: list[str], lags: np.ndarray, pooled: eventstudy.Pooled,
-                   p_placebo: np.ndarray, bucket_seconds: int) -> pl.DataFrame:
+def _summary_frame(
+    label: str,
+    names: list[str],
+    lags: np.ndarray,
+    pooled: eventstudy.Pooled,
+    p_placebo: np.ndarray,
+    bucket_seconds: int,
+) -> pl.DataFrame:
     m, W = pooled.mean_ratio.shape
     is_peak = np.zeros((m, W), dtype=bool)
     is_peak[np.arange(m), pooled.peak] = True

@@ -54,7 +54,9 @@ def white_pvalues(r: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     lags = r.shape[1]
     with np.errstate(invalid="ignore"):
         p_min = np.nanmin(np.where(np.isnan(p), np.inf, p), axis=1)
-    p_peak = np.where(np.isfinite(p_min), -np.expm1(lags * np.log1p(-np.minimum(p_min, 1.0))), np.nan)
+    p_peak = np.where(
+        np.isfinite(p_min), -np.expm1(lags * np.log1p(-np.minimum(p_min, 1.0))), np.nan
+    )
     return p, p_peak
 
 
@@ -80,8 +82,11 @@ def surrogate_test(
                 rs = np.abs(shifted.numerators(rows) / (n * sd_e * prep.sd_y[None, rows, None]))
             rs[~np.isfinite(rs)] = 0.0
             rs[:, prep.pairs[rows] < 2] = 0.0
-            return (rows, (rs >= abs_r[None, rows] - tol).sum(axis=0),
-                    (rs.max(axis=2) >= peak[None, rows] - tol).sum(axis=0))
+            return (
+                rows,
+                (rs >= abs_r[None, rows] - tol).sum(axis=0),
+                (rs.max(axis=2) >= peak[None, rows] - tol).sum(axis=0),
+            )
 
         # numpy releases the GIL in these array operations: blocks of series run in parallel
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
@@ -163,7 +168,9 @@ def assess(
     return Significance(r, pairs, p, p_peak)
 
 
-def _prewhitened(e: np.ndarray, y: np.ndarray, max_lag: int, estimator: str, max_order: int) -> Significance:
+def _prewhitened(
+    e: np.ndarray, y: np.ndarray, max_lag: int, estimator: str, max_order: int
+) -> Significance:
     rows = []
     for row in y:
         phi = ar_filter(row, max_order)

@@ -66,7 +66,17 @@ class SourceFile:
     @property
     def stem(self) -> str:
         name = self.path.name
-        for ext in (".gz", ".csv", ".tsv", ".txt", ".json", ".ndjson", ".jsonl", ".parquet", ".log"):
+        for ext in (
+            ".gz",
+            ".csv",
+            ".tsv",
+            ".txt",
+            ".json",
+            ".ndjson",
+            ".jsonl",
+            ".parquet",
+            ".log",
+        ):
             if name.lower().endswith(ext):
                 name = name[: -len(ext)]
         return name
@@ -115,7 +125,9 @@ class SourceFile:
                 "pass --encoding cp1252 (or the file's real encoding)"
             ) from exc
         except LookupError as exc:
-            raise BadInput(f"unknown encoding '{encoding}'; use a Python codec name such as cp1252") from exc
+            raise BadInput(
+                f"unknown encoding '{encoding}'; use a Python codec name such as cp1252"
+            ) from exc
 
     def check_text(self) -> None:
         """Refuse binary content before a text parser makes a mess of it."""

@@ -196,7 +196,9 @@ class Store:
         ).to_dicts()
         return rows[0] if rows else None
 
-    def ingest(self, meta: SourceMeta, frames: FeedFrames, notes: Sequence[str] = ()) -> IngestCounts:
+    def ingest(
+        self, meta: SourceMeta, frames: FeedFrames, notes: Sequence[str] = ()
+    ) -> IngestCounts:
         """Write one file's frames in one transaction and return what was written."""
         rows_rejected = frames.rejects.height
         with self.transaction():
@@ -206,9 +208,17 @@ class Store:
                 "rows_loaded, rows_rejected, tz, options, notes) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    source_id, meta.feed, meta.path, meta.sha256, meta.bytes,
-                    datetime.now(UTC), frames.rows_read, frames.rows_read - rows_rejected,
-                    rows_rejected, meta.tz, json.dumps(dict(meta.options), default=str),
+                    source_id,
+                    meta.feed,
+                    meta.path,
+                    meta.sha256,
+                    meta.bytes,
+                    datetime.now(UTC),
+                    frames.rows_read,
+                    frames.rows_read - rows_rejected,
+                    rows_rejected,
+                    meta.tz,
+                    json.dumps(dict(meta.options), default=str),
                     "; ".join(notes) or None,
                 ],
             )
@@ -416,8 +426,14 @@ class Store:
             run_id = self._next_id("runs", "run_id")
             self._exec(
                 "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
-                [run_id, command, datetime.now(UTC), json.dumps(dict(params), default=str),
-                 json.dumps(dict(versions)), label],
+                [
+                    run_id,
+                    command,
+                    datetime.now(UTC),
+                    json.dumps(dict(params), default=str),
+                    json.dumps(dict(versions)),
+                    label,
+                ],
             )
             for table, frame in tables.items():
                 if frame.height == 0:

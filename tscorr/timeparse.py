@@ -37,9 +37,7 @@ _AMPM = r"(?:\s*(?P<P>[AaPp])\.?[Mm]\.?)?"
 _TZ = r"\s*(?P<Z>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?"
 
 _ISO = rf"^(?P<y>\d{{4}})[-/.](?P<m>\d{{1,2}})[-/.](?P<d>\d{{1,2}}){_TIME}{_TZ}$"
-_NUMERIC = (
-    rf"^(?P<a>\d{{1,2}})[/.-](?P<b>\d{{1,2}})[/.-](?P<y>\d{{4}}|\d{{2}}){_TIME}{_AMPM}{_TZ}$"
-)
+_NUMERIC = rf"^(?P<a>\d{{1,2}})[/.-](?P<b>\d{{1,2}})[/.-](?P<y>\d{{4}}|\d{{2}}){_TIME}{_AMPM}{_TZ}$"
 _MONTH_FIRST = (
     r"^(?:[A-Za-z]{3,9},?\s+)?(?P<mon>[A-Za-z]{3,9})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+"
     rf"(?P<y>\d{{4}}),?{_TIME}{_AMPM}{_TZ}$"
@@ -163,14 +161,17 @@ def _parse_strings(
         idx = with_offset.arg_true()
         local = naive.gather(idx)
         minutes = offset_min.gather(idx)
-        instants = (local - pl.select(pl.duration(minutes=pl.lit(minutes))).to_series())
+        instants = local - pl.select(pl.duration(minutes=pl.lit(minutes))).to_series()
         ts = ts.scatter(idx, instants.dt.replace_time_zone("UTC").cast(_UTC))
     unparsed = text.is_not_null() & naive.is_null()
     if unparsed.any():
         idx = unparsed.arg_true()
         why = pl.select(
-            pl.format("unrecognised timestamp '{}' (expected {})", pl.lit(text.gather(idx)),
-                      pl.lit(FORMS_HELP))
+            pl.format(
+                "unrecognised timestamp '{}' (expected {})",
+                pl.lit(text.gather(idx)),
+                pl.lit(FORMS_HELP),
+            )
         ).to_series()
         reason = reason.scatter(idx, why)
     return ParsedTimes(ts.alias("ts").cast(_UTC), reason.alias("reason"), tuple(notes))
@@ -210,9 +211,7 @@ def _localize(
     if group is not None:
         keys["group"] = group
     seen_before = (
-        pl.DataFrame(keys)
-        .select(pl.int_range(pl.len()).over(list(keys)).alias("k"))
-        .to_series()
+        pl.DataFrame(keys).select(pl.int_range(pl.len()).over(list(keys)).alias("k")).to_series()
         > 0
     )
     early = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
@@ -261,7 +260,11 @@ def _assemble(
     hour = num("H").fill_null(0)
     if "P" in cols:
         pm = pl.col("P").str.to_lowercase() == "p"
-        hour = pl.when(pl.col("P").is_null()).then(hour).otherwise(hour % 12 + pl.when(pm).then(12).otherwise(0))
+        hour = (
+            pl.when(pl.col("P").is_null())
+            .then(hour)
+            .otherwise(hour % 12 + pl.when(pm).then(12).otherwise(0))
+        )
     frac = (
         pl.col("F").str.slice(0, 6).str.pad_end(6, "0").cast(pl.Int32, strict=False)
         if "F" in cols
@@ -313,9 +316,7 @@ _EXACT = (
 )
 
 
-def _iso_exact(
-    frame: pl.DataFrame, _order: str, _notes: list[str]
-) -> tuple[pl.Series, pl.Series]:
+def _iso_exact(frame: pl.DataFrame, _order: str, _notes: list[str]) -> tuple[pl.Series, pl.Series]:
     """The column's own exact ISO form, if a sample shows it has one (fast); else nothing.
 
     Values the chosen form does not fit stay null here and go through the general forms.
@@ -362,11 +363,15 @@ def _numeric_dates(
         else:
             order = "mdy"
             if a.is_not_null().any() and not month_first:
-                notes.append("day/month order could not be decided from the column; read as month/day (US)")
+                notes.append(
+                    "day/month order could not be decided from the column; read as month/day (US)"
+                )
     yy = pl.col("y").cast(pl.Int32, strict=False)
-    year = pl.when(pl.col("y").str.len_chars() == 2).then(
-        pl.when(yy < 69).then(yy + 2000).otherwise(yy + 1900)
-    ).otherwise(yy)
+    year = (
+        pl.when(pl.col("y").str.len_chars() == 2)
+        .then(pl.when(yy < 69).then(yy + 2000).otherwise(yy + 1900))
+        .otherwise(yy)
+    )
     month, day = (pl.col("a"), pl.col("b")) if order == "mdy" else (pl.col("b"), pl.col("a"))
     return _assemble(g, year, month.cast(pl.Int32, strict=False), day.cast(pl.Int32, strict=False))
 
@@ -385,7 +390,11 @@ def _month_names(
 
 def _named(frame: pl.DataFrame, pattern: str) -> tuple[pl.Series, pl.Series]:
     g = _groups(frame, pattern)
-    month = pl.col("mon").str.to_lowercase().replace_strict(_MONTHS, default=None, return_dtype=pl.Int32)
+    month = (
+        pl.col("mon")
+        .str.to_lowercase()
+        .replace_strict(_MONTHS, default=None, return_dtype=pl.Int32)
+    )
     return _assemble(g, pl.col("y"), month, pl.col("d"))
 
 

@@ -144,7 +144,9 @@ def _rank_rows(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def xcorr(e: np.ndarray, y: np.ndarray, max_lag: int, estimator: str = "ccf") -> tuple[np.ndarray, np.ndarray]:
+def xcorr(
+    e: np.ndarray, y: np.ndarray, max_lag: int, estimator: str = "ccf"
+) -> tuple[np.ndarray, np.ndarray]:
     """Cross-correlation of one event series with each row of ``y`` at lags -L..L.
 
     Parameters
@@ -181,7 +183,9 @@ class SparseShifts:
     The cost grows with events x n per series, not with surrogates x lags x events.
     """
 
-    def __init__(self, prep: Prepared, e: np.ndarray, shifts: np.ndarray, chunk_bytes: int = 32 << 20):
+    def __init__(
+        self, prep: Prepared, e: np.ndarray, shifts: np.ndarray, chunk_bytes: int = 32 << 20
+    ):
         self.prep = prep
         self.mean_e = float(e.mean())
         self.pos = np.flatnonzero(e)
@@ -205,7 +209,9 @@ class SparseShifts:
         g = np.zeros((y0.shape[0], J + 1, self.span))
         for j in range(J):
             # v runs over -n-L..n+L, so z[t_j + v] is padded column t_j + v + n + L
-            g[:, j + 1, :] = g[:, j, :] + self.w[j] * padded[:, self.pos[j] : self.pos[j] + self.span]
+            g[:, j + 1, :] = (
+                g[:, j, :] + self.w[j] * padded[:, self.pos[j] : self.pos[j] + self.span]
+            )
         cut = self.cut[:, None]
         total = g[:, cut, self.here] + g[:, J][:, self.wrapped] - g[:, cut, self.wrapped]
         return np.moveaxis(total, 1, 0) - self.mean_e * prep.win_y[None, rows, :]

@@ -51,9 +51,7 @@ def _norm(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
 
 
-def resolve_roles(
-    columns: Sequence[str], spec: FeedSpec, opts: LoadOptions, where: str
-) -> Roles:
+def resolve_roles(columns: Sequence[str], spec: FeedSpec, opts: LoadOptions, where: str) -> Roles:
     """Map roles to columns: explicit options first, then the spec's candidate names."""
     by_norm = {_norm(c): c for c in reversed(columns)}
     found: dict[str, str | None] = {}
@@ -112,7 +110,8 @@ def to_number(col: pl.Series) -> pl.Series:
     idx = retry.arg_true()
     rest = text.gather(idx).str.strip_chars()
     cleaned = pl.select(
-        pl.when(rest.str.contains(_THOUSANDS)).then(rest.str.replace_all(",", "", literal=True))
+        pl.when(rest.str.contains(_THOUSANDS))
+        .then(rest.str.replace_all(",", "", literal=True))
         .otherwise(rest)
     ).to_series()
     return numbers.scatter(idx, cleaned.cast(pl.Float64, strict=False))
@@ -294,7 +293,13 @@ def _wide(
             pl.when(pl.lit(reason).is_not_null())
             .then(pl.lit(reason))
             .when(pl.lit(bad))
-            .then(pl.format("column '{}': value '{}' is not a number", pl.lit(col), pl.lit(raw[col].cast(pl.String))))
+            .then(
+                pl.format(
+                    "column '{}': value '{}' is not a number",
+                    pl.lit(col),
+                    pl.lit(raw[col].cast(pl.String)),
+                )
+            )
         ).to_series()
     default_prefix = spec.series.prefix if spec.series.prefix is not None else f"{source.stem}:"
     prefix = opts.prefix if opts.prefix is not None else default_prefix
@@ -377,6 +382,10 @@ def _events(
         }
     ).filter(pl.col("reason").is_null())
     before = events.height
-    events = events.unique(subset=["ts", "kind", "name", "ts_end"], keep="first", maintain_order=True)
-    frames = FeedFrames(rows_read=n, events=events.drop("reason"), duplicates=before - events.height)
+    events = events.unique(
+        subset=["ts", "kind", "name", "ts_end"], keep="first", maintain_order=True
+    )
+    frames = FeedFrames(
+        rows_read=n, events=events.drop("reason"), duplicates=before - events.height
+    )
     return frames, reason

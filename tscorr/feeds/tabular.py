@@ -81,7 +81,11 @@ def _read_delimited(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Fe
 
 
 def _text_codec(opts: LoadOptions) -> str:
-    return "utf-8" if opts.encoding.lower().replace("-", "") in ("utf8", "utf8lossy") else opts.encoding
+    return (
+        "utf-8"
+        if opts.encoding.lower().replace("-", "") in ("utf8", "utf8lossy")
+        else opts.encoding
+    )
 
 
 def _record_starts(source: SourceFile, opts: LoadOptions, sep: str, skip: int) -> list[int]:
@@ -119,7 +123,9 @@ def _records_frame(records: list[dict[str, Any]]) -> pl.DataFrame:
         col: [
             None
             if (v := rec.get(col)) is None
-            else v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+            else v
+            if isinstance(v, str)
+            else json.dumps(v, ensure_ascii=False)
             for rec in records
         ]
         for col in columns
@@ -173,7 +179,11 @@ def read_ndjson(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFr
     if not records:
         raise BadInput(f"{source.display_name}: no JSON records found; check the file")
     frames = shape_table(
-        _records_frame(records), pl.Series(numbers, dtype=pl.Int64), spec, source, opts,
+        _records_frame(records),
+        pl.Series(numbers, dtype=pl.Int64),
+        spec,
+        source,
+        opts,
         raw_text=lambda ns: source.lines_at(ns, opts.encoding),
     )
     if bad:
