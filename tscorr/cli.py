@@ -165,7 +165,7 @@ def load(
         DateOrder, typer.Option(help="Order of a/b/yyyy dates.")
     ] = DateOrder.auto,
     encoding: Annotated[str, typer.Option(help="Text encoding, e.g. cp1252.")] = "utf-8",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Load event and metric files into the database, one transaction per file.
 
@@ -245,7 +245,7 @@ def _progress(path: Path) -> Iterator[pipeline.Step]:
 
 @app.command()
 def feeds(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """List the feed formats, what each produces and how it is detected.
 
@@ -266,7 +266,7 @@ class What(str, Enum):
 def ls(
     what: Annotated[What, typer.Argument(help="series, events, sources or runs.")] = What.overview,
     glob: Annotated[str, typer.Option("--series", help="Series name glob.")] = "*",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Show what the database holds: counts, time ranges and steps.
 
@@ -322,6 +322,17 @@ def sql(
         _show(frame, as_json=fmt is SqlFormat.json)
 
 
+# Options shared by the analysis commands, declared once.
+EventsOpt = Annotated[str, typer.Option("--events", help="SQL condition over the events columns.")]
+SeriesOpt = Annotated[str, typer.Option("--series", help="Series name glob.")]
+BucketOpt = Annotated[str, typer.Option("--bucket", help="Grid step: 90s, 15m, 1h, 1d, 1w.")]
+ByOpt = Annotated[str | None, typer.Option("--by", help="kind or name: one event set per value.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of every random draw.")]
+TzOpt = Annotated[str, typer.Option("--tz", help="Zone of day and week buckets.")]
+LabelOpt = Annotated[str | None, typer.Option("--label", help="A name for this run.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON records.")]
+
+
 LAG_HELP = "Lag k > 0: the series moves k buckets AFTER the events; r(k) = corr(e[t], y[t+k])."
 
 
@@ -340,13 +351,13 @@ def _peak_table(peaks: pl.DataFrame) -> pl.DataFrame:
 
 @app.command()
 def xcorr(
-    events: Annotated[str, typer.Option(help="SQL condition over the events columns.")],
-    series: Annotated[str, typer.Option(help="Series name glob.")] = "*",
-    bucket: Annotated[str, typer.Option(help="Grid step: 90s, 15m, 1h, 1d, 1w.")] = "1h",
+    events: EventsOpt,
+    series: SeriesOpt = "*",
+    bucket: BucketOpt = "1h",
     max_lag: Annotated[
         str, typer.Option(help="Largest lag: buckets (24) or a duration (7d).")
     ] = "24",
-    by: Annotated[str | None, typer.Option(help="kind or name: one event set per value.")] = None,
+    by: ByOpt = None,
     encode: Annotated[
         str, typer.Option(help="impulse, count, weight, step, decay:HALF_LIFE.")
     ] = "impulse",
@@ -358,10 +369,10 @@ def xcorr(
     estimator: Annotated[str, typer.Option(help="ccf, pearson or spearman.")] = "ccf",
     test: Annotated[str, typer.Option(help="surrogate, prewhiten, white or none.")] = "surrogate",
     surrogates: Annotated[int, typer.Option(help="Circular shifts for the surrogate test.")] = 999,
-    seed: Annotated[int, typer.Option(help="Seed of the surrogate shifts.")] = 0,
-    tz: Annotated[str, typer.Option(help="Zone of day and week buckets.")] = "UTC",
-    label: Annotated[str | None, typer.Option(help="A name for this run.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+    seed: SeedOpt = 0,
+    tz: TzOpt = "UTC",
+    label: LabelOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Lagged cross-correlation of event sets with series, with p and q values.
 
@@ -414,21 +425,21 @@ def _bar(what: str) -> Iterator[Any]:
 
 @app.command()
 def respond(
-    events: Annotated[str, typer.Option(help="SQL condition over the events columns.")],
-    series: Annotated[str, typer.Option(help="Series name glob.")] = "*",
-    bucket: Annotated[str, typer.Option(help="Grid step: 15m, 1h, 1d ...")] = "1h",
+    events: EventsOpt,
+    series: SeriesOpt = "*",
+    bucket: BucketOpt = "1h",
     before: Annotated[str, typer.Option(help="Window before the event, e.g. 6h.")] = "0s",
     after: Annotated[str, typer.Option(help="Window after the event, e.g. 24h.")] = "24h",
     baseline: Annotated[
         str, typer.Option(help="prev-days:N, same-weekday:K or pre:DURATION.")
     ] = "prev-days:7",
-    by: Annotated[str | None, typer.Option(help="kind or name: one event set per value.")] = None,
+    by: ByOpt = None,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the CI.")] = 999,
     placebos: Annotated[int, typer.Option(help="Pseudo-event sets for the placebo p-value.")] = 199,
-    seed: Annotated[int, typer.Option(help="Seed of the bootstrap and placebos.")] = 0,
-    tz: Annotated[str, typer.Option(help="Zone of day buckets.")] = "UTC",
-    label: Annotated[str | None, typer.Option(help="A name for this run.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+    seed: SeedOpt = 0,
+    tz: TzOpt = "UTC",
+    label: LabelOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Event study: each series around each event as a multiple of its usual level.
 
@@ -512,7 +523,7 @@ def demo(
     out: Annotated[Path, typer.Option(help="Database file the demo builds.")] = Path(
         "tscorr-demo.duckdb"
     ),
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Build a database from the bundled real data and answer a question end to end.
 
