@@ -178,3 +178,11 @@ def test_a_second_writer_gets_database_busy(db_path: Path) -> None:
         holder.stdout.close()
     time.sleep(0.1)
     tscorr.open(db_path).close()  # free again once the holder is gone
+
+
+def test_read_only_open_of_an_old_file_upgrades_it_first(db_path: Path, fixtures: Path) -> None:
+    con = duckdb.connect(str(db_path))
+    con.execute((fixtures / "store/schema_v1.sql").read_text()).complete()
+    con.close()
+    with tscorr.open(db_path, read_only=True) as store:
+        assert store.read_only and store.schema_version() == SCHEMA_VERSION

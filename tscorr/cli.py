@@ -274,17 +274,7 @@ def ls(
     """
     with _store(read_only=True) as store:
         if what is What.overview:
-            frame = pl.DataFrame(
-                [
-                    {"table": t, "rows": len(f)}
-                    for t, f in (
-                        ("sources", store.list_sources()),
-                        ("series", store.list_series()),
-                        ("events", store.query("SELECT event_id FROM events")),
-                        ("runs", store.list_runs()),
-                    )
-                ]
-            )
+            frame = store.overview()
         elif what is What.series:
             frame = store.list_series(glob)
         elif what is What.events:

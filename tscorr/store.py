@@ -51,6 +51,10 @@ class IngestCounts:
     replaced: int
 
 
+class _NeedsUpgrade(Exception):
+    """Internal: a read-only open met an older schema."""
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -96,7 +100,13 @@ class Store:
                 ) from exc
             store = cls(con, name, owned=True, read_only=read_only)
         store._exec("SET TimeZone = 'UTC'")
-        store._prepare_schema()
+        try:
+            store._prepare_schema()
+        except _NeedsUpgrade:
+            # an older file opened for reading: upgrade it once, then read as asked
+            store.close()
+            cls.open(target, read_only=False).close()
+            return cls.open(target, read_only=True)
         return store
 
     def close(self) -> None:
@@ -125,10 +135,7 @@ class Store:
                 f"understands ({SCHEMA_VERSION}); upgrade tscorr"
             )
         if self.read_only:
-            raise BadInput(
-                f"database {self.name} has schema version {version} and needs an upgrade; "
-                "run any writing command (e.g. 'tscorr sql --write \"SELECT 1\"') first"
-            )
+            raise _NeedsUpgrade(version)
         with self.transaction():
             if version > 0:
                 for step in range(version + 1, SCHEMA_VERSION + 1):
@@ -308,6 +315,18 @@ class Store:
         return fresh.height, events.height - fresh.height
 
     # --- what the file holds -----------------------------------------------------------------
+
+    def overview(self) -> pl.DataFrame:
+        """Rows per public table, with the time range where the table has one."""
+        return self.query(
+            "SELECT 'sources' AS table, count(*) AS rows, min(loaded_at) AS first, "
+            "max(loaded_at) AS last FROM sources "
+            "UNION ALL SELECT 'series', count(*), NULL, NULL FROM series "
+            "UNION ALL SELECT 'points', count(*), min(ts), max(ts) FROM points "
+            "UNION ALL SELECT 'events', count(*), min(ts), max(ts) FROM events "
+            "UNION ALL SELECT 'rejects', count(*), NULL, NULL FROM rejects "
+            "UNION ALL SELECT 'runs', count(*), min(created_at), max(created_at) FROM runs"
+        )
 
     def list_sources(self) -> pl.DataFrame:
         return self.query(
