@@ -45,6 +45,16 @@ CREATE TABLE IF NOT EXISTS points (
     flag      VARCHAR               -- e.g. 'lt1' for a Google Trends "<1"; NULL for a plain value
 );
 
+-- A bucket where the series was not observed but is known to be below a bound: an article
+-- absent from a day's top-100 list had fewer views than that day's 100th place. Analyses treat
+-- it as missing (never as 0) and flag it; a real point for the same (series_id, ts) wins.
+CREATE TABLE IF NOT EXISTS censored (
+    series_id BIGINT NOT NULL,
+    ts        TIMESTAMPTZ NOT NULL,
+    below     DOUBLE,
+    source_id BIGINT
+);
+
 CREATE TABLE IF NOT EXISTS events (
     event_id  BIGINT PRIMARY KEY,
     ts        TIMESTAMPTZ NOT NULL,

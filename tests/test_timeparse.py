@@ -39,6 +39,8 @@ CALL = datetime(2016, 11, 9, 7, 30, tzinfo=UTC)
         ("20161109", CALL.replace(hour=0, minute=0)),
         ("11/9/2016", CALL.replace(hour=0, minute=0)),
         ("Nov 9 2016", CALL.replace(hour=0, minute=0)),
+        ("2016-11-09T07", CALL.replace(minute=0)),
+        ("2016-11", CALL.replace(day=1, hour=0, minute=0)),
     ],
 )
 def test_each_form(text: str, expected: datetime) -> None:

@@ -2,8 +2,9 @@
 
 * Each series is bucketed with its own ``agg`` (``sum`` for counts, ``mean`` for levels,
   ``last``, ``max``). Gap policy: an empty bucket inside a ``sum`` series' observed range is 0
-  (nothing was counted); any other empty bucket, and every bucket outside a series' first
-  and last point, is missing (NaN).
+  (nothing was counted) unless the series is censored (a top list: absent means "below the
+  cut-off"); any other empty bucket, and every bucket outside a series' first and last
+  point, is missing (NaN).
 * Events snap to the bucket that contains them and are encoded per bucket: ``impulse``
   (1 where at least one event), ``count``, ``weight`` (sum of weights), ``step`` (1 from the
   first event on) or ``decay:HALF_LIFE`` (each event adds its weight, halving every
@@ -84,11 +85,19 @@ def bucket_positions(ts: pl.Series, grid: Grid) -> np.ndarray:
     return pos
 
 
-def series_matrix(points: pl.DataFrame, ids: list[int], aggs: list[str], grid: Grid) -> np.ndarray:
+def series_matrix(
+    points: pl.DataFrame,
+    ids: list[int],
+    aggs: list[str],
+    grid: Grid,
+    fill_zero: list[bool] | None = None,
+) -> np.ndarray:
     """Bucket long points (series_id, ts, value) into a (len(ids), grid.n) float array.
 
     Row i holds series ``ids[i]`` (ascending ids), bucketed with ``aggs[i]``. NaN marks a
-    missing bucket; see the module docstring for the gap policy.
+    missing bucket. Empty buckets inside a row's observed range become 0 where
+    ``fill_zero[i]`` (default: the ``sum`` rows, i.e. counts; a censored count series, such
+    as a top list, must pass False).
     """
     m, n = len(ids), grid.n
     out = np.full((m, n), np.nan)
@@ -117,7 +126,7 @@ def series_matrix(points: pl.DataFrame, ids: list[int], aggs: list[str], grid: G
         for agg in np.unique(agg_of_row):
             part = frame.filter(pl.col("agg") == agg).group_by("key").agg(AGG_EXPR[agg].alias("v"))
             out.ravel()[part["key"].to_numpy()] = part["v"].to_numpy()
-    counts = np.array([agg == "sum" for agg in aggs])
+    counts = np.array(fill_zero if fill_zero is not None else [agg == "sum" for agg in aggs])
     if counts.any():
         seen = ~np.isnan(out)
         first = np.where(seen.any(axis=1), seen.argmax(axis=1), n)
@@ -125,6 +134,18 @@ def series_matrix(points: pl.DataFrame, ids: list[int], aggs: list[str], grid: G
         idx = np.arange(n)[None, :]
         inside = (idx >= first[:, None]) & (idx <= last[:, None]) & ~seen & counts[:, None]
         out[inside] = 0.0
+    return out
+
+
+def censored_matrix(censored: pl.DataFrame, ids: list[int], grid: Grid) -> np.ndarray:
+    """(len(ids), grid.n) upper bounds of censored buckets; NaN where nothing is censored."""
+    out = np.full((len(ids), grid.n), np.nan)
+    if censored.height == 0:
+        return out
+    row = np.searchsorted(np.asarray(ids), censored["series_id"].to_numpy())
+    pos = bucket_positions(censored["ts"], grid)
+    ok = pos >= 0
+    out[row[ok], pos[ok]] = censored["below"].to_numpy()[ok]
     return out
 
 

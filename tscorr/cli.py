@@ -165,6 +165,11 @@ def load(
         DateOrder, typer.Option(help="Order of a/b/yyyy dates.")
     ] = DateOrder.auto,
     encoding: Annotated[str, typer.Option(help="Text encoding, e.g. cp1252.")] = "utf-8",
+    bucket: Annotated[
+        str | None, typer.Option(help="access-log: bucket of the counts (default 1m).")
+    ] = None,
+    by: Annotated[str | None, typer.Option(help="access-log: path-prefix for per-path series.")] = None,
+    path: Annotated[str | None, typer.Option(help="access-log: per-path series for paths matching REGEX.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Load event and metric files into the database, one transaction per file.
@@ -189,6 +194,7 @@ def load(
         unit=unit,
         encoding=encoding,
         series_name=series_name,
+        extra={k: v for k, v in (("bucket", bucket), ("by", by), ("path", path)) if v is not None},
     )
     reports, failure = [], None
     with _store() as store:

@@ -7,6 +7,7 @@ Lag convention: lag k > 0 means the series moves k buckets after the events,
 from __future__ import annotations
 
 from collections.abc import Callable
+import json
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 
@@ -53,6 +54,7 @@ class Aligned:
     names: list[str]
     y: np.ndarray  # (m, n) after transforms
     raw: np.ndarray  # (m, n) before transforms
+    censored: np.ndarray  # (m, n) upper bound where a bucket is censored, else NaN
     notes: list[str] = field(default_factory=list)
 
 
@@ -92,12 +94,24 @@ def load_aligned(
         raise NoData(f"the series matching '{glob}' have no points")
     grid = align.make_grid(points["ts"].min(), points["ts"].max(), bucket, tz)
     names = meta["name"].to_list()
-    raw = align.series_matrix(points, meta["series_id"].to_list(), meta["agg"].to_list(), grid)
+    ids = meta["series_id"].to_list()
+    censored_series = [
+        bool(json.loads(a or "{}").get("censored")) for a in meta["attrs"].to_list()
+    ]
+    fill_zero = [
+        agg == "sum" and not cens
+        for agg, cens in zip(meta["agg"].to_list(), censored_series, strict=True)
+    ]
+    raw = align.series_matrix(points, ids, meta["agg"].to_list(), grid, fill_zero)
+    censored = align.censored_matrix(store.read_censored(ids), ids, grid)
     season_buckets = (
         buckets_in(parse_duration(season, "--season"), bucket, "--season") if season else None
     )
     y = apply_transforms(raw, transform, season_buckets)
-    return Aligned(grid, names, y, raw)
+    notes = []
+    if any(censored_series):
+        notes.append("censored series (top lists): days below the cut-off are missing, not 0")
+    return Aligned(grid, names, y, raw, censored, notes)
 
 
 def event_sets(store: Store, where: str, by: str | None) -> dict[str, pl.DataFrame]:

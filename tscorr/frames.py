@@ -34,6 +34,11 @@ EVENTS: Mapping[str, pl.DataType] = {
     "weight": pl.Float64(),
     "attrs": pl.String(),  # JSON object
 }
+CENSORED: Mapping[str, pl.DataType] = {
+    "series": pl.String(),
+    "ts": UTC,
+    "below": pl.Float64(),  # the value was below this bound (e.g. a top list's cut-off)
+}
 REJECTS: Mapping[str, pl.DataType] = {
     "line": pl.Int64(),
     "raw": pl.String(),
@@ -62,6 +67,7 @@ class FeedFrames:
     series: pl.DataFrame = field(default_factory=lambda: empty(SERIES))
     events: pl.DataFrame = field(default_factory=lambda: empty(EVENTS))
     rejects: pl.DataFrame = field(default_factory=lambda: empty(REJECTS))
+    censored: pl.DataFrame = field(default_factory=lambda: empty(CENSORED))
     notes: list[str] = field(default_factory=list)
     duplicates: int = 0  # records dropped because the same key appeared earlier in the file
 
@@ -70,3 +76,4 @@ class FeedFrames:
         self.series = conform(self.series, SERIES)
         self.events = conform(self.events, EVENTS)
         self.rejects = conform(self.rejects, REJECTS)
+        self.censored = conform(self.censored, CENSORED)

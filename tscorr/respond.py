@@ -91,7 +91,8 @@ def run_respond(store: Store, params: RespondParams) -> RespondRun:
             if params.placebos
             else np.full(len(data.names), np.nan)
         )
-        per_event.append(_responses_frame(label, ids, ts, data.names, res, bucket.seconds))
+        flags = _flags(res, data.censored, pos)
+        per_event.append(_responses_frame(label, ids, ts, data.names, res, flags, bucket.seconds))
         summary.append(
             _summary_frame(label, data.names, res.lags, pooled, p_placebo, bucket.seconds)
         )
@@ -130,19 +131,33 @@ def run_respond(store: Store, params: RespondParams) -> RespondRun:
     )
 
 
+def _flags(res: eventstudy.Responses, censored: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Why a value is not a plain reading: 'censored' (below a list's cut-off) or 'missing'."""
+    n = censored.shape[1]
+    at = positions[:, None] + res.lags[None, :]
+    inside = (at >= 0) & (at < n)
+    bound = np.where(inside[None], censored[:, np.clip(at, 0, n - 1)], np.nan)
+    missing = np.isnan(res.value)
+    flags = np.full(res.value.shape, None, dtype=object)
+    flags[missing] = "missing"
+    flags[missing & ~np.isnan(bound)] = "censored"
+    return flags
+
+
 def _responses_frame(
     label: str,
     ids: np.ndarray,
     ts: pl.Series,
     names: list[str],
     res: eventstudy.Responses,
+    flags: np.ndarray,
     bucket_seconds: int,
 ) -> pl.DataFrame:
     m, J, W = res.value.shape
     lag = np.tile(res.lags, m * J)
     event_ts = np.tile(np.repeat(ts.dt.epoch("us").to_numpy(), W), m)
     value = res.value.ravel()
-    flag = np.where(np.isnan(value), "missing", None)
+    flag = flags.ravel()
     return pl.DataFrame(
         {
             "event_id": np.tile(np.repeat(ids, W), m),

@@ -24,7 +24,7 @@ from tscorr.errors import BadInput, BadQuery, DatabaseBusy, NotFound, TscorrErro
 from tscorr.frames import FeedFrames
 from tscorr.resources import schemas_dir
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_DB = "tscorr.duckdb"
 
 
@@ -277,6 +277,7 @@ class Store:
                     [feed, source_id],
                 )
         ids = pl.concat([known, new.select("series", "series_id")])
+        self._write_censored(source_id, frames.censored, ids)
         incoming = frames.points.join(ids, on="series", how="inner").select(
             "series_id", "ts", "value", "flag"
         )
@@ -292,6 +293,31 @@ class Store:
                 )
             self._exec("INSERT INTO points SELECT series_id, ts, value, flag FROM _tscorr_points")
         return names.height, replaced
+
+    def _write_censored(self, source_id: int, censored: pl.DataFrame, ids: pl.DataFrame) -> None:
+        if censored.height == 0:
+            return
+        rows = censored.join(ids, on="series", how="inner").select("series_id", "ts", "below")
+        with self._registered("_tscorr_censored", rows):
+            self._exec(
+                "DELETE FROM censored USING _tscorr_censored c "
+                "WHERE censored.series_id = c.series_id AND censored.ts = c.ts"
+            )
+            self._exec(
+                "INSERT INTO censored SELECT series_id, ts, below, ? FROM _tscorr_censored",
+                [source_id],
+            )
+
+    def read_censored(self, series_ids: Sequence[int]) -> pl.DataFrame:
+        """Censored buckets (series_id, ts, below) where no real point exists."""
+        ids = pl.DataFrame({"series_id": list(series_ids)}, schema={"series_id": pl.Int64})
+        with self._registered("_tscorr_ids", ids):
+            return self.query(
+                "SELECT c.series_id, c.ts, min(c.below) AS below FROM censored c "
+                "JOIN _tscorr_ids USING (series_id) "
+                "WHERE NOT EXISTS (SELECT 1 FROM points p WHERE p.series_id = c.series_id "
+                "AND p.ts = c.ts) GROUP BY ALL ORDER BY 1, 2"
+            )
 
     def _write_events(self, source_id: int, events: pl.DataFrame) -> tuple[int, int]:
         if events.height == 0:

@@ -5,7 +5,8 @@ Real files mix timestamp forms within one column (a feed's ISO dates next to a h
 than by one format sniffed from the first rows. Accepted forms:
 
 * ISO 8601 with ``T`` or a space, optional seconds and fraction, optional ``Z`` or offset
-  (``+01:00``, ``+0100``, ``+01``); ``2016/11/09 07:30`` (slashes) reads the same way.
+  (``+01:00``, ``+0100``, ``+01``); ``2016/11/09 07:30`` (slashes) reads the same way; also
+  ``2016-11-09T07`` (an hour, as in hourly exports) and ``2004-01`` (a month).
 * ``11/9/2016``, ``9.11.2016``, ``2/13/17 9:01``, optional ``AM``/``PM``: the day/month order is
   decided once for the whole column (a first field above 12 means day-first, a second field
   above 12 means month-first); when no value decides it, month-first is assumed and a note says
@@ -37,6 +38,8 @@ _AMPM = r"(?:\s*(?P<P>[AaPp])\.?[Mm]\.?)?"
 _TZ = r"\s*(?P<Z>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?"
 
 _ISO = rf"^(?P<y>\d{{4}})[-/.](?P<m>\d{{1,2}})[-/.](?P<d>\d{{1,2}}){_TIME}{_TZ}$"
+_ISO_HOUR = rf"^(?P<y>\d{{4}})-(?P<m>\d{{1,2}})-(?P<d>\d{{1,2}})T(?P<H>\d{{1,2}}){_TZ}$"
+_ISO_MONTH = r"^(?P<y>\d{4})-(?P<m>\d{1,2})$"
 _NUMERIC = rf"^(?P<a>\d{{1,2}})[/.-](?P<b>\d{{1,2}})[/.-](?P<y>\d{{4}}|\d{{2}}){_TIME}{_AMPM}{_TZ}$"
 _MONTH_FIRST = (
     r"^(?:[A-Za-z]{3,9},?\s+)?(?P<mon>[A-Za-z]{3,9})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+"
@@ -339,8 +342,17 @@ def _iso_exact(frame: pl.DataFrame, _order: str, _notes: list[str]) -> tuple[pl.
 
 
 def _iso(frame: pl.DataFrame, _order: str, _notes: list[str]) -> tuple[pl.Series, pl.Series]:
-    g = _groups(frame, _ISO)
-    return _assemble(g, pl.col("y"), pl.col("m"), pl.col("d"))
+    naive, offset = _assemble(_groups(frame, _ISO), pl.col("y"), pl.col("m"), pl.col("d"))
+    for pattern in (_ISO_HOUR, _ISO_MONTH):  # 2016-11-09T07 (hourly exports), 2004-01 (months)
+        todo = naive.is_null()
+        if not todo.any():
+            break
+        idx = todo.arg_true()
+        g = _groups(frame[idx], pattern)
+        day = pl.col("d") if "d" in g.columns else pl.lit(1)
+        n2, o2 = _assemble(g, pl.col("y"), pl.col("m"), day)
+        naive, offset = naive.scatter(idx, n2), offset.scatter(idx, o2)
+    return naive, offset
 
 
 def _numeric_dates(

@@ -29,6 +29,9 @@ BUILTIN = {
     "json": "tabular",
     "ndjson": "tabular",
     "parquet": "tabular",
+    "access-log": "access_log",
+    "google-trends": "google_trends",
+    "wikimedia-pageviews": "wikimedia",
 }
 
 
