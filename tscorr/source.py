@@ -142,8 +142,14 @@ class SourceFile:
         """Lines without their endings, streamed (bounded memory), undecodable bytes replaced."""
         with self.open_binary() as fh:
             text = io.TextIOWrapper(fh, encoding=encoding, errors="replace", newline="")
-            for line in text:
-                yield line.rstrip("\r\n")
+            try:
+                for line in text:
+                    yield line.rstrip("\r\n")
+            except (OSError, EOFError, zlib.error) as exc:
+                raise BadInput(
+                    f"{self.display_name}: the gzip stream is damaged ({exc}); "
+                    "re-download the file"
+                ) from exc
 
     def lines_at(self, numbers: list[int], encoding: str = "utf-8") -> dict[int, str]:
         """The raw text of the given 1-based line numbers (for rejected rows)."""

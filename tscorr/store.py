@@ -327,7 +327,8 @@ class Store:
             fresh = self.query(
                 "SELECT e.* FROM _tscorr_events e WHERE NOT EXISTS (SELECT 1 FROM events x "
                 "WHERE x.ts = e.ts AND x.kind = e.kind AND x.name IS NOT DISTINCT FROM e.name "
-                "AND x.ts_end IS NOT DISTINCT FROM e.ts_end)"
+                "AND x.ts_end IS NOT DISTINCT FROM e.ts_end "
+                "AND CAST(x.attrs AS VARCHAR) IS NOT DISTINCT FROM CAST(e.attrs AS VARCHAR))"
             )
         fresh = fresh.with_columns(
             (pl.int_range(0, pl.len(), dtype=pl.Int64) + first_id).alias("event_id")

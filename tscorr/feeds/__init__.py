@@ -32,6 +32,9 @@ BUILTIN = {
     "access-log": "access_log",
     "google-trends": "google_trends",
     "wikimedia-pageviews": "wikimedia",
+    "gdelt": "gdelt",
+    "prometheus": "prometheus",
+    "ical": "ical",
 }
 
 
