@@ -43,7 +43,10 @@ def test_wrong_encoding_names_the_line(cli, tmp_path: Path) -> None:  # type: ig
 def test_unknown_feed(cli, fixtures: Path) -> None:  # type: ignore[no-untyped-def]
     result = cli("load", str(fixtures / "feeds/csv/events.csv"), "--feed", "jsn")
     assert result.exit_code == ExitCode.USAGE
-    assert result.stderr == "Error: unknown feed 'jsn'; known: access-log, csv, google-trends, json, ndjson, parquet, tsv, wikimedia-pageviews\n"
+    assert (
+        result.stderr
+        == "Error: unknown feed 'jsn'; known: access-log, csv, gdelt, google-trends, ical, json, ndjson, parquet, prometheus, tsv, wikimedia-pageviews\n"
+    )
 
 
 def test_undetectable_file(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

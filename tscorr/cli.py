@@ -168,8 +168,12 @@ def load(
     bucket: Annotated[
         str | None, typer.Option(help="access-log: bucket of the counts (default 1m).")
     ] = None,
-    by: Annotated[str | None, typer.Option(help="access-log: path-prefix for per-path series.")] = None,
-    path: Annotated[str | None, typer.Option(help="access-log: per-path series for paths matching REGEX.")] = None,
+    by: Annotated[
+        str | None, typer.Option(help="access-log: path-prefix for per-path series.")
+    ] = None,
+    path: Annotated[
+        str | None, typer.Option(help="access-log: per-path series for paths matching REGEX.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Load event and metric files into the database, one transaction per file.

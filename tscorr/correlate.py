@@ -95,9 +95,7 @@ def load_aligned(
     grid = align.make_grid(points["ts"].min(), points["ts"].max(), bucket, tz)
     names = meta["name"].to_list()
     ids = meta["series_id"].to_list()
-    censored_series = [
-        bool(json.loads(a or "{}").get("censored")) for a in meta["attrs"].to_list()
-    ]
+    censored_series = [bool(json.loads(a or "{}").get("censored")) for a in meta["attrs"].to_list()]
     fill_zero = [
         agg == "sum" and not cens
         for agg, cens in zip(meta["agg"].to_list(), censored_series, strict=True)

@@ -147,8 +147,7 @@ class SourceFile:
                     yield line.rstrip("\r\n")
             except (OSError, EOFError, zlib.error) as exc:
                 raise BadInput(
-                    f"{self.display_name}: the gzip stream is damaged ({exc}); "
-                    "re-download the file"
+                    f"{self.display_name}: the gzip stream is damaged ({exc}); re-download the file"
                 ) from exc
 
     def lines_at(self, numbers: list[int], encoding: str = "utf-8") -> dict[int, str]:

@@ -111,7 +111,9 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
                     pl.col("line").alias("raw"),
                     pl.when(pl.col("host").is_null())
                     .then(pl.lit("not a Common or Combined Log Format line"))
-                    .otherwise(pl.format("timestamp '{}' is not dd/Mon/yyyy:HH:MM:SS +hhmm", "time"))
+                    .otherwise(
+                        pl.format("timestamp '{}' is not dd/Mon/yyyy:HH:MM:SS +hhmm", "time")
+                    )
                     .alias("reason"),
                 )
             )

@@ -27,19 +27,39 @@ from tscorr.spec import FeedSpec
 from tscorr.timeparse import parse_timestamps
 
 EVENT_ATTRS = (
-    "GLOBALEVENTID", "SQLDATE", "EventCode", "EventRootCode", "QuadClass", "GoldsteinScale",
-    "NumSources", "NumArticles", "AvgTone", "Actor1Code", "Actor2Code",
-    "ActionGeo_FullName", "ActionGeo_CountryCode", "ActionGeo_Lat", "ActionGeo_Long", "SOURCEURL",
+    "GLOBALEVENTID",
+    "SQLDATE",
+    "EventCode",
+    "EventRootCode",
+    "QuadClass",
+    "GoldsteinScale",
+    "NumSources",
+    "NumArticles",
+    "AvgTone",
+    "Actor1Code",
+    "Actor2Code",
+    "ActionGeo_FullName",
+    "ActionGeo_CountryCode",
+    "ActionGeo_Lat",
+    "ActionGeo_Long",
+    "SOURCEURL",
 )
 MENTION_ATTRS = (
-    "GLOBALEVENTID", "EventTimeDate", "MentionType", "MentionIdentifier", "SentenceID", "Confidence",
+    "GLOBALEVENTID",
+    "EventTimeDate",
+    "MentionType",
+    "MentionIdentifier",
+    "SentenceID",
+    "Confidence",
     "MentionDocTone",
 )
 
 
 def _rows(source: SourceFile) -> tuple[pl.DataFrame, bool]:
     """(line, raw, cells) for every non-empty line; True when it is gdeltPyR's mentions CSV."""
-    lines = pl.DataFrame({"raw": list(source.iter_lines("utf-8"))}).with_row_index("line", offset=1)
+    lines = pl.DataFrame(
+        {"raw": list(source.iter_lines("utf-8"))}, schema={"raw": pl.String}
+    ).with_row_index("line", offset=1)
     lines = lines.filter(pl.col("raw").str.strip_chars() != "")
     if lines.height == 0:
         raise BadInput(f"{source.display_name}: is empty; nothing to load")
@@ -90,7 +110,8 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
         if widths.filter(pl.col("width") == w).height
     ]
     bad = widths.filter(~pl.col("width").is_in(list(layouts))).select(
-        "line", "raw",
+        "line",
+        "raw",
         pl.format(
             "{} tab-separated columns; GDELT events have 57, 58 (1.0) or 61 (2.0)", "width"
         ).alias("reason"),
@@ -103,7 +124,9 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
     events = pl.concat(parts, how="diagonal_relaxed")
     ts_col = opts.ts_col or "DATEADDED"
     if ts_col not in events.columns:
-        raise BadInput(f"{source.display_name}: --ts-col '{ts_col}' is not a GDELT column (try DATEADDED or SQLDATE)")
+        raise BadInput(
+            f"{source.display_name}: --ts-col '{ts_col}' is not a GDELT column (try DATEADDED or SQLDATE)"
+        )
     # DATEADDED is UTC by definition; other dates are read in --tz
     tz = "UTC" if ts_col == "DATEADDED" else opts.tz
     times = parse_timestamps(events[ts_col], tz, "auto")
@@ -112,7 +135,9 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
     weight = pl.col("NumMentions").cast(pl.Float64, strict=False)
     attrs = [c for c in EVENT_ATTRS if c in events.columns]
     shaped = events.with_columns(times.ts.alias("ts"), times.reason.alias("reason")).select(
-        "line", "raw", "ts",
+        "line",
+        "raw",
+        "ts",
         pl.lit(None, pl.Datetime("us", "UTC")).alias("ts_end"),
         pl.format("cameo:{}", label).alias("kind"),
         pl.format(
@@ -126,35 +151,57 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
         pl.struct([_empty_to_null(c).alias(c) for c in attrs]).struct.json_encode().alias("attrs"),
         pl.coalesce(
             pl.col("reason"),
-            pl.when(weight.is_null()).then(pl.format("NumMentions '{}' is not a number", "NumMentions")),
+            pl.when(weight.is_null()).then(
+                pl.format("NumMentions '{}' is not a number", "NumMentions")
+            ),
         ).alias("reason"),
     )
-    return _frames(shaped, bad, rows.height, source, layouts_seen=sorted({int(w) for w in events["width"].unique()}))
+    return _frames(
+        shaped,
+        bad,
+        rows.height,
+        source,
+        layouts_seen=sorted({int(w) for w in events["width"].unique()}),
+    )
 
 
-def _mentions(rows: pl.DataFrame, names: list[str], source: SourceFile, opts: LoadOptions) -> FeedFrames:
+def _mentions(
+    rows: pl.DataFrame, names: list[str], source: SourceFile, opts: LoadOptions
+) -> FeedFrames:
     named = _named(rows.filter(pl.col("width") == len(names)), names)
     bad = rows.filter(pl.col("width") != len(names)).select(
         "line", "raw", pl.format("{} columns; GDELT mentions have 16", "width").alias("reason")
     )
     times = parse_timestamps(named["MentionTimeDate"], "UTC", "auto")
     shaped = named.with_columns(times.ts.alias("ts"), times.reason.alias("reason")).select(
-        "line", "raw", "ts",
+        "line",
+        "raw",
+        "ts",
         pl.lit(None, pl.Datetime("us", "UTC")).alias("ts_end"),
         pl.lit("gdelt:mention").alias("kind"),
         pl.col("MentionSourceName").alias("name"),
         pl.lit(1.0).alias("weight"),
-        pl.struct([_empty_to_null(c).alias(c) for c in MENTION_ATTRS]).struct.json_encode().alias("attrs"),
+        pl.struct([_empty_to_null(c).alias(c) for c in MENTION_ATTRS])
+        .struct.json_encode()
+        .alias("attrs"),
         "reason",
     )
     return _frames(shaped, bad, rows.height, source, layouts_seen=[len(names)])
 
 
-def _frames(shaped: pl.DataFrame, bad: pl.DataFrame, n: int, source: SourceFile, layouts_seen: list[int]) -> FeedFrames:
-    rejects = pl.concat([bad, shaped.filter(pl.col("reason").is_not_null()).select("line", "raw", "reason")])
+def _frames(
+    shaped: pl.DataFrame, bad: pl.DataFrame, n: int, source: SourceFile, layouts_seen: list[int]
+) -> FeedFrames:
+    rejects = pl.concat(
+        [bad, shaped.filter(pl.col("reason").is_not_null()).select("line", "raw", "reason")]
+    )
     events = shaped.filter(pl.col("reason").is_null()).drop("line", "raw", "reason")
     before = events.height
-    events = events.unique(subset=["ts", "kind", "name", "ts_end", "attrs"], keep="first", maintain_order=True)
-    frames = FeedFrames(rows_read=n, events=events, rejects=rejects.sort("line"), duplicates=before - events.height)
+    events = events.unique(
+        subset=["ts", "kind", "name", "ts_end", "attrs"], keep="first", maintain_order=True
+    )
+    frames = FeedFrames(
+        rows_read=n, events=events, rejects=rejects.sort("line"), duplicates=before - events.height
+    )
     frames.notes.append(f"row layouts: {', '.join(str(w) for w in layouts_seen)} columns")
     return frames

@@ -112,16 +112,29 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
         | {name: [c[j + 1].strip() for c in cells] for j, name in enumerate(names)},
         schema_overrides={"why": pl.String},
     )
-    values = frame.unpivot(index=["line", "ts", "why"], on=list(names), variable_name="series", value_name="raw")
+    values = frame.unpivot(
+        index=["line", "ts", "why"], on=list(names), variable_name="series", value_name="raw"
+    )
     values = values.with_columns(
-        pl.when(pl.col("raw") == "<1").then(pl.lit(LT1_VALUE)).otherwise(
-            pl.col("raw").cast(pl.Float64, strict=False)
-        ).alias("value"),
+        pl.when(pl.col("raw") == "<1")
+        .then(pl.lit(LT1_VALUE))
+        .otherwise(pl.col("raw").cast(pl.Float64, strict=False))
+        .alias("value"),
         pl.when(pl.col("raw") == "<1").then(pl.lit("lt1")).alias("flag"),
     )
-    bad_value = values.filter(
-        (pl.col("raw") != "") & pl.col("value").is_null()
-    ).group_by("line").agg(pl.format("value '{}' in column '{}' is not a number", pl.col("raw").first(), pl.col("series").first()).first().alias("bad"))
+    bad_value = (
+        values.filter((pl.col("raw") != "") & pl.col("value").is_null())
+        .group_by("line")
+        .agg(
+            pl.format(
+                "value '{}' in column '{}' is not a number",
+                pl.col("raw").first(),
+                pl.col("series").first(),
+            )
+            .first()
+            .alias("bad")
+        )
+    )
     reasons = (
         frame.select("line", "why")
         .join(bad_value, on="line", how="left")
@@ -129,7 +142,9 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
             pl.coalesce(
                 pl.col("why"),
                 pl.col("bad"),
-                pl.when(pl.Series(ragged)).then(pl.lit(f"more cells than the {width} header columns")),
+                pl.when(pl.Series(ragged)).then(
+                    pl.lit(f"more cells than the {width} header columns")
+                ),
             ).alias("reason")
         )
     )
@@ -145,8 +160,12 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
             "agg": "mean",
             "attrs": [
                 json.dumps(
-                    info | {"relative_index": True, "comparable_within": source.path.name,
-                            "title": " / ".join(titles) or None},
+                    info
+                    | {
+                        "relative_index": True,
+                        "comparable_within": source.path.name,
+                        "title": " / ".join(titles) or None,
+                    },
                     ensure_ascii=False,
                 )
                 for info in infos
@@ -159,7 +178,9 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
         series=series,
         rejects=rejected.select(
             pl.col("line").cast(pl.Int64),
-            pl.col("line").map_elements(lambda n: raw_text.get(n, ""), return_dtype=pl.String).alias("raw"),
+            pl.col("line")
+            .map_elements(lambda n: raw_text.get(n, ""), return_dtype=pl.String)
+            .alias("raw"),
             "reason",
         ),
     )

@@ -100,28 +100,42 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
         raise BadInput(f"{source.display_name}: the calendar holds no VEVENT; nothing to load")
     frame = pl.DataFrame(
         events,
-        schema={"ts": pl.Datetime("us", "UTC"), "ts_end": pl.Datetime("us", "UTC"), "kind": pl.String,
-                "name": pl.String, "weight": pl.Float64, "attrs": pl.String},
+        schema={
+            "ts": pl.Datetime("us", "UTC"),
+            "ts_end": pl.Datetime("us", "UTC"),
+            "kind": pl.String,
+            "name": pl.String,
+            "weight": pl.Float64,
+            "attrs": pl.String,
+        },
         orient="row",
     )
     before = frame.height
-    frame = frame.unique(subset=["ts", "kind", "name", "ts_end", "attrs"], keep="first", maintain_order=True)
+    frame = frame.unique(
+        subset=["ts", "kind", "name", "ts_end", "attrs"], keep="first", maintain_order=True
+    )
     return FeedFrames(
         rows_read=len(events) + len(rejects),
         events=frame,
-        rejects=pl.DataFrame(rejects, schema={"line": pl.Int64, "raw": pl.String, "reason": pl.String}, orient="row"),
+        rejects=pl.DataFrame(
+            rejects, schema={"line": pl.Int64, "raw": pl.String, "reason": pl.String}, orient="row"
+        ),
         duplicates=before - frame.height,
     )
 
 
-def _event(props: dict[str, tuple[str, dict[str, str]]], opts: LoadOptions, source: SourceFile) -> tuple[object, ...]:
+def _event(
+    props: dict[str, tuple[str, dict[str, str]]], opts: LoadOptions, source: SourceFile
+) -> tuple[object, ...]:
     start, all_day = _when(*props["DTSTART"], opts.tz)
     end = None
     if "DTEND" in props:
         end, _ = _when(*props["DTEND"], opts.tz)
     elif all_day:
         end = start + timedelta(days=1)
-    categories = [c.strip() for c in _unescape(props.get("CATEGORIES", ("", {}))[0]).split(",") if c.strip()]
+    categories = [
+        c.strip() for c in _unescape(props.get("CATEGORIES", ("", {}))[0]).split(",") if c.strip()
+    ]
     kind = categories[0] if categories else (opts.kind or "calendar")
     name = _unescape(props.get("SUMMARY", ("", {}))[0]) or kind
     attrs = {

@@ -36,7 +36,9 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
     data: dict[str, Any] = doc.get("data", {}) if isinstance(doc, dict) else {}
     kind = data.get("resultType")
     if doc.get("status") == "error":
-        raise BadInput(f"{source.display_name}: the query failed in Prometheus ({doc.get('error')})")
+        raise BadInput(
+            f"{source.display_name}: the query failed in Prometheus ({doc.get('error')})"
+        )
     if kind not in ("matrix", "vector"):
         raise BadInput(
             f"{source.display_name}: expected a Prometheus query result with resultType matrix "
@@ -50,9 +52,13 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
         rows.extend((name, float(t), str(v)) for t, v in samples)
     if not rows:
         raise BadInput(f"{source.display_name}: the result holds no samples; nothing to load")
-    frame = pl.DataFrame(rows, schema=["series", "epoch", "raw"], orient="row").with_row_index("line", offset=1)
+    frame = pl.DataFrame(rows, schema=["series", "epoch", "raw"], orient="row").with_row_index(
+        "line", offset=1
+    )
     frame = frame.with_columns(
-        pl.from_epoch((pl.col("epoch") * 1_000_000).round().cast(pl.Int64), "us").dt.replace_time_zone("UTC").alias("ts"),
+        pl.from_epoch((pl.col("epoch") * 1_000_000).round().cast(pl.Int64), "us")
+        .dt.replace_time_zone("UTC")
+        .alias("ts"),
         pl.col("raw").cast(pl.Float64, strict=False).alias("value"),
     )
     finite = pl.col("value").is_finite().fill_null(False)
@@ -61,11 +67,17 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
         pl.format("{} @ {}: {}", "series", "epoch", "raw").alias("raw"),
         pl.format("value '{}' is not a finite number", "raw").alias("reason"),
     )
-    points = frame.filter(finite).select("series", "ts", "value", pl.lit(None, pl.String).alias("flag"))
-    series = points.select("series").unique(maintain_order=True).with_columns(
-        pl.lit(None, pl.String).alias("unit"),
-        pl.lit(opts.agg or "mean").alias("agg"),
-        pl.lit("{}").alias("attrs"),
+    points = frame.filter(finite).select(
+        "series", "ts", "value", pl.lit(None, pl.String).alias("flag")
+    )
+    series = (
+        points.select("series")
+        .unique(maintain_order=True)
+        .with_columns(
+            pl.lit(None, pl.String).alias("unit"),
+            pl.lit(opts.agg or "mean").alias("agg"),
+            pl.lit("{}").alias("attrs"),
+        )
     )
     frames = FeedFrames(rows_read=frame.height, points=points, series=series, rejects=rejects)
     frames.notes.append("line numbers count samples in result order")

@@ -40,13 +40,21 @@ def _project(code: str) -> str:
 
 
 def _series_meta(names: pl.Series, censored: bool) -> pl.DataFrame:
-    attrs = json.dumps({"censored": True, "censoring": "absent from a top list = below that day's cut-off"}) if censored else "{}"
+    attrs = (
+        json.dumps(
+            {"censored": True, "censoring": "absent from a top list = below that day's cut-off"}
+        )
+        if censored
+        else "{}"
+    )
     return pl.DataFrame({"series": names.unique(maintain_order=True)}).with_columns(
         pl.lit("views").alias("unit"), pl.lit("sum").alias("agg"), pl.lit(attrs).alias("attrs")
     )
 
 
-def _top_lists(frame: pl.DataFrame, prefix: str, rows: int, rejects: pl.DataFrame, notes: list[str]) -> FeedFrames:
+def _top_lists(
+    frame: pl.DataFrame, prefix: str, rows: int, rejects: pl.DataFrame, notes: list[str]
+) -> FeedFrames:
     """frame: (line, article, views, ts) of top lists; adds the censoring of absent days."""
     frame = frame.with_columns((pl.lit(prefix) + pl.col("article")).alias("series"))
     cutoff = frame.group_by("ts").agg(pl.col("views").min().alias("below"))
@@ -58,10 +66,17 @@ def _top_lists(frame: pl.DataFrame, prefix: str, rows: int, rejects: pl.DataFram
         .join(cutoff, on="ts")
         .sort("series", "ts")
     )
-    points = frame.select("series", "ts", pl.col("views").cast(pl.Float64).alias("value"), pl.lit(None, pl.String).alias("flag"))
+    points = frame.select(
+        "series",
+        "ts",
+        pl.col("views").cast(pl.Float64).alias("value"),
+        pl.lit(None, pl.String).alias("flag"),
+    )
     before = points.height
     points = points.unique(subset=["series", "ts"], keep="last", maintain_order=True)
-    notes.append(f"{len(days)} daily lists; {censored.height} article-days below the cut-off recorded as censored")
+    notes.append(
+        f"{len(days)} daily lists; {censored.height} article-days below the cut-off recorded as censored"
+    )
     return FeedFrames(
         rows_read=rows,
         points=points,
@@ -72,11 +87,15 @@ def _top_lists(frame: pl.DataFrame, prefix: str, rows: int, rejects: pl.DataFram
     )
 
 
-def _read_top_csv(source: SourceFile, opts: LoadOptions, prefix: str, notes: list[str]) -> FeedFrames:
+def _read_top_csv(
+    source: SourceFile, opts: LoadOptions, prefix: str, notes: list[str]
+) -> FeedFrames:
     raw = pl.read_csv(source.data, infer_schema=False)
     missing = {"rank", "article", "views", "date"} - set(raw.columns)
     if missing:
-        raise BadInput(f"{source.display_name}: top-article CSV lacks columns {', '.join(sorted(missing))}")
+        raise BadInput(
+            f"{source.display_name}: top-article CSV lacks columns {', '.join(sorted(missing))}"
+        )
     times = parse_timestamps(raw["date"], opts.tz, opts.date_order)
     frame = raw.with_columns(
         pl.int_range(2, raw.height + 2).alias("line"),
@@ -93,7 +112,9 @@ def _read_top_csv(source: SourceFile, opts: LoadOptions, prefix: str, notes: lis
     lines = source.lines_at(bad["line"].to_list()) if bad.height else {}
     rejects = bad.select(
         pl.col("line").cast(pl.Int64),
-        pl.col("line").map_elements(lambda n: lines.get(n, ""), return_dtype=pl.String).alias("raw"),
+        pl.col("line")
+        .map_elements(lambda n: lines.get(n, ""), return_dtype=pl.String)
+        .alias("raw"),
         "reason",
     )
     good = frame.filter(pl.col("reason").is_null()).select("line", "article", "views", "ts")
@@ -114,21 +135,78 @@ def _read_json(source: SourceFile, opts: LoadOptions, notes: list[str]) -> FeedF
             day = f"{item.get('year')}-{item.get('month')}-{item.get('day')}"
             project = item.get("project", "en.wikipedia")
             for art in item.get("articles", []):
-                rows.append({"article": art.get("article"), "views": art.get("views"), "date": day, "project": project})
-        frame = pl.DataFrame(rows, schema={"article": pl.String, "views": pl.Int64, "date": pl.String, "project": pl.String})
+                rows.append(
+                    {
+                        "article": art.get("article"),
+                        "views": art.get("views"),
+                        "date": day,
+                        "project": project,
+                    }
+                )
+        frame = pl.DataFrame(
+            rows,
+            schema={
+                "article": pl.String,
+                "views": pl.Int64,
+                "date": pl.String,
+                "project": pl.String,
+            },
+        )
         prefix = opts.prefix if opts.prefix is not None else f"pageviews:{frame['project'][0]}/"
-        frame = frame.with_columns(parse_timestamps(frame["date"], "UTC").ts.alias("ts"), pl.lit(0).alias("line"))
-        return _top_lists(frame.select("line", "article", "views", "ts"), prefix, len(rows), empty(REJECTS), notes)
+        frame = frame.with_columns(
+            parse_timestamps(frame["date"], "UTC").ts.alias("ts"), pl.lit(0).alias("line")
+        )
+        return _top_lists(
+            frame.select("line", "article", "views", "ts"), prefix, len(rows), empty(REJECTS), notes
+        )
     frame = pl.DataFrame(
         [{k: item.get(k) for k in ("project", "article", "timestamp", "views")} for item in items],
-        schema={"project": pl.String, "article": pl.String, "timestamp": pl.String, "views": pl.Int64},
+        schema={
+            "project": pl.String,
+            "article": pl.String,
+            "timestamp": pl.String,
+            "views": pl.Int64,
+        },
     )
-    times = parse_timestamps(frame["timestamp"].str.slice(0, 8) + "T" + frame["timestamp"].str.slice(8, 2), "UTC")
-    names = (pl.lit(opts.prefix) + pl.col("article")) if opts.prefix is not None else pl.format("pageviews:{}/{}", "project", "article")
+    stamp = frame["timestamp"]  # YYYYMMDDHH, UTC
+    iso = (
+        stamp.str.slice(0, 4)
+        + "-"
+        + stamp.str.slice(4, 2)
+        + "-"
+        + stamp.str.slice(6, 2)
+        + "T"
+        + stamp.str.slice(8, 2)
+    )
+    times = parse_timestamps(iso, "UTC")
+    names = (
+        (pl.lit(opts.prefix) + pl.col("article"))
+        if opts.prefix is not None
+        else pl.format("pageviews:{}/{}", "project", "article")
+    )
     points = frame.with_columns(times.ts.alias("ts")).select(
-        names.alias("series"), "ts", pl.col("views").cast(pl.Float64).alias("value"), pl.lit(None, pl.String).alias("flag")
-    ).filter(pl.col("ts").is_not_null() & pl.col("value").is_not_null())
-    return FeedFrames(rows_read=frame.height, points=points, series=_series_meta(points["series"], False))
+        names.alias("series"),
+        "ts",
+        pl.col("views").cast(pl.Float64).alias("value"),
+        pl.lit(None, pl.String).alias("flag"),
+    )
+    bad = points.with_row_index("line", offset=1).filter(
+        pl.col("ts").is_null() | pl.col("value").is_null()
+    )
+    rejects = bad.select(
+        pl.col("line").cast(pl.Int64),
+        pl.format("{} {}", "series", pl.lit("item")).alias("raw"),
+        pl.lit("item without a readable timestamp or views").alias("reason"),
+    )
+    points = points.filter(pl.col("ts").is_not_null() & pl.col("value").is_not_null())
+    frames = FeedFrames(
+        rows_read=frame.height,
+        points=points,
+        series=_series_meta(points["series"], False),
+        rejects=rejects,
+    )
+    frames.notes.append("line numbers count items")
+    return frames
 
 
 def _read_dump(source: SourceFile, opts: LoadOptions, notes: list[str]) -> FeedFrames:
@@ -139,20 +217,50 @@ def _read_dump(source: SourceFile, opts: LoadOptions, notes: list[str]) -> FeedF
             "(pageviews-YYYYMMDD-HHMMSS) to tell its hour; rename it"
         )
     hour = parse_timestamps(pl.Series([match.group(1) + match.group(2)]), "UTC").ts[0]
-    lines = pl.DataFrame({"raw": list(source.iter_lines())}).with_row_index("line", offset=1)
+    lines = pl.DataFrame(
+        {"raw": list(source.iter_lines())}, schema={"raw": pl.String}
+    ).with_row_index("line", offset=1)
+    if lines.height == 0:
+        raise BadInput(f"{source.display_name}: is empty; nothing to load")
     parsed = lines.with_columns(pl.col("raw").str.extract_groups(_DUMP_LINE).alias("f")).unnest("f")
     parsed = parsed.rename({"1": "code", "2": "article", "3": "views", "4": "bytes"})
     bad = parsed.filter(pl.col("code").is_null())
     good = parsed.filter(pl.col("code").is_not_null())
-    code = good["code"].map_elements(_project, return_dtype=pl.String) if good.height else pl.Series([], dtype=pl.String)
-    names = (opts.prefix + good["article"]) if opts.prefix is not None else ("pageviews:" + code + "/" + good["article"])
-    points = pl.DataFrame({"series": names, "ts": [hour] * good.height, "value": good["views"].cast(pl.Float64), "flag": None},
-                          schema_overrides={"flag": pl.String, "ts": pl.Datetime("us", "UTC")})
+    code = (
+        good["code"].map_elements(_project, return_dtype=pl.String)
+        if good.height
+        else pl.Series([], dtype=pl.String)
+    )
+    names = (
+        (opts.prefix + good["article"])
+        if opts.prefix is not None
+        else ("pageviews:" + code + "/" + good["article"])
+    )
+    points = pl.DataFrame(
+        {
+            "series": names,
+            "ts": [hour] * good.height,
+            "value": good["views"].cast(pl.Float64),
+            "flag": None,
+        },
+        schema_overrides={"flag": pl.String, "ts": pl.Datetime("us", "UTC")},
+    )
     before = points.height
-    points = points.group_by("series", "ts", maintain_order=True).agg(pl.col("value").sum(), pl.col("flag").first())
-    rejects = bad.select(pl.col("line").cast(pl.Int64), "raw", pl.lit("not a 'domain article views bytes' dump line").alias("reason"))
-    return FeedFrames(rows_read=lines.height, points=points, series=_series_meta(points["series"], False),
-                      rejects=rejects, duplicates=before - points.height)
+    points = points.group_by("series", "ts", maintain_order=True).agg(
+        pl.col("value").sum(), pl.col("flag").first()
+    )
+    rejects = bad.select(
+        pl.col("line").cast(pl.Int64),
+        "raw",
+        pl.lit("not a 'domain article views bytes' dump line").alias("reason"),
+    )
+    return FeedFrames(
+        rows_read=lines.height,
+        points=points,
+        series=_series_meta(points["series"], False),
+        rejects=rejects,
+        duplicates=before - points.height,
+    )
 
 
 @register("wikimedia-pageviews")
@@ -163,7 +271,11 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
     if head.lstrip().startswith("{"):
         frames = _read_json(source, opts, notes)
     elif head.lower().startswith("rank,article,views,date"):
-        prefix = opts.prefix if opts.prefix is not None else (spec.series.prefix or "pageviews:en.wikipedia/")
+        prefix = (
+            opts.prefix
+            if opts.prefix is not None
+            else (spec.series.prefix or "pageviews:en.wikipedia/")
+        )
         frames = _read_top_csv(source, opts, prefix, notes)
     else:
         frames = _read_dump(source, opts, notes)
