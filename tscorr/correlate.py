@@ -6,8 +6,8 @@ Lag convention: lag k > 0 means the series moves k buckets after the events,
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 
