@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 from scipy.stats import kstest
 
@@ -178,3 +179,60 @@ def test_respond_cli_and_export(cli, fixtures: Path, tmp_path: Path) -> None:  #
     exported = cli("export", "--table", "responses", "--format", "csv", "--out", str(out))
     assert exported.exit_code == 0, exported.stderr
     assert out.read_text().splitlines()[0].startswith("run_id,event_id,event_set,series,lag")
+
+
+@pytest.fixture
+def top_lists(store: Store, fixtures: Path, tmp_path: Path) -> Store:
+    for name in ("top100_2016-06-22_to_2016-06-24.csv", "top100_2016-11-05_to_2016-11-10.csv"):
+        tscorr.load_file(store, fixtures / "real/wikipedia" / name)
+    events = tmp_path / "calls.csv"
+    events.write_text(
+        "ts,kind,name\n2016-11-09T07:29:00Z,race-call,AP calls the race\n"
+        "2016-06-24T04:40:00Z,referendum-result,BBC forecasts Leave\n"
+    )
+    tscorr.load_file(store, events)
+    return store
+
+
+def test_election_jump_in_the_top_list(top_lists: Store) -> None:
+    run = run_respond(top_lists, RespondParams(events="kind = 'race-call'", series="pageviews:*", bucket="1d",
+                                               before="1d", after="1d", baseline="pre:3d", placebos=0, bootstrap=0))
+    trump = run.peaks.filter(pl.col("series") == "pageviews:en.wikipedia/Donald_Trump").row(0, named=True)
+    # by hand from the file: 6,125,896 on 9 Nov against 150,577, 200,110 and 272,393 on 5-7 Nov
+    assert trump["lag"] == 0
+    assert trump["mean_ratio"] == pytest.approx(6125896 / np.mean([150577, 200110, 272393]))
+    ranked = run.peaks.sort("mean_ratio", descending=True, nulls_last=True)["series"].to_list()
+    assert ranked[0] == "pageviews:en.wikipedia/Donald_Trump"
+
+
+def test_referendum_jump_and_censoring_respected(top_lists: Store) -> None:
+    run = run_respond(top_lists, RespondParams(events="kind = 'referendum-result'", series="pageviews:*", bucket="1d",
+                                               after="0s", baseline="pre:2d", placebos=0, bootstrap=0))
+    eu = run.peaks.filter(pl.col("series") == "pageviews:en.wikipedia/European_Union").row(0, named=True)
+    assert eu["mean_ratio"] == pytest.approx(1214896 / np.mean([55938, 100392]))
+    flags = dict(top_lists.query(
+        "SELECT series, flag FROM responses WHERE run_id = ? AND lag = 0", [run.run_id]
+    ).rows())
+    # Brexit was in the list on the 24th only: its baseline days are below the cut-off, not 0
+    assert flags["pageviews:en.wikipedia/Brexit"] == "baseline-censored"
+    brexit = run.summary.filter((pl.col("series") == "pageviews:en.wikipedia/Brexit") & (pl.col("lag") == 0))
+    assert brexit["mean_ratio"][0] is None  # no made-up ratio against zeros
+    # an article on the list before but not on the 24th is censored there, not a drop to 0
+    censored = [s for s, f in flags.items() if f == "censored"]
+    assert censored and all(
+        top_lists.scalar("SELECT count(*) FROM points p JOIN series s USING (series_id) WHERE s.name = ? AND p.ts = '2016-06-24'", [s]) == 0
+        for s in censored
+    )
+
+
+def test_outage_is_flagged_not_read_as_a_low_value() -> None:
+    rng = np.random.default_rng(3)
+    y = np.vstack([hourly(rng, 30), hourly(rng, 30)])
+    pos = np.array([24 * 20 + 2])
+    y[0, pos[0] + 1] *= 8  # searches spike
+    y[1, pos[0] + 1] = 0.0  # the site is down at the same hour
+    res = es.responses(y, pos, 0, 2, es.parse_baseline("prev-days:7", HOUR), HOUR)
+    from tscorr.respond import _flags
+
+    flags = _flags(res, np.full(y.shape, np.nan), pos)
+    assert flags[1, 0, 1] == "outage" and flags[0, 0, 1] is None

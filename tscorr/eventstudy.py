@@ -76,6 +76,7 @@ class Responses:
     value: np.ndarray
     baseline: np.ndarray
     spread: np.ndarray
+    base_censored: np.ndarray | None = None  # censored buckets among each baseline's days
 
     @property
     def ratio(self) -> np.ndarray:
@@ -121,10 +122,13 @@ def responses(
     baseline: Baseline,
     bucket_seconds: int,
     blocked: np.ndarray | None = None,
+    censored: np.ndarray | None = None,
 ) -> Responses:
     """Values and baselines around each event position for every row of ``y``.
 
     ``blocked`` marks buckets kept out of baselines (default: every event window).
+    ``censored`` (same shape as ``y``, NaN where not censored) lets the result count the
+    censored buckets that a baseline had to leave out.
     """
     n = y.shape[1]
     lags = np.arange(-before, after + 1)
@@ -144,7 +148,10 @@ def responses(
         mean = np.nanmean(base_values, axis=-1)
         count = np.sum(~np.isnan(base_values), axis=-1)
         spread = np.where(count >= 2, np.nanstd(base_values, axis=-1, ddof=1), np.nan)
-    return Responses(lags, value, mean, spread)
+    base_censored = None
+    if censored is not None:
+        base_censored = np.sum(~np.isnan(_take(censored, where, blocked)), axis=-1)
+    return Responses(lags, value, mean, spread, base_censored)
 
 
 @contextmanager
@@ -188,10 +195,10 @@ def pool(
             with _quiet():
                 boots = np.nanmean(ratio[i][picks], axis=1)  # (n_boot, W)
                 low[i], high[i] = np.nanquantile(boots, [tail, 1 - tail], axis=0)
-    after = lags >= 0
-    with _quiet():
-        masked = np.where(after[None, :], np.nan_to_num(mean, nan=-np.inf), -np.inf)
-    peak = masked.argmax(axis=1)
+    first = int(np.argmax(lags >= 0)) if (lags >= 0).any() else 0
+    with _quiet():  # the peak is looked for at lag >= 0 only; all-missing rows peak at lag 0
+        tail = np.nan_to_num(mean[:, first:], nan=-np.inf)
+    peak = first + tail.argmax(axis=1)
     half = np.full(m, np.nan)
     for i in range(m):
         top = mean[i, peak[i]]

@@ -73,7 +73,9 @@ def run_respond(store: Store, params: RespondParams) -> RespondRun:
         ids = events["event_id"].to_numpy()[inside]
         ts = events["ts"].filter(pl.Series(inside))
         pos = positions[inside]
-        res = eventstudy.responses(data.y, pos, before, after, base, bucket.seconds)
+        res = eventstudy.responses(
+            data.y, pos, before, after, base, bucket.seconds, censored=data.censored
+        )
         pooled = eventstudy.pool(res.ratio, res.lags, params.bootstrap, params.seed)
         observed = np.array([pooled.mean_ratio[i, p] for i, p in enumerate(pooled.peak)])
         p_placebo = (
@@ -132,13 +134,28 @@ def run_respond(store: Store, params: RespondParams) -> RespondRun:
 
 
 def _flags(res: eventstudy.Responses, censored: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """Why a value is not a plain reading: 'censored' (below a list's cut-off) or 'missing'."""
+    """Why a response is not a plain reading, per (series, event, lag); None when it is.
+
+    ``censored``: the value is missing because the series was below a list's cut-off;
+    ``missing``: no value for that bucket; ``baseline-censored``: some baseline days were
+    below the cut-off, so the baseline (and the ratio) is only known up to that;
+    ``outage``: the value fell to a tenth of its baseline or less while another series of the
+    run at least doubled at the same event and lag (a site down on a news night).
+    """
     n = censored.shape[1]
     at = positions[:, None] + res.lags[None, :]
     inside = (at >= 0) & (at < n)
     bound = np.where(inside[None], censored[:, np.clip(at, 0, n - 1)], np.nan)
     missing = np.isnan(res.value)
+    ratio = res.ratio
+    with np.errstate(invalid="ignore"):
+        spiking = np.nan_to_num(ratio, nan=0.0) >= 2.0
+        collapsed = (res.value <= 0.1 * res.baseline) & (res.baseline > 0)
+    others_spike = (spiking.sum(axis=0, keepdims=True) - spiking) > 0
     flags = np.full(res.value.shape, None, dtype=object)
+    if res.base_censored is not None:
+        flags[(res.base_censored > 0) & ~missing] = "baseline-censored"
+    flags[collapsed & others_spike] = "outage"
     flags[missing] = "missing"
     flags[missing & ~np.isnan(bound)] = "censored"
     return flags
