@@ -62,8 +62,18 @@ store.close()
 print(json.dumps({"inner_s": time.perf_counter() - start, "rows": report.counts.rows_read}))
 """
 
-PATHS = ["/", "/blog/", "/images/a.png", "/presentations/x.html", "/robots.txt",
-         "/files/logstash.tar.gz", "/favicon.ico", "/style2.css", "/reset.css", "/projects/"]
+PATHS = [
+    "/",
+    "/blog/",
+    "/images/a.png",
+    "/presentations/x.html",
+    "/robots.txt",
+    "/files/logstash.tar.gz",
+    "/favicon.ico",
+    "/style2.css",
+    "/reset.css",
+    "/projects/",
+]
 
 
 def make_log(path: Path, lines: int) -> None:
@@ -72,7 +82,7 @@ def make_log(path: Path, lines: int) -> None:
     with path.open("w") as fh:
         for lo in range(0, lines, block):
             n = min(block, lines - lo)
-            second = (np.arange(lo, lo + n) // 100)  # 100 requests per second
+            second = np.arange(lo, lo + n) // 100  # 100 requests per second
             paths = rng.integers(0, len(PATHS), n)
             status = rng.choice([200, 200, 200, 304, 404, 503], n)
             size = rng.integers(100, 200_000, n)
@@ -82,7 +92,7 @@ def make_log(path: Path, lines: int) -> None:
                 h, rest = divmod(rest, 3600)
                 m, sec = divmod(rest, 60)
                 out.append(
-                    f'10.0.0.{p} - - [{17 + day:02d}/May/2015:{h:02d}:{m:02d}:{sec:02d} +0000] '
+                    f"10.0.0.{p} - - [{17 + day:02d}/May/2015:{h:02d}:{m:02d}:{sec:02d} +0000] "
                     f'"GET {PATHS[p]} HTTP/1.1" {st} {b} "-" "bench"\n'
                 )
             fh.writelines(out)
@@ -99,8 +109,12 @@ def main() -> None:
         peer = run_child(PEER, str(log), str(Path(tmp) / "peer.duckdb"))
         ours = run_child(TSCORR, str(log), str(Path(tmp) / "tscorr.duckdb"))
     print(f"log: {args.lines:,} lines, {size:.0f} MiB")
-    print(f"duckdb regexp_extract : {args.lines / peer['inner_s']:12,.0f} lines/s  ({peer['inner_s']:.1f} s, peak {peer['peak_mib']:.0f} MiB)")
-    print(f"tscorr load           : {args.lines / ours['inner_s']:12,.0f} lines/s  ({ours['inner_s']:.1f} s, peak {ours['peak_mib']:.0f} MiB)")
+    print(
+        f"duckdb regexp_extract : {args.lines / peer['inner_s']:12,.0f} lines/s  ({peer['inner_s']:.1f} s, peak {peer['peak_mib']:.0f} MiB)"
+    )
+    print(
+        f"tscorr load           : {args.lines / ours['inner_s']:12,.0f} lines/s  ({ours['inner_s']:.1f} s, peak {ours['peak_mib']:.0f} MiB)"
+    )
     print(f"ratio tscorr/duckdb   : {ours['inner_s'] / peer['inner_s']:.2f}x time")
     print("note: peak is the largest child so far (the peer runs first)")
 

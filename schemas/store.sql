@@ -128,6 +128,33 @@ CREATE TABLE IF NOT EXISTS response_summary (
     half_life   DOUBLE      -- buckets after the peak until the excess over baseline halves
 );
 
+-- 'tscorr explain': spikes found in a series (ts = the peak bucket, start_ts = where the
+-- episode began, z = robust z against the seasonal baseline) ...
+CREATE TABLE IF NOT EXISTS spikes (
+    run_id   BIGINT NOT NULL,
+    series   VARCHAR NOT NULL,
+    ts       TIMESTAMPTZ NOT NULL,
+    start_ts TIMESTAMPTZ,
+    value    DOUBLE,
+    baseline DOUBLE,
+    z        DOUBLE
+);
+
+-- ... and the events in the window before each spike, ranked (1 = nearest, ties broken by
+-- how the event's kind correlates with the series at lags 0..window: kind_r).
+CREATE TABLE IF NOT EXISTS explanations (
+    run_id       BIGINT NOT NULL,
+    series       VARCHAR NOT NULL,
+    spike_ts     TIMESTAMPTZ NOT NULL,
+    rank         INTEGER,
+    event_id     BIGINT,
+    kind         VARCHAR,
+    name         VARCHAR,
+    event_ts     TIMESTAMPTZ,
+    lead_seconds DOUBLE,     -- spike time minus event time
+    kind_r       DOUBLE
+);
+
 CREATE OR REPLACE VIEW observations AS
 SELECT s.name AS series, p.ts, p.value
 FROM points p JOIN series s USING (series_id);

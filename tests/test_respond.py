@@ -195,9 +195,22 @@ def top_lists(store: Store, fixtures: Path, tmp_path: Path) -> Store:
 
 
 def test_election_jump_in_the_top_list(top_lists: Store) -> None:
-    run = run_respond(top_lists, RespondParams(events="kind = 'race-call'", series="pageviews:*", bucket="1d",
-                                               before="1d", after="1d", baseline="pre:3d", placebos=0, bootstrap=0))
-    trump = run.peaks.filter(pl.col("series") == "pageviews:en.wikipedia/Donald_Trump").row(0, named=True)
+    run = run_respond(
+        top_lists,
+        RespondParams(
+            events="kind = 'race-call'",
+            series="pageviews:*",
+            bucket="1d",
+            before="1d",
+            after="1d",
+            baseline="pre:3d",
+            placebos=0,
+            bootstrap=0,
+        ),
+    )
+    trump = run.peaks.filter(pl.col("series") == "pageviews:en.wikipedia/Donald_Trump").row(
+        0, named=True
+    )
     # by hand from the file: 6,125,896 on 9 Nov against 150,577, 200,110 and 272,393 on 5-7 Nov
     assert trump["lag"] == 0
     assert trump["mean_ratio"] == pytest.approx(6125896 / np.mean([150577, 200110, 272393]))
@@ -206,21 +219,41 @@ def test_election_jump_in_the_top_list(top_lists: Store) -> None:
 
 
 def test_referendum_jump_and_censoring_respected(top_lists: Store) -> None:
-    run = run_respond(top_lists, RespondParams(events="kind = 'referendum-result'", series="pageviews:*", bucket="1d",
-                                               after="0s", baseline="pre:2d", placebos=0, bootstrap=0))
-    eu = run.peaks.filter(pl.col("series") == "pageviews:en.wikipedia/European_Union").row(0, named=True)
+    run = run_respond(
+        top_lists,
+        RespondParams(
+            events="kind = 'referendum-result'",
+            series="pageviews:*",
+            bucket="1d",
+            after="0s",
+            baseline="pre:2d",
+            placebos=0,
+            bootstrap=0,
+        ),
+    )
+    eu = run.peaks.filter(pl.col("series") == "pageviews:en.wikipedia/European_Union").row(
+        0, named=True
+    )
     assert eu["mean_ratio"] == pytest.approx(1214896 / np.mean([55938, 100392]))
-    flags = dict(top_lists.query(
-        "SELECT series, flag FROM responses WHERE run_id = ? AND lag = 0", [run.run_id]
-    ).rows())
+    flags = dict(
+        top_lists.query(
+            "SELECT series, flag FROM responses WHERE run_id = ? AND lag = 0", [run.run_id]
+        ).rows()
+    )
     # Brexit was in the list on the 24th only: its baseline days are below the cut-off, not 0
     assert flags["pageviews:en.wikipedia/Brexit"] == "baseline-censored"
-    brexit = run.summary.filter((pl.col("series") == "pageviews:en.wikipedia/Brexit") & (pl.col("lag") == 0))
+    brexit = run.summary.filter(
+        (pl.col("series") == "pageviews:en.wikipedia/Brexit") & (pl.col("lag") == 0)
+    )
     assert brexit["mean_ratio"][0] is None  # no made-up ratio against zeros
     # an article on the list before but not on the 24th is censored there, not a drop to 0
     censored = [s for s, f in flags.items() if f == "censored"]
     assert censored and all(
-        top_lists.scalar("SELECT count(*) FROM points p JOIN series s USING (series_id) WHERE s.name = ? AND p.ts = '2016-06-24'", [s]) == 0
+        top_lists.scalar(
+            "SELECT count(*) FROM points p JOIN series s USING (series_id) WHERE s.name = ? AND p.ts = '2016-06-24'",
+            [s],
+        )
+        == 0
         for s in censored
     )
 

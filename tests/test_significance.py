@@ -40,7 +40,22 @@ def test_surrogate_pvalues_are_seeded_and_in_range() -> None:
     c = assess(e, y, 5, n_surrogates=99, seed=5)
     np.testing.assert_array_equal(a.p, b.p)
     assert not np.array_equal(a.p, c.p)
-    assert a.p.min() >= 1 / 100 and a.p.max() <= 1.0
+    assert a.p.min() > 0 and a.p.max() <= 1.0
+
+
+def test_beyond_the_surrogates_the_tail_takes_over() -> None:
+    """A strong effect gets p below 1/(S+1); a weak one keeps its empirical p-value."""
+    rng = np.random.default_rng(8)
+    n = 2000
+    e = np.zeros(n)
+    e[rng.choice(n - 5, 40, replace=False)] = 1.0
+    y = rng.normal(size=(2, n))
+    y[0] += 3.0 * np.roll(e, 2)
+    sig = assess(e, y, 5, n_surrogates=99, seed=1)
+    at2 = 5 + 2
+    assert sig.p[0, at2] < 1 / 100 and sig.p_peak[0] < 1 / 100
+    weak = sig.p[1][sig.p[1] >= 0.1]
+    assert np.all(np.isclose(weak * 100, np.round(weak * 100)))  # multiples of 1/(S+1)
 
 
 def test_sparse_surrogates_equal_the_generic_path(monkeypatch: pytest.MonkeyPatch) -> None:

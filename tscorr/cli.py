@@ -30,7 +30,9 @@ from tscorr import pipeline
 from tscorr.correlate import XcorrParams, run_xcorr
 from tscorr.demo import QUESTION, run_demo
 from tscorr.errors import TscorrError
+from tscorr.explain import ExplainParams, run_explain
 from tscorr.respond import RespondParams, run_respond
+from tscorr.scan import ScanParams, run_scan
 from tscorr.source import LoadOptions
 from tscorr.store import DEFAULT_DB, Store
 
@@ -486,6 +488,101 @@ def respond(
     )
 
 
+@app.command()
+def scan(
+    events: EventsOpt,
+    series: SeriesOpt = "*",
+    bucket: BucketOpt = "1h",
+    before: Annotated[str, typer.Option(help="Window before the event, e.g. 6h.")] = "0s",
+    after: Annotated[str, typer.Option(help="Window (and largest lag) after the event.")] = "24h",
+    baseline: Annotated[
+        str, typer.Option(help="prev-days:N, same-weekday:K or pre:DURATION.")
+    ] = "prev-days:7",
+    surrogates: Annotated[int, typer.Option(help="Circular shifts for the xcorr test.")] = 999,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the ratio CI.")] = 999,
+    placebos: Annotated[int, typer.Option(help="Pseudo-event sets for the placebo p-value.")] = 199,
+    seed: SeedOpt = 0,
+    tz: TzOpt = "UTC",
+    label: LabelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rank every series by its reaction to an event set: pick an event, see what moved.
+
+    Runs xcorr (lags -after..+after; lag k > 0: the series moves k buckets after the events)
+    and respond on the same series, and ranks them by the q-value of the correlation peak,
+    then by the peak response ratio. Both runs are stored.
+
+    Example: tscorr scan --events "kind = 'race-call'" --series 'pageviews:*' --bucket 1d --after 2d --baseline pre:3d
+    """
+    params = ScanParams(
+        events=events,
+        series=series,
+        bucket=bucket,
+        before=before,
+        after=after,
+        baseline=baseline,
+        surrogates=surrogates,
+        bootstrap=bootstrap,
+        placebos=placebos,
+        seed=seed,
+        tz=tz,
+        label=label,
+    )
+    with _store() as store:
+        result = run_scan(store, params)
+    for note in result.notes:
+        err.print(note, highlight=False, markup=False)
+    title = f"xcorr run {result.xcorr_run}, respond run {result.respond_run}: what moved"
+    _show(result.table, title=title, as_json=as_json)
+
+
+@app.command()
+def explain(
+    series: Annotated[str, typer.Option("--series", help="The series name (exact).")],
+    bucket: BucketOpt = "1h",
+    window: Annotated[str, typer.Option(help="How far before a spike to look for events.")] = "24h",
+    threshold: Annotated[float, typer.Option(help="Robust z a spike must reach.")] = 5.0,
+    season: Annotated[str, typer.Option(help="Seasonal period of the baseline, or none.")] = "1d",
+    events: Annotated[str, typer.Option(help="SQL condition: which events may explain.")] = "true",
+    tz: TzOpt = "UTC",
+    label: LabelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Find spikes in a series and list the events that preceded each one.
+
+    Spikes: robust z against the median of the same hour (or phase) over the previous 7
+    seasons, using only the past, so the last bucket counts too. Events within --window before
+    each spike are ranked by nearness, then by how their kind correlates with the series.
+
+    Example: tscorr explain --series access:5xx --bucket 15m --window 2h --season 1d
+    """
+    params = ExplainParams(
+        series=series,
+        bucket=bucket,
+        window=window,
+        threshold=threshold,
+        season=season,
+        events=events,
+        tz=tz,
+        label=label,
+    )
+    with _store() as store:
+        run = run_explain(store, params)
+    for note in run.notes:
+        err.print(note, highlight=False, markup=False)
+    top = run.explanations.filter(pl.col("rank") <= 3)
+    table = run.spikes.join(
+        top, left_on=["series", "ts"], right_on=["series", "spike_ts"], how="left"
+    )
+    _show(
+        table.select(
+            "ts", "value", "baseline", "z", "rank", "kind", "name", "lead_seconds", "kind_r"
+        ),
+        title=f"run {run.run_id}: spikes in {series} and the events before them",
+        as_json=as_json,
+    )
+
+
 class ExportFormat(str, Enum):
     csv = "csv"
     tsv = "tsv"
@@ -500,6 +597,8 @@ class ResultTable(str, Enum):
     peaks = "peaks"
     responses = "responses"
     response_summary = "response_summary"
+    spikes = "spikes"
+    explanations = "explanations"
 
 
 @app.command()

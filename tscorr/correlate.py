@@ -144,8 +144,14 @@ def run_xcorr(store: Store, params: XcorrParams, step: Step | None = None) -> Xc
     notes = list(data.notes)
     observed = (~np.isnan(data.y)).sum(axis=1)
     usable = observed >= max_lag + 3
-    for name in np.array(data.names)[~usable]:
-        notes.append(f"series {name} skipped: fewer than {max_lag + 3} usable buckets")
+    skipped = [str(n) for n in np.array(data.names)[~usable]]
+    if skipped:
+        shown = ", ".join(skipped[:3]) + (
+            f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+        )
+        notes.append(
+            f"{len(skipped)} series skipped, fewer than {max_lag + 3} usable buckets: {shown}"
+        )
     if not usable.any():
         raise NoData("no series has enough buckets for this --max-lag")
     names = [n for n, ok in zip(data.names, usable, strict=True) if ok]

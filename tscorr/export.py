@@ -21,6 +21,8 @@ TABLES = {
     "peaks": "xcorr_peaks",
     "responses": "responses",
     "response_summary": "response_summary",
+    "spikes": "spikes",
+    "explanations": "explanations",
 }
 
 

@@ -8,7 +8,11 @@ Tests (``--test``):
     shifted correlations are draws from the null "events placed independently of the series".
     Per lag ``p = (1 + #{|r_s(k)| >= |r(k)|}) / (1 + S)``; the peak p-value compares the largest
     |r| over the whole lag window with the same maximum of every surrogate, which corrects for
-    having looked at 2L+1 lags.
+    having looked at 2L+1 lags. Shifts are drawn without replacement; a series with fewer
+    than N+1 buckets uses each of its n-1 shifts once (an exact test, p >= 1/n). Where fewer
+    than 10 of at least 99 surrogates reach the observed value, the p-value comes from a
+    normal (per lag) or Gumbel (peak) tail fitted to the surrogates, so that strong effects
+    can pass a false-discovery correction over thousands of tests.
 ``prewhiten``
     An AR(p) model (order by AIC, up to ``max_order``) is fitted to each metric and applied to
     both the metric and the events; the correlations of the filtered pair get the white-noise
@@ -60,48 +64,111 @@ def white_pvalues(r: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return p, p_peak
 
 
+@dataclass
+class _NullStats:
+    """Running tallies of the surrogate correlations, enough for empirical and tail p-values."""
+
+    exceed: np.ndarray  # (m, W) surrogates with |r_s| >= |r|
+    exceed_peak: np.ndarray  # (m,) surrogates whose max |r_s| >= the observed max |r|
+    sum_r: np.ndarray  # (m, W) sums of r_s, and of r_s^2
+    sum_r2: np.ndarray
+    sum_peak: np.ndarray  # (m,) sums of max |r_s|, and of its square
+    sum_peak2: np.ndarray
+
+    @classmethod
+    def empty(cls, m: int, w: int) -> _NullStats:
+        z2, z1 = np.zeros((m, w)), np.zeros(m)
+        return cls(z2.copy(), z1.copy(), z2.copy(), z2.copy(), z1.copy(), z1.copy())
+
+    def add(
+        self, rows: slice | np.ndarray, rs: np.ndarray, abs_r: np.ndarray, peak: np.ndarray
+    ) -> None:
+        """``rs``: signed surrogate correlations (S, rows, W), NaN already set to 0."""
+        tol = 1e-12  # ties within rounding count as "as extreme", the conservative side
+        mags = np.abs(rs)
+        top = mags.max(axis=2)
+        self.exceed[rows] += (mags >= abs_r[None, rows] - tol).sum(axis=0)
+        self.exceed_peak[rows] += (top >= peak[None, rows] - tol).sum(axis=0)
+        self.sum_r[rows] += rs.sum(axis=0)
+        self.sum_r2[rows] += (rs**2).sum(axis=0)
+        self.sum_peak[rows] += top.sum(axis=0)
+        self.sum_peak2[rows] += (top**2).sum(axis=0)
+
+
+# below this many exceedances the empirical p-value is replaced by a fitted tail, provided
+# there are enough distinct surrogates to fit one
+TAIL_BELOW = 10
+MIN_FOR_TAIL = 99
+
+
+def _pvalues(
+    stats: _NullStats, r: np.ndarray, n_surrogates: int, tail: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Empirical p-values, with a fitted tail where fewer than TAIL_BELOW surrogates reach r.
+
+    A permutation p-value cannot go below 1/(S+1), which Benjamini-Hochberg over thousands of
+    lags and series would never let through. Where the observed value is beyond almost all
+    surrogates, the per-lag p comes from a normal fitted to that lag's surrogate
+    correlations, and the peak p from a Gumbel fitted to the surrogate maxima (moments).
+    """
+    s = float(n_surrogates)
+    empirical = (1.0 + stats.exceed) / (1.0 + s)
+    mean = stats.sum_r / s
+    sd = np.sqrt(np.maximum(stats.sum_r2 / s - mean**2, 0.0) * s / max(s - 1.0, 1.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        normal_tail = 2.0 * norm.sf(np.abs(np.nan_to_num(r) - mean) / sd)
+    use_tail = tail & (stats.exceed < TAIL_BELOW) & (sd > 0)
+    p = np.where(use_tail, np.minimum(normal_tail, empirical), empirical)
+    p[np.isnan(r)] = np.nan
+    peak = np.abs(np.nan_to_num(r, nan=0.0)).max(axis=1)
+    empirical_peak = (1.0 + stats.exceed_peak) / (1.0 + s)
+    mu = stats.sum_peak / s
+    sd_peak = np.sqrt(np.maximum(stats.sum_peak2 / s - mu**2, 0.0) * s / max(s - 1.0, 1.0))
+    beta = sd_peak * np.sqrt(6.0) / np.pi
+    loc = mu - 0.5772156649 * beta
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        gumbel = -np.expm1(-np.exp(-(peak - loc) / beta))
+    use_gumbel = tail & (stats.exceed_peak < TAIL_BELOW) & (beta > 0)
+    p_peak = np.where(use_gumbel, np.minimum(gumbel, empirical_peak), empirical_peak)
+    return p, p_peak
+
+
 def surrogate_test(
     prep: Prepared, e: np.ndarray, r: np.ndarray, n_surrogates: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-lag and peak p-values from circular shifts of ``e`` (see the module docstring)."""
     n = prep.n
     rng = np.random.default_rng(seed)
-    shifts = rng.integers(1, n, size=n_surrogates) if n > 1 else np.zeros(n_surrogates, int)
+    if n - 1 <= n_surrogates:
+        # a short series has only n-1 distinct shifts: use each once (an exact test)
+        shifts = np.arange(1, max(n, 2))
+    else:
+        shifts = np.sort(rng.choice(np.arange(1, n), size=n_surrogates, replace=False))
     abs_r = np.abs(np.nan_to_num(r, nan=0.0))
     peak = abs_r.max(axis=1)
-    exceed = np.zeros(r.shape)
-    exceed_peak = np.zeros(r.shape[0])
-    tol = 1e-12  # ties within rounding count as "as extreme", the conservative side
+    stats = _NullStats.empty(*r.shape)
     sparse = prep.estimator == "ccf" and np.count_nonzero(e) <= max(SPARSE_MIN, _SPARSE_SHARE * n)
     if sparse:
         shifted = SparseShifts(prep, e, shifts)
         sd_e = np.sqrt(((e - e.mean()) ** 2).mean())
 
-        def count(rows: slice) -> tuple[slice, np.ndarray, np.ndarray]:
+        def block(rows: slice) -> tuple[slice, np.ndarray]:
             with np.errstate(invalid="ignore", divide="ignore"):
-                rs = np.abs(shifted.numerators(rows) / (n * sd_e * prep.sd_y[None, rows, None]))
+                rs = shifted.numerators(rows) / (n * sd_e * prep.sd_y[None, rows, None])
             rs[~np.isfinite(rs)] = 0.0
             rs[:, prep.pairs[rows] < 2] = 0.0
-            return (
-                rows,
-                (rs >= abs_r[None, rows] - tol).sum(axis=0),
-                (rs.max(axis=2) >= peak[None, rows] - tol).sum(axis=0),
-            )
+            return rows, np.clip(rs, -1.0, 1.0)
 
         # numpy releases the GIL in these array operations: blocks of series run in parallel
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-            for rows, hits, hits_peak in pool.map(count, shifted.blocks):
-                exceed[rows] += hits
-                exceed_peak[rows] += hits_peak
+            for rows, rs in pool.map(block, shifted.blocks):
+                stats.add(rows, rs, abs_r, peak)
     else:
+        every = slice(None)
         for shift in shifts:
-            rs = np.abs(np.nan_to_num(prep.correlate(np.roll(e, shift)), nan=0.0))
-            exceed += rs >= abs_r - tol
-            exceed_peak += rs.max(axis=1) >= peak - tol
-    p = (1.0 + exceed) / (1.0 + n_surrogates)
-    p[np.isnan(r)] = np.nan
-    p_peak = (1.0 + exceed_peak) / (1.0 + n_surrogates)
-    return p, p_peak
+            rs = np.nan_to_num(prep.correlate(np.roll(e, shift)), nan=0.0)
+            stats.add(every, rs[None], abs_r, peak)
+    return _pvalues(stats, r, len(shifts), tail=len(shifts) >= MIN_FOR_TAIL)
 
 
 def ar_filter(y: np.ndarray, max_order: int) -> np.ndarray:

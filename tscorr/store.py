@@ -24,7 +24,7 @@ from tscorr.errors import BadInput, BadQuery, DatabaseBusy, NotFound, TscorrErro
 from tscorr.frames import FeedFrames
 from tscorr.resources import schemas_dir
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DEFAULT_DB = "tscorr.duckdb"
 
 

@@ -1,0 +1,149 @@
+"""The explain run: find spikes in one series and list the events that preceded each.
+
+Events in the window before a spike (``--window``, up to the spike's peak bucket) are ranked
+by nearness (the nearest first) and, among equally near ones, by ``kind_r``: the largest
+cross-correlation of that event kind (as impulses) with the series at lags 0..window
+(lag k > 0: the series moves k buckets after the events).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import polars as pl
+
+from tscorr import align
+from tscorr.correlate import load_aligned, versions
+from tscorr.errors import NoData
+from tscorr.spikes import find_spikes
+from tscorr.store import Store
+from tscorr.units import buckets_in, parse_duration
+from tscorr.xcorr import xcorr
+
+
+@dataclass(frozen=True)
+class ExplainParams:
+    series: str
+    bucket: str = "1h"
+    window: str = "24h"
+    threshold: float = 5.0
+    season: str | None = "1d"
+    history: int = 7  # seasons (or buckets without a season) in the baseline
+    events: str = "true"
+    tz: str = "UTC"
+    label: str | None = None
+
+
+@dataclass
+class ExplainRun:
+    run_id: int
+    spikes: pl.DataFrame
+    explanations: pl.DataFrame
+    notes: list[str]
+
+
+def run_explain(store: Store, params: ExplainParams) -> ExplainRun:
+    bucket = parse_duration(params.bucket, "--bucket")
+    window = buckets_in(parse_duration(params.window, "--window"), bucket, "--window")
+    season = None
+    if params.season and params.season != "none":
+        season = buckets_in(parse_duration(params.season, "--season"), bucket, "--season")
+    exact = "".join(f"[{c}]" if c in "*?[" else c for c in params.series)  # a glob of one name
+    data = load_aligned(store, exact, bucket, params.tz, "none", None)
+    if data.names != [params.series]:
+        raise NoData(f"no series is named '{params.series}'; 'tscorr ls series' lists them")
+    y = data.raw[0]
+    grid = data.grid
+    found = find_spikes(y, params.threshold, season, params.history)
+    events = store.select_events(params.events)
+    positions = align.bucket_positions(events["ts"], grid) if events.height else np.zeros(0, int)
+    kind_r = _kind_correlations(events, positions, y, window)
+    spike_rows, why_rows = [], []
+    starts = grid.starts
+    for sp in found:
+        spike_rows.append(
+            {
+                "series": params.series,
+                "ts": starts[sp.peak],
+                "start_ts": starts[sp.start],
+                "value": sp.value,
+                "baseline": sp.baseline,
+                "z": sp.z,
+            }
+        )
+        near = (positions >= 0) & (positions <= sp.peak) & (positions >= sp.start - window)
+        cand = events.filter(pl.Series(near)).with_columns(
+            pl.Series("lead_buckets", sp.peak - positions[near]),
+        )
+        cand = cand.with_columns(
+            pl.col("kind")
+            .replace_strict(kind_r, default=None, return_dtype=pl.Float64)
+            .alias("kind_r")
+        ).sort(["lead_buckets", "kind_r"], descending=[False, True], nulls_last=True)
+        for rank, ev in enumerate(cand.iter_rows(named=True), start=1):
+            why_rows.append(
+                {
+                    "series": params.series,
+                    "spike_ts": starts[sp.peak],
+                    "rank": rank,
+                    "event_id": ev["event_id"],
+                    "kind": ev["kind"],
+                    "name": ev["name"],
+                    "event_ts": ev["ts"],
+                    "lead_seconds": float((starts[sp.peak] - ev["ts"]).total_seconds()),
+                    "kind_r": ev["kind_r"],
+                }
+            )
+    spikes = pl.DataFrame(
+        spike_rows,
+        schema={
+            "series": pl.String,
+            "ts": pl.Datetime("us", "UTC"),
+            "start_ts": pl.Datetime("us", "UTC"),
+            "value": pl.Float64,
+            "baseline": pl.Float64,
+            "z": pl.Float64,
+        },
+    )
+    why = pl.DataFrame(
+        why_rows,
+        schema={
+            "series": pl.String,
+            "spike_ts": pl.Datetime("us", "UTC"),
+            "rank": pl.Int32,
+            "event_id": pl.Int64,
+            "kind": pl.String,
+            "name": pl.String,
+            "event_ts": pl.Datetime("us", "UTC"),
+            "lead_seconds": pl.Float64,
+            "kind_r": pl.Float64,
+        },
+    )
+    notes = list(data.notes)
+    if not found:
+        notes.append(f"no bucket of {params.series} reaches z >= {params.threshold}")
+    record = asdict(params) | {"window_buckets": window, "season_buckets": season, "notes": notes}
+    run_id = store.save_run(
+        "explain", record, versions(), {"spikes": spikes, "explanations": why}, params.label
+    )
+    return ExplainRun(run_id, spikes, why, notes)
+
+
+def _kind_correlations(
+    events: pl.DataFrame, positions: np.ndarray, y: np.ndarray, window: int
+) -> dict[str, float]:
+    """Largest r of each event kind's impulses with ``y`` at lags 0..window."""
+    out: dict[str, float] = {}
+    lag_cap = max(0, min(window, len(y) - 3))
+    for kind in events["kind"].unique().to_list():
+        pos = positions[(events["kind"] == kind).to_numpy() & (positions >= 0)]
+        if pos.size == 0:
+            continue
+        e = np.zeros(len(y))
+        e[pos] = 1.0
+        r, _ = xcorr(e, y, lag_cap)
+        tail = r[0, lag_cap:]
+        if np.isfinite(tail).any():
+            out[kind] = float(np.nanmax(tail))
+    return out
