@@ -151,7 +151,7 @@ CREATE TABLE IF NOT EXISTS explanations (
     kind         VARCHAR,
     name         VARCHAR,
     event_ts     TIMESTAMPTZ,
-    lead_seconds DOUBLE,     -- spike time minus event time
+    lead_seconds DOUBLE,     -- buckets from the event's bucket to the spike's, in seconds
     kind_r       DOUBLE
 );
 

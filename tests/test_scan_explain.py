@@ -174,3 +174,25 @@ def test_scan_and_explain_commands(cli, fixtures: Path) -> None:  # type: ignore
         "--json",
     )
     assert explained.exit_code == 0, explained.stderr
+
+
+def test_explain_finds_sandy_and_names_the_landfall(store: Store, fixtures: Path) -> None:
+    from tscorr.source import LoadOptions
+
+    tscorr.load_file(
+        store,
+        fixtures / "real/sandy-311-calls--sandy-311-calls-by-day.csv",
+        options=LoadOptions(prefix="311:", tz="America/New_York"),
+    )
+    tscorr.load_file(store, fixtures / "events/news2012-2016.csv")
+    run = run_explain(
+        store,
+        ExplainParams(
+            series="311:total", bucket="1d", season=None, window="3d", tz="America/New_York"
+        ),
+    )
+    first = run.spikes.sort("z", descending=True).row(0, named=True)
+    # 8,054 calls on 10/29/12 (New York day), read off the raw file
+    assert (first["ts"], first["value"]) == (datetime(2012, 10, 29, 4, tzinfo=UTC), 8054.0)
+    why = run.explanations.filter(pl.col("spike_ts") == first["ts"]).row(0, named=True)
+    assert (why["rank"], why["kind"], why["lead_seconds"]) == (1, "hurricane", 0.0)

@@ -96,9 +96,13 @@ def load_aligned(
     names = meta["name"].to_list()
     ids = meta["series_id"].to_list()
     censored_series = [bool(json.loads(a or "{}").get("censored")) for a in meta["attrs"].to_list()]
+    steps = _native_steps(points, meta)
+    coarse = [step is not None and step > bucket.seconds for step in steps]
     fill_zero = [
-        agg == "sum" and not cens
-        for agg, cens in zip(meta["agg"].to_list(), censored_series, strict=True)
+        agg == "sum" and not cens and not too_coarse
+        for agg, cens, too_coarse in zip(
+            meta["agg"].to_list(), censored_series, coarse, strict=True
+        )
     ]
     raw = align.series_matrix(points, ids, meta["agg"].to_list(), grid, fill_zero)
     censored = align.censored_matrix(store.read_censored(ids), ids, grid)
@@ -107,9 +111,37 @@ def load_aligned(
     )
     y = apply_transforms(raw, transform, season_buckets)
     notes = []
+    if any(c and a == "sum" for c, a in zip(coarse, meta["agg"].to_list(), strict=True)):
+        count = sum(coarse)
+        notes.append(
+            f"{count} count series are coarser than --bucket {bucket}: their empty buckets are "
+            "left missing, not 0; choose a --bucket at least as large as their step"
+        )
     if any(censored_series):
         notes.append("censored series (top lists): days below the cut-off are missing, not 0")
     return Aligned(grid, names, y, raw, censored, notes)
+
+
+def _native_steps(points: pl.DataFrame, meta: pl.DataFrame) -> list[float | None]:
+    """Each series' own step in seconds: its feed's bucket, else the smallest gap between points."""
+    gaps = dict(
+        points.group_by("series_id")
+        .agg(
+            (
+                pl.col("ts")
+                .diff()
+                .dt.total_seconds()
+                .filter(pl.col("ts").diff() > pl.duration())
+                .min()
+            ).alias("g")
+        )
+        .rows()
+    )
+    steps: list[float | None] = []
+    for sid, attrs in zip(meta["series_id"].to_list(), meta["attrs"].to_list(), strict=True):
+        declared = json.loads(attrs or "{}").get("bucket")
+        steps.append(float(parse_duration(declared).seconds) if declared else gaps.get(sid))
+    return steps
 
 
 def event_sets(store: Store, where: str, by: str | None) -> dict[str, pl.DataFrame]:

@@ -55,7 +55,8 @@ def run_explain(store: Store, params: ExplainParams) -> ExplainRun:
         raise NoData(f"no series is named '{params.series}'; 'tscorr ls series' lists them")
     y = data.raw[0]
     grid = data.grid
-    found = find_spikes(y, params.threshold, season, params.history)
+    is_count = store.scalar("SELECT agg FROM series WHERE name = ?", [params.series]) == "sum"
+    found = find_spikes(y, params.threshold, season, params.history, counts=is_count)
     events = store.select_events(params.events)
     positions = align.bucket_positions(events["ts"], grid) if events.height else np.zeros(0, int)
     kind_r = _kind_correlations(events, positions, y, window)
@@ -91,7 +92,7 @@ def run_explain(store: Store, params: ExplainParams) -> ExplainRun:
                     "kind": ev["kind"],
                     "name": ev["name"],
                     "event_ts": ev["ts"],
-                    "lead_seconds": float((starts[sp.peak] - ev["ts"]).total_seconds()),
+                    "lead_seconds": float(ev["lead_buckets"] * bucket.seconds),
                     "kind_r": ev["kind_r"],
                 }
             )
