@@ -9,9 +9,11 @@ import numpy as np
 import polars as pl
 import pytest
 
+import tscorr
 from tscorr.explain import ExplainParams, run_explain
 from tscorr.frames import FeedFrames
 from tscorr.scan import ScanParams, run_scan
+from tscorr.source import LoadOptions
 from tscorr.spikes import find_spikes
 from tscorr.store import SourceMeta, Store
 
@@ -177,8 +179,6 @@ def test_scan_and_explain_commands(cli, fixtures: Path) -> None:  # type: ignore
 
 
 def test_explain_finds_sandy_and_names_the_landfall(store: Store, fixtures: Path) -> None:
-    from tscorr.source import LoadOptions
-
     tscorr.load_file(
         store,
         fixtures / "real/sandy-311-calls--sandy-311-calls-by-day.csv",
