@@ -10,9 +10,10 @@ Tests (``--test``):
     |r| over the whole lag window with the same maximum of every surrogate, which corrects for
     having looked at 2L+1 lags. Shifts are drawn without replacement; a series with fewer
     than N+1 buckets uses each of its n-1 shifts once (an exact test, p >= 1/n). Where fewer
-    than 10 of at least 99 surrogates reach the observed value, the p-value comes from a
-    normal (per lag) or Gumbel (peak) tail fitted to the surrogates, so that strong effects
-    can pass a false-discovery correction over thousands of tests.
+    than 10 of at least 99 surrogates reach the observed value, and the null is close to
+    normal (20 events or more, |excess kurtosis| <= 1), the p-value comes from a normal (per
+    lag) or Gumbel (peak) tail fitted to the surrogates, so that strong effects can pass a
+    false-discovery correction over thousands of tests; otherwise it stays empirical.
 ``prewhiten``
     An AR(p) model (order by AIC, up to ``max_order``) is fitted to each metric and applied to
     both the metric and the events; the correlations of the filtered pair get the white-noise
@@ -70,15 +71,16 @@ class _NullStats:
 
     exceed: np.ndarray  # (m, W) surrogates with |r_s| >= |r|
     exceed_peak: np.ndarray  # (m,) surrogates whose max |r_s| >= the observed max |r|
-    sum_r: np.ndarray  # (m, W) sums of r_s, and of r_s^2
+    sum_r: np.ndarray  # (m, W) sums of r_s, r_s^2 and r_s^4
     sum_r2: np.ndarray
+    sum_r4: np.ndarray
     sum_peak: np.ndarray  # (m,) sums of max |r_s|, and of its square
     sum_peak2: np.ndarray
 
     @classmethod
     def empty(cls, m: int, w: int) -> _NullStats:
         z2, z1 = np.zeros((m, w)), np.zeros(m)
-        return cls(z2.copy(), z1.copy(), z2.copy(), z2.copy(), z1.copy(), z1.copy())
+        return cls(z2.copy(), z1.copy(), z2.copy(), z2.copy(), z2.copy(), z1.copy(), z1.copy())
 
     def add(
         self, rows: slice | np.ndarray, rs: np.ndarray, abs_r: np.ndarray, peak: np.ndarray
@@ -91,14 +93,21 @@ class _NullStats:
         self.exceed_peak[rows] += (top >= peak[None, rows] - tol).sum(axis=0)
         self.sum_r[rows] += rs.sum(axis=0)
         self.sum_r2[rows] += (rs**2).sum(axis=0)
+        self.sum_r4[rows] += (rs**4).sum(axis=0)
         self.sum_peak[rows] += top.sum(axis=0)
         self.sum_peak2[rows] += (top**2).sum(axis=0)
 
 
-# below this many exceedances the empirical p-value is replaced by a fitted tail, provided
-# there are enough distinct surrogates to fit one
+# Below this many exceedances the empirical p-value is replaced by a fitted tail, but only
+# where a normal tail is credible: at least MIN_FOR_TAIL distinct surrogates, at least
+# MIN_EVENTS events (so each surrogate correlation is a sum of many contributions) and a
+# surrogate distribution whose excess kurtosis is within +-MAX_KURTOSIS. A single event, or a
+# series that is mostly missing, gives a lumpy, heavy-tailed null: there the p-value stays
+# empirical, never below 1/(N+1).
 TAIL_BELOW = 10
 MIN_FOR_TAIL = 99
+MIN_EVENTS = 20
+MAX_KURTOSIS = 1.0
 
 
 def _pvalues(
@@ -108,16 +117,21 @@ def _pvalues(
 
     A permutation p-value cannot go below 1/(S+1), which Benjamini-Hochberg over thousands of
     lags and series would never let through. Where the observed value is beyond almost all
-    surrogates, the per-lag p comes from a normal fitted to that lag's surrogate
-    correlations, and the peak p from a Gumbel fitted to the surrogate maxima (moments).
+    surrogates and the null looks normal, the per-lag p comes from a normal fitted to that
+    lag's surrogate correlations, and the peak p from a Gumbel fitted to the surrogate maxima
+    (moments).
     """
     s = float(n_surrogates)
     empirical = (1.0 + stats.exceed) / (1.0 + s)
     mean = stats.sum_r / s
-    sd = np.sqrt(np.maximum(stats.sum_r2 / s - mean**2, 0.0) * s / max(s - 1.0, 1.0))
+    var = np.maximum(stats.sum_r2 / s - mean**2, 0.0)
+    sd = np.sqrt(var * s / max(s - 1.0, 1.0))
     with np.errstate(invalid="ignore", divide="ignore"):
+        # excess kurtosis about zero-ish means (the surrogate means are ~0 by construction)
+        kurt = (stats.sum_r4 / s) / np.where(var > 0, var**2, np.nan) - 3.0
         normal_tail = 2.0 * norm.sf(np.abs(np.nan_to_num(r) - mean) / sd)
-    use_tail = tail & (stats.exceed < TAIL_BELOW) & (sd > 0)
+    credible = tail & (sd > 0) & (np.abs(np.nan_to_num(kurt, nan=np.inf)) <= MAX_KURTOSIS)
+    use_tail = credible & (stats.exceed < TAIL_BELOW)
     p = np.where(use_tail, np.minimum(normal_tail, empirical), empirical)
     p[np.isnan(r)] = np.nan
     peak = np.abs(np.nan_to_num(r, nan=0.0)).max(axis=1)
@@ -128,7 +142,8 @@ def _pvalues(
     loc = mu - 0.5772156649 * beta
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         gumbel = -np.expm1(-np.exp(-(peak - loc) / beta))
-    use_gumbel = tail & (stats.exceed_peak < TAIL_BELOW) & (beta > 0)
+    mostly_normal = credible.mean(axis=1) >= 0.9
+    use_gumbel = mostly_normal & (stats.exceed_peak < TAIL_BELOW) & (beta > 0)
     p_peak = np.where(use_gumbel, np.minimum(gumbel, empirical_peak), empirical_peak)
     return p, p_peak
 
@@ -168,7 +183,8 @@ def surrogate_test(
         for shift in shifts:
             rs = np.nan_to_num(prep.correlate(np.roll(e, shift)), nan=0.0)
             stats.add(every, rs[None], abs_r, peak)
-    return _pvalues(stats, r, len(shifts), tail=len(shifts) >= MIN_FOR_TAIL)
+    enough = len(shifts) >= MIN_FOR_TAIL and np.count_nonzero(e) >= MIN_EVENTS
+    return _pvalues(stats, r, len(shifts), tail=enough)
 
 
 def ar_filter(y: np.ndarray, max_order: int) -> np.ndarray:
