@@ -87,13 +87,15 @@ class _NullStats:
     ) -> None:
         """``rs``: signed surrogate correlations (S, rows, W), NaN already set to 0."""
         tol = 1e-12  # ties within rounding count as "as extreme", the conservative side
-        mags = np.abs(rs)
-        top = mags.max(axis=2)
-        self.exceed[rows] += (mags >= abs_r[None, rows] - tol).sum(axis=0)
-        self.exceed_peak[rows] += (top >= peak[None, rows] - tol).sum(axis=0)
         self.sum_r[rows] += rs.sum(axis=0)
-        self.sum_r2[rows] += (rs**2).sum(axis=0)
-        self.sum_r4[rows] += (rs**4).sum(axis=0)
+        squares = np.square(rs)
+        self.sum_r2[rows] += squares.sum(axis=0)
+        # compare squares rather than magnitudes: one pass less over the largest array
+        self.exceed[rows] += (squares >= np.maximum(abs_r[None, rows] - tol, 0.0) ** 2).sum(axis=0)
+        top = np.sqrt(squares.max(axis=2))
+        np.square(squares, out=squares)
+        self.sum_r4[rows] += squares.sum(axis=0)
+        self.exceed_peak[rows] += (top >= peak[None, rows] - tol).sum(axis=0)
         self.sum_peak[rows] += top.sum(axis=0)
         self.sum_peak2[rows] += (top**2).sum(axis=0)
 
