@@ -204,11 +204,11 @@ def load(
     )
     reports, failure = [], None
     with _store() as store:
-        for path in paths:
+        for file in paths:
             try:
-                with _progress(path) as step:
+                with _progress(file) as step:
                     reports.append(
-                        pipeline.load_file(store, path, feed, options, strict, force, step)
+                        pipeline.load_file(store, file, feed, options, strict, force, step)
                     )
             except TscorrError as exc:
                 failure = failure or exc

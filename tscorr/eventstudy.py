@@ -85,7 +85,8 @@ class Responses:
 
     @property
     def diff(self) -> np.ndarray:
-        return self.value - self.baseline
+        out: np.ndarray = self.value - self.baseline
+        return out
 
     @property
     def z(self) -> np.ndarray:

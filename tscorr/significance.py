@@ -185,7 +185,7 @@ def surrogate_test(
         for shift in shifts:
             rs = np.nan_to_num(prep.correlate(np.roll(e, shift)), nan=0.0)
             stats.add(every, rs[None], abs_r, peak)
-    enough = len(shifts) >= MIN_FOR_TAIL and np.count_nonzero(e) >= MIN_EVENTS
+    enough = bool(len(shifts) >= MIN_FOR_TAIL and np.count_nonzero(e) >= MIN_EVENTS)
     return _pvalues(stats, r, len(shifts), tail=enough)
 
 

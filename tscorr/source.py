@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from tscorr.errors import BadInput, NotFound
 
@@ -91,7 +91,9 @@ class SourceFile:
 
     def open_binary(self) -> IO[bytes]:
         """A stream of the file's content, decompressed when it is gzip."""
-        return gzip.open(self.path, "rb") if self.is_gzip else self.path.open("rb")
+        if self.is_gzip:
+            return cast(IO[bytes], gzip.GzipFile(filename=self.path, mode="rb"))
+        return self.path.open("rb")
 
     @cached_property
     def data(self) -> bytes:

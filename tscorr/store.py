@@ -165,7 +165,8 @@ class Store:
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         """Run SQL written by tscorr itself and return a polars frame."""
-        return self.con.sql(sql, params=params or None).pl()
+        frame: pl.DataFrame = self.con.sql(sql, params=params or None).pl()
+        return frame
 
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         """The first value of the first row (None when there is no row)."""
@@ -391,7 +392,8 @@ class Store:
             raise BadQuery("no SQL statement given")
         try:
             relation = self.con.sql(sql)  # runs every statement, relation of the last one
-            return relation.pl() if relation is not None else pl.DataFrame()
+            rows: pl.DataFrame = relation.pl() if relation is not None else pl.DataFrame()
+            return rows
         except TscorrError:
             raise
         except duckdb.Error as exc:
@@ -430,9 +432,10 @@ class Store:
             sandbox.unregister("_events")
             sandbox.execute("SET enable_external_access = false").complete()
             sandbox.execute("SET lock_configuration = true").complete()
-            return sandbox.sql(
+            selected: pl.DataFrame = sandbox.sql(
                 f"SELECT event_id, ts, kind, name, weight FROM events WHERE ({where}) ORDER BY ts"
             ).pl()
+            return selected
         except duckdb.Error as exc:
             raise BadQuery(
                 f"event filter '{where}' failed: {_first_line(exc)}; write a SQL condition over "

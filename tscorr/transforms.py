@@ -35,7 +35,8 @@ def _zscore(y: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.nanmean(y, axis=1, keepdims=True)
         sd = np.nanstd(y, axis=1, keepdims=True)
-        return (y - mean) / np.where(sd > 0, sd, np.nan)
+        out: np.ndarray = (y - mean) / np.where(sd > 0, sd, np.nan)
+        return out
 
 
 def apply_transforms(y: np.ndarray, chain: str, season: int | None = None) -> np.ndarray:

@@ -133,7 +133,8 @@ class Prepared:
                 flat = (var_e <= 1e-9 * pairs * s_ee) | (var_y <= 1e-9 * pairs * self.win_yy)
                 r = np.where(flat, np.nan, cov / np.sqrt(var_e * var_y))
         r[self.pairs < 2] = np.nan
-        return np.clip(r, -1.0, 1.0)
+        clipped: np.ndarray = np.clip(r, -1.0, 1.0)
+        return clipped
 
 
 def _rank_rows(a: np.ndarray) -> np.ndarray:

@@ -275,8 +275,8 @@ def _wide(
         if col == roles.ts:
             continue
         values = to_number(raw[col])
-        filled = (~_blank(raw[col])).sum()
-        if filled and values.is_not_null().sum() >= _NUMERIC_SHARE * filled:
+        filled = int((~_blank(raw[col])).sum())
+        if filled and int(values.is_not_null().sum()) >= _NUMERIC_SHARE * filled:
             numbers[col] = values
         else:
             ignored.append(col)
@@ -353,16 +353,21 @@ def _events(
     if roles.ts_end:
         parsed_end = parse_timestamps(raw[roles.ts_end], opts.tz, opts.date_order)
         ts_end, end_reason = parsed_end.ts, parsed_end.reason
-    bad_weight = (~_blank(raw[roles.weight]) & weight.is_null()) if roles.weight else None
-    checks = pl.when(pl.lit(reason).is_not_null()).then(pl.lit(reason))
-    checks = checks.when(pl.lit(end_reason).is_not_null()).then(
-        pl.format("end time: {}", pl.lit(end_reason))
-    )
-    if bad_weight is not None:
-        checks = checks.when(pl.lit(bad_weight)).then(
-            pl.format("weight '{}' is not a number", pl.lit(raw[roles.weight].cast(pl.String)))
-        )
-    reason = pl.select(checks.otherwise(pl.lit(None, pl.String))).to_series()
+    if roles.weight:
+        weight_text = raw[roles.weight].cast(pl.String)
+        bad_weight = ~_blank(raw[roles.weight]) & weight.is_null()
+    else:
+        weight_text = pl.Series([None] * n, dtype=pl.String)
+        bad_weight = pl.Series([False] * n)
+    reason = pl.select(
+        pl.when(pl.lit(reason).is_not_null())
+        .then(pl.lit(reason))
+        .when(pl.lit(end_reason).is_not_null())
+        .then(pl.format("end time: {}", pl.lit(end_reason)))
+        .when(pl.lit(bad_weight))
+        .then(pl.format("weight '{}' is not a number", pl.lit(weight_text)))
+        .otherwise(pl.lit(None, pl.String))
+    ).to_series()
     used = {c for c in (roles.ts, roles.kind, roles.name, roles.ts_end, roles.weight) if c}
     rest = [c for c in raw.columns if c not in used]
     attrs = (
