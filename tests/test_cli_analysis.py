@@ -118,3 +118,27 @@ def test_demo_answers_its_question(runner, tmp_path: Path) -> None:  # type: ign
         app, ["--db", str(db), "sql", "SELECT count(*) AS n FROM runs", "--format", "json"]
     )
     assert json.loads(again.stdout) == [{"n": 1}]
+
+
+def test_export_html_report(loaded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    loaded(
+        "xcorr",
+        "--events",
+        "true",
+        "--by",
+        "kind",
+        "--bucket",
+        "1d",
+        "--max-lag",
+        "3",
+        "--surrogates",
+        "99",
+    )
+    out = tmp_path / "report.html"
+    result = loaded("export", "--table", "xcorr", "--format", "html", "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    text = out.read_text()
+    assert text.startswith("<!doctype html>") and "<script" not in text
+    assert text.count("<svg") == 2  # one chart per (event set, series) pair
+    assert text.count("<tr>") == 1 + 14
+    assert "pageviews:Peyton_Manning · kind = playoff" in text

@@ -590,6 +590,7 @@ class ExportFormat(str, Enum):
     json = "json"
     ndjson = "ndjson"
     md = "md"
+    html = "html"
 
 
 class ResultTable(str, Enum):
@@ -608,7 +609,10 @@ def export(
     fmt: Annotated[ExportFormat, typer.Option("--format", help="File format.")] = ExportFormat.csv,
     out: Annotated[Path, typer.Option(help="File to write.")] = Path("tscorr-export.csv"),
 ) -> None:
-    """Write a run's result table to a file (csv, tsv, parquet, json, ndjson, md).
+    """Write a run's result table to a file (csv, tsv, parquet, json, ndjson, md, html).
+
+    html is a self-contained report: a small chart per pair (r or mean ratio by lag) and the
+    table.
 
     Example: tscorr export 3 --table xcorr --format parquet --out xcorr.parquet
     """

@@ -64,6 +64,13 @@ def _markdown(frame: pl.DataFrame, path: Path) -> None:
     path.write_text(to_markdown(frame), encoding="utf-8")
 
 
+@register("html")
+def _html(frame: pl.DataFrame, path: Path) -> None:
+    from tscorr.report import to_html
+
+    path.write_text(to_html(frame, title=f"tscorr: {path.stem}"), encoding="utf-8")
+
+
 def to_markdown(frame: pl.DataFrame) -> str:
     """A GitHub-flavoured Markdown table; floats to 6 significant digits."""
 
