@@ -27,7 +27,7 @@ def _chart(
     title: str,
     lags: list[int],
     ys: list[float | None],
-    band: tuple[list, list] | None,
+    band: tuple[list[float | None], list[float | None]] | None,
     marks: list[bool],
     ref: float,
 ) -> str:

@@ -1,0 +1,327 @@
+"""Analysis commands: xcorr, respond, scan, explain, export, demo.
+
+Lag convention everywhere: lag k > 0 means the series moves k buckets after the events.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from tscorr import pipeline
+from tscorr.cli.app import (
+    BucketOpt,
+    ByOpt,
+    EventsOpt,
+    JsonOpt,
+    LabelOpt,
+    SeedOpt,
+    SeriesOpt,
+    TzOpt,
+    app,
+    err,
+    open_store,
+    progress_bar,
+    show,
+)
+from tscorr.correlate import XcorrParams, run_xcorr
+from tscorr.demo import QUESTION, run_demo
+from tscorr.explain import ExplainParams, run_explain
+from tscorr.respond import RespondParams, run_respond
+from tscorr.scan import ScanParams, run_scan
+
+
+def _peak_table(peaks: pl.DataFrame) -> pl.DataFrame:
+    return peaks.select(
+        "event_set",
+        "series",
+        "lag",
+        "r",
+        "n",
+        "p_value",
+        "p_peak",
+        "q_value",
+    )
+
+
+@app.command()
+def xcorr(
+    events: EventsOpt,
+    series: SeriesOpt = "*",
+    bucket: BucketOpt = "1h",
+    max_lag: Annotated[
+        str, typer.Option(help="Largest lag: buckets (24) or a duration (7d).")
+    ] = "24",
+    by: ByOpt = None,
+    encode: Annotated[
+        str, typer.Option(help="impulse, count, weight, step, decay:HALF_LIFE.")
+    ] = "impulse",
+    transform: Annotated[
+        str,
+        typer.Option(help="none, log1p, diff, log-diff, seasonal-diff, zscore; chain with commas."),
+    ] = "none",
+    season: Annotated[str | None, typer.Option(help="Season for seasonal-diff, e.g. 1w.")] = None,
+    estimator: Annotated[str, typer.Option(help="ccf, pearson or spearman.")] = "ccf",
+    test: Annotated[str, typer.Option(help="surrogate, prewhiten, white or none.")] = "surrogate",
+    surrogates: Annotated[int, typer.Option(help="Circular shifts for the surrogate test.")] = 999,
+    seed: SeedOpt = 0,
+    tz: TzOpt = "UTC",
+    label: LabelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Lagged cross-correlation of event sets with series, with p and q values.
+
+    Lag k > 0 means the series moves k buckets AFTER the events: r(k) = corr(e[t], y[t+k]).
+    Both signs of lag come from one run. Results are stored in the xcorr table (and the
+    xcorr_peaks view); the terminal shows each pair's peak, sorted by q then |r|.
+
+    Example: tscorr xcorr --events "kind = 'race-call'" --series 'pageviews:*' --bucket 1h --max-lag 48
+    """
+    params = XcorrParams(
+        events=events,
+        series=series,
+        bucket=bucket,
+        max_lag=max_lag,
+        by=by,
+        encode=encode,
+        transform=transform,
+        season=season,
+        estimator=estimator,
+        test=test,
+        surrogates=surrogates,
+        seed=seed,
+        tz=tz,
+        label=label,
+    )
+    with open_store() as store, progress_bar("correlating") as step:
+        run = run_xcorr(store, params, step)
+    for note in run.notes:
+        err.print(note, highlight=False, markup=False)
+    show(_peak_table(run.peaks), title=f"run {run.run_id}: peaks ({LAG_HELP})", as_json=as_json)
+
+
+@app.command()
+def respond(
+    events: EventsOpt,
+    series: SeriesOpt = "*",
+    bucket: BucketOpt = "1h",
+    before: Annotated[str, typer.Option(help="Window before the event, e.g. 6h.")] = "0s",
+    after: Annotated[str, typer.Option(help="Window after the event, e.g. 24h.")] = "24h",
+    baseline: Annotated[
+        str, typer.Option(help="prev-days:N, same-weekday:K or pre:DURATION.")
+    ] = "prev-days:7",
+    by: ByOpt = None,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the CI.")] = 999,
+    placebos: Annotated[int, typer.Option(help="Pseudo-event sets for the placebo p-value.")] = 199,
+    seed: SeedOpt = 0,
+    tz: TzOpt = "UTC",
+    label: LabelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Event study: each series around each event as a multiple of its usual level.
+
+    Per event and lag (buckets after the event; negative before): value, baseline, ratio,
+    difference and z. Pooled over events: mean ratio with a bootstrap CI, the peak lag, the
+    half-life of the excess, and a placebo p-value from pseudo-events at random days with the
+    same time of day. Writes the responses and response_summary tables.
+
+    Example: tscorr respond --events "kind = 'race-call'" --series 'trends:*' --bucket 1h --after 12h --baseline prev-days:7
+    """
+    params = RespondParams(
+        events=events,
+        series=series,
+        bucket=bucket,
+        before=before,
+        after=after,
+        baseline=baseline,
+        by=by,
+        bootstrap=bootstrap,
+        placebos=placebos,
+        seed=seed,
+        tz=tz,
+        label=label,
+    )
+    with open_store() as store:
+        run = run_respond(store, params)
+    for note in run.notes:
+        err.print(note, highlight=False, markup=False)
+    columns = [
+        "event_set",
+        "series",
+        "lag",
+        "n_events",
+        "mean_ratio",
+        "ci_low",
+        "ci_high",
+        "half_life",
+        "p_placebo",
+    ]
+    show(
+        run.peaks.select(columns),
+        title=f"run {run.run_id}: peak response (ratio to baseline)",
+        as_json=as_json,
+    )
+
+
+@app.command()
+def scan(
+    events: EventsOpt,
+    series: SeriesOpt = "*",
+    bucket: BucketOpt = "1h",
+    before: Annotated[str, typer.Option(help="Window before the event, e.g. 6h.")] = "0s",
+    after: Annotated[str, typer.Option(help="Window (and largest lag) after the event.")] = "24h",
+    baseline: Annotated[
+        str, typer.Option(help="prev-days:N, same-weekday:K or pre:DURATION.")
+    ] = "prev-days:7",
+    surrogates: Annotated[int, typer.Option(help="Circular shifts for the xcorr test.")] = 999,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the ratio CI.")] = 999,
+    placebos: Annotated[int, typer.Option(help="Pseudo-event sets for the placebo p-value.")] = 199,
+    seed: SeedOpt = 0,
+    tz: TzOpt = "UTC",
+    label: LabelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rank every series by its reaction to an event set: pick an event, see what moved.
+
+    Runs xcorr (lags -after..+after; lag k > 0: the series moves k buckets after the events)
+    and respond on the same series, and ranks them by the q-value of the correlation peak,
+    then by the peak response ratio. Both runs are stored.
+
+    Example: tscorr scan --events "kind = 'race-call'" --series 'pageviews:*' --bucket 1d --after 2d --baseline pre:3d
+    """
+    params = ScanParams(
+        events=events,
+        series=series,
+        bucket=bucket,
+        before=before,
+        after=after,
+        baseline=baseline,
+        surrogates=surrogates,
+        bootstrap=bootstrap,
+        placebos=placebos,
+        seed=seed,
+        tz=tz,
+        label=label,
+    )
+    with open_store() as store:
+        result = run_scan(store, params)
+    for note in result.notes:
+        err.print(note, highlight=False, markup=False)
+    title = f"xcorr run {result.xcorr_run}, respond run {result.respond_run}: what moved"
+    show(result.table, title=title, as_json=as_json)
+
+
+@app.command()
+def explain(
+    series: Annotated[str, typer.Option("--series", help="The series name (exact).")],
+    bucket: BucketOpt = "1h",
+    window: Annotated[str, typer.Option(help="How far before a spike to look for events.")] = "24h",
+    threshold: Annotated[float, typer.Option(help="Robust z a spike must reach.")] = 5.0,
+    season: Annotated[str, typer.Option(help="Seasonal period of the baseline, or none.")] = "1d",
+    events: Annotated[str, typer.Option(help="SQL condition: which events may explain.")] = "true",
+    tz: TzOpt = "UTC",
+    label: LabelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Find spikes in a series and list the events that preceded each one.
+
+    Spikes: robust z against the median of the same hour (or phase) over the previous 7
+    seasons, using only the past, so the last bucket counts too. Events within --window before
+    each spike are ranked by nearness, then by how their kind correlates with the series.
+
+    Example: tscorr explain --series access:5xx --bucket 15m --window 2h --season 1d
+    """
+    params = ExplainParams(
+        series=series,
+        bucket=bucket,
+        window=window,
+        threshold=threshold,
+        season=season,
+        events=events,
+        tz=tz,
+        label=label,
+    )
+    with open_store() as store:
+        run = run_explain(store, params)
+    for note in run.notes:
+        err.print(note, highlight=False, markup=False)
+    top = run.explanations.filter(pl.col("rank") <= 3)
+    table = run.spikes.join(
+        top, left_on=["series", "ts"], right_on=["series", "spike_ts"], how="left"
+    )
+    show(
+        table.select(
+            "ts", "value", "baseline", "z", "rank", "kind", "name", "lead_seconds", "kind_r"
+        ),
+        title=f"run {run.run_id}: spikes in {series} and the events before them",
+        as_json=as_json,
+    )
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    tsv = "tsv"
+    parquet = "parquet"
+    json = "json"
+    ndjson = "ndjson"
+    md = "md"
+    html = "html"
+
+
+class ResultTable(str, Enum):
+    xcorr = "xcorr"
+    peaks = "peaks"
+    responses = "responses"
+    response_summary = "response_summary"
+    spikes = "spikes"
+    explanations = "explanations"
+
+
+@app.command()
+def export(
+    run: Annotated[int | None, typer.Argument(help="Run id; the latest run when omitted.")] = None,
+    table: Annotated[ResultTable, typer.Option(help="Result table to write.")] = ResultTable.peaks,
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="File format.")] = ExportFormat.csv,
+    out: Annotated[Path, typer.Option(help="File to write.")] = Path("tscorr-export.csv"),
+) -> None:
+    """Write a run's result table to a file (csv, tsv, parquet, json, ndjson, md, html).
+
+    html is a self-contained report: a small chart per pair (r or mean ratio by lag) and the
+    table.
+
+    Example: tscorr export 3 --table xcorr --format parquet --out xcorr.parquet
+    """
+    with open_store(read_only=True) as store:
+        path, rows = pipeline.export_result(store, run, table.value, fmt.value, out)
+    err.print(f"wrote {rows} rows to {path}", highlight=False, markup=False)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Database file the demo builds.")] = Path(
+        "tscorr-demo.duckdb"
+    ),
+    as_json: JsonOpt = False,
+) -> None:
+    """Build a database from the bundled real data and answer a question end to end.
+
+    Loads Peyton Manning's daily Wikipedia pageviews and his playoff and Super Bowl dates,
+    then runs xcorr by event kind (1-day buckets, lags -7..+7, 999 circular-shift surrogates).
+
+    Example: tscorr demo --out demo.duckdb
+    """
+    result = run_demo(out)
+    if not as_json:
+        out_text = f"Question: {QUESTION}\nDatabase: {result.db} (query it with: tscorr --db {result.db} sql ...)"
+        typer.echo(out_text)
+    show(_peak_table(result.xcorr.peaks), title=f"peaks ({LAG_HELP})", as_json=as_json)
+    if not as_json:
+        for row in result.xcorr.peaks.iter_rows(named=True):
+            typer.echo(
+                f"{row['event_set']}: strongest at lag {row['lag']:+d} day(s), r = {row['r']:.3f}, "
+                f"peak p = {row['p_peak']:.3g}, q = {row['q_value']:.3g}"
+            )

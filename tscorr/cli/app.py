@@ -1,0 +1,150 @@
+"""The ``tscorr`` command line: the Typer app, its single error boundary and rendering.
+
+Each command parses its options, calls one library function and renders the result. Errors
+the library reports (:class:`tscorr.errors.TscorrError`) are turned into one line on stderr
+and a named exit code in exactly one place, :class:`_Boundary`; anything else is a bug and
+keeps its traceback. Commands live in :mod:`tscorr.cli.data` (load, feeds, ls, sql) and
+:mod:`tscorr.cli.analysis` (xcorr, respond, scan, explain, export, demo).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+from typer.core import TyperGroup
+
+from tscorr.errors import TscorrError
+from tscorr.store import DEFAULT_DB, Store
+
+out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True)
+
+
+class _Boundary(TyperGroup):
+    """The single error boundary: TscorrError -> ``Error: ...`` on stderr + its exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TscorrError as exc:
+            if os.environ.get("TSCORR_TRACEBACK"):
+                raise
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(int(exc.exit_code)) from None
+
+
+app = typer.Typer(
+    cls=_Boundary,
+    help="Load event and metric feeds into DuckDB, correlate them honestly, export the answers.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+class _State:
+    db: str = DEFAULT_DB
+
+
+state = _State()
+
+
+@app.callback()
+def _main(
+    db: Annotated[
+        str,
+        typer.Option("--db", envvar="TSCORR_DB", help="DuckDB file to use."),
+    ] = DEFAULT_DB,
+) -> None:
+    """tscorr: event-correlation time-series database.
+
+    Example: tscorr --db news.duckdb load trends.csv timeline.csv
+    """
+    state.db = db
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S") + ("Z" if value.tzinfo else "")
+    return str(value)
+
+
+def show(frame: pl.DataFrame, title: str | None = None, as_json: bool = False) -> None:
+    if as_json:
+        typer.echo(json.dumps(frame.to_dicts(), default=str, indent=1))
+        return
+    table = Table(title=Text(title) if title else None, show_lines=False, header_style="bold")
+    for col in frame.columns:
+        numeric = frame.schema[col].is_numeric()
+        table.add_column(col, justify="right" if numeric else "left", overflow="fold")
+    for row in frame.iter_rows():
+        table.add_row(*(Text(_cell(v)) for v in row))
+    out.print(table)
+
+
+@contextmanager
+def open_store(read_only: bool = False) -> Iterator[Store]:
+    store = Store.open(state.db, read_only=read_only)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+EventsOpt = Annotated[str, typer.Option("--events", help="SQL condition over the events columns.")]
+SeriesOpt = Annotated[str, typer.Option("--series", help="Series name glob.")]
+BucketOpt = Annotated[str, typer.Option("--bucket", help="Grid step: 90s, 15m, 1h, 1d, 1w.")]
+ByOpt = Annotated[str | None, typer.Option("--by", help="kind or name: one event set per value.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of every random draw.")]
+TzOpt = Annotated[str, typer.Option("--tz", help="Zone of day and week buckets.")]
+LabelOpt = Annotated[str | None, typer.Option("--label", help="A name for this run.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON records.")]
+
+
+LAG_HELP = "Lag k > 0: the series moves k buckets AFTER the events; r(k) = corr(e[t], y[t+k])."
+
+
+@contextmanager
+def progress_bar(what: str) -> Iterator[Any]:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task(what, total=None)
+
+        def step(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=f"{what}: {stage}", completed=done, total=total)
+
+        yield step
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point."""
+    app(args=list(argv) if argv is not None else sys.argv[1:], prog_name="tscorr")

@@ -1,0 +1,223 @@
+"""Commands that fill and inspect the database: load, feeds, ls, sql."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from tscorr import pipeline
+from tscorr.cli.app import JsonOpt, app, err, open_store, show
+from tscorr.errors import TscorrError
+from tscorr.source import LoadOptions
+
+
+class Form(str, Enum):
+    auto = "auto"
+    long = "long"
+    wide = "wide"
+    events = "events"
+
+
+class DateOrder(str, Enum):
+    auto = "auto"
+    mdy = "mdy"
+    dmy = "dmy"
+
+
+@app.command()
+def load(
+    paths: Annotated[list[Path], typer.Argument(help="Files to load (plain or gzip).")],
+    feed: Annotated[str | None, typer.Option(help="Feed format; detected when not given.")] = None,
+    tz: Annotated[str, typer.Option(help="Zone of timestamps without an offset.")] = "UTC",
+    strict: Annotated[bool, typer.Option(help="Refuse a file with any rejected row.")] = False,
+    force: Annotated[bool, typer.Option(help="Load a file again even if already loaded.")] = False,
+    form: Annotated[
+        Form, typer.Option(help="long, wide or events; detected from the columns.")
+    ] = Form.auto,
+    ts_col: Annotated[str | None, typer.Option(help="Timestamp column.")] = None,
+    series_col: Annotated[str | None, typer.Option(help="Series-name column (long form).")] = None,
+    value_col: Annotated[str | None, typer.Option(help="Value column (long form).")] = None,
+    kind_col: Annotated[str | None, typer.Option(help="Event kind column.")] = None,
+    name_col: Annotated[str | None, typer.Option(help="Event name column.")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="Event kind for a file without a kind column.")
+    ] = None,
+    prefix: Annotated[
+        str | None, typer.Option(help="Prefix for series names (wide default: 'FILE:').")
+    ] = None,
+    agg: Annotated[
+        str | None, typer.Option(help="How buckets combine: sum, mean, last, max.")
+    ] = None,
+    unit: Annotated[str | None, typer.Option(help="Unit of the values.")] = None,
+    series_name: Annotated[
+        str | None, typer.Option(help="Name of the series of a one-column file.")
+    ] = None,
+    date_order: Annotated[
+        DateOrder, typer.Option(help="Order of a/b/yyyy dates.")
+    ] = DateOrder.auto,
+    encoding: Annotated[str, typer.Option(help="Text encoding, e.g. cp1252.")] = "utf-8",
+    bucket: Annotated[
+        str | None, typer.Option(help="access-log: bucket of the counts (default 1m).")
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option(help="access-log: path-prefix for per-path series.")
+    ] = None,
+    path: Annotated[
+        str | None, typer.Option(help="access-log: per-path series for paths matching REGEX.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load event and metric files into the database, one transaction per file.
+
+    Rows that cannot be read go to the rejects table with their line and reason; a file
+    loaded before (same sha256) is skipped unless --force.
+
+    Example: tscorr load stops.csv --kind rally --name-col location --tz America/New_York
+    """
+    options = LoadOptions(
+        tz=tz,
+        date_order=date_order.value,
+        form=form.value,
+        ts_col=ts_col,
+        series_col=series_col,
+        value_col=value_col,
+        kind_col=kind_col,
+        name_col=name_col,
+        kind=kind,
+        prefix=prefix,
+        agg=agg,
+        unit=unit,
+        encoding=encoding,
+        series_name=series_name,
+        extra={k: v for k, v in (("bucket", bucket), ("by", by), ("path", path)) if v is not None},
+    )
+    reports, failure = [], None
+    with open_store() as store:
+        for file in paths:
+            try:
+                with _progress(file) as step:
+                    reports.append(
+                        pipeline.load_file(store, file, feed, options, strict, force, step)
+                    )
+            except TscorrError as exc:
+                failure = failure or exc
+                if len(paths) > 1:
+                    err.print(f"failed: {exc}", highlight=False, markup=False)
+    if reports:
+        rows = [r.row() for r in reports]
+        if as_json:
+            show(pl.DataFrame(rows), as_json=True)
+        else:
+            show(
+                pl.DataFrame(rows)
+                .drop("notes")
+                .with_columns(
+                    pl.col("path").map_elements(lambda p: Path(p).name, return_dtype=pl.String)
+                )
+            )
+            for r in reports:
+                for note in r.notes:
+                    err.print(f"{Path(r.path).name}: {note}", highlight=False)
+    if failure is not None:
+        raise failure
+
+
+@contextmanager
+def _progress(path: Path) -> Iterator[pipeline.Step]:
+    big = path.exists() and path.stat().st_size > pipeline.PROGRESS_BYTES
+    if not big:
+        yield lambda _stage: None
+        return
+    stages = ["reading", "writing", "done"]
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"{path.name}: starting", total=len(stages))
+
+        def step(stage: str) -> None:
+            bar.update(task, description=f"{path.name}: {stage}", completed=stages.index(stage))
+
+        yield step
+
+
+@app.command()
+def feeds(
+    as_json: JsonOpt = False,
+) -> None:
+    """List the feed formats, what each produces and how it is detected.
+
+    Example: tscorr feeds
+    """
+    show(pl.DataFrame(pipeline.describe_feeds()), as_json=as_json)
+
+
+class What(str, Enum):
+    overview = "overview"
+    series = "series"
+    events = "events"
+    sources = "sources"
+    runs = "runs"
+
+
+@app.command()
+def ls(
+    what: Annotated[What, typer.Argument(help="series, events, sources or runs.")] = What.overview,
+    glob: Annotated[str, typer.Option("--series", help="Series name glob.")] = "*",
+    as_json: JsonOpt = False,
+) -> None:
+    """Show what the database holds: counts, time ranges and steps.
+
+    Example: tscorr ls series --series 'pageviews:*'
+    """
+    with open_store(read_only=True) as store:
+        if what is What.overview:
+            frame = store.overview()
+        elif what is What.series:
+            frame = store.list_series(glob)
+        elif what is What.events:
+            frame = store.list_events()
+        elif what is What.sources:
+            frame = store.list_sources()
+        else:
+            frame = store.list_runs()
+    show(frame, title=what.value, as_json=as_json)
+
+
+class SqlFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run; several statements allowed.")],
+    write: Annotated[bool, typer.Option(help="Allow statements that change the file.")] = False,
+    fmt: Annotated[
+        SqlFormat, typer.Option("--format", help="table, csv or json.")
+    ] = SqlFormat.table,
+) -> None:
+    """Run SQL on the database (read-only unless --write).
+
+    Example: tscorr sql "SELECT series, max(value) FROM observations GROUP BY 1"
+    """
+    with open_store(read_only=not write) as store:
+        frame = store.user_sql(query)
+    if fmt is SqlFormat.csv:
+        typer.echo(frame.write_csv(), nl=False)
+    else:
+        show(frame, as_json=fmt is SqlFormat.json)
+
+
+# Options shared by the analysis commands, declared once.
