@@ -1,15 +1,22 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from typer.testing import CliRunner
 
 import tscorr
 from tscorr.store import Store
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+# CI replays the same examples every run; locally hypothesis explores new ones each time.
+settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture

@@ -129,8 +129,11 @@ class Prepared:
                 var_e = pairs * s_ee - s_e**2
                 var_y = pairs * self.win_yy - self.win_y**2
                 # a (nearly) constant overlap has no correlation: cancellation leaves only
-                # rounding noise there, so call it undefined rather than report noise
-                flat = (var_e <= 1e-9 * pairs * s_ee) | (var_y <= 1e-9 * pairs * self.win_yy)
+                # rounding noise there, so call it undefined rather than report noise. The
+                # yardstick is each series' whole-sample variance, the same from either side.
+                whole_e = (ec**2).mean()
+                whole_y = (self.sd_y**2)[:, None]
+                flat = (var_e <= 1e-9 * pairs**2 * whole_e) | (var_y <= 1e-9 * pairs**2 * whole_y)
                 r = np.where(flat, np.nan, cov / np.sqrt(var_e * var_y))
         r[self.pairs < 2] = np.nan
         clipped: np.ndarray = np.clip(r, -1.0, 1.0)

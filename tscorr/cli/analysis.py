@@ -34,6 +34,8 @@ from tscorr.explain import ExplainParams, run_explain
 from tscorr.respond import RespondParams, run_respond
 from tscorr.scan import ScanParams, run_scan
 
+LAG_HELP = "Lag k > 0: the series moves k buckets AFTER the events; r(k) = corr(e[t], y[t+k])."
+
 
 def _peak_table(peaks: pl.DataFrame) -> pl.DataFrame:
     return peaks.select(

@@ -124,9 +124,6 @@ LabelOpt = Annotated[str | None, typer.Option("--label", help="A name for this r
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON records.")]
 
 
-LAG_HELP = "Lag k > 0: the series moves k buckets AFTER the events; r(k) = corr(e[t], y[t+k])."
-
-
 @contextmanager
 def progress_bar(what: str) -> Iterator[Any]:
     with Progress(
