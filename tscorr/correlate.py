@@ -6,24 +6,21 @@ Lag convention: lag k > 0 means the series moves k buckets after the events,
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from importlib import metadata
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import polars as pl
 
 from tscorr import align
 from tscorr.errors import BadInput, NoData, UnknownName
+from tscorr.inputs import event_sets, load_aligned, versions
 from tscorr.significance import TESTS, assess, bh_qvalues
 from tscorr.store import Store
-from tscorr.transforms import apply_transforms
 from tscorr.units import Duration, buckets_in, parse_duration
 from tscorr.xcorr import ESTIMATORS, lags
 
 Step = Callable[[str, int, int], None]  # (what, done, total)
-BY = ("kind", "name")
 
 
 @dataclass(frozen=True)
@@ -47,18 +44,6 @@ class XcorrParams:
 
 
 @dataclass
-class Aligned:
-    """Series on the analysis grid, ready for any kernel."""
-
-    grid: align.Grid
-    names: list[str]
-    y: np.ndarray  # (m, n) after transforms
-    raw: np.ndarray  # (m, n) before transforms
-    censored: np.ndarray  # (m, n) upper bound where a bucket is censored, else NaN
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
 class XcorrRun:
     run_id: int
     table: pl.DataFrame  # the run's xcorr rows
@@ -66,93 +51,10 @@ class XcorrRun:
     notes: list[str]
 
 
-def versions() -> dict[str, str]:
-    out = {}
-    for pkg in ("tscorr", "duckdb", "polars", "numpy", "scipy"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "unknown"
-    return out
-
-
 def max_lag_buckets(value: str | int, bucket: Duration) -> int:
     if isinstance(value, int) or str(value).isdigit():
         return int(value)
     return buckets_in(parse_duration(str(value), "--max-lag"), bucket, "--max-lag")
-
-
-def load_aligned(
-    store: Store, glob: str, bucket: Duration, tz: str, transform: str, season: str | None
-) -> Aligned:
-    """Read the series matching ``glob``, bucket them on one grid, apply ``transform``."""
-    meta = store.series_matching(glob)
-    if meta.height == 0:
-        raise NoData(f"no series matches '{glob}'; 'tscorr ls series' lists them")
-    points = store.read_points(meta["series_id"].to_list())
-    if points.height == 0:
-        raise NoData(f"the series matching '{glob}' have no points")
-    grid = align.make_grid(points["ts"].min(), points["ts"].max(), bucket, tz)
-    names = meta["name"].to_list()
-    ids = meta["series_id"].to_list()
-    censored_series = [bool(json.loads(a or "{}").get("censored")) for a in meta["attrs"].to_list()]
-    steps = _native_steps(points, meta)
-    coarse = [step is not None and step > bucket.seconds for step in steps]
-    fill_zero = [
-        agg == "sum" and not cens and not too_coarse
-        for agg, cens, too_coarse in zip(
-            meta["agg"].to_list(), censored_series, coarse, strict=True
-        )
-    ]
-    raw = align.series_matrix(points, ids, meta["agg"].to_list(), grid, fill_zero)
-    censored = align.censored_matrix(store.read_censored(ids), ids, grid)
-    season_buckets = (
-        buckets_in(parse_duration(season, "--season"), bucket, "--season") if season else None
-    )
-    y = apply_transforms(raw, transform, season_buckets)
-    notes = []
-    if any(c and a == "sum" for c, a in zip(coarse, meta["agg"].to_list(), strict=True)):
-        count = sum(coarse)
-        notes.append(
-            f"{count} count series are coarser than --bucket {bucket}: their empty buckets are "
-            "left missing, not 0; choose a --bucket at least as large as their step"
-        )
-    if any(censored_series):
-        notes.append("censored series (top lists): days below the cut-off are missing, not 0")
-    return Aligned(grid, names, y, raw, censored, notes)
-
-
-def _native_steps(points: pl.DataFrame, meta: pl.DataFrame) -> list[float | None]:
-    """Each series' own step in seconds: its feed's bucket, else the smallest gap between points."""
-    gaps = dict(
-        points.group_by("series_id")
-        .agg(
-            (
-                pl.col("ts")
-                .diff()
-                .dt.total_seconds()
-                .filter(pl.col("ts").diff() > pl.duration())
-                .min()
-            ).alias("g")
-        )
-        .rows()
-    )
-    steps: list[float | None] = []
-    for sid, attrs in zip(meta["series_id"].to_list(), meta["attrs"].to_list(), strict=True):
-        declared = json.loads(attrs or "{}").get("bucket")
-        steps.append(float(parse_duration(declared).seconds) if declared else gaps.get(sid))
-    return steps
-
-
-def event_sets(store: Store, where: str, by: str | None) -> dict[str, pl.DataFrame]:
-    events = store.select_events(where)
-    if events.height == 0:
-        raise NoData(f"no event matches --events \"{where}\"; 'tscorr ls events' lists kinds")
-    if by is None:
-        return {where: events}
-    if by not in BY:
-        raise UnknownName("--by value", by, BY)
-    return {f"{by} = {key}": part for (key,), part in events.group_by(by, maintain_order=True)}
 
 
 def run_xcorr(store: Store, params: XcorrParams, step: Step | None = None) -> XcorrRun:

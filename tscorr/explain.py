@@ -14,8 +14,8 @@ import numpy as np
 import polars as pl
 
 from tscorr import align
-from tscorr.correlate import load_aligned, versions
 from tscorr.errors import NoData
+from tscorr.inputs import load_aligned, versions
 from tscorr.spikes import find_spikes
 from tscorr.store import Store
 from tscorr.units import buckets_in, parse_duration

@@ -11,8 +11,8 @@ import numpy as np
 import polars as pl
 
 from tscorr import align, eventstudy
-from tscorr.correlate import event_sets, load_aligned, versions
 from tscorr.errors import BadInput, NoData
+from tscorr.inputs import event_sets, load_aligned, versions
 from tscorr.store import Store
 from tscorr.units import buckets_in, parse_duration
 
