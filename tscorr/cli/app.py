@@ -122,17 +122,27 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of every random draw.
 TzOpt = Annotated[str, typer.Option("--tz", help="Zone of day and week buckets.")]
 LabelOpt = Annotated[str | None, typer.Option("--label", help="A name for this run.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON records.")]
+BeforeOpt = Annotated[str, typer.Option("--before", help="Window before the event, e.g. 6h.")]
+AfterOpt = Annotated[str, typer.Option("--after", help="Window after the event, e.g. 24h.")]
+BaselineOpt = Annotated[
+    str, typer.Option("--baseline", help="prev-days:N, same-weekday:K or pre:DURATION.")
+]
+BootstrapOpt = Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples for the CI.")]
+PlacebosOpt = Annotated[
+    int, typer.Option("--placebos", help="Pseudo-event sets for the placebo p-value.")
+]
 
 
 @contextmanager
-def progress_bar(what: str) -> Iterator[Any]:
+def progress_bar(what: str, enabled: bool = True) -> Iterator[Any]:
+    """A transient progress bar on stderr; yields ``step(stage, done, total)``."""
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TimeElapsedColumn(),
         console=err,
         transient=True,
-        disable=not err.is_terminal,
+        disable=not (enabled and err.is_terminal),
     ) as bar:
         task = bar.add_task(what, total=None)
 

@@ -10,10 +10,9 @@ from typing import Annotated
 
 import polars as pl
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tscorr import pipeline
-from tscorr.cli.app import JsonOpt, app, err, open_store, show
+from tscorr.cli.app import JsonOpt, app, err, open_store, progress_bar, show
 from tscorr.errors import TscorrError
 from tscorr.source import LoadOptions
 
@@ -131,24 +130,11 @@ def load(
 
 @contextmanager
 def _progress(path: Path) -> Iterator[pipeline.Step]:
+    """Stages of one file's load, shown only for files over a few MB."""
     big = path.exists() and path.stat().st_size > pipeline.PROGRESS_BYTES
-    if not big:
-        yield lambda _stage: None
-        return
     stages = ["reading", "writing", "done"]
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(f"{path.name}: starting", total=len(stages))
-
-        def step(stage: str) -> None:
-            bar.update(task, description=f"{path.name}: {stage}", completed=stages.index(stage))
-
-        yield step
+    with progress_bar(path.name, enabled=big) as step:
+        yield lambda stage: step(stage, stages.index(stage), len(stages))
 
 
 @app.command()
