@@ -379,5 +379,9 @@ def test_gdelt_2_events_row(store: Store, fixtures: Path) -> None:
     assert report.feed == "gdelt" and report.counts is not None and report.counts.events == 1
     ev = store.query("SELECT ts, kind, name, weight FROM events").row(0)
     # DATEADDED 20161109081500 is a 15-minute UTC stamp in GDELT 2.0
-    assert ev == (datetime(2016, 11, 9, 8, 15, tzinfo=UTC), "cameo:express intent to cooperate",
-                  "UNITED STATES -> CANADA: express intent to cooperate (0311)", 12.0)
+    assert ev == (
+        datetime(2016, 11, 9, 8, 15, tzinfo=UTC),
+        "cameo:express intent to cooperate",
+        "UNITED STATES -> CANADA: express intent to cooperate (0311)",
+        12.0,
+    )
