@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import time
 
+# appended to every child: its own peak resident memory, read by the child itself
+_PEAK = """
+import json as _j, resource as _r
+print(_j.dumps({"peak_kib": _r.getrusage(_r.RUSAGE_SELF).ru_maxrss}))
+"""
+
 
 def run_child(code: str, *args: str) -> dict[str, float]:
-    """Run ``code`` in a fresh interpreter; return wall seconds and peak RSS in MiB.
+    """Run ``code`` in a fresh interpreter; return wall seconds, its JSON output and peak RSS.
 
-    Each child is a new process so that its peak memory is its own: ``RUSAGE_CHILDREN``
-    reports the largest child so far, so children are run from smallest to largest expected.
+    ``code`` prints one JSON object (e.g. ``inner_s``, the time it measured itself); the peak
+    memory (MiB) is the child's own ``ru_maxrss``, so runs in any order do not mix.
     """
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", code + _PEAK, *args], capture_output=True, text=True
+    )
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"benchmark step failed:\n{proc.stderr}")
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    inner = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
-    return {"wall_s": seconds, "peak_mib": max(peak_kib, before) / 1024, **inner}
+    out: dict[str, float] = {"wall_s": seconds}
+    for line in proc.stdout.strip().splitlines():
+        if line.startswith("{"):
+            out.update(json.loads(line))
+    out["peak_mib"] = out.pop("peak_kib", 0.0) / 1024
+    return out

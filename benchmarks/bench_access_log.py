@@ -116,7 +116,6 @@ def main() -> None:
         f"tscorr load           : {args.lines / ours['inner_s']:12,.0f} lines/s  ({ours['inner_s']:.1f} s, peak {ours['peak_mib']:.0f} MiB)"
     )
     print(f"ratio tscorr/duckdb   : {ours['inner_s'] / peer['inner_s']:.2f}x time")
-    print("note: peak is the largest child so far (the peer runs first)")
 
 
 if __name__ == "__main__":
