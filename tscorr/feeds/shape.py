@@ -188,9 +188,16 @@ def _series_meta(points: pl.DataFrame, spec: FeedSpec, opts: LoadOptions) -> pl.
     agg = opts.agg or spec.series.agg
     if agg not in (*AGGS, "auto"):
         raise UnknownName("aggregation", agg, (*AGGS, "auto"))
-    meta = points.group_by("series", maintain_order=True).agg(
-        integral=(pl.col("value") == pl.col("value").round()).all()
-    )
+    values = points["value"]
+    if agg != "auto" or bool((values == values.round()).all()):
+        # a fixed agg, or every value whole: no per-series pass needed
+        meta = points.select(pl.col("series").unique(maintain_order=True)).with_columns(
+            pl.lit(True).alias("integral")
+        )
+    else:
+        meta = points.group_by("series", maintain_order=True).agg(
+            integral=(pl.col("value") == pl.col("value").round()).all()
+        )
     return meta.select(
         "series",
         pl.lit(opts.unit or spec.series.unit, pl.String).alias("unit"),
