@@ -31,6 +31,7 @@ from tscorr.cli.app import (
     err,
     open_store,
     progress_bar,
+    say_notes,
     show,
 )
 from tscorr.correlate import XcorrParams, run_xcorr
@@ -106,8 +107,7 @@ def xcorr(
     )
     with open_store() as store, progress_bar("correlating") as step:
         run = run_xcorr(store, params, step)
-    for note in run.notes:
-        err.print(note, highlight=False, markup=False)
+    say_notes(run.notes)
     show(_peak_table(run.peaks), title=f"run {run.run_id}: peaks ({LAG_HELP})", as_json=as_json)
 
 
@@ -152,8 +152,7 @@ def respond(
     )
     with open_store() as store:
         run = run_respond(store, params)
-    for note in run.notes:
-        err.print(note, highlight=False, markup=False)
+    say_notes(run.notes)
     columns = [
         "event_set",
         "series",
@@ -212,8 +211,7 @@ def scan(
     )
     with open_store() as store:
         result = run_scan(store, params)
-    for note in result.notes:
-        err.print(note, highlight=False, markup=False)
+    say_notes(result.notes)
     title = f"xcorr run {result.xcorr_run}, respond run {result.respond_run}: what moved"
     show(result.table, title=title, as_json=as_json)
 
@@ -250,8 +248,7 @@ def explain(
     )
     with open_store() as store:
         run = run_explain(store, params)
-    for note in run.notes:
-        err.print(note, highlight=False, markup=False)
+    say_notes(run.notes)
     top = run.explanations.filter(pl.col("rank") <= 3)
     table = run.spikes.join(
         top, left_on=["series", "ts"], right_on=["series", "spike_ts"], how="left"

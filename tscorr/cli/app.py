@@ -102,6 +102,12 @@ def show(frame: pl.DataFrame, title: str | None = None, as_json: bool = False) -
     out.print(table)
 
 
+def say_notes(notes: Sequence[str]) -> None:
+    """What the library had to decide or skip, one line each on stderr."""
+    for note in notes:
+        err.print(note, highlight=False, markup=False)
+
+
 @contextmanager
 def open_store(read_only: bool = False) -> Iterator[Store]:
     store = Store.open(state.db, read_only=read_only)
