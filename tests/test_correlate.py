@@ -173,3 +173,24 @@ def test_event_filter_can_only_read_events(sandy: Store, tmp_path: Path) -> None
 def test_unknown_series_glob(sandy: Store) -> None:
     with pytest.raises(NoData, match="no series matches 'pageviews:\\*'"):
         run_xcorr(sandy, XcorrParams(events="true", series="pageviews:*", bucket="1d"))
+
+
+def test_gap_policy_tells_coarse_from_sparse_counts(store: Store, tmp_path: Path) -> None:
+    from tscorr.inputs import load_aligned
+    from tscorr.units import parse_duration
+
+    weekly = tmp_path / "weekly.csv"  # a weekly count: the days between were not observed
+    weekly.write_text(
+        "ts,series,value\n" + "".join(f"2016-10-{d:02d},weekly,{d}\n" for d in (3, 10, 17, 24, 31))
+    )
+    sparse = tmp_path / "sparse.csv"  # incidents written only on days that had some
+    sparse.write_text(
+        "ts,series,value\n2016-10-03,sparse,2\n2016-10-04,sparse,1\n2016-10-09,sparse,3\n2016-10-31,sparse,1\n"
+    )
+    tscorr.load_file(store, weekly)
+    tscorr.load_file(store, sparse)
+    data = load_aligned(store, "*", parse_duration("1d"), "UTC", "none", None)
+    rows = dict(zip(data.names, data.raw, strict=True))
+    assert np.isnan(rows["weekly"][1]) and rows["weekly"][7] == 10  # left missing between weeks
+    assert rows["sparse"][2] == 0 and rows["sparse"][6] == 3  # quiet days are zero
+    assert any("coarser than --bucket 1d" in n for n in data.notes)

@@ -73,8 +73,12 @@ def load_aligned(
     )
     y = apply_transforms(raw, transform, season_buckets)
     notes = []
-    if any(c and a == "sum" for c, a in zip(coarse, meta["agg"].to_list(), strict=True)):
-        count = sum(coarse)
+    coarse_counts = [
+        c and a == "sum" and not cens
+        for c, a, cens in zip(coarse, meta["agg"].to_list(), censored_series, strict=True)
+    ]
+    if any(coarse_counts):
+        count = sum(coarse_counts)
         notes.append(
             f"{count} count series are coarser than --bucket {bucket}: their empty buckets are "
             "left missing, not 0; choose a --bucket at least as large as their step"
@@ -85,20 +89,29 @@ def load_aligned(
 
 
 def _native_steps(points: pl.DataFrame, meta: pl.DataFrame) -> list[float | None]:
-    """Each series' own step in seconds: its feed's bucket, else the smallest gap between points."""
-    gaps = dict(
+    """Each series' own step in seconds, where it has one.
+
+    Declared by its feed (``attrs.bucket``, e.g. an access log counted per 15m), or read off a
+    regular series: when at least 90% of the gaps between its points are the smallest gap.
+    Irregular series (counts written only on days with something to count) have none, so
+    their empty buckets still read as 0.
+    """
+    gap = pl.col("ts").diff().dt.total_seconds()
+    regular = (
         points.group_by("series_id")
-        .agg(
+        .agg(gap.filter(gap > 0).alias("gaps"))
+        .with_columns(pl.col("gaps").list.min().alias("smallest"))
+        .with_columns(
             (
-                pl.col("ts")
-                .diff()
-                .dt.total_seconds()
-                .filter(pl.col("ts").diff() > pl.duration())
-                .min()
-            ).alias("g")
+                (pl.col("gaps").list.eval(pl.element() == pl.element().min()).list.mean()) >= 0.9
+            ).alias("regular")
         )
-        .rows()
     )
+    gaps = {
+        sid: float(smallest)
+        for sid, smallest, ok in regular.select("series_id", "smallest", "regular").rows()
+        if ok and smallest is not None
+    }
     steps: list[float | None] = []
     for sid, attrs in zip(meta["series_id"].to_list(), meta["attrs"].to_list(), strict=True):
         declared = json.loads(attrs or "{}").get("bucket")
