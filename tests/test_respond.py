@@ -269,3 +269,11 @@ def test_outage_is_flagged_not_read_as_a_low_value() -> None:
 
     flags = _flags(res, np.full(y.shape, np.nan), pos)
     assert flags[1, 0, 1] == "outage" and flags[0, 0, 1] is None
+
+
+def test_no_response_means_no_placebo_p_value() -> None:
+    y = np.zeros((1, 24 * 30))  # a series that never counted anything: no ratio can be formed
+    pos = np.array([24 * 20 + 2])
+    base = es.parse_baseline("prev-days:7", HOUR)
+    p = es.placebo_pvalue(y, pos, 0, 3, base, HOUR, np.array([np.nan]), 19, 0)
+    assert np.isnan(p[0])

@@ -252,4 +252,5 @@ def placebo_pvalue(
             mean = np.nanmean(res.ratio, axis=1)[:, res.lags >= 0]
             stat = np.nanmax(np.where(np.isfinite(mean), mean, -np.inf), axis=1)
         hits += stat >= observed - 1e-12
-    return (1 + hits) / (1 + n_placebo)
+    p = (1 + hits) / (1 + n_placebo)
+    return np.where(np.isfinite(observed), p, np.nan)  # no observed response, no p-value

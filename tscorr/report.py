@@ -1,5 +1,7 @@
 """A self-contained HTML report of a result table: small line charts (inline SVG) and the table.
 
+Charts go to the most striking pairs first (largest |r| or mean ratio), at most 24 of them.
+
 For ``xcorr`` rows each (event_set, series) pair gets r by lag (lag k > 0: the series moves k
 buckets after the events) with its p < 0.05 lags marked; for ``response_summary`` rows, the
 mean ratio by lag with its bootstrap interval. Other tables are shown as tables only. No
@@ -85,7 +87,12 @@ def charts(frame: pl.DataFrame) -> list[str]:
         )
     else:
         return out
-    for part in groups[:MAX_CHARTS]:
+    # the most striking pairs first: largest |r|, or largest mean ratio
+    def strength(part: pl.DataFrame) -> float:
+        top = part[value].abs().max() if value == "r" else part[value].max()
+        return float(top) if isinstance(top, (int, float)) and math.isfinite(top) else -math.inf
+
+    for part in sorted(groups, key=strength, reverse=True)[:MAX_CHARTS]:
         part = part.sort("lag")
         lags = part["lag"].to_list()
         marks = (
