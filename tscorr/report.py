@@ -87,6 +87,7 @@ def charts(frame: pl.DataFrame) -> list[str]:
         )
     else:
         return out
+
     # the most striking pairs first: largest |r|, or largest mean ratio
     def strength(part: pl.DataFrame) -> float:
         top = part[value].abs().max() if value == "r" else part[value].max()

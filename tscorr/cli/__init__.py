@@ -1,6 +1,8 @@
 """The ``tscorr`` command line (``tscorr.cli:main``); importing it registers every command."""
 
-from tscorr.cli import analysis, data  # noqa: F401  (the modules register their commands)
+# Registration order is the order --help lists them: fill the file first, then analyse it.
+from tscorr.cli import data  # noqa: F401, I001
+from tscorr.cli import analysis  # noqa: F401
 from tscorr.cli.app import app, main
 
 __all__ = ["app", "main"]
