@@ -241,21 +241,25 @@ def _long(
         if roles.series
         else pl.Series([f"{source.stem}:{roles.value}"] * raw.height)
     )
-    reason = pl.select(
-        pl.when(pl.lit(reason).is_not_null())
-        .then(pl.lit(reason))
-        .when(pl.lit(series).is_null() | (pl.lit(series) == ""))
-        .then(pl.lit("empty series name"))
-        .when(pl.lit(_blank(raw_value, value.is_null())))
-        .then(pl.lit("empty value"))
-        .when(pl.lit(value).is_null())
-        .then(pl.format("value '{}' is not a number", pl.lit(raw_value.cast(pl.String))))
-    ).to_series()
+    bad_name = series.is_null() | (series == "")
+    if reason.null_count() < len(reason) or value.null_count() or bad_name.any():
+        # some row has a problem: say which, in order of precedence
+        reason = pl.select(
+            pl.when(pl.lit(reason).is_not_null())
+            .then(pl.lit(reason))
+            .when(pl.lit(bad_name))
+            .then(pl.lit("empty series name"))
+            .when(pl.lit(_blank(raw_value, value.is_null())))
+            .then(pl.lit("empty value"))
+            .when(pl.lit(value).is_null())
+            .then(pl.format("value '{}' is not a number", pl.lit(raw_value.cast(pl.String))))
+        ).to_series()
     prefix = opts.prefix if opts.prefix is not None else (spec.series.prefix or "")
     points = pl.DataFrame(
-        {"series": prefix + series, "ts": ts, "value": value, "flag": None, "reason": reason},
-        schema_overrides={"flag": pl.String},
-    ).filter(pl.col("reason").is_null())
+        {"series": prefix + series if prefix else series, "ts": ts, "value": value},
+    ).with_columns(pl.lit(None, pl.String).alias("flag"))
+    if reason.null_count() < len(reason):
+        points = points.filter(reason.is_null())
     points, dups = _dedupe_points(points)
     frames = FeedFrames(
         rows_read=raw.height,
