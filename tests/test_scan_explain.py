@@ -198,3 +198,39 @@ def test_explain_finds_sandy_and_names_the_landfall(store: Store, fixtures: Path
     assert (first["ts"], first["value"]) == (datetime(2012, 10, 29, 4, tzinfo=UTC), 8054.0)
     why = run.explanations.filter(pl.col("spike_ts") == first["ts"]).row(0, named=True)
     assert (why["rank"], why["kind"], why["lead_seconds"]) == (1, "hurricane", 0.0)
+
+
+def test_scan_by_kind_keeps_event_sets_apart(store: Store) -> None:
+    rng = np.random.default_rng(5)
+    hours = 24 * 30
+    calls = [24 * d + 3 for d in range(8, 28, 4)]
+    debates = [24 * d + 15 for d in range(9, 28, 4)]
+    y = hourly(rng, hours)
+    for c in calls:
+        y[c + 1] *= 6  # only the calls move it
+    put(
+        store,
+        {"trends:x": y, "trends:y": hourly(rng, hours)},
+        [(START + timedelta(hours=c), "race-call", f"c{c}") for c in calls]
+        + [(START + timedelta(hours=d), "debate", f"d{d}") for d in debates],
+    )
+    result = run_scan(
+        store,
+        ScanParams(
+            events="true",
+            by="kind",
+            bucket="1h",
+            after="2h",
+            surrogates=99,
+            bootstrap=99,
+            placebos=19,
+        ),
+    )
+    assert result.table.height == 4  # 2 event sets x 2 series, one row each
+    x = {
+        r["event_set"]: r
+        for r in result.table.filter(pl.col("series") == "trends:x").iter_rows(named=True)
+    }
+    assert x["kind = race-call"]["peak_ratio"] == pytest.approx(6, rel=0.1)
+    assert x["kind = race-call"]["xcorr_lag"] == 1
+    assert x["kind = debate"]["peak_ratio"] < 1.5

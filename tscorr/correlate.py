@@ -14,7 +14,7 @@ import polars as pl
 
 from tscorr import align
 from tscorr.errors import BadInput, NoData, UnknownName
-from tscorr.inputs import event_sets, load_aligned, versions
+from tscorr.inputs import Aligned, event_sets, load_aligned, versions
 from tscorr.significance import TESTS, assess, bh_qvalues
 from tscorr.store import Store
 from tscorr.units import Duration, buckets_in, parse_duration
@@ -57,8 +57,18 @@ def max_lag_buckets(value: str | int, bucket: Duration) -> int:
     return buckets_in(parse_duration(str(value), "--max-lag"), bucket, "--max-lag")
 
 
-def run_xcorr(store: Store, params: XcorrParams, step: Step | None = None) -> XcorrRun:
-    """Correlate each event set with each series at lags -L..L and store the run."""
+def run_xcorr(
+    store: Store,
+    params: XcorrParams,
+    step: Step | None = None,
+    sets: dict[str, pl.DataFrame] | None = None,
+    data: Aligned | None = None,
+) -> XcorrRun:
+    """Correlate each event set with each series at lags -L..L and store the run.
+
+    ``sets`` and ``data`` (already selected events, already aligned and transformed series)
+    spare a caller that has them a second read; they must match ``params``.
+    """
     for name, value, known in (
         ("estimator", params.estimator, ESTIMATORS),
         ("test", params.test, TESTS),
@@ -69,8 +79,10 @@ def run_xcorr(store: Store, params: XcorrParams, step: Step | None = None) -> Xc
         raise BadInput("--surrogates must be at least 19 (p-values cannot go below 1/(N+1))")
     bucket = parse_duration(params.bucket, "--bucket")
     max_lag = max_lag_buckets(params.max_lag, bucket)
-    sets = event_sets(store, params.events, params.by)
-    data = load_aligned(store, params.series, bucket, params.tz, params.transform, params.season)
+    sets = sets if sets is not None else event_sets(store, params.events, params.by)
+    data = data or load_aligned(
+        store, params.series, bucket, params.tz, params.transform, params.season
+    )
     if max_lag < 0 or max_lag >= data.grid.n - 2:
         raise BadInput(
             f"--max-lag {max_lag} buckets does not fit a grid of {data.grid.n} {bucket} buckets"

@@ -55,8 +55,7 @@ def run_explain(store: Store, params: ExplainParams) -> ExplainRun:
         raise NoData(f"no series is named '{params.series}'; 'tscorr ls series' lists them")
     y = data.raw[0]
     grid = data.grid
-    is_count = store.scalar("SELECT agg FROM series WHERE name = ?", [params.series]) == "sum"
-    found = find_spikes(y, params.threshold, season, params.history, counts=is_count)
+    found = find_spikes(y, params.threshold, season, params.history, counts=data.aggs[0] == "sum")
     events = store.select_events(params.events)
     positions = align.bucket_positions(events["ts"], grid) if events.height else np.zeros(0, int)
     kind_r = _kind_correlations(events, positions, y, window)

@@ -31,6 +31,7 @@ class Aligned:
     y: np.ndarray  # (m, n) after transforms
     raw: np.ndarray  # (m, n) before transforms
     censored: np.ndarray  # (m, n) upper bound where a bucket is censored, else NaN
+    aggs: list[str] = field(default_factory=list)  # each row's agg (sum, mean, last, max)
     notes: list[str] = field(default_factory=list)
 
 
@@ -85,7 +86,7 @@ def load_aligned(
         )
     if any(censored_series):
         notes.append("censored series (top lists): days below the cut-off are missing, not 0")
-    return Aligned(grid, names, y, raw, censored, notes)
+    return Aligned(grid, names, y, raw, censored, meta["agg"].to_list(), notes)
 
 
 def _native_steps(points: pl.DataFrame, meta: pl.DataFrame) -> list[float | None]:

@@ -12,9 +12,9 @@ import polars as pl
 
 from tscorr import align, eventstudy
 from tscorr.errors import BadInput, NoData
-from tscorr.inputs import event_sets, load_aligned, versions
+from tscorr.inputs import Aligned, event_sets, load_aligned, versions
 from tscorr.store import Store
-from tscorr.units import buckets_in, parse_duration
+from tscorr.units import Duration, buckets_in, parse_duration
 
 
 @dataclass(frozen=True)
@@ -44,20 +44,30 @@ class RespondRun:
     notes: list[str]
 
 
-def _span(text: str, bucket_seconds: int, what: str) -> int:
+def _span(text: str, bucket: Duration, what: str) -> int:
+    """``text`` (a duration, or 0) in whole buckets."""
     if text.strip() in ("0", "0s"):
         return 0
-    return buckets_in(parse_duration(text, what), parse_duration(f"{bucket_seconds}s"), what)
+    return buckets_in(parse_duration(text, what), bucket, what)
 
 
-def run_respond(store: Store, params: RespondParams) -> RespondRun:
-    """Responses of each series to each event of each set, pooled, and stored as a run."""
+def run_respond(
+    store: Store,
+    params: RespondParams,
+    sets: dict[str, pl.DataFrame] | None = None,
+    data: Aligned | None = None,
+) -> RespondRun:
+    """Responses of each series to each event of each set, pooled, and stored as a run.
+
+    ``sets`` and ``data`` let a caller that already selected the events and aligned the
+    series (as ``scan`` does for its two runs) pass them in instead of reading them again.
+    """
     bucket = parse_duration(params.bucket, "--bucket")
-    before = _span(params.before, bucket.seconds, "--before")
-    after = _span(params.after, bucket.seconds, "--after")
+    before = _span(params.before, bucket, "--before")
+    after = _span(params.after, bucket, "--after")
     base = eventstudy.parse_baseline(params.baseline, bucket.seconds)
-    sets = event_sets(store, params.events, params.by)
-    data = load_aligned(store, params.series, bucket, params.tz, "none", None)
+    sets = sets if sets is not None else event_sets(store, params.events, params.by)
+    data = data or load_aligned(store, params.series, bucket, params.tz, "none", None)
     if before + after + 1 > data.grid.n:
         raise BadInput("--before and --after span more buckets than the series hold")
     per_event, summary, notes = [], [], list(data.notes)

@@ -5,31 +5,23 @@ k > 0: the series moves k buckets after the events), then the peak response rati
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import polars as pl
 
 from tscorr.correlate import XcorrParams, run_xcorr
 from tscorr.errors import BadInput
+from tscorr.inputs import event_sets, load_aligned
 from tscorr.respond import RespondParams, run_respond
 from tscorr.store import Store
 from tscorr.units import buckets_in, parse_duration
 
 
 @dataclass(frozen=True)
-class ScanParams:
-    events: str
-    series: str = "*"
-    bucket: str = "1h"
-    before: str = "0s"
-    after: str = "24h"
-    baseline: str = "prev-days:7"
+class ScanParams(RespondParams):
+    """A respond run's options plus the xcorr test's; ``after`` is also the largest lag."""
+
     surrogates: int = 999
-    bootstrap: int = 999
-    placebos: int = 199
-    seed: int = 0
-    tz: str = "UTC"
-    label: str | None = None
 
 
 @dataclass
@@ -42,26 +34,16 @@ class ScanResult:
 
 def run_scan(store: Store, params: ScanParams) -> ScanResult:
     label = params.label or f"scan: {params.events}"
-    respond = run_respond(
-        store,
-        RespondParams(
-            events=params.events,
-            series=params.series,
-            bucket=params.bucket,
-            before=params.before,
-            after=params.after,
-            baseline=params.baseline,
-            bootstrap=params.bootstrap,
-            placebos=params.placebos,
-            seed=params.seed,
-            tz=params.tz,
-            label=label,
-        ),
-    )
-    notes = list(respond.notes)
     bucket = parse_duration(params.bucket, "--bucket")
+    # both runs read the same events and the same untransformed series: do it once
+    sets = event_sets(store, params.events, params.by)
+    data = load_aligned(store, params.series, bucket, params.tz, "none", None)
+    shared = {f.name: getattr(params, f.name) for f in fields(RespondParams)}
+    respond = run_respond(store, RespondParams(**shared | {"label": label}), sets, data)
+    notes = list(respond.notes)
     max_lag = max(1, buckets_in(parse_duration(params.after, "--after"), bucket, "--after"))
     ratios = respond.peaks.select(
+        "event_set",
         "series",
         pl.col("lag").alias("ratio_lag"),
         pl.col("mean_ratio").alias("peak_ratio"),
@@ -79,21 +61,25 @@ def run_scan(store: Store, params: ScanParams) -> ScanResult:
                 series=params.series,
                 bucket=params.bucket,
                 max_lag=max_lag,
+                by=params.by,
                 surrogates=params.surrogates,
                 seed=params.seed,
                 tz=params.tz,
                 label=label,
             ),
+            sets=sets,
+            data=data,
         )
         xcorr_run = run.run_id
         notes += run.notes
         peaks = run.peaks.select(
-            "series", pl.col("lag").alias("xcorr_lag"), "r", "q_value", "p_peak"
+            "event_set", "series", pl.col("lag").alias("xcorr_lag"), "r", "q_value", "p_peak"
         )
     except BadInput as exc:  # too few buckets for the lags: ratios only
         notes.append(f"no cross-correlation: {exc}")
         peaks = pl.DataFrame(
             schema={
+                "event_set": pl.String,
                 "series": pl.String,
                 "xcorr_lag": pl.Int32,
                 "r": pl.Float64,
@@ -102,8 +88,9 @@ def run_scan(store: Store, params: ScanParams) -> ScanResult:
             }
         )
     table = (
-        ratios.join(peaks, on="series", how="left")
+        ratios.join(peaks, on=["event_set", "series"], how="left")
         .select(
+            "event_set",
             "series",
             "xcorr_lag",
             "r",
