@@ -30,26 +30,18 @@ def _read_delimited(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Fe
     source.check_text()
     sep = str(opts.extra.get("delimiter") or spec.options.get("delimiter", ","))
     skip = int(opts.extra.get("skip_lines") or spec.options.get("skip_lines", 0))
-    data: bytes | str = source.data
-    if opts.encoding.lower().replace("-", "") not in ("utf8", "utf8lossy"):
-        data = source.text(opts.encoding)
-    elif b"\xef\xbb\xbf" == source.data[:3]:
-        data = source.data[3:]
-    else:
-        try:
-            source.data.decode("utf-8")
-        except UnicodeDecodeError:
-            source.text("utf-8")  # raises BadInput naming the line and what to do
+    data: bytes = source.data
+    if _text_codec(opts) != "utf-8":
+        data = source.text(opts.encoding).encode()
+    elif data[:3] == b"\xef\xbb\xbf":
+        data = data[3:]
     try:
-        raw = pl.read_csv(
-            data.encode() if isinstance(data, str) else data,
-            separator=sep,
-            infer_schema=False,
-            skip_lines=skip,
-        )
+        raw = pl.read_csv(data, separator=sep, infer_schema=False, skip_lines=skip)
     except pl.exceptions.NoDataError as exc:
         raise BadInput(f"{source.display_name}: is empty; nothing to load") from exc
     except pl.exceptions.PolarsError as exc:
+        # polars refuses bad UTF-8 too; only then pay for finding the line to name
+        source.text("utf-8")  # raises BadInput naming the line and what to do
         raise BadInput(
             f"{source.display_name}: not readable as {spec.name} ({_polars_message(exc)}); "
             "check the delimiter or pass --feed"
@@ -69,8 +61,9 @@ def _read_delimited(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Fe
         return [starts[n - first] if n - first < len(starts) else n for n in numbers]
 
     def raw_text(numbers: list[int]) -> Mapping[int, str]:
-        found = source.lines_at(physical(numbers), _text_codec(opts))
-        return {n: found.get(p, "") for n, p in zip(numbers, physical(numbers), strict=True)}
+        lines = physical(numbers)
+        found = source.lines_at(lines, _text_codec(opts))
+        return {n: found.get(p, "") for n, p in zip(numbers, lines, strict=True)}
 
     frames = shape_table(raw, index + first, spec, source, opts, raw_text)
     if frames.rejects.height:
