@@ -3,8 +3,9 @@
 * Each series is bucketed with its own ``agg`` (``sum`` for counts, ``mean`` for levels,
   ``last``, ``max``). Gap policy: an empty bucket inside a ``sum`` series' observed range is 0
   (nothing was counted) unless the series is censored (a top list: absent means "below the
-  cut-off"); any other empty bucket, and every bucket outside a series' first and last
-  point, is missing (NaN).
+  cut-off") or regular and coarser than the bucket (the caller passes ``fill_zero``, see
+  :func:`tscorr.inputs.load_aligned`); any other empty bucket, and every bucket outside a
+  series' first and last point, is missing (NaN).
 * Events snap to the bucket that contains them and are encoded per bucket: ``impulse``
   (1 where at least one event), ``count``, ``weight`` (sum of weights), ``step`` (1 from the
   first event on) or ``decay:HALF_LIFE`` (each event adds its weight, halving every

@@ -1,4 +1,4 @@
-"""The verbs shared by the CLI and library users: load files, list what is stored.
+"""The verbs shared by the CLI and library users: load files, describe feeds, export results.
 
 Data flows one way: feed reader -> canonical frames -> store. Each function here composes
 those stages and returns plain data; nothing here prints.
