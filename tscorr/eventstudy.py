@@ -63,9 +63,8 @@ def parse_baseline(spec: str, bucket_seconds: int) -> Baseline:
         if span.seconds % bucket_seconds:
             raise BadInput(f"--baseline pre:{arg} is not a whole number of buckets")
         return Baseline("pre", span.seconds // bucket_seconds)
-    raise BadInput(
-        f"--baseline '{spec}' is not understood; use prev-days:N, same-weekday:K or pre:DURATION"
-    )
+    known = ", ".join(BASELINES[:-1]) + " or " + BASELINES[-1]
+    raise BadInput(f"--baseline '{spec}' is not understood; use {known}")
 
 
 @dataclass

@@ -499,13 +499,8 @@ class Store:
                     self._exec(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _tscorr_result")
         return run_id
 
-    def latest_run(self, commands: Sequence[str] | None = None) -> int:
-        where = ""
-        params: list[Any] = []
-        if commands:
-            where = f"WHERE command IN ({', '.join('?' for _ in commands)})"
-            params = list(commands)
-        run = self.scalar(f"SELECT max(run_id) FROM runs {where}", params)
+    def latest_run(self) -> int:
+        run = self.scalar("SELECT max(run_id) FROM runs")
         if run is None:
             raise NotFound("no analysis run in the database yet; run 'tscorr xcorr' first")
         return int(run)
