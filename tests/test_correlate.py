@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from statsmodels.tsa.stattools import ccf as sm_ccf
 
 import tscorr
@@ -194,3 +196,40 @@ def test_gap_policy_tells_coarse_from_sparse_counts(store: Store, tmp_path: Path
     assert np.isnan(rows["weekly"][1]) and rows["weekly"][7] == 10  # left missing between weeks
     assert rows["sparse"][2] == 0 and rows["sparse"][6] == 3  # quiet days are zero
     assert any("coarser than --bucket 1d" in n for n in data.notes)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.integers(0, 400), min_size=1, max_size=15),
+            st.sampled_from([60, 3600, 86400]),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_native_steps_match_a_per_series_computation(
+    spec: list[tuple[list[int], int, bool]],
+) -> None:
+    from datetime import UTC as utc
+    from datetime import datetime as dt
+    from datetime import timedelta as td
+
+    from tscorr.inputs import _native_steps
+
+    rows = []
+    for sid, (offsets, step, regular) in enumerate(spec):
+        ticks = range(len(offsets)) if regular else sorted(offsets)
+        rows += [(sid, dt(2016, 1, 1, tzinfo=utc) + td(seconds=step * k)) for k in ticks]
+    pts = pl.DataFrame(
+        rows, schema={"series_id": pl.Int64, "ts": pl.Datetime("us", "UTC")}, orient="row"
+    ).sort("series_id", "ts")
+    meta = pl.DataFrame({"series_id": list(range(len(spec))), "attrs": "{}"})
+    for sid, got in enumerate(_native_steps(pts, meta)):
+        t = pts.filter(pl.col("series_id") == sid)["ts"].dt.epoch("s").to_numpy()
+        d = np.diff(t)
+        d = d[d > 0]
+        want = float(d.min()) if d.size and (d == d.min()).mean() >= 0.9 else None
+        assert got == want

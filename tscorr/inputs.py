@@ -97,26 +97,28 @@ def _native_steps(points: pl.DataFrame, meta: pl.DataFrame) -> list[float | None
     Irregular series (counts written only on days with something to count) have none, so
     their empty buckets still read as 0.
     """
-    gap = pl.col("ts").diff().dt.total_seconds()
-    regular = (
-        points.group_by("series_id")
-        .agg(gap.filter(gap > 0).alias("gaps"))
-        .with_columns(pl.col("gaps").list.min().alias("smallest"))
-        .with_columns(
-            (
-                (pl.col("gaps").list.eval(pl.element() == pl.element().min()).list.mean()) >= 0.9
-            ).alias("regular")
+    # points come sorted by (series_id, ts): one pass of numpy segment reductions
+    regular: dict[int, float] = {}
+    if points.height > 1:
+        sid = points["series_id"].to_numpy()
+        us = points["ts"].dt.epoch("us").to_numpy()
+        same = sid[1:] == sid[:-1]
+        gap = np.where(same & (np.diff(us) > 0), np.diff(us) / 1e6, np.inf)
+        starts = (
+            np.flatnonzero(np.r_[True, sid[1:-1] != sid[:-2]]) if len(gap) > 1 else np.array([0])
         )
-    )
-    gaps = {
-        sid: float(smallest)
-        for sid, smallest, ok in regular.select("series_id", "smallest", "regular").rows()
-        if ok and smallest is not None
-    }
+        smallest = np.minimum.reduceat(gap, starts)
+        seg = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(gap)]))
+        valid = np.isfinite(gap)
+        hits = np.add.reduceat((gap == smallest[seg]) & valid, starts)
+        count = np.add.reduceat(valid, starts)
+        for k, start in enumerate(starts):
+            if count[k] and hits[k] >= 0.9 * count[k]:
+                regular[int(sid[start])] = float(smallest[k])
     steps: list[float | None] = []
     for sid, attrs in zip(meta["series_id"].to_list(), meta["attrs"].to_list(), strict=True):
         declared = json.loads(attrs or "{}").get("bucket")
-        steps.append(float(parse_duration(declared).seconds) if declared else gaps.get(sid))
+        steps.append(float(parse_duration(declared).seconds) if declared else regular.get(sid))
     return steps
 
 
