@@ -34,7 +34,12 @@ CREATE TABLE IF NOT EXISTS series (
     unit      VARCHAR,
     agg       VARCHAR NOT NULL,   -- sum | mean | last | max: how values combine into a bucket
     source_id BIGINT,             -- the first source that created the series
-    attrs     JSON                -- feed facts, e.g. {"relative_index": true}
+    attrs     JSON,               -- feed facts, e.g. {"relative_index": true}
+    kind      VARCHAR,            -- count (empty bucket inside coverage = 0) | level (empty =
+                                  -- missing) | censored (top list: absent = below the cut-off)
+    step      VARCHAR,            -- native step detected at load ('1d', '15m', '1mo'); NULL: none
+    tz        VARCHAR             -- zone the native step was read in (a daily series in a DST
+                                  -- zone is daily there)
 );
 
 -- One row per (series_id, ts): the loader replaces a stored point rather than adding a second.
@@ -42,7 +47,8 @@ CREATE TABLE IF NOT EXISTS points (
     series_id BIGINT NOT NULL,
     ts        TIMESTAMPTZ NOT NULL,
     value     DOUBLE,
-    flag      VARCHAR               -- e.g. 'lt1' for a Google Trends "<1"; NULL for a plain value
+    flag      VARCHAR,              -- e.g. 'lt1' for a Google Trends "<1"; NULL for a plain value
+    source_id BIGINT                -- the source that wrote the point (rm and --force use it)
 );
 
 -- A bucket where the series was not observed but is known to be below a bound: an article
@@ -91,9 +97,12 @@ CREATE TABLE IF NOT EXISTS xcorr (
     lag_seconds DOUBLE,
     r           DOUBLE,
     n           BIGINT,
-    p_value     DOUBLE,     -- per lag, from the run's test
-    q_value     DOUBLE,     -- Benjamini-Hochberg over every test of the run
-    p_peak      DOUBLE      -- p-value of the largest |r| over the whole lag window (per pair)
+    p_value     DOUBLE,     -- localisation: this lag's own p-value (per lag)
+    q_value     DOUBLE,     -- localisation: this lag adjusted within its pair (the largest
+                            -- |r| of each null draw over the whole window must reach it)
+    p_peak      DOUBLE,     -- discovery: p-value of the pair's largest |r| over the window
+    q_peak      DOUBLE,     -- discovery: Benjamini-Hochberg of p_peak over every pair of the run
+    p_method    VARCHAR     -- how p_peak was obtained: exact, monte-carlo, gpd-tail, analytic
 );
 
 CREATE TABLE IF NOT EXISTS responses (
@@ -125,7 +134,9 @@ CREATE TABLE IF NOT EXISTS response_summary (
     median_ratio DOUBLE,
     is_peak     BOOLEAN,    -- the lag >= 0 with the largest mean ratio
     p_placebo   DOUBLE,     -- pseudo-events at random days, same time of day, beat the peak
-    half_life   DOUBLE      -- buckets after the peak until the excess over baseline halves
+    half_life   DOUBLE,     -- buckets after the peak until the excess over baseline halves
+    q_placebo   DOUBLE,     -- Benjamini-Hochberg of p_placebo over the pairs of the run
+    ci_adjusted BOOLEAN     -- the interval is widened for having picked the peak lag
 );
 
 -- 'tscorr explain': spikes found in a series (ts = the peak bucket, start_ts = where the
@@ -160,7 +171,8 @@ SELECT s.name AS series, p.ts, p.value
 FROM points p JOIN series s USING (series_id);
 
 CREATE OR REPLACE VIEW xcorr_peaks AS
-SELECT run_id, event_set, series, lag, lag_seconds, r, n, p_value, q_value, p_peak
+SELECT run_id, event_set, series, lag, lag_seconds, r, n, p_value, q_value, p_peak, q_peak,
+       p_method
 FROM (
     SELECT x.*, row_number() OVER (
         PARTITION BY run_id, event_set, series

@@ -21,7 +21,7 @@ def test_sandy_311_calls_as_a_wide_metric_feed(store: Store, fixtures: Path) -> 
     report = tscorr.load_file(
         store,
         fixtures / "real/sandy-311-calls--sandy-311-calls-by-day.csv",
-        options=LoadOptions(prefix="311:"),
+        options=LoadOptions(prefix="311:", series_kind="count"),
     )
     c = report.counts
     assert c is not None

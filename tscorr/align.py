@@ -1,17 +1,16 @@
 """Alignment: points and events onto one regular grid of buckets (pure polars and numpy).
 
-* Each series is bucketed with its own ``agg`` (``sum`` for counts, ``mean`` for levels,
-  ``last``, ``max``). Gap policy: an empty bucket inside a ``sum`` series' observed range is 0
-  (nothing was counted) unless the series is censored (a top list: absent means "below the
-  cut-off") or regular and coarser than the bucket (the caller passes ``fill_zero``, see
-  :func:`tscorr.inputs.load_aligned`); any other empty bucket, and every bucket outside a
-  series' first and last point, is missing (NaN).
+* Each series is bucketed with its own ``agg`` (``sum``, ``mean``, ``last``, ``max``). Gap
+  policy: an empty bucket inside a row's observed range is 0 only where the caller passes
+  ``fill_zero`` (count series, see :mod:`tscorr.observe`); any other empty bucket, and every
+  bucket outside a series' first and last point, is missing (NaN).
 * Events snap to the bucket that contains them and are encoded per bucket: ``impulse``
   (1 where at least one event), ``count``, ``weight`` (sum of weights), ``step`` (1 from the
   first event on) or ``decay:HALF_LIFE`` (each event adds its weight, halving every
   HALF_LIFE).
-* Second, minute and hour buckets are fixed spans of UTC time; ``d`` and ``w`` buckets are
-  calendar days and ISO weeks (starting Monday) in the analysis zone ``tz``.
+* Second, minute and hour buckets are fixed spans of UTC time; ``d``, ``w``, ``mo``, ``q`` and
+  ``y`` buckets are calendar days, ISO weeks (starting Monday), months, quarters and years in
+  the analysis zone ``tz``.
 """
 
 from __future__ import annotations
@@ -47,7 +46,7 @@ class Grid:
         return len(self.starts)
 
 
-def _local_bucket(ts: pl.Expr, bucket: Duration, tz: str) -> pl.Expr:
+def local_bucket(ts: pl.Expr, bucket: Duration, tz: str) -> pl.Expr:
     if bucket.calendar:
         return ts.dt.convert_time_zone(tz).dt.truncate(bucket.polars).dt.convert_time_zone("UTC")
     return ts.dt.truncate(bucket.polars)
@@ -58,7 +57,7 @@ def make_grid(first: object, last: object, bucket: Duration, tz: str = "UTC") ->
     bounds = pl.DataFrame({"ts": [first, last]}).with_columns(
         pl.col("ts").cast(pl.Datetime("us", "UTC"))
     )
-    lo, hi = bounds.select(_local_bucket(pl.col("ts"), bucket, tz)).to_series().to_list()
+    lo, hi = bounds.select(local_bucket(pl.col("ts"), bucket, tz)).to_series().to_list()
     zone = tz if bucket.calendar else "UTC"
     lo_z = pl.Series([lo]).dt.convert_time_zone(zone)[0]
     hi_z = pl.Series([hi]).dt.convert_time_zone(zone)[0]
@@ -71,6 +70,19 @@ def make_grid(first: object, last: object, bucket: Duration, tz: str = "UTC") ->
     end = starts.tail(1).dt.offset_by(bucket.polars).dt.convert_time_zone("UTC")[0]
     starts = starts.dt.convert_time_zone("UTC").cast(pl.Datetime("us", "UTC")).alias("bucket")
     return Grid(starts, end, bucket, tz)
+
+
+def utc_offsets(grid: Grid) -> np.ndarray | None:
+    """The zone's UTC offset in seconds at each bucket start of a sub-day grid.
+
+    None for calendar grids (a day is one bucket whatever its length) and for UTC.
+    """
+    if grid.bucket.calendar or grid.tz == "UTC":
+        return None
+    local = grid.starts.dt.convert_time_zone(grid.tz)
+    offset = local.dt.base_utc_offset() + local.dt.dst_offset()
+    out: np.ndarray = offset.dt.total_seconds().to_numpy().astype(np.int64)
+    return out
 
 
 def bucket_positions(ts: pl.Series, grid: Grid) -> np.ndarray:

@@ -39,7 +39,7 @@ class XcorrParams:
     test: str = "surrogate"
     surrogates: int = 999
     seed: int = 0
-    tz: str = "UTC"
+    tz: str | None = None  # None: each series' own zone (the one it was loaded in)
     label: str | None = None
 
 
@@ -79,64 +79,70 @@ def run_xcorr(
         raise BadInput("--surrogates must be at least 19 (p-values cannot go below 1/(N+1))")
     bucket = parse_duration(params.bucket, "--bucket")
     max_lag = max_lag_buckets(params.max_lag, bucket)
+    if max_lag < 0:
+        raise BadInput(f"--max-lag {params.max_lag} must not be negative")
     sets = sets if sets is not None else event_sets(store, params.events, params.by)
     data = data or load_aligned(
         store, params.series, bucket, params.tz, params.transform, params.season
     )
-    if max_lag < 0 or max_lag >= data.grid.n - 2:
-        raise BadInput(
-            f"--max-lag {max_lag} buckets does not fit a grid of {data.grid.n} {bucket} buckets"
-        )
     notes = list(data.notes)
-    observed = (~np.isnan(data.y)).sum(axis=1)
-    usable = observed >= max_lag + 3
-    skipped = [str(n) for n in np.array(data.names)[~usable]]
-    if skipped:
-        shown = ", ".join(skipped[:3]) + (
-            f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
-        )
-        notes.append(
-            f"{len(skipped)} series skipped, fewer than {max_lag + 3} usable buckets: {shown}"
-        )
-    if not usable.any():
-        raise NoData("no series has enough buckets for this --max-lag")
-    names = [n for n, ok in zip(data.names, usable, strict=True) if ok]
-    y = data.y[usable]
     parts = []
-    for i, (label, events) in enumerate(sets.items()):
-        if step:
-            step("event sets", i, len(sets))
-        try:
-            e, dropped = align.encode_events(events, data.grid, params.encode)
-        except NoData:
-            notes.append(f"event set '{label}': no event inside the series' time range")
+    total = len(sets) * len(data.blocks)
+    done = 0
+    for block in data.blocks:
+        lag = block.span(max_lag)
+        observed = (~np.isnan(block.y)).sum(axis=1)
+        usable = observed >= lag + 3
+        _note_skipped(notes, np.array(block.names)[~usable], lag + 3, block.bucket)
+        if not usable.any() or lag >= block.grid.n - 2:
+            done += len(sets)
             continue
-        if dropped:
-            notes.append(f"event set '{label}': {dropped} events outside the series' time range")
-        sig = assess(e, y, max_lag, params.estimator, params.test, params.surrogates, params.seed)
-        parts.append(_frame(label, names, sig.r, sig.n, sig.p, sig.p_peak, max_lag, bucket))
+        names = [n for n, ok in zip(block.names, usable, strict=True) if ok]
+        y = block.y[usable]
+        for label, events in sets.items():
+            if step:
+                step("pairs", done, total)
+            done += 1
+            try:
+                e, dropped = align.encode_events(events, block.grid, params.encode)
+            except NoData:
+                notes.append(f"event set '{label}': no event inside the span of {_few(names)}")
+                continue
+            if dropped:
+                notes.append(
+                    f"event set '{label}': {dropped} events outside the span of {_few(names)}"
+                )
+            sig = assess(e, y, lag, params.estimator, params.test, params.surrogates, params.seed)
+            parts.append(_frame(label, names, sig.r, sig.n, sig.p, sig.p_peak, lag, block.bucket))
     if step:
-        step("event sets", len(sets), len(sets))
+        step("pairs", total, total)
     if not parts:
-        raise NoData("no event set has events inside the series' time range")
+        raise NoData(
+            "no series has both enough buckets for this --max-lag and events inside its span"
+        )
     table = pl.concat(parts)
     q = bh_qvalues(table["p_value"].to_numpy())
     table = table.with_columns(pl.Series("q_value", q))
     record = asdict(params) | {
         "max_lag_buckets": max_lag,
-        "alignment": {
-            "bucket_seconds": bucket.seconds,
-            "calendar_buckets": bucket.calendar,
-            "grid_start": str(data.grid.starts[0]),
-            "grid_buckets": data.grid.n,
-            "gaps": "sum series: empty bucket inside range = 0; otherwise missing",
-            "events": "snapped to the containing bucket",
-        },
+        "alignment": data.record(),
         "notes": notes,
     }
     run_id = store.save_run("xcorr", record, versions(), {"xcorr": table}, params.label)
     table = table.with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))
     return XcorrRun(run_id, table, peaks_of(table), notes)
+
+
+def _few(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def _note_skipped(notes: list[str], skipped: np.ndarray, need: int, bucket: Duration) -> None:
+    if len(skipped):
+        notes.append(
+            f"{len(skipped)} series skipped, fewer than {need} observed {bucket} buckets: "
+            f"{_few([str(s) for s in skipped])}"
+        )
 
 
 def _frame(

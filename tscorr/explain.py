@@ -31,7 +31,7 @@ class ExplainParams:
     season: str | None = "1d"
     history: int = 7  # seasons (or buckets without a season) in the baseline
     events: str = "true"
-    tz: str = "UTC"
+    tz: str | None = None  # None: the series' own zone (the one it was loaded in)
     label: str | None = None
 
 
@@ -53,9 +53,16 @@ def run_explain(store: Store, params: ExplainParams) -> ExplainRun:
     data = load_aligned(store, exact, bucket, params.tz, "none", None)
     if data.names != [params.series]:
         raise NoData(f"no series is named '{params.series}'; 'tscorr ls series' lists them")
-    y = data.raw[0]
-    grid = data.grid
-    found = find_spikes(y, params.threshold, season, params.history, counts=data.aggs[0] == "sum")
+    block = data.blocks[0]
+    y = block.raw[0]
+    grid = block.grid
+    bucket = block.bucket
+    window = block.span(window)
+    if season is not None:
+        season = block.span(season)
+    found = find_spikes(
+        y, params.threshold, season, params.history, counts=block.kinds[0] == "count"
+    )
     events = store.select_events(params.events)
     positions = align.bucket_positions(events["ts"], grid) if events.height else np.zeros(0, int)
     kind_r = _kind_correlations(events, positions, y, window)
@@ -123,7 +130,12 @@ def run_explain(store: Store, params: ExplainParams) -> ExplainRun:
     notes = list(data.notes)
     if not found:
         notes.append(f"no bucket of {params.series} reaches z >= {params.threshold}")
-    record = asdict(params) | {"window_buckets": window, "season_buckets": season, "notes": notes}
+    record = asdict(params) | {
+        "window_buckets": window,
+        "season_buckets": season,
+        "alignment": data.record(),
+        "notes": notes,
+    }
     run_id = store.save_run(
         "explain", record, versions(), {"spikes": spikes, "explanations": why}, params.label
     )

@@ -25,7 +25,14 @@ SERIES: Mapping[str, pl.DataType] = {
     "unit": pl.String(),
     "agg": pl.String(),
     "attrs": pl.String(),  # JSON object
+    # count | level | censored (see tscorr.observe); null: the feed spec's kind is used
+    "kind": pl.String(),
+    # native step ("1d", "15m"); null: detected from the points at load time
+    "step": pl.String(),
 }
+# columns a reader may leave out: they are filled with nulls and decided by the loader
+OPTIONAL = frozenset({"kind", "step"})
+SERIES_KINDS = ("count", "level", "censored")
 EVENTS: Mapping[str, pl.DataType] = {
     "ts": UTC,
     "ts_end": UTC,
@@ -52,6 +59,9 @@ def empty(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
 
 def conform(frame: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
     """Select and cast ``frame`` to ``schema``; a missing column is a bug in the reader."""
+    frame = frame.with_columns(
+        pl.lit(None, schema[c]).alias(c) for c in OPTIONAL if c in schema and c not in frame.columns
+    )
     missing = [c for c in schema if c not in frame.columns]
     if missing:
         raise ValueError(f"canonical frame lacks columns {missing}")

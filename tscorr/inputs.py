@@ -1,14 +1,29 @@
-"""What every analysis reads: series aligned on one grid, and event sets.
+"""What every analysis reads: series aligned in blocks, and event sets.
 
-Shared by xcorr, respond, scan and explain, so that all of them align the same way
-(see :mod:`tscorr.align` for the gap policy) and record the same library versions.
+Shared by xcorr, respond, scan and explain, so that all of them align the same way.
+
+The observation model (:mod:`tscorr.observe`) decides how each series is put on a grid:
+
+* **its own span**: a series is aligned from the bucket of its first observation (a point,
+  or a censored day of a top list) to the bucket of its last. What else is loaded never
+  changes a series' grid, so it never changes a pair's r, n or p.
+* **its native step**: a series whose native step is coarser than ``--bucket`` (daily counts
+  asked for at 1h, monthly counts at 1w) is analysed at its native step, with a note; nothing
+  is ever zero-filled between native observations.
+* **its zone**: day and coarser buckets are calendar buckets in ``--tz``, or, when no zone is
+  given, in the zone the series was loaded in.
+* **its kind**: an empty bucket of a ``count`` series inside its span is 0; of a ``level`` or
+  ``censored`` series it is missing.
+
+Series with the same effective bucket, zone and span form a :class:`Block` and are analysed
+together as one matrix; lags and windows are counted in that block's buckets.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from importlib import metadata
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -17,22 +32,72 @@ from tscorr import align
 from tscorr.errors import NoData, UnknownName
 from tscorr.store import Store
 from tscorr.transforms import apply_transforms
-from tscorr.units import Duration, buckets_in, parse_duration
+from tscorr.units import Duration, buckets_in, finer, parse_duration, rescale
 
 BY = ("kind", "name")
+EVENT_SERIES = "events:"  # prefix of the count series made from events of a kind
+
+
+@dataclass
+class Block:
+    """Series on one grid: one effective bucket, zone and span. Arrays are (rows, grid.n)."""
+
+    grid: align.Grid
+    names: list[str]
+    y: np.ndarray  # after transforms
+    raw: np.ndarray  # before transforms
+    censored: np.ndarray  # upper bound where a bucket is censored, else NaN
+    kinds: list[str]
+    aggs: list[str]
+    steps: list[str | None]
+    requested: Duration  # the --bucket asked for; grid.bucket may be coarser
+
+    @property
+    def bucket(self) -> Duration:
+        return self.grid.bucket
+
+    @property
+    def coarsened(self) -> bool:
+        return self.grid.bucket != self.requested
+
+    def span(self, buckets: int) -> int:
+        """``buckets`` of the requested bucket in this block's buckets (rounded up)."""
+        return rescale(buckets, self.requested, self.grid.bucket)
+
+    def record(self) -> dict[str, Any]:
+        """How this block was aligned, for ``runs.params``."""
+        return {
+            "series": self.names,
+            "bucket": str(self.grid.bucket),
+            "coarsened_from": str(self.requested) if self.coarsened else None,
+            "tz": self.grid.tz,
+            "grid_start": self.grid.starts[0].isoformat(),
+            "grid_end": self.grid.end.isoformat(),  # type: ignore[attr-defined]
+            "grid_buckets": self.grid.n,
+            "kinds": sorted(set(self.kinds)),
+        }
 
 
 @dataclass
 class Aligned:
-    """Series on the analysis grid, ready for any kernel."""
+    """Every matched series, in blocks, ready for any kernel."""
 
-    grid: align.Grid
-    names: list[str]
-    y: np.ndarray  # (m, n) after transforms
-    raw: np.ndarray  # (m, n) before transforms
-    censored: np.ndarray  # (m, n) upper bound where a bucket is censored, else NaN
-    aggs: list[str] = field(default_factory=list)  # each row's agg (sum, mean, last, max)
+    blocks: list[Block]
+    requested: Duration
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        return [n for b in self.blocks for n in b.names]
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "bucket_requested": str(self.requested),
+            "gaps": "count: an empty bucket inside the series' span is 0; level and "
+            "censored: missing; never filled between native observations",
+            "events": "snapped to the bucket that contains them",
+            "blocks": [b.record() for b in self.blocks],
+        }
 
 
 def versions() -> dict[str, str]:
@@ -45,81 +110,134 @@ def versions() -> dict[str, str]:
     return out
 
 
+def _catalogue(store: Store, glob: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(meta, points, censored) of the series matching ``glob``, events:KIND included."""
+    meta = store.series_matching(glob).with_columns(pl.col("kind").fill_null("level"))
+    points = store.read_points(meta["series_id"].to_list())
+    censored = store.read_censored(meta["series_id"].to_list())
+    if glob.startswith(EVENT_SERIES):
+        # each event kind as a count series: events per bucket, 0 between its first and last
+        counts = store.event_times(glob[len(EVENT_SERIES) :])
+        kinds = counts["kind"].unique(maintain_order=True).sort().to_list()
+        ids = {k: -(i + 1) for i, k in enumerate(kinds)}
+        meta = pl.concat(
+            [
+                meta,
+                pl.DataFrame(
+                    {
+                        "series_id": list(ids.values()),
+                        "name": [EVENT_SERIES + k for k in kinds],
+                        "agg": ["sum"] * len(kinds),
+                        "unit": ["events"] * len(kinds),
+                        "attrs": ["{}"] * len(kinds),
+                        "kind": ["count"] * len(kinds),
+                        "step": [None] * len(kinds),
+                        "tz": ["UTC"] * len(kinds),
+                    },
+                    schema=meta.schema,
+                ),
+            ]
+        )
+        points = pl.concat(
+            [
+                points,
+                counts.select(
+                    pl.col("kind").replace_strict(ids, return_dtype=pl.Int64).alias("series_id"),
+                    pl.col("ts"),
+                    pl.lit(1.0).alias("value"),
+                ),
+            ]
+        ).sort("series_id", "ts")
+    return meta, points, censored
+
+
 def load_aligned(
-    store: Store, glob: str, bucket: Duration, tz: str, transform: str, season: str | None
+    store: Store,
+    glob: str,
+    bucket: Duration,
+    tz: str | None,
+    transform: str,
+    season: str | None,
 ) -> Aligned:
-    """Read the series matching ``glob``, bucket them on one grid, apply ``transform``."""
-    meta = store.series_matching(glob)
+    """Read the series matching ``glob``, align each block, apply ``transform``.
+
+    ``tz`` None: calendar buckets in the zone each series was loaded in. ``glob`` starting
+    with ``events:`` also matches event kinds as count series (``events:race-call``).
+    """
+    meta, points, censored = _catalogue(store, glob)
     if meta.height == 0:
         raise NoData(f"no series matches '{glob}'; 'tscorr ls series' lists them")
-    points = store.read_points(meta["series_id"].to_list())
     if points.height == 0:
         raise NoData(f"the series matching '{glob}' have no points")
-    grid = align.make_grid(points["ts"].min(), points["ts"].max(), bucket, tz)
-    names = meta["name"].to_list()
-    ids = meta["series_id"].to_list()
-    censored_series = [bool(json.loads(a or "{}").get("censored")) for a in meta["attrs"].to_list()]
-    steps = _native_steps(points, meta)
-    coarse = [step is not None and step > bucket.seconds for step in steps]
-    fill_zero = [
-        agg == "sum" and not cens and not too_coarse
-        for agg, cens, too_coarse in zip(
-            meta["agg"].to_list(), censored_series, coarse, strict=True
-        )
-    ]
-    raw = align.series_matrix(points, ids, meta["agg"].to_list(), grid, fill_zero)
-    censored = align.censored_matrix(store.read_censored(ids), ids, grid)
-    season_buckets = (
-        buckets_in(parse_duration(season, "--season"), bucket, "--season") if season else None
+    seen = pl.concat([points.select("series_id", "ts"), censored.select("series_id", "ts")])
+    spans = seen.group_by("series_id").agg(
+        pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last")
     )
-    y = apply_transforms(raw, transform, season_buckets)
-    notes = []
-    coarse_counts = [
-        c and a == "sum" and not cens
-        for c, a, cens in zip(coarse, meta["agg"].to_list(), censored_series, strict=True)
-    ]
-    if any(coarse_counts):
-        count = sum(coarse_counts)
+    meta = meta.join(spans, on="series_id", how="inner").sort("series_id")
+    notes: list[str] = []
+    coarse: dict[str, list[str]] = {}
+    keyed = []
+    for row in meta.iter_rows(named=True):
+        eff = bucket
+        step = parse_duration(row["step"]) if row["step"] else None
+        if step is not None and finer(bucket, step):
+            eff = step
+            coarse.setdefault(str(step), []).append(row["name"])
+        zone = tz or row["tz"] or "UTC"
+        lo = _bucket_start(row["first"], eff, zone)
+        hi = _bucket_start(row["last"], eff, zone)
+        keyed.append(((str(eff), zone, lo, hi), eff, row))
+    for step_text, names in coarse.items():
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         notes.append(
-            f"{count} count series are coarser than --bucket {bucket}: their empty buckets are "
-            "left missing, not 0; choose a --bucket at least as large as their step"
+            f"{len(names)} series observed every {step_text} analysed in {step_text} buckets, "
+            f"not --bucket {bucket} (no zeros between native observations): {shown}"
         )
-    if any(censored_series):
+    groups: dict[tuple[Any, ...], list[tuple[Duration, dict[str, Any]]]] = {}
+    for key, eff, row in keyed:
+        groups.setdefault(key, []).append((eff, row))
+    season_span = parse_duration(season, "--season") if season and season != "none" else None
+    blocks = []
+    for (_, zone, lo, hi), rows in groups.items():
+        eff = rows[0][0]
+        ids = [int(r["series_id"]) for _, r in rows]
+        grid = align.make_grid(lo, hi, eff, zone)
+        mine = points.filter(pl.col("series_id").is_in(ids))
+        kinds = [r["kind"] for _, r in rows]
+        aggs = [r["agg"] for _, r in rows]
+        raw = align.series_matrix(mine, ids, aggs, grid, [k == "count" for k in kinds])
+        cens = align.censored_matrix(censored.filter(pl.col("series_id").is_in(ids)), ids, grid)
+        season_buckets = (
+            buckets_in(season_span, bucket, "--season") if season_span is not None else None
+        )
+        if season_buckets is not None and eff != bucket:
+            season_buckets = rescale(season_buckets, bucket, eff)
+        blocks.append(
+            Block(
+                grid=grid,
+                names=[r["name"] for _, r in rows],
+                y=apply_transforms(raw, transform, season_buckets),
+                raw=raw,
+                censored=cens,
+                kinds=kinds,
+                aggs=aggs,
+                steps=[r["step"] for _, r in rows],
+                requested=bucket,
+            )
+        )
+    if any(k == "censored" for b in blocks for k in b.kinds):
         notes.append("censored series (top lists): days below the cut-off are missing, not 0")
-    return Aligned(grid, names, y, raw, censored, meta["agg"].to_list(), notes)
-
-
-def _native_steps(points: pl.DataFrame, meta: pl.DataFrame) -> list[float | None]:
-    """Each series' own step in seconds, where it has one.
-
-    Declared by its feed (``attrs.bucket``, e.g. an access log counted per 15m), or read off a
-    regular series: when at least 90% of the gaps between its points are the smallest gap.
-    Irregular series (counts written only on days with something to count) have none, so
-    their empty buckets still read as 0.
-    """
-    # points come sorted by (series_id, ts): one pass of numpy segment reductions
-    regular: dict[int, float] = {}
-    if points.height > 1:
-        sid = points["series_id"].to_numpy()
-        us = points["ts"].dt.epoch("us").to_numpy()
-        same = sid[1:] == sid[:-1]
-        gap = np.where(same & (np.diff(us) > 0), np.diff(us) / 1e6, np.inf)
-        starts = (
-            np.flatnonzero(np.r_[True, sid[1:-1] != sid[:-2]]) if len(gap) > 1 else np.array([0])
+    if len(blocks) > 1:
+        notes.append(
+            f"{len(blocks)} alignment blocks: each series is aligned over its own span"
+            + (" and native step" if coarse else "")
         )
-        smallest = np.minimum.reduceat(gap, starts)
-        seg = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(gap)]))
-        valid = np.isfinite(gap)
-        hits = np.add.reduceat((gap == smallest[seg]) & valid, starts)
-        count = np.add.reduceat(valid, starts)
-        for k, start in enumerate(starts):
-            if count[k] and hits[k] >= 0.9 * count[k]:
-                regular[int(sid[start])] = float(smallest[k])
-    steps: list[float | None] = []
-    for sid, attrs in zip(meta["series_id"].to_list(), meta["attrs"].to_list(), strict=True):
-        declared = json.loads(attrs or "{}").get("bucket")
-        steps.append(float(parse_duration(declared).seconds) if declared else regular.get(sid))
-    return steps
+    return Aligned(blocks, bucket, notes)
+
+
+def _bucket_start(ts: Any, bucket: Duration, zone: str) -> Any:
+    frame = pl.DataFrame({"ts": [ts]}).with_columns(pl.col("ts").cast(pl.Datetime("us", "UTC")))
+    return frame.select(align.local_bucket(pl.col("ts"), bucket, zone)).item()
 
 
 def event_sets(store: Store, where: str, by: str | None) -> dict[str, pl.DataFrame]:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tscorr import export as exporting
-from tscorr import feeds
+from tscorr import feeds, observe
 from tscorr.errors import RowsRejected, UnknownName
 from tscorr.source import LoadOptions, SourceFile
 from tscorr.store import IngestCounts, SourceMeta, Store
@@ -61,7 +61,8 @@ def load_file(
     """Load one file into ``store`` in one transaction.
 
     The feed is detected when ``feed`` is None. A file whose sha256 was loaded before is
-    skipped unless ``force``. With ``strict`` any rejected row refuses the whole file.
+    skipped unless ``force``, which replaces every earlier source of the same content or path
+    wholly: its points, events, rejects and the metadata (kind, agg) of its series. With ``strict`` any rejected row refuses the whole file.
     Rows that cannot be read are kept in ``rejects`` with their line and reason.
     """
     options = options or LoadOptions()
@@ -69,7 +70,12 @@ def load_file(
     source = SourceFile(path)
     chosen = feeds.get_feed(feed) if feed else feeds.detect(source)
     notes = [] if feed else [f"detected feed {chosen.name}"]
-    if not force:
+    if options.series_kind is not None and options.series_kind not in observe.KINDS:
+        raise UnknownName("series kind", options.series_kind, observe.KINDS)
+    replace: list[int] = []
+    if force:
+        replace = store.sources_like(source.sha256, str(path))
+    else:
         seen = store.find_source(source.sha256)
         if seen is not None:
             notes.append(
@@ -79,7 +85,16 @@ def load_file(
             return LoadReport(str(path), chosen.name, "skipped", notes=notes)
     say("reading")
     frames = chosen.read(chosen.spec, source, options)
+    frames.series = observe.declare(
+        frames.series, frames.points, chosen.spec.series.kind, options.series_kind, options.tz
+    )
     notes.extend(frames.notes)
+    if replace:
+        notes.append(
+            "--force: replaces source "
+            + ", ".join(str(i) for i in replace)
+            + " wholly (its points, events, rejects and series metadata)"
+        )
     if strict and frames.rejects.height:
         first = frames.rejects.row(0, named=True)
         raise RowsRejected(
@@ -95,7 +110,7 @@ def load_file(
         tz=options.tz,
         options={k: v for k, v in asdict(options).items() if v not in (None, {}, "auto")},
     )
-    counts = store.ingest(meta, frames, notes)
+    counts = store.ingest(meta, frames, notes, replace=replace)
     say("done")
     return LoadReport(str(path), chosen.name, "loaded", counts, notes)
 

@@ -11,10 +11,11 @@ import numpy as np
 import polars as pl
 
 from tscorr import align, eventstudy
-from tscorr.errors import BadInput, NoData
-from tscorr.inputs import Aligned, event_sets, load_aligned, versions
+from tscorr.errors import NoData, UnknownName
+from tscorr.inputs import Aligned, Block, event_sets, load_aligned, versions
+from tscorr.significance import bh_qvalues
 from tscorr.store import Store
-from tscorr.units import Duration, buckets_in, parse_duration
+from tscorr.units import buckets_in, finer, parse_duration, parse_span, rescale
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,11 @@ class RespondParams:
     after: str = "24h"
     baseline: str = "prev-days:7"
     by: str | None = None
-    bootstrap: int = 999
+    bootstrap: int = 999  # resamples, for interval = "bootstrap"
     placebos: int = 199
     seed: int = 0
-    tz: str = "UTC"
+    tz: str | None = None  # None: each series' own zone (the one it was loaded in)
+    interval: str = "t"  # t | bootstrap
     label: str | None = None
 
 
@@ -44,13 +46,6 @@ class RespondRun:
     notes: list[str]
 
 
-def _span(text: str, bucket: Duration, what: str) -> int:
-    """``text`` (a duration, or 0) in whole buckets."""
-    if text.strip() in ("0", "0s"):
-        return 0
-    return buckets_in(parse_duration(text, what), bucket, what)
-
-
 def run_respond(
     store: Store,
     params: RespondParams,
@@ -61,66 +56,78 @@ def run_respond(
 
     ``sets`` and ``data`` let a caller that already selected the events and aligned the
     series (as ``scan`` does for its two runs) pass them in instead of reading them again.
+    Each alignment block (see :mod:`tscorr.inputs`) is studied in its own buckets: a daily
+    series asked for at 1h is studied in days, ``--after 24h`` becoming one day.
     """
     bucket = parse_duration(params.bucket, "--bucket")
-    before = _span(params.before, bucket, "--before")
-    after = _span(params.after, bucket, "--after")
-    base = eventstudy.parse_baseline(params.baseline, bucket.seconds)
+    before = buckets_in(parse_span(params.before, "--before"), bucket, "--before")
+    after = buckets_in(parse_span(params.after, "--after"), bucket, "--after")
+    eventstudy.parse_baseline(params.baseline, bucket.seconds)  # a bad spec fails first
+    if params.interval not in eventstudy.INTERVALS:
+        raise UnknownName("interval", params.interval, eventstudy.INTERVALS)
     sets = sets if sets is not None else event_sets(store, params.events, params.by)
     data = data or load_aligned(store, params.series, bucket, params.tz, "none", None)
-    if before + after + 1 > data.grid.n:
-        raise BadInput("--before and --after span more buckets than the series hold")
     per_event, summary, notes = [], [], list(data.notes)
-    for label, events in sets.items():
-        positions = align.bucket_positions(events["ts"], data.grid)
-        inside = positions >= 0
-        if not inside.all():
-            notes.append(
-                f"event set '{label}': {int((~inside).sum())} events outside the series' time range"
-            )
-        if not inside.any():
+    for block in data.blocks:
+        b_before, b_after = block.span(before), block.span(after)
+        if b_before + b_after + 1 > block.grid.n:
+            notes.append(f"{_few(block.names)}: the window spans more buckets than the series hold")
             continue
-        ids = events["event_id"].to_numpy()[inside]
-        ts = events["ts"].filter(pl.Series(inside))
-        pos = positions[inside]
-        res = eventstudy.responses(
-            data.y, pos, before, after, base, bucket.seconds, censored=data.censored
+        base = eventstudy.parse_baseline(
+            _rescaled_baseline(params.baseline, block), block.bucket.seconds
         )
-        pooled = eventstudy.pool(res.ratio, res.lags, params.bootstrap, params.seed)
-        observed = np.array([pooled.mean_ratio[i, p] for i, p in enumerate(pooled.peak)])
-        p_placebo = (
-            eventstudy.placebo_pvalue(
-                data.y,
-                pos,
-                before,
-                after,
-                base,
-                bucket.seconds,
-                observed,
-                params.placebos,
-                params.seed,
+        offsets = align.utc_offsets(block.grid)
+        for label, events in sets.items():
+            positions = align.bucket_positions(events["ts"], block.grid)
+            inside = positions >= 0
+            if not inside.all():
+                notes.append(
+                    f"event set '{label}': {int((~inside).sum())} events outside the span of "
+                    f"{_few(block.names)}"
+                )
+            if not inside.any():
+                continue
+            ids = events["event_id"].to_numpy()[inside]
+            ts = events["ts"].filter(pl.Series(inside))
+            pos = positions[inside]
+            step_s = block.bucket.seconds
+            res = eventstudy.responses(
+                block.raw, pos, b_before, b_after, base, step_s, None, block.censored, offsets
             )
-            if params.placebos
-            else np.full(len(data.names), np.nan)
-        )
-        flags = _flags(res, data.censored, pos)
-        per_event.append(_responses_frame(label, ids, ts, data.names, res, flags, bucket.seconds))
-        summary.append(
-            _summary_frame(label, data.names, res.lags, pooled, p_placebo, bucket.seconds)
-        )
+            pooled = eventstudy.pool(res, params.bootstrap, params.seed, interval=params.interval)
+            observed = pooled.mean_ratio[np.arange(len(block.names)), pooled.peak]
+            p_placebo = (
+                eventstudy.placebo_pvalue(
+                    block.raw,
+                    pos,
+                    b_before,
+                    b_after,
+                    base,
+                    step_s,
+                    observed,
+                    params.placebos,
+                    params.seed,
+                    offsets,
+                )
+                if params.placebos
+                else np.full(len(block.names), np.nan)
+            )
+            flags = _flags(res, block.censored, pos)
+            per_event.append(_responses_frame(label, ids, ts, block.names, res, flags, step_s))
+            summary.append(_summary_frame(label, block.names, res.lags, pooled, p_placebo, step_s))
     if not summary:
-        raise NoData("no event falls inside the series' time range")
+        raise NoData("no event falls inside the span of any matched series")
     responses = pl.concat(per_event)
     table = pl.concat(summary)
+    table = table.with_columns(
+        pl.Series("q_placebo", _pair_q(table, "p_placebo"), dtype=pl.Float64)
+    )
     record = asdict(params) | {
         "before_buckets": before,
         "after_buckets": after,
-        "alignment": {
-            "bucket_seconds": bucket.seconds,
-            "grid_start": str(data.grid.starts[0]),
-            "grid_buckets": data.grid.n,
-            "baseline": asdict(base),
-        },
+        "alignment": data.record(),
+        "estimator": "ratio of means: sum(value) / sum(baseline) over events with both",
+        "interval": f"{params.interval} (95%; the peak row widened by Bonferroni over lags >= 0)",
         "notes": notes,
     }
     run_id = store.save_run(
@@ -143,14 +150,49 @@ def run_respond(
     )
 
 
+def _few(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def _rescaled_baseline(spec: str, block: Block) -> str:
+    """A ``pre:D`` baseline shorter than a coarsened block's bucket becomes one bucket."""
+    kind, _, arg = spec.partition(":")
+    if kind == "pre" and block.coarsened:
+        span = parse_duration(arg, "--baseline pre")
+        if finer(span, block.bucket) or span.seconds % block.bucket.seconds:
+            count = rescale(
+                buckets_in(span, block.requested, "--baseline pre"), block.requested, block.bucket
+            )
+            return f"pre:{count * block.bucket.count}{block.bucket.unit}"
+    return spec
+
+
+def _pair_q(table: pl.DataFrame, column: str) -> np.ndarray:
+    """BH over the pairs (event_set, series) of one value per pair, spread to its rows."""
+    pairs = table.select("event_set", "series", column).unique(
+        subset=["event_set", "series"], keep="first", maintain_order=True
+    )
+    q = bh_qvalues(pairs[column].fill_null(np.nan).to_numpy().astype(float))
+    keyed = pairs.with_columns(pl.Series("_q", q))
+    return (
+        table.select("event_set", "series")
+        .join(keyed.select("event_set", "series", "_q"), on=["event_set", "series"], how="left")[
+            "_q"
+        ]
+        .to_numpy()
+    )
+
+
 def _flags(res: eventstudy.Responses, censored: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """Why a response is not a plain reading, per (series, event, lag); None when it is.
 
-    ``censored``: the value is missing because the series was below a list's cut-off;
-    ``missing``: no value for that bucket; ``baseline-censored``: some baseline days were
-    below the cut-off, so the baseline (and the ratio) is only known up to that;
-    ``outage``: the value fell to a tenth of its baseline or less while another series of the
-    run at least doubled at the same event and lag (a site down on a news night).
+    Comma-separated, in this order: ``missing`` (no value for that bucket) or ``censored``
+    (missing because the series was below a list's cut-off); why the baseline is not a full
+    one: ``no-baseline``, ``zero-baseline``, ``negative-baseline``, ``baseline-short`` (fewer
+    observed values than asked); ``baseline-censored`` (some baseline days were below the
+    cut-off, so the baseline is only known up to that); ``outage`` (the value fell to a tenth
+    of its baseline or less while another series of the run at least doubled at the same
+    event and lag: a site down on a news night). A row without a ratio always has a flag.
     """
     n = censored.shape[1]
     at = positions[:, None] + res.lags[None, :]
@@ -162,12 +204,20 @@ def _flags(res: eventstudy.Responses, censored: np.ndarray, positions: np.ndarra
         spiking = np.nan_to_num(ratio, nan=0.0) >= 2.0
         collapsed = (res.value <= 0.1 * res.baseline) & (res.baseline > 0)
     others_spike = (spiking.sum(axis=0, keepdims=True) - spiking) > 0
-    flags = np.full(res.value.shape, None, dtype=object)
+    marks: list[tuple[str, np.ndarray]] = [
+        ("censored", missing & ~np.isnan(bound)),
+        ("missing", missing & np.isnan(bound)),
+        *eventstudy.baseline_flags(res),
+    ]
     if res.base_censored is not None:
-        flags[(res.base_censored > 0) & ~missing] = "baseline-censored"
-    flags[collapsed & others_spike] = "outage"
-    flags[missing] = "missing"
-    flags[missing & ~np.isnan(bound)] = "censored"
+        marks.append(("baseline-censored", (res.base_censored > 0) & ~missing))
+    marks.append(("outage", collapsed & others_spike))
+    flags = np.full(res.value.shape, None, dtype=object)
+    for name, mask in marks:
+        if not mask.any():
+            continue
+        current = flags[mask]
+        flags[mask] = [name if c is None else f"{c},{name}" for c in current]
     return flags
 
 
@@ -218,6 +268,8 @@ def _summary_frame(
     m, W = pooled.mean_ratio.shape
     is_peak = np.zeros((m, W), dtype=bool)
     is_peak[np.arange(m), pooled.peak] = True
+    low, high = pooled.ci_low.copy(), pooled.ci_high.copy()
+    low[is_peak], high[is_peak] = pooled.peak_low, pooled.peak_high
     return pl.DataFrame(
         {
             "event_set": [label] * (m * W),
@@ -226,12 +278,13 @@ def _summary_frame(
             "lag_seconds": np.tile(lags * bucket_seconds, m).astype(float),
             "n_events": pooled.n_events.ravel().astype(np.int64),
             "mean_ratio": pooled.mean_ratio.ravel(),
-            "ci_low": pooled.ci_low.ravel(),
-            "ci_high": pooled.ci_high.ravel(),
+            "ci_low": low.ravel(),
+            "ci_high": high.ravel(),
             "median_ratio": pooled.median_ratio.ravel(),
             "is_peak": is_peak.ravel(),
             "p_placebo": np.repeat(p_placebo, W),
             "half_life": np.repeat(pooled.half_life, W),
+            "ci_adjusted": is_peak.ravel(),
         },
         nan_to_null=True,
     )

@@ -33,7 +33,8 @@ class LoadOptions:
     kind: str | None = None  # constant kind for an events file without a kind column
     prefix: str | None = None  # prepended to series names
     series_name: str | None = None  # full name of the one series of a single-column file
-    agg: str | None = None
+    agg: str | None = None  # sum, mean, last, max; or count: one row = one occurrence
+    series_kind: str | None = None  # count, level or censored; None: the feed's kind
     unit: str | None = None
     encoding: str = "utf-8"
     extra: dict[str, str] = field(default_factory=dict)  # feed-specific options

@@ -24,7 +24,8 @@ from tscorr.resources import schemas_dir
 
 _TOP_KEYS = {"name", "description", "produces", "extends", "detect", "roles", "options", "series"}
 _DETECT_KEYS = {"extensions", "head_regex", "describe"}
-_SERIES_KEYS = {"agg", "unit", "prefix"}
+_SERIES_KEYS = {"agg", "unit", "prefix", "kind"}
+KINDS = ("count", "level", "censored")
 _PRODUCES = {"points", "events"}
 AGGS = ("sum", "mean", "last", "max")
 
@@ -40,7 +41,8 @@ class Detect:
 
 @dataclass(frozen=True)
 class SeriesDefaults:
-    agg: str = "auto"  # "auto": integers sum (counts), other numbers mean (levels)
+    agg: str = "auto"  # "auto": sum for a count series, mean for a level
+    kind: str = "level"  # count | level | censored (see tscorr.observe)
     unit: str | None = None
     prefix: str | None = None
 
@@ -143,6 +145,9 @@ def _build(raw: dict[str, Any], path: Path) -> FeedSpec:
     agg = ser.get("agg", "auto")
     if agg not in (*AGGS, "auto"):
         _fail(path, "series.agg", f"must be one of: auto, {', '.join(AGGS)}")
+    kind = ser.get("kind", "level")
+    if kind not in KINDS:
+        _fail(path, "series.kind", f"must be one of: {', '.join(KINDS)}")
     options = raw.get("options", {})
     if not isinstance(options, dict):
         _fail(path, "options", "must be a table")
@@ -153,6 +158,8 @@ def _build(raw: dict[str, Any], path: Path) -> FeedSpec:
         detect=detect,
         roles=MappingProxyType(role_map),
         options=MappingProxyType(options),
-        series=SeriesDefaults(agg=agg, unit=ser.get("unit"), prefix=ser.get("prefix")),
+        series=SeriesDefaults(
+            agg=agg, kind=kind, unit=ser.get("unit"), prefix=ser.get("prefix")
+        ),
         path=path,
     )

@@ -24,7 +24,7 @@ from tscorr.errors import BadInput, BadQuery, DatabaseBusy, NotFound, TscorrErro
 from tscorr.frames import FeedFrames
 from tscorr.resources import schemas_dir
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 DEFAULT_DB = "tscorr.duckdb"
 
 
@@ -204,12 +204,87 @@ class Store:
         ).to_dicts()
         return rows[0] if rows else None
 
+    def sources_like(self, sha256: str, path: str) -> list[int]:
+        """Sources of the same content or loaded from the same file (what --force replaces)."""
+        target = str(Path(path).resolve())
+        return sorted(
+            int(r["source_id"])
+            for r in self.query("SELECT source_id, path, sha256 FROM sources").to_dicts()
+            if r["sha256"] == sha256
+            or r["path"] == path
+            or str(Path(r["path"]).resolve()) == target
+        )
+
+    def resolve_sources(self, which: str) -> list[int]:
+        """Source ids for a source id or a path as loaded (or resolving to the same file)."""
+        if which.strip().isdigit():
+            found = self.query("SELECT source_id FROM sources WHERE source_id = ?", [int(which)])[
+                "source_id"
+            ].to_list()
+        else:
+            target = str(Path(which).resolve())
+            found = [
+                int(r["source_id"])
+                for r in self.query("SELECT source_id, path FROM sources").to_dicts()
+                if r["path"] == which or str(Path(r["path"]).resolve()) == target
+            ]
+        if not found:
+            raise NotFound(f"no source '{which}'; 'tscorr ls sources' lists ids and paths")
+        return sorted(found)
+
+    def remove_sources(self, ids: Sequence[int]) -> dict[str, int]:
+        """Delete sources and everything they loaded, in one transaction; returns counts."""
+        with self.transaction():
+            return self._remove(ids)
+
+    def _remove(self, ids: Sequence[int]) -> dict[str, int]:
+        if not ids:
+            return {}
+        frame = pl.DataFrame({"source_id": list(ids)}, schema={"source_id": pl.Int64})
+        counts: dict[str, int] = {}
+        with self._registered("_tscorr_gone", frame):
+            for table in ("points", "events", "censored", "rejects"):
+                counts[table] = int(
+                    self._exec(
+                        f"DELETE FROM {table} WHERE source_id IN "
+                        "(SELECT source_id FROM _tscorr_gone)"
+                    )[0][0]
+                )
+            counts["series"] = int(
+                self._exec(
+                    "DELETE FROM series s WHERE NOT EXISTS (SELECT 1 FROM points p "
+                    "WHERE p.series_id = s.series_id) AND NOT EXISTS (SELECT 1 FROM censored c "
+                    "WHERE c.series_id = s.series_id)"
+                )[0][0]
+            )
+            # a series that lives on in other sources now belongs to the first of them
+            self._exec(
+                "UPDATE series SET source_id = (SELECT min(p.source_id) FROM points p "
+                "WHERE p.series_id = series.series_id) "
+                "WHERE source_id IN (SELECT source_id FROM _tscorr_gone)"
+            )
+            counts["sources"] = int(
+                self._exec(
+                    "DELETE FROM sources WHERE source_id IN (SELECT source_id FROM _tscorr_gone)"
+                )[0][0]
+            )
+        return counts
+
     def ingest(
-        self, meta: SourceMeta, frames: FeedFrames, notes: Sequence[str] = ()
+        self,
+        meta: SourceMeta,
+        frames: FeedFrames,
+        notes: Sequence[str] = (),
+        replace: Sequence[int] = (),
     ) -> IngestCounts:
-        """Write one file's frames in one transaction and return what was written."""
+        """Write one file's frames in one transaction and return what was written.
+
+        ``replace``: sources removed first, in the same transaction (``load --force``); the
+        file's series metadata (kind, agg, unit, step) then replaces the stored one.
+        """
         rows_rejected = frames.rejects.height
         with self.transaction():
+            self._remove(replace)
             source_id = self._next_id("sources", "source_id")
             self._exec(
                 "INSERT INTO sources (source_id, feed, path, sha256, bytes, loaded_at, rows_read, "
@@ -230,7 +305,9 @@ class Store:
                     "; ".join(notes) or None,
                 ],
             )
-            n_series, replaced = self._write_points(source_id, meta.feed, frames)
+            n_series, replaced = self._write_points(
+                source_id, meta, frames, update_meta=bool(replace)
+            )
             n_events, skipped = self._write_events(source_id, frames.events)
             if rows_rejected:
                 with self._registered("_tscorr_rejects", frames.rejects):
@@ -256,9 +333,12 @@ class Store:
             replaced=replaced,
         )
 
-    def _write_points(self, source_id: int, feed: str, frames: FeedFrames) -> tuple[int, int]:
+    def _write_points(
+        self, source_id: int, meta: SourceMeta, frames: FeedFrames, update_meta: bool
+    ) -> tuple[int, int]:
         if frames.points.height == 0:
             return 0, 0
+        feed = meta.feed
         names = frames.series
         with self._registered("_tscorr_names", names.select("series")):
             known = self.query(
@@ -273,9 +353,18 @@ class Store:
         if new.height:
             with self._registered("_tscorr_new_series", new):
                 self._exec(
-                    "INSERT INTO series (series_id, name, feed, unit, agg, source_id, attrs) "
-                    "SELECT series_id, series, ?, unit, agg, ?, attrs FROM _tscorr_new_series",
-                    [feed, source_id],
+                    "INSERT INTO series (series_id, name, feed, unit, agg, source_id, attrs, "
+                    "kind, step, tz) SELECT series_id, series, ?, unit, agg, ?, attrs, kind, "
+                    "step, ? FROM _tscorr_new_series",
+                    [feed, source_id, meta.tz],
+                )
+        if update_meta and known.height:
+            with self._registered("_tscorr_meta", names.join(known, on="series")):
+                self._exec(
+                    "UPDATE series SET feed = ?, unit = m.unit, agg = m.agg, attrs = m.attrs, "
+                    "kind = m.kind, step = m.step, tz = ? FROM _tscorr_meta m "
+                    "WHERE series.series_id = m.series_id",
+                    [feed, meta.tz],
                 )
         ids = pl.concat([known, new.select("series", "series_id")])
         self._write_censored(source_id, frames.censored, ids)
@@ -298,7 +387,11 @@ class Store:
                         "WHERE points.series_id = i.series_id AND points.ts = i.ts"
                     )[0][0]
                 )
-            self._exec("INSERT INTO points SELECT series_id, ts, value, flag FROM _tscorr_points")
+            self._exec(
+                "INSERT INTO points (series_id, ts, value, flag, source_id) "
+                "SELECT series_id, ts, value, flag, ? FROM _tscorr_points",
+                [source_id],
+            )
         return names.height, replaced
 
     def _write_censored(self, source_id: int, censored: pl.DataFrame, ids: pl.DataFrame) -> None:
@@ -370,7 +463,8 @@ class Store:
 
     def list_series(self, glob: str = "*") -> pl.DataFrame:
         return self.query(
-            "SELECT s.series_id, s.name, s.feed, s.unit, s.agg, count(p.ts) AS points, "
+            "SELECT s.series_id, s.name, s.kind, s.agg, s.step, s.tz, s.feed, s.unit, "
+            "count(p.ts) AS points, "
             "min(p.ts) AS first, max(p.ts) AS last, "
             "CASE WHEN count(p.ts) > 1 THEN "
             "  (epoch(max(p.ts)) - epoch(min(p.ts))) / (count(p.ts) - 1) END AS mean_step_s "
@@ -452,9 +546,16 @@ class Store:
 
     def series_matching(self, glob: str) -> pl.DataFrame:
         return self.query(
-            "SELECT series_id, name, agg, unit, attrs FROM series WHERE name GLOB ? "
+            "SELECT series_id, name, agg, unit, attrs, kind, step, tz FROM series "
+            "WHERE name GLOB ? "
             "ORDER BY series_id",
             [glob],
+        )
+
+    def event_times(self, kind_glob: str) -> pl.DataFrame:
+        """(kind, ts) of every event whose kind matches ``kind_glob``, by kind then time."""
+        return self.query(
+            "SELECT kind, ts FROM events WHERE kind GLOB ? ORDER BY kind, ts", [kind_glob]
         )
 
     def read_points(self, series_ids: Sequence[int]) -> pl.DataFrame:

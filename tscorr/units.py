@@ -1,14 +1,33 @@
-"""Durations as users write them: ``90s``, ``15m``, ``1h``, ``2d``, ``1w``."""
+"""Durations as users write them: ``90s``, ``15m``, ``1h``, ``2d``, ``1w``, ``1mo``, ``1q``, ``1y``.
+
+Seconds, minutes and hours are fixed spans of time. Days and weeks are calendar days and ISO
+weeks in the analysis zone (23 or 25 hours across a DST change). Months, quarters and years
+are calendar months in that zone; where a length in seconds is needed (``lag_seconds``, the
+comparison of two steps) a month counts as its mean length, 30.436875 days.
+"""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 from tscorr.errors import BadInput
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_PATTERN = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_MONTH = 2_629_746  # seconds in the mean Gregorian month (365.2425 d / 12)
+_UNITS = {
+    "s": 1,
+    "m": 60,
+    "h": 3600,
+    "d": 86400,
+    "w": 604800,
+    "mo": _MONTH,
+    "q": 3 * _MONTH,
+    "y": 12 * _MONTH,
+}
+_MONTHS = {"mo": 1, "q": 3, "y": 12}
+_PATTERN = re.compile(r"^\s*(\d+)\s*(mo|[smhdwqy])\s*$")
+UNITS_HELP = "90s, 15m, 1h, 2d, 1w, 1mo, 1q or 1y"
 
 
 @dataclass(frozen=True)
@@ -18,7 +37,14 @@ class Duration:
 
     @property
     def seconds(self) -> int:
+        """The span in seconds (nominal for months, quarters and years)."""
         return self.count * _UNITS[self.unit]
+
+    @property
+    def months(self) -> int | None:
+        """The span in calendar months, or None for a span of fixed or day units."""
+        per = _MONTHS.get(self.unit)
+        return None if per is None else self.count * per
 
     @property
     def polars(self) -> str:
@@ -27,8 +53,8 @@ class Duration:
 
     @property
     def calendar(self) -> bool:
-        """Days and weeks follow the calendar of the analysis zone (23 or 25 h at DST)."""
-        return self.unit in ("d", "w")
+        """Days, weeks, months, quarters and years follow the calendar of the analysis zone."""
+        return self.unit in ("d", "w", "mo", "q", "y")
 
     def __str__(self) -> str:
         return f"{self.count}{self.unit}"
@@ -38,14 +64,41 @@ def parse_duration(text: str, what: str = "duration") -> Duration:
     match = _PATTERN.match(text or "")
     if not match or int(match.group(1)) == 0:
         raise BadInput(
-            f"{what} '{text}' is not a duration; write a positive number and a unit: "
-            "90s, 15m, 1h, 2d or 1w"
+            f"{what} '{text}' is not a duration; write a positive number and a unit: {UNITS_HELP}"
         )
     return Duration(int(match.group(1)), match.group(2))
 
 
-def buckets_in(span: Duration, bucket: Duration, what: str) -> int:
+def parse_span(text: str, what: str) -> Duration | None:
+    """A duration that may be zero (``0``, ``0s``, ``0h``...): None stands for zero."""
+    if re.fullmatch(r"\s*0+\s*(mo|[smhdwqy])?\s*", text or ""):
+        return None
+    return parse_duration(text, what)
+
+
+def buckets_in(span: Duration | None, bucket: Duration, what: str) -> int:
     """How many whole buckets ``span`` covers; it must be a multiple of the bucket."""
-    if span.seconds % bucket.seconds:
-        raise BadInput(f"{what} {span} is not a whole number of {bucket} buckets")
-    return span.seconds // bucket.seconds
+    if span is None:
+        return 0
+    if span.months is not None and bucket.months is not None:
+        if span.months % bucket.months == 0:
+            return span.months // bucket.months
+    elif span.months is None and bucket.months is None and span.seconds % bucket.seconds == 0:
+        return span.seconds // bucket.seconds
+    raise BadInput(f"{what} {span} is not a whole number of {bucket} buckets")
+
+
+def rescale(buckets: int, old: Duration, new: Duration) -> int:
+    """``buckets`` of ``old`` expressed in ``new`` buckets, rounded up (a coarsened series)."""
+    if buckets == 0 or old == new:
+        return buckets
+    if old.months is not None and new.months is not None:
+        return max(1, math.ceil(buckets * old.months / new.months))
+    return max(1, math.ceil(buckets * old.seconds / new.seconds - 1e-9))
+
+
+def finer(a: Duration, b: Duration) -> bool:
+    """True when ``a`` is a shorter step than ``b``."""
+    if a.months is not None and b.months is not None:
+        return a.months < b.months
+    return a.seconds < b.seconds

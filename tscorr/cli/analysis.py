@@ -21,6 +21,7 @@ from tscorr.cli.app import (
     BucketOpt,
     ByOpt,
     EventsOpt,
+    IntervalOpt,
     JsonOpt,
     LabelOpt,
     PlacebosOpt,
@@ -77,7 +78,7 @@ def xcorr(
     test: Annotated[str, typer.Option(help="surrogate, prewhiten, white or none.")] = "surrogate",
     surrogates: Annotated[int, typer.Option(help="Circular shifts for the surrogate test.")] = 999,
     seed: SeedOpt = 0,
-    tz: TzOpt = "UTC",
+    tz: TzOpt = None,
     label: LabelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -121,9 +122,10 @@ def respond(
     baseline: BaselineOpt = "prev-days:7",
     by: ByOpt = None,
     bootstrap: BootstrapOpt = 999,
+    interval: IntervalOpt = "t",
     placebos: PlacebosOpt = 199,
     seed: SeedOpt = 0,
-    tz: TzOpt = "UTC",
+    tz: TzOpt = None,
     label: LabelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -145,6 +147,7 @@ def respond(
         baseline=baseline,
         by=by,
         bootstrap=bootstrap,
+        interval=interval,
         placebos=placebos,
         seed=seed,
         tz=tz,
@@ -163,6 +166,7 @@ def respond(
         "ci_high",
         "half_life",
         "p_placebo",
+        "q_placebo",
     ]
     show(
         run.peaks.select(columns),
@@ -183,7 +187,7 @@ def scan(
     bootstrap: BootstrapOpt = 999,
     placebos: PlacebosOpt = 199,
     seed: SeedOpt = 0,
-    tz: TzOpt = "UTC",
+    tz: TzOpt = None,
     label: LabelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -224,7 +228,7 @@ def explain(
     threshold: Annotated[float, typer.Option(help="Robust z a spike must reach.")] = 5.0,
     season: Annotated[str, typer.Option(help="Seasonal period of the baseline, or none.")] = "1d",
     events: Annotated[str, typer.Option(help="SQL condition: which events may explain.")] = "true",
-    tz: TzOpt = "UTC",
+    tz: TzOpt = None,
     label: LabelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -125,7 +125,12 @@ SeriesOpt = Annotated[str, typer.Option("--series", help="Series name glob.")]
 BucketOpt = Annotated[str, typer.Option("--bucket", help="Grid step: 90s, 15m, 1h, 1d, 1w.")]
 ByOpt = Annotated[str | None, typer.Option("--by", help="kind or name: one event set per value.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of every random draw.")]
-TzOpt = Annotated[str, typer.Option("--tz", help="Zone of day and week buckets.")]
+TzOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--tz", help="Zone of day and longer buckets; default: the zone each series was loaded in."
+    ),
+]
 LabelOpt = Annotated[str | None, typer.Option("--label", help="A name for this run.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON records.")]
 BeforeOpt = Annotated[str, typer.Option("--before", help="Window before the event, e.g. 6h.")]
@@ -133,7 +138,16 @@ AfterOpt = Annotated[str, typer.Option("--after", help="Window after the event, 
 BaselineOpt = Annotated[
     str, typer.Option("--baseline", help="prev-days:N, same-weekday:K or pre:DURATION.")
 ]
-BootstrapOpt = Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples for the CI.")]
+BootstrapOpt = Annotated[
+    int, typer.Option("--bootstrap", help="Resamples for --interval bootstrap.")
+]
+IntervalOpt = Annotated[
+    str,
+    typer.Option(
+        "--interval",
+        help="t (residual t interval, holds with few events) or bootstrap (events resampled).",
+    ),
+]
 PlacebosOpt = Annotated[
     int, typer.Option("--placebos", help="Pseudo-event sets for the placebo p-value.")
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -13,7 +14,8 @@ import typer
 
 from tscorr import pipeline
 from tscorr.cli.app import JsonOpt, app, err, open_store, progress_bar, show
-from tscorr.errors import TscorrError
+from tscorr.errors import BadInput, TscorrError
+from tscorr.frames import SERIES_KINDS
 from tscorr.source import LoadOptions
 
 
@@ -46,13 +48,20 @@ def load(
     kind_col: Annotated[str | None, typer.Option(help="Event kind column.")] = None,
     name_col: Annotated[str | None, typer.Option(help="Event name column.")] = None,
     kind: Annotated[
-        str | None, typer.Option(help="Event kind for a file without a kind column.")
+        str | None,
+        typer.Option(
+            help="Metric files: count, level or censored (default level: an empty bucket is "
+            "missing). Events files without a kind column: the events' kind."
+        ),
     ] = None,
     prefix: Annotated[
         str | None, typer.Option(help="Prefix for series names (wide default: 'FILE:').")
     ] = None,
     agg: Annotated[
-        str | None, typer.Option(help="How buckets combine: sum, mean, last, max.")
+        str | None,
+        typer.Option(
+            help="How buckets combine: sum, mean, last, max; count: one row is one occurrence."
+        ),
     ] = None,
     unit: Annotated[str | None, typer.Option(help="Unit of the values.")] = None,
     series_name: Annotated[
@@ -76,10 +85,14 @@ def load(
     """Load event and metric files into the database, one transaction per file.
 
     Rows that cannot be read go to the rejects table with their line and reason; a file
-    loaded before (same sha256) is skipped unless --force.
+    loaded before (same sha256) is skipped unless --force, which replaces the earlier load of
+    the same content or path wholly. A metric file is a level (an empty bucket is missing)
+    unless --kind count; --agg count turns one row per occurrence into a count series.
 
-    Example: tscorr load stops.csv --kind rally --name-col location --tz America/New_York
+    Example: tscorr load tweets.csv --agg count --series-name tweets:congrats
     """
+    series_kind = kind if kind in SERIES_KINDS else None
+    kind = None if series_kind else kind
     options = LoadOptions(
         tz=tz,
         date_order=date_order.value,
@@ -92,6 +105,7 @@ def load(
         kind=kind,
         prefix=prefix,
         agg=agg,
+        series_kind=series_kind,
         unit=unit,
         encoding=encoding,
         series_name=series_name,
@@ -178,6 +192,28 @@ def ls(
         else:
             frame = store.list_runs()
     show(frame, title=what.value, as_json=as_json)
+
+
+@app.command()
+def rm(
+    source: Annotated[str, typer.Argument(help="Source id or path, as 'tscorr ls sources' shows.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove a loaded source and everything it loaded (points, events, rejects, series
+    left empty), in one transaction.
+
+    Example: tscorr rm 3 --yes
+    """
+    with open_store() as store:
+        ids = store.resolve_sources(source)
+        if not yes:
+            shown = ", ".join(str(i) for i in ids)
+            if not sys.stdin.isatty():
+                raise BadInput(f"removing source {shown} needs --yes when not asked at a terminal")
+            typer.confirm(f"remove source {shown} and everything it loaded?", abort=True)
+        removed = store.remove_sources(ids)
+    show(pl.DataFrame([removed]), title="removed", as_json=as_json)
 
 
 class SqlFormat(str, Enum):

@@ -28,7 +28,7 @@ from tscorr.spec import AGGS, FeedSpec
 from tscorr.timeparse import parse_timestamps
 
 ROLES = ("ts", "series", "value", "kind", "name", "ts_end", "weight")
-FORMS = ("auto", "long", "wide", "events")
+FORMS = ("auto", "long", "wide", "events", "counts")
 _THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"
 # a wide column is a series when at least this share of its non-empty cells are numbers
 _NUMERIC_SHARE = 0.5
@@ -87,6 +87,8 @@ def decide_form(roles: Roles, opts: LoadOptions) -> str:
         raise UnknownName("form", opts.form, FORMS)
     if opts.form != "auto":
         return opts.form
+    if opts.agg == "count" and not (opts.kind_col or opts.name_col or opts.kind):
+        return "counts"
     if opts.kind_col or opts.name_col or opts.kind:
         return "events"
     if roles.value is not None and roles.series is not None:
@@ -157,6 +159,8 @@ def shape_table(
         frames, reason = _events(raw, roles, times.ts, reason, source, opts)
     elif form == "long":
         frames, reason = _long(raw, roles, times.ts, reason, spec, source, opts)
+    elif form == "counts":
+        frames, reason = _counts(raw, roles, times.ts, reason, spec, source, opts)
     else:
         frames, reason = _wide(raw, roles, times.ts, reason, spec, source, opts, notes)
     frames.notes[:0] = notes
@@ -185,28 +189,24 @@ def _rejects(
 
 
 def _series_meta(points: pl.DataFrame, spec: FeedSpec, opts: LoadOptions) -> pl.DataFrame:
+    """One row per series: unit, kind (the user's, else the spec's) and how buckets combine.
+
+    ``auto`` aggregation sums a count series and averages a level; whole numbers alone never
+    make a count (``--kind count`` does).
+    """
+    kind = opts.series_kind or spec.series.kind
     agg = opts.agg or spec.series.agg
+    if agg == "count":  # rows were counted at load: the counts add up
+        agg, kind = "sum", "count"
     if agg not in (*AGGS, "auto"):
-        raise UnknownName("aggregation", agg, (*AGGS, "auto"))
-    values = points["value"]
-    if agg != "auto" or bool((values == values.round()).all()):
-        # a fixed agg, or every value whole: no per-series pass needed
-        meta = points.select(pl.col("series").unique(maintain_order=True)).with_columns(
-            pl.lit(True).alias("integral")
-        )
-    else:
-        meta = points.group_by("series", maintain_order=True).agg(
-            integral=(pl.col("value") == pl.col("value").round()).all()
-        )
-    return meta.select(
-        "series",
+        raise UnknownName("aggregation", agg, (*AGGS, "count", "auto"))
+    if agg == "auto":
+        agg = "sum" if kind == "count" else "mean"
+    return points.select(pl.col("series").unique(maintain_order=True)).with_columns(
         pl.lit(opts.unit or spec.series.unit, pl.String).alias("unit"),
-        (
-            pl.when(pl.col("integral")).then(pl.lit("sum")).otherwise(pl.lit("mean"))
-            if agg == "auto"
-            else pl.lit(agg)
-        ).alias("agg"),
+        pl.lit(agg).alias("agg"),
         pl.lit("{}").alias("attrs"),
+        pl.lit(kind).alias("kind"),
     )
 
 
@@ -266,6 +266,53 @@ def _long(
         points=points,
         series=_series_meta(points, spec, opts),
         duplicates=dups,
+    )
+    return frames, reason
+
+
+def _counts(
+    raw: pl.DataFrame,
+    roles: Roles,
+    ts: pl.Series,
+    reason: pl.Series,
+    spec: FeedSpec,
+    source: SourceFile,
+    opts: LoadOptions,
+) -> tuple[FeedFrames, pl.Series]:
+    """One row = one occurrence (``--agg count``): rows per timestamp become a count series.
+
+    Rows with the same timestamp add up, never replace each other. With a series column there
+    is one count series per name; otherwise one series, ``--series-name`` or ``FILE:rows``.
+    """
+    if roles.series:
+        names = raw[roles.series].cast(pl.String).str.strip_chars()
+        prefix = opts.prefix if opts.prefix is not None else (spec.series.prefix or "")
+        names = prefix + names if prefix else names
+        bad = names.is_null() | (names == "")
+        reason = pl.select(
+            pl.when(pl.lit(reason).is_not_null())
+            .then(pl.lit(reason))
+            .when(pl.lit(bad))
+            .then(pl.lit("empty series name"))
+        ).to_series()
+    else:
+        prefix = opts.prefix if opts.prefix is not None else f"{source.stem}:"
+        name = opts.series_name if opts.series_name is not None else f"{prefix}rows"
+        names = pl.Series([name] * raw.height, dtype=pl.String)
+    points = (
+        pl.DataFrame({"series": names, "ts": ts})
+        .filter(reason.is_null())
+        .group_by("series", "ts", maintain_order=True)
+        .agg(pl.len().cast(pl.Float64).alias("value"))
+        .sort("series", "ts")
+        .with_columns(pl.lit(None, pl.String).alias("flag"))
+    )
+    frames = FeedFrames(
+        rows_read=raw.height, points=points, series=_series_meta(points, spec, opts)
+    )
+    frames.notes.append(
+        f"--agg count: {int(reason.is_null().sum())} rows counted into "
+        f"{points['series'].n_unique()} count series"
     )
     return frames, reason
 

@@ -48,7 +48,10 @@ def _series_meta(names: pl.Series, censored: bool) -> pl.DataFrame:
         else "{}"
     )
     return pl.DataFrame({"series": names.unique(maintain_order=True)}).with_columns(
-        pl.lit("views").alias("unit"), pl.lit("sum").alias("agg"), pl.lit(attrs).alias("attrs")
+        pl.lit("views").alias("unit"),
+        pl.lit("sum").alias("agg"),
+        pl.lit(attrs).alias("attrs"),
+        pl.lit("censored" if censored else "level").alias("kind"),
     )
 
 

@@ -1,0 +1,156 @@
+"""The observation model: what a series' values mean and at which step they were observed.
+
+Every series has a **kind**, declared by its feed (or by ``--kind`` on a generic file):
+
+``count``
+    events per time (requests in an access log, rows of a per-row file loaded with
+    ``--agg count``, events of a kind used as ``events:KIND``). An empty bucket inside the
+    series' coverage (its first to its last observation) really is 0.
+``level``
+    a measurement (views per day, a search index, a price). An empty bucket is missing, never
+    0. Whole numbers alone never make a series a count.
+``censored``
+    a top list: a day the item is absent is stored in ``censored`` as "below that day's
+    cut-off" and analysed as missing, never as 0.
+
+and a **native step**, detected at load time in the zone its timestamps were read in: a
+daily series loaded with ``--tz America/New_York`` is daily there, even across the 23- and
+25-hour days of DST. An analysis never zero-fills between native observations: a series
+whose native step is coarser than ``--bucket`` is analysed at its native step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from tscorr.frames import SERIES_KINDS
+
+KINDS = SERIES_KINDS
+# a regular step must explain at least this share of the gaps between points
+_REGULAR = 0.5
+# ... and at least this share of the points must sit on the step's grid
+_ALIGNED = 0.9
+
+
+def declare(
+    series: pl.DataFrame,
+    points: pl.DataFrame,
+    feed_kind: str,
+    user_kind: str | None,
+    tz: str,
+) -> pl.DataFrame:
+    """Complete a file's series frame with each series' kind and native step.
+
+    Kind: the user's ``--kind``, else what the reader said, else ``censored`` for a series
+    marked censored in ``attrs``, else the feed's kind. Step: what the reader said, else the
+    bucket a feed counted in (``attrs.bucket``), else detected from the points in ``tz``.
+    """
+    if series.height == 0:
+        return series
+    attrs = (
+        series["attrs"]
+        .fill_null("{}")
+        .str.json_decode(pl.Struct({"censored": pl.Boolean, "bucket": pl.String}))
+    )
+    detected = native_steps(points.select("series", "ts"), tz)
+    kind = (
+        pl.when(pl.lit(user_kind, pl.String).is_not_null())
+        .then(pl.lit(user_kind, pl.String))
+        .when(pl.col("kind").is_not_null())
+        .then(pl.col("kind"))
+        .when(attrs.struct.field("censored").fill_null(False))
+        .then(pl.lit("censored"))
+        .otherwise(pl.lit(feed_kind))
+    )
+    steps = pl.Series([detected.get(name) for name in series["series"]], dtype=pl.String)
+    return series.with_columns(
+        kind.alias("kind"),
+        pl.coalesce(pl.col("step"), attrs.struct.field("bucket"), steps).alias("step"),
+    )
+
+
+def native_steps(points: pl.DataFrame, tz: str) -> dict[str, str | None]:
+    """The native step of every series in ``points`` (series, ts), read in zone ``tz``.
+
+    Day and coarser steps need every point at local midnight: ``Nmo`` / ``Nq`` / ``Ny`` when
+    every point is on the first of a month, ``Nw`` when the usual gap is a whole number of
+    weeks, else ``Nd``. Finer steps (``Nh``, ``Nm``, ``Ns``) need the usual gap to explain at
+    least half of the gaps and 90% of the points to sit on its grid. Irregular series (one
+    row per tweet) and series with fewer than two distinct times have no native step (None).
+    """
+    if points.height == 0:
+        return {}
+    local = pl.col("ts").dt.convert_time_zone(tz).dt.replace_time_zone(None)
+    stats = (
+        points.select("series", "ts")
+        .unique()
+        .sort("series", "ts")
+        .with_columns(
+            (local.dt.hour() * 3600 + local.dt.minute() * 60 + local.dt.second()).alias("sod"),
+            (local.dt.microsecond() == 0).alias("whole"),
+            local.dt.day().alias("day"),
+            (local.dt.year().cast(pl.Int64) * 12 + local.dt.month() - 1).alias("month"),
+            local.dt.date().cast(pl.Int64).alias("date"),
+            pl.col("ts").dt.epoch("us").alias("us"),
+        )
+        .group_by("series", maintain_order=True)
+        .agg(
+            pl.len().alias("n"),
+            ((pl.col("sod") == 0) & pl.col("whole")).all().alias("midnight"),
+            (pl.col("day") == 1).all().alias("first_of_month"),
+            pl.col("month"),
+            pl.col("date"),
+            pl.col("us"),
+        )
+    )
+    out: dict[str, str | None] = {}
+    for row in stats.iter_rows(named=True):
+        out[row["series"]] = _step_of(row)
+    return out
+
+
+def _mode_gap(values: np.ndarray) -> tuple[int, float]:
+    """The most common positive gap between consecutive values and the share it explains."""
+    gaps: np.ndarray = np.diff(np.asarray(values, dtype=np.int64))
+    gaps = gaps[gaps > 0]
+    if gaps.size == 0:
+        return 0, 0.0
+    uniq, counts = np.unique(gaps, return_counts=True)
+    best = int(np.argmax(counts))
+    g = int(uniq[best])
+    return g, float(np.mean(gaps % g == 0))
+
+
+def _step_of(row: dict[str, object]) -> str | None:
+    if int(row["n"]) < 2:  # type: ignore[call-overload]
+        return None
+    if row["midnight"] and row["first_of_month"]:
+        months = np.asarray(row["month"], dtype=np.int64)
+        g, _ = _mode_gap(months)
+        if g == 0:
+            return None
+        if g % 12 == 0 and len(np.unique(months % 12)) == 1:
+            return f"{g // 12}y"
+        if g % 3 == 0 and len(np.unique(months % 3)) == 1:
+            return f"{g // 3}q"
+        return f"{g}mo"
+    if row["midnight"]:
+        dates = np.asarray(row["date"], dtype=np.int64)
+        g, _ = _mode_gap(dates)
+        if g == 0:
+            return None
+        return f"{g // 7}w" if g % 7 == 0 else f"{g}d"
+    us = np.asarray(row["us"], dtype=np.int64)
+    g_us, share = _mode_gap(us)
+    if g_us < 1_000_000 or g_us % 1_000_000 or share < _REGULAR:
+        return None
+    _, counts = np.unique(us % g_us, return_counts=True)
+    if counts.max() < _ALIGNED * len(us):
+        return None
+    g = g_us // 1_000_000
+    if g % 3600 == 0:
+        return f"{g // 3600}h"
+    if g % 60 == 0:
+        return f"{g // 60}m"
+    return f"{g}s"
