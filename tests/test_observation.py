@@ -1,0 +1,341 @@
+"""The observation model on the real files that fooled the first version (issue: missing is
+missing), and its properties: what else is loaded never changes a pair; gaps never read as 0."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from statsmodels.tsa.stattools import ccf
+
+import tscorr
+from tscorr.correlate import XcorrParams, run_xcorr
+from tscorr.errors import BadInput
+from tscorr.inputs import load_aligned
+from tscorr.observe import native_steps
+from tscorr.respond import RespondParams, run_respond
+from tscorr.source import LoadOptions
+from tscorr.store import Store
+from tscorr.units import buckets_in, parse_duration, parse_span
+
+ELECTION = "real/wikipedia-election2016/beckernick_enwiki_daily_views_2016-11-01_to_15.csv"
+TWEETS = "real/twitter/upchuck_congrats_times_DERIVED.csv"
+SANDY = "real/sandy-311-calls--sandy-311-calls-by-day.csv"
+NOV = "real/wikipedia/top100_2016-11-05_to_2016-11-10.csv"
+JUNE = "real/wikipedia/top100_2016-06-22_to_2016-06-24.csv"
+NEWS = "events/news2012-2016.csv"
+
+
+def test_trump_ratio_is_computed_from_observed_days_only(store: Store, fixtures: Path) -> None:
+    tscorr.load_file(store, fixtures / ELECTION, options=LoadOptions(prefix="wiki:"))
+    tscorr.load_file(store, fixtures / NEWS)
+    assert store.scalar("SELECT kind FROM series WHERE name = 'wiki:Donald_Trump'") == "level"
+    run = run_respond(
+        store,
+        RespondParams(
+            events="kind = 'race-call'",
+            series="wiki:Donald_Trump",
+            bucket="1d",
+            before="1d",
+            after="1d",
+            baseline="prev-days:7",
+            placebos=0,
+        ),
+    )
+    row = run.responses.filter(pl.col("lag") == 0).row(0, named=True)
+    # by hand from the file: the 7 days before the window opens (8 Nov) are 1-7 Nov, of which
+    # 2 and 3 Nov are missing; the baseline is the mean of the five observed days, not of 0s
+    observed = [128660, 178784, 158434, 208196, 281279]
+    assert row["value"] == 6137438
+    assert row["baseline"] == pytest.approx(np.mean(observed))
+    assert row["ratio"] == pytest.approx(6137438 / np.mean(observed))
+    assert row["flag"] == "baseline-short"
+    # the old reading (missing days as 0 views) would have given about 45x
+    assert row["ratio"] < 33
+
+
+def test_daily_counts_at_the_default_bucket_are_analysed_in_days(
+    store: Store, fixtures: Path
+) -> None:
+    tscorr.load_file(
+        store,
+        fixtures / SANDY,
+        options=LoadOptions(prefix="311:", tz="America/New_York", series_kind="count"),
+    )
+    tscorr.load_file(store, fixtures / NEWS)
+    assert store.scalar("SELECT step FROM series WHERE name = '311:total'") == "1d"
+    run = run_xcorr(
+        store,
+        XcorrParams(events="kind = 'hurricane'", series="311:total", max_lag=24, surrogates=99),
+    )
+    params = json.loads(store.scalar("SELECT params FROM runs WHERE run_id = ?", [run.run_id]))
+    (block,) = params["alignment"]["blocks"]
+    assert (block["bucket"], block["coarsened_from"], block["tz"]) == (
+        "1d",
+        "1h",
+        "America/New_York",
+    )
+    assert block["grid_buckets"] == 1783  # one bucket per day of the file, not 42,769 hours
+    assert any("analysed in 1d buckets, not --bucket 1h" in n for n in run.notes)
+    peak = run.peaks.row(0, named=True)
+    assert peak["lag"] == 0 and peak["lag_seconds"] == 0  # landfall day, not 19 hours before
+    assert set(run.table["lag"].to_list()) == {-1, 0, 1}  # 24 h of lags is one day
+
+
+def test_monthly_counts_never_gain_invented_weeks_and_match_ccf(
+    store: Store, fixtures: Path, tmp_path: Path
+) -> None:
+    tscorr.load_file(
+        store, fixtures / "feeds/csv/monthly_counts.csv", options=LoadOptions(series_kind="count")
+    )
+    assert store.scalar("SELECT step FROM series WHERE name = 'claims'") == "1mo"
+    events = tmp_path / "storms.csv"
+    months = [3, 17, 40, 41, 90, 133, 170]
+    events.write_text(
+        "ts,kind,name\n"
+        + "".join(f"{2000 + m // 12}-{m % 12 + 1:02d}-15T12:00:00Z,storm,s{m}\n" for m in months)
+    )
+    tscorr.load_file(store, events)
+    weekly = load_aligned(store, "claims", parse_duration("1w"), None, "none", None)
+    (block,) = weekly.blocks
+    assert str(block.bucket) == "1mo" and block.grid.n == 192
+    assert int(np.isfinite(block.raw).sum()) == 192  # 192 months, not 831 "observed" weeks
+    run = run_xcorr(
+        store, XcorrParams(events="true", series="claims", bucket="1mo", max_lag=12, test="none")
+    )
+    y = np.loadtxt(fixtures / "feeds/csv/monthly_counts.csv", delimiter=",", skiprows=1, usecols=2)
+    e = np.zeros(192)
+    e[months] = 1.0
+    want = ccf(y, e, adjusted=False, fft=False)[:13]  # R's ccf(y, e) at lags 0..12
+    got = run.table.filter(pl.col("lag") >= 0).sort("lag")["r"].to_numpy()
+    assert np.max(np.abs(got - want)) < 1e-8
+
+
+def test_calendar_durations() -> None:
+    assert buckets_in(parse_duration("1y"), parse_duration("1mo"), "x") == 12
+    assert buckets_in(parse_duration("2q"), parse_duration("1mo"), "x") == 6
+    assert buckets_in(parse_span("0s", "x"), parse_duration("1mo"), "x") == 0
+    with pytest.raises(BadInput, match="30d is not a whole number of 1mo buckets"):
+        buckets_in(parse_duration("30d"), parse_duration("1mo"), "--max-lag")
+    with pytest.raises(BadInput, match="1mo, 1q or 1y"):
+        parse_duration("1 fortnight")
+
+
+def test_native_step_is_read_in_the_local_calendar() -> None:
+    local = [datetime(2012, 10, 20) + timedelta(days=d) for d in range(30)]  # over a DST end
+    frame = pl.DataFrame({"series": "a", "ts": local}).with_columns(
+        pl.col("ts").dt.replace_time_zone("America/New_York").dt.convert_time_zone("UTC")
+    )
+    assert native_steps(frame, "America/New_York") == {"a": "1d"}
+    assert native_steps(frame, "UTC") == {"a": None}  # 04:00 or 05:00 UTC: not days there
+    hours = pl.DataFrame(
+        {
+            "series": "h",
+            "ts": pl.datetime_range(
+                datetime(2018, 4, 12, 7), datetime(2018, 4, 26), "4h", eager=True, time_zone="UTC"
+            ),
+        }
+    )
+    tweets = pl.DataFrame(
+        {
+            "series": "t",
+            "ts": [datetime(2016, 11, 9, 7, 29, s, 1000 * s, tzinfo=UTC) for s in (1, 3, 4, 9, 30)],
+        }
+    )
+    assert native_steps(pl.concat([hours, tweets]), "UTC") == {"h": "4h", "t": None}
+
+
+def test_top_list_p_value_does_not_depend_on_other_files(
+    store: Store, fixtures: Path, tmp_path: Path
+) -> None:
+    tscorr.load_file(store, fixtures / NOV)
+    tscorr.load_file(store, fixtures / NEWS)
+    params = XcorrParams(
+        events="kind = 'race-call'", series="pageviews:*Melania_Trump", bucket="1d", max_lag=1
+    )
+    alone = run_xcorr(store, params).table.sort("lag")
+    tscorr.load_file(store, fixtures / JUNE)
+    with_june = run_xcorr(store, params).table.sort("lag")
+    cols = ["lag", "r", "n", "p_value", "p_peak"]
+    assert alone.select(cols).equals(with_june.select(cols))
+
+
+def test_one_row_per_tweet_becomes_a_count_series(store: Store, fixtures: Path) -> None:
+    report = tscorr.load_file(
+        store,
+        fixtures / TWEETS,
+        options=LoadOptions(agg="count", series_name="tweets:congrats"),
+    )
+    assert report.counts is not None and report.counts.rows_loaded == 443
+    assert store.query("SELECT kind, agg, step FROM series").rows() == [("count", "sum", None)]
+    assert store.scalar("SELECT sum(value) FROM points") == 443  # no row replaced another
+    data = load_aligned(store, "tweets:*", parse_duration("1h"), "UTC", "none", None)
+    (block,) = data.blocks
+    hour = block.grid.starts.to_list().index(datetime(2016, 11, 9, 7, tzinfo=UTC))
+    assert block.raw[0, hour] == 87  # the hour of the AP call (07:29 UTC)
+    assert block.raw[0, hour - 1] == 17 and block.raw[0, hour + 1] == 66
+    assert np.nanmin(block.raw) == 0  # a count: quiet hours inside its span are 0
+
+
+def test_event_kinds_as_count_series(store: Store, fixtures: Path, tmp_path: Path) -> None:
+    stops = tmp_path / "stops.csv"
+    stops.write_text(
+        "ts,kind,name\n2016-11-01,rally,a\n2016-11-01,rally,b\n2016-11-04,rally,c\n"
+        "2016-11-02,debate,d\n"
+    )
+    tscorr.load_file(store, stops)
+    data = load_aligned(store, "events:rally", parse_duration("1d"), "UTC", "none", None)
+    assert data.names == ["events:rally"]
+    assert data.blocks[0].raw.tolist() == [[2.0, 0.0, 0.0, 1.0]]
+
+
+def test_force_replaces_kind_agg_and_events_and_rm_removes_a_source(
+    store: Store, tmp_path: Path
+) -> None:
+    metric = tmp_path / "m.csv"
+    metric.write_text("ts,series,value\n2016-11-08,x,1\n2016-11-09,x,2\n")
+    tscorr.load_file(store, metric)
+    assert store.query("SELECT kind, agg FROM series").rows() == [("level", "mean")]
+    tscorr.load_file(store, metric, options=LoadOptions(series_kind="count"), force=True)
+    assert store.query("SELECT kind, agg FROM series").rows() == [("count", "sum")]
+    assert store.scalar("SELECT count(*) FROM points") == 2
+    events = tmp_path / "e.csv"
+    events.write_text("ts,kind,name\n2016-11-09T07:29Z,race-call,AP\n2016-11-09T07:29Z,x,y\n")
+    tscorr.load_file(store, events)
+    tscorr.load_file(store, events, force=True)
+    assert store.scalar("SELECT count(*) FROM events") == 2  # replaced, never duplicated
+    before = store.scalar("SELECT count(*) FROM sources")
+    removed = store.remove_sources(store.resolve_sources(str(metric)))
+    assert removed["points"] == 2 and removed["series"] == 1 and removed["sources"] == 1
+    assert store.scalar("SELECT count(*) FROM sources") == before - 1
+    assert store.scalar("SELECT count(*) FROM series") == 0
+
+
+def test_rm_command_asks_unless_yes(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    metric = tmp_path / "m.csv"
+    metric.write_text("ts,series,value\n2016-11-08,x,1\n")
+    assert cli("load", str(metric), "--kind", "count").exit_code == 0
+    refused = cli("rm", "1")
+    assert refused.exit_code != 0 and "--yes" in refused.output
+    done = cli("rm", "1", "--yes", "--json")
+    assert done.exit_code == 0 and json.loads(done.stdout)[0]["points"] == 1
+    assert "no source '1'" in cli("rm", "1", "--yes").output
+
+
+def test_prev_days_follow_the_local_clock_across_dst(store: Store, tmp_path: Path) -> None:
+    # hourly readings in New York: value = the local hour, so the same clock time reads the
+    # same value on every day, also across the end of DST (6 Nov 2016, a 25-hour day)
+    start = datetime(2016, 10, 30, tzinfo=UTC)
+    rows = []
+    for h in range(24 * 12):
+        ts = start + timedelta(hours=h)
+        local = pl.Series([ts]).dt.convert_time_zone("America/New_York")[0]
+        rows.append(f"{ts.isoformat()},clock,{local.hour + 1}\n")
+    path = tmp_path / "clock.csv"
+    path.write_text("ts,series,value\n" + "".join(rows))
+    tscorr.load_file(store, path)
+    (tmp_path / "ev.csv").write_text("ts,kind,name\n2016-11-09T12:00:00Z,x,noon UTC\n")
+    tscorr.load_file(store, tmp_path / "ev.csv")
+    run = run_respond(
+        store,
+        RespondParams(
+            events="true",
+            bucket="1h",
+            after="3h",
+            baseline="prev-days:7",
+            tz="America/New_York",
+            placebos=0,
+        ),
+    )
+    ratios = run.responses["ratio"].to_numpy()
+    assert np.allclose(ratios, 1.0)  # each hour against the same clock hour on 2-8 Nov
+    assert run.responses["flag"].null_count() == run.responses.height
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(st.integers(0, 59), min_size=24, max_size=50, unique=True),
+    st.integers(0, 40),
+    st.integers(1, 30),
+    st.sampled_from(["1d", "2d", "1w"]),
+)
+def test_unrelated_series_never_change_a_pair(
+    tmp_path_factory: pytest.TempPathFactory,
+    days: list[int],
+    other_start: int,
+    other_len: int,
+    bucket: str,
+) -> None:
+    tmp = tmp_path_factory.mktemp("pair")
+    rng = np.random.default_rng(len(days) * 7 + other_start)
+    a = tmp / "a.csv"
+    a.write_text(
+        "ts,series,value\n"
+        + "".join(
+            f"{(datetime(2016, 1, 1) + timedelta(days=d)).date()},a,{rng.lognormal(3, 1):.3f}\n"
+            for d in sorted(days)
+        )
+    )
+    b = tmp / "b.csv"
+    b.write_text(
+        "ts,series,value\n"
+        + "".join(
+            f"{(datetime(2015, 12, 1) + timedelta(days=other_start + k)).date()},b,{k}\n"
+            for k in range(other_len)
+        )
+    )
+    ev = tmp / "ev.csv"
+    ev.write_text(
+        "ts,kind,name\n"
+        + "".join(
+            f"{(datetime(2016, 1, 1) + timedelta(days=int(d))).date()},x,e{d}\n"
+            for d in rng.choice(sorted(days), 5, replace=False)
+        )
+    )
+    params = XcorrParams(events="true", series="*", bucket=bucket, max_lag=1, surrogates=19)
+    with tscorr.open(tmp / "one.duckdb") as one, tscorr.open(tmp / "two.duckdb") as two:
+        for s, files in ((one, (a, ev)), (two, (b, a, ev))):
+            for f in files:
+                tscorr.load_file(s, f)
+        alone = run_xcorr(one, params).table.filter(pl.col("series") == "a")
+        both = run_xcorr(two, params).table.filter(pl.col("series") == "a")
+        cols = ["lag", "r", "n", "p_value", "p_peak"]
+        assert alone.height > 0 and alone.select(cols).equals(both.select(cols))
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(st.integers(0, 24 * 20), min_size=2, max_size=60, unique=True),
+    st.sampled_from(["1h", "3h", "1d"]),
+    st.sampled_from(["level", "count"]),
+)
+def test_gaps_never_read_as_zero(
+    tmp_path_factory: pytest.TempPathFactory, hours: list[int], bucket: str, kind: str
+) -> None:
+    tmp = tmp_path_factory.mktemp("gaps")
+    path = tmp / "s.csv"
+    start = datetime(2016, 3, 1, tzinfo=UTC)
+    path.write_text(
+        "ts,series,value\n"
+        + "".join(f"{(start + timedelta(hours=h)).isoformat()},s,{h % 7 + 1}\n" for h in hours)
+    )
+    with tscorr.open(tmp / "g.duckdb") as s:
+        tscorr.load_file(s, path, options=LoadOptions(series_kind=kind))
+        (block,) = load_aligned(s, "s", parse_duration(bucket), None, "none", None).blocks
+        zeros = block.raw == 0
+        if kind == "level":
+            assert not zeros.any()  # every value in the file is >= 1: a zero would be invented
+        else:
+            inside = np.isfinite(block.raw)
+            assert inside[0, 0] and inside[0, -1]  # the span runs from first to last point
+            assert np.all(inside)  # a count is defined (0 or more) everywhere inside its span
