@@ -131,7 +131,7 @@ def test_scan_ranks_the_series_that_moved_first(store: Store) -> None:
         and row["ratio_lag"] == 1
         and row["peak_ratio"] == pytest.approx(5, rel=0.1)
     )
-    assert row["q_value"] < 0.05
+    assert row["q_peak"] < 0.05
     assert store.scalar("SELECT count(*) FROM runs") == 2
 
 

@@ -26,9 +26,13 @@ def test_bh_matches_statsmodels() -> None:
 def test_white_pvalues_and_sidak_peak() -> None:
     r = np.array([[0.0, 0.1, -0.3]])
     n = np.array([[100, 100, 100]])
-    p, peak = white_pvalues(r, n)
+    p, peak, adjusted = white_pvalues(r, n)
     np.testing.assert_allclose(p[0], 2 * norm.sf(np.abs(r[0]) * 10))
     assert peak[0] == pytest.approx(1 - (1 - p[0, 2]) ** 3)
+    np.testing.assert_allclose(adjusted[0], 1 - (1 - p[0]) ** 3)
+    # a normal tail underflows for a huge effect: the p-value is tiny, never 0
+    huge = white_pvalues(np.array([[0.99]]), np.array([[100000]]))
+    assert all(float(a.min()) > 0 for a in huge)
 
 
 def test_surrogate_pvalues_are_seeded_and_in_range() -> None:
@@ -44,18 +48,23 @@ def test_surrogate_pvalues_are_seeded_and_in_range() -> None:
 
 
 def test_beyond_the_surrogates_the_tail_takes_over() -> None:
-    """A strong effect gets p below 1/(S+1); a weak one keeps its empirical p-value."""
+    """A strong effect gets a peak p below 1/(S+1) from the fitted tail, never 0; a weak one
+    and every per-lag p keep their empirical values."""
     rng = np.random.default_rng(8)
     n = 2000
     e = np.zeros(n)
     e[rng.choice(n - 5, 40, replace=False)] = 1.0
     y = rng.normal(size=(2, n))
     y[0] += 3.0 * np.roll(e, 2)
-    sig = assess(e, y, 5, n_surrogates=99, seed=1)
+    sig = assess(e, y, 5, n_surrogates=299, seed=1)
     at2 = 5 + 2
-    assert sig.p[0, at2] < 1 / 100 and sig.p_peak[0] < 1 / 100
+    assert sig.method[0] == "gpd-tail"
+    assert 0 < sig.p[0, at2] < 1 / 300 and 0 < sig.p_peak[0] < 1 / 300
+    assert sig.q[0, at2] == sig.p_peak[0] == pytest.approx(11 * sig.p[0, at2])  # Holm, 11 lags
+    assert np.all(sig.q[0] >= sig.p_peak[0])
+    assert sig.p_peak[1] > 0.05
     weak = sig.p[1][sig.p[1] >= 0.1]
-    assert np.all(np.isclose(weak * 100, np.round(weak * 100)))  # multiples of 1/(S+1)
+    assert np.all(np.isclose(weak * 300, np.round(weak * 300)))  # multiples of 1/(S+1)
 
 
 def test_sparse_surrogates_equal_the_generic_path(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -68,8 +77,8 @@ def test_sparse_surrogates_equal_the_generic_path(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(significance, "SPARSE_MIN", 0)
     monkeypatch.setattr(significance, "_SPARSE_SHARE", 0.0)
     slow = assess(e, y, 8, n_surrogates=199, seed=9)
-    np.testing.assert_array_equal(fast.p, slow.p)
-    np.testing.assert_array_equal(fast.p_peak, slow.p_peak)
+    np.testing.assert_allclose(fast.p, slow.p, rtol=1e-12)
+    np.testing.assert_allclose(fast.p_peak, slow.p_peak, rtol=1e-12)
 
 
 def test_ar_order_and_coefficients_match_statsmodels() -> None:
@@ -105,15 +114,14 @@ def _ar1(rng: np.random.Generator, m: int, n: int, phi: float = 0.6) -> np.ndarr
 
 
 def test_honest_on_random_walks() -> None:
-    """50 independent random walks vs a random event set: q < 0.05 in at most 5% of series."""
+    """50 independent random walks vs a random event set: q_peak < 0.05 in at most 5%."""
     rng = np.random.default_rng(2024)
     n, m, L = 600, 50, 12
     walks = np.cumsum(rng.normal(size=(m, n)), axis=1)
     e = np.zeros(n)
     e[rng.choice(n, 20, replace=False)] = 1.0
     sig = assess(e, walks, L)  # the default: surrogate test, 999 shifts
-    q = bh_qvalues(sig.p)
-    flagged = (q < 0.05).any(axis=1).sum()
+    flagged = (bh_qvalues(sig.p_peak) < 0.05).sum()
     assert flagged <= 0.05 * m
 
 
@@ -131,7 +139,7 @@ def test_autocorrelated_events_fool_the_white_band_not_the_surrogates() -> None:
     # all series share one event set, so the surrogate false-positive share varies from run
     # to run around its nominal level (1.5%, 3.5%, 13.5% over three seeds with 200 walks);
     # the white band calls nearly every walk significant
-    assert (bh_qvalues(sig.p) < 0.05).any(axis=1).sum() <= 0.2 * m
+    assert (bh_qvalues(sig.p_peak) < 0.05).sum() <= 0.2 * m
     naive = bh_qvalues(white_pvalues(sig.r, sig.n)[0])
     assert (naive < 0.05).any(axis=1).sum() >= 0.8 * m
 
@@ -146,10 +154,12 @@ def test_planted_responses_are_found_at_their_lag() -> None:
     e[when] = 1.0
     y[:, when + 3] += 2.0  # about 1.6 standard deviations of the AR(1) noise
     sig = assess(e, y, L)
-    q = bh_qvalues(sig.p)
     at3 = lags(L) == 3
-    found = (q[:, at3][:, 0] < 0.05) & (np.argmax(np.abs(sig.r), axis=1) == np.flatnonzero(at3)[0])
-    assert found.mean() >= 0.9
+    discovered = bh_qvalues(sig.p_peak) < 0.05
+    localised = sig.q[:, at3][:, 0] < 0.05
+    peak_at3 = np.argmax(np.abs(sig.r), axis=1) == np.flatnonzero(at3)[0]
+    assert (discovered & localised & peak_at3).mean() >= 0.9
+    assert (sig.q[:, ~at3] < 0.05).mean() <= 0.05  # other lags are not "localised"
 
 
 def test_placebo_shift_distribution_is_uniform_under_the_null() -> None:
@@ -161,6 +171,6 @@ def test_placebo_shift_distribution_is_uniform_under_the_null() -> None:
     e[rng.choice(n, 15, replace=False)] = 1.0
     prep = Prepared.build(y, 0)
     r = prep.correlate(e)
-    p, _ = significance.surrogate_test(prep, e, r, 499, seed=1)
+    p = significance.surrogate_test(prep, e, r, 499, seed=1).p
     share = (p[:, 0] <= 0.1).mean()
     assert 0.0 <= share <= 0.25  # nominal 0.1; 60 draws

@@ -15,7 +15,7 @@ import polars as pl
 from tscorr import align
 from tscorr.errors import BadInput, NoData, UnknownName
 from tscorr.inputs import Aligned, event_sets, load_aligned, versions
-from tscorr.significance import TESTS, assess, bh_qvalues
+from tscorr.significance import TESTS, Significance, assess, bh_qvalues
 from tscorr.store import Store
 from tscorr.units import Duration, buckets_in, parse_duration
 from tscorr.xcorr import ESTIMATORS, lags
@@ -47,7 +47,7 @@ class XcorrParams:
 class XcorrRun:
     run_id: int
     table: pl.DataFrame  # the run's xcorr rows
-    peaks: pl.DataFrame  # one row per (event_set, series), sorted by q then |r|
+    peaks: pl.DataFrame  # one row per (event_set, series), sorted by q_peak then |r|
     notes: list[str]
 
 
@@ -87,6 +87,7 @@ def run_xcorr(
     )
     notes = list(data.notes)
     parts = []
+    nulls: list[dict[str, object]] = []
     total = len(sets) * len(data.blocks)
     done = 0
     for block in data.blocks:
@@ -113,7 +114,15 @@ def run_xcorr(
                     f"event set '{label}': {dropped} events outside the span of {_few(names)}"
                 )
             sig = assess(e, y, lag, params.estimator, params.test, params.surrogates, params.seed)
-            parts.append(_frame(label, names, sig.r, sig.n, sig.p, sig.p_peak, lag, block.bucket))
+            if sig.info:
+                nulls.append({"event_set": label, "series": _few(names), **sig.info})
+                if sig.info.get("p_min") is None:
+                    notes.append(
+                        f"event set '{label}', {_few(names)}: no p-value, the surrogate test "
+                        f"needs at least {sig.info['minimum_buckets']} {block.bucket} buckets "
+                        f"at --max-lag {lag} (has {block.grid.n})"
+                    )
+            parts.append(_frame(label, names, sig, lag, block.bucket))
     if step:
         step("pairs", total, total)
     if not parts:
@@ -121,11 +130,15 @@ def run_xcorr(
             "no series has both enough buckets for this --max-lag and events inside its span"
         )
     table = pl.concat(parts)
-    q = bh_qvalues(table["p_value"].to_numpy())
-    table = table.with_columns(pl.Series("q_value", q))
+    table = table.with_columns(pl.Series("q_peak", _pair_q(table), dtype=pl.Float64))
     record = asdict(params) | {
         "max_lag_buckets": max_lag,
         "alignment": data.record(),
+        "inference": {
+            "discovery": "p_peak per pair; q_peak = Benjamini-Hochberg over the pairs of the run",
+            "localisation": "p_value per lag; q_value = adjusted within the pair (max-|r|)",
+            "nulls": nulls,
+        },
         "notes": notes,
     }
     run_id = store.save_run("xcorr", record, versions(), {"xcorr": table}, params.label)
@@ -146,16 +159,9 @@ def _note_skipped(notes: list[str], skipped: np.ndarray, need: int, bucket: Dura
 
 
 def _frame(
-    label: str,
-    names: list[str],
-    r: np.ndarray,
-    n: np.ndarray,
-    p: np.ndarray,
-    p_peak: np.ndarray,
-    max_lag: int,
-    bucket: Duration,
+    label: str, names: list[str], sig: Significance, max_lag: int, bucket: Duration
 ) -> pl.DataFrame:
-    m, width = r.shape
+    m, width = sig.r.shape
     lag = np.tile(lags(max_lag), m)
     return pl.DataFrame(
         {
@@ -163,17 +169,34 @@ def _frame(
             "series": np.repeat(np.array(names, dtype=object), width).tolist(),
             "lag": lag.astype(np.int32),
             "lag_seconds": (lag * bucket.seconds).astype(float),
-            "r": r.ravel(),
-            "n": n.ravel().astype(np.int64),
-            "p_value": p.ravel(),
-            "p_peak": np.repeat(p_peak, width),
+            "r": sig.r.ravel(),
+            "n": sig.n.ravel().astype(np.int64),
+            "p_value": sig.p.ravel(),
+            "q_value": sig.q.ravel(),
+            "p_peak": np.repeat(sig.p_peak, width),
+            "p_method": np.repeat(np.array(sig.method, dtype=object), width).tolist(),
         },
         nan_to_null=True,
+        schema_overrides={"p_method": pl.String},
     )
 
 
+def _pair_q(table: pl.DataFrame) -> np.ndarray:
+    """Benjamini-Hochberg of p_peak over the pairs of the run, spread to each pair's rows."""
+    pairs = table.select("event_set", "series", "p_peak").unique(
+        subset=["event_set", "series"], keep="first", maintain_order=True
+    )
+    q = bh_qvalues(pairs["p_peak"].fill_null(np.nan).to_numpy().astype(float))
+    keyed = pairs.select("event_set", "series").with_columns(pl.Series("_q", q))
+    joined = table.select("event_set", "series").join(
+        keyed, on=["event_set", "series"], how="left", maintain_order="left"
+    )
+    out: np.ndarray = joined["_q"].to_numpy()
+    return out
+
+
 def peaks_of(table: pl.DataFrame) -> pl.DataFrame:
-    """The lag with the largest |r| per (event_set, series), sorted by q then |r|."""
+    """The lag with the largest |r| per (event_set, series), sorted by q_peak then |r|."""
     return (
         table.filter(pl.col("r").is_not_null())
         .sort(
@@ -182,5 +205,5 @@ def peaks_of(table: pl.DataFrame) -> pl.DataFrame:
         )
         .group_by("event_set", "series", maintain_order=True)
         .first()
-        .sort([pl.col("q_value"), pl.col("r").abs()], descending=[False, True], nulls_last=True)
+        .sort([pl.col("q_peak"), pl.col("r").abs()], descending=[False, True], nulls_last=True)
     )

@@ -50,6 +50,7 @@ def run_scan(store: Store, params: ScanParams) -> ScanResult:
         "ci_low",
         "ci_high",
         "p_placebo",
+        "q_placebo",
         "half_life",
     )
     xcorr_run = None
@@ -73,7 +74,7 @@ def run_scan(store: Store, params: ScanParams) -> ScanResult:
         xcorr_run = run.run_id
         notes += run.notes
         peaks = run.peaks.select(
-            "event_set", "series", pl.col("lag").alias("xcorr_lag"), "r", "q_value", "p_peak"
+            "event_set", "series", pl.col("lag").alias("xcorr_lag"), "r", "p_peak", "q_peak"
         )
     except BadInput as exc:  # too few buckets for the lags: ratios only
         notes.append(f"no cross-correlation: {exc}")
@@ -83,7 +84,7 @@ def run_scan(store: Store, params: ScanParams) -> ScanResult:
                 "series": pl.String,
                 "xcorr_lag": pl.Int32,
                 "r": pl.Float64,
-                "q_value": pl.Float64,
+                "q_peak": pl.Float64,
                 "p_peak": pl.Float64,
             }
         )
@@ -94,15 +95,16 @@ def run_scan(store: Store, params: ScanParams) -> ScanResult:
             "series",
             "xcorr_lag",
             "r",
-            "q_value",
             "p_peak",
+            "q_peak",
             "ratio_lag",
             "peak_ratio",
             "ci_low",
             "ci_high",
             "p_placebo",
+            "q_placebo",
             "half_life",
         )
-        .sort(["q_value", "peak_ratio"], descending=[False, True], nulls_last=True)
+        .sort(["q_peak", "peak_ratio"], descending=[False, True], nulls_last=True)
     )
     return ScanResult(xcorr_run, respond.run_id, table, list(dict.fromkeys(notes)))

@@ -1,19 +1,35 @@
-"""Significance of lagged cross-correlations that survives autocorrelation and many tests.
+"""Significance of lagged cross-correlations that survives autocorrelation, heavy tails and
+many tests. Two families, answering two questions:
+
+* **Discovery** (per pair: one series x one event set): did this series move with these
+  events at all? The statistic is the pair's largest |r| over the lag window; ``p_peak`` is
+  its p-value, and ``q_peak`` (in :mod:`tscorr.correlate`) is Benjamini-Hochberg over every
+  pair of the run. This is the number to rank and filter pairs by.
+* **Localisation** (per lag within a pair): at which lags? ``p_value`` is each lag's own
+  p-value; ``q_value`` is Holm's adjustment of it within the pair, so that the lags flagged at
+  ``q_value < a`` are all real with probability ``1 - a`` (a family-wise bound, which also
+  bounds the false discovery rate). ``p_peak`` is the pair's smallest ``q_value``.
 
 Tests (``--test``):
 
 ``surrogate`` (default)
-    The event series is shifted circularly by random offsets (seeded); each shift keeps the
-    events' own pattern and leaves the metric, with all its autocorrelation, untouched, so the
-    shifted correlations are draws from the null "events placed independently of the series".
-    Per lag ``p = (1 + #{|r_s(k)| >= |r(k)|}) / (1 + S)``; the peak p-value compares the largest
-    |r| over the whole lag window with the same maximum of every surrogate, which corrects for
-    having looked at 2L+1 lags. Shifts are drawn without replacement; a series with fewer
-    than N+1 buckets uses each of its n-1 shifts once (an exact test, p >= 1/n). Where fewer
-    than 10 of at least 99 surrogates reach the observed value, and the null is close to
-    normal (20 events or more, |excess kurtosis| <= 1), the p-value comes from a normal (per
-    lag) or Gumbel (peak) tail fitted to the surrogates, so that strong effects can pass a
-    false-discovery correction over thousands of tests; otherwise it stays empirical.
+    The event series is shifted circularly; each shift keeps the events' own pattern and
+    leaves the metric, with all its autocorrelation, untouched, so the shifted correlations
+    are draws from the null "events placed independently of the series". Only **admissible**
+    shifts are used: further than 2L + the widest cluster of events from 0 (a shift inside
+    the lag window would show the real effect again at another lag; a burst of events at most
+    L apart widens that guard by its span, up to 2L). When there are no more
+    admissible shifts than ``--surrogates``, every one is used (an exact test, p >= 1/(S+1));
+    otherwise S are drawn without replacement (seeded). ``p_value(k) = (1 + E f) / (1 + E)``,
+    f the share of draws with ``|r_s(k)| >= |r(k)|`` and E the **effective** number of
+    independent draws: neighbouring shifts of a smooth series give nearly the same
+    correlation, so S shifts of a random walk are worth a handful (E = S for rough series).
+    Beyond the draws' reach (fewer than 10 reach the value, E >= 199) a generalized Pareto
+    tail fitted to the null's largest |r_s|, checked by an Anderson-Darling test, takes over
+    (Knijnenburg et al. 2009); it never reaches below 1/1000 of 1/(E+1), and where no fit
+    passes the p-value stays empirical. The peak over 2L+1 lags of one series holds only about
+    n/(2L+1) independent windows, so without a tail no honest ``p_peak`` is much below
+    (2L+1)/n. A pair with fewer than 19 admissible shifts gets no p-value (its r is kept).
 ``prewhiten``
     An AR(p) model (order by AIC, up to ``max_order``) is fitted to each metric and applied to
     both the metric and the events; the correlations of the filtered pair get the white-noise
@@ -24,18 +40,19 @@ Tests (``--test``):
 ``none``
     No p-values.
 
-For the analytic tests the peak p-value is Sidak's ``1 - (1 - min p)^(2L+1)``. q-values are
-Benjamini-Hochberg over every test of a run (:func:`bh_qvalues`).
+For the analytic tests ``p_peak`` and ``q_value`` are Sidak's ``1 - (1 - p)^(2L+1)``.
+No p-value is ever 0.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import norm
+from scipy.stats import genpareto, norm
 
 from tscorr.xcorr import Prepared, SparseShifts
 
@@ -49,121 +66,242 @@ SPARSE_MIN = 64
 class Significance:
     r: np.ndarray  # (m, 2L+1)
     n: np.ndarray  # (m, 2L+1) complete pairs
-    p: np.ndarray  # (m, 2L+1), NaN for --test none
-    p_peak: np.ndarray  # (m,)
+    p: np.ndarray  # (m, 2L+1) per-lag p (localisation), NaN for --test none
+    p_peak: np.ndarray  # (m,) the pair's peak p (discovery)
+    q: np.ndarray  # (m, 2L+1) per-lag p adjusted within the pair (see the module docstring)
+    method: list[str]  # (m,) how p_peak was obtained: exact, monte-carlo, gpd-tail, analytic
+    info: dict[str, object] = field(default_factory=dict)  # what the null could do
 
 
-def white_pvalues(r: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def white_pvalues(r: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-lag p, peak p (Sidak over the lags) and the Sidak-adjusted per-lag p."""
     with np.errstate(invalid="ignore"):
         p = 2.0 * norm.sf(np.abs(r) * np.sqrt(n))
     lags = r.shape[1]
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        adjusted = -np.expm1(lags * np.log1p(-np.minimum(p, 1.0)))
         p_min = np.nanmin(np.where(np.isnan(p), np.inf, p), axis=1)
     p_peak = np.where(
         np.isfinite(p_min), -np.expm1(lags * np.log1p(-np.minimum(p_min, 1.0))), np.nan
     )
-    return p, p_peak
+    floor = np.finfo(float).tiny  # a normal tail can underflow: never report p = 0
+    return (
+        np.where(np.isnan(p), np.nan, np.maximum(p, floor)),
+        np.where(np.isnan(p_peak), np.nan, np.maximum(p_peak, floor)),
+        np.where(np.isnan(adjusted), np.nan, np.maximum(adjusted, floor)),
+    )
+
+
+# --- the surrogate null ----------------------------------------------------------------------
+
+MIN_SHIFTS = 19  # fewer admissible shifts cannot give p < 0.05: no p-value, a note instead
+TAIL_BELOW = 10  # fewer null draws than this reach the observed peak: try the fitted tail
+MIN_FOR_TAIL = 199  # null draws needed before a tail is fitted
+TAIL_REACH = 1e-3  # a tail p is never below TAIL_REACH / (S + 1): extrapolate 3 decades at most
+# 95% points of the Anderson-Darling statistic for a GPD whose shape and scale were fitted by
+# maximum likelihood, by shape xi (rows) and number of exceedances (columns: 50, 100, 250);
+# computed by us by simulation (400 samples per cell, so about +-0.1) with scipy's
+# genpareto.fit.
+_AD_XI = np.array([-0.5, -0.4, -0.3, -0.2, -0.1, 0.0, 0.1, 0.2, 0.3])
+_AD_N = np.array([50, 100, 250])
+_AD_95 = np.array(
+    [
+        [1.379, 1.265, 1.142],  # xi = -0.5
+        [1.026, 1.040, 1.110],  # xi = -0.4
+        [1.060, 1.080, 1.102],  # xi = -0.3
+        [1.102, 1.093, 0.935],  # xi = -0.2
+        [0.948, 0.986, 0.919],  # xi = -0.1
+        [0.928, 0.961, 1.043],  # xi = +0.0
+        [0.908, 0.954, 0.914],  # xi = +0.1
+        [0.902, 0.922, 1.029],  # xi = +0.2
+        [0.828, 0.862, 0.894],  # xi = +0.3
+    ]
+)
+
+
+def cluster_span(e: np.ndarray, max_lag: int) -> int:
+    """Buckets spanned by the widest burst of events (consecutive events at most L apart),
+    counted up to 2L: beyond that a burst is a pattern the null should keep, not undo."""
+    pos = np.flatnonzero(e)
+    if pos.size < 2:
+        return 0
+    gaps = np.diff(pos)
+    breaks = np.flatnonzero(gaps > max(max_lag, 1))
+    starts = np.r_[0, breaks + 1]
+    ends = np.r_[breaks, pos.size - 1]
+    widest = int((pos[ends] - pos[starts]).max())
+    return min(widest, 2 * max_lag, len(e) // 4)
+
+
+def admissible_shifts(n: int, max_lag: int, e: np.ndarray) -> tuple[np.ndarray, int]:
+    """Circular shifts that cannot line the events up with themselves within the lag window.
+
+    A shift s moves the observed correlogram by s lags, so a shift within +-2L would show the
+    real effect again at another lag; a shift by the distance between two events of a cluster
+    would line those events up with each other. Admissible: circular distance > 2L + the
+    widest burst's span (see :func:`cluster_span`). Returns (shifts, guard).
+    """
+    guard = 2 * max_lag + cluster_span(e, max_lag)
+    s = np.arange(1, n)
+    return s[np.minimum(s, n - s) > guard], guard
+
+
+def _anderson_darling(z: np.ndarray, c: float, scale: float) -> float:
+    z = np.sort(z)
+    k = len(z)
+    cdf = np.clip(genpareto.cdf(z, c, loc=0, scale=scale), 1e-12, 1 - 1e-12)
+    i = np.arange(1, k + 1)
+    return float(-k - np.mean((2 * i - 1) * (np.log(cdf) + np.log1p(-cdf[::-1]))))
+
+
+def _ad_critical(c: float, k: int) -> float:
+    row = int(np.argmin(np.abs(_AD_XI - np.clip(c, _AD_XI[0], _AD_XI[-1]))))
+    return float(np.interp(k, _AD_N, _AD_95[row]))
+
+
+def gpd_tail(null: np.ndarray, x: np.ndarray, effective: float | None = None) -> np.ndarray | None:
+    """Tail p-values of ``x`` from a generalized Pareto fit to the largest null draws.
+
+    Knijnenburg et al. (2009): fit a GPD to the excesses of the largest k null draws over a
+    threshold (k = 250, or a quarter of the draws), check the fit with an Anderson-Darling
+    test, and if it fails drop 10 draws and try again (down to 50). ``p = k/S * (1 - F(x - t))``.
+    A fitted shape below 0 (a bounded tail, which would call anything past its end impossible)
+    is replaced by the exponential tail (shape 0), the conservative side. Returns None when no fit passes; the caller keeps the empirical p-value then.
+    """
+    size = len(null)
+    ordered = np.sort(null)[::-1]
+    k = min(250, size // 4)
+    floor = TAIL_REACH / ((effective or size) + 1)
+    while k >= 50:
+        threshold = 0.5 * (ordered[k - 1] + ordered[k])
+        excess = ordered[:k] - threshold
+        if np.ptp(excess) <= 0:
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            c, _, scale = genpareto.fit(excess, floc=0)
+        if c < 0:
+            # a bounded fitted tail ends just past the largest draw and calls anything beyond
+            # it impossible: never extrapolate with a tail lighter than the exponential
+            c, scale = 0.0, float(excess.mean())
+        if _anderson_darling(excess, c, scale) <= _ad_critical(c, k):
+            tail = k / size * genpareto.sf(np.maximum(x - threshold, 0.0), c, loc=0, scale=scale)
+            return np.maximum(tail, floor)
+        k -= 10
+    return None
 
 
 @dataclass
-class _NullStats:
-    """Running tallies of the surrogate correlations, enough for empirical and tail p-values."""
+class _Null:
+    """Tallies over the null shifts: per-lag exceedances and every draw's |r_s| at lag 0."""
 
-    exceed: np.ndarray  # (m, W) surrogates with |r_s| >= |r|
-    exceed_peak: np.ndarray  # (m,) surrogates whose max |r_s| >= the observed max |r|
-    sum_r: np.ndarray  # (m, W) sums of r_s, r_s^2 and r_s^4
-    sum_r2: np.ndarray
-    sum_r4: np.ndarray
-    sum_peak: np.ndarray  # (m,) sums of max |r_s|, and of its square
-    sum_peak2: np.ndarray
+    exceed: np.ndarray  # (m, W) draws with |r_s(k)| >= |r(k)|
+    draws: np.ndarray  # (S, m) |r_s(0)|, draws in shift order: the null's marginal
 
-    @classmethod
-    def empty(cls, m: int, w: int) -> _NullStats:
-        z2, z1 = np.zeros((m, w)), np.zeros(m)
-        return cls(z2.copy(), z1.copy(), z2.copy(), z2.copy(), z2.copy(), z1.copy(), z1.copy())
-
-    def add(
-        self, rows: slice | np.ndarray, rs: np.ndarray, abs_r: np.ndarray, peak: np.ndarray
-    ) -> None:
-        """``rs``: signed surrogate correlations (S, rows, W), NaN already set to 0."""
+    def add(self, rows: slice, first: int, rs: np.ndarray, abs_r: np.ndarray) -> None:
+        """``rs``: signed null correlations (draws, rows, W), NaN already set to 0."""
         tol = 1e-12  # ties within rounding count as "as extreme", the conservative side
-        self.sum_r[rows] += rs.sum(axis=0)
         squares = np.square(rs)
-        self.sum_r2[rows] += squares.sum(axis=0)
-        # compare squares rather than magnitudes: one pass less over the largest array
         self.exceed[rows] += (squares >= np.maximum(abs_r[None, rows] - tol, 0.0) ** 2).sum(axis=0)
-        top = np.sqrt(squares.max(axis=2))
-        np.square(squares, out=squares)
-        self.sum_r4[rows] += squares.sum(axis=0)
-        self.exceed_peak[rows] += (top >= peak[None, rows] - tol).sum(axis=0)
-        self.sum_peak[rows] += top.sum(axis=0)
-        self.sum_peak2[rows] += (top**2).sum(axis=0)
+        middle = rs.shape[2] // 2
+        self.draws[first : first + rs.shape[0], rows] = np.abs(rs[:, :, middle])
 
 
-# Below this many exceedances the empirical p-value is replaced by a fitted tail, but only
-# where a normal tail is credible: at least MIN_FOR_TAIL distinct surrogates, at least
-# MIN_EVENTS events (so each surrogate correlation is a sum of many contributions) and a
-# surrogate distribution whose excess kurtosis is within +-MAX_KURTOSIS. A single event, or a
-# series that is mostly missing, gives a lumpy, heavy-tailed null: there the p-value stays
-# empirical, never below 1/(N+1).
-TAIL_BELOW = 10
-MIN_FOR_TAIL = 99
-MIN_EVENTS = 20
-MAX_KURTOSIS = 1.0
+def effective_draws(draws: np.ndarray) -> np.ndarray:
+    """Effective number of independent null draws per pair, from draws ordered by shift.
+
+    Neighbouring shifts of a smooth series give nearly the same correlation, so S shifts can
+    be worth far fewer independent draws (a random walk: a handful). With rho the lag-1
+    autocorrelation of the draws along the shift axis, ``S (1 - rho) / (1 + rho)``.
+    """
+    size = draws.shape[0]
+    if size < 3:
+        return np.full(draws.shape[1], float(size))
+    centred = draws - draws.mean(axis=0)
+    denom = (centred**2).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = np.where(denom > 0, (centred[1:] * centred[:-1]).sum(axis=0) / denom, 0.0)
+    rho = np.clip(rho, 0.0, 0.999)
+    out: np.ndarray = np.minimum(size, size * (1 - rho) / (1 + rho))
+    return out
+
+
+def holm(p: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment of each row of ``p`` (NaN ignored): a family-wise bound."""
+    out = np.full(p.shape, np.nan)
+    for i, row in enumerate(p):
+        ok = np.flatnonzero(np.isfinite(row))
+        if ok.size == 0:
+            continue
+        order = ok[np.argsort(row[ok], kind="stable")]
+        k = ok.size
+        scaled = np.minimum(1.0, (k - np.arange(k)) * row[order])
+        out[i, order] = np.maximum.accumulate(scaled)
+    return out
 
 
 def _pvalues(
-    stats: _NullStats, r: np.ndarray, n_surrogates: int, tail: bool = True
-) -> tuple[np.ndarray, np.ndarray]:
-    """Empirical p-values, with a fitted tail where fewer than TAIL_BELOW surrogates reach r.
+    null: _Null, r: np.ndarray, exact: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """Per-lag p, peak p, within-pair adjusted p, each pair's method and effective draws.
 
-    A permutation p-value cannot go below 1/(S+1), which Benjamini-Hochberg over thousands of
-    lags and series would never let through. Where the observed value is beyond almost all
-    surrogates and the null looks normal, the per-lag p comes from a normal fitted to that
-    lag's surrogate correlations, and the peak p from a Gumbel fitted to the surrogate maxima
-    (moments).
+    Per lag, the share f of null draws at least as extreme becomes ``(1 + E f) / (1 + E)``,
+    E the effective number of independent draws (:func:`effective_draws`; E = S for draws
+    that do not resemble their neighbours: the usual ``(1 + #) / (1 + S)``). Where fewer than
+    TAIL_BELOW draws reach |r(k)| and E >= MIN_FOR_TAIL, a GPD tail fitted to the null's
+    marginal (the draws' |r_s|, the same at every lag under circular shifts) takes over, if it
+    fits. Within the pair the per-lag p-values are Holm-adjusted (``q_value``), and the pair's
+    ``p_peak`` is the smallest adjusted one: valid whatever the dependence between lags.
     """
-    s = float(n_surrogates)
-    empirical = (1.0 + stats.exceed) / (1.0 + s)
-    mean = stats.sum_r / s
-    var = np.maximum(stats.sum_r2 / s - mean**2, 0.0)
-    sd = np.sqrt(var * s / max(s - 1.0, 1.0))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # excess kurtosis about zero-ish means (the surrogate means are ~0 by construction)
-        kurt = (stats.sum_r4 / s) / np.where(var > 0, var**2, np.nan) - 3.0
-        normal_tail = 2.0 * norm.sf(np.abs(np.nan_to_num(r) - mean) / sd)
-    credible = tail & (sd > 0) & (np.abs(np.nan_to_num(kurt, nan=np.inf)) <= MAX_KURTOSIS)
-    use_tail = credible & (stats.exceed < TAIL_BELOW)
-    p = np.where(use_tail, np.minimum(normal_tail, empirical), empirical)
+    size, m = null.draws.shape
+    ess = effective_draws(null.draws)
+    abs_r = np.abs(np.nan_to_num(r, nan=0.0))
+    p = (1.0 + ess[:, None] * null.exceed / size) / (1.0 + ess[:, None])
+    method = ["exact" if exact else "monte-carlo"] * m
+    need = (null.exceed < TAIL_BELOW) & ~np.isnan(r)
+    for i in np.flatnonzero(need.any(axis=1) & (ess >= MIN_FOR_TAIL)):
+        tail = gpd_tail(null.draws[:, i], abs_r[i], float(ess[i]))
+        if tail is None:
+            continue
+        p[i, need[i]] = np.minimum(p[i, need[i]], tail[need[i]])
+        method[i] = "gpd-tail"
     p[np.isnan(r)] = np.nan
-    peak = np.abs(np.nan_to_num(r, nan=0.0)).max(axis=1)
-    empirical_peak = (1.0 + stats.exceed_peak) / (1.0 + s)
-    mu = stats.sum_peak / s
-    sd_peak = np.sqrt(np.maximum(stats.sum_peak2 / s - mu**2, 0.0) * s / max(s - 1.0, 1.0))
-    beta = sd_peak * np.sqrt(6.0) / np.pi
-    loc = mu - 0.5772156649 * beta
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        gumbel = -np.expm1(-np.exp(-(peak - loc) / beta))
-    mostly_normal = credible.mean(axis=1) >= 0.9
-    use_gumbel = mostly_normal & (stats.exceed_peak < TAIL_BELOW) & (beta > 0)
-    p_peak = np.where(use_gumbel, np.minimum(gumbel, empirical_peak), empirical_peak)
-    return p, p_peak
+    q = holm(p)
+    with np.errstate(invalid="ignore"):
+        p_peak = np.where(
+            np.isnan(r).all(axis=1), np.nan, np.nanmin(np.where(np.isnan(q), np.inf, q), axis=1)
+        )
+    return p, p_peak, q, method, ess
 
 
 def surrogate_test(
     prep: Prepared, e: np.ndarray, r: np.ndarray, n_surrogates: int, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-lag and peak p-values from circular shifts of ``e`` (see the module docstring)."""
-    n = prep.n
+) -> Significance:
+    """Per-lag, peak and within-pair adjusted p-values from admissible circular shifts of ``e``.
+
+    Every admissible shift is used when there are no more than ``n_surrogates`` of them (an
+    exact test); otherwise ``n_surrogates`` of them are drawn without replacement (seeded).
+    """
+    n, L = prep.n, prep.max_lag
+    m, width = r.shape
+    pairs = prep.pairs.astype(np.int64)
+    allowed, guard = admissible_shifts(n, L, e)
+    info: dict[str, object] = {
+        "guard_buckets": guard,
+        "admissible_shifts": int(allowed.size),
+        "events": int(np.count_nonzero(e)),
+    }
+    if allowed.size < MIN_SHIFTS:
+        nan = np.full(r.shape, np.nan)
+        info["p_min"] = None
+        info["minimum_buckets"] = 2 * (guard + 1) + MIN_SHIFTS
+        return Significance(r, pairs, nan, np.full(m, np.nan), nan.copy(), ["none"] * m, info)
+    exact = allowed.size <= n_surrogates
     rng = np.random.default_rng(seed)
-    if n - 1 <= n_surrogates:
-        # a short series has only n-1 distinct shifts: use each once (an exact test)
-        shifts = np.arange(1, max(n, 2))
-    else:
-        shifts = np.sort(rng.choice(np.arange(1, n), size=n_surrogates, replace=False))
+    shifts = allowed if exact else np.sort(rng.choice(allowed, n_surrogates, replace=False))
+    info |= {"shifts_used": int(shifts.size), "exact": exact, "p_min": 1 / (shifts.size + 1)}
     abs_r = np.abs(np.nan_to_num(r, nan=0.0))
-    peak = abs_r.max(axis=1)
-    stats = _NullStats.empty(*r.shape)
+    null = _Null(np.zeros((m, width)), np.zeros((shifts.size, m)))
     sparse = prep.estimator == "ccf" and np.count_nonzero(e) <= max(SPARSE_MIN, _SPARSE_SHARE * n)
     if sparse:
         shifted = SparseShifts(prep, e, shifts)
@@ -179,14 +317,15 @@ def surrogate_test(
         # numpy releases the GIL in these array operations: blocks of series run in parallel
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
             for rows, rs in pool.map(block, shifted.blocks):
-                stats.add(rows, rs, abs_r, peak)
+                null.add(rows, 0, rs, abs_r)
     else:
         every = slice(None)
-        for shift in shifts:
+        for j, shift in enumerate(shifts):
             rs = np.nan_to_num(prep.correlate(np.roll(e, shift)), nan=0.0)
-            stats.add(every, rs[None], abs_r, peak)
-    enough = bool(len(shifts) >= MIN_FOR_TAIL and np.count_nonzero(e) >= MIN_EVENTS)
-    return _pvalues(stats, r, len(shifts), tail=enough)
+            null.add(every, j, rs[None], abs_r)
+    p, p_peak, q, method, ess = _pvalues(null, r, exact)
+    info["effective_draws_median"] = float(np.median(ess))
+    return Significance(r, pairs, p, p_peak, q, method, info)
 
 
 def ar_filter(y: np.ndarray, max_order: int) -> np.ndarray:
@@ -244,13 +383,14 @@ def assess(
     prep = Prepared.build(y, max_lag, estimator)
     r = prep.correlate(e)
     pairs = prep.pairs.astype(np.int64)
+    m = r.shape[0]
     if test == "surrogate":
-        p, p_peak = surrogate_test(prep, e, r, n_surrogates, seed)
-    elif test == "white":
-        p, p_peak = white_pvalues(r, pairs)
-    else:
-        p, p_peak = np.full(r.shape, np.nan), np.full(r.shape[0], np.nan)
-    return Significance(r, pairs, p, p_peak)
+        return surrogate_test(prep, e, r, n_surrogates, seed)
+    if test == "white":
+        p, p_peak, q = white_pvalues(r, pairs)
+        return Significance(r, pairs, p, p_peak, q, ["analytic"] * m)
+    nan = np.full(r.shape, np.nan)
+    return Significance(r, pairs, nan, np.full(m, np.nan), nan.copy(), ["none"] * m)
 
 
 def _prewhitened(
@@ -268,8 +408,8 @@ def _prewhitened(
         rows.append((prep.correlate(fe)[0], prep.pairs[0].astype(np.int64)))
     r = np.vstack([a for a, _ in rows])
     n = np.vstack([b for _, b in rows])
-    p, p_peak = white_pvalues(r, n)
-    return Significance(r, n, p, p_peak)
+    p, p_peak, q = white_pvalues(r, n)
+    return Significance(r, n, p, p_peak, q, ["analytic"] * len(rows))
 
 
 def bh_qvalues(p: np.ndarray) -> np.ndarray:

@@ -158,8 +158,6 @@ def _build(raw: dict[str, Any], path: Path) -> FeedSpec:
         detect=detect,
         roles=MappingProxyType(role_map),
         options=MappingProxyType(options),
-        series=SeriesDefaults(
-            agg=agg, kind=kind, unit=ser.get("unit"), prefix=ser.get("prefix")
-        ),
+        series=SeriesDefaults(agg=agg, kind=kind, unit=ser.get("unit"), prefix=ser.get("prefix")),
         path=path,
     )

@@ -51,9 +51,9 @@ def _peak_table(peaks: pl.DataFrame) -> pl.DataFrame:
         "lag",
         "r",
         "n",
-        "p_value",
         "p_peak",
-        "q_value",
+        "q_peak",
+        "p_method",
     )
 
 
@@ -327,5 +327,5 @@ def demo(
         for row in result.xcorr.peaks.iter_rows(named=True):
             typer.echo(
                 f"{row['event_set']}: strongest at lag {row['lag']:+d} day(s), r = {row['r']:.3f}, "
-                f"peak p = {row['p_peak']:.3g}, q = {row['q_value']:.3g}"
+                f"peak p = {row['p_peak']:.3g}, q = {row['q_peak']:.3g}"
             )
