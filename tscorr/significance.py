@@ -185,8 +185,9 @@ def gpd_tail(null: np.ndarray, x: np.ndarray, effective: float | None = None) ->
             # it impossible: never extrapolate with a tail lighter than the exponential
             c, scale = 0.0, float(excess.mean())
         if _anderson_darling(excess, c, scale) <= _ad_critical(c, k):
-            tail = k / size * genpareto.sf(np.maximum(x - threshold, 0.0), c, loc=0, scale=scale)
-            return np.maximum(tail, floor)
+            sf = genpareto.sf(np.maximum(x - threshold, 0.0), c, loc=0, scale=scale)
+            tail: np.ndarray = np.maximum(k / size * np.asarray(sf, dtype=float), floor)
+            return tail
         k -= 10
     return None
 
