@@ -37,7 +37,7 @@ class XcorrParams:
     season: str | None = None
     estimator: str = "ccf"
     test: str = "surrogate"
-    surrogates: int = 999
+    surrogates: int = 0  # 0: every circular shift (exact); N >= 19: a seeded sample of N
     seed: int = 0
     tz: str | None = None  # None: each series' own zone (the one it was loaded in)
     label: str | None = None
@@ -75,8 +75,11 @@ def run_xcorr(
     ):
         if value not in known:
             raise UnknownName(name, value, known)
-    if params.test == "surrogate" and params.surrogates < 19:
-        raise BadInput("--surrogates must be at least 19 (p-values cannot go below 1/(N+1))")
+    if params.test == "surrogate" and 0 < params.surrogates < 19 or params.surrogates < 0:
+        raise BadInput(
+            "--surrogates must be 0 (every circular shift) or at least 19 "
+            "(p-values cannot go below 1/(N+1))"
+        )
     bucket = parse_duration(params.bucket, "--bucket")
     max_lag = max_lag_buckets(params.max_lag, bucket)
     if max_lag < 0:

@@ -15,21 +15,22 @@ Tests (``--test``):
 ``surrogate`` (default)
     The event series is shifted circularly; each shift keeps the events' own pattern and
     leaves the metric, with all its autocorrelation, untouched, so the shifted correlations
-    are draws from the null "events placed independently of the series". Only **admissible**
-    shifts are used: further than 2L + the widest cluster of events from 0 (a shift inside
-    the lag window would show the real effect again at another lag; a burst of events at most
-    L apart widens that guard by its span, up to 2L). When there are no more
-    admissible shifts than ``--surrogates``, every one is used (an exact test, p >= 1/(S+1));
-    otherwise S are drawn without replacement (seeded). ``p_value(k) = (1 + E f) / (1 + E)``,
-    f the share of draws with ``|r_s(k)| >= |r(k)|`` and E the **effective** number of
-    independent draws: neighbouring shifts of a smooth series give nearly the same
-    correlation, so S shifts of a random walk are worth a handful (E = S for rough series).
-    Beyond the draws' reach (fewer than 10 reach the value, E >= 199) a generalized Pareto
-    tail fitted to the null's largest |r_s|, checked by an Anderson-Darling test, takes over
-    (Knijnenburg et al. 2009); it never reaches below 1/1000 of 1/(E+1), and where no fit
-    passes the p-value stays empirical. The peak over 2L+1 lags of one series holds only about
-    n/(2L+1) independent windows, so without a tail no honest ``p_peak`` is much below
-    (2L+1)/n. A pair with fewer than 19 admissible shifts gets no p-value (its r is kept).
+    are draws from the null "the events' phase is independent of the series". Every shift is
+    used, so the test is **exact conditional on the series**, whatever its trend or cycle:
+    under the null the observed correlation's rank among the n - 1 shifted ones is uniform.
+    Under a shift s, r at lag k is the circular cross-correlation at s + k, so one FFT
+    product per pair gives the null at every shift (the L wrapped products at the ends of a
+    linear lag are the only difference). ``p_value(k) = (1 + #{|r_s| >= |r(k)|}) / n``;
+    ``--surrogates N`` caps the shifts at a seeded sample of N (then a Monte Carlo test).
+    Beyond the draws' reach (fewer than 10 reach the value) a generalized Pareto tail fitted
+    to the null's largest |r_s|, checked by an Anderson-Darling test, takes over (Knijnenburg
+    et al. 2009), but only where those draws are worth at least 25 independent ones:
+    neighbouring shifts of a smooth series give nearly the same correlation, so the draws are
+    counted as E = S / tau (tau: their integrated autocorrelation time along the shift axis).
+    A fitted shape below 0 is replaced by the exponential tail; a tail p-value never reaches
+    below 1/1000 of 1/(E+1); where no fit passes the p-value stays empirical. A pair with
+    fewer than 20 buckets gets no p-value (its r is kept). Holm's adjustment over 2L+1 lags
+    makes ``p_peak`` grow with the window: looking at more lags costs evidence.
 ``prewhiten``
     An AR(p) model (order by AIC, up to ``max_order``) is fitted to each metric and applied to
     both the metric and the events; the correlations of the filtered pair get the white-noise
@@ -46,20 +47,15 @@ No p-value is ever 0.
 
 from __future__ import annotations
 
-import os
-import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.fft import irfft, rfft
 from scipy.stats import genpareto, norm
 
-from tscorr.xcorr import Prepared, SparseShifts
+from tscorr.xcorr import Prepared, circular_correlations, lags
 
 TESTS = ("surrogate", "prewhiten", "white", "none")
-# a sparse event series is read event by event; denser ones go through FFTs
-_SPARSE_SHARE = 0.05
-SPARSE_MIN = 64
 
 
 @dataclass
@@ -94,56 +90,24 @@ def white_pvalues(r: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 
 # --- the surrogate null ----------------------------------------------------------------------
 
-MIN_SHIFTS = 19  # fewer admissible shifts cannot give p < 0.05: no p-value, a note instead
+MIN_SHIFTS = 19  # fewer shifts cannot give p < 0.05: no p-value, a note instead
 TAIL_BELOW = 10  # fewer null draws than this reach the observed peak: try the fitted tail
-MIN_FOR_TAIL = 199  # null draws needed before a tail is fitted
+MIN_FOR_TAIL = 50  # effective independent null draws needed before a tail is fitted
+MIN_EXCESSES = 25  # ... of which the fitted excesses must be worth this many
 TAIL_REACH = 1e-3  # a tail p is never below TAIL_REACH / (S + 1): extrapolate 3 decades at most
 # 95% points of the Anderson-Darling statistic for a GPD whose shape and scale were fitted by
-# maximum likelihood, by shape xi (rows) and number of exceedances (columns: 50, 100, 250);
-# computed by us by simulation (400 samples per cell, so about +-0.1) with scipy's
-# genpareto.fit.
-_AD_XI = np.array([-0.5, -0.4, -0.3, -0.2, -0.1, 0.0, 0.1, 0.2, 0.3])
+# probability-weighted moments, by shape xi (rows) and number of exceedances (columns: 50, 100,
+# 250); computed by us by simulation (3,000 samples per cell) with scipy's genpareto.
+_AD_XI = np.array([0.0, 0.1, 0.2, 0.3])
 _AD_N = np.array([50, 100, 250])
 _AD_95 = np.array(
     [
-        [1.379, 1.265, 1.142],  # xi = -0.5
-        [1.026, 1.040, 1.110],  # xi = -0.4
-        [1.060, 1.080, 1.102],  # xi = -0.3
-        [1.102, 1.093, 0.935],  # xi = -0.2
-        [0.948, 0.986, 0.919],  # xi = -0.1
-        [0.928, 0.961, 1.043],  # xi = +0.0
-        [0.908, 0.954, 0.914],  # xi = +0.1
-        [0.902, 0.922, 1.029],  # xi = +0.2
-        [0.828, 0.862, 0.894],  # xi = +0.3
+        [1.093, 1.081, 1.081],  # xi = 0.0
+        [0.935, 0.892, 0.869],  # xi = 0.1
+        [0.865, 0.855, 0.840],  # xi = 0.2
+        [0.913, 0.899, 0.901],  # xi = 0.3
     ]
 )
-
-
-def cluster_span(e: np.ndarray, max_lag: int) -> int:
-    """Buckets spanned by the widest burst of events (consecutive events at most L apart),
-    counted up to 2L: beyond that a burst is a pattern the null should keep, not undo."""
-    pos = np.flatnonzero(e)
-    if pos.size < 2:
-        return 0
-    gaps = np.diff(pos)
-    breaks = np.flatnonzero(gaps > max(max_lag, 1))
-    starts = np.r_[0, breaks + 1]
-    ends = np.r_[breaks, pos.size - 1]
-    widest = int((pos[ends] - pos[starts]).max())
-    return min(widest, 2 * max_lag, len(e) // 4)
-
-
-def admissible_shifts(n: int, max_lag: int, e: np.ndarray) -> tuple[np.ndarray, int]:
-    """Circular shifts that cannot line the events up with themselves within the lag window.
-
-    A shift s moves the observed correlogram by s lags, so a shift within +-2L would show the
-    real effect again at another lag; a shift by the distance between two events of a cluster
-    would line those events up with each other. Admissible: circular distance > 2L + the
-    widest burst's span (see :func:`cluster_span`). Returns (shifts, guard).
-    """
-    guard = 2 * max_lag + cluster_span(e, max_lag)
-    s = np.arange(1, n)
-    return s[np.minimum(s, n - s) > guard], guard
 
 
 def _anderson_darling(z: np.ndarray, c: float, scale: float) -> float:
@@ -159,32 +123,46 @@ def _ad_critical(c: float, k: int) -> float:
     return float(np.interp(k, _AD_N, _AD_95[row]))
 
 
+def fit_gpd(excess: np.ndarray) -> tuple[float, float]:
+    """Shape (scipy's ``c``: > 0 heavy) and scale of a GPD with location 0, by probability-
+    weighted moments (Hosking and Wallis 1987): closed form, so thousands of pairs cost
+    nothing."""
+    z = np.sort(excess)
+    k = len(z)
+    a0 = float(z.mean())
+    a1 = float(np.mean(z * (k - np.arange(1, k + 1)) / (k - 1)))
+    hosking = a0 / (a0 - 2 * a1) - 2
+    return -hosking, 2 * a0 * a1 / (a0 - 2 * a1)
+
+
 def gpd_tail(null: np.ndarray, x: np.ndarray, effective: float | None = None) -> np.ndarray | None:
     """Tail p-values of ``x`` from a generalized Pareto fit to the largest null draws.
 
     Knijnenburg et al. (2009): fit a GPD to the excesses of the largest k null draws over a
-    threshold (k = 250, or a quarter of the draws), check the fit with an Anderson-Darling
-    test, and if it fails drop 10 draws and try again (down to 50). ``p = k/S * (1 - F(x - t))``.
-    A fitted shape below 0 (a bounded tail, which would call anything past its end impossible)
-    is replaced by the exponential tail (shape 0), the conservative side. Returns None when no fit passes; the caller keeps the empirical p-value then.
+    threshold (k = 250, or the top 5% of the draws, and at least MIN_EXCESSES effectively
+    independent ones: k E / S >= 25), check the fit with an Anderson-Darling
+    test, and if it fails drop 10 draws and try again (down to that minimum). ``p = k/S * (1 - F(x - t))``.
+    A fitted shape of 0 or below (a bounded tail, which would call anything past its end
+    impossible) is replaced by the exponential tail (shape 0): heavier than any bounded tail
+    past its body, so the conservative side, and used without a check. Returns None when no
+    fit passes; the caller keeps the empirical p-value then.
     """
     size = len(null)
     ordered = np.sort(null)[::-1]
-    k = min(250, size // 4)
-    floor = TAIL_REACH / ((effective or size) + 1)
-    while k >= 50:
+    effective = effective or float(size)
+    # the fit needs excesses worth at least MIN_EXCESSES independent draws
+    k_min = int(np.ceil(MIN_EXCESSES * size / effective))
+    k = min(2 * size // 5, max(k_min, min(250, max(50, size // 20))))
+    floor = TAIL_REACH / (effective + 1)
+    while k >= k_min:
         threshold = 0.5 * (ordered[k - 1] + ordered[k])
         excess = ordered[:k] - threshold
         if np.ptp(excess) <= 0:
             return None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            c, _, scale = genpareto.fit(excess, floc=0)
-        if c < 0:
-            # a bounded fitted tail ends just past the largest draw and calls anything beyond
-            # it impossible: never extrapolate with a tail lighter than the exponential
+        c, scale = fit_gpd(excess)
+        if not (np.isfinite(c) and np.isfinite(scale)) or scale <= 0 or c <= 0:
             c, scale = 0.0, float(excess.mean())
-        if _anderson_darling(excess, c, scale) <= _ad_critical(c, k):
+        if c == 0.0 or _anderson_darling(excess, c, scale) <= _ad_critical(c, k):
             sf = genpareto.sf(np.maximum(x - threshold, 0.0), c, loc=0, scale=scale)
             tail: np.ndarray = np.maximum(k / size * np.asarray(sf, dtype=float), floor)
             return tail
@@ -192,38 +170,30 @@ def gpd_tail(null: np.ndarray, x: np.ndarray, effective: float | None = None) ->
     return None
 
 
-@dataclass
-class _Null:
-    """Tallies over the null shifts: per-lag exceedances and every draw's |r_s| at lag 0."""
-
-    exceed: np.ndarray  # (m, W) draws with |r_s(k)| >= |r(k)|
-    draws: np.ndarray  # (S, m) |r_s(0)|, draws in shift order: the null's marginal
-
-    def add(self, rows: slice, first: int, rs: np.ndarray, abs_r: np.ndarray) -> None:
-        """``rs``: signed null correlations (draws, rows, W), NaN already set to 0."""
-        tol = 1e-12  # ties within rounding count as "as extreme", the conservative side
-        squares = np.square(rs)
-        self.exceed[rows] += (squares >= np.maximum(abs_r[None, rows] - tol, 0.0) ** 2).sum(axis=0)
-        middle = rs.shape[2] // 2
-        self.draws[first : first + rs.shape[0], rows] = np.abs(rs[:, :, middle])
-
-
 def effective_draws(draws: np.ndarray) -> np.ndarray:
     """Effective number of independent null draws per pair, from draws ordered by shift.
 
     Neighbouring shifts of a smooth series give nearly the same correlation, so S shifts can
-    be worth far fewer independent draws (a random walk: a handful). With rho the lag-1
-    autocorrelation of the draws along the shift axis, ``S (1 - rho) / (1 + rho)``.
+    be worth far fewer independent draws (a random walk: a handful). ``S / tau``, with tau the
+    integrated autocorrelation time of the draws along the shift axis by Geyer's initial
+    positive sequence (pairs of autocorrelations summed until a pair is not positive), so
+    that a daily cycle's oscillating dependence counts for what it is.
     """
-    size = draws.shape[0]
+    size, m = draws.shape
     if size < 3:
-        return np.full(draws.shape[1], float(size))
+        return np.full(m, float(size))
     centred = draws - draws.mean(axis=0)
-    denom = (centred**2).sum(axis=0)
+    nfft = 1 << (2 * size - 1).bit_length()
+    spectrum = rfft(centred, nfft, axis=0)
+    acov = irfft(spectrum * np.conj(spectrum), nfft, axis=0)[:size]
     with np.errstate(invalid="ignore", divide="ignore"):
-        rho = np.where(denom > 0, (centred[1:] * centred[:-1]).sum(axis=0) / denom, 0.0)
-    rho = np.clip(rho, 0.0, 0.999)
-    out: np.ndarray = np.minimum(size, size * (1 - rho) / (1 + rho))
+        rho = np.where(acov[0] > 0, acov / acov[0], 0.0)
+    # Geyer (1992): sums of adjacent pairs rho(2j) + rho(2j+1), up to the first that is not
+    # positive; tau = -1 + 2 * (sum of those pairs)
+    pairs = rho[: 2 * (size // 2)].reshape(size // 2, 2, m).sum(axis=1)
+    positive = np.cumprod(pairs > 0, axis=0).astype(bool)
+    tau = -1.0 + 2.0 * np.where(positive, pairs, 0.0).sum(axis=0)
+    out: np.ndarray = np.clip(size / np.maximum(tau, 1.0), 1.0, size)
     return out
 
 
@@ -242,26 +212,34 @@ def holm(p: np.ndarray) -> np.ndarray:
 
 
 def _pvalues(
-    null: _Null, r: np.ndarray, exact: bool
+    draws: np.ndarray, r: np.ndarray, own: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]:
     """Per-lag p, peak p, within-pair adjusted p, each pair's method and effective draws.
 
-    Per lag, the share f of null draws at least as extreme becomes ``(1 + E f) / (1 + E)``,
-    E the effective number of independent draws (:func:`effective_draws`; E = S for draws
-    that do not resemble their neighbours: the usual ``(1 + #) / (1 + S)``). Where fewer than
-    TAIL_BELOW draws reach |r(k)| and E >= MIN_FOR_TAIL, a GPD tail fitted to the null's
-    marginal (the draws' |r_s|, the same at every lag under circular shifts) takes over, if it
-    fits. Within the pair the per-lag p-values are Holm-adjusted (``q_value``), and the pair's
-    ``p_peak`` is the smallest adjusted one: valid whatever the dependence between lags.
+    ``draws`` (S, m): the null correlations at every shift, in shift order. Per lag
+    ``p = (1 + #{|r_s| >= |r(k)|}) / (1 + S)``; ``own`` (m, W), when the draws hold the whole
+    circle, is each lag's own circular correlation, which is not a draw of that lag's null. Where fewer than TAIL_BELOW draws reach
+    |r(k)| and the draws are worth at least MIN_FOR_TAIL independent ones (E,
+    :func:`effective_draws`), a GPD tail fitted to the largest |draws| takes over, if it fits. Within the pair the per-lag p-values are Holm-adjusted
+    (``q_value``); the pair's ``p_peak`` is the smallest adjusted one.
     """
-    size, m = null.draws.shape
-    ess = effective_draws(null.draws)
+    size: int = int(draws.shape[0])
+    m = int(draws.shape[1])
+    tol = 1e-12  # ties within rounding count as "as extreme", the conservative side
+    ess = effective_draws(draws)
+    ordered = np.sort(np.abs(draws), axis=0)
     abs_r = np.abs(np.nan_to_num(r, nan=0.0))
-    p = (1.0 + ess[:, None] * null.exceed / size) / (1.0 + ess[:, None])
-    method = ["exact" if exact else "monte-carlo"] * m
-    need = (null.exceed < TAIL_BELOW) & ~np.isnan(r)
+    reach = np.empty(abs_r.shape)
+    for i in range(m):
+        reach[i] = size - np.searchsorted(ordered[:, i], abs_r[i] - tol, side="left")
+    if own is not None:
+        reach -= np.abs(own) >= abs_r - tol
+        size -= 1
+    p = (1.0 + reach) / (1.0 + size)
+    method = ["exact"] * m
+    need = (reach < TAIL_BELOW) & ~np.isnan(r)
     for i in np.flatnonzero(need.any(axis=1) & (ess >= MIN_FOR_TAIL)):
-        tail = gpd_tail(null.draws[:, i], abs_r[i], float(ess[i]))
+        tail = gpd_tail(ordered[:, i], abs_r[i], float(ess[i]))
         if tail is None:
             continue
         p[i, need[i]] = np.minimum(p[i, need[i]], tail[need[i]])
@@ -269,63 +247,64 @@ def _pvalues(
     p[np.isnan(r)] = np.nan
     q = holm(p)
     with np.errstate(invalid="ignore"):
-        p_peak = np.where(
-            np.isnan(r).all(axis=1), np.nan, np.nanmin(np.where(np.isnan(q), np.inf, q), axis=1)
-        )
+        best = np.nanmin(np.where(np.isnan(q), np.inf, q), axis=1)
+    p_peak = np.where(np.isnan(r).all(axis=1), np.nan, best)
     return p, p_peak, q, method, ess
 
 
-def surrogate_test(
-    prep: Prepared, e: np.ndarray, r: np.ndarray, n_surrogates: int, seed: int
-) -> Significance:
-    """Per-lag, peak and within-pair adjusted p-values from admissible circular shifts of ``e``.
+ROWS_PER_BLOCK = 256  # rows whose circular correlations are held at once
 
-    Every admissible shift is used when there are no more than ``n_surrogates`` of them (an
-    exact test); otherwise ``n_surrogates`` of them are drawn without replacement (seeded).
+
+def surrogate_test(
+    prep: Prepared, e: np.ndarray, r: np.ndarray, n_surrogates: int = 0, seed: int = 0
+) -> Significance:
+    """Per-lag, peak and within-pair adjusted p-values from every circular shift of ``e``.
+
+    Every shift is used (an exact test), read off one FFT product per series
+    (:func:`tscorr.xcorr.circular_correlations`); ``n_surrogates`` > 0 caps them at a seeded
+    sample of that many. The null of a lag is the circular correlation at every
+    shift: the ``L`` wrapped products at the ends of a linear lag are the only difference.
     """
     n, L = prep.n, prep.max_lag
-    m, width = r.shape
+    m = r.shape[0]
     pairs = prep.pairs.astype(np.int64)
-    allowed, guard = admissible_shifts(n, L, e)
-    info: dict[str, object] = {
-        "guard_buckets": guard,
-        "admissible_shifts": int(allowed.size),
-        "events": int(np.count_nonzero(e)),
-    }
+    allowed = np.arange(1, n)  # every circular shift but the observed one
+    taus = lags(L) % n  # the circular position of each lag's own correlation
+    info: dict[str, object] = {"shifts": int(allowed.size), "events": int(np.count_nonzero(e))}
     if allowed.size < MIN_SHIFTS:
         nan = np.full(r.shape, np.nan)
         info["p_min"] = None
-        info["minimum_buckets"] = 2 * (guard + 1) + MIN_SHIFTS
+        info["minimum_buckets"] = MIN_SHIFTS + 1
         return Significance(r, pairs, nan, np.full(m, np.nan), nan.copy(), ["none"] * m, info)
-    exact = allowed.size <= n_surrogates
-    rng = np.random.default_rng(seed)
-    shifts = allowed if exact else np.sort(rng.choice(allowed, n_surrogates, replace=False))
-    info |= {"shifts_used": int(shifts.size), "exact": exact, "p_min": 1 / (shifts.size + 1)}
-    abs_r = np.abs(np.nan_to_num(r, nan=0.0))
-    null = _Null(np.zeros((m, width)), np.zeros((shifts.size, m)))
-    sparse = prep.estimator == "ccf" and np.count_nonzero(e) <= max(SPARSE_MIN, _SPARSE_SHARE * n)
-    if sparse:
-        shifted = SparseShifts(prep, e, shifts)
-        sd_e = np.sqrt(((e - e.mean()) ** 2).mean())
-
-        def block(rows: slice) -> tuple[slice, np.ndarray]:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                rs = shifted.numerators(rows) / (n * sd_e * prep.sd_y[None, rows, None])
-            rs[~np.isfinite(rs)] = 0.0
-            rs[:, prep.pairs[rows] < 2] = 0.0
-            return rows, np.clip(rs, -1.0, 1.0)
-
-        # numpy releases the GIL in these array operations: blocks of series run in parallel
-        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-            for rows, rs in pool.map(block, shifted.blocks):
-                null.add(rows, 0, rs, abs_r)
-    else:
-        every = slice(None)
-        for j, shift in enumerate(shifts):
-            rs = np.nan_to_num(prep.correlate(np.roll(e, shift)), nan=0.0)
-            null.add(every, j, rs[None], abs_r)
-    p, p_peak, q, method, ess = _pvalues(null, r, exact)
-    info["effective_draws_median"] = float(np.median(ess))
+    exact = not 0 < n_surrogates < allowed.size
+    # exact: lag k's null is tau = s + k for every s != 0, i.e. the whole circle but tau = k;
+    # sampled: the same seeded shifts for every lag (a Monte Carlo test)
+    shifts = (
+        np.arange(n)
+        if exact
+        else np.sort(np.random.default_rng(seed).choice(allowed, n_surrogates, replace=False))
+    )
+    parts = []
+    for lo in range(0, m, ROWS_PER_BLOCK):
+        rows = slice(lo, min(lo + ROWS_PER_BLOCK, m))
+        cc = circular_correlations(prep, e, rows)
+        cc[prep.pairs[rows].max(axis=1) < 2] = 0.0
+        own = cc[:, taus] if exact else None
+        parts.append(_pvalues(cc[:, shifts].T, r[rows], own))
+    p = np.vstack([x[0] for x in parts])
+    p_peak = np.concatenate([x[1] for x in parts])
+    q = np.vstack([x[2] for x in parts])
+    method = [name for x in parts for name in x[3]]
+    ess = np.concatenate([x[4] for x in parts])
+    used = allowed.size if exact else shifts.size
+    info |= {
+        "shifts_used": int(used),
+        "exact": exact,
+        "p_min": 1 / (used + 1),
+        "effective_draws_median": float(np.median(ess)),
+    }
+    if not exact:
+        method = ["monte-carlo" if x == "exact" else x for x in method]
     return Significance(r, pairs, p, p_peak, q, method, info)
 
 
@@ -373,7 +352,7 @@ def assess(
     max_lag: int,
     estimator: str = "ccf",
     test: str = "surrogate",
-    n_surrogates: int = 999,
+    n_surrogates: int = 0,
     seed: int = 0,
     max_ar_order: int = 10,
 ) -> Significance:

@@ -1,4 +1,4 @@
-"""Lagged cross-correlation kernels (numpy only; they see arrays, never files or tables).
+"""Lagged cross-correlation kernels (numpy and scipy.fft; they see arrays, never files).
 
 Lag sign convention
 -------------------
@@ -71,6 +71,7 @@ class Prepared:
     win_y: np.ndarray
     win_yy: np.ndarray
     sd_y: np.ndarray
+    observed: np.ndarray  # (m, n) bool: buckets with a value
 
     @classmethod
     def build(cls, y: np.ndarray, max_lag: int, estimator: str = "ccf") -> Prepared:
@@ -100,6 +101,7 @@ class Prepared:
             win_y=window_sums(y0, max_lag),
             win_yy=window_sums(y0**2, max_lag),
             sd_y=sd_y,
+            observed=obs,
         )
 
     def products(self, e: np.ndarray, fy: np.ndarray) -> np.ndarray:
@@ -174,48 +176,36 @@ def xcorr(
     return prep.correlate(e), prep.pairs.astype(np.int64)
 
 
-class SparseShifts:
-    """``ccf`` numerators for circularly shifted copies of a sparse event series.
+def circular_correlations(prep: Prepared, e: np.ndarray, rows: slice = slice(None)) -> np.ndarray:
+    """r of each row with ``e`` shifted circularly by every tau = 0..n-1: (rows, n).
 
-    For ``e_s[t] = e[(t - s) mod n]`` with events at ``t_j`` (weights ``w_j``) the centred
-    products are ``N_s(k) = sum_j w_j z[(t_j + s) mod n + k] - mean(e) * window_sum(k)``, where
-    ``z`` is the centred metric, zero outside ``0..n-1``. Events with ``t_j + s < n`` are not
-    wrapped and contribute ``z[t_j + s + k]``; the rest contribute ``z[t_j + s - n + k]``. With
-    events sorted by time the unwrapped ones are a prefix, so with the prefix sums
-    ``G_c(v) = sum_{j<c} w_j z[t_j + v]`` every surrogate and lag is three look-ups:
-    ``N_s(k) = G_c(s + k) + G_J(s - n + k) - G_c(s - n + k)``, ``c`` = events before ``n - s``.
-    The cost grows with events x n per series, not with surrogates x lags x events.
+    Column tau pairs ``e[t]`` with ``y[(t + tau) mod n]``, so it counts like a lag (tau > 0:
+    the series after the events). A circular shift s of the events read at lag k is column
+    ``(s + k) mod n``: one FFT product per row gives the whole null of the surrogate test.
+    ``ccf``: full-series means and standard deviations, denominator n; ``pearson`` and
+    ``spearman``: every observed bucket pairs with some shifted event bucket, so the pairs
+    are the observed buckets and only the events' sums over them move with tau.
     """
-
-    def __init__(
-        self, prep: Prepared, e: np.ndarray, shifts: np.ndarray, chunk_bytes: int = 32 << 20
-    ):
-        self.prep = prep
-        self.mean_e = float(e.mean())
-        self.pos = np.flatnonzero(e)
-        self.w = e[self.pos]
-        L, n = prep.max_lag, prep.n
-        self.span = 2 * n + 2 * L + 1  # v = -n-L .. n+L
-        self.cut = np.searchsorted(self.pos, n - shifts)  # events not wrapped by each shift
-        self.here = shifts[:, None] + lags(L)[None, :] + n + L  # column of v = s + k
-        self.wrapped = self.here - n  # column of v = s - n + k
-        m = prep.y0.shape[0]
-        step = max(1, int(chunk_bytes // ((len(self.pos) + 1) * self.span * 8)))
-        self.blocks = [slice(lo, min(lo + step, m)) for lo in range(0, m, step)]
-
-    def numerators(self, rows: slice) -> np.ndarray:
-        """(len(shifts), rows, 2L+1) numerators, to be scaled as in Prepared.correlate."""
-        prep, J = self.prep, len(self.pos)
-        n, L = prep.n, prep.max_lag
-        y0 = prep.y0[rows]
-        padded = np.zeros((y0.shape[0], n + 2 * (n + L)))  # z[i] sits at column i + n + L
-        padded[:, n + L : 2 * n + L] = y0
-        g = np.zeros((y0.shape[0], J + 1, self.span))
-        for j in range(J):
-            # v runs over -n-L..n+L, so z[t_j + v] is padded column t_j + v + n + L
-            g[:, j + 1, :] = (
-                g[:, j, :] + self.w[j] * padded[:, self.pos[j] : self.pos[j] + self.span]
-            )
-        cut = self.cut[:, None]
-        total = g[:, cut, self.here] + g[:, J][:, self.wrapped] - g[:, cut, self.wrapped]
-        return np.moveaxis(total, 1, 0) - self.mean_e * prep.win_y[None, rows, :]
+    n = prep.n
+    e = np.asarray(e, dtype=float)
+    if prep.estimator == "spearman":
+        e = _rank_rows(e[None, :])[0]
+    ec = e - e.mean()
+    fe = np.conj(rfft(ec, n))
+    y0 = prep.y0[rows]
+    s_ey = irfft(fe[None, :] * rfft(y0, n, axis=1), n, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if prep.estimator == "ccf":
+            sd_e = np.sqrt((ec**2).mean())
+            out: np.ndarray = s_ey / (n * sd_e * prep.sd_y[rows, None])
+        else:
+            obs = prep.observed[rows].astype(float)
+            fobs = rfft(obs, n, axis=1)
+            s_e = irfft(fe[None, :] * fobs, n, axis=1)
+            s_ee = irfft(np.conj(rfft(ec**2, n))[None, :] * fobs, n, axis=1)
+            count = obs.sum(axis=1, keepdims=True)
+            w_yy = (y0**2).sum(axis=1, keepdims=True)  # y0 is centred on the observed buckets
+            out = s_ey / np.sqrt((s_ee - s_e**2 / count) * w_yy)
+    out[~np.isfinite(out)] = 0.0
+    clipped: np.ndarray = np.clip(out, -1.0, 1.0)
+    return clipped

@@ -76,7 +76,10 @@ def xcorr(
     season: Annotated[str | None, typer.Option(help="Season for seasonal-diff, e.g. 1w.")] = None,
     estimator: Annotated[str, typer.Option(help="ccf, pearson or spearman.")] = "ccf",
     test: Annotated[str, typer.Option(help="surrogate, prewhiten, white or none.")] = "surrogate",
-    surrogates: Annotated[int, typer.Option(help="Circular shifts for the surrogate test.")] = 999,
+    surrogates: Annotated[
+        int,
+        typer.Option(help="0: every circular shift (exact); N: a seeded sample of N."),
+    ] = 0,
     seed: SeedOpt = 0,
     tz: TzOpt = None,
     label: LabelOpt = None,
@@ -183,7 +186,9 @@ def scan(
     before: BeforeOpt = "0s",
     after: Annotated[str, typer.Option(help="Window (and largest lag) after the event.")] = "24h",
     baseline: BaselineOpt = "prev-days:7",
-    surrogates: Annotated[int, typer.Option(help="Circular shifts for the xcorr test.")] = 999,
+    surrogates: Annotated[
+        int, typer.Option(help="xcorr test: 0 = every circular shift; N = a sample.")
+    ] = 0,
     bootstrap: BootstrapOpt = 999,
     placebos: PlacebosOpt = 199,
     seed: SeedOpt = 0,
@@ -314,7 +319,7 @@ def demo(
     """Build a database from the bundled real data and answer a question end to end.
 
     Loads Peyton Manning's daily Wikipedia pageviews and his playoff and Super Bowl dates,
-    then runs xcorr by event kind (1-day buckets, lags -7..+7, 999 circular-shift surrogates).
+    then runs xcorr by event kind (1-day buckets, lags -7..+7, every circular shift as the null).
 
     Example: tscorr demo --out demo.duckdb
     """
