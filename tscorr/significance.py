@@ -238,12 +238,12 @@ def _pvalues(
     p = (1.0 + reach) / (1.0 + size)
     method = ["exact"] * m
     need = (reach < TAIL_BELOW) & ~np.isnan(r)
-    for i in np.flatnonzero(need.any(axis=1) & (ess >= MIN_FOR_TAIL)):
-        tail = gpd_tail(ordered[:, i], abs_r[i], float(ess[i]))
+    for row in np.flatnonzero(need.any(axis=1) & (ess >= MIN_FOR_TAIL)).tolist():
+        tail = gpd_tail(ordered[:, row], abs_r[row], float(ess[row]))
         if tail is None:
             continue
-        p[i, need[i]] = np.minimum(p[i, need[i]], tail[need[i]])
-        method[i] = "gpd-tail"
+        p[row, need[row]] = np.minimum(p[row, need[row]], tail[need[row]])
+        method[row] = "gpd-tail"
     p[np.isnan(r)] = np.nan
     q = holm(p)
     with np.errstate(invalid="ignore"):
