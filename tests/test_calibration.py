@@ -47,6 +47,22 @@ def test_null_scans_flag_at_most_the_nominal_share_of_runs(kind: str) -> None:
     assert hits <= _band(runs)
 
 
+def test_null_scans_on_mostly_missing_series() -> None:
+    """Series observed on a few scattered days (a top list's article): the null conditions on
+    how many events meet data, so merely meeting data is not evidence."""
+    runs, hits, small = 40, 0, 0
+    for run in range(runs):
+        rng = np.random.default_rng(20_000 + run)
+        y = null_series(rng, "pageviews", 30, 300)
+        y[rng.random(y.shape) < 0.85] = np.nan
+        e = random_events(rng, 300, 3)
+        sig = assess(e, np.log(y), 2)
+        hits += bool((bh_qvalues(sig.p_peak) < 0.05).any())
+        small += int((sig.p_peak < 0.05).sum())
+    assert hits <= _band(runs)
+    assert small <= _band(runs * 30)  # per pair, too: about 5% below 0.05
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", NULLS)
 def test_null_scans_at_the_issues_size(kind: str) -> None:
@@ -171,3 +187,19 @@ def test_placebo_q_values_span_the_pairs_of_a_run(store: Store, tmp_path: Path) 
     p = peaks["p_placebo"].to_numpy()
     np.testing.assert_allclose(peaks["q_placebo"].to_numpy(), bh_qvalues(p))
     assert peaks["ci_adjusted"].all()
+
+
+def test_one_event_interval_covers() -> None:
+    """One event, a level with multiplicative (lognormal) noise, a planted 3x: the interval
+    from the baseline days' own spread covers 3 in about 95% of draws."""
+    rng = np.random.default_rng(12)
+    base = es.parse_baseline("prev-days:7", HOUR)
+    sims, covered = 300, 0
+    for _ in range(sims):
+        level = hourly_counts(rng, 10, 200.0)
+        y = level * rng.lognormal(0, 0.3, level.size)
+        pos = np.array([24 * 9 + int(rng.integers(0, 24))])
+        y[pos] *= 3.0
+        pooled = es.pool(es.responses(y[None, :], pos, 0, 0, base, HOUR))
+        covered += bool(pooled.ci_low[0, 0] <= 3.0 <= pooled.ci_high[0, 0])
+    assert 0.90 <= covered / sims <= 0.995

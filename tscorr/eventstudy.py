@@ -24,8 +24,9 @@ Pooled over events (:func:`pool`), the response at a lag is the **ratio of means
 ``sum(value) / sum(baseline)`` over the events where both exist: unlike the mean of per-event
 ratios it is not biased up by small, noisy baselines. Its interval is a t interval on the
 events' residuals ``value - R * baseline`` (J-1 degrees of freedom), which keeps its coverage
-with few events, where resampling events cannot; with one event, the interval comes from the
-spread of that event's baseline values. The peak row's interval is widened for having picked
+with few events, where resampling events cannot; with one event, it comes from the spread of
+that event's baseline values as a coefficient of variation, for the value and for the
+baseline mean alike: ``R * exp(+-t * cv * sqrt(1 + 1/N))``. The peak row's interval is widened for having picked
 the largest of the lags >= 0 (Bonferroni over those lags).
 """
 
@@ -257,19 +258,24 @@ def _t_interval(
         se = sd / (np.sqrt(used) * mean_b)
         tq = student_t.ppf(0.5 + np.asarray(level) / 2, np.maximum(used - 1, 1))
         half = np.where(used >= 2, tq * se, np.nan)
-        # one event: the spread of its own baseline days says how far a value strays
+        low, high = ratio - half, ratio + half
+        # one event: its own baseline days give the noise, as a coefficient of variation
+        # (multiplicative noise, the same for the value and each baseline day), for both the
+        # value and the baseline mean: R * exp(+-t * cv * sqrt(1 + 1/N))
         one = used == 1
         if one.any():
             spread = np.nanmax(np.where(ok, res.spread, np.nan), axis=1)
             count = (
                 np.nanmax(np.where(ok, res.base_count, np.nan), axis=1)
-                if (res.base_count is not None)
+                if res.base_count is not None
                 else np.full(ratio.shape, np.nan)
             )
             t1 = student_t.ppf(0.5 + np.asarray(level) / 2, np.maximum(count - 1, 1))
-            single = t1 * spread * np.sqrt(1 + 1 / np.maximum(count, 1)) / mean_b
-            half = np.where(one & (count >= 2), single, half)
-    return ratio - half, ratio + half
+            width = t1 * spread / mean_b * np.sqrt(1 + 1 / np.maximum(count, 1))
+            single = one & (count >= 2)
+            low = np.where(single, ratio * np.exp(-width), low)
+            high = np.where(single, ratio * np.exp(width), high)
+    return low, high
 
 
 def pool(

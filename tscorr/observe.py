@@ -39,6 +39,7 @@ def declare(
     feed_kind: str,
     user_kind: str | None,
     tz: str,
+    censored: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Complete a file's series frame with each series' kind and native step.
 
@@ -53,7 +54,10 @@ def declare(
         .fill_null("{}")
         .str.json_decode(pl.Struct({"censored": pl.Boolean, "bucket": pl.String}))
     )
-    detected = native_steps(points.select("series", "ts"), tz)
+    seen = points.select("series", "ts")
+    if censored is not None and censored.height:
+        seen = pl.concat([seen, censored.select("series", "ts")])
+    detected = native_steps(seen, tz)
     kind = (
         pl.when(pl.lit(user_kind, pl.String).is_not_null())
         .then(pl.lit(user_kind, pl.String))

@@ -86,7 +86,12 @@ def load_file(
     say("reading")
     frames = chosen.read(chosen.spec, source, options)
     frames.series = observe.declare(
-        frames.series, frames.points, chosen.spec.series.kind, options.series_kind, options.tz
+        frames.series,
+        frames.points,
+        chosen.spec.series.kind,
+        options.series_kind,
+        options.tz,
+        frames.censored,
     )
     notes.extend(frames.notes)
     if replace:

@@ -252,7 +252,76 @@ def _pvalues(
     return p, p_peak, q, method, ess
 
 
+def _conditional_pvalues(
+    cc: np.ndarray, r: np.ndarray, meets: np.ndarray, taus: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """Exact p-values for rows with gaps: each lag against the shifts where as many events
+    meet an observed bucket as at that lag.
+
+    Where most buckets are missing, most shifts drop the events on nothing (r = 0), and
+    merely meeting data would look extreme. Conditioning on ``meets`` (events on observed
+    buckets, per shift) keeps the test exact: the rank among rotations with the same count
+    is uniform under the null. ``cc`` (m, n) the circular correlations, ``meets`` (m, n).
+    """
+    m, n = cc.shape
+    width = r.shape[1]
+    p = np.full((m, width), np.nan)
+    ess = np.zeros(m)
+    method = ["exact"] * m
+    tol = 1e-12
+    abs_r = np.abs(np.nan_to_num(r, nan=0.0))
+    for i in range(m):
+        own = meets[i, taus]
+        for count in np.unique(own):
+            same = meets[i] == count
+            draws = cc[i, same]
+            lag_cols = np.flatnonzero(own == count)
+            if draws.size < 2:
+                continue
+            ordered = np.sort(np.abs(draws))
+            size = draws.size - 1  # each lag's own shift is not a draw of its null
+            reach = draws.size - np.searchsorted(ordered, abs_r[i, lag_cols] - tol, side="left")
+            reach -= np.abs(cc[i, taus[lag_cols]]) >= abs_r[i, lag_cols] - tol
+            p[i, lag_cols] = (1.0 + reach) / (1.0 + size)
+            effective = float(effective_draws(draws[:, None])[0])
+            ess[i] = max(ess[i], effective)
+            far = reach < TAIL_BELOW
+            if far.any() and effective >= MIN_FOR_TAIL:
+                tail = gpd_tail(ordered[::-1], abs_r[i, lag_cols], effective)
+                if tail is not None:
+                    p[i, lag_cols[far]] = np.minimum(p[i, lag_cols[far]], tail[far])
+                    method[i] = "gpd-tail"
+    p[np.isnan(r)] = np.nan
+    q = holm(p)
+    with np.errstate(invalid="ignore"):
+        best = np.nanmin(np.where(np.isnan(q), np.inf, q), axis=1)
+    p_peak = np.where(np.isnan(r).all(axis=1), np.nan, best)
+    return p, p_peak, q, method, ess
+
+
 ROWS_PER_BLOCK = 256  # rows whose circular correlations are held at once
+
+
+Part = tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]
+
+
+def _merge(full: np.ndarray, a: Part, b: Part | None) -> Part:
+    """Rows ``full`` from ``a``, the others from ``b``, in the original order."""
+    if b is None:
+        return a
+    m = len(full)
+    width = a[0].shape[1] if a[0].size else b[0].shape[1]
+    p, q = np.full((m, width), np.nan), np.full((m, width), np.nan)
+    peak, ess = np.full(m, np.nan), np.zeros(m)
+    method = [""] * m
+    for mask, part in ((full, a), (~full, b)):
+        idx = np.flatnonzero(mask)
+        if idx.size == 0:
+            continue
+        p[idx], peak[idx], q[idx], ess[idx] = part[0], part[1], part[2], part[4]
+        for j, k in enumerate(idx):
+            method[k] = part[3][j]
+    return p, peak, q, method, ess
 
 
 def surrogate_test(
@@ -262,7 +331,8 @@ def surrogate_test(
 
     Every shift is used (an exact test), read off one FFT product per series
     (:func:`tscorr.xcorr.circular_correlations`); ``n_surrogates`` > 0 caps them at a seeded
-    sample of that many. The null of a lag is the circular correlation at every
+    sample of that many. Each lag is tested with its own circular correlation, computed the
+    same way as its null draws (so exchangeable with them); ``r`` stays the linear one. The null of a lag is the circular correlation at every
     shift: the ``L`` wrapped products at the ends of a linear lag are the only difference.
     """
     n, L = prep.n, prep.max_lag
@@ -284,13 +354,27 @@ def surrogate_test(
         if exact
         else np.sort(np.random.default_rng(seed).choice(allowed, n_surrogates, replace=False))
     )
+    hits = (np.asarray(e) != 0).astype(float)
     parts = []
     for lo in range(0, m, ROWS_PER_BLOCK):
         rows = slice(lo, min(lo + ROWS_PER_BLOCK, m))
         cc = circular_correlations(prep, e, rows)
         cc[prep.pairs[rows].max(axis=1) < 2] = 0.0
-        own = cc[:, taus] if exact else None
-        parts.append(_pvalues(cc[:, shifts].T, r[rows], own))
+        observed = prep.observed[rows]
+        gaps: np.ndarray = ~np.asarray(observed.all(axis=1), dtype=bool)
+        # the statistic is each lag's circular correlation, computed exactly as its null draws
+        # are (the linear r reported differs by the L wrapped products at the ends)
+        stat = np.where(np.isnan(r[rows]), np.nan, cc[:, taus])
+        gap_part = None
+        if exact and gaps.any():
+            meets = np.rint(
+                irfft(np.conj(rfft(hits, n))[None, :] * rfft(observed[gaps], n, axis=1), n, axis=1)
+            )
+            gap_part = _conditional_pvalues(cc[gaps], stat[gaps], meets, taus)
+        full: np.ndarray = ~gaps if exact else np.ones(gaps.shape[0], dtype=np.bool_)
+        own = cc[full][:, taus] if exact else None
+        full_part = _pvalues(cc[full][:, shifts].T, stat[full], own)
+        parts.append(_merge(full, full_part, gap_part))
     p = np.vstack([x[0] for x in parts])
     p_peak = np.concatenate([x[1] for x in parts])
     q = np.vstack([x[2] for x in parts])
