@@ -203,3 +203,17 @@ def test_one_event_interval_covers() -> None:
         pooled = es.pool(es.responses(y[None, :], pos, 0, 0, base, HOUR))
         covered += bool(pooled.ci_low[0, 0] <= 3.0 <= pooled.ci_high[0, 0])
     assert 0.90 <= covered / sims <= 0.995
+
+
+def test_missing_q_values_are_null_not_nan(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "m.csv").write_text(
+        "ts,series,value\n" + "".join(f"2016-01-{d:02d},a,{d % 5 + 1}\n" for d in range(1, 29))
+    )
+    (tmp_path / "e.csv").write_text("ts,kind,name\n2016-01-20,x,a\n")
+    tscorr.load_file(store, tmp_path / "m.csv")
+    tscorr.load_file(store, tmp_path / "e.csv")
+    from tscorr.respond import RespondParams, run_respond
+
+    run = run_respond(store, RespondParams(events="true", bucket="1d", after="1d", placebos=0))
+    assert run.summary["q_placebo"].null_count() == run.summary.height
+    assert store.scalar("SELECT count(*) FROM response_summary WHERE isnan(q_placebo)") == 0

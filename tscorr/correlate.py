@@ -133,7 +133,7 @@ def run_xcorr(
             "no series has both enough buckets for this --max-lag and events inside its span"
         )
     table = pl.concat(parts)
-    table = table.with_columns(pl.Series("q_peak", _pair_q(table), dtype=pl.Float64))
+    table = table.with_columns(pl.Series("q_peak", _pair_q(table), dtype=pl.Float64).fill_nan(None))
     record = asdict(params) | {
         "max_lag_buckets": max_lag,
         "alignment": data.record(),

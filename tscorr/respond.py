@@ -120,7 +120,7 @@ def run_respond(
     responses = pl.concat(per_event)
     table = pl.concat(summary)
     table = table.with_columns(
-        pl.Series("q_placebo", _pair_q(table, "p_placebo"), dtype=pl.Float64)
+        pl.Series("q_placebo", _pair_q(table, "p_placebo"), dtype=pl.Float64).fill_nan(None)
     )
     record = asdict(params) | {
         "before_buckets": before,
