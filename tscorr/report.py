@@ -96,9 +96,10 @@ def charts(frame: pl.DataFrame) -> list[str]:
     for part in sorted(groups, key=strength, reverse=True)[:MAX_CHARTS]:
         part = part.sort("lag")
         lags = part["lag"].to_list()
+        # marked lags: adjusted within the pair (q_value), not the uncorrected per-lag p
         marks = (
-            (part["p_value"] < 0.05).fill_null(False).to_list()
-            if "p_value" in cols
+            (part["q_value"] < 0.05).fill_null(False).to_list()
+            if "q_value" in cols
             else [False] * len(lags)
         )
         band = (part["ci_low"].to_list(), part["ci_high"].to_list()) if "ci_low" in cols else None
