@@ -133,7 +133,7 @@ def run_xcorr(
             "no series has both enough buckets for this --max-lag and events inside its span"
         )
     table = pl.concat(parts)
-    table = table.with_columns(pl.Series("q_peak", _pair_q(table), dtype=pl.Float64).fill_nan(None))
+    table = table.with_columns(pair_qvalues(table, "p_peak").alias("q_peak"))
     record = asdict(params) | {
         "max_lag_buckets": max_lag,
         "alignment": data.record(),
@@ -184,18 +184,18 @@ def _frame(
     )
 
 
-def _pair_q(table: pl.DataFrame) -> np.ndarray:
-    """Benjamini-Hochberg of p_peak over the pairs of the run, spread to each pair's rows."""
-    pairs = table.select("event_set", "series", "p_peak").unique(
+def pair_qvalues(table: pl.DataFrame, column: str) -> pl.Series:
+    """Benjamini-Hochberg over the pairs (event_set, series) of ``column`` (one value per
+    pair), spread back to each pair's rows in ``table``'s order; null where p is null."""
+    pairs = table.select("event_set", "series", column).unique(
         subset=["event_set", "series"], keep="first", maintain_order=True
     )
-    q = bh_qvalues(pairs["p_peak"].fill_null(np.nan).to_numpy().astype(float))
+    q = bh_qvalues(pairs[column].fill_null(np.nan).to_numpy().astype(float))
     keyed = pairs.select("event_set", "series").with_columns(pl.Series("_q", q))
     joined = table.select("event_set", "series").join(
         keyed, on=["event_set", "series"], how="left", maintain_order="left"
     )
-    out: np.ndarray = joined["_q"].to_numpy()
-    return out
+    return joined["_q"].fill_nan(None)
 
 
 def peaks_of(table: pl.DataFrame) -> pl.DataFrame:

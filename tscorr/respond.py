@@ -11,9 +11,9 @@ import numpy as np
 import polars as pl
 
 from tscorr import align, eventstudy
+from tscorr.correlate import pair_qvalues
 from tscorr.errors import NoData, UnknownName
 from tscorr.inputs import Aligned, Block, event_sets, load_aligned, versions
-from tscorr.significance import bh_qvalues
 from tscorr.store import Store
 from tscorr.units import buckets_in, finer, parse_duration, parse_span, rescale
 
@@ -119,9 +119,7 @@ def run_respond(
         raise NoData("no event falls inside the span of any matched series")
     responses = pl.concat(per_event)
     table = pl.concat(summary)
-    table = table.with_columns(
-        pl.Series("q_placebo", _pair_q(table, "p_placebo"), dtype=pl.Float64).fill_nan(None)
-    )
+    table = table.with_columns(pair_qvalues(table, "p_placebo").alias("q_placebo"))
     record = asdict(params) | {
         "before_buckets": before,
         "after_buckets": after,
@@ -165,22 +163,6 @@ def _rescaled_baseline(spec: str, block: Block) -> str:
             )
             return f"pre:{count * block.bucket.count}{block.bucket.unit}"
     return spec
-
-
-def _pair_q(table: pl.DataFrame, column: str) -> np.ndarray:
-    """BH over the pairs (event_set, series) of one value per pair, spread to its rows."""
-    pairs = table.select("event_set", "series", column).unique(
-        subset=["event_set", "series"], keep="first", maintain_order=True
-    )
-    q = bh_qvalues(pairs[column].fill_null(np.nan).to_numpy().astype(float))
-    keyed = pairs.with_columns(pl.Series("_q", q))
-    return (
-        table.select("event_set", "series")
-        .join(keyed.select("event_set", "series", "_q"), on=["event_set", "series"], how="left")[
-            "_q"
-        ]
-        .to_numpy()
-    )
 
 
 def _flags(res: eventstudy.Responses, censored: np.ndarray, positions: np.ndarray) -> np.ndarray:

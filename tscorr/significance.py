@@ -217,6 +217,14 @@ def holm(p: np.ndarray) -> np.ndarray:
     return out
 
 
+def peak_of(q: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Each pair's ``p_peak``: its smallest adjusted per-lag p (NaN where r is all NaN)."""
+    with np.errstate(invalid="ignore"):
+        best = np.nanmin(np.where(np.isnan(q), np.inf, q), axis=1)
+    out: np.ndarray = np.where(np.isnan(r).all(axis=1), np.nan, best)
+    return out
+
+
 def _max_adjusted(cc: np.ndarray, stat: np.ndarray, max_lag: int) -> tuple[np.ndarray, np.ndarray]:
     """Within-pair adjusted p of each lag from the exact max-|r| null (Westfall and Young).
 
@@ -276,10 +284,7 @@ def _pvalues(
         method[row] = "gpd-tail"
     p[np.isnan(r)] = np.nan
     q = holm(p)
-    with np.errstate(invalid="ignore"):
-        best = np.nanmin(np.where(np.isnan(q), np.inf, q), axis=1)
-    p_peak = np.where(np.isnan(r).all(axis=1), np.nan, best)
-    return p, p_peak, q, method, ess
+    return p, peak_of(q, r), q, method, ess
 
 
 def _conditional_pvalues(
@@ -323,10 +328,7 @@ def _conditional_pvalues(
                     method[i] = "gpd-tail"
     p[np.isnan(r)] = np.nan
     q = holm(p)
-    with np.errstate(invalid="ignore"):
-        best = np.nanmin(np.where(np.isnan(q), np.inf, q), axis=1)
-    p_peak = np.where(np.isnan(r).all(axis=1), np.nan, best)
-    return p, p_peak, q, method, ess
+    return p, peak_of(q, r), q, method, ess
 
 
 ROWS_PER_BLOCK = 256  # rows whose circular correlations are held at once
@@ -411,10 +413,7 @@ def surrogate_test(
             holm_q = full_part[2]
             q = np.where(reach < TAIL_BELOW, np.minimum(q_max, holm_q), q_max)
             q[np.isnan(stat[full])] = np.nan
-            with np.errstate(invalid="ignore"):
-                best = np.nanmin(np.where(np.isnan(q), np.inf, q), axis=1)
-            peak = np.where(np.isnan(stat[full]).all(axis=1), np.nan, best)
-            full_part = (full_part[0], peak, q, full_part[3], full_part[4])
+            full_part = (full_part[0], peak_of(q, stat[full]), q, full_part[3], full_part[4])
         parts.append(_merge(full, full_part, gap_part))
     p = np.vstack([x[0] for x in parts])
     p_peak = np.concatenate([x[1] for x in parts])
