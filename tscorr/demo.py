@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tscorr.correlate import XcorrParams, XcorrRun, run_xcorr
+from tscorr.errors import BadInput
 from tscorr.pipeline import LoadReport, load_file
 from tscorr.resources import fixtures_dir
 from tscorr.source import LoadOptions
@@ -31,9 +32,35 @@ class DemoResult:
     xcorr: XcorrRun
 
 
-def run_demo(db: str | Path) -> DemoResult:
-    """Rebuild ``db`` from the bundled fixtures and run the demo's analysis."""
+def _is_earlier_demo(path: Path) -> bool:
+    """True for a database this demo built: only demo runs, only bundled fixtures loaded."""
+    try:
+        with Store.open(path, read_only=True) as store:
+            labels = store.query("SELECT DISTINCT label FROM runs")["label"].to_list()
+            paths = store.query("SELECT DISTINCT path FROM sources")["path"].to_list()
+    except Exception:  # not a DuckDB file, or not tscorr's: not ours to delete
+        return False
+    here = str(fixtures_dir().resolve())
+    return (
+        bool(labels)
+        and all(str(label or "").startswith("demo:") for label in labels)
+        and all(str(Path(p).resolve()).startswith(here) for p in paths)
+    )
+
+
+def run_demo(db: str | Path, force: bool = False) -> DemoResult:
+    """Rebuild ``db`` from the bundled fixtures and run the demo's analysis.
+
+    An existing ``db`` is replaced only when an earlier demo built it, or with ``force``.
+    """
     path = Path(db)
+    if path.is_dir():
+        raise BadInput(f"cannot write {path}: it is a folder; name a file inside it")
+    if (path.exists() or path.is_symlink()) and not force and not _is_earlier_demo(path):
+        raise BadInput(
+            f"{path} exists and is not an earlier demo database; pass --force to replace it, "
+            "or --out another file"
+        )
     for stale in (path, path.with_name(path.name + ".wal")):
         stale.unlink(missing_ok=True)
     real = fixtures_dir() / "real"

@@ -5,12 +5,14 @@ Every writer takes a polars frame and a path. Timestamps are written in ISO 8601
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import html
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import polars as pl
 
-from tscorr.errors import BadInput, UnknownName
+from tscorr.errors import UnknownName
+from tscorr.outputs import write_file
 
 Writer = Callable[[pl.DataFrame, Path], None]
 WRITERS: dict[str, Writer] = {}
@@ -79,9 +81,11 @@ def to_markdown(frame: pl.DataFrame) -> str:
             return ""
         if isinstance(v, float):
             return f"{v:.6g}"
-        return str(v).replace("|", "\\|")
+        # Markdown renders inline HTML: escape it; a newline would end the table row
+        text = html.escape(str(v), quote=False).replace("|", "\\|")
+        return text.replace("\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>")
 
-    lines = ["| " + " | ".join(frame.columns) + " |"]
+    lines = ["| " + " | ".join(cell(c) for c in frame.columns) + " |"]
     lines.append(
         "|"
         + "|".join("---:" if frame.schema[c].is_numeric() else "---" for c in frame.columns)
@@ -91,11 +95,16 @@ def to_markdown(frame: pl.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(frame: pl.DataFrame, fmt: str, path: str | Path) -> Path:
+def write(
+    frame: pl.DataFrame,
+    fmt: str,
+    path: str | Path,
+    force: bool = False,
+    protect: Sequence[Path] = (),
+) -> Path:
+    """Write ``frame`` as ``fmt``; an existing file only with ``force``, never a protected one
+    (the database), see :mod:`tscorr.outputs`."""
     if fmt not in WRITERS:
         raise UnknownName("export format", fmt, WRITERS)
-    out = Path(path)
-    if out.parent and not out.parent.exists():
-        raise BadInput(f"cannot write {out}: folder {out.parent} does not exist")
-    WRITERS[fmt](frame, out)
-    return out
+    writer = WRITERS[fmt]
+    return write_file(path, lambda tmp: writer(frame, tmp), force, protect)

@@ -134,11 +134,14 @@ def describe_feeds() -> list[dict[str, str]]:
 
 
 def export_result(
-    store: Store, run: int | None, table: str, fmt: str, out: str | Path
+    store: Store, run: int | None, table: str, fmt: str, out: str | Path, force: bool = False
 ) -> tuple[Path, int]:
-    """Write ``table`` of ``run`` (latest when None) to ``out`` in ``fmt``; returns path, rows."""
+    """Write ``table`` of ``run`` (latest when None) to ``out`` in ``fmt``; returns path, rows.
+
+    An existing file is overwritten only with ``force``; the database itself never."""
     run_id = run if run is not None else store.latest_run()
     if table not in exporting.TABLES:
         raise UnknownName("result table", table, exporting.TABLES)
     frame = store.read_result(exporting.TABLES[table], run_id)
-    return exporting.write(frame, fmt, out), frame.height
+    written = exporting.write(frame, fmt, out, force, store.files())
+    return written, frame.height

@@ -68,6 +68,7 @@ class Store:
         self.name = name
         self._owned = owned
         self.read_only = read_only
+        self._sandboxed = False  # user SQL may no longer reach files (see user_sql)
 
     # --- opening -----------------------------------------------------------------------------
 
@@ -102,12 +103,21 @@ class Store:
         store._exec("SET TimeZone = 'UTC'")
         try:
             store._prepare_schema()
+        except TscorrError:
+            store.close()  # a refused file leaves no connection behind
+            raise
         except _NeedsUpgrade:
             # an older file opened for reading: upgrade it once, then read as asked
             store.close()
             cls.open(target, read_only=False).close()
             return cls.open(target, read_only=True)
         return store
+
+    def files(self) -> list[Path]:
+        """The database file on disk (none for an in-memory database or a connection)."""
+        if self.name in (":memory:", "<connection>"):
+            return []
+        return [Path(self.name)]
 
     def close(self) -> None:
         if self._owned:
@@ -129,6 +139,18 @@ class Store:
         version = self.schema_version()
         if version == SCHEMA_VERSION:
             return
+        if version == 0:
+            others = self._exec(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema() ORDER BY 1 LIMIT 4"
+            )
+            if others:
+                shown = ", ".join(str(r[0]) for r in others[:3])
+                raise BadInput(
+                    f"{self.name} is a DuckDB database of another application (tables: "
+                    f"{shown}{', ...' if len(others) > 3 else ''}); tscorr will not add its "
+                    "tables to it; pass another --db"
+                )
         if version > SCHEMA_VERSION:
             raise BadInput(
                 f"database {self.name} has schema version {version}, newer than this tscorr "
@@ -486,10 +508,22 @@ class Store:
 
     # --- user SQL ----------------------------------------------------------------------------
 
-    def user_sql(self, sql: str) -> pl.DataFrame:
-        """Run a user's SQL; the last statement's rows come back (empty for a command)."""
+    def user_sql(self, sql: str, allow_files: bool = False) -> pl.DataFrame:
+        """Run a user's SQL; the last statement's rows come back (empty for a command).
+
+        Unless ``allow_files``, the connection first loses access to every file but the
+        database (no COPY TO, EXPORT, ATTACH, read_text, INSTALL) and its configuration is
+        locked, so the SQL can read and (opened for writing) change the database and
+        nothing else.
+        """
         if not sql.strip():
             raise BadQuery("no SQL statement given")
+        if not allow_files and not self._sandboxed:
+            self._exec("SET enable_external_access = false")
+            self._exec("SET lock_configuration = true")
+            self._sandboxed = True
+        elif allow_files and self._sandboxed:
+            raise BadQuery("this connection already refused files; open the database again")
         try:
             relation = self.con.sql(sql)  # runs every statement, relation of the last one
             rows: pl.DataFrame = relation.pl() if relation is not None else pl.DataFrame()
@@ -501,6 +535,13 @@ class Store:
             if self.read_only and ("read-only" in message or "read only" in message):
                 raise BadQuery(
                     f"the database is opened read-only ({message}); pass --write to change it"
+                ) from exc
+            if "file system operations are disabled" in message or (
+                "lock_configuration" in message or "configuration has been locked" in message
+            ):
+                raise BadQuery(
+                    f"SQL may only use the database itself ({message}); files outside it need "
+                    "--write --allow-files"
                 ) from exc
             raise BadQuery(f"SQL error: {message}") from exc
 

@@ -29,9 +29,9 @@ from tscorr.cli.app import (
     SeriesOpt,
     TzOpt,
     app,
-    err,
     open_store,
     progress_bar,
+    say,
     say_notes,
     show,
 )
@@ -296,6 +296,7 @@ def export(
     table: Annotated[ResultTable, typer.Option(help="Result table to write.")] = ResultTable.peaks,
     fmt: Annotated[ExportFormat, typer.Option("--format", help="File format.")] = ExportFormat.csv,
     out: Annotated[Path, typer.Option(help="File to write.")] = Path("tscorr-export.csv"),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a run's result table to a file (csv, tsv, parquet, json, ndjson, md, html).
 
@@ -305,8 +306,8 @@ def export(
     Example: tscorr export 3 --table xcorr --format parquet --out xcorr.parquet
     """
     with open_store(read_only=True) as store:
-        path, rows = pipeline.export_result(store, run, table.value, fmt.value, out)
-    err.print(f"wrote {rows} rows to {path}", highlight=False, markup=False)
+        path, rows = pipeline.export_result(store, run, table.value, fmt.value, out, force)
+    say(f"wrote {rows} rows to {path}")
 
 
 @app.command()
@@ -314,6 +315,9 @@ def demo(
     out: Annotated[Path, typer.Option(help="Database file the demo builds.")] = Path(
         "tscorr-demo.duckdb"
     ),
+    force: Annotated[
+        bool, typer.Option(help="Replace --out even if it is not an earlier demo database.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Build a database from the bundled real data and answer a question end to end.
@@ -323,7 +327,7 @@ def demo(
 
     Example: tscorr demo --out demo.duckdb
     """
-    result = run_demo(out)
+    result = run_demo(out, force)
     if not as_json:
         out_text = f"Question: {QUESTION}\nDatabase: {result.db} (query it with: tscorr --db {result.db} sql ...)"
         typer.echo(out_text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -41,7 +42,7 @@ class _Boundary(TyperGroup):
         except TscorrError as exc:
             if os.environ.get("TSCORR_TRACEBACK"):
                 raise
-            typer.echo(f"Error: {exc}", err=True)
+            typer.echo(f"Error: {printable(str(exc), newlines=False)}", err=True)
             raise typer.Exit(int(exc.exit_code)) from None
 
 
@@ -78,6 +79,29 @@ def _main(
 
 # --- rendering ----------------------------------------------------------------------------------
 
+# control characters (an ESC starts a terminal command: clear the screen, set the title) and
+# bidirectional overrides, from data or from file and column names, are shown escaped
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str, newlines: bool = True) -> str:
+    """``text`` with control characters shown as escapes (``\x1b``); newlines kept unless
+    ``newlines`` is False (table cells)."""
+    out = _UNSAFE.sub(
+        lambda m: (
+            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}"
+        ),
+        text,
+    )
+    if not newlines:
+        out = out.replace("\n", "\\n").replace("\t", "\\t")
+    return out
+
+
+def say(text: str) -> None:
+    """One line on stderr: escaped, never read as Rich markup."""
+    err.print(printable(text), highlight=False, markup=False)
+
 
 def _cell(value: Any) -> str:
     if value is None:
@@ -93,19 +117,22 @@ def show(frame: pl.DataFrame, title: str | None = None, as_json: bool = False) -
     if as_json:
         typer.echo(json.dumps(frame.to_dicts(), default=str, indent=1))
         return
-    table = Table(title=Text(title) if title else None, show_lines=False, header_style="bold")
+    table = Table(
+        title=Text(printable(title)) if title else None, show_lines=False, header_style="bold"
+    )
     for col in frame.columns:
         numeric = frame.schema[col].is_numeric()
-        table.add_column(col, justify="right" if numeric else "left", overflow="fold")
+        header = Text(printable(col, newlines=False))
+        table.add_column(header, justify="right" if numeric else "left", overflow="fold")
     for row in frame.iter_rows():
-        table.add_row(*(Text(_cell(v)) for v in row))
+        table.add_row(*(Text(printable(_cell(v), newlines=False)) for v in row))
     out.print(table)
 
 
 def say_notes(notes: Sequence[str]) -> None:
     """What the library had to decide or skip, one line each on stderr."""
     for note in notes:
-        err.print(note, highlight=False, markup=False)
+        say(note)
 
 
 @contextmanager

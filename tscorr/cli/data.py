@@ -13,7 +13,7 @@ import polars as pl
 import typer
 
 from tscorr import pipeline
-from tscorr.cli.app import JsonOpt, app, err, open_store, progress_bar, show
+from tscorr.cli.app import JsonOpt, app, open_store, progress_bar, say, show
 from tscorr.errors import BadInput, TscorrError
 from tscorr.frames import SERIES_KINDS
 from tscorr.source import LoadOptions
@@ -122,7 +122,7 @@ def load(
             except TscorrError as exc:
                 failure = failure or exc
                 if len(paths) > 1:
-                    err.print(f"failed: {exc}", highlight=False, markup=False)
+                    say(f"failed: {exc}")
     if reports:
         rows = [r.row() for r in reports]
         if as_json:
@@ -137,7 +137,7 @@ def load(
             )
             for r in reports:
                 for note in r.notes:
-                    err.print(f"{Path(r.path).name}: {note}", highlight=False)
+                    say(f"{Path(r.path).name}: {note}")
     if failure is not None:
         raise failure
 
@@ -226,16 +226,21 @@ class SqlFormat(str, Enum):
 def sql(
     query: Annotated[str, typer.Argument(help="SQL to run; several statements allowed.")],
     write: Annotated[bool, typer.Option(help="Allow statements that change the file.")] = False,
+    allow_files: Annotated[
+        bool,
+        typer.Option(help="With --write: let SQL read and write files outside the database."),
+    ] = False,
     fmt: Annotated[
         SqlFormat, typer.Option("--format", help="table, csv or json.")
     ] = SqlFormat.table,
 ) -> None:
-    """Run SQL on the database (read-only unless --write).
+    """Run SQL on the database (read-only unless --write; files outside it only with
+    --write --allow-files).
 
     Example: tscorr sql "SELECT series, max(value) FROM observations GROUP BY 1"
     """
     with open_store(read_only=not write) as store:
-        frame = store.user_sql(query)
+        frame = store.user_sql(query, allow_files=write and allow_files)
     if fmt is SqlFormat.csv:
         typer.echo(frame.write_csv(), nl=False)
     else:

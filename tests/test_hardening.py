@@ -1,0 +1,189 @@
+"""Red-team findings F1-F4 (shared/reviews/redteam-2026-11.md) as tests: outputs never destroy,
+read-only means read-only, another application's file is left alone, data cannot drive the
+terminal. Each case checks the database's checksum where data could be lost."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import tscorr
+from tscorr.cli.app import printable
+
+SANDY = "real/sandy-311-calls--sandy-311-calls-by-day.csv"
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def analysed(cli, fixtures: Path, db_path: Path):  # type: ignore[no-untyped-def]
+    """A database with a run in it (as in the review's base database)."""
+    assert cli("load", str(fixtures / SANDY), "--prefix", "311:", "--kind", "count").exit_code == 0
+    assert cli("load", str(fixtures / "events/news2012-2016.csv")).exit_code == 0
+    run = cli(
+        "xcorr",
+        "--events",
+        "kind = 'hurricane'",
+        "--series",
+        "311:total",
+        "--bucket",
+        "1d",
+        "--max-lag",
+        "2",
+    )
+    assert run.exit_code == 0, run.output
+    return cli
+
+
+def test_c109_export_onto_the_database_is_refused(analysed, db_path: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    before = digest(db_path)
+    for target in (db_path, db_path.with_name(db_path.name + ".wal")):
+        result = analysed("export", "--out", str(target), "--force")
+        assert result.exit_code != 0 and "is the database being read" in result.output
+    link = tmp_path / "link.csv"
+    link.symlink_to(db_path)
+    result = analysed("export", "--out", str(link), "--force")
+    assert result.exit_code != 0 and "is the database being read" in result.output
+    assert digest(db_path) == before
+
+
+def test_c100_c106_export_never_overwrites_unless_forced(analysed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    precious = tmp_path / "precious.csv"
+    precious.write_text("my notes\n")
+    refused = analysed("export", "--out", str(precious))
+    assert refused.exit_code != 0 and "already exists; pass --force" in refused.output
+    assert precious.read_text() == "my notes\n"
+    # --force through a symlink replaces the link, never the file it points to
+    link = tmp_path / "out.csv"
+    link.symlink_to(precious)
+    assert analysed("export", "--out", str(link), "--force").exit_code == 0
+    assert precious.read_text() == "my notes\n" and not link.is_symlink()
+    assert link.read_text().startswith("run_id,")
+
+
+@pytest.mark.parametrize("target", ["folder", "missing/out.csv"])
+def test_c101_export_os_errors_are_one_line(analysed, tmp_path: Path, target: str) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "folder").mkdir()
+    result = analysed("export", "--out", str(tmp_path / target))
+    assert (
+        result.exit_code != 0
+        and result.exception is None
+        or isinstance(result.exception, SystemExit)
+    )
+    assert result.output.count("\n") == 1 and result.output.startswith("Error: cannot write")
+
+
+def test_c113_demo_never_deletes_a_file_it_did_not_build(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tscorr.cli import app
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my thesis notes")
+    refused = runner.invoke(app, ["demo", "--out", str(notes)])
+    assert refused.exit_code != 0 and "not an earlier demo database" in refused.output
+    assert notes.read_text() == "my thesis notes"
+    other = tmp_path / "other.duckdb"
+    with tscorr.open(other) as store:
+        tscorr.load_file(store, Path(__file__).parent.parent / "fixtures/feeds/csv/long_mixed.csv")
+    before = digest(other)
+    assert runner.invoke(app, ["demo", "--out", str(other)]).exit_code != 0
+    assert digest(other) == before
+    demo = tmp_path / "demo.duckdb"
+    assert runner.invoke(app, ["demo", "--out", str(demo)]).exit_code == 0
+    assert runner.invoke(app, ["demo", "--out", str(demo)]).exit_code == 0  # its own: rebuilt
+    assert runner.invoke(app, ["demo", "--out", str(notes), "--force"]).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "sql,made",
+    [
+        ("COPY (SELECT * FROM series) TO '{tmp}/copy_out.csv'", "copy_out.csv"),
+        ("EXPORT DATABASE '{tmp}/exported'", "exported"),
+        ("SELECT content FROM read_text('{tmp}/secret.txt')", None),
+        ("ATTACH '{tmp}/victim.duckdb' AS v (READ_WRITE); DELETE FROM v.points", None),
+        ("INSTALL httpfs", None),
+        ("SET enable_external_access = true", None),
+    ],
+)
+def test_c56_c58_c85_c86_sql_reaches_nothing_but_the_database(
+    analysed,
+    db_path: Path,
+    tmp_path: Path,
+    sql: str,
+    made: str | None,  # type: ignore[no-untyped-def]
+) -> None:
+    (tmp_path / "secret.txt").write_text("root:secret")
+    victim = tmp_path / "victim.duckdb"
+    con = duckdb.connect(str(victim))
+    con.execute("CREATE TABLE points AS SELECT 1 AS x")
+    con.close()
+    before, victim_before = digest(db_path), digest(victim)
+    for write in ([], ["--write"]):
+        result = analysed("sql", *write, sql.format(tmp=tmp_path))
+        assert result.exit_code != 0, result.output
+        assert "root:secret" not in result.output
+        assert "--allow-files" in result.output or "Error:" in result.output
+    assert made is None or not (tmp_path / made).exists()
+    assert digest(victim) == victim_before and digest(db_path) == before
+
+
+def test_sql_with_allow_files_may_write_files(analysed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "copy.csv"
+    sql = f"COPY (SELECT name FROM series) TO '{out}'"
+    assert analysed("sql", "--allow-files", sql).exit_code != 0  # needs --write too
+    assert analysed("sql", "--write", "--allow-files", sql).exit_code == 0 and out.exists()
+
+
+def test_e_foreign_ls_leaves_another_applications_file_alone(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tscorr.cli import app
+
+    foreign = tmp_path / "app.duckdb"
+    con = duckdb.connect(str(foreign))
+    con.execute("CREATE TABLE points AS SELECT 1 AS x")
+    con.close()
+    before = digest(foreign)
+    for args in (
+        ["ls"],
+        ["load", str(Path(__file__).parent.parent / "fixtures/feeds/csv/long_mixed.csv")],
+    ):
+        result = runner.invoke(app, ["--db", str(foreign), *args])
+        assert result.exit_code != 0 and "another application" in result.output
+    assert digest(foreign) == before
+
+
+def test_f4_escape_sequences_and_markup_never_reach_the_terminal(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    events = tmp_path / "evil.csv"
+    events.write_text(
+        'ts,kind,name\n2016-11-09T07:29Z,"evil\x1b[31mRED","\x1b[2J\x1b[Hclear"\n'
+        "2016-11-09T08:00Z,x,\x1b]0;pwned\x07\n"
+    )
+    assert cli("load", str(events)).exit_code == 0
+    for args in (["ls", "events"], ["sql", "SELECT kind, name FROM events"]):
+        result = cli(*args)
+        assert result.exit_code == 0 and "\x1b" not in result.output and "\x07" not in result.output
+        assert "\\x1b" in result.output
+    markup = tmp_path / "markup.csv"
+    markup.write_text("ts,value,[/x]\n2016-11-08,1,2\n2016-11-09,2,3\n")
+    loaded = cli("load", str(markup))
+    assert loaded.exit_code == 0 and loaded.exception is None
+    aliased = cli("sql", 'SELECT 1 AS "[/x]", 2 AS "[link=http://evil.example]click[/link]"')
+    assert aliased.exit_code == 0 and "[/x]" in aliased.output and "[link=" in aliased.output
+
+
+def test_f4_markdown_export_escapes_html_and_newlines(tmp_path: Path) -> None:
+    import polars as pl
+
+    from tscorr.export import to_markdown
+
+    md = to_markdown(pl.DataFrame({"<b>": ["<script>alert(1)</script>", "two\nlines|x"]}))
+    assert "<script>" not in md and "&lt;script&gt;" in md and "&lt;b&gt;" in md
+    assert md.count("\n") == 4 and "two<br>lines\\|x" in md  # header, rule, two rows
+
+
+def test_printable_escapes_controls_and_bidi() -> None:
+    assert printable("a\x1b[2Jb\u202ec") == "a\\x1b[2Jb\\u202ec"
+    assert printable("a\nb") == "a\nb" and printable("a\nb", newlines=False) == "a\\nb"
