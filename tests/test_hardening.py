@@ -187,3 +187,74 @@ def test_f4_markdown_export_escapes_html_and_newlines(tmp_path: Path) -> None:
 def test_printable_escapes_controls_and_bidi() -> None:
     assert printable("a\x1b[2Jb\u202ec") == "a\\x1b[2Jb\\u202ec"
     assert printable("a\nb") == "a\nb" and printable("a\nb", newlines=False) == "a\\nb"
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["xcorr", "--events", "true", "--seed", "-1"], "--seed -1"),  # D10a
+        (["xcorr", "--events", "true", "--tz", "Mars/Olympus"], "unknown time zone"),  # D11a
+        (["respond", "--events", "true", "--placebos", "10000000"], "--placebos 10000000"),  # F6
+        (["respond", "--events", "true", "--bootstrap", "10000000"], "--bootstrap 10000000"),
+        (["xcorr", "--events", "true", "--bucket", "99999999999999999999d"], "1,000 years"),  # D08
+        (
+            ["respond", "--events", "true", "--baseline", "same-weekday:99999999999"],
+            "at most",
+        ),  # D28
+    ],
+)
+def test_d_cases_analysis_options_get_one_line_errors(
+    analysed, args: list[str], message: str
+) -> None:  # type: ignore[no-untyped-def]
+    result = analysed(*args)
+    assert result.exit_code == 3 and result.output.startswith("Error:") and message in result.output
+
+
+def test_d12_series_from_year_1_to_9999_is_a_clear_error(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    wide = tmp_path / "wide.csv"
+    wide.write_text(
+        "ts,series,value\n0001-01-01,deg:wide,1\n5000-06-01,deg:wide,2\n9999-12-31,deg:wide,3\n"
+    )
+    (tmp_path / "ev.csv").write_text("ts,kind,name\n2016-01-01,x,a\n")
+    assert cli("load", str(wide), str(tmp_path / "ev.csv")).exit_code == 0
+    for bucket in ("1d", "1y"):
+        result = cli("xcorr", "--events", "true", "--bucket", bucket)
+        assert result.exit_code == 3 and "run off the calendar" in result.output
+
+
+def test_a12_non_finite_numbers_are_rejected_with_a_reason(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    weird = tmp_path / "weird.csv"
+    weird.write_text(
+        "ts,series,value\n2016-11-08,x,1\n2016-11-09,x,1e400\n2016-11-10,x,inf\n"
+        "2016-11-11,x,-Infinity\n2016-11-12,x,NaN\n2016-11-13,x,n/a\n2016-11-14,x,2\n"
+    )
+    report = tscorr.load_file(store, weird)
+    assert report.counts is not None and report.counts.points == 2
+    reasons = store.query("SELECT reason FROM rejects ORDER BY line")["reason"].to_list()
+    assert reasons[:4] == [
+        "value '1e400' is not a finite number",
+        "value 'inf' is not a finite number",
+        "value '-Infinity' is not a finite number",
+        "value 'NaN' is not a finite number",
+    ]
+    assert reasons[4] == "value 'n/a' is not a number"
+    events = tmp_path / "weights.csv"
+    events.write_text("ts,kind,name,weight\n2016-11-08,x,a,inf\n2016-11-09,x,b,2\n")
+    tscorr.load_file(store, events)
+    assert store.scalar("SELECT count(*) FROM events") == 1
+    assert (
+        store.scalar(
+            "SELECT max(reason) FROM rejects WHERE raw LIKE '%inf%' AND reason LIKE 'weight%'"
+        )
+        == "weight 'inf' is not a finite number"
+    )
+
+
+def test_a15_pipes_and_devices_are_refused_not_waited_on(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    for path, feed in ((fifo, []), (Path("/dev/zero"), ["--feed", "csv"])):
+        result = cli("load", str(path), *feed)
+        assert result.exit_code == 3 and "not a regular file" in result.output

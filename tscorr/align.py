@@ -54,6 +54,16 @@ def local_bucket(ts: pl.Expr, bucket: Duration, tz: str) -> pl.Expr:
 
 def make_grid(first: object, last: object, bucket: Duration, tz: str = "UTC") -> Grid:
     """Every bucket from the one holding ``first`` to the one holding ``last``."""
+    try:
+        return _make_grid(first, last, bucket, tz)
+    except (OverflowError, ValueError, pl.exceptions.PolarsError) as exc:
+        raise BadInput(
+            f"cannot lay {bucket} buckets from {first} to {last} ({exc}); the dates run off "
+            "the calendar (years 1 to 9999): check the series' timestamps"
+        ) from exc
+
+
+def _make_grid(first: object, last: object, bucket: Duration, tz: str) -> Grid:
     bounds = pl.DataFrame({"ts": [first, last]}).with_columns(
         pl.col("ts").cast(pl.Datetime("us", "UTC"))
     )

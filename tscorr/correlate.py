@@ -14,7 +14,7 @@ import polars as pl
 
 from tscorr import align
 from tscorr.errors import BadInput, NoData, UnknownName
-from tscorr.inputs import Aligned, event_sets, load_aligned, versions
+from tscorr.inputs import Aligned, check_counts, event_sets, load_aligned, versions
 from tscorr.significance import TESTS, Significance, assess, bh_qvalues
 from tscorr.store import Store
 from tscorr.units import Duration, buckets_in, parse_duration
@@ -80,6 +80,7 @@ def run_xcorr(
             "--surrogates must be 0 (every circular shift) or at least 19 "
             "(p-values cannot go below 1/(N+1))"
         )
+    check_counts(seed=params.seed, surrogates=params.surrogates)
     bucket = parse_duration(params.bucket, "--bucket")
     max_lag = max_lag_buckets(params.max_lag, bucket)
     if max_lag < 0:

@@ -93,14 +93,21 @@ class Baseline:
         return out
 
 
+MAX_BASELINE = 1000  # days, weeks or buckets in one baseline
+
+
 def parse_baseline(spec: str, bucket_seconds: int) -> Baseline:
     kind, _, arg = spec.partition(":")
     if kind in ("prev-days", "same-weekday") and arg.isdigit() and int(arg) > 0:
+        if int(arg) > MAX_BASELINE:
+            raise BadInput(f"--baseline {spec}: at most {MAX_BASELINE} days or weeks")
         return Baseline(kind, int(arg))
     if kind == "pre" and arg:
         span = parse_duration(arg, "--baseline pre")
         if span.seconds % bucket_seconds:
             raise BadInput(f"--baseline pre:{arg} is not a whole number of buckets")
+        if span.seconds // bucket_seconds > MAX_BASELINE:
+            raise BadInput(f"--baseline {spec}: at most {MAX_BASELINE} buckets")
         return Baseline("pre", span.seconds // bucket_seconds)
     known = ", ".join(BASELINES[:-1]) + " or " + BASELINES[-1]
     raise BadInput(f"--baseline '{spec}' is not understood; use {known}")

@@ -29,8 +29,9 @@ import numpy as np
 import polars as pl
 
 from tscorr import align
-from tscorr.errors import NoData, UnknownName
+from tscorr.errors import BadInput, NoData, UnknownName
 from tscorr.store import Store
+from tscorr.timeparse import check_zone
 from tscorr.transforms import apply_transforms
 from tscorr.units import Duration, buckets_in, finer, parse_duration, rescale
 
@@ -164,6 +165,8 @@ def load_aligned(
     ``tz`` None: calendar buckets in the zone each series was loaded in. ``glob`` starting
     with ``events:`` also matches event kinds as count series (``events:race-call``).
     """
+    if tz is not None:
+        check_zone(tz)
     meta, points, censored = _catalogue(store, glob)
     if meta.height == 0:
         raise NoData(f"no series matches '{glob}'; 'tscorr ls series' lists them")
@@ -238,6 +241,19 @@ def load_aligned(
 def _bucket_start(ts: Any, bucket: Duration, zone: str) -> Any:
     frame = pl.DataFrame({"ts": [ts]}).with_columns(pl.col("ts").cast(pl.Datetime("us", "UTC")))
     return frame.select(align.local_bucket(pl.col("ts"), bucket, zone)).item()
+
+
+# how far a resampling option may go: beyond these a run would take hours or all the memory
+LIMITS = {"placebos": 10_000, "bootstrap": 100_000, "surrogates": 10_000_000}
+
+
+def check_counts(seed: int, **counts: int) -> None:
+    """Refuse a negative seed and resampling counts below 0 or above :data:`LIMITS`."""
+    if seed < 0:
+        raise BadInput(f"--seed {seed}: write 0 or a positive whole number")
+    for name, value in counts.items():
+        if not 0 <= value <= LIMITS[name]:
+            raise BadInput(f"--{name} {value}: write a number from 0 to {LIMITS[name]:,}")
 
 
 def event_sets(store: Store, where: str, by: str | None) -> dict[str, pl.DataFrame]:

@@ -25,6 +25,9 @@ import numpy as np
 import polars as pl
 
 from tscorr.frames import SERIES_KINDS
+from tscorr.units import parse_duration
+
+YEAR_LIMIT = 100 * 366 * 86400  # native steps longer than a century are none
 
 KINDS = SERIES_KINDS
 # a regular step must explain at least this share of the gaps between points
@@ -110,7 +113,9 @@ def native_steps(points: pl.DataFrame, tz: str) -> dict[str, str | None]:
     )
     out: dict[str, str | None] = {}
     for row in stats.iter_rows(named=True):
-        out[row["series"]] = _step_of(row)
+        step = _step_of(row)
+        # a "step" of centuries is two far-apart readings, not a resolution
+        out[row["series"]] = step if step and parse_duration(step).seconds < YEAR_LIMIT else None
     return out
 
 
@@ -138,11 +143,13 @@ def _step_of(row: dict[str, object]) -> str | None:
             return f"{g // 12}y"
         if g % 3 == 0 and len(np.unique(months % 3)) == 1:
             return f"{g // 3}q"
-        return f"{g}mo"
+        return f"{g}mo" if g < 1200 else None
     if row["midnight"]:
         dates = np.asarray(row["date"], dtype=np.int64)
         g, _ = _mode_gap(dates)
         if g == 0:
+            return None
+        if g > 36600:
             return None
         return f"{g // 7}w" if g % 7 == 0 else f"{g}d"
     us = np.asarray(row["us"], dtype=np.int64)

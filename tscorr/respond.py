@@ -13,7 +13,7 @@ import polars as pl
 from tscorr import align, eventstudy
 from tscorr.correlate import pair_qvalues
 from tscorr.errors import NoData, UnknownName
-from tscorr.inputs import Aligned, Block, event_sets, load_aligned, versions
+from tscorr.inputs import Aligned, Block, check_counts, event_sets, load_aligned, versions
 from tscorr.store import Store
 from tscorr.units import buckets_in, finer, parse_duration, parse_span, rescale
 
@@ -65,6 +65,7 @@ def run_respond(
     eventstudy.parse_baseline(params.baseline, bucket.seconds)  # a bad spec fails first
     if params.interval not in eventstudy.INTERVALS:
         raise UnknownName("interval", params.interval, eventstudy.INTERVALS)
+    check_counts(seed=params.seed, placebos=params.placebos, bootstrap=params.bootstrap)
     sets = sets if sets is not None else event_sets(store, params.events, params.by)
     data = data or load_aligned(store, params.series, bucket, params.tz, "none", None)
     per_event, summary, notes = [], [], list(data.notes)

@@ -50,6 +50,11 @@ class SourceFile:
             raise NotFound(f"{self.display_name}: no such file; check the path")
         if self.path.is_dir():
             raise BadInput(f"{self.display_name}: is a directory; name the files inside it")
+        if not self.path.is_file():  # a FIFO would block, /dev/zero would never end
+            raise BadInput(
+                f"{self.display_name}: is not a regular file (a pipe or a device); "
+                "save it to a file first"
+            )
         try:
             with self.path.open("rb") as fh:
                 self._magic = fh.read(2)

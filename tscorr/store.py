@@ -197,13 +197,25 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        """One transaction: everything or nothing. A DuckDB failure inside (disk full, an
+        interrupted query) becomes one line; the database is left as it was."""
         self.con.begin()
         try:
             yield
+        except duckdb.Error as exc:
+            self.con.rollback()
+            raise BadInput(
+                f"{self.name}: the write failed ({_first_line(exc)}); nothing was changed"
+            ) from exc
         except BaseException:
             self.con.rollback()
             raise
-        self.con.commit()
+        try:
+            self.con.commit()
+        except duckdb.Error as exc:
+            raise BadInput(
+                f"{self.name}: the write failed ({_first_line(exc)}); nothing was changed"
+            ) from exc
 
     @contextmanager
     def _registered(self, name: str, frame: pl.DataFrame) -> Iterator[str]:
@@ -211,7 +223,10 @@ class Store:
         try:
             yield name
         finally:
-            self.con.unregister(name)
+            try:
+                self.con.unregister(name)
+            except duckdb.Error:
+                pass  # an aborted transaction refuses this too; the real error is on its way
 
     def _next_id(self, table: str, column: str) -> int:
         return int(self.scalar(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}"))

@@ -109,7 +109,7 @@ def parse_timestamps(
     """
     if date_order not in DATE_ORDERS:
         raise UnknownName("date order", date_order, DATE_ORDERS)
-    _check_zone(tz)
+    check_zone(tz)
     dtype = values.dtype
     if isinstance(dtype, pl.Datetime):
         if dtype.time_zone is not None:
@@ -128,7 +128,8 @@ def parse_timestamps(
     return _parse_strings(values, tz, date_order, group)
 
 
-def _check_zone(tz: str) -> None:
+def check_zone(tz: str) -> None:
+    """Refuse a zone that is not an IANA name."""
     try:
         pl.Series([0], dtype=_NAIVE).dt.replace_time_zone(tz)
     except Exception as exc:  # polars raises ComputeError for unknown zones

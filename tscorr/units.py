@@ -28,6 +28,7 @@ _UNITS = {
 _MONTHS = {"mo": 1, "q": 3, "y": 12}
 _PATTERN = re.compile(r"^\s*(\d+)\s*(mo|[smhdwqy])\s*$")
 UNITS_HELP = "90s, 15m, 1h, 2d, 1w, 1mo, 1q or 1y"
+MAX_SECONDS = 1000 * 12 * _MONTH  # no analysis spans more than a thousand years
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,10 @@ def parse_duration(text: str, what: str = "duration") -> Duration:
         raise BadInput(
             f"{what} '{text}' is not a duration; write a positive number and a unit: {UNITS_HELP}"
         )
-    return Duration(int(match.group(1)), match.group(2))
+    span = Duration(int(match.group(1)), match.group(2))
+    if span.seconds > MAX_SECONDS:
+        raise BadInput(f"{what} '{text}' is longer than 1,000 years; write a shorter duration")
+    return span
 
 
 def parse_span(text: str, what: str) -> Duration | None:

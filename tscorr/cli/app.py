@@ -44,6 +44,9 @@ class _Boundary(TyperGroup):
                 raise
             typer.echo(f"Error: {printable(str(exc), newlines=False)}", err=True)
             raise typer.Exit(int(exc.exit_code)) from None
+        except KeyboardInterrupt:
+            typer.echo("Interrupted: what was not committed was rolled back.", err=True)
+            raise typer.Exit(130) from None
 
 
 app = typer.Typer(

@@ -101,11 +101,11 @@ def decide_form(roles: Roles, opts: LoadOptions) -> str:
 def to_number(col: pl.Series) -> pl.Series:
     """Numbers from strings: ``1234``, ``-1.5e3``, ``1,234,567``; anything else is null."""
     if col.dtype.is_numeric():
-        return col.cast(pl.Float64)
+        return _finite(col.cast(pl.Float64))
     if col.dtype == pl.Boolean:
         return col.cast(pl.Float64)
     text = col.cast(pl.String)
-    numbers = text.cast(pl.Float64, strict=False)
+    numbers = _finite(text.cast(pl.Float64, strict=False))
     retry = numbers.is_null() & text.is_not_null()
     if not retry.any():
         return numbers
@@ -116,7 +116,20 @@ def to_number(col: pl.Series) -> pl.Series:
         .then(rest.str.replace_all(",", "", literal=True))
         .otherwise(rest)
     ).to_series()
-    return numbers.scatter(idx, cleaned.cast(pl.Float64, strict=False))
+    return _finite(numbers.scatter(idx, cleaned.cast(pl.Float64, strict=False)))
+
+
+def _what_is_wrong(raw: pl.Series) -> pl.Series:
+    """'a number' for text that is none, 'a finite number' for inf, NaN or 1e400."""
+    parsed = raw.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+    return pl.select(
+        pl.when(parsed.is_not_null()).then(pl.lit("a finite number")).otherwise(pl.lit("a number"))
+    ).to_series()
+
+
+def _finite(numbers: pl.Series) -> pl.Series:
+    """inf, -inf, NaN and numbers too large for a float (1e400) become null: rejected rows."""
+    return pl.select(pl.when(numbers.is_finite()).then(numbers)).to_series().alias(numbers.name)
 
 
 def _blank(col: pl.Series, where: pl.Series | None = None) -> pl.Series:
@@ -252,7 +265,13 @@ def _long(
             .when(pl.lit(_blank(raw_value, value.is_null())))
             .then(pl.lit("empty value"))
             .when(pl.lit(value).is_null())
-            .then(pl.format("value '{}' is not a number", pl.lit(raw_value.cast(pl.String))))
+            .then(
+                pl.format(
+                    "value '{}' is not {}",
+                    pl.lit(raw_value.cast(pl.String)),
+                    pl.lit(_what_is_wrong(raw_value)),
+                )
+            )
         ).to_series()
     prefix = opts.prefix if opts.prefix is not None else (spec.series.prefix or "")
     points = pl.DataFrame(
@@ -353,9 +372,10 @@ def _wide(
             .when(pl.lit(bad))
             .then(
                 pl.format(
-                    "column '{}': value '{}' is not a number",
+                    "column '{}': value '{}' is not {}",
                     pl.lit(col),
                     pl.lit(raw[col].cast(pl.String)),
+                    pl.lit(_what_is_wrong(raw[col])),
                 )
             )
         ).to_series()
@@ -423,7 +443,11 @@ def _events(
         .when(pl.lit(end_reason).is_not_null())
         .then(pl.format("end time: {}", pl.lit(end_reason)))
         .when(pl.lit(bad_weight))
-        .then(pl.format("weight '{}' is not a number", pl.lit(weight_text)))
+        .then(
+            pl.format(
+                "weight '{}' is not {}", pl.lit(weight_text), pl.lit(_what_is_wrong(weight_text))
+            )
+        )
         .otherwise(pl.lit(None, pl.String))
     ).to_series()
     used = {c for c in (roles.ts, roles.kind, roles.name, roles.ts_end, roles.weight) if c}
