@@ -258,3 +258,24 @@ def test_a15_pipes_and_devices_are_refused_not_waited_on(cli, tmp_path: Path) ->
     for path, feed in ((fifo, []), (Path("/dev/zero"), ["--feed", "csv"])):
         result = cli("load", str(path), *feed)
         assert result.exit_code == 3 and "not a regular file" in result.output
+
+
+def test_a21d_a_23_digit_byte_count_is_a_rejected_line(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    log = tmp_path / "access.log"
+    log.write_text(
+        '1.2.3.4 - - [09/Nov/2016:07:29:00 +0000] "GET / HTTP/1.1" 200 512\n'
+        '1.2.3.4 - - [09/Nov/2016:07:29:01 +0000] "GET / HTTP/1.1" 200 99999999999999999999999\n'
+    )
+    report = tscorr.load_file(store, log)
+    assert report.counts is not None and report.counts.rows_rejected == 1
+    assert store.scalar("SELECT reason FROM rejects") == (
+        "byte count '99999999999999999999999' is too large"
+    )
+
+
+def test_g_top_list_row_without_a_date_is_rejected(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    top = tmp_path / "top.csv"
+    top.write_text("rank,article,views,date\n1,Main_Page,100,2016/11/09\n2,Brexit,50,\n")
+    report = tscorr.load_file(store, top)
+    assert report.counts is not None and report.counts.rows_rejected == 1
+    assert store.scalar("SELECT reason FROM rejects") == "empty date"

@@ -91,6 +91,7 @@ def native_steps(points: pl.DataFrame, tz: str) -> dict[str, str | None]:
     local = pl.col("ts").dt.convert_time_zone(tz).dt.replace_time_zone(None)
     stats = (
         points.select("series", "ts")
+        .drop_nulls()
         .unique()
         .sort("series", "ts")
         .with_columns(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tscorr import export as exporting
 from tscorr import feeds, observe
-from tscorr.errors import RowsRejected, UnknownName
+from tscorr.errors import BadInput, RowsRejected, TscorrError, UnknownName
 from tscorr.source import LoadOptions, SourceFile
 from tscorr.store import IngestCounts, SourceMeta, Store
 
@@ -84,7 +84,21 @@ def load_file(
             )
             return LoadReport(str(path), chosen.name, "skipped", notes=notes)
     say("reading")
-    frames = chosen.read(chosen.spec, source, options)
+    try:
+        frames = chosen.read(chosen.spec, source, options)
+    except (TscorrError, MemoryError):
+        raise
+    except RecursionError as exc:
+        raise BadInput(
+            f"{source.display_name}: nested too deeply for the {chosen.name} feed; "
+            "check that it is the right file"
+        ) from exc
+    except Exception as exc:  # a reader met a shape it does not know: say which, never a traceback
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        raise BadInput(
+            f"{source.display_name}: cannot be read as {chosen.name} "
+            f"({type(exc).__name__}: {first}); check the file or pass the right --feed"
+        ) from exc
     frames.series = observe.declare(
         frames.series,
         frames.points,

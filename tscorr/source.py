@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,6 +17,24 @@ from tscorr.errors import BadInput, NotFound
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _HEAD = 16384
+# a file read whole is at most this large once decompressed (TSCORR_MAX_BYTES overrides):
+# a 7 MB gzip can hold a gigabyte of text, and parsing it takes ten times that in memory
+MAX_BYTES = int(os.environ.get("TSCORR_MAX_BYTES", 1_000_000_000))
+# byte-order marks of the encodings whose text is full of NUL bytes, longest first
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
+def _bom(head: bytes) -> tuple[str, int] | None:
+    """(encoding, BOM length) for UTF-16/32 text, else None."""
+    for mark, name in _BOMS:
+        if head.startswith(mark):
+            return name, len(mark)
+    return None
 
 
 @dataclass(frozen=True)
@@ -103,16 +122,44 @@ class SourceFile:
 
     @cached_property
     def data(self) -> bytes:
-        """The whole (decompressed) content."""
+        """The whole (decompressed) content, as UTF-8 when the file is UTF-16 or UTF-32 with
+        a byte-order mark; at most MAX_BYTES."""
         try:
             with self.open_binary() as fh:
-                return fh.read()
+                raw = fh.read(MAX_BYTES + 1)
         except (OSError, EOFError, zlib.error) as exc:
             raise BadInput(
                 f"{self.display_name}: the gzip stream is damaged ({exc}); re-download the file"
             ) from exc
+        if len(raw) > MAX_BYTES:
+            raise BadInput(
+                f"{self.display_name}: more than {MAX_BYTES:,} bytes once decompressed; split "
+                "the file (or raise TSCORR_MAX_BYTES if this machine has the memory)"
+            )
+        return self._transcode(raw)
+
+    def _transcode(self, raw: bytes) -> bytes:
+        bom = _bom(raw[:4])
+        if bom is None:
+            return raw
+        name, skip = bom
+        return raw[skip:].decode(name, errors="replace").encode("utf-8")
 
     def head_bytes(self, n: int = _HEAD) -> bytes:
+        try:
+            with self.open_binary() as fh:
+                head = fh.read(n)
+        except (OSError, EOFError, zlib.error):
+            return b""
+        bom = _bom(head[:4])
+        if bom is None:
+            return head
+        name, skip = bom
+        width = 4 if "32" in name else 2
+        body = head[skip : skip + (len(head) - skip) // width * width]
+        return body.decode(name, errors="replace").encode("utf-8")
+
+    def head_bytes_raw(self, n: int) -> bytes:
         try:
             with self.open_binary() as fh:
                 return fh.read(n)
@@ -148,7 +195,11 @@ class SourceFile:
 
     def iter_lines(self, encoding: str = "utf-8") -> Iterator[str]:
         """Lines without their endings, streamed (bounded memory), undecodable bytes replaced."""
+        bom = _bom(self.head_bytes_raw(4))
         with self.open_binary() as fh:
+            if bom is not None:
+                encoding = bom[0]
+                fh.read(bom[1])
             text = io.TextIOWrapper(fh, encoding=encoding, errors="replace", newline="")
             try:
                 for line in text:

@@ -103,7 +103,8 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
             .dt.convert_time_zone("UTC")
             .alias("ts")
         )
-        bad = parsed.filter(pl.col("ts").is_null())
+        oversized = pl.col("bytes").str.len_chars().fill_null(0) > 18  # beyond a 64-bit count
+        bad = parsed.filter(pl.col("ts").is_null() | oversized)
         if bad.height:
             rejects.append(
                 bad.select(
@@ -111,13 +112,15 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
                     pl.col("line").alias("raw"),
                     pl.when(pl.col("host").is_null())
                     .then(pl.lit("not a Common or Combined Log Format line"))
+                    .when(oversized)
+                    .then(pl.format("byte count '{}' is too large", "bytes"))
                     .otherwise(
                         pl.format("timestamp '{}' is not dd/Mon/yyyy:HH:MM:SS +hhmm", "time")
                     )
                     .alias("reason"),
                 )
             )
-        good = parsed.filter(pl.col("ts").is_not_null())
+        good = parsed.filter(pl.col("ts").is_not_null() & ~oversized)
         if good.height:
             partials.append(_aggregate(good, bucket.polars, group))
     if rows == 0:

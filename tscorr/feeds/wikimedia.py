@@ -106,6 +106,10 @@ def _read_top_csv(
         pl.col("views").cast(pl.Int64, strict=False).alias("views"),
         pl.coalesce(
             times.reason,
+            pl.when(times.ts.is_null()).then(pl.lit("empty date")),
+            pl.when(pl.col("article").is_null() | (pl.col("article").str.strip_chars() == "")).then(
+                pl.lit("empty article")
+            ),
             pl.when(pl.col("views").cast(pl.Int64, strict=False).is_null()).then(
                 pl.format("views '{}' is not a whole number", pl.col("views"))
             ),

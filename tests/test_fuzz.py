@@ -1,0 +1,147 @@
+"""Fuzzing every reader (hypothesis, fixed budget): random bytes and mutated real fixtures,
+each through its feed. A tscorr error is a fine answer; any other exception is a bug, and a
+refused file leaves the database as it was."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tscorr
+from tscorr import source
+from tscorr.errors import TscorrError
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+# one real (or, where none exists, hand-written) file per feed to mutate
+SEEDS = {
+    "csv": "real/sandy-311-calls--sandy-311-calls-by-day.csv",
+    "tsv": "feeds/tsv/wide.tsv",
+    "json": "feeds/json/events.json",
+    "ndjson": "feeds/ndjson/long.ndjson",
+    "access-log": "real/weblogs/nasa_access_log_Aug95_first205KB_corrupt.log",
+    "google-trends": "real/googletrends/20160517_RepublicanByWeek.csv",
+    "wikimedia-pageviews": "real/wikipedia/top100_2016-11-05_to_2016-11-10.csv",
+    "gdelt": "real/gdelt/gdelt1_events_sample_20160728.tsv",
+    "prometheus": "feeds/prometheus/query_range.json",
+    "ical": "feeds/ical/election2016.ics",
+}
+BUDGET = settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def _load_or_refuse(tmp: Path, name: str, data: bytes, feed: str) -> None:
+    path = tmp / name
+    path.write_bytes(data)
+    with tscorr.open(tmp / "fuzz.duckdb") as store:
+        before = store.scalar("SELECT count(*) FROM sources")
+        try:
+            tscorr.load_file(store, path, feed=feed, force=True)
+        except TscorrError:
+            assert store.scalar("SELECT count(*) FROM sources") == before  # nothing half-done
+
+
+def _mutate(data: bytes, cuts: list[tuple[int, int, bytes]]) -> bytes:
+    out = bytearray(data[:20_000])
+    for at, width, junk in cuts:
+        at %= max(len(out), 1)
+        out[at : at + width] = junk
+    return bytes(out)
+
+
+@pytest.mark.parametrize("feed", sorted(SEEDS))
+@BUDGET
+@given(st.binary(max_size=3000))
+def test_random_bytes_never_crash_a_reader(tmp_path_factory, feed: str, data: bytes) -> None:  # type: ignore[no-untyped-def]
+    _load_or_refuse(tmp_path_factory.mktemp("fuzz"), "random.bin", data, feed)
+
+
+@pytest.mark.parametrize("feed", sorted(SEEDS))
+@BUDGET
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 20_000),
+            st.integers(0, 40),
+            st.sampled_from(
+                [
+                    b"",
+                    b",",
+                    b"\t",
+                    b"\n",
+                    b'"',
+                    b"\x00",
+                    b"\xff\xfe",
+                    b"{[",
+                    b"]}",
+                    b"9" * 25,
+                    b"1e400",
+                    b"NaN",
+                    b"-",
+                    b"0000-00-00",
+                    b"\r",
+                    b"\xe2\x80",
+                    b"[/x]",
+                    b"\x1b[2J",
+                ]
+            ),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_mutated_real_files_never_crash_a_reader(tmp_path_factory, feed: str, cuts) -> None:  # type: ignore[no-untyped-def]
+    data = (FIXTURES / SEEDS[feed]).read_bytes()
+    name = Path(SEEDS[feed]).name
+    _load_or_refuse(tmp_path_factory.mktemp("fuzz"), name, _mutate(data, cuts), feed)
+
+
+def test_deeply_nested_json_is_a_clear_error(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with tscorr.open(tmp_path / "d.duckdb") as store:
+        for feed in ("json", "prometheus", "ndjson"):
+            with pytest.raises(TscorrError, match="deep.json"):
+                tscorr.load_file(store, deep, feed=feed, force=True)
+
+
+def test_utf16_and_utf32_files_load(tmp_path: Path) -> None:
+    text = "ts,series,value\n2016-11-08,caf\u00e9,1\n2016-11-09,caf\u00e9,2\n"
+    with tscorr.open(tmp_path / "u.duckdb") as store:
+        for codec in ("utf-16", "utf-32"):
+            path = tmp_path / f"{codec}.csv"
+            path.write_bytes(text.encode(codec))  # with its byte-order mark
+            report = tscorr.load_file(store, path)
+            assert report.counts is not None and report.counts.points == 2
+        assert store.query("SELECT DISTINCT name FROM series").rows() == [("caf\u00e9",)]
+
+
+def test_a_decompression_bomb_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(source, "MAX_BYTES", 1_000_000)
+    bomb = tmp_path / "bomb.csv.gz"
+    with gzip.open(bomb, "wb") as fh:
+        fh.write(b"ts,series,value\n" + b"2016-11-08,x,1\n" * 200_000)  # 3 MB of text
+    assert os.path.getsize(bomb) < 50_000
+    with tscorr.open(tmp_path / "b.duckdb") as store:
+        with pytest.raises(TscorrError, match="more than 1,000,000 bytes once decompressed"):
+            tscorr.load_file(store, bomb)
+        assert store.scalar("SELECT count(*) FROM points") == 0
+
+
+def test_one_bad_file_does_not_stop_the_others(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    good = tmp_path / "good.csv"
+    good.write_text("ts,series,value\n2016-11-08,x,1\n")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"status": "success", "data": {"result": 42}}')
+    later = tmp_path / "later.csv"
+    later.write_text("ts,series,value\n2016-11-09,y,2\n")
+    result = cli("load", str(good), str(bad), str(later), "--feed", "csv")
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "good.csv" in result.output and "later.csv" in result.output
