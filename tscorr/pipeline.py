@@ -94,10 +94,10 @@ def load_file(
             "check that it is the right file"
         ) from exc
     except Exception as exc:  # a reader met a shape it does not know: say which, never a traceback
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
         raise BadInput(
             f"{source.display_name}: cannot be read as {chosen.name} "
-            f"({type(exc).__name__}: {first}); check the file or pass the right --feed"
+            f"({type(exc).__name__}: {detail}); check the file or pass the right --feed"
         ) from exc
     frames.series = observe.declare(
         frames.series,
