@@ -279,3 +279,104 @@ def test_g_top_list_row_without_a_date_is_rejected(store, tmp_path: Path) -> Non
     report = tscorr.load_file(store, top)
     assert report.counts is not None and report.counts.rows_rejected == 1
     assert store.scalar("SELECT reason FROM rejects") == "empty date"
+
+
+def test_c12_a_runaway_event_filter_is_stopped(store, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from tscorr import store as store_module
+    from tscorr.errors import BadQuery
+
+    monkeypatch.setattr(store_module, "FILTER_SECONDS", 1.0)
+    with pytest.raises(BadQuery, match="ran longer than 1 s"):
+        store.select_events("(SELECT max(md5(range::VARCHAR)) FROM range(10000000000)) IS NOT NULL")
+
+
+def test_f7_duplicate_columns_and_late_nul_bytes_are_refused(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tscorr.errors import BadInput
+
+    twice = tmp_path / "twice.csv"
+    twice.write_text("ts,a,a\n2016-11-08,1,2\n")
+    with pytest.raises(BadInput, match="names 'a' more than once"):
+        tscorr.load_file(store, twice)
+    nul = tmp_path / "nul.csv"
+    nul.write_bytes(b"ts,series,value\n" + b"2016-11-08,x,1\n" * 400 + b"2016-11-09,nul2:\x00b,1\n")
+    with pytest.raises(BadInput, match=r"nul.csv:402: a NUL byte"):
+        tscorr.load_file(store, nul)
+    assert store.scalar("SELECT count(*) FROM sources") == 0
+
+
+def test_e_a_corrupt_database_file_is_one_line(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tscorr.cli import app
+
+    db = tmp_path / "corrupt.duckdb"
+    with tscorr.open(db) as store:
+        tscorr.load_file(store, Path(__file__).parent.parent / "fixtures/feeds/csv/long_mixed.csv")
+    data = bytearray(db.read_bytes())
+    data[5000:5100] = b"\xff" * 100  # flip a block
+    db.write_bytes(bytes(data))
+    result = runner.invoke(app, ["--db", str(db), "ls", "series"])
+    assert (
+        result.exit_code == 3
+        and result.output.startswith("Error:")
+        and result.exception is not None
+    )
+    assert isinstance(result.exception, SystemExit)
+
+
+def test_b4_a_disk_full_during_a_load_changes_nothing(
+    store, fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Simulated ENOSPC in the middle of writing a file's points: one line, nothing stored."""
+    from tscorr.errors import BadInput
+
+    tscorr.load_file(store, fixtures / "feeds/csv/long_mixed.csv")
+    before = {t: store.scalar(f"SELECT count(*) FROM {t}") for t in ("sources", "series", "points")}
+    real_exec = store._exec
+
+    def full(sql: str, params=None):  # type: ignore[no-untyped-def]
+        if sql.startswith("INSERT INTO points"):
+            raise duckdb.IOException("IO Error: No space left on device")
+        return real_exec(sql, params)
+
+    monkeypatch.setattr(store, "_exec", full)
+    with pytest.raises(
+        BadInput, match="the write failed .*No space left on device.*nothing was changed"
+    ):
+        tscorr.load_file(store, fixtures / SANDY)
+    monkeypatch.undo()
+    assert {t: store.scalar(f"SELECT count(*) FROM {t}") for t in before} == before
+
+
+def test_b1_kill_9_mid_load_leaves_the_database_consistent(db_path: Path, tmp_path: Path) -> None:
+    """A load killed with SIGKILL while writing: reopening finds the file as it was before
+    that load, or with the whole load, never half of it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    big = tmp_path / "big.csv"
+    with big.open("w") as fh:
+        fh.write("ts,series,value\n")
+        start = 946684800  # epoch seconds, one point a minute over 50 series
+        fh.writelines(f"{start + t * 60},big:{t % 50},{t}\n" for t in range(2_000_000))
+    tscorr.open(db_path).close()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tscorr", "--db", str(db_path), "load", str(big), "--kind", "count"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    size = db_path.stat().st_size
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None:
+        wal = db_path.with_name(db_path.name + ".wal")
+        if db_path.stat().st_size != size or wal.exists():
+            break
+        time.sleep(0.01)
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with tscorr.open(db_path) as store:
+        sources = store.scalar("SELECT count(*) FROM sources")
+        points = store.scalar("SELECT count(*) FROM points")
+    assert (sources, points) in {(0, 0), (1, 2_000_000)}

@@ -9,7 +9,9 @@ run happens in one transaction: a failure leaves the database as it was.
 from __future__ import annotations
 
 import json
+import os
 import re
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +27,8 @@ from tscorr.frames import FeedFrames
 from tscorr.resources import schemas_dir
 
 SCHEMA_VERSION = 6
+FILTER_SECONDS = float(os.environ.get("TSCORR_FILTER_SECONDS", 30))  # an --events filter's time
+FILTER_MEMORY = "1GB"  # ... and memory
 DEFAULT_DB = "tscorr.duckdb"
 
 
@@ -98,6 +102,11 @@ class Store:
                     ) from exc
                 raise BadInput(
                     f"{name}: not a DuckDB database ({_first_line(exc)}); pass another --db"
+                ) from exc
+            except duckdb.Error as exc:  # a corrupt file: checksums that do not match
+                raise BadInput(
+                    f"{name}: cannot be opened ({_first_line(exc)}); restore it from a copy "
+                    "or pass another --db"
                 ) from exc
             store = cls(con, name, owned=True, read_only=read_only)
         store._exec("SET TimeZone = 'UTC'")
@@ -581,23 +590,36 @@ class Store:
             "SELECT event_id, ts, ts_end, kind, name, weight, source_id, attrs FROM events"
         )
         sandbox = duckdb.connect(":memory:")
+        # a filter may not run away with the machine: a memory cap, and a timer that
+        # interrupts it after FILTER_SECONDS
+        timer = threading.Timer(FILTER_SECONDS, sandbox.interrupt)
         try:
             sandbox.execute("SET TimeZone = 'UTC'").complete()
+            sandbox.execute(f"SET memory_limit = '{FILTER_MEMORY}'").complete()
             sandbox.register("_events", events)
             sandbox.execute("CREATE TABLE events AS SELECT * FROM _events").complete()
             sandbox.unregister("_events")
             sandbox.execute("SET enable_external_access = false").complete()
             sandbox.execute("SET lock_configuration = true").complete()
+            timer.start()
             selected: pl.DataFrame = sandbox.sql(
                 f"SELECT event_id, ts, kind, name, weight FROM events WHERE ({where}) ORDER BY ts"
             ).pl()
             return selected
+        except (duckdb.InterruptException, RuntimeError) as exc:
+            if "interrupt" not in str(exc).lower():
+                raise
+            raise BadQuery(
+                f"event filter '{where}' ran longer than {FILTER_SECONDS:g} s and was stopped; "
+                "write a simpler condition"
+            ) from exc
         except duckdb.Error as exc:
             raise BadQuery(
                 f"event filter '{where}' failed: {_first_line(exc)}; write a SQL condition over "
                 "event_id, ts, ts_end, kind, name, weight, source_id, attrs"
             ) from exc
         finally:
+            timer.cancel()
             sandbox.close()
 
     def series_matching(self, glob: str) -> pl.DataFrame:

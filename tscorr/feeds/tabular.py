@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +32,12 @@ def _read_delimited(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Fe
     sep = str(opts.extra.get("delimiter") or spec.options.get("delimiter", ","))
     skip = int(opts.extra.get("skip_lines") or spec.options.get("skip_lines", 0))
     data: bytes = source.data
+    nul = data.find(b"\x00")
+    if nul >= 0:  # past the first 4 KB a NUL would end up inside a name
+        line = data.count(b"\n", 0, nul) + 1
+        raise BadInput(
+            f"{source.display_name}:{line}: a NUL byte, so not a text file; check the file"
+        )
     if _text_codec(opts) != "utf-8":
         data = source.text(opts.encoding).encode()
     elif data[:3] == b"\xef\xbb\xbf":
@@ -46,6 +53,13 @@ def _read_delimited(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Fe
             f"{source.display_name}: not readable as {spec.name} ({_polars_message(exc)}); "
             "check the delimiter or pass --feed"
         ) from exc
+    twice = [c for c in raw.columns if re.search(r"_duplicated_\d+$", c)]
+    if twice:
+        names = sorted({re.sub(r"_duplicated_\d+$", "", c) for c in twice})
+        raise BadInput(
+            f"{source.display_name}: the header names {', '.join(repr(n) for n in names)} more "
+            "than once; rename the columns so each is unique"
+        )
     first = skip + 2  # line of the first record: title lines, then the header
     index = pl.int_range(0, raw.height, eager=True)
     blank = raw.select(pl.all_horizontal(pl.all().is_null())).to_series()
