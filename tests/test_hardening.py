@@ -380,3 +380,32 @@ def test_b1_kill_9_mid_load_leaves_the_database_consistent(db_path: Path, tmp_pa
         sources = store.scalar("SELECT count(*) FROM sources")
         points = store.scalar("SELECT count(*) FROM points")
     assert (sources, points) in {(0, 0), (1, 2_000_000)}
+
+
+def test_b1_ctrl_c_mid_load_is_one_line_and_exit_130(db_path: Path, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    big = tmp_path / "big.csv"
+    with big.open("w") as fh:
+        fh.write("ts,series,value\n")
+        fh.writelines(f"{946684800 + t * 60},big:{t % 50},{t}\n" for t in range(2_000_000))
+    tscorr.open(db_path).close()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tscorr", "--db", str(db_path), "load", str(big)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.0)  # well into reading or writing the 2M rows
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert "Traceback" not in stderr
+    if proc.returncode != 0:  # interrupted (it may have finished first on a fast machine)
+        assert proc.returncode == 130 and stderr.strip().startswith("Interrupted")
+    with tscorr.open(db_path) as store:
+        sources = store.scalar("SELECT count(*) FROM sources")
+        points = store.scalar("SELECT count(*) FROM points")
+    assert (sources, points) in {(0, 0), (1, 2_000_000)}

@@ -5,17 +5,35 @@ The library is the product; the ``tscorr`` command is a thin client of it::
     import tscorr
     store = tscorr.open("news.duckdb")
     tscorr.load_file(store, "trends.csv")
+
+Importing ``tscorr`` is cheap: the names below load their modules on first use.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from tscorr.errors import ExitCode, TscorrError
-from tscorr.pipeline import LoadReport, load_file
-from tscorr.source import LoadOptions
-from tscorr.store import Store
 
 __version__ = "0.1.0"
 
-open = Store.open  # noqa: A001 - tscorr.open(path | ":memory:" | connection) is the entry point
+_LAZY = {
+    "LoadOptions": ("tscorr.source", "LoadOptions"),
+    "LoadReport": ("tscorr.pipeline", "LoadReport"),
+    "load_file": ("tscorr.pipeline", "load_file"),
+    "Store": ("tscorr.store", "Store"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name == "open":  # tscorr.open(path | ":memory:" | connection) is the entry point
+        return importlib.import_module("tscorr.store").Store.open
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'tscorr' has no attribute {name!r}")
+
 
 __all__ = ["ExitCode", "LoadOptions", "LoadReport", "Store", "TscorrError", "load_file", "open"]

@@ -1,3 +1,3 @@
-from tscorr.cli import main
+from tscorr._entry import main
 
 main()
