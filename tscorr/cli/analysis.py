@@ -89,7 +89,8 @@ def xcorr(
 
     Lag k > 0 means the series moves k buckets AFTER the events: r(k) = corr(e[t], y[t+k]).
     Both signs of lag come from one run. Results are stored in the xcorr table (and the
-    xcorr_peaks view); the terminal shows each pair's peak, sorted by q then |r|.
+    xcorr_peaks view); the terminal shows each pair's peak, sorted by q_peak (Benjamini-Hochberg
+    over the pairs: the number to filter by) then |r|.
 
     Example: tscorr xcorr --events "kind = 'race-call'" --series 'pageviews:*' --bucket 1h --max-lag 48
     """
@@ -135,7 +136,8 @@ def respond(
     """Event study: each series around each event as a multiple of its usual level.
 
     Per event and lag (buckets after the event; negative before): value, baseline, ratio,
-    difference and z. Pooled over events: mean ratio with a bootstrap CI, the peak lag, the
+    difference, z and a flag saying why a value or baseline is missing. Pooled over events:
+    the ratio of means with a t interval (widened at the peak lag), the peak lag, the
     half-life of the excess, and a placebo p-value from pseudo-events at random days with the
     same time of day. Writes the responses and response_summary tables.
 

@@ -152,7 +152,9 @@ def open_store(read_only: bool = False) -> Iterator[Store]:
 
 EventsOpt = Annotated[str, typer.Option("--events", help="SQL condition over the events columns.")]
 SeriesOpt = Annotated[str, typer.Option("--series", help="Series name glob.")]
-BucketOpt = Annotated[str, typer.Option("--bucket", help="Grid step: 90s, 15m, 1h, 1d, 1w.")]
+BucketOpt = Annotated[
+    str, typer.Option("--bucket", help="Grid step: 90s, 15m, 1h, 1d, 1w, 1mo, 1q, 1y.")
+]
 ByOpt = Annotated[str | None, typer.Option("--by", help="kind or name: one event set per value.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of every random draw.")]
 TzOpt = Annotated[
