@@ -26,8 +26,8 @@ ratios it is not biased up by small, noisy baselines. Its interval is a t interv
 events' residuals ``value - R * baseline`` (J-1 degrees of freedom), which keeps its coverage
 with few events, where resampling events cannot; with one event, it comes from the spread of
 that event's baseline values as a coefficient of variation, for the value and for the
-baseline mean alike: ``R * exp(+-t * cv * sqrt(1 + 1/N))``. The peak row's interval is widened for having picked
-the largest of the lags >= 0 (Bonferroni over those lags).
+baseline mean alike: ``R * exp(+-t * cv * sqrt(1 + 1/N))``. The peak row's interval is
+widened for having picked the largest of the lags >= 0 (Bonferroni over those lags).
 """
 
 from __future__ import annotations

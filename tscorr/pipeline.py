@@ -62,8 +62,8 @@ def load_file(
 
     The feed is detected when ``feed`` is None. A file whose sha256 was loaded before is
     skipped unless ``force``, which replaces every earlier source of the same content or path
-    wholly: its points, events, rejects and the metadata (kind, agg) of its series. With ``strict`` any rejected row refuses the whole file.
-    Rows that cannot be read are kept in ``rejects`` with their line and reason.
+    wholly: its points, events, rejects and the metadata (kind, agg) of its series. With
+    ``strict`` any rejected row refuses the whole file. Rows that cannot be read are kept in ``rejects`` with their line and reason.
     """
     options = options or LoadOptions()
     say = step or (lambda _stage: None)

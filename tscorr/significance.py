@@ -153,10 +153,12 @@ def _pvalues(
 
     ``draws`` (S, m): the null correlations at every shift, in shift order. Per lag
     ``p = (1 + #{|r_s| >= |r(k)|}) / (1 + S)``; ``own`` (m, W), when the draws hold the whole
-    circle, is each lag's own circular correlation, which is not a draw of that lag's null. Where fewer than TAIL_BELOW draws reach
-    |r(k)| and the draws are worth at least MIN_FOR_TAIL independent ones (E,
-    :func:`effective_draws`), a GPD tail fitted to the largest |draws| takes over, if it fits. Within the pair the per-lag p-values are Holm-adjusted
-    (``q_value``); the pair's ``p_peak`` is the smallest adjusted one.
+    circle, is each lag's own circular correlation, which is not a draw of that lag's null.
+    Where fewer than TAIL_BELOW draws reach |r(k)| and the draws are worth at least
+    MIN_FOR_TAIL independent ones (E, :func:`effective_draws`), a GPD tail fitted to the
+    largest |draws| takes over, if it fits. Within the pair the per-lag p-values are
+    Holm-adjusted (``q_value``; :func:`surrogate_test` combines this with the max-|r| null for
+    complete series); the pair's ``p_peak`` is the smallest adjusted one.
     """
     size: int = int(draws.shape[0])
     m = int(draws.shape[1])
@@ -261,8 +263,8 @@ def surrogate_test(
     Every shift is used (an exact test), read off one FFT product per series
     (:func:`tscorr.xcorr.circular_correlations`); ``n_surrogates`` > 0 caps them at a seeded
     sample of that many. Each lag is tested with its own circular correlation, computed the
-    same way as its null draws (so exchangeable with them); ``r`` stays the linear one. The null of a lag is the circular correlation at every
-    shift: the ``L`` wrapped products at the ends of a linear lag are the only difference.
+    same way as its null draws (so exchangeable with them); ``r`` stays the linear one: the
+    L wrapped products at the ends of a linear lag are the only difference.
     """
     n, L = prep.n, prep.max_lag
     m = r.shape[0]

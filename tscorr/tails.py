@@ -73,15 +73,14 @@ def gpd_tail(null: np.ndarray, x: np.ndarray, effective: float | None = None) ->
 
     Knijnenburg et al. (2009): fit a GPD to the excesses of the largest k null draws over a
     threshold (k = 250, or the top 5% of the draws, and at least MIN_EXCESSES effectively
-    independent ones: k E / S >= 25), check the fit with an Anderson-Darling
-    test, and if it fails drop 10 draws and try again (down to that minimum). The tail
-    extrapolates with the upper 90% bootstrap bound of the shape (at least 0, the
-    exponential) and the fitted mean excess, so an unlucky fit does not call far values too
-    unlikely; the price is p-values of huge effects that are larger than a model would say. ``p = k/S * (1 - F(x - t))``.
+    independent ones: k E / S >= 25), check the fit with an Anderson-Darling test, and if it
+    fails drop 10 draws and try again (down to that minimum); ``p = k/S * (1 - F(x - t))``.
     A fitted shape of 0 or below (a bounded tail, which would call anything past its end
-    impossible) is replaced by the exponential tail (shape 0): heavier than any bounded tail
-    past its body, so the conservative side, and used without a check. Returns None when no
-    fit passes; the caller keeps the empirical p-value then.
+    impossible) is checked as the exponential tail (shape 0). The tail then extrapolates with
+    the upper 90% bootstrap bound of the shape (at least 0) and the fitted mean excess, so an
+    unlucky fit does not call far values too unlikely; the price is p-values of huge effects
+    that are larger than a model would say. Returns None when no fit passes; the caller keeps
+    the empirical p-value then.
     """
     size = len(null)
     ordered = np.sort(null)[::-1]
