@@ -339,3 +339,23 @@ def test_gaps_never_read_as_zero(
             inside = np.isfinite(block.raw)
             assert inside[0, 0] and inside[0, -1]  # the span runs from first to last point
             assert np.all(inside)  # a count is defined (0 or more) everywhere inside its span
+
+
+def test_a_coarse_series_without_a_previous_day_is_skipped_with_a_note(
+    store: Store, fixtures: Path, tmp_path: Path
+) -> None:
+    tscorr.load_file(
+        store, fixtures / "feeds/csv/monthly_counts.csv", options=LoadOptions(series_kind="count")
+    )
+    daily = tmp_path / "daily.csv"
+    daily.write_text(
+        "ts,series,value\n" + "".join(f"2015-06-{d:02d},daily,{d % 4 + 1}\n" for d in range(1, 29))
+    )
+    tscorr.load_file(store, daily)
+    (tmp_path / "e.csv").write_text("ts,kind,name\n2015-06-20,x,a\n")
+    tscorr.load_file(store, tmp_path / "e.csv")
+    run = run_respond(
+        store, RespondParams(events="true", bucket="1d", after="1d", baseline="prev-days:7")
+    )
+    assert set(run.summary["series"]) == {"daily"}
+    assert any("claims skipped: in 1mo buckets" in n for n in run.notes)

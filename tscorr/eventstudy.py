@@ -51,6 +51,16 @@ class Baseline:
     kind: str  # prev-days | same-weekday | pre
     count: int  # days, weeks, or buckets of the pre window
 
+    def per_period(self, bucket_seconds: int) -> int:
+        """Buckets in a day (prev-days) or a week (same-weekday); the bucket must divide it."""
+        period = 86400 if self.kind == "prev-days" else 7 * 86400
+        if period % bucket_seconds:
+            raise BadInput(
+                f"--baseline {self.kind}:{self.count} needs a bucket that divides a "
+                f"{'day' if period == 86400 else 'week'}"
+            )
+        return period // bucket_seconds
+
     def candidates(
         self,
         at: np.ndarray,
@@ -72,13 +82,7 @@ class Baseline:
             start = positions - before - 1
             pre = start[:, None] - np.arange(self.count)[None, :]
             return np.broadcast_to(pre[:, None, :], (*at.shape, self.count))
-        period = 86400 if self.kind == "prev-days" else 7 * 86400
-        if period % bucket_seconds:
-            raise BadInput(
-                f"--baseline {self.kind}:{self.count} needs a bucket that divides a "
-                f"{'day' if period == 86400 else 'week'}"
-            )
-        per = period // bucket_seconds  # buckets per period away from DST changes
+        per = self.per_period(bucket_seconds)  # buckets per period away from DST changes
         lag = at - positions[:, None]
         first = (lag + before) // per + 1  # periods back to get before the window opens
         k = first[:, :, None] + np.arange(3 * self.count)[None, None, :]

@@ -12,7 +12,7 @@ import polars as pl
 
 from tscorr import align, eventstudy
 from tscorr.correlate import pair_qvalues
-from tscorr.errors import NoData, UnknownName
+from tscorr.errors import BadInput, NoData, UnknownName
 from tscorr.inputs import Aligned, Block, check_counts, event_sets, load_aligned, versions
 from tscorr.store import Store
 from tscorr.units import buckets_in, finer, parse_duration, parse_span, rescale
@@ -69,14 +69,21 @@ def run_respond(
     sets = sets if sets is not None else event_sets(store, params.events, params.by)
     data = data or load_aligned(store, params.series, bucket, params.tz, "none", None)
     per_event, summary, notes = [], [], list(data.notes)
+    skipped: list[str] = []
     for block in data.blocks:
         b_before, b_after = block.span(before), block.span(after)
         if b_before + b_after + 1 > block.grid.n:
             notes.append(f"{_few(block.names)}: the window spans more buckets than the series hold")
             continue
-        base = eventstudy.parse_baseline(
-            _rescaled_baseline(params.baseline, block), block.bucket.seconds
-        )
+        try:
+            base = eventstudy.parse_baseline(
+                _rescaled_baseline(params.baseline, block), block.bucket.seconds
+            )
+            if base.kind != "pre":
+                base.per_period(block.bucket.seconds)
+        except BadInput as exc:  # a series analysed in weeks or months has no "previous day"
+            skipped.append(f"{_few(block.names)} skipped: in {block.bucket} buckets {exc}")
+            continue
         offsets = align.utc_offsets(block.grid)
         for label, events in sets.items():
             positions = align.bucket_positions(events["ts"], block.grid)
@@ -116,8 +123,9 @@ def run_respond(
             flags = _flags(res, block.censored, pos)
             per_event.append(_responses_frame(label, ids, ts, block.names, res, flags, step_s))
             summary.append(_summary_frame(label, block.names, res.lags, pooled, p_placebo, step_s))
+    notes += skipped
     if not summary:
-        raise NoData("no event falls inside the span of any matched series")
+        raise NoData("; ".join(skipped) or "no event falls inside the span of any matched series")
     responses = pl.concat(per_event)
     table = pl.concat(summary)
     table = table.with_columns(pair_qvalues(table, "p_placebo").alias("q_placebo"))
