@@ -96,6 +96,12 @@ def test_c113_demo_never_deletes_a_file_it_did_not_build(runner, tmp_path: Path)
     assert runner.invoke(app, ["demo", "--out", str(demo)]).exit_code == 0
     assert runner.invoke(app, ["demo", "--out", str(demo)]).exit_code == 0  # its own: rebuilt
     assert runner.invoke(app, ["demo", "--out", str(notes), "--force"]).exit_code == 0
+    import os
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    refused = runner.invoke(app, ["demo", "--out", str(fifo), "--force"])
+    assert refused.exit_code == 3 and "not a regular file" in refused.output and fifo.exists()
 
 
 @pytest.mark.parametrize(
@@ -409,3 +415,78 @@ def test_b1_ctrl_c_mid_load_is_one_line_and_exit_130(db_path: Path, tmp_path: Pa
         sources = store.scalar("SELECT count(*) FROM sources")
         points = store.scalar("SELECT count(*) FROM points")
     assert (sources, points) in {(0, 0), (1, 2_000_000)}
+
+
+def test_g_truncated_gdelt_row_is_rejected_not_a_1970_mention(
+    cli, db_path: Path, fixtures: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    row = (fixtures / "real/gdelt/gdelt1_events_sample_20160728.tsv").read_text().splitlines()[0]
+    trunc = tmp_path / "trunc.tsv"
+    trunc.write_text("\t".join(row.split("\t")[:16]) + "\n")
+    result = cli("load", str(trunc), "--feed", "gdelt")
+    assert result.exit_code == 7 and "every row was rejected" in result.output
+    with tscorr.open(db_path, read_only=True) as store:
+        assert store.scalar("SELECT count(*) FROM events") == 0
+        assert "is not YYYYMMDDHHMMSS" in store.scalar("SELECT reason FROM rejects")
+
+
+def test_a_series_name_too_long_refuses_the_file(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tscorr.errors import BadInput
+
+    wide = tmp_path / "wide.csv"
+    wide.write_text("ts," + "x" * 5000 + "\n2016-11-08,1\n")
+    with pytest.raises(BadInput, match="a series name of 5,00\\d characters"):
+        tscorr.load_file(store, wide)
+    assert store.scalar("SELECT count(*) FROM sources") == 0
+
+
+def test_standard_input_loads_as_dash(runner, db_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tscorr.cli import app
+
+    data = "ts,series,value\n2016-11-08,x,1\n2016-11-09,x,2\n"
+    result = runner.invoke(app, ["--db", str(db_path), "load", "-", "--feed", "csv"], input=data)
+    assert result.exit_code == 0, result.output
+    with tscorr.open(db_path, read_only=True) as store:
+        assert store.query("SELECT path, points_loaded FROM sources").rows() == [("-", 2)]
+
+
+def test_a19_a20_calendar_overflow_and_prometheus_shapes_are_one_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ics = tmp_path / "far.ics"
+    ics.write_text(
+        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:99991231T235959Z\r\nDTEND:99991231T235959Z\r\n"
+        "SUMMARY:end of time\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nDTSTART;TZID=Pacific/Kiritimati:"
+        "99991231T235959\r\nSUMMARY:past the end\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    for path, feed in (
+        (ics, "ical"),
+        (tmp_path / "list.json", "prometheus"),
+        (tmp_path / "num.json", "prometheus"),
+        (tmp_path / "obj.json", "prometheus"),
+    ):
+        if feed == "prometheus":
+            path.write_text(
+                {"list.json": "[1, 2]", "num.json": "42", "obj.json": '{"data": {"result": {}}}'}[
+                    path.name
+                ]
+            )
+        result = cli("load", str(path), "--feed", feed)
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            result.exception
+        )
+        assert "Traceback" not in result.output
+
+
+def test_c104_devices_are_never_written_or_replaced(analysed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A device (``/dev/full``, ``/dev/null``) or a pipe is refused even with --force: the
+    write-then-rename that protects files would otherwise replace the device node."""
+    import os
+    import stat
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    targets = [fifo] + [Path(d) for d in ("/dev/full", "/dev/null") if Path(d).exists()]
+    for target in targets:
+        kind = stat.S_IFMT(target.stat().st_mode)
+        result = analysed("export", "--out", str(target), "--force")
+        assert result.exit_code == 3 and "not a regular file" in result.output
+        assert stat.S_IFMT(target.stat().st_mode) == kind  # still a device or a pipe

@@ -56,6 +56,8 @@ def run_demo(db: str | Path, force: bool = False) -> DemoResult:
     path = Path(db)
     if path.is_dir():
         raise BadInput(f"cannot write {path}: it is a folder; name a file inside it")
+    if path.exists() and not path.is_file():  # a device or a pipe: never deleted
+        raise BadInput(f"cannot write {path}: it is not a regular file; name a file")
     if (path.exists() or path.is_symlink()) and not force and not _is_earlier_demo(path):
         raise BadInput(
             f"{path} exists and is not an earlier demo database; pass --force to replace it, "

@@ -33,6 +33,8 @@ def check_target(path: Path, force: bool, protect: Sequence[Path] = ()) -> None:
                 )
     if path.is_dir():
         raise BadInput(f"cannot write {path}: it is a folder; name a file inside it")
+    if path.exists() and not path.is_file():  # a device, a pipe, a socket: never replaced
+        raise BadInput(f"cannot write {path}: it is not a regular file; name a file")
     if (path.exists() or path.is_symlink()) and not force:
         raise BadInput(f"{path} already exists; pass --force to overwrite it")
     parent = path.parent if str(path.parent) else Path(".")

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import polars as pl
+
 from tscorr import export as exporting
 from tscorr import feeds, observe
 from tscorr.errors import BadInput, RowsRejected, TscorrError, UnknownName
@@ -19,6 +21,7 @@ from tscorr.store import IngestCounts, SourceMeta, Store
 Step = Callable[[str], None]
 # a file larger than this gets a progress display in the CLI
 PROGRESS_BYTES = 4 << 20
+MAX_NAME = 1000  # characters in a series name
 
 
 @dataclass
@@ -27,7 +30,7 @@ class LoadReport:
 
     path: str
     feed: str
-    status: str  # "loaded" or "skipped"
+    status: str  # "loaded", "skipped", or "rejected" (every row; the rejects are kept)
     counts: IngestCounts | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -57,6 +60,7 @@ def load_file(
     strict: bool = False,
     force: bool = False,
     step: Step | None = None,
+    name: str | None = None,
 ) -> LoadReport:
     """Load one file into ``store`` in one transaction.
 
@@ -67,7 +71,8 @@ def load_file(
     """
     options = options or LoadOptions()
     say = step or (lambda _stage: None)
-    source = SourceFile(path)
+    source = SourceFile(path, name)
+    shown = name or str(path)  # what the report and the sources table call the file
     chosen = feeds.get_feed(feed) if feed else feeds.detect(source)
     notes = [] if feed else [f"detected feed {chosen.name}"]
     if options.series_kind is not None and options.series_kind not in observe.KINDS:
@@ -82,7 +87,7 @@ def load_file(
                 f"already loaded as source {seen['source_id']} ({seen['path']}); "
                 "pass --force to load it again"
             )
-            return LoadReport(str(path), chosen.name, "skipped", notes=notes)
+            return LoadReport(shown, chosen.name, "skipped", notes=notes)
     say("reading")
     try:
         frames = chosen.read(chosen.spec, source, options)
@@ -108,6 +113,12 @@ def load_file(
         frames.censored,
     )
     notes.extend(frames.notes)
+    too_long = frames.series.filter(pl.col("series").str.len_chars() > MAX_NAME)
+    if too_long.height:
+        raise BadInput(
+            f"{source.display_name}: a series name of {too_long['series'].str.len_chars()[0]:,} "
+            f"characters ('{too_long['series'][0][:40]}...'); names are at most {MAX_NAME:,}"
+        )
     if replace:
         notes.append(
             "--force: replaces source "
@@ -123,7 +134,7 @@ def load_file(
     say("writing")
     meta = SourceMeta(
         feed=chosen.name,
-        path=str(path),
+        path=shown,
         sha256=source.sha256,
         bytes=source.size,
         tz=options.tz,
@@ -131,7 +142,11 @@ def load_file(
     )
     counts = store.ingest(meta, frames, notes, replace=replace)
     say("done")
-    return LoadReport(str(path), chosen.name, "loaded", counts, notes)
+    if counts.rows_rejected and not counts.rows_loaded:
+        first = frames.rejects.row(0, named=True)
+        notes.append(f"every row was rejected; the first, line {first['line']}: {first['reason']}")
+        return LoadReport(shown, chosen.name, "rejected", counts, notes)
+    return LoadReport(shown, chosen.name, "loaded", counts, notes)
 
 
 def describe_feeds() -> list[dict[str, str]]:

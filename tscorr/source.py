@@ -62,9 +62,9 @@ class LoadOptions:
 class SourceFile:
     """A file to load: its bytes (gzip undone), hash and size, read lazily and once."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, name: str | None = None) -> None:
         self.path = Path(path)
-        self.display_name = str(path)
+        self.display_name = name or str(path)
         if not self.path.exists():
             raise NotFound(f"{self.display_name}: no such file; check the path")
         if self.path.is_dir():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -14,7 +15,7 @@ import typer
 
 from tscorr import pipeline
 from tscorr.cli.app import JsonOpt, app, open_store, progress_bar, say, show
-from tscorr.errors import BadInput, TscorrError
+from tscorr.errors import BadInput, RowsRejected, TscorrError
 from tscorr.frames import SERIES_KINDS
 from tscorr.source import LoadOptions
 
@@ -34,7 +35,9 @@ class DateOrder(str, Enum):
 
 @app.command()
 def load(
-    paths: Annotated[list[Path], typer.Argument(help="Files to load (plain or gzip).")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Files to load (plain or gzip); - for standard input.")
+    ],
     feed: Annotated[str | None, typer.Option(help="Feed format; detected when not given.")] = None,
     tz: Annotated[str, typer.Option(help="Zone of timestamps without an offset.")] = "UTC",
     strict: Annotated[bool, typer.Option(help="Refuse a file with any rejected row.")] = False,
@@ -112,12 +115,15 @@ def load(
         extra={k: v for k, v in (("bucket", bucket), ("by", by), ("path", path)) if v is not None},
     )
     reports, failure = [], None
-    with open_store() as store:
+    with open_store() as store, tempfile.TemporaryDirectory() as spool:
         for file in paths:
             try:
+                name = None
+                if str(file) == "-":  # standard input, spooled to a file (bounded)
+                    file, name = _spool_stdin(Path(spool), feed), "-"
                 with _progress(file) as step:
                     reports.append(
-                        pipeline.load_file(store, file, feed, options, strict, force, step)
+                        pipeline.load_file(store, file, feed, options, strict, force, step, name)
                     )
             except TscorrError as exc:
                 failure = failure or exc
@@ -140,6 +146,26 @@ def load(
                     say(f"{Path(r.path).name}: {note}")
     if failure is not None:
         raise failure
+    refused = [r for r in reports if r.status == "rejected"]
+    if refused:
+        raise RowsRejected(
+            f"{Path(refused[0].path).name}: {refused[0].notes[-1]} "
+            '(kept in the rejects table: tscorr sql "SELECT * FROM rejects")'
+        )
+
+
+def _spool_stdin(folder: Path, feed: str | None) -> Path:
+    """Standard input as a file for the readers; at most MAX_BYTES."""
+    from tscorr.feeds import get_feed
+    from tscorr.source import MAX_BYTES
+
+    ext = get_feed(feed).spec.detect.extensions[0] if feed else ""
+    target = folder / f"stdin{ext if ext.startswith('.') else ''}"
+    data = sys.stdin.buffer.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise BadInput(f"standard input: more than {MAX_BYTES:,} bytes; save it to a file")
+    target.write_bytes(data)
+    return target
 
 
 @contextmanager

@@ -172,8 +172,16 @@ def _mentions(
     bad = rows.filter(pl.col("width") != len(names)).select(
         "line", "raw", pl.format("{} columns; GDELT mentions have 16", "width").alias("reason")
     )
-    times = parse_timestamps(named["MentionTimeDate"], "UTC", "auto")
-    shaped = named.with_columns(times.ts.alias("ts"), times.reason.alias("reason")).select(
+    stamp = named["MentionTimeDate"].cast(pl.String).str.strip_chars()
+    times = parse_timestamps(stamp, "UTC", "auto")
+    # GDELT writes YYYYMMDDHHMMSS: anything else (a truncated events row's 201611) is no time
+    layout = pl.select(
+        pl.when(~stamp.str.contains(r"^\d{14}$")).then(
+            pl.format("MentionTimeDate '{}' is not YYYYMMDDHHMMSS", pl.lit(stamp))
+        )
+    ).to_series()
+    reason = pl.select(pl.coalesce(pl.lit(layout), pl.lit(times.reason))).to_series()
+    shaped = named.with_columns(times.ts.alias("ts"), reason.alias("reason")).select(
         "line",
         "raw",
         "ts",
