@@ -490,3 +490,21 @@ def test_c104_devices_are_never_written_or_replaced(analysed, tmp_path: Path) ->
         result = analysed("export", "--out", str(target), "--force")
         assert result.exit_code == 3 and "not a regular file" in result.output
         assert stat.S_IFMT(target.stat().st_mode) == kind  # still a device or a pipe
+
+
+def test_f7_load_checks_the_zone_first_and_constant_series_get_a_note(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ics = tmp_path / "day.ics"
+    ics.write_text(
+        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;VALUE=DATE:20161108\r\nSUMMARY:vote\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    result = cli("load", str(ics), "--tz", "Mars/Olympus")
+    assert result.exit_code == 3 and "unknown time zone 'Mars/Olympus'" in result.output
+    flat = tmp_path / "flat.csv"
+    flat.write_text(
+        "ts,series,value\n" + "".join(f"2016-11-{d:02d},flat,5\n" for d in range(1, 29))
+    )
+    (tmp_path / "e.csv").write_text("ts,kind,name\n2016-11-10,x,a\n")
+    assert cli("load", str(flat), str(tmp_path / "e.csv")).exit_code == 0
+    run = cli("xcorr", "--events", "true", "--bucket", "1d", "--max-lag", "2")
+    assert "no correlation with flat (constant over the span" in run.output

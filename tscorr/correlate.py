@@ -126,6 +126,12 @@ def run_xcorr(
                         f"needs at least {sig.info['minimum_buckets']} {block.bucket} buckets "
                         f"at --max-lag {lag} (has {block.grid.n})"
                     )
+            flat = np.isnan(sig.r).all(axis=1)
+            if flat.any():
+                notes.append(
+                    f"event set '{label}': no correlation with {_few(list(np.array(names)[flat]))}"
+                    " (constant over the span, or no events where it has values)"
+                )
             parts.append(_frame(label, names, sig, lag, block.bucket))
     if step:
         step("pairs", total, total)

@@ -17,6 +17,7 @@ from tscorr import feeds, observe
 from tscorr.errors import BadInput, RowsRejected, TscorrError, UnknownName
 from tscorr.source import LoadOptions, SourceFile
 from tscorr.store import IngestCounts, SourceMeta, Store
+from tscorr.timeparse import check_zone
 
 Step = Callable[[str], None]
 # a file larger than this gets a progress display in the CLI
@@ -70,6 +71,7 @@ def load_file(
     ``strict`` any rejected row refuses the whole file. Rows that cannot be read are kept in ``rejects`` with their line and reason.
     """
     options = options or LoadOptions()
+    check_zone(options.tz)  # every feed, before any reading (an .ics file too)
     say = step or (lambda _stage: None)
     source = SourceFile(path, name)
     shown = name or str(path)  # what the report and the sources table call the file

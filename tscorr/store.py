@@ -100,6 +100,10 @@ class Store:
                         f"database {name} is busy: another process{holder} is using it; "
                         "wait for it to finish and try again"
                     ) from exc
+                if "permission denied" in message.lower():
+                    raise BadInput(
+                        f"{name}: cannot be opened (permission denied); check its permissions"
+                    ) from exc
                 raise BadInput(
                     f"{name}: not a DuckDB database ({_first_line(exc)}); pass another --db"
                 ) from exc
