@@ -508,3 +508,23 @@ def test_f7_load_checks_the_zone_first_and_constant_series_get_a_note(cli, tmp_p
     assert cli("load", str(flat), str(tmp_path / "e.csv")).exit_code == 0
     run = cli("xcorr", "--events", "true", "--bucket", "1d", "--max-lag", "2")
     assert "no correlation with flat (constant over the span" in run.output
+
+
+def test_f5_a_huge_field_is_one_line_for_every_text_feed(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A 200 KB field (past the csv module's 128 KB limit) in a Trends export, a CSV and a
+    top list: a one-line answer, never a traceback."""
+    huge = "x" * 200_000
+    files = {
+        "google-trends": f'Category: All categories\n\nDay,"{huge}: (United States)"\n2016-11-08,5\n',
+        "csv": f'ts,series,value\n2016-11-08,"{huge}",1\n',
+        "wikimedia-pageviews": f'rank,article,views,date\n1,"{huge}",5,2016/11/08\n',
+    }
+    for feed, text in files.items():
+        path = tmp_path / f"{feed}.csv"
+        path.write_text(text)
+        result = cli("load", str(path), "--feed", feed)
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            feed,
+            result.exception,
+        )
+        assert "Traceback" not in result.output
