@@ -528,3 +528,20 @@ def test_f5_a_huge_field_is_one_line_for_every_text_feed(cli, tmp_path: Path) ->
             result.exception,
         )
         assert "Traceback" not in result.output
+
+
+def test_export_into_a_folder_without_write_permission_is_one_line(
+    analysed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import tempfile
+
+    def denied(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", denied)  # root ignores folder modes: simulate
+    result = analysed("export", "--out", str(tmp_path / "out.csv"))
+    assert (
+        result.exit_code == 3
+        and "cannot write" in result.output
+        and "Permission denied" in result.output
+    )
