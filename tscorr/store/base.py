@@ -1,0 +1,108 @@
+"""The store's foundation: one DuckDB connection and the helpers every part uses.
+
+Only the ``tscorr.store`` package talks to DuckDB; the rest of tscorr gets polars frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Self
+
+import duckdb
+import polars as pl
+
+from tscorr.errors import BadInput
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class _Base:
+    """The connection, its transactions and the small helpers of every store method."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, name: str, owned: bool, read_only: bool):
+        self.con = con
+        self.name = name
+        self._owned = owned
+        self.read_only = read_only
+        self._sandboxed = False  # user SQL may no longer reach files (see user_sql)
+
+    def files(self) -> list[Path]:
+        """The database file on disk (none for an in-memory database or a connection)."""
+        if self.name in (":memory:", "<connection>"):
+            return []
+        return [Path(self.name)]
+
+    def close(self) -> None:
+        if self._owned:
+            self.con.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- low-level helpers -------------------------------------------------------------------
+
+    def _exec(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        self.con.execute(sql, params or [])
+        return self.con.fetchall()
+
+    def _table_exists(self, name: str) -> bool:
+        rows = self._exec(
+            "SELECT 1 FROM information_schema.tables WHERE table_name = ? "
+            "AND table_schema = current_schema()",
+            [name],
+        )
+        return bool(rows)
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        """Run SQL written by tscorr itself and return a polars frame."""
+        frame: pl.DataFrame = self.con.sql(sql, params=params or None).pl()
+        return frame
+
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        """The first value of the first row (None when there is no row)."""
+        frame = self.query(sql, params)
+        return frame.item(0, 0) if frame.height else None
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction: everything or nothing. A DuckDB failure inside (disk full, an
+        interrupted query) becomes one line; the database is left as it was."""
+        self.con.begin()
+        try:
+            yield
+        except duckdb.Error as exc:
+            self.con.rollback()
+            raise BadInput(
+                f"{self.name}: the write failed ({_first_line(exc)}); nothing was changed"
+            ) from exc
+        except BaseException:
+            self.con.rollback()
+            raise
+        try:
+            self.con.commit()
+        except duckdb.Error as exc:
+            raise BadInput(
+                f"{self.name}: the write failed ({_first_line(exc)}); nothing was changed"
+            ) from exc
+
+    @contextmanager
+    def _registered(self, name: str, frame: pl.DataFrame) -> Iterator[str]:
+        self.con.register(name, frame)
+        try:
+            yield name
+        finally:
+            try:
+                self.con.unregister(name)
+            except duckdb.Error:
+                pass  # an aborted transaction refuses this too; the real error is on its way
+
+    def _next_id(self, table: str, column: str) -> int:
+        return int(self.scalar(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}"))

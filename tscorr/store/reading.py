@@ -1,0 +1,236 @@
+"""Reading the file: what it holds, user SQL, analysis inputs and results."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from tscorr.errors import BadQuery, NotFound, TscorrError
+from tscorr.store.base import _Base, _first_line
+
+FILTER_SECONDS = float(os.environ.get("TSCORR_FILTER_SECONDS", 30))  # an --events filter's time
+FILTER_MEMORY = "1GB"  # ... and memory
+
+
+class _Reading(_Base):
+    """Everything that reads: listings, user SQL, analysis inputs, run results."""
+
+    # --- what the file holds -----------------------------------------------------------------
+
+    def overview(self) -> pl.DataFrame:
+        """Rows per public table, with the time range where the table has one."""
+        return self.query(
+            "SELECT 'sources' AS table, count(*) AS rows, min(loaded_at) AS first, "
+            "max(loaded_at) AS last FROM sources "
+            "UNION ALL SELECT 'series', count(*), NULL, NULL FROM series "
+            "UNION ALL SELECT 'points', count(*), min(ts), max(ts) FROM points "
+            "UNION ALL SELECT 'events', count(*), min(ts), max(ts) FROM events "
+            "UNION ALL SELECT 'rejects', count(*), NULL, NULL FROM rejects "
+            "UNION ALL SELECT 'runs', count(*), min(created_at), max(created_at) FROM runs"
+        )
+
+    def list_sources(self) -> pl.DataFrame:
+        return self.query(
+            "SELECT source_id, feed, path, rows_read, rows_loaded, rows_rejected, points_loaded, "
+            "events_loaded, duplicates, replaced, loaded_at FROM sources ORDER BY source_id"
+        )
+
+    def list_series(self, glob: str = "*") -> pl.DataFrame:
+        return self.query(
+            "SELECT s.series_id, s.name, s.kind, s.agg, s.step, s.tz, s.feed, s.unit, "
+            "count(p.ts) AS points, "
+            "min(p.ts) AS first, max(p.ts) AS last, "
+            "CASE WHEN count(p.ts) > 1 THEN "
+            "  (epoch(max(p.ts)) - epoch(min(p.ts))) / (count(p.ts) - 1) END AS mean_step_s "
+            "FROM series s LEFT JOIN points p USING (series_id) WHERE s.name GLOB ? "
+            "GROUP BY ALL ORDER BY s.name",
+            [glob],
+        )
+
+    def list_events(self) -> pl.DataFrame:
+        return self.query(
+            "SELECT kind, count(*) AS events, min(ts) AS first, max(ts) AS last, "
+            "count(DISTINCT name) AS names FROM events GROUP BY kind ORDER BY kind"
+        )
+
+    def list_runs(self) -> pl.DataFrame:
+        return self.query(
+            "SELECT run_id, command, label, created_at, params FROM runs ORDER BY run_id"
+        )
+
+    # --- user SQL ----------------------------------------------------------------------------
+
+    def user_sql(self, sql: str, allow_files: bool = False) -> pl.DataFrame:
+        """Run a user's SQL; the last statement's rows come back (empty for a command).
+
+        Unless ``allow_files``, the connection first loses access to every file but the
+        database (no COPY TO, EXPORT, ATTACH, read_text, INSTALL) and its configuration is
+        locked, so the SQL can read and (opened for writing) change the database and
+        nothing else.
+        """
+        if not sql.strip():
+            raise BadQuery("no SQL statement given")
+        if not allow_files and not self._sandboxed:
+            self._exec("SET enable_external_access = false")
+            self._exec("SET lock_configuration = true")
+            self._sandboxed = True
+        elif allow_files and self._sandboxed:
+            raise BadQuery("this connection already refused files; open the database again")
+        try:
+            relation = self.con.sql(sql)  # runs every statement, relation of the last one
+            rows: pl.DataFrame = relation.pl() if relation is not None else pl.DataFrame()
+            return rows
+        except TscorrError:
+            raise
+        except duckdb.Error as exc:
+            message = _first_line(exc)
+            if self.read_only and ("read-only" in message or "read only" in message):
+                raise BadQuery(
+                    f"the database is opened read-only ({message}); pass --write to change it"
+                ) from exc
+            if "file system operations are disabled" in message or (
+                "lock_configuration" in message or "configuration has been locked" in message
+            ):
+                raise BadQuery(
+                    f"SQL may only use the database itself ({message}); files outside it need "
+                    "--write --allow-files"
+                ) from exc
+            raise BadQuery(f"SQL error: {message}") from exc
+
+    # --- analysis inputs ---------------------------------------------------------------------
+
+    def select_events(self, where: str) -> pl.DataFrame:
+        """Events matching a SQL boolean expression over the ``events`` columns.
+
+        The expression runs in a private in-memory database that holds only a copy of
+        ``events`` and cannot reach files, so a filter can read events and nothing else.
+        """
+        try:
+            statements = self.con.extract_statements(f"SELECT 1 FROM events WHERE {where}")
+        except duckdb.Error as exc:
+            raise BadQuery(
+                f"event filter '{where}' failed: {_first_line(exc)}; write a SQL condition over "
+                "event_id, ts, ts_end, kind, name, weight, source_id, attrs"
+            ) from exc
+        if len(statements) != 1:
+            raise BadQuery(f"event filter '{where}' must be one boolean expression")
+        events = self.query(
+            "SELECT event_id, ts, ts_end, kind, name, weight, source_id, attrs FROM events"
+        )
+        sandbox = duckdb.connect(":memory:")
+        # a filter may not run away with the machine: a memory cap, and a timer that
+        # interrupts it after FILTER_SECONDS
+        timer = threading.Timer(FILTER_SECONDS, sandbox.interrupt)
+        try:
+            sandbox.execute("SET TimeZone = 'UTC'").complete()
+            sandbox.execute(f"SET memory_limit = '{FILTER_MEMORY}'").complete()
+            sandbox.register("_events", events)
+            sandbox.execute("CREATE TABLE events AS SELECT * FROM _events").complete()
+            sandbox.unregister("_events")
+            sandbox.execute("SET enable_external_access = false").complete()
+            sandbox.execute("SET lock_configuration = true").complete()
+            timer.start()
+            selected: pl.DataFrame = sandbox.sql(
+                f"SELECT event_id, ts, kind, name, weight FROM events WHERE ({where}) ORDER BY ts"
+            ).pl()
+            return selected
+        except (duckdb.InterruptException, RuntimeError) as exc:
+            if "interrupt" not in str(exc).lower():
+                raise
+            raise BadQuery(
+                f"event filter '{where}' ran longer than {FILTER_SECONDS:g} s and was stopped; "
+                "write a simpler condition"
+            ) from exc
+        except duckdb.Error as exc:
+            raise BadQuery(
+                f"event filter '{where}' failed: {_first_line(exc)}; write a SQL condition over "
+                "event_id, ts, ts_end, kind, name, weight, source_id, attrs"
+            ) from exc
+        finally:
+            timer.cancel()
+            sandbox.close()
+
+    def series_matching(self, glob: str) -> pl.DataFrame:
+        return self.query(
+            "SELECT series_id, name, agg, unit, attrs, kind, step, tz FROM series "
+            "WHERE name GLOB ? "
+            "ORDER BY series_id",
+            [glob],
+        )
+
+    def event_times(self, kind_glob: str) -> pl.DataFrame:
+        """(kind, ts) of every event whose kind matches ``kind_glob``, by kind then time."""
+        return self.query(
+            "SELECT kind, ts FROM events WHERE kind GLOB ? ORDER BY kind, ts", [kind_glob]
+        )
+
+    def read_points(self, series_ids: Sequence[int]) -> pl.DataFrame:
+        """Points of the given series as (series_id, ts, value), by series_id then time."""
+        ids = pl.DataFrame({"series_id": list(series_ids)}, schema={"series_id": pl.Int64})
+        with self._registered("_tscorr_ids", ids):
+            return self.query(
+                "SELECT p.series_id, p.ts, p.value FROM points p "
+                "JOIN _tscorr_ids i USING (series_id) ORDER BY p.series_id, p.ts"
+            )
+
+    def read_censored(self, series_ids: Sequence[int]) -> pl.DataFrame:
+        """Censored buckets (series_id, ts, below) where no real point exists."""
+        ids = pl.DataFrame({"series_id": list(series_ids)}, schema={"series_id": pl.Int64})
+        with self._registered("_tscorr_ids", ids):
+            return self.query(
+                "SELECT c.series_id, c.ts, min(c.below) AS below FROM censored c "
+                "JOIN _tscorr_ids USING (series_id) "
+                "WHERE NOT EXISTS (SELECT 1 FROM points p WHERE p.series_id = c.series_id "
+                "AND p.ts = c.ts) GROUP BY ALL ORDER BY 1, 2"
+            )
+
+    # --- results -----------------------------------------------------------------------------
+
+    def save_run(
+        self,
+        command: str,
+        params: Mapping[str, Any],
+        versions: Mapping[str, str],
+        tables: Mapping[str, pl.DataFrame],
+        label: str | None = None,
+    ) -> int:
+        """Record a run and its result tables in one transaction; returns the run_id."""
+        with self.transaction():
+            run_id = self._next_id("runs", "run_id")
+            self._exec(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    run_id,
+                    command,
+                    datetime.now(UTC),
+                    json.dumps(dict(params), default=str),
+                    json.dumps(dict(versions)),
+                    label,
+                ],
+            )
+            for table, frame in tables.items():
+                if frame.height == 0:
+                    continue
+                framed = frame.with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))
+                with self._registered("_tscorr_result", framed):
+                    cols = ", ".join(f'"{c}"' for c in framed.columns)
+                    self._exec(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _tscorr_result")
+        return run_id
+
+    def latest_run(self) -> int:
+        run = self.scalar("SELECT max(run_id) FROM runs")
+        if run is None:
+            raise NotFound("no analysis run in the database yet; run 'tscorr xcorr' first")
+        return int(run)
+
+    def read_result(self, table: str, run_id: int) -> pl.DataFrame:
+        if not self.scalar("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]):
+            raise NotFound(f"run {run_id} does not exist; 'tscorr ls runs' lists them")
+        return self.query(f"SELECT * FROM {table} WHERE run_id = ? ORDER BY ALL", [run_id])
