@@ -288,8 +288,8 @@ def test_g_top_list_row_without_a_date_is_rejected(store, tmp_path: Path) -> Non
 
 
 def test_c12_a_runaway_event_filter_is_stopped(store, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    from tscorr.store import reading as store_module
     from tscorr.errors import BadQuery
+    from tscorr.store import reading as store_module
 
     monkeypatch.setattr(store_module, "FILTER_SECONDS", 1.0)
     with pytest.raises(BadQuery, match="ran longer than 1 s"):
