@@ -5,6 +5,8 @@ Lag convention everywhere: lag k > 0 means the series moves k buckets after the 
 
 from __future__ import annotations
 
+import sys
+import tempfile
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -296,8 +298,14 @@ class ResultTable(str, Enum):
 def export(
     run: Annotated[int | None, typer.Argument(help="Run id; the latest run when omitted.")] = None,
     table: Annotated[ResultTable, typer.Option(help="Result table to write.")] = ResultTable.peaks,
-    fmt: Annotated[ExportFormat, typer.Option("--format", help="File format.")] = ExportFormat.csv,
-    out: Annotated[Path, typer.Option(help="File to write.")] = Path("tscorr-export.csv"),
+    fmt: Annotated[
+        ExportFormat | None,
+        typer.Option("--format", help="File format; default: from --out's extension, else csv."),
+    ] = None,
+    out: Annotated[
+        str | None,
+        typer.Option(help="File to write; - for standard output. Default: tscorr-export.FORMAT."),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a run's result table to a file (csv, tsv, parquet, json, ndjson, md, html).
@@ -305,10 +313,21 @@ def export(
     html is a self-contained report: a small chart per pair (r or mean ratio by lag) and the
     table.
 
-    Example: tscorr export 3 --table xcorr --format parquet --out xcorr.parquet
+    Example: tscorr export 3 --table xcorr --out xcorr.parquet
     """
+    suffix = Path(out).suffix.lower().lstrip(".") if out and out != "-" else ""
+    by_suffix = {"jsonl": "ndjson", "markdown": "md", "htm": "html"}.get(suffix, suffix)
+    chosen = fmt.value if fmt else (by_suffix if by_suffix in ExportFormat.__members__ else "csv")
     with open_store(read_only=True) as store:
-        path, rows = pipeline.export_result(store, run, table.value, fmt.value, out, force)
+        if out == "-":  # standard output: written through a private file, then printed
+            with tempfile.TemporaryDirectory() as spool:
+                path, rows = pipeline.export_result(
+                    store, run, table.value, chosen, Path(spool) / f"out.{chosen}", True
+                )
+                sys.stdout.buffer.write(path.read_bytes())
+            return
+        target = Path(out) if out else Path(f"tscorr-export.{chosen}")
+        path, rows = pipeline.export_result(store, run, table.value, chosen, target, force)
     say(f"wrote {rows} rows to {path}")
 
 

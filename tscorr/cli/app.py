@@ -36,6 +36,23 @@ err = Console(stderr=True)
 class _Boundary(TyperGroup):
     """The single error boundary: TscorrError -> ``Error: ...`` on stderr + its exit code."""
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        # --db may come after the command too (tscorr load F --db X), as in sqlite-utils
+        moved: list[str] = []
+        rest: list[str] = []
+        i = 0
+        while i < len(args):
+            if args[i] == "--db" and i + 1 < len(args) and i > 0:
+                moved += args[i : i + 2]
+                i += 2
+                continue
+            if args[i].startswith("--db=") and i > 0:
+                moved.append(args[i])
+            else:
+                rest.append(args[i])
+            i += 1
+        return list(super().parse_args(ctx, moved + rest))
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
@@ -56,6 +73,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     add_completion=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -66,12 +84,26 @@ class _State:
 state = _State()
 
 
+def _version(value: bool) -> None:
+    if value:
+        from tscorr import __version__
+
+        typer.echo(f"tscorr {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     db: Annotated[
         str,
-        typer.Option("--db", envvar="TSCORR_DB", help="DuckDB file to use."),
+        typer.Option(
+            "--db", envvar="TSCORR_DB", help="DuckDB file to use (before or after the command)."
+        ),
     ] = DEFAULT_DB,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
 ) -> None:
     """tscorr: event-correlation time-series database.
 
@@ -116,9 +148,31 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+JSON_COLUMNS = frozenset({"params", "versions", "options", "attrs"})  # stored as JSON text
+
+
+def _json(value: Any) -> Any:
+    """JSON for what json cannot write: RFC 3339 for times, text for the rest."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _record(row: dict[str, Any]) -> dict[str, Any]:
+    """A row for --json: JSON text columns as objects, not strings inside strings."""
+    out = dict(row)
+    for key in JSON_COLUMNS & out.keys():
+        if isinstance(out[key], str):
+            try:
+                out[key] = json.loads(out[key])
+            except ValueError:
+                pass
+    return out
+
+
 def show(frame: pl.DataFrame, title: str | None = None, as_json: bool = False) -> None:
     if as_json:
-        typer.echo(json.dumps(frame.to_dicts(), default=str, indent=1))
+        typer.echo(json.dumps([_record(r) for r in frame.to_dicts()], default=_json, indent=1))
         return
     table = Table(
         title=Text(printable(title)) if title else None, show_lines=False, header_style="bold"

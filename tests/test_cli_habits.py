@@ -1,0 +1,82 @@
+"""CLI habits from the ecosystem (sqlite-utils, the duckdb CLI): -h, --version, --db after
+the command, JSON that other tools read, export format from the file name, - for stdout."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import polars as pl
+
+from tscorr.cli import app
+
+
+def test_version_and_short_help(runner) -> None:  # type: ignore[no-untyped-def]
+    from tscorr import __version__
+
+    assert runner.invoke(app, ["--version"]).stdout.strip() == f"tscorr {__version__}"
+    short = runner.invoke(app, ["load", "-h"])
+    assert short.exit_code == 0 and "Usage:" in short.stdout and " load " in short.stdout
+
+
+def test_db_after_the_command(runner, tmp_path: Path, fixtures: Path) -> None:  # type: ignore[no-untyped-def]
+    db = tmp_path / "after.duckdb"
+    csv = str(fixtures / "feeds/csv/long_mixed.csv")
+    assert runner.invoke(app, ["load", csv, "--db", str(db)]).exit_code == 0
+    listed = runner.invoke(app, ["ls", "sources", f"--db={db}", "--json"])
+    assert listed.exit_code == 0 and json.loads(listed.stdout)[0]["path"] == csv
+
+
+def test_json_has_rfc3339_times_and_params_as_objects(cli, fixtures: Path) -> None:  # type: ignore[no-untyped-def]
+    cli(
+        "load",
+        str(fixtures / "real/sandy-311-calls--sandy-311-calls-by-day.csv"),
+        "--prefix",
+        "311:",
+    )
+    cli("load", str(fixtures / "events/news2012-2016.csv"))
+    cli(
+        "xcorr",
+        "--events",
+        "kind = 'hurricane'",
+        "--series",
+        "311:total",
+        "--bucket",
+        "1d",
+        "--max-lag",
+        "2",
+    )
+    runs = json.loads(cli("ls", "runs", "--json").stdout)
+    assert runs[0]["params"]["bucket"] == "1d"  # an object, not a string holding JSON
+    stamp = runs[0]["created_at"]
+    assert "T" in stamp and stamp.endswith("+00:00")  # RFC 3339
+
+
+def test_export_format_from_the_name_and_dash_for_stdout(
+    cli, fixtures: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    cli(
+        "load",
+        str(fixtures / "real/sandy-311-calls--sandy-311-calls-by-day.csv"),
+        "--prefix",
+        "311:",
+    )
+    cli("load", str(fixtures / "events/news2012-2016.csv"))
+    cli(
+        "xcorr",
+        "--events",
+        "kind = 'hurricane'",
+        "--series",
+        "311:*",
+        "--bucket",
+        "1d",
+        "--max-lag",
+        "2",
+    )
+    target = tmp_path / "peaks.parquet"
+    assert cli("export", "--out", str(target)).exit_code == 0
+    assert pl.read_parquet(target).height == 24  # Parquet, not CSV text in a .parquet file
+    printed = cli("export", "--out", "-", "--format", "csv")
+    assert printed.exit_code == 0
+    assert pl.read_csv(io.StringIO(printed.stdout)).height == 24
