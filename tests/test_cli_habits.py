@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from tscorr.cli import app
 
@@ -28,43 +29,13 @@ def test_db_after_the_command(runner, tmp_path: Path, fixtures: Path) -> None:  
     assert listed.exit_code == 0 and json.loads(listed.stdout)[0]["path"] == csv
 
 
-def test_json_has_rfc3339_times_and_params_as_objects(cli, fixtures: Path) -> None:  # type: ignore[no-untyped-def]
-    cli(
-        "load",
-        str(fixtures / "real/sandy-311-calls--sandy-311-calls-by-day.csv"),
-        "--prefix",
-        "311:",
-    )
+@pytest.fixture
+def ran(cli, fixtures: Path):  # type: ignore[no-untyped-def]
+    """Sandy's 311 calls, the landfall, and one xcorr run over the 24 series."""
+    sandy = fixtures / "real/sandy-311-calls--sandy-311-calls-by-day.csv"
+    cli("load", str(sandy), "--prefix", "311:")
     cli("load", str(fixtures / "events/news2012-2016.csv"))
-    cli(
-        "xcorr",
-        "--events",
-        "kind = 'hurricane'",
-        "--series",
-        "311:total",
-        "--bucket",
-        "1d",
-        "--max-lag",
-        "2",
-    )
-    runs = json.loads(cli("ls", "runs", "--json").stdout)
-    assert runs[0]["params"]["bucket"] == "1d"  # an object, not a string holding JSON
-    stamp = runs[0]["created_at"]
-    assert "T" in stamp and stamp.endswith("+00:00")  # RFC 3339
-
-
-def test_export_format_from_the_name_and_dash_for_stdout(
-    cli, fixtures: Path, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
-    cli(
-        "load",
-        str(fixtures / "real/sandy-311-calls--sandy-311-calls-by-day.csv"),
-        "--prefix",
-        "311:",
-    )
-    cli("load", str(fixtures / "events/news2012-2016.csv"))
-    cli(
-        "xcorr",
+    run = [
         "--events",
         "kind = 'hurricane'",
         "--series",
@@ -73,10 +44,22 @@ def test_export_format_from_the_name_and_dash_for_stdout(
         "1d",
         "--max-lag",
         "2",
-    )
+    ]
+    cli("xcorr", *run)
+    return cli
+
+
+def test_json_has_rfc3339_times_and_params_as_objects(ran) -> None:  # type: ignore[no-untyped-def]
+    runs = json.loads(ran("ls", "runs", "--json").stdout)
+    assert runs[0]["params"]["bucket"] == "1d"  # an object, not a string holding JSON
+    stamp = runs[0]["created_at"]
+    assert "T" in stamp and stamp.endswith("+00:00")  # RFC 3339
+
+
+def test_export_format_from_the_name_and_dash_for_stdout(ran, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     target = tmp_path / "peaks.parquet"
-    assert cli("export", "--out", str(target)).exit_code == 0
+    assert ran("export", "--out", str(target)).exit_code == 0
     assert pl.read_parquet(target).height == 24  # Parquet, not CSV text in a .parquet file
-    printed = cli("export", "--out", "-", "--format", "csv")
+    printed = ran("export", "--out", "-", "--format", "csv")
     assert printed.exit_code == 0
     assert pl.read_csv(io.StringIO(printed.stdout)).height == 24
