@@ -63,3 +63,13 @@ def test_export_format_from_the_name_and_dash_for_stdout(ran, tmp_path: Path) ->
     printed = ran("export", "--out", "-", "--format", "csv")
     assert printed.exit_code == 0
     assert pl.read_csv(io.StringIO(printed.stdout)).height == 24
+
+
+def test_html_report_is_titled_by_the_file_named_and_says_what_dots_mean(
+    ran, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "sandy.html"
+    assert ran("export", "--table", "xcorr", "--out", str(out)).exit_code == 0
+    page = out.read_text()
+    assert "<title>tscorr: sandy</title>" in page and ".tmp" not in page
+    assert "q_value &lt; 0.05 (adjusted within the pair)" in page

@@ -68,9 +68,13 @@ def _markdown(frame: pl.DataFrame, path: Path) -> None:
 
 @register("html")
 def _html(frame: pl.DataFrame, path: Path) -> None:
+    _html_titled(frame, path, f"tscorr: {path.stem}")
+
+
+def _html_titled(frame: pl.DataFrame, path: Path, title: str) -> None:
     from tscorr.report import to_html
 
-    path.write_text(to_html(frame, title=f"tscorr: {path.stem}"), encoding="utf-8")
+    path.write_text(to_html(frame, title=title), encoding="utf-8")
 
 
 def to_markdown(frame: pl.DataFrame) -> str:
@@ -107,4 +111,7 @@ def write(
     if fmt not in WRITERS:
         raise UnknownName("export format", fmt, WRITERS)
     writer = WRITERS[fmt]
+    if fmt == "html":  # the page is titled by the file the user named, not the temporary one
+        title = f"tscorr: {Path(path).stem}"
+        return write_file(path, lambda tmp: _html_titled(frame, tmp, title), force, protect)
     return write_file(path, lambda tmp: writer(frame, tmp), force, protect)

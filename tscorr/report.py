@@ -3,7 +3,7 @@
 Charts go to the most striking pairs first (largest |r| or mean ratio), at most 24 of them.
 
 For ``xcorr`` rows each (event_set, series) pair gets r by lag (lag k > 0: the series moves k
-buckets after the events) with its p < 0.05 lags marked; for ``response_summary`` rows, the
+buckets after the events) with its q_value < 0.05 lags marked; for ``response_summary`` rows, the
 mean ratio by lag with its bootstrap interval. Other tables are shown as tables only. No
 JavaScript, no network: the file opens anywhere.
 """
@@ -131,7 +131,8 @@ def to_html(frame: pl.DataFrame, title: str = "tscorr results") -> str:
         "td,th{border:1px solid #ddd;padding:2px 6px;text-align:right} svg{margin:4px;border:1px solid #eee}"
         "</style></head><body>"
         f"<h1>{html.escape(title)}</h1>"
-        "<p>Lag k &gt; 0: the series moves k buckets after the events. Red dots: p &lt; 0.05.</p>"
+        "<p>Lag k &gt; 0: the series moves k buckets after the events. Red dots: lags with "
+        "q_value &lt; 0.05 (adjusted within the pair).</p>"
         f"<div>{''.join(charts(frame))}</div><table><tr>{head}</tr>{body}</table>{more}"
         "</body></html>"
     )
