@@ -179,17 +179,29 @@ def load_aligned(
     meta = meta.join(spans, on="series_id", how="inner").sort("series_id")
     notes: list[str] = []
     coarse: dict[str, list[str]] = {}
-    keyed = []
-    for row in meta.iter_rows(named=True):
-        eff = bucket
-        step = parse_duration(row["step"]) if row["step"] else None
+    effs: list[Duration] = []
+    for name, step_text in zip(meta["name"], meta["step"], strict=True):
+        step = parse_duration(step_text) if step_text else None
         if step is not None and finer(bucket, step):
-            eff = step
-            coarse.setdefault(str(step), []).append(row["name"])
-        zone = tz or row["tz"] or "UTC"
-        lo = _bucket_start(row["first"], eff, zone)
-        hi = _bucket_start(row["last"], eff, zone)
-        keyed.append(((str(eff), zone, lo, hi), eff, row))
+            coarse.setdefault(str(step), []).append(name)
+            effs.append(step)
+        else:
+            effs.append(bucket)
+    meta = meta.with_columns(
+        pl.Series("eff", [str(e) for e in effs]),
+        (pl.lit(tz) if tz else pl.col("tz").fill_null("UTC")).alias("zone"),
+    )
+    # each series' span in buckets of its effective bucket and zone: one query per group
+    keyed = []
+    by_text = {str(e): e for e in effs}
+    for (eff_text, zone), part in meta.group_by("eff", "zone", maintain_order=True):
+        eff = by_text[str(eff_text)]
+        bounds = part.select(
+            align.local_bucket(pl.col("first"), eff, str(zone)).alias("lo"),
+            align.local_bucket(pl.col("last"), eff, str(zone)).alias("hi"),
+        )
+        for row, lo, hi in zip(part.iter_rows(named=True), bounds["lo"], bounds["hi"], strict=True):
+            keyed.append(((str(eff), str(zone), lo, hi), eff, row))
     for step_text, names in coarse.items():
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         notes.append(
@@ -236,11 +248,6 @@ def load_aligned(
             + (" and native step" if coarse else "")
         )
     return Aligned(blocks, bucket, notes)
-
-
-def _bucket_start(ts: Any, bucket: Duration, zone: str) -> Any:
-    frame = pl.DataFrame({"ts": [ts]}).with_columns(pl.col("ts").cast(pl.Datetime("us", "UTC")))
-    return frame.select(align.local_bucket(pl.col("ts"), bucket, zone)).item()
 
 
 # how far a resampling option may go: beyond these a run would take hours or all the memory
