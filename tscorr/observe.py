@@ -21,7 +21,6 @@ whose native step is coarser than ``--bucket`` is analysed at its native step.
 
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
 
 from tscorr.frames import SERIES_KINDS
@@ -85,15 +84,18 @@ def native_steps(points: pl.DataFrame, tz: str) -> dict[str, str | None]:
     weeks, else ``Nd``. Finer steps (``Nh``, ``Nm``, ``Ns``) need the usual gap to explain at
     least half of the gaps and 90% of the points to sit on its grid. Irregular series (one
     row per tweet) and series with fewer than two distinct times have no native step (None).
+    Computed with grouped expressions over the sorted points, never per series in Python.
     """
     if points.height == 0:
         return {}
     local = pl.col("ts").dt.convert_time_zone(tz).dt.replace_time_zone(None)
-    stats = (
-        points.select("series", "ts")
+    # readers hand over one point per (series, time); series as categorical codes keep the
+    # sort and the groupings on integers (a year of hours for 2,000 series: about 2 s)
+    key = pl.col("series").cast(pl.Categorical)
+    base = (
+        points.select(key, "ts")
         .drop_nulls()
-        .unique()
-        .sort("series", "ts")
+        .sort(pl.col("series").to_physical(), "ts")
         .with_columns(
             (local.dt.hour() * 3600 + local.dt.minute() * 60 + local.dt.second()).alias("sod"),
             (local.dt.microsecond() == 0).alias("whole"),
@@ -101,64 +103,86 @@ def native_steps(points: pl.DataFrame, tz: str) -> dict[str, str | None]:
             (local.dt.year().cast(pl.Int64) * 12 + local.dt.month() - 1).alias("month"),
             local.dt.date().cast(pl.Int64).alias("date"),
             pl.col("ts").dt.epoch("us").alias("us"),
-        )
-        .group_by("series", maintain_order=True)
-        .agg(
-            pl.len().alias("n"),
-            ((pl.col("sod") == 0) & pl.col("whole")).all().alias("midnight"),
-            (pl.col("day") == 1).all().alias("first_of_month"),
-            pl.col("month"),
-            pl.col("date"),
-            pl.col("us"),
+            (pl.col("series") == pl.col("series").shift()).fill_null(False).alias("same"),
         )
     )
+    stats = base.group_by("series").agg(
+        (1 + (pl.col("same") & (pl.col("us").diff() > 0)).sum()).alias("n"),  # distinct times
+        ((pl.col("sod") == 0) & pl.col("whole")).all().alias("midnight"),
+        (pl.col("day") == 1).all().alias("first_of_month"),
+        (pl.col("month") % 12).n_unique().alias("years_phase"),
+        (pl.col("month") % 3).n_unique().alias("quarters_phase"),
+    )
+    for col in ("month", "date", "us"):
+        stats = stats.join(_mode_gaps(base, col), on="series", how="left")
+    # sub-day steps: how many gaps the usual one explains, how many points sit on its grid
+    gaps = (
+        base.with_columns(_gap("us"))
+        .filter(pl.col("gap") > 0)
+        .join(stats.select("series", "us_gap"), on="series")
+        .group_by("series")
+        .agg((pl.col("gap") % pl.col("us_gap") == 0).mean().alias("share"))
+    )
+    phase = (
+        base.join(stats.select("series", "us_gap"), on="series")
+        .filter(pl.col("us_gap") > 0)
+        .group_by("series", pl.col("us") % pl.col("us_gap"))
+        .len()
+        .group_by("series")
+        .agg(pl.col("len").max().alias("on_grid"))
+    )
+    stats = stats.join(gaps, on="series", how="left").join(phase, on="series", how="left")
     out: dict[str, str | None] = {}
-    for row in stats.iter_rows(named=True):
+    for row in stats.with_columns(pl.col("series").cast(pl.String)).iter_rows(named=True):
         step = _step_of(row)
         # a "step" of centuries is two far-apart readings, not a resolution
         out[row["series"]] = step if step and parse_duration(step).seconds < YEAR_LIMIT else None
     return out
 
 
-def _mode_gap(values: np.ndarray) -> tuple[int, float]:
-    """The most common positive gap between consecutive values and the share it explains."""
-    gaps: np.ndarray = np.diff(np.asarray(values, dtype=np.int64))
-    gaps = gaps[gaps > 0]
-    if gaps.size == 0:
-        return 0, 0.0
-    uniq, counts = np.unique(gaps, return_counts=True)
-    best = int(np.argmax(counts))
-    g = int(uniq[best])
-    return g, float(np.mean(gaps % g == 0))
+def _mode_gaps(base: pl.DataFrame, col: str) -> pl.DataFrame:
+    """(series, <col>_gap): the most common positive gap between consecutive values (the
+    smallest of equally common ones)."""
+    return (
+        base.with_columns(_gap(col))
+        .filter(pl.col("gap") > 0)
+        .group_by("series", "gap")
+        .len()
+        .sort(["series", "len", "gap"], descending=[False, True, False])
+        .group_by("series", maintain_order=True)
+        .first()
+        .select("series", pl.col("gap").alias(f"{col}_gap"))
+    )
+
+
+def _gap(col: str) -> pl.Expr:
+    """The gap to the previous row of the same series (null at a series' first row)."""
+    return pl.when(pl.col("same")).then(pl.col(col).diff()).alias("gap")
 
 
 def _step_of(row: dict[str, object]) -> str | None:
+    """The step from one series' grouped facts (see :func:`native_steps`)."""
     if int(row["n"]) < 2:  # type: ignore[call-overload]
         return None
     if row["midnight"] and row["first_of_month"]:
-        months = np.asarray(row["month"], dtype=np.int64)
-        g, _ = _mode_gap(months)
+        g = int(row["month_gap"] or 0)  # type: ignore[call-overload]
         if g == 0:
             return None
-        if g % 12 == 0 and len(np.unique(months % 12)) == 1:
+        if g % 12 == 0 and row["years_phase"] == 1:
             return f"{g // 12}y"
-        if g % 3 == 0 and len(np.unique(months % 3)) == 1:
+        if g % 3 == 0 and row["quarters_phase"] == 1:
             return f"{g // 3}q"
         return f"{g}mo" if g < 1200 else None
     if row["midnight"]:
-        dates = np.asarray(row["date"], dtype=np.int64)
-        g, _ = _mode_gap(dates)
-        if g == 0:
-            return None
-        if g > 36600:
+        g = int(row["date_gap"] or 0)  # type: ignore[call-overload]
+        if g == 0 or g > 36600:
             return None
         return f"{g // 7}w" if g % 7 == 0 else f"{g}d"
-    us = np.asarray(row["us"], dtype=np.int64)
-    g_us, share = _mode_gap(us)
+    g_us = int(row["us_gap"] or 0)  # type: ignore[call-overload]
+    share = float(row["share"] or 0.0)  # type: ignore[arg-type]
     if g_us < 1_000_000 or g_us % 1_000_000 or share < _REGULAR:
         return None
-    _, counts = np.unique(us % g_us, return_counts=True)
-    if counts.max() < _ALIGNED * len(us):
+    if int(row["on_grid"] or 0) < _ALIGNED * int(row["n"]):  # type: ignore[call-overload]
         return None
     g = g_us // 1_000_000
     if g % 3600 == 0:
