@@ -1,0 +1,30 @@
+"""Refactors keep results: the README's runs on the bundled real files give, value for value,
+the tables stored in ``fixtures/golden/`` (written by ``tests/golden_runs.py``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from golden_runs import GOLDEN, build, tables
+
+
+@pytest.fixture(scope="module")
+def produced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
+    store = build(Path(tmp_path_factory.mktemp("golden")) / "golden.duckdb")
+    try:
+        return tables(store)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    "table", ["xcorr", "responses", "response_summary", "spikes", "explanations", "runs"]
+)
+def test_results_identical_to_golden(produced: dict[str, pl.DataFrame], table: str) -> None:
+    expected = pl.read_parquet(GOLDEN / f"{table}.parquet")
+    assert expected.height > 0, "an empty golden table would prove nothing"
+    assert_frame_equal(produced[table], expected, check_exact=True)
