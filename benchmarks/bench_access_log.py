@@ -52,9 +52,9 @@ print(json.dumps({"inner_s": time.perf_counter() - start}))
 
 TSCORR = """
 import json, sys, time
-import pyarrow, tscorr, tscorr.feeds
-from tscorr.source import LoadOptions
-tscorr.feeds.ensure_loaded()
+import pyarrow, tscorr, tscorr.ingest.feeds
+from tscorr.ingest.source import LoadOptions
+tscorr.ingest.feeds.ensure_loaded()
 start = time.perf_counter()
 store = tscorr.open(sys.argv[2])
 report = tscorr.load_file(store, sys.argv[1], feed="access-log", options=LoadOptions(extra={"bucket": "1m"}))

@@ -29,7 +29,7 @@ import polars as pl
 from statsmodels.tsa.stattools import ccf
 
 import tscorr
-from tscorr.correlate import XcorrParams, run_xcorr
+from tscorr.analysis.correlate import XcorrParams, run_xcorr
 from tscorr.frames import FeedFrames
 from tscorr.store import SourceMeta
 

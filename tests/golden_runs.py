@@ -24,10 +24,10 @@ TABLES = ("xcorr", "responses", "response_summary", "spikes", "explanations")
 
 def build(db: Path) -> Store:
     """Load the README's files and run its worked examples; returns the open store."""
-    from tscorr.correlate import XcorrParams, run_xcorr
-    from tscorr.explain import ExplainParams, run_explain
-    from tscorr.respond import RespondParams, run_respond
-    from tscorr.scan import ScanParams, run_scan
+    from tscorr.analysis.correlate import XcorrParams, run_xcorr
+    from tscorr.analysis.explain import ExplainParams, run_explain
+    from tscorr.analysis.respond import RespondParams, run_respond
+    from tscorr.analysis.scan import ScanParams, run_scan
 
     store = tscorr.open(db)
     opts = tscorr.LoadOptions

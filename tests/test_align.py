@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tscorr.align import encode_events, make_grid, series_matrix
+from tscorr.analysis.align import encode_events, make_grid, series_matrix
 from tscorr.errors import NoData, UnknownName
 from tscorr.units import parse_duration
 

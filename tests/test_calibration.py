@@ -14,9 +14,9 @@ from scipy.stats import binom
 from simulate import NULLS, clustered_events, hourly_counts, null_series, random_events
 
 import tscorr
-from tscorr import eventstudy as es
-from tscorr.correlate import XcorrParams, run_xcorr
-from tscorr.significance import assess, bh_qvalues
+from tscorr.analysis.correlate import XcorrParams, run_xcorr
+from tscorr.analysis.kernels import eventstudy as es
+from tscorr.analysis.kernels.significance import assess, bh_qvalues
 from tscorr.store import Store
 
 HOUR = 3600
@@ -168,7 +168,7 @@ def test_peak_interval_is_adjusted_for_picking_the_peak() -> None:
 
 
 def test_placebo_q_values_span_the_pairs_of_a_run(store: Store, tmp_path: Path) -> None:
-    from tscorr.respond import RespondParams, run_respond
+    from tscorr.analysis.respond import RespondParams, run_respond
 
     rng = np.random.default_rng(2)
     start = np.datetime64("2016-01-01T00:00")
@@ -212,7 +212,7 @@ def test_missing_q_values_are_null_not_nan(store: Store, tmp_path: Path) -> None
     (tmp_path / "e.csv").write_text("ts,kind,name\n2016-01-20,x,a\n")
     tscorr.load_file(store, tmp_path / "m.csv")
     tscorr.load_file(store, tmp_path / "e.csv")
-    from tscorr.respond import RespondParams, run_respond
+    from tscorr.analysis.respond import RespondParams, run_respond
 
     run = run_respond(store, RespondParams(events="true", bucket="1d", after="1d", placebos=0))
     assert run.summary["q_placebo"].null_count() == run.summary.height

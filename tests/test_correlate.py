@@ -12,9 +12,9 @@ import pytest
 from statsmodels.tsa.stattools import ccf as sm_ccf
 
 import tscorr
-from tscorr.correlate import XcorrParams, run_xcorr
+from tscorr.analysis.correlate import XcorrParams, run_xcorr
 from tscorr.errors import BadQuery, NoData
-from tscorr.source import LoadOptions
+from tscorr.ingest.source import LoadOptions
 from tscorr.store import Store
 
 SANDY = "real/sandy-311-calls--sandy-311-calls-by-day.csv"

@@ -9,8 +9,8 @@ import pytest
 
 import tscorr
 from tscorr.errors import BadInput, TscorrError
-from tscorr.feeds import detect
-from tscorr.source import SourceFile
+from tscorr.ingest.feeds import detect
+from tscorr.ingest.source import SourceFile
 from tscorr.store import Store
 
 EXPECTED = {

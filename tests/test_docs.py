@@ -8,7 +8,7 @@ from pathlib import Path
 import typer.main
 
 from tscorr.cli import app
-from tscorr.feeds import all_feeds
+from tscorr.ingest.feeds import all_feeds
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 

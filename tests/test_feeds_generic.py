@@ -12,7 +12,7 @@ import pytest
 
 import tscorr
 from tscorr.errors import BadInput
-from tscorr.source import LoadOptions
+from tscorr.ingest.source import LoadOptions
 from tscorr.store import Store
 
 LONG = pl.DataFrame(

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import tscorr
-from tscorr.feeds import access_log
-from tscorr.source import LoadOptions
+from tscorr.ingest.feeds import access_log
+from tscorr.ingest.source import LoadOptions
 from tscorr.store import Store
 
 WEB = "real/weblogs/elastic_apache_logs.log"

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tscorr
-from tscorr import source
 from tscorr.errors import TscorrError
+from tscorr.ingest import source
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 # one real (or, where none exists, hand-written) file per feed to mutate

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
-
 from golden_runs import GOLDEN, build, tables
+from polars.testing import assert_frame_equal
 
 
 @pytest.fixture(scope="module")

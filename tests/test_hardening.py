@@ -183,7 +183,7 @@ def test_f4_escape_sequences_and_markup_never_reach_the_terminal(cli, tmp_path: 
 def test_f4_markdown_export_escapes_html_and_newlines(tmp_path: Path) -> None:
     import polars as pl
 
-    from tscorr.export import to_markdown
+    from tscorr.results.export import to_markdown
 
     md = to_markdown(pl.DataFrame({"<b>": ["<script>alert(1)</script>", "two\nlines|x"]}))
     assert "<script>" not in md and "&lt;script&gt;" in md and "&lt;b&gt;" in md

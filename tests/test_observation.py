@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from statsmodels.tsa.stattools import ccf
 
 import tscorr
-from tscorr.correlate import XcorrParams, run_xcorr
+from tscorr.analysis.correlate import XcorrParams, run_xcorr
+from tscorr.analysis.inputs import load_aligned
+from tscorr.analysis.respond import RespondParams, run_respond
 from tscorr.errors import BadInput
-from tscorr.inputs import load_aligned
-from tscorr.observe import native_steps
-from tscorr.respond import RespondParams, run_respond
-from tscorr.source import LoadOptions
+from tscorr.ingest.observe import native_steps
+from tscorr.ingest.source import LoadOptions
 from tscorr.store import Store
 from tscorr.units import buckets_in, parse_duration, parse_span
 

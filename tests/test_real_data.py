@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import tscorr
-from tscorr.source import LoadOptions
+from tscorr.ingest.source import LoadOptions
 from tscorr.store import Store
 
 

@@ -11,10 +11,10 @@ import pytest
 from scipy.stats import kstest
 
 import tscorr
-from tscorr import eventstudy as es
+from tscorr.analysis.kernels import eventstudy as es
+from tscorr.analysis.respond import RespondParams, run_respond
 from tscorr.errors import BadInput
-from tscorr.respond import RespondParams, run_respond
-from tscorr.source import LoadOptions
+from tscorr.ingest.source import LoadOptions
 from tscorr.store import Store
 
 HOUR = 3600
@@ -264,7 +264,7 @@ def test_outage_is_flagged_not_read_as_a_low_value() -> None:
     y[0, pos[0] + 1] *= 8  # searches spike
     y[1, pos[0] + 1] = 0.0  # the site is down at the same hour
     res = es.responses(y, pos, 0, 2, es.parse_baseline("prev-days:7", HOUR), HOUR)
-    from tscorr.respond import _flags
+    from tscorr.analysis.respond import _flags
 
     flags = _flags(res, np.full(y.shape, np.nan), pos)
     assert flags[1, 0, 1] == "outage" and flags[0, 0, 1] is None

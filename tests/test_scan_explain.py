@@ -10,11 +10,11 @@ import polars as pl
 import pytest
 
 import tscorr
-from tscorr.explain import ExplainParams, run_explain
+from tscorr.analysis.explain import ExplainParams, run_explain
+from tscorr.analysis.kernels.spikes import find_spikes
+from tscorr.analysis.scan import ScanParams, run_scan
 from tscorr.frames import FeedFrames
-from tscorr.scan import ScanParams, run_scan
-from tscorr.source import LoadOptions
-from tscorr.spikes import find_spikes
+from tscorr.ingest.source import LoadOptions
 from tscorr.store import SourceMeta, Store
 
 START = datetime(2016, 10, 1, tzinfo=UTC)

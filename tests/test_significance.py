@@ -8,9 +8,9 @@ from scipy.stats import norm
 from statsmodels.stats.multitest import multipletests
 from statsmodels.tsa.ar_model import AutoReg, ar_select_order
 
-from tscorr import significance
-from tscorr.significance import ar_filter, assess, bh_qvalues, white_pvalues
-from tscorr.xcorr import Prepared, lags
+from tscorr.analysis.kernels import significance
+from tscorr.analysis.kernels.significance import ar_filter, assess, bh_qvalues, white_pvalues
+from tscorr.analysis.kernels.xcorr import Prepared, lags
 
 
 def test_bh_matches_statsmodels() -> None:
@@ -77,7 +77,7 @@ def test_one_fft_gives_every_circular_shift(estimator: str) -> None:
     one shift at a time (circular lags), for every estimator, with gaps in the series."""
     from scipy.stats import pearsonr, rankdata
 
-    from tscorr.xcorr import circular_correlations
+    from tscorr.analysis.kernels.xcorr import circular_correlations
 
     rng = np.random.default_rng(2)
     n = 240

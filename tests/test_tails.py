@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import expon, genpareto, norm
 
-from tscorr import tails
+from tscorr.analysis.kernels import tails
 
 
 @pytest.mark.parametrize("xi,n", [(0.0, 100), (0.2, 250)])

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tscorr.errors import BadInput
-from tscorr.timeparse import parse_timestamps
+from tscorr.ingest.timeparse import parse_timestamps
 
 CALL = datetime(2016, 11, 9, 7, 30, tzinfo=UTC)
 

@@ -13,7 +13,7 @@ from hypothesis.extra.numpy import arrays
 from scipy.stats import pearsonr, spearmanr
 from statsmodels.tsa.stattools import ccf as sm_ccf
 
-from tscorr.xcorr import lags, xcorr
+from tscorr.analysis.kernels.xcorr import lags, xcorr
 
 
 def macro(fixtures: Path) -> tuple[np.ndarray, np.ndarray]:

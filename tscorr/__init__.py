@@ -18,9 +18,9 @@ from tscorr.errors import ExitCode, TscorrError
 __version__ = "0.1.0"
 
 _LAZY = {
-    "LoadOptions": ("tscorr.source", "LoadOptions"),
-    "LoadReport": ("tscorr.pipeline", "LoadReport"),
-    "load_file": ("tscorr.pipeline", "load_file"),
+    "LoadOptions": ("tscorr.ingest.source", "LoadOptions"),
+    "LoadReport": ("tscorr.ingest.load", "LoadReport"),
+    "load_file": ("tscorr.ingest.load", "load_file"),
     "Store": ("tscorr.store", "Store"),
 }
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tscorr.correlate import XcorrParams, XcorrRun, run_xcorr
+from tscorr.analysis.correlate import XcorrParams, XcorrRun, run_xcorr
 from tscorr.errors import BadInput
-from tscorr.pipeline import LoadReport, load_file
+from tscorr.ingest.load import LoadReport, load_file
+from tscorr.ingest.source import LoadOptions
 from tscorr.resources import fixtures_dir
-from tscorr.source import LoadOptions
 from tscorr.store import Store
 
 QUESTION = (

@@ -25,7 +25,7 @@ SERIES: Mapping[str, pl.DataType] = {
     "unit": pl.String(),
     "agg": pl.String(),
     "attrs": pl.String(),  # JSON object
-    # count | level | censored (see tscorr.observe); null: the feed spec's kind is used
+    # count | level | censored (see tscorr.ingest.observe); null: the feed spec's kind is used
     "kind": pl.String(),
     # native step ("1d", "15m"); null: detected from the points at load time
     "step": pl.String(),

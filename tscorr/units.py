@@ -12,6 +12,8 @@ import math
 import re
 from dataclasses import dataclass
 
+import polars as pl
+
 from tscorr.errors import BadInput
 
 _MONTH = 2_629_746  # seconds in the mean Gregorian month (365.2425 d / 12)
@@ -106,3 +108,14 @@ def finer(a: Duration, b: Duration) -> bool:
     if a.months is not None and b.months is not None:
         return a.months < b.months
     return a.seconds < b.seconds
+
+
+def check_zone(tz: str) -> None:
+    """Refuse a zone that is not an IANA name."""
+    try:
+        pl.Series([0], dtype=pl.Datetime("us")).dt.replace_time_zone(tz)
+    except Exception as exc:  # polars raises ComputeError for unknown zones
+        raise BadInput(
+            f"unknown time zone '{tz}'; use an IANA name such as UTC, Europe/London or "
+            "America/New_York"
+        ) from exc

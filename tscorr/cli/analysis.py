@@ -14,7 +14,10 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from tscorr import pipeline
+from tscorr.analysis.correlate import XcorrParams, run_xcorr
+from tscorr.analysis.explain import ExplainParams, run_explain
+from tscorr.analysis.respond import RespondParams, run_respond
+from tscorr.analysis.scan import ScanParams, run_scan
 from tscorr.cli.app import (
     AfterOpt,
     BaselineOpt,
@@ -37,11 +40,8 @@ from tscorr.cli.app import (
     say_notes,
     show,
 )
-from tscorr.correlate import XcorrParams, run_xcorr
 from tscorr.demo import QUESTION, run_demo
-from tscorr.explain import ExplainParams, run_explain
-from tscorr.respond import RespondParams, run_respond
-from tscorr.scan import ScanParams, run_scan
+from tscorr.results import export as exporting
 
 LAG_HELP = "Lag k > 0: the series moves k buckets AFTER the events; r(k) = corr(e[t], y[t+k])."
 
@@ -321,13 +321,13 @@ def export(
     with open_store(read_only=True) as store:
         if out == "-":  # standard output: written through a private file, then printed
             with tempfile.TemporaryDirectory() as spool:
-                path, rows = pipeline.export_result(
+                path, rows = exporting.export_result(
                     store, run, table.value, chosen, Path(spool) / f"out.{chosen}", True
                 )
                 sys.stdout.buffer.write(path.read_bytes())
             return
         target = Path(out) if out else Path(f"tscorr-export.{chosen}")
-        path, rows = pipeline.export_result(store, run, table.value, chosen, target, force)
+        path, rows = exporting.export_result(store, run, table.value, chosen, target, force)
     say(f"wrote {rows} rows to {path}")
 
 

@@ -13,11 +13,11 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from tscorr import pipeline
 from tscorr.cli.app import JsonOpt, app, open_store, progress_bar, say, show
 from tscorr.errors import BadInput, RowsRejected, TscorrError
 from tscorr.frames import SERIES_KINDS
-from tscorr.source import LoadOptions
+from tscorr.ingest import load as loading
+from tscorr.ingest.source import LoadOptions
 
 
 class Form(str, Enum):
@@ -123,7 +123,7 @@ def load(
                     file, name = _spool_stdin(Path(spool), feed), "-"
                 with _progress(file) as step:
                     reports.append(
-                        pipeline.load_file(store, file, feed, options, strict, force, step, name)
+                        loading.load_file(store, file, feed, options, strict, force, step, name)
                     )
             except TscorrError as exc:
                 failure = failure or exc
@@ -156,8 +156,8 @@ def load(
 
 def _spool_stdin(folder: Path, feed: str | None) -> Path:
     """Standard input as a file for the readers; at most MAX_BYTES."""
-    from tscorr.feeds import get_feed
-    from tscorr.source import MAX_BYTES
+    from tscorr.ingest.feeds import get_feed
+    from tscorr.ingest.source import MAX_BYTES
 
     ext = get_feed(feed).spec.detect.extensions[0] if feed else ""
     target = folder / f"stdin{ext if ext.startswith('.') else ''}"
@@ -169,9 +169,9 @@ def _spool_stdin(folder: Path, feed: str | None) -> Path:
 
 
 @contextmanager
-def _progress(path: Path) -> Iterator[pipeline.Step]:
+def _progress(path: Path) -> Iterator[loading.Step]:
     """Stages of one file's load, shown only for files over a few MB."""
-    big = path.exists() and path.stat().st_size > pipeline.PROGRESS_BYTES
+    big = path.exists() and path.stat().st_size > loading.PROGRESS_BYTES
     stages = ["reading", "writing", "done"]
     with progress_bar(path.name, enabled=big) as step:
         yield lambda stage: step(stage, stages.index(stage), len(stages))
@@ -185,7 +185,7 @@ def feeds(
 
     Example: tscorr feeds
     """
-    show(pl.DataFrame(pipeline.describe_feeds()), as_json=as_json)
+    show(pl.DataFrame(loading.describe_feeds()), as_json=as_json)
 
 
 class What(str, Enum):

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from tscorr.errors import BadInput, UnknownName
+from tscorr.errors import UnknownName
+from tscorr.units import check_zone
 
 _UTC = pl.Datetime("us", "UTC")
 _NAIVE = pl.Datetime("us")
@@ -126,17 +127,6 @@ def parse_timestamps(
     elif dtype != pl.String:
         values = values.cast(pl.String)
     return _parse_strings(values, tz, date_order, group)
-
-
-def check_zone(tz: str) -> None:
-    """Refuse a zone that is not an IANA name."""
-    try:
-        pl.Series([0], dtype=_NAIVE).dt.replace_time_zone(tz)
-    except Exception as exc:  # polars raises ComputeError for unknown zones
-        raise BadInput(
-            f"unknown time zone '{tz}'; use an IANA name such as UTC, Europe/London or "
-            "America/New_York"
-        ) from exc
 
 
 def _parse_strings(

@@ -2,7 +2,7 @@
 
 Shared by xcorr, respond, scan and explain, so that all of them align the same way.
 
-The observation model (:mod:`tscorr.observe`) decides how each series is put on a grid:
+The observation model (:mod:`tscorr.ingest.observe`) decides how each series is put on a grid:
 
 * **its own span**: a series is aligned from the bucket of its first observation (a point,
   or a censored day of a top list) to the bucket of its last. What else is loaded never
@@ -28,12 +28,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from tscorr import align
+from tscorr.analysis import align
+from tscorr.analysis.kernels.transforms import apply_transforms
 from tscorr.errors import BadInput, NoData, UnknownName
 from tscorr.store import Store
-from tscorr.timeparse import check_zone
-from tscorr.transforms import apply_transforms
-from tscorr.units import Duration, buckets_in, finer, parse_duration, rescale
+from tscorr.units import Duration, buckets_in, check_zone, finer, parse_duration, rescale
 
 BY = ("kind", "name")
 EVENT_SERIES = "events:"  # prefix of the count series made from events of a kind

@@ -1,4 +1,4 @@
-"""The verbs shared by the CLI and library users: load files, describe feeds, export results.
+"""Loading files: feed reader -> canonical frames -> store, and the list of feeds.
 
 Data flows one way: feed reader -> canonical frames -> store. Each function here composes
 those stages and returns plain data; nothing here prints.
@@ -12,12 +12,11 @@ from pathlib import Path
 
 import polars as pl
 
-from tscorr import export as exporting
-from tscorr import feeds, observe
 from tscorr.errors import BadInput, RowsRejected, TscorrError, UnknownName
-from tscorr.source import LoadOptions, SourceFile
+from tscorr.ingest import feeds, observe
+from tscorr.ingest.source import LoadOptions, SourceFile
 from tscorr.store import IngestCounts, SourceMeta, Store
-from tscorr.timeparse import check_zone
+from tscorr.units import check_zone
 
 Step = Callable[[str], None]
 # a file larger than this gets a progress display in the CLI
@@ -162,17 +161,3 @@ def describe_feeds() -> list[dict[str, str]]:
         }
         for f in feeds.all_feeds()
     ]
-
-
-def export_result(
-    store: Store, run: int | None, table: str, fmt: str, out: str | Path, force: bool = False
-) -> tuple[Path, int]:
-    """Write ``table`` of ``run`` (latest when None) to ``out`` in ``fmt``; returns path, rows.
-
-    An existing file is overwritten only with ``force``; the database itself never."""
-    run_id = run if run is not None else store.latest_run()
-    if table not in exporting.TABLES:
-        raise UnknownName("result table", table, exporting.TABLES)
-    frame = store.read_result(exporting.TABLES[table], run_id)
-    written = exporting.write(frame, fmt, out, force, store.files())
-    return written, frame.height

@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 
 from tscorr.errors import BadInput
-from tscorr.feeds import register
 from tscorr.frames import FeedFrames
-from tscorr.source import LoadOptions, SourceFile
-from tscorr.spec import FeedSpec
+from tscorr.ingest.feeds import register
+from tscorr.ingest.source import LoadOptions, SourceFile
+from tscorr.ingest.spec import FeedSpec
 
 _PROP = re.compile(r"^(?P<name>[A-Za-z0-9-]+)(?P<params>(?:;[^:]*)?):(?P<value>.*)$")
 

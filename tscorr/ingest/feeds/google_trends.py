@@ -22,11 +22,11 @@ import re
 import polars as pl
 
 from tscorr.errors import BadInput
-from tscorr.feeds import register
 from tscorr.frames import FeedFrames
-from tscorr.source import LoadOptions, SourceFile
-from tscorr.spec import FeedSpec
-from tscorr.timeparse import parse_timestamps
+from tscorr.ingest.feeds import register
+from tscorr.ingest.source import LoadOptions, SourceFile
+from tscorr.ingest.spec import FeedSpec
+from tscorr.ingest.timeparse import parse_timestamps
 
 TIME_HEADERS = {"", "day", "week", "month", "time", "date"}
 _GEO = re.compile(r'^"?(?P<term>.*?)"?\s*:\s*\((?P<geo>[^)]*)\)\s*$')

@@ -10,10 +10,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import polars as pl
 
-from tscorr import align, eventstudy
-from tscorr.correlate import pair_qvalues
+from tscorr.analysis import align
+from tscorr.analysis.correlate import pair_qvalues
+from tscorr.analysis.inputs import Aligned, Block, check_counts, event_sets, load_aligned, versions
+from tscorr.analysis.kernels import eventstudy
 from tscorr.errors import BadInput, NoData, UnknownName
-from tscorr.inputs import Aligned, Block, check_counts, event_sets, load_aligned, versions
 from tscorr.store import Store
 from tscorr.units import buckets_in, finer, parse_duration, parse_span, rescale
 
@@ -56,7 +57,7 @@ def run_respond(
 
     ``sets`` and ``data`` let a caller that already selected the events and aligned the
     series (as ``scan`` does for its two runs) pass them in instead of reading them again.
-    Each alignment block (see :mod:`tscorr.inputs`) is studied in its own buckets: a daily
+    Each alignment block (see :mod:`tscorr.analysis.inputs`) is studied in its own buckets: a daily
     series asked for at 1h is studied in days, ``--after 24h`` becoming one day.
     """
     bucket = parse_duration(params.bucket, "--bucket")

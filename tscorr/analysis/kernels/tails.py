@@ -1,7 +1,7 @@
 """Tails beyond the reach of a permutation null: a generalized Pareto fit to the largest null
 draws (Knijnenburg et al. 2009), and how many independent draws a sequence of them is worth.
 
-Kernels: arrays in, arrays out. Used by :mod:`tscorr.significance`.
+Kernels: arrays in, arrays out. Used by :mod:`tscorr.analysis.kernels.significance`.
 """
 
 from __future__ import annotations

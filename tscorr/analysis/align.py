@@ -2,7 +2,7 @@
 
 * Each series is bucketed with its own ``agg`` (``sum``, ``mean``, ``last``, ``max``). Gap
   policy: an empty bucket inside a row's observed range is 0 only where the caller passes
-  ``fill_zero`` (count series, see :mod:`tscorr.observe`); any other empty bucket, and every
+  ``fill_zero`` (count series, see :mod:`tscorr.ingest.observe`); any other empty bucket, and every
   bucket outside a series' first and last point, is missing (NaN).
 * Events snap to the bucket that contains them and are encoded per bucket: ``impulse``
   (1 where at least one event), ``count``, ``weight`` (sum of weights), ``step`` (1 from the

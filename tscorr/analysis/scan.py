@@ -9,10 +9,10 @@ from dataclasses import dataclass, fields
 
 import polars as pl
 
-from tscorr.correlate import XcorrParams, run_xcorr
+from tscorr.analysis.correlate import XcorrParams, run_xcorr
+from tscorr.analysis.inputs import event_sets, load_aligned
+from tscorr.analysis.respond import RespondParams, run_respond
 from tscorr.errors import BadInput
-from tscorr.inputs import event_sets, load_aligned
-from tscorr.respond import RespondParams, run_respond
 from tscorr.store import Store
 from tscorr.units import buckets_in, parse_duration
 

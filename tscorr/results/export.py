@@ -12,7 +12,8 @@ from pathlib import Path
 import polars as pl
 
 from tscorr.errors import UnknownName
-from tscorr.outputs import write_file
+from tscorr.results.outputs import write_file
+from tscorr.store import Store
 
 Writer = Callable[[pl.DataFrame, Path], None]
 WRITERS: dict[str, Writer] = {}
@@ -72,7 +73,7 @@ def _html(frame: pl.DataFrame, path: Path) -> None:
 
 
 def _html_titled(frame: pl.DataFrame, path: Path, title: str) -> None:
-    from tscorr.report import to_html
+    from tscorr.results.report import to_html
 
     path.write_text(to_html(frame, title=title), encoding="utf-8")
 
@@ -107,7 +108,7 @@ def write(
     protect: Sequence[Path] = (),
 ) -> Path:
     """Write ``frame`` as ``fmt``; an existing file only with ``force``, never a protected one
-    (the database), see :mod:`tscorr.outputs`."""
+    (the database), see :mod:`tscorr.results.outputs`."""
     if fmt not in WRITERS:
         raise UnknownName("export format", fmt, WRITERS)
     writer = WRITERS[fmt]
@@ -115,3 +116,17 @@ def write(
         title = f"tscorr: {Path(path).stem}"
         return write_file(path, lambda tmp: _html_titled(frame, tmp, title), force, protect)
     return write_file(path, lambda tmp: writer(frame, tmp), force, protect)
+
+
+def export_result(
+    store: Store, run: int | None, table: str, fmt: str, out: str | Path, force: bool = False
+) -> tuple[Path, int]:
+    """Write ``table`` of ``run`` (latest when None) to ``out`` in ``fmt``; returns path, rows.
+
+    An existing file is overwritten only with ``force``; the database itself never."""
+    run_id = run if run is not None else store.latest_run()
+    if table not in TABLES:
+        raise UnknownName("result table", table, TABLES)
+    frame = store.read_result(TABLES[table], run_id)
+    written = write(frame, fmt, out, force, store.files())
+    return written, frame.height

@@ -13,13 +13,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import polars as pl
 
-from tscorr import align
+from tscorr.analysis import align
+from tscorr.analysis.inputs import load_aligned, versions
+from tscorr.analysis.kernels.spikes import find_spikes
+from tscorr.analysis.kernels.xcorr import xcorr
 from tscorr.errors import NoData
-from tscorr.inputs import load_aligned, versions
-from tscorr.spikes import find_spikes
 from tscorr.store import Store
 from tscorr.units import buckets_in, parse_duration
-from tscorr.xcorr import xcorr
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ class Detect:
 @dataclass(frozen=True)
 class SeriesDefaults:
     agg: str = "auto"  # "auto": sum for a count series, mean for a level
-    kind: str = "level"  # count | level | censored (see tscorr.observe)
+    kind: str = "level"  # count | level | censored (see tscorr.ingest.observe)
     unit: str | None = None
     prefix: str | None = None
 

@@ -12,13 +12,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import polars as pl
 
-from tscorr import align
+from tscorr.analysis import align
+from tscorr.analysis.inputs import Aligned, check_counts, event_sets, load_aligned, versions
+from tscorr.analysis.kernels.significance import TESTS, Significance, assess, bh_qvalues
+from tscorr.analysis.kernels.xcorr import ESTIMATORS, lags
 from tscorr.errors import BadInput, NoData, UnknownName
-from tscorr.inputs import Aligned, check_counts, event_sets, load_aligned, versions
-from tscorr.significance import TESTS, Significance, assess, bh_qvalues
 from tscorr.store import Store
 from tscorr.units import Duration, buckets_in, parse_duration
-from tscorr.xcorr import ESTIMATORS, lags
 
 Step = Callable[[str, int, int], None]  # (what, done, total)
 

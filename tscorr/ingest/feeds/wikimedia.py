@@ -25,11 +25,11 @@ from typing import Any
 import polars as pl
 
 from tscorr.errors import BadInput
-from tscorr.feeds import register
 from tscorr.frames import REJECTS, FeedFrames, empty
-from tscorr.source import LoadOptions, SourceFile
-from tscorr.spec import FeedSpec
-from tscorr.timeparse import parse_timestamps
+from tscorr.ingest.feeds import register
+from tscorr.ingest.source import LoadOptions, SourceFile
+from tscorr.ingest.spec import FeedSpec
+from tscorr.ingest.timeparse import parse_timestamps
 
 _DUMP_NAME = re.compile(r"pageviews-(\d{8})-(\d{6})")
 _DUMP_LINE = r"^(\S+) (\S+) (\d+) (\d+)$"

@@ -1,7 +1,7 @@
 """Generic tabular feeds: csv, tsv, json (array of records), ndjson, parquet; plain or gzip.
 
 Each reader only gets the records into a raw table with their line (or record) numbers;
-:mod:`tscorr.feeds.shape` decides the form and builds the canonical frames.
+:mod:`tscorr.ingest.feeds.shape` decides the form and builds the canonical frames.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from typing import Any
 import polars as pl
 
 from tscorr.errors import BadInput
-from tscorr.feeds import register
-from tscorr.feeds.shape import shape_table
 from tscorr.frames import FeedFrames
-from tscorr.source import LoadOptions, SourceFile
-from tscorr.spec import FeedSpec
+from tscorr.ingest.feeds import register
+from tscorr.ingest.feeds.shape import shape_table
+from tscorr.ingest.source import LoadOptions, SourceFile
+from tscorr.ingest.spec import FeedSpec
 
 
 def _polars_message(exc: Exception) -> str:

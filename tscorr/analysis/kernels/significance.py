@@ -3,7 +3,7 @@ many tests. Two families, answering two questions:
 
 * **Discovery** (per pair: one series x one event set): did this series move with these
   events at all? The statistic is the pair's largest |r| over the lag window; ``p_peak`` is
-  its p-value, and ``q_peak`` (in :mod:`tscorr.correlate`) is Benjamini-Hochberg over every
+  its p-value, and ``q_peak`` (in :mod:`tscorr.analysis.correlate`) is Benjamini-Hochberg over every
   pair of the run. This is the number to rank and filter pairs by.
 * **Localisation** (per lag within a pair): at which lags? ``p_value`` is each lag's own
   p-value; ``q_value`` adjusts it within the pair, so that the lags flagged at ``q_value < a``
@@ -59,8 +59,8 @@ from scipy.fft import irfft, rfft
 from scipy.ndimage import maximum_filter1d
 from scipy.stats import norm
 
-from tscorr.tails import MIN_FOR_TAIL, TAIL_BELOW, effective_draws, gpd_tail
-from tscorr.xcorr import Prepared, circular_correlations, lags
+from tscorr.analysis.kernels.tails import MIN_FOR_TAIL, TAIL_BELOW, effective_draws, gpd_tail
+from tscorr.analysis.kernels.xcorr import Prepared, circular_correlations, lags
 
 TESTS = ("surrogate", "prewhiten", "white", "none")
 
@@ -261,7 +261,7 @@ def surrogate_test(
     """Per-lag, peak and within-pair adjusted p-values from every circular shift of ``e``.
 
     Every shift is used (an exact test), read off one FFT product per series
-    (:func:`tscorr.xcorr.circular_correlations`); ``n_surrogates`` > 0 caps them at a seeded
+    (:func:`tscorr.analysis.kernels.xcorr.circular_correlations`); ``n_surrogates`` > 0 caps them at a seeded
     sample of that many. Each lag is tested with its own circular correlation, computed the
     same way as its null draws (so exchangeable with them); ``r`` stays the linear one: the
     L wrapped products at the ends of a linear lag are the only difference.

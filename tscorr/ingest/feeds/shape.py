@@ -23,9 +23,9 @@ import polars as pl
 
 from tscorr.errors import BadInput, UnknownName
 from tscorr.frames import FeedFrames
-from tscorr.source import LoadOptions, SourceFile
-from tscorr.spec import AGGS, FeedSpec
-from tscorr.timeparse import parse_timestamps
+from tscorr.ingest.source import LoadOptions, SourceFile
+from tscorr.ingest.spec import AGGS, FeedSpec
+from tscorr.ingest.timeparse import parse_timestamps
 
 ROLES = ("ts", "series", "value", "kind", "name", "ts_end", "weight")
 FORMS = ("auto", "long", "wide", "events", "counts")

@@ -14,10 +14,10 @@ from typing import Any
 import polars as pl
 
 from tscorr.errors import BadInput
-from tscorr.feeds import register
 from tscorr.frames import FeedFrames
-from tscorr.source import LoadOptions, SourceFile
-from tscorr.spec import FeedSpec
+from tscorr.ingest.feeds import register
+from tscorr.ingest.source import LoadOptions, SourceFile
+from tscorr.ingest.spec import FeedSpec
 
 
 def series_name(labels: dict[str, str], prefix: str) -> str:

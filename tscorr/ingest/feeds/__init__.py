@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from tscorr.errors import BadInput, UnknownName
 from tscorr.frames import FeedFrames
-from tscorr.source import LoadOptions, SourceFile
-from tscorr.spec import FeedSpec, load_spec
+from tscorr.ingest.source import LoadOptions, SourceFile
+from tscorr.ingest.spec import FeedSpec, load_spec
 
 ReadFn = Callable[[FeedSpec, SourceFile, LoadOptions], FeedFrames]
 
@@ -63,7 +63,7 @@ def register(name: str) -> Callable[[ReadFn], ReadFn]:
 
 def ensure_loaded() -> None:
     for module in sorted(set(BUILTIN.values())):
-        importlib.import_module(f"tscorr.feeds.{module}")
+        importlib.import_module(f"tscorr.ingest.feeds.{module}")
 
 
 def get_feed(name: str) -> Feed:

@@ -1,0 +1,127 @@
+"""The package layers, as the README's Layout draws them, checked on every import.
+
+core (errors, units, frames, resources) <- store <- ingest <- analysis <- results <- demo <- cli
+with kernels apart: arrays in, arrays out, importing only core and each other.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent / "tscorr"
+CORE = {"tscorr.errors", "tscorr.units", "tscorr.frames", "tscorr.resources"}
+
+# layer of a module -> the layers it may import (its own included)
+ALLOWED = {
+    "core": {"core"},
+    "store": {"core", "store"},
+    "ingest": {"core", "ingest"},  # feeds never see the database ...
+    "ingest.load": {"core", "ingest", "store"},  # ... only the load step writes to it
+    "kernels": {"core", "kernels"},
+    "analysis": {"core", "store", "kernels", "analysis"},
+    "results": {"core", "store", "results"},
+    "demo": {"core", "store", "ingest", "ingest.load", "analysis", "results"},
+    "cli": {
+        "core",
+        "store",
+        "ingest",
+        "ingest.load",
+        "kernels",
+        "analysis",
+        "results",
+        "demo",
+        "cli",
+    },
+    "entry": {"core", "cli", "entry"},
+}
+
+
+def layer(module: str) -> str:
+    if module in CORE:
+        return "core"
+    if module in ("tscorr", "tscorr.__main__", "tscorr._entry"):
+        return "entry"
+    if module == "tscorr.ingest.load":
+        return "ingest.load"
+    parts = module.split(".")
+    if parts[1] == "analysis" and len(parts) > 2 and parts[2] == "kernels":
+        return "kernels"
+    return parts[1]
+
+
+def modules() -> list[tuple[str, Path]]:
+    out = []
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT.parent).with_suffix("")
+        name = ".".join(rel.parts).removesuffix(".__init__")
+        out.append((name, path))
+    return out
+
+
+def imports(path: Path, module: str) -> set[str]:
+    found = set()
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("tscorr")}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+                base = f"{base}.{node.module}" if node.module else base
+            if not base.startswith("tscorr"):
+                continue
+            for alias in node.names:  # "from tscorr.ingest import load" imports a module
+                sub = f"{base}.{alias.name}"
+                found.add(sub if (ROOT.parent / (sub.replace(".", "/") + ".py")).exists() else base)
+    return found
+
+
+@pytest.mark.parametrize("module,path", modules(), ids=[m for m, _ in modules()])
+def test_module_imports_only_lower_layers(module: str, path: Path) -> None:
+    own = layer(module)
+    allowed = ALLOWED[own]
+    wrong = sorted(
+        f"{target} ({layer(target)})"
+        for target in imports(path, module)
+        if target != "tscorr" and layer(target) not in allowed and target != module
+    )
+    assert not wrong, f"{module} ({own}) imports {wrong}"
+
+
+def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
+    """The test above can fail: a kernel importing the store is caught."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("from tscorr.store import Store\nimport numpy\n")
+    targets = imports(bad, "tscorr.analysis.kernels.bad")
+    assert "tscorr.store" in targets
+    assert layer("tscorr.store") not in ALLOWED[layer("tscorr.analysis.kernels.bad")]
+
+
+def test_third_party_layering() -> None:
+    """duckdb only in store, typer/rich only in cli, scipy never outside analysis."""
+    rules = {
+        "duckdb": "tscorr.store",
+        "typer": "tscorr.cli",
+        "rich": "tscorr.cli",
+        "scipy": "tscorr.analysis",
+    }
+    for module, path in modules():
+        tree = ast.parse(path.read_text())
+        names = {
+            a.name.split(".")[0]
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Import)
+            for a in n.names
+        }
+        names |= {
+            (n.module or "").split(".")[0]
+            for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and not n.level
+        }
+        for lib, home in rules.items():
+            if lib in names:
+                assert module.startswith(home), f"{module} imports {lib}; only {home} may"
