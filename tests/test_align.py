@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from tscorr.analysis.align import encode_events, make_grid, series_matrix
+from tscorr.analysis.request import Encoding
 from tscorr.errors import NoData, UnknownName
 from tscorr.units import parse_duration
 
@@ -92,7 +93,8 @@ EVENTS = pl.DataFrame(
 )
 def test_event_encodings(encoding: str, expected: list[float]) -> None:
     grid = make_grid(h(0), h(4), parse_duration("1h"))
-    e, dropped = encode_events(EVENTS, grid, encoding)
+    enc = Encoding.parse(encoding)
+    e, dropped = encode_events(EVENTS, grid, enc.name, enc.half_life)
     np.testing.assert_allclose(e, expected)
     assert dropped == 0
 

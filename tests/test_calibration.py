@@ -126,7 +126,7 @@ def test_no_p_or_q_is_ever_zero(store: Store, tmp_path: Path) -> None:
         for col in ("p_value", "q_value", "p_peak", "q_peak"):
             assert run.table[col].min() > 0, (test, col)
     params = json.loads(store.scalar("SELECT params FROM runs ORDER BY run_id LIMIT 1"))
-    (null,) = params["inference"]["nulls"]
+    (null,) = params["method"]["nulls"]
     assert null["p_min"] > 0 and null["shifts_used"] == n - 1
     assert set(run.table["p_method"]) <= {"analytic"}
 

@@ -51,7 +51,7 @@ def ran(cli, fixtures: Path):  # type: ignore[no-untyped-def]
 
 def test_json_has_rfc3339_times_and_params_as_objects(ran) -> None:  # type: ignore[no-untyped-def]
     runs = json.loads(ran("ls", "runs", "--json").stdout)
-    assert runs[0]["params"]["bucket"] == "1d"  # an object, not a string holding JSON
+    assert runs[0]["params"]["options"]["bucket"] == "1d"  # an object, not a string holding JSON
     stamp = runs[0]["created_at"]
     assert "T" in stamp and stamp.endswith("+00:00")  # RFC 3339
 

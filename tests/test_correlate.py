@@ -79,7 +79,10 @@ def test_run_is_recorded_with_every_parameter(sandy: Store) -> None:
         ),
     )
     params = json.loads(sandy.scalar("SELECT params FROM runs WHERE run_id = ?", [run.run_id]))
-    assert params["seed"] == 3 and params["surrogates"] == 99 and params["max_lag_buckets"] == 7
+    assert set(params) == {"options", "buckets", "alignment", "method", "notes"}
+    options = params["options"]
+    assert options["seed"] == 3 and options["surrogates"] == 99 and options["max_lag"] == "7d"
+    assert params["buckets"]["max_lag"] == 7
     assert params["alignment"]["blocks"][0]["bucket"] == "1d"
     versions = json.loads(sandy.scalar("SELECT versions FROM runs"))
     assert set(versions) >= {"tscorr", "duckdb", "polars", "numpy"}

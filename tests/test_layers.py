@@ -1,6 +1,6 @@
 """The package layers, as the README's Layout draws them, checked on every import.
 
-core (errors, units, frames, resources) <- store <- ingest <- analysis <- results <- demo <- cli
+core (errors, units, frames, resources, choices) <- store <- ingest <- analysis <- results <- demo <- cli
 with kernels apart: arrays in, arrays out, importing only core and each other.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent / "tscorr"
-CORE = {"tscorr.errors", "tscorr.units", "tscorr.frames", "tscorr.resources"}
+CORE = {"tscorr.errors", "tscorr.units", "tscorr.frames", "tscorr.resources", "tscorr.choices"}
 
 # layer of a module -> the layers it may import (its own included)
 ALLOWED = {

@@ -142,7 +142,7 @@ def test_sandy_landfall_response_peak_and_decay(sandy: Store) -> None:
     assert peak["mean_ratio"] > 100 and peak["half_life"] < 1  # 3,050 calls the next day
     assert peak["p_placebo"] <= 0.05
     params = json.loads(sandy.scalar("SELECT params FROM runs"))
-    assert params["before_buckets"] == 2 and params["after_buckets"] == 14
+    assert params["buckets"] == {"before": 2, "after": 14}
     assert sandy.scalar("SELECT count(*) FROM response_summary") == 17
 
 

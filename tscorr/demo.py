@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tscorr.analysis.correlate import XcorrParams, XcorrRun, run_xcorr
+from tscorr.analysis.correlate import XcorrRun, run_xcorr
+from tscorr.analysis.request import XcorrParams
 from tscorr.errors import BadInput
 from tscorr.ingest.load import LoadReport, load_file
 from tscorr.ingest.source import LoadOptions
 from tscorr.resources import fixtures_dir
 from tscorr.store import Store
+from tscorr.units import Duration
 
 QUESTION = (
     "Do Peyton Manning's playoff games and Super Bowls move his Wikipedia pageviews, "
@@ -81,7 +83,7 @@ def run_demo(db: str | Path, force: bool = False) -> DemoResult:
                 events="kind IN ('playoff', 'superbowl')",
                 by="kind",
                 series=SERIES,
-                bucket="1d",
+                bucket=Duration(1, "d"),
                 max_lag=7,
                 label="demo: Peyton Manning",
             ),

@@ -32,7 +32,6 @@ SERIES: Mapping[str, pl.DataType] = {
 }
 # columns a reader may leave out: they are filled with nulls and decided by the loader
 OPTIONAL = frozenset({"kind", "step"})
-SERIES_KINDS = ("count", "level", "censored")
 EVENTS: Mapping[str, pl.DataType] = {
     "ts": UTC,
     "ts_end": UTC,

@@ -12,8 +12,6 @@ import math
 import re
 from dataclasses import dataclass
 
-import polars as pl
-
 from tscorr.errors import BadInput
 
 _MONTH = 2_629_746  # seconds in the mean Gregorian month (365.2425 d / 12)
@@ -111,7 +109,9 @@ def finer(a: Duration, b: Duration) -> bool:
 
 
 def check_zone(tz: str) -> None:
-    """Refuse a zone that is not an IANA name."""
+    """Refuse a zone that is not an IANA name (as polars, which does the conversions, knows them)."""
+    import polars as pl
+
     try:
         pl.Series([0], dtype=pl.Datetime("us")).dt.replace_time_zone(tz)
     except Exception as exc:  # polars raises ComputeError for unknown zones

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from tscorr.choices import ENCODINGS
 from tscorr.errors import BadInput, NoData, UnknownName
-from tscorr.units import Duration, parse_duration
+from tscorr.units import Duration
 
-ENCODINGS = ("impulse", "count", "weight", "step", "decay:HALF_LIFE")
 AGG_EXPR = {
     "sum": pl.col("value").sum(),
     "mean": pl.col("value").mean(),
@@ -172,19 +172,13 @@ def censored_matrix(censored: pl.DataFrame, ids: list[int], grid: Grid) -> np.nd
     return out
 
 
-def parse_encoding(spec: str, bucket: Duration) -> tuple[str, float | None]:
-    """``decay:6h`` -> ("decay", half-life in buckets); other names -> (name, None)."""
-    if spec.startswith("decay:"):
-        half = parse_duration(spec.split(":", 1)[1], "decay half-life")
-        return "decay", half.seconds / bucket.seconds
-    if spec not in ENCODINGS:
-        raise UnknownName("encoding", spec, ENCODINGS)
-    return spec, None
-
-
-def encode_events(events: pl.DataFrame, grid: Grid, encoding: str) -> tuple[np.ndarray, int]:
-    """Encode events (ts, weight) on the grid; returns the series and how many fell outside."""
-    kind, half_life = parse_encoding(encoding, grid.bucket)
+def encode_events(
+    events: pl.DataFrame, grid: Grid, kind: str, half_life: Duration | None = None
+) -> tuple[np.ndarray, int]:
+    """Encode events (ts, weight) on the grid as ``kind`` (one of ``ENCODINGS``; ``decay``
+    with ``half_life``); returns the series and how many events fell outside the grid."""
+    if kind not in ENCODINGS and kind != "decay":
+        raise UnknownName("encoding", kind, ENCODINGS)
     pos = bucket_positions(events["ts"], grid)
     inside = pos >= 0
     idx = pos[inside]
@@ -204,7 +198,7 @@ def encode_events(events: pl.DataFrame, grid: Grid, encoding: str) -> tuple[np.n
     else:
         assert half_life is not None
         pulses = np.bincount(idx, weights=weights, minlength=grid.n).astype(float)
-        factor = 0.5 ** (1.0 / half_life)
+        factor = 0.5 ** (grid.bucket.seconds / half_life.seconds)
         e = np.empty(grid.n)
         acc = 0.0
         for t in range(grid.n):  # a recursive filter: e[t] = pulses[t] + factor * e[t-1]

@@ -7,40 +7,21 @@ Lag convention: lag k > 0 means the series moves k buckets after the events,
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from tscorr.analysis import align
-from tscorr.analysis.inputs import Aligned, check_counts, event_sets, load_aligned, versions
-from tscorr.analysis.kernels.significance import TESTS, Significance, assess, bh_qvalues
-from tscorr.analysis.kernels.xcorr import ESTIMATORS, lags
-from tscorr.errors import BadInput, NoData, UnknownName
+from tscorr.analysis.inputs import Aligned, event_sets, load_aligned
+from tscorr.analysis.kernels.significance import Significance, assess, bh_qvalues
+from tscorr.analysis.kernels.xcorr import lags
+from tscorr.analysis.request import XcorrParams, save_run
+from tscorr.errors import NoData
 from tscorr.store import Store
-from tscorr.units import Duration, buckets_in, parse_duration
+from tscorr.units import Duration
 
 Step = Callable[[str, int, int], None]  # (what, done, total)
-
-
-@dataclass(frozen=True)
-class XcorrParams:
-    """Every option of an xcorr run; stored as JSON in ``runs.params``."""
-
-    events: str
-    series: str = "*"
-    bucket: str = "1h"
-    max_lag: str | int = 24  # buckets, or a duration such as "7d"
-    by: str | None = None
-    encode: str = "impulse"
-    transform: str = "none"
-    season: str | None = None
-    estimator: str = "ccf"
-    test: str = "surrogate"
-    surrogates: int = 0  # 0: every circular shift (exact); N >= 19: a seeded sample of N
-    seed: int = 0
-    tz: str | None = None  # None: each series' own zone (the one it was loaded in)
-    label: str | None = None
 
 
 @dataclass
@@ -49,12 +30,6 @@ class XcorrRun:
     table: pl.DataFrame  # the run's xcorr rows
     peaks: pl.DataFrame  # one row per (event_set, series), sorted by q_peak then |r|
     notes: list[str]
-
-
-def max_lag_buckets(value: str | int, bucket: Duration) -> int:
-    if isinstance(value, int) or str(value).isdigit():
-        return int(value)
-    return buckets_in(parse_duration(str(value), "--max-lag"), bucket, "--max-lag")
 
 
 def run_xcorr(
@@ -69,22 +44,8 @@ def run_xcorr(
     ``sets`` and ``data`` (already selected events, already aligned and transformed series)
     spare a caller that has them a second read; they must match ``params``.
     """
-    for name, value, known in (
-        ("estimator", params.estimator, ESTIMATORS),
-        ("test", params.test, TESTS),
-    ):
-        if value not in known:
-            raise UnknownName(name, value, known)
-    if params.test == "surrogate" and 0 < params.surrogates < 19 or params.surrogates < 0:
-        raise BadInput(
-            "--surrogates must be 0 (every circular shift) or at least 19 "
-            "(p-values cannot go below 1/(N+1))"
-        )
-    check_counts(seed=params.seed, surrogates=params.surrogates)
-    bucket = parse_duration(params.bucket, "--bucket")
-    max_lag = max_lag_buckets(params.max_lag, bucket)
-    if max_lag < 0:
-        raise BadInput(f"--max-lag {params.max_lag} must not be negative")
+    bucket = params.bucket
+    max_lag = params.max_lag_buckets()
     sets = sets if sets is not None else event_sets(store, params.events, params.by)
     data = data or load_aligned(
         store, params.series, bucket, params.tz, params.transform, params.season
@@ -109,7 +70,9 @@ def run_xcorr(
                 step("pairs", done, total)
             done += 1
             try:
-                e, dropped = align.encode_events(events, block.grid, params.encode)
+                e, dropped = align.encode_events(
+                    events, block.grid, params.encode.name, params.encode.half_life
+                )
             except NoData:
                 notes.append(f"event set '{label}': no event inside the span of {_few(names)}")
                 continue
@@ -141,17 +104,21 @@ def run_xcorr(
         )
     table = pl.concat(parts)
     table = table.with_columns(pair_qvalues(table, "p_peak").alias("q_peak"))
-    record = asdict(params) | {
-        "max_lag_buckets": max_lag,
-        "alignment": data.record(),
-        "inference": {
-            "discovery": "p_peak per pair; q_peak = Benjamini-Hochberg over the pairs of the run",
-            "localisation": "p_value per lag; q_value = adjusted within the pair (max-|r|)",
-            "nulls": nulls,
-        },
-        "notes": notes,
+    method = {
+        "discovery": "p_peak per pair; q_peak = Benjamini-Hochberg over the pairs of the run",
+        "localisation": "p_value per lag; q_value = adjusted within the pair (max-|r|)",
+        "nulls": nulls,
     }
-    run_id = store.save_run("xcorr", record, versions(), {"xcorr": table}, params.label)
+    run_id = save_run(
+        store,
+        "xcorr",
+        params,
+        data.record(),
+        {"max_lag": max_lag, "season": params.season_buckets()},
+        method,
+        notes,
+        {"xcorr": table},
+    )
     table = table.with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))
     return XcorrRun(run_id, table, peaks_of(table), notes)
 

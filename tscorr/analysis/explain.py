@@ -8,31 +8,19 @@ cross-correlation of that event kind (as impulses) with the series at lags 0..wi
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from tscorr.analysis import align
-from tscorr.analysis.inputs import load_aligned, versions
+from tscorr.analysis.inputs import load_aligned
 from tscorr.analysis.kernels.spikes import find_spikes
 from tscorr.analysis.kernels.xcorr import xcorr
+from tscorr.analysis.request import ExplainParams, save_run
 from tscorr.errors import NoData
 from tscorr.store import Store
-from tscorr.units import buckets_in, parse_duration
-
-
-@dataclass(frozen=True)
-class ExplainParams:
-    series: str
-    bucket: str = "1h"
-    window: str = "24h"
-    threshold: float = 5.0
-    season: str | None = "1d"
-    history: int = 7  # seasons (or buckets without a season) in the baseline
-    events: str = "true"
-    tz: str | None = None  # None: the series' own zone (the one it was loaded in)
-    label: str | None = None
+from tscorr.units import buckets_in
 
 
 @dataclass
@@ -44,11 +32,9 @@ class ExplainRun:
 
 
 def run_explain(store: Store, params: ExplainParams) -> ExplainRun:
-    bucket = parse_duration(params.bucket, "--bucket")
-    window = buckets_in(parse_duration(params.window, "--window"), bucket, "--window")
-    season = None
-    if params.season and params.season != "none":
-        season = buckets_in(parse_duration(params.season, "--season"), bucket, "--season")
+    bucket = params.bucket
+    window = buckets_in(params.window, bucket, "--window")
+    season = None if params.season is None else buckets_in(params.season, bucket, "--season")
     exact = "".join(f"[{c}]" if c in "*?[" else c for c in params.series)  # a glob of one name
     data = load_aligned(store, exact, bucket, params.tz, "none", None)
     if data.names != [params.series]:
@@ -130,14 +116,20 @@ def run_explain(store: Store, params: ExplainParams) -> ExplainRun:
     notes = list(data.notes)
     if not found:
         notes.append(f"no bucket of {params.series} reaches z >= {params.threshold}")
-    record = asdict(params) | {
-        "window_buckets": window,
-        "season_buckets": season,
-        "alignment": data.record(),
-        "notes": notes,
+    method = {
+        "spikes": f"robust z >= {params.threshold} against the median of the same phase over "
+        f"the previous {params.history} seasons (or buckets), past values only",
+        "ranking": "events before each spike by nearness, then by kind_r",
     }
-    run_id = store.save_run(
-        "explain", record, versions(), {"spikes": spikes, "explanations": why}, params.label
+    run_id = save_run(
+        store,
+        "explain",
+        params,
+        data.record(),
+        {"window": window, "season": season},
+        method,
+        notes,
+        {"spikes": spikes, "explanations": why},
     )
     return ExplainRun(run_id, spikes, why, notes)
 

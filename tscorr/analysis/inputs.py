@@ -22,7 +22,6 @@ together as one matrix; lags and windows are counted in that block's buckets.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any
 
 import numpy as np
@@ -30,11 +29,11 @@ import polars as pl
 
 from tscorr.analysis import align
 from tscorr.analysis.kernels.transforms import apply_transforms
-from tscorr.errors import BadInput, NoData, UnknownName
+from tscorr.choices import BY
+from tscorr.errors import NoData, UnknownName
 from tscorr.store import Store
 from tscorr.units import Duration, buckets_in, check_zone, finer, parse_duration, rescale
 
-BY = ("kind", "name")
 EVENT_SERIES = "events:"  # prefix of the count series made from events of a kind
 
 
@@ -100,16 +99,6 @@ class Aligned:
         }
 
 
-def versions() -> dict[str, str]:
-    out = {}
-    for pkg in ("tscorr", "duckdb", "polars", "numpy", "scipy"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "unknown"
-    return out
-
-
 def _catalogue(store: Store, glob: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(meta, points, censored) of the series matching ``glob``, events:KIND included."""
     meta = store.series_matching(glob).with_columns(pl.col("kind").fill_null("level"))
@@ -157,7 +146,7 @@ def load_aligned(
     bucket: Duration,
     tz: str | None,
     transform: str,
-    season: str | None,
+    season: Duration | None,
 ) -> Aligned:
     """Read the series matching ``glob``, align each block, apply ``transform``.
 
@@ -210,7 +199,7 @@ def load_aligned(
     groups: dict[tuple[Any, ...], list[tuple[Duration, dict[str, Any]]]] = {}
     for key, eff, row in keyed:
         groups.setdefault(key, []).append((eff, row))
-    season_span = parse_duration(season, "--season") if season and season != "none" else None
+    season_span = season
     blocks = []
     for (_, zone, lo, hi), rows in groups.items():
         eff = rows[0][0]
@@ -247,19 +236,6 @@ def load_aligned(
             + (" and native step" if coarse else "")
         )
     return Aligned(blocks, bucket, notes)
-
-
-# how far a resampling option may go: beyond these a run would take hours or all the memory
-LIMITS = {"placebos": 10_000, "bootstrap": 100_000, "surrogates": 10_000_000}
-
-
-def check_counts(seed: int, **counts: int) -> None:
-    """Refuse a negative seed and resampling counts below 0 or above :data:`LIMITS`."""
-    if seed < 0:
-        raise BadInput(f"--seed {seed}: write 0 or a positive whole number")
-    for name, value in counts.items():
-        if not 0 <= value <= LIMITS[name]:
-            raise BadInput(f"--{name} {value}: write a number from 0 to {LIMITS[name]:,}")
 
 
 def event_sets(store: Store, where: str, by: str | None) -> dict[str, pl.DataFrame]:

@@ -5,37 +5,19 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from tscorr.analysis import align
 from tscorr.analysis.correlate import pair_qvalues
-from tscorr.analysis.inputs import Aligned, Block, check_counts, event_sets, load_aligned, versions
+from tscorr.analysis.inputs import Aligned, Block, event_sets, load_aligned
 from tscorr.analysis.kernels import eventstudy
-from tscorr.errors import BadInput, NoData, UnknownName
+from tscorr.analysis.request import RespondParams, save_run
+from tscorr.errors import BadInput, NoData
 from tscorr.store import Store
-from tscorr.units import buckets_in, finer, parse_duration, parse_span, rescale
-
-
-@dataclass(frozen=True)
-class RespondParams:
-    """Every option of a respond run; stored as JSON in ``runs.params``."""
-
-    events: str
-    series: str = "*"
-    bucket: str = "1h"
-    before: str = "0s"
-    after: str = "24h"
-    baseline: str = "prev-days:7"
-    by: str | None = None
-    bootstrap: int = 999  # resamples, for interval = "bootstrap"
-    placebos: int = 199
-    seed: int = 0
-    tz: str | None = None  # None: each series' own zone (the one it was loaded in)
-    interval: str = "t"  # t | bootstrap
-    label: str | None = None
+from tscorr.units import buckets_in, finer, parse_duration, rescale
 
 
 @dataclass
@@ -60,13 +42,8 @@ def run_respond(
     Each alignment block (see :mod:`tscorr.analysis.inputs`) is studied in its own buckets: a daily
     series asked for at 1h is studied in days, ``--after 24h`` becoming one day.
     """
-    bucket = parse_duration(params.bucket, "--bucket")
-    before = buckets_in(parse_span(params.before, "--before"), bucket, "--before")
-    after = buckets_in(parse_span(params.after, "--after"), bucket, "--after")
-    eventstudy.parse_baseline(params.baseline, bucket.seconds)  # a bad spec fails first
-    if params.interval not in eventstudy.INTERVALS:
-        raise UnknownName("interval", params.interval, eventstudy.INTERVALS)
-    check_counts(seed=params.seed, placebos=params.placebos, bootstrap=params.bootstrap)
+    bucket = params.bucket
+    before, after = params.window.buckets(bucket)
     sets = sets if sets is not None else event_sets(store, params.events, params.by)
     data = data or load_aligned(store, params.series, bucket, params.tz, "none", None)
     per_event, summary, notes = [], [], list(data.notes)
@@ -130,20 +107,20 @@ def run_respond(
     responses = pl.concat(per_event)
     table = pl.concat(summary)
     table = table.with_columns(pair_qvalues(table, "p_placebo").alias("q_placebo"))
-    record = asdict(params) | {
-        "before_buckets": before,
-        "after_buckets": after,
-        "alignment": data.record(),
+    method = {
         "estimator": "ratio of means: sum(value) / sum(baseline) over events with both",
         "interval": f"{params.interval} (95%; the peak row widened by Bonferroni over lags >= 0)",
-        "notes": notes,
+        "placebo": f"{params.placebos} pseudo-event sets; q_placebo = Benjamini-Hochberg over pairs",
     }
-    run_id = store.save_run(
+    run_id = save_run(
+        store,
         "respond",
-        record,
-        versions(),
+        params,
+        data.record(),
+        {"before": before, "after": after},
+        method,
+        notes,
         {"responses": responses, "response_summary": table},
-        params.label,
     )
     table = table.with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))
     peaks = table.filter(pl.col("is_peak")).sort(

@@ -9,19 +9,12 @@ from dataclasses import dataclass, fields
 
 import polars as pl
 
-from tscorr.analysis.correlate import XcorrParams, run_xcorr
+from tscorr.analysis.correlate import run_xcorr
 from tscorr.analysis.inputs import event_sets, load_aligned
-from tscorr.analysis.respond import RespondParams, run_respond
-from tscorr.errors import BadInput
+from tscorr.analysis.request import RespondParams, ScanParams, XcorrParams
+from tscorr.analysis.respond import run_respond
+from tscorr.errors import NoData
 from tscorr.store import Store
-from tscorr.units import buckets_in, parse_duration
-
-
-@dataclass(frozen=True)
-class ScanParams(RespondParams):
-    """A respond run's options plus the xcorr test's; ``after`` is also the largest lag."""
-
-    surrogates: int = 0  # 0: every circular shift
 
 
 @dataclass
@@ -34,14 +27,14 @@ class ScanResult:
 
 def run_scan(store: Store, params: ScanParams) -> ScanResult:
     label = params.label or f"scan: {params.events}"
-    bucket = parse_duration(params.bucket, "--bucket")
+    bucket = params.bucket
     # both runs read the same events and the same untransformed series: do it once
     sets = event_sets(store, params.events, params.by)
     data = load_aligned(store, params.series, bucket, params.tz, "none", None)
     shared = {f.name: getattr(params, f.name) for f in fields(RespondParams)}
     respond = run_respond(store, RespondParams(**shared | {"label": label}), sets, data)
     notes = list(respond.notes)
-    max_lag = max(1, buckets_in(parse_duration(params.after, "--after"), bucket, "--after"))
+    max_lag = max(1, params.window.buckets(bucket)[1])
     ratios = respond.peaks.select(
         "event_set",
         "series",
@@ -60,7 +53,7 @@ def run_scan(store: Store, params: ScanParams) -> ScanResult:
             XcorrParams(
                 events=params.events,
                 series=params.series,
-                bucket=params.bucket,
+                bucket=bucket,
                 max_lag=max_lag,
                 by=params.by,
                 surrogates=params.surrogates,
@@ -76,7 +69,7 @@ def run_scan(store: Store, params: ScanParams) -> ScanResult:
         peaks = run.peaks.select(
             "event_set", "series", pl.col("lag").alias("xcorr_lag"), "r", "p_peak", "q_peak"
         )
-    except BadInput as exc:  # too few buckets for the lags: ratios only
+    except NoData as exc:  # too few buckets for the lags: ratios only, and said so
         notes.append(f"no cross-correlation: {exc}")
         peaks = pl.DataFrame(
             schema={

@@ -1,5 +1,9 @@
 """Analysis commands: xcorr, respond, scan, explain, export, demo.
 
+Options, defaults and choices come from the library's requests (:mod:`tscorr.analysis.request`)
+and :mod:`tscorr.choices`; each command builds its request from its arguments and calls one
+run. The runs (numpy, scipy) are imported when a command runs, so ``--help`` stays fast.
+
 Lag convention everywhere: lag k > 0 means the series moves k buckets after the events.
 """
 
@@ -9,15 +13,12 @@ import sys
 import tempfile
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeAlias
 
-import polars as pl
 import typer
 
-from tscorr.analysis.correlate import XcorrParams, run_xcorr
-from tscorr.analysis.explain import ExplainParams, run_explain
-from tscorr.analysis.respond import RespondParams, run_respond
-from tscorr.analysis.scan import ScanParams, run_scan
+from tscorr.analysis.request import ExplainParams, RespondParams, ScanParams, XcorrParams
+from tscorr.choices import ENCODINGS, EXPORT_FORMATS, RESULT_TABLES, TRANSFORMS, listed
 from tscorr.cli.app import (
     AfterOpt,
     BaselineOpt,
@@ -25,67 +26,70 @@ from tscorr.cli.app import (
     BootstrapOpt,
     BucketOpt,
     ByOpt,
+    CsvOpt,
+    Estimator,
     EventsOpt,
     IntervalOpt,
     JsonOpt,
     LabelOpt,
+    NlOpt,
     PlacebosOpt,
     SeedOpt,
     SeriesOpt,
+    SurrogatesOpt,
+    TableOpt,
+    Test,
+    TopOpt,
     TzOpt,
     app,
+    choice,
+    default,
     open_store,
+    output,
+    pick,
     progress_bar,
+    request_from,
     say,
     say_notes,
     show,
 )
-from tscorr.demo import QUESTION, run_demo
-from tscorr.results import export as exporting
 
 LAG_HELP = "Lag k > 0: the series moves k buckets AFTER the events; r(k) = corr(e[t], y[t+k])."
-
-
-def _peak_table(peaks: pl.DataFrame) -> pl.DataFrame:
-    return peaks.select(
-        "event_set",
-        "series",
-        "lag",
-        "r",
-        "n",
-        "p_peak",
-        "q_peak",
-        "p_method",
-    )
+PEAK_COLUMNS = ("event_set", "series", "lag", "r", "n", "p_peak", "q_peak", "p_method")
+X, R, S, E = XcorrParams, RespondParams, ScanParams, ExplainParams
 
 
 @app.command()
 def xcorr(
     events: EventsOpt,
-    series: SeriesOpt = "*",
-    bucket: BucketOpt = "1h",
+    series: SeriesOpt = default(X, "series"),
+    bucket: BucketOpt = default(X, "bucket"),
     max_lag: Annotated[
         str, typer.Option(help="Largest lag: buckets (24) or a duration (7d).")
-    ] = "24",
+    ] = default(X, "max_lag"),
     by: ByOpt = None,
-    encode: Annotated[
-        str, typer.Option(help="impulse, count, weight, step, decay:HALF_LIFE.")
-    ] = "impulse",
+    encode: Annotated[str, typer.Option(help=f"{listed(ENCODINGS)}.")] = default(X, "encode"),
     transform: Annotated[
-        str,
-        typer.Option(help="none, log1p, diff, log-diff, seasonal-diff, zscore; chain with commas."),
-    ] = "none",
-    season: Annotated[str | None, typer.Option(help="Season for seasonal-diff, e.g. 1w.")] = None,
-    estimator: Annotated[str, typer.Option(help="ccf, pearson or spearman.")] = "ccf",
-    test: Annotated[str, typer.Option(help="surrogate, prewhiten, white or none.")] = "surrogate",
-    surrogates: Annotated[
-        int,
-        typer.Option(help="0: every circular shift (exact); N: a seeded sample of N."),
-    ] = 0,
-    seed: SeedOpt = 0,
-    tz: TzOpt = None,
+        str, typer.Option(help=f"{listed(TRANSFORMS)}; chain with commas.")
+    ] = default(X, "transform"),
+    season: Annotated[
+        str | None, typer.Option(help="Season for seasonal-diff, e.g. 1w (none: no season).")
+    ] = default(X, "season"),
+    estimator: Annotated[Estimator, typer.Option(help="How r is computed.")] = default(
+        X, "estimator"
+    ),
+    test: Annotated[
+        Test, typer.Option(help="surrogate: circular shifts of the events (exact).")
+    ] = default(X, "test"),
+    surrogates: SurrogatesOpt = default(X, "surrogates"),
+    seed: SeedOpt = default(X, "seed"),
+    tz: TzOpt = default(X, "tz"),
     label: LabelOpt = None,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+    as_nl: NlOpt = False,
+    as_table: TableOpt = False,
+    top: TopOpt = None,
 ) -> None:
     """Lagged cross-correlation of event sets with series, with p and q values.
 
@@ -96,44 +100,51 @@ def xcorr(
 
     Example: tscorr xcorr --events "kind = 'race-call'" --series 'pageviews:*' --bucket 1h --max-lag 48
     """
-    params = XcorrParams(
-        events=events,
-        series=series,
-        bucket=bucket,
-        max_lag=max_lag,
-        by=by,
-        encode=encode,
-        transform=transform,
-        season=season,
-        estimator=estimator,
-        test=test,
-        surrogates=surrogates,
-        seed=seed,
-        tz=tz,
-        label=label,
-    )
+    shown = output(as_json, as_csv, as_nl, as_table, top)
+    params = request_from(XcorrParams, locals())
+    from tscorr.analysis.correlate import run_xcorr
+
     with open_store() as store, progress_bar("correlating") as step:
         run = run_xcorr(store, params, step)
     say_notes(run.notes)
-    show(_peak_table(run.peaks), title=f"run {run.run_id}: peaks ({LAG_HELP})", as_json=as_json)
+    title = f"run {run.run_id}: peaks ({LAG_HELP})"
+    show(run.peaks.select(PEAK_COLUMNS), title, shown, run.run_id)
+
+
+RESPOND_COLUMNS = (
+    "event_set",
+    "series",
+    "lag",
+    "n_events",
+    "mean_ratio",
+    "ci_low",
+    "ci_high",
+    "half_life",
+    "p_placebo",
+    "q_placebo",
+)
 
 
 @app.command()
 def respond(
     events: EventsOpt,
-    series: SeriesOpt = "*",
-    bucket: BucketOpt = "1h",
-    before: BeforeOpt = "0s",
-    after: AfterOpt = "24h",
-    baseline: BaselineOpt = "prev-days:7",
+    series: SeriesOpt = default(R, "series"),
+    bucket: BucketOpt = default(R, "bucket"),
+    before: BeforeOpt = default(R, "before"),
+    after: AfterOpt = default(R, "after"),
+    baseline: BaselineOpt = default(R, "baseline"),
     by: ByOpt = None,
-    bootstrap: BootstrapOpt = 999,
-    interval: IntervalOpt = "t",
-    placebos: PlacebosOpt = 199,
-    seed: SeedOpt = 0,
-    tz: TzOpt = None,
+    bootstrap: BootstrapOpt = default(R, "bootstrap"),
+    interval: IntervalOpt = default(R, "interval"),
+    placebos: PlacebosOpt = default(R, "placebos"),
+    seed: SeedOpt = default(R, "seed"),
+    tz: TzOpt = default(R, "tz"),
     label: LabelOpt = None,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+    as_nl: NlOpt = False,
+    as_table: TableOpt = False,
+    top: TopOpt = None,
 ) -> None:
     """Event study: each series around each event as a multiple of its usual level.
 
@@ -145,60 +156,40 @@ def respond(
 
     Example: tscorr respond --events "kind = 'race-call'" --series 'trends:*' --bucket 1h --after 12h --baseline prev-days:7
     """
-    params = RespondParams(
-        events=events,
-        series=series,
-        bucket=bucket,
-        before=before,
-        after=after,
-        baseline=baseline,
-        by=by,
-        bootstrap=bootstrap,
-        interval=interval,
-        placebos=placebos,
-        seed=seed,
-        tz=tz,
-        label=label,
-    )
+    shown = output(as_json, as_csv, as_nl, as_table, top)
+    params = request_from(RespondParams, locals())
+    from tscorr.analysis.respond import run_respond
+
     with open_store() as store:
         run = run_respond(store, params)
     say_notes(run.notes)
-    columns = [
-        "event_set",
-        "series",
-        "lag",
-        "n_events",
-        "mean_ratio",
-        "ci_low",
-        "ci_high",
-        "half_life",
-        "p_placebo",
-        "q_placebo",
-    ]
-    show(
-        run.peaks.select(columns),
-        title=f"run {run.run_id}: peak response (ratio to baseline)",
-        as_json=as_json,
-    )
+    title = f"run {run.run_id}: peak response (ratio to baseline)"
+    show(run.peaks.select(RESPOND_COLUMNS), title, shown, run.run_id)
 
 
 @app.command()
 def scan(
     events: EventsOpt,
-    series: SeriesOpt = "*",
-    bucket: BucketOpt = "1h",
-    before: BeforeOpt = "0s",
-    after: Annotated[str, typer.Option(help="Window (and largest lag) after the event.")] = "24h",
-    baseline: BaselineOpt = "prev-days:7",
-    surrogates: Annotated[
-        int, typer.Option(help="xcorr test: 0 = every circular shift; N = a sample.")
-    ] = 0,
-    bootstrap: BootstrapOpt = 999,
-    placebos: PlacebosOpt = 199,
-    seed: SeedOpt = 0,
-    tz: TzOpt = None,
+    series: SeriesOpt = default(S, "series"),
+    bucket: BucketOpt = default(S, "bucket"),
+    before: BeforeOpt = default(S, "before"),
+    after: Annotated[str, typer.Option(help="Window (and largest lag) after the event.")] = default(
+        S, "after"
+    ),
+    baseline: BaselineOpt = default(S, "baseline"),
+    by: ByOpt = None,
+    surrogates: SurrogatesOpt = default(S, "surrogates"),
+    bootstrap: BootstrapOpt = default(S, "bootstrap"),
+    interval: IntervalOpt = default(S, "interval"),
+    placebos: PlacebosOpt = default(S, "placebos"),
+    seed: SeedOpt = default(S, "seed"),
+    tz: TzOpt = default(S, "tz"),
     label: LabelOpt = None,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+    as_nl: NlOpt = False,
+    as_table: TableOpt = False,
+    top: TopOpt = None,
 ) -> None:
     """Rank every series by its reaction to an event set: pick an event, see what moved.
 
@@ -208,38 +199,43 @@ def scan(
 
     Example: tscorr scan --events "kind = 'race-call'" --series 'pageviews:*' --bucket 1d --after 2d --baseline pre:3d
     """
-    params = ScanParams(
-        events=events,
-        series=series,
-        bucket=bucket,
-        before=before,
-        after=after,
-        baseline=baseline,
-        surrogates=surrogates,
-        bootstrap=bootstrap,
-        placebos=placebos,
-        seed=seed,
-        tz=tz,
-        label=label,
-    )
+    shown = output(as_json, as_csv, as_nl, as_table, top)
+    params = request_from(ScanParams, locals())
+    from tscorr.analysis.scan import run_scan
+
     with open_store() as store:
         result = run_scan(store, params)
     say_notes(result.notes)
     title = f"xcorr run {result.xcorr_run}, respond run {result.respond_run}: what moved"
-    show(result.table, title=title, as_json=as_json)
+    show(result.table, title, shown, result.respond_run)
 
 
 @app.command()
 def explain(
     series: Annotated[str, typer.Option("--series", help="The series name (exact).")],
-    bucket: BucketOpt = "1h",
-    window: Annotated[str, typer.Option(help="How far before a spike to look for events.")] = "24h",
-    threshold: Annotated[float, typer.Option(help="Robust z a spike must reach.")] = 5.0,
-    season: Annotated[str, typer.Option(help="Seasonal period of the baseline, or none.")] = "1d",
-    events: Annotated[str, typer.Option(help="SQL condition: which events may explain.")] = "true",
-    tz: TzOpt = None,
+    bucket: BucketOpt = default(E, "bucket"),
+    window: Annotated[
+        str, typer.Option(help="How far before a spike to look for events (0: its bucket).")
+    ] = default(E, "window"),
+    threshold: Annotated[float, typer.Option(help="Robust z a spike must reach.")] = default(
+        E, "threshold"
+    ),
+    season: Annotated[
+        str, typer.Option(help="Seasonal period of the baseline, or none.")
+    ] = default(E, "season"),
+    history: Annotated[
+        int, typer.Option(help="Seasons (or buckets, without one) in the baseline.")
+    ] = default(E, "history"),
+    events: Annotated[str, typer.Option(help="SQL condition: which events may explain.")] = default(
+        E, "events"
+    ),
+    tz: TzOpt = default(E, "tz"),
     label: LabelOpt = None,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+    as_nl: NlOpt = False,
+    as_table: TableOpt = False,
+    top: TopOpt = None,
 ) -> None:
     """Find spikes in a series and list the events that preceded each one.
 
@@ -249,55 +245,39 @@ def explain(
 
     Example: tscorr explain --series access:5xx --bucket 15m --window 2h --season 1d
     """
-    params = ExplainParams(
-        series=series,
-        bucket=bucket,
-        window=window,
-        threshold=threshold,
-        season=season,
-        events=events,
-        tz=tz,
-        label=label,
-    )
+    shown = output(as_json, as_csv, as_nl, as_table, top)
+    params = request_from(ExplainParams, locals())
+    import polars as pl
+
+    from tscorr.analysis.explain import run_explain
+
     with open_store() as store:
         run = run_explain(store, params)
     say_notes(run.notes)
-    top = run.explanations.filter(pl.col("rank") <= 3)
+    best = run.explanations.filter(pl.col("rank") <= 3)
     table = run.spikes.join(
-        top, left_on=["series", "ts"], right_on=["series", "spike_ts"], how="left"
-    )
-    show(
-        table.select(
-            "ts", "value", "baseline", "z", "rank", "kind", "name", "lead_seconds", "kind_r"
-        ),
-        title=f"run {run.run_id}: spikes in {series} and the events before them",
-        as_json=as_json,
-    )
+        best, left_on=["series", "ts"], right_on=["series", "spike_ts"], how="left"
+    ).select("ts", "value", "baseline", "z", "rank", "kind", "name", "lead_seconds", "kind_r")
+    title = f"run {run.run_id}: spikes in {series} and the events before them"
+    show(table, title, shown, run.run_id)
 
 
-class ExportFormat(str, Enum):
-    csv = "csv"
-    tsv = "tsv"
-    parquet = "parquet"
-    json = "json"
-    ndjson = "ndjson"
-    md = "md"
-    html = "html"
-
-
-class ResultTable(str, Enum):
-    xcorr = "xcorr"
-    peaks = "peaks"
-    responses = "responses"
-    response_summary = "response_summary"
-    spikes = "spikes"
-    explanations = "explanations"
+if TYPE_CHECKING:  # to mypy they are enums; to typer, enums of the library's names
+    ExportFormat: TypeAlias = Enum
+    ResultTable: TypeAlias = Enum
+else:
+    ExportFormat = choice("ExportFormat", EXPORT_FORMATS)
+    ResultTable = choice("ResultTable", RESULT_TABLES)
+# file name endings read as a format: the formats themselves and these
+SUFFIXES = {"jsonl": "ndjson", "markdown": "md", "htm": "html"}
 
 
 @app.command()
 def export(
     run: Annotated[int | None, typer.Argument(help="Run id; the latest run when omitted.")] = None,
-    table: Annotated[ResultTable, typer.Option(help="Result table to write.")] = ResultTable.peaks,
+    table: Annotated[ResultTable, typer.Option(help="Result table to write.")] = pick(
+        RESULT_TABLES, "peaks"
+    ),
     fmt: Annotated[
         ExportFormat | None,
         typer.Option("--format", help="File format; default: from --out's extension, else csv."),
@@ -315,19 +295,22 @@ def export(
 
     Example: tscorr export 3 --table xcorr --out xcorr.parquet
     """
+    from tscorr.results import export as exporting
+
     suffix = Path(out).suffix.lower().lstrip(".") if out and out != "-" else ""
-    by_suffix = {"jsonl": "ndjson", "markdown": "md", "htm": "html"}.get(suffix, suffix)
-    chosen = fmt.value if fmt else (by_suffix if by_suffix in ExportFormat.__members__ else "csv")
+    by_suffix = SUFFIXES.get(suffix, suffix)
+    chosen = fmt.value if fmt else (by_suffix if by_suffix in EXPORT_FORMATS else "csv")
+    name = ResultTable(table).value
     with open_store(read_only=True) as store:
         if out == "-":  # standard output: written through a private file, then printed
             with tempfile.TemporaryDirectory() as spool:
                 path, rows = exporting.export_result(
-                    store, run, table.value, chosen, Path(spool) / f"out.{chosen}", True
+                    store, run, name, chosen, Path(spool) / f"out.{chosen}", True
                 )
                 sys.stdout.buffer.write(path.read_bytes())
             return
         target = Path(out) if out else Path(f"tscorr-export.{chosen}")
-        path, rows = exporting.export_result(store, run, table.value, chosen, target, force)
+        path, rows = exporting.export_result(store, run, name, chosen, target, force)
     say(f"wrote {rows} rows to {path}")
 
 
@@ -340,6 +323,9 @@ def demo(
         bool, typer.Option(help="Replace --out even if it is not an earlier demo database.")
     ] = False,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+    as_nl: NlOpt = False,
+    as_table: TableOpt = False,
 ) -> None:
     """Build a database from the bundled real data and answer a question end to end.
 
@@ -348,12 +334,17 @@ def demo(
 
     Example: tscorr demo --out demo.duckdb
     """
+    shown = output(as_json, as_csv, as_nl, as_table, None)
+    from tscorr.demo import QUESTION, run_demo
+
     result = run_demo(out, force)
-    if not as_json:
-        out_text = f"Question: {QUESTION}\nDatabase: {result.db} (query it with: tscorr --db {result.db} sql ...)"
-        typer.echo(out_text)
-    show(_peak_table(result.xcorr.peaks), title=f"peaks ({LAG_HELP})", as_json=as_json)
-    if not as_json:
+    table = shown.mode == "table"
+    if table:
+        typer.echo(f"Question: {QUESTION}")
+        typer.echo(f"Database: {result.db} (query it with: tscorr --db {result.db} sql ...)")
+    peaks = result.xcorr.peaks.select(PEAK_COLUMNS)
+    show(peaks, f"peaks ({LAG_HELP})", shown, result.xcorr.run_id)
+    if table:
         for row in result.xcorr.peaks.iter_rows(named=True):
             typer.echo(
                 f"{row['event_set']}: strongest at lag {row['lag']:+d} day(s), r = {row['r']:.3f}, "

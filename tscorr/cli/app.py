@@ -15,10 +15,11 @@ import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Annotated, Any
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
-import polars as pl
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -26,8 +27,23 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
+from tscorr.choices import (
+    BASELINES,
+    BY,
+    DEFAULT_DB,
+    ESTIMATORS,
+    INTERVALS,
+    OUTPUTS,
+    TESTS,
+    listed,
+)
 from tscorr.errors import TscorrError
-from tscorr.store import DEFAULT_DB, Store
+from tscorr.units import UNITS_HELP
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from tscorr.store import Store
 
 out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True)
@@ -71,7 +87,6 @@ app = typer.Typer(
     help="Load event and metric feeds into DuckDB, correlate them honestly, export the answers.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
-    add_completion=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -170,19 +185,73 @@ def _record(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def show(frame: pl.DataFrame, title: str | None = None, as_json: bool = False) -> None:
-    if as_json:
+@dataclass(frozen=True)
+class Output:
+    """How a command prints its rows: ``table`` (default), ``json``, ``csv`` or ``nl``
+    (newline-delimited JSON), and at most ``top`` of them."""
+
+    mode: str = "table"
+    top: int | None = None
+
+
+def output(as_json: bool, as_csv: bool, as_nl: bool, as_table: bool, top: int | None) -> Output:
+    chosen = [m for m, on in zip(OUTPUTS, (as_table, as_json, as_csv, as_nl), strict=True) if on]
+    if len(chosen) > 1:
+        raise typer.BadParameter(f"choose one of {', '.join('--' + m for m in chosen)}")
+    if top is not None and top < 0:
+        raise typer.BadParameter(f"--top {top}: write 0 or a positive number")
+    return Output(chosen[0] if chosen else "table", top)
+
+
+def show(
+    frame: pl.DataFrame,
+    title: str | None = None,
+    out_as: Output = Output(),
+    run_id: int | None = None,
+) -> None:
+    """Print ``frame``; machine-readable modes carry ``run_id`` as their first column."""
+    import polars as pl
+
+    if out_as.top is not None:
+        frame = frame.head(out_as.top)
+    if run_id is not None and out_as.mode != "table" and "run_id" not in frame.columns:
+        frame = frame.select(pl.lit(run_id, pl.Int64).alias("run_id"), pl.all())
+    if out_as.mode == "json":
         typer.echo(json.dumps([_record(r) for r in frame.to_dicts()], default=_json, indent=1))
-        return
+    elif out_as.mode == "nl":
+        for row in frame.iter_rows(named=True):
+            typer.echo(json.dumps(_record(row), default=_json))
+    elif out_as.mode == "csv":
+        text = frame.with_columns(
+            pl.col(c).map_elements(_json, return_dtype=pl.String)
+            for c, t in frame.schema.items()
+            if isinstance(t, pl.Datetime)
+        )
+        typer.echo(text.write_csv(), nl=False)
+    else:
+        _table(frame, title)
+
+
+def _table(frame: pl.DataFrame, title: str | None) -> None:
+    """A Rich table; numbers and times never wrap (text columns give way instead)."""
     table = Table(
         title=Text(printable(title)) if title else None, show_lines=False, header_style="bold"
     )
-    for col in frame.columns:
-        numeric = frame.schema[col].is_numeric()
+    cells = [[printable(_cell(v), newlines=False) for v in row] for row in frame.iter_rows()]
+    for i, col in enumerate(frame.columns):
+        dtype = frame.schema[col]
+        whole = dtype.is_numeric() or dtype.is_temporal()
         header = Text(printable(col, newlines=False))
-        table.add_column(header, justify="right" if numeric else "left", overflow="fold")
-    for row in frame.iter_rows():
-        table.add_row(*(Text(printable(_cell(v), newlines=False)) for v in row))
+        width = max([len(r[i]) for r in cells] + [1]) if whole else None
+        table.add_column(
+            header,
+            justify="right" if dtype.is_numeric() else "left",
+            overflow="fold",
+            no_wrap=whole,
+            min_width=width,
+        )
+    for row in cells:
+        table.add_row(*(Text(c) for c in row))
     out.print(table)
 
 
@@ -194,6 +263,8 @@ def say_notes(notes: Sequence[str]) -> None:
 
 @contextmanager
 def open_store(read_only: bool = False) -> Iterator[Store]:
+    from tscorr.store import Store
+
     store = Store.open(state.db, read_only=read_only)
     try:
         yield store
@@ -201,15 +272,54 @@ def open_store(read_only: bool = False) -> Iterator[Store]:
         store.close()
 
 
-# --- commands -------------------------------------------------------------------------------
+# --- options, derived from the library ---------------------------------------------------
+# Defaults come from the request dataclasses and choices from tscorr.choices, so the CLI and
+# the library cannot drift apart (tests/test_request.py checks every command).
 
+
+def choice(name: str, values: tuple[str, ...]) -> Any:
+    """A str Enum of ``values`` for typer, which shows them as the option's choices."""
+    return Enum(name, {v: v for v in values}, type=str)
+
+
+def pick(values: tuple[str, ...], name: str) -> Any:
+    """The default ``name`` of a choice option, checked to be one of ``values``."""
+    if name not in values:
+        raise ValueError(f"{name!r} is not one of {values}")
+    return name
+
+
+def default(request: type, name: str) -> Any:
+    """A request field's default as the CLI shows it (durations as text: ``1h``)."""
+    value = {f.name: f.default for f in fields(request)}[name]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def request_from(request: type, values: dict[str, Any]) -> Any:
+    """Build ``request`` from a command's arguments: the fields it has, enums as their value."""
+    names = {f.name for f in fields(request)}
+    return request(
+        **{k: (v.value if isinstance(v, Enum) else v) for k, v in values.items() if k in names}
+    )
+
+
+if TYPE_CHECKING:  # to mypy they are enums; to typer, enums of the library's names
+    Estimator: TypeAlias = Enum
+    Test: TypeAlias = Enum
+    Interval: TypeAlias = Enum
+    By: TypeAlias = Enum
+else:
+    Estimator = choice("Estimator", ESTIMATORS)
+    Test = choice("Test", TESTS)
+    Interval = choice("Interval", INTERVALS)
+    By = choice("By", BY)
 
 EventsOpt = Annotated[str, typer.Option("--events", help="SQL condition over the events columns.")]
 SeriesOpt = Annotated[str, typer.Option("--series", help="Series name glob.")]
-BucketOpt = Annotated[
-    str, typer.Option("--bucket", help="Grid step: 90s, 15m, 1h, 1d, 1w, 1mo, 1q, 1y.")
-]
-ByOpt = Annotated[str | None, typer.Option("--by", help="kind or name: one event set per value.")]
+BucketOpt = Annotated[str, typer.Option("--bucket", help=f"Grid step: {UNITS_HELP}.")]
+ByOpt = Annotated[By | None, typer.Option("--by", help="One event set per kind or per name.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of every random draw.")]
 TzOpt = Annotated[
     str | None,
@@ -218,17 +328,16 @@ TzOpt = Annotated[
     ),
 ]
 LabelOpt = Annotated[str | None, typer.Option("--label", help="A name for this run.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON records.")]
-BeforeOpt = Annotated[str, typer.Option("--before", help="Window before the event, e.g. 6h.")]
-AfterOpt = Annotated[str, typer.Option("--after", help="Window after the event, e.g. 24h.")]
-BaselineOpt = Annotated[
-    str, typer.Option("--baseline", help="prev-days:N, same-weekday:K or pre:DURATION.")
+BeforeOpt = Annotated[
+    str, typer.Option("--before", help="Window before the event, e.g. 6h (0: none).")
 ]
+AfterOpt = Annotated[str, typer.Option("--after", help="Window after the event, e.g. 24h.")]
+BaselineOpt = Annotated[str, typer.Option("--baseline", help=f"{listed(BASELINES)}.")]
 BootstrapOpt = Annotated[
     int, typer.Option("--bootstrap", help="Resamples for --interval bootstrap.")
 ]
 IntervalOpt = Annotated[
-    str,
+    Interval,
     typer.Option(
         "--interval",
         help="t (residual t interval, holds with few events) or bootstrap (events resampled).",
@@ -237,6 +346,17 @@ IntervalOpt = Annotated[
 PlacebosOpt = Annotated[
     int, typer.Option("--placebos", help="Pseudo-event sets for the placebo p-value.")
 ]
+SurrogatesOpt = Annotated[
+    int,
+    typer.Option("--surrogates", help="0: every circular shift (exact); N >= 19: a seeded sample."),
+]
+
+# how rows are printed: every command that prints rows takes these
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON array (RFC 3339 times).")]
+CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV.")]
+NlOpt = Annotated[bool, typer.Option("--nl", help="Print one JSON object per line.")]
+TableOpt = Annotated[bool, typer.Option("--table", help="Print a table (the default).")]
+TopOpt = Annotated[int | None, typer.Option("--top", help="Print the first N rows only.")]
 
 
 @contextmanager

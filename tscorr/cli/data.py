@@ -4,33 +4,45 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeAlias
 
-import polars as pl
 import typer
 
-from tscorr.cli.app import JsonOpt, app, open_store, progress_bar, say, show
+from tscorr.choices import AGGS, DATE_ORDERS, FORMS, OUTPUTS, SERIES_KINDS, listed
+from tscorr.cli.app import (
+    CsvOpt,
+    JsonOpt,
+    NlOpt,
+    Output,
+    TableOpt,
+    TopOpt,
+    app,
+    choice,
+    open_store,
+    output,
+    pick,
+    progress_bar,
+    say,
+    show,
+)
 from tscorr.errors import BadInput, RowsRejected, TscorrError
-from tscorr.frames import SERIES_KINDS
-from tscorr.ingest import load as loading
-from tscorr.ingest.source import LoadOptions
 
+LISTINGS = ("overview", "series", "events", "sources", "runs")
 
-class Form(str, Enum):
-    auto = "auto"
-    long = "long"
-    wide = "wide"
-    events = "events"
-
-
-class DateOrder(str, Enum):
-    auto = "auto"
-    mdy = "mdy"
-    dmy = "dmy"
+if TYPE_CHECKING:  # to mypy they are enums; to typer, enums of the library's names
+    Form: TypeAlias = Enum
+    DateOrder: TypeAlias = Enum
+    What: TypeAlias = Enum
+    SqlFormat: TypeAlias = Enum
+else:
+    Form = choice("Form", FORMS)
+    DateOrder = choice("DateOrder", DATE_ORDERS)
+    What = choice("What", LISTINGS)
+    SqlFormat = choice("SqlFormat", OUTPUTS)
 
 
 @app.command()
@@ -42,9 +54,9 @@ def load(
     tz: Annotated[str, typer.Option(help="Zone of timestamps without an offset.")] = "UTC",
     strict: Annotated[bool, typer.Option(help="Refuse a file with any rejected row.")] = False,
     force: Annotated[bool, typer.Option(help="Load a file again even if already loaded.")] = False,
-    form: Annotated[
-        Form, typer.Option(help="long, wide or events; detected from the columns.")
-    ] = Form.auto,
+    form: Annotated[Form, typer.Option(help="Detected from the columns unless given.")] = pick(
+        FORMS, "auto"
+    ),
     ts_col: Annotated[str | None, typer.Option(help="Timestamp column.")] = None,
     series_col: Annotated[str | None, typer.Option(help="Series-name column (long form).")] = None,
     value_col: Annotated[str | None, typer.Option(help="Value column (long form).")] = None,
@@ -53,7 +65,7 @@ def load(
     kind: Annotated[
         str | None,
         typer.Option(
-            help="Metric files: count, level or censored (default level: an empty bucket is "
+            help=f"Metric files: {listed(SERIES_KINDS)} (default level: an empty bucket is "
             "missing). Events files without a kind column: the events' kind."
         ),
     ] = None,
@@ -63,16 +75,16 @@ def load(
     agg: Annotated[
         str | None,
         typer.Option(
-            help="How buckets combine: sum, mean, last, max; count: one row is one occurrence."
+            help=f"How buckets combine: {listed(AGGS)}; count: one row is one occurrence."
         ),
     ] = None,
     unit: Annotated[str | None, typer.Option(help="Unit of the values.")] = None,
     series_name: Annotated[
         str | None, typer.Option(help="Name of the series of a one-column file.")
     ] = None,
-    date_order: Annotated[
-        DateOrder, typer.Option(help="Order of a/b/yyyy dates.")
-    ] = DateOrder.auto,
+    date_order: Annotated[DateOrder, typer.Option(help="Order of a/b/yyyy dates.")] = pick(
+        DATE_ORDERS, "auto"
+    ),
     encoding: Annotated[str, typer.Option(help="Text encoding, e.g. cp1252.")] = "utf-8",
     bucket: Annotated[
         str | None, typer.Option(help="access-log: bucket of the counts (default 1m).")
@@ -84,6 +96,10 @@ def load(
         str | None, typer.Option(help="access-log: per-path series for paths matching REGEX.")
     ] = None,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+    as_nl: NlOpt = False,
+    as_table: TableOpt = False,
+    top: TopOpt = None,
 ) -> None:
     """Load event and metric files into the database, one transaction per file.
 
@@ -94,12 +110,18 @@ def load(
 
     Example: tscorr load tweets.csv --agg count --series-name tweets:congrats
     """
+    shown = output(as_json, as_csv, as_nl, as_table, top)
+    import polars as pl
+
+    from tscorr.ingest import load as loading
+    from tscorr.ingest.source import LoadOptions
+
     series_kind = kind if kind in SERIES_KINDS else None
     kind = None if series_kind else kind
     options = LoadOptions(
         tz=tz,
-        date_order=date_order.value,
-        form=form.value,
+        date_order=DateOrder(date_order).value,
+        form=Form(form).value,
         ts_col=ts_col,
         series_col=series_col,
         value_col=value_col,
@@ -130,16 +152,16 @@ def load(
                 if len(paths) > 1:
                     say(f"failed: {exc}")
     if reports:
-        rows = [r.row() for r in reports]
-        if as_json:
-            show(pl.DataFrame(rows), as_json=True)
+        rows = pl.DataFrame([r.row() for r in reports])
+        if shown.mode != "table":
+            show(rows, None, shown)
         else:
             show(
-                pl.DataFrame(rows)
-                .drop("notes")
-                .with_columns(
+                rows.drop("notes").with_columns(
                     pl.col("path").map_elements(lambda p: Path(p).name, return_dtype=pl.String)
-                )
+                ),
+                None,
+                shown,
             )
             for r in reports:
                 for note in r.notes:
@@ -169,9 +191,11 @@ def _spool_stdin(folder: Path, feed: str | None) -> Path:
 
 
 @contextmanager
-def _progress(path: Path) -> Iterator[loading.Step]:
+def _progress(path: Path) -> Iterator[Callable[[str], None]]:
     """Stages of one file's load, shown only for files over a few MB."""
-    big = path.exists() and path.stat().st_size > loading.PROGRESS_BYTES
+    from tscorr.ingest.load import PROGRESS_BYTES
+
+    big = path.exists() and path.stat().st_size > PROGRESS_BYTES
     stages = ["reading", "writing", "done"]
     with progress_bar(path.name, enabled=big) as step:
         yield lambda stage: step(stage, stages.index(stage), len(stages))
@@ -180,44 +204,51 @@ def _progress(path: Path) -> Iterator[loading.Step]:
 @app.command()
 def feeds(
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+    as_nl: NlOpt = False,
+    as_table: TableOpt = False,
+    top: TopOpt = None,
 ) -> None:
     """List the feed formats, what each produces and how it is detected.
 
     Example: tscorr feeds
     """
-    show(pl.DataFrame(loading.describe_feeds()), as_json=as_json)
+    import polars as pl
 
+    from tscorr.ingest import load as loading
 
-class What(str, Enum):
-    overview = "overview"
-    series = "series"
-    events = "events"
-    sources = "sources"
-    runs = "runs"
+    show(
+        pl.DataFrame(loading.describe_feeds()), None, output(as_json, as_csv, as_nl, as_table, top)
+    )
 
 
 @app.command()
 def ls(
-    what: Annotated[What, typer.Argument(help="series, events, sources or runs.")] = What.overview,
+    what: Annotated[What, typer.Argument(help="What to list.")] = pick(LISTINGS, "overview"),
     glob: Annotated[str, typer.Option("--series", help="Series name glob.")] = "*",
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+    as_nl: NlOpt = False,
+    as_table: TableOpt = False,
+    top: TopOpt = None,
 ) -> None:
     """Show what the database holds: counts, time ranges and steps.
 
     Example: tscorr ls series --series 'pageviews:*'
     """
+    listing = What(what).value
     with open_store(read_only=True) as store:
-        if what is What.overview:
+        if listing == "overview":
             frame = store.overview()
-        elif what is What.series:
+        elif listing == "series":
             frame = store.list_series(glob)
-        elif what is What.events:
+        elif listing == "events":
             frame = store.list_events()
-        elif what is What.sources:
+        elif listing == "sources":
             frame = store.list_sources()
         else:
             frame = store.list_runs()
-    show(frame, title=what.value, as_json=as_json)
+    show(frame, listing, output(as_json, as_csv, as_nl, as_table, top))
 
 
 @app.command()
@@ -225,6 +256,10 @@ def rm(
     source: Annotated[str, typer.Argument(help="Source id or path, as 'tscorr ls sources' shows.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+    as_nl: NlOpt = False,
+    as_table: TableOpt = False,
+    top: TopOpt = None,
 ) -> None:
     """Remove a loaded source and everything it loaded (points, events, rejects, series
     left empty), in one transaction.
@@ -239,13 +274,9 @@ def rm(
                 raise BadInput(f"removing source {shown} needs --yes when not asked at a terminal")
             typer.confirm(f"remove source {shown} and everything it loaded?", abort=True)
         removed = store.remove_sources(ids)
-    show(pl.DataFrame([removed]), title="removed", as_json=as_json)
+    import polars as pl
 
-
-class SqlFormat(str, Enum):
-    table = "table"
-    csv = "csv"
-    json = "json"
+    show(pl.DataFrame([removed]), "removed", output(as_json, as_csv, as_nl, as_table, top))
 
 
 @app.command()
@@ -257,20 +288,25 @@ def sql(
         typer.Option(help="With --write: let SQL read and write files outside the database."),
     ] = False,
     fmt: Annotated[
-        SqlFormat, typer.Option("--format", help="table, csv or json.")
-    ] = SqlFormat.table,
+        SqlFormat | None, typer.Option("--format", help="Same as --table, --json, --csv, --nl.")
+    ] = None,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+    as_nl: NlOpt = False,
+    as_table: TableOpt = False,
+    top: TopOpt = None,
 ) -> None:
     """Run SQL on the database (read-only unless --write; files outside it only with
     --write --allow-files).
 
     Example: tscorr sql "SELECT series, max(value) FROM observations GROUP BY 1"
     """
+    shown = output(as_json, as_csv, as_nl, as_table, top)
+    if fmt is not None:
+        shown = Output(SqlFormat(fmt).value, top)
     with open_store(read_only=not write) as store:
         frame = store.user_sql(query, allow_files=write and allow_files)
-    if fmt is SqlFormat.csv:
-        typer.echo(frame.write_csv(), nl=False)
-    else:
-        show(frame, as_json=fmt is SqlFormat.json)
+    show(frame, None, shown)
 
 
 # Options shared by the analysis commands, declared once.

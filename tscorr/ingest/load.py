@@ -76,6 +76,16 @@ def load_file(
     shown = name or str(path)  # what the report and the sources table call the file
     chosen = feeds.get_feed(feed) if feed else feeds.detect(source)
     notes = [] if feed else [f"detected feed {chosen.name}"]
+    ignored = sorted(set(options.extra) - set(chosen.spec.accepts))
+    if ignored:
+        flags = ", ".join(f"--{k}" for k in ignored)
+        readers = ", ".join(
+            f.name for f in feeds.all_feeds() if set(ignored) <= set(f.spec.accepts)
+        )
+        raise BadInput(
+            f"{shown}: {flags} apply to {readers or 'no'} files, and this one is read as "
+            f"{chosen.name}; drop {flags} or pass --feed"
+        )
     if options.series_kind is not None and options.series_kind not in observe.KINDS:
         raise UnknownName("series kind", options.series_kind, observe.KINDS)
     replace: list[int] = []

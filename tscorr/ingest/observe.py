@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from tscorr.frames import SERIES_KINDS
+from tscorr.choices import SERIES_KINDS
 from tscorr.units import parse_duration
 
 YEAR_LIMIT = 100 * 366 * 86400  # native steps longer than a century are none

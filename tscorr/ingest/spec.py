@@ -19,15 +19,25 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from tscorr.choices import AGGS, SERIES_KINDS
 from tscorr.errors import BadInput
 from tscorr.resources import schemas_dir
 
-_TOP_KEYS = {"name", "description", "produces", "extends", "detect", "roles", "options", "series"}
+_TOP_KEYS = {
+    "name",
+    "description",
+    "produces",
+    "extends",
+    "detect",
+    "roles",
+    "options",
+    "series",
+    "accepts",
+}
 _DETECT_KEYS = {"extensions", "head_regex", "describe"}
 _SERIES_KEYS = {"agg", "unit", "prefix", "kind"}
-KINDS = ("count", "level", "censored")
+KINDS = SERIES_KINDS
 _PRODUCES = {"points", "events"}
-AGGS = ("sum", "mean", "last", "max")
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,7 @@ class FeedSpec:
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     series: SeriesDefaults = SeriesDefaults()
+    accepts: tuple[str, ...] = ()  # feed-only load options it reads (access-log: bucket, by, path)
     path: Path | None = None
 
 
@@ -159,5 +170,6 @@ def _build(raw: dict[str, Any], path: Path) -> FeedSpec:
         roles=MappingProxyType(role_map),
         options=MappingProxyType(options),
         series=SeriesDefaults(agg=agg, kind=kind, unit=ser.get("unit"), prefix=ser.get("prefix")),
+        accepts=_strings(path, "accepts", raw.get("accepts", [])),
         path=path,
     )

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from tscorr.choices import DATE_ORDERS
 from tscorr.errors import UnknownName
 from tscorr.units import check_zone
 
@@ -70,7 +71,6 @@ _MONTHS = {
     )
     for m in names
 }
-DATE_ORDERS = ("auto", "mdy", "dmy")
 FORMS_HELP = "ISO 8601, 2016/11/09 07:30, 11/9/2016, Nov 9 2016, epoch s or ms, YYYYMMDD[HHMMSS]"
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from tscorr.choices import DEFAULT_DB
 from tscorr.errors import BadInput, DatabaseBusy, NotFound, TscorrError
 from tscorr.resources import schemas_dir
 from tscorr.store.base import _first_line
@@ -22,7 +23,6 @@ from tscorr.store.ingest import IngestCounts, SourceMeta, _Loading
 from tscorr.store.reading import FILTER_MEMORY, FILTER_SECONDS, _Reading
 
 SCHEMA_VERSION = 6
-DEFAULT_DB = "tscorr.duckdb"
 
 __all__ = [
     "DEFAULT_DB",

@@ -40,10 +40,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import t as student_t
 
+from tscorr.choices import BASELINES, INTERVALS, MAX_BASELINE
 from tscorr.errors import BadInput
 from tscorr.units import parse_duration
-
-BASELINES = ("prev-days:N", "same-weekday:K", "pre:DURATION")
 
 
 @dataclass(frozen=True)
@@ -95,9 +94,6 @@ class Baseline:
         # same local clock time: move by whole local periods, then undo the offset change
         out: np.ndarray = naive + (here - there) // bucket_seconds
         return out
-
-
-MAX_BASELINE = 1000  # days, weeks or buckets in one baseline
 
 
 def parse_baseline(spec: str, bucket_seconds: int) -> Baseline:
@@ -242,9 +238,6 @@ class Pooled:
     # (linear interpolation between buckets; NaN when the peak is not above 1 or never halves)
     peak_low: np.ndarray  # (m,) the peak's interval, widened for having picked the peak lag
     peak_high: np.ndarray
-
-
-INTERVALS = ("t", "bootstrap")
 
 
 def ratio_of_means(value: np.ndarray, baseline: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

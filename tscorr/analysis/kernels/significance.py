@@ -62,8 +62,6 @@ from scipy.stats import norm
 from tscorr.analysis.kernels.tails import MIN_FOR_TAIL, TAIL_BELOW, effective_draws, gpd_tail
 from tscorr.analysis.kernels.xcorr import Prepared, circular_correlations, lags
 
-TESTS = ("surrogate", "prewhiten", "white", "none")
-
 
 @dataclass
 class Significance:

@@ -10,9 +10,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tscorr.choices import TRANSFORMS
 from tscorr.errors import BadInput, UnknownName
-
-TRANSFORMS = ("none", "log1p", "diff", "log-diff", "seasonal-diff", "zscore")
 
 
 def _shift_diff(y: np.ndarray, lag: int) -> np.ndarray:

@@ -35,7 +35,7 @@ import numpy as np
 from scipy.fft import irfft, next_fast_len, rfft
 from scipy.stats import rankdata
 
-ESTIMATORS = ("ccf", "pearson", "spearman")
+from tscorr.choices import ESTIMATORS
 
 
 def lags(max_lag: int) -> np.ndarray:

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from tscorr.choices import AGGS
 from tscorr.errors import BadInput, UnknownName
 from tscorr.frames import FeedFrames
 from tscorr.ingest.source import LoadOptions, SourceFile
-from tscorr.ingest.spec import AGGS, FeedSpec
+from tscorr.ingest.spec import FeedSpec
 from tscorr.ingest.timeparse import parse_timestamps
 
 ROLES = ("ts", "series", "value", "kind", "name", "ts_end", "weight")

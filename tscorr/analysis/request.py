@@ -1,0 +1,378 @@
+"""Typed requests: every analysis option parsed and checked once, where the library is entered.
+
+A request is built from what a user wrote (``bucket="1h"``, ``max_lag="7d"``, ``season="none"``)
+or from typed values (:class:`~tscorr.units.Duration`); construction turns each field into its
+type or raises :class:`~tscorr.errors.BadInput` naming the field as the CLI spells it
+(``--max-lag``). The runs then never parse text. :meth:`Request.record` gives the options back
+as JSON for ``runs.params.options``; :func:`run_record` is the one shape every run stores.
+
+Lag convention: lag k > 0 means the series moves k buckets after the events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
+
+from tscorr.choices import (
+    BASELINES,
+    BY,
+    ENCODINGS,
+    ESTIMATORS,
+    INTERVALS,
+    LIMITS,
+    MAX_BASELINE,
+    TESTS,
+    TRANSFORMS,
+    listed,
+)
+from tscorr.errors import BadInput, UnknownName
+from tscorr.units import Duration, buckets_in, check_zone, parse_duration, parse_span
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from tscorr.store import Store
+
+
+def option(name: str) -> str:
+    """The CLI spelling of a field: ``max_lag`` -> ``--max-lag``."""
+    return "--" + name.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How events become a series on the grid: a name, and a half-life for ``decay``."""
+
+    name: str
+    half_life: Duration | None = None
+
+    @classmethod
+    def parse(cls, text: str | Encoding, what: str = "--encode") -> Encoding:
+        if isinstance(text, Encoding):
+            return text
+        if text.startswith("decay:"):
+            return cls("decay", parse_duration(text.split(":", 1)[1], f"{what} decay half-life"))
+        if text not in ENCODINGS or text.startswith("decay"):
+            raise UnknownName(what, text, ENCODINGS)
+        return cls(text)
+
+    def __str__(self) -> str:
+        return f"decay:{self.half_life}" if self.half_life else self.name
+
+
+@dataclass(frozen=True)
+class Window:
+    """The buckets around each event: ``before`` and ``after`` it (either may be zero)."""
+
+    before: Duration | None
+    after: Duration | None
+
+    def buckets(self, bucket: Duration) -> tuple[int, int]:
+        return (
+            buckets_in(self.before, bucket, "--before"),
+            buckets_in(self.after, bucket, "--after"),
+        )
+
+
+# --- field parsers: (value, option name) -> typed value -----------------------------------
+
+
+def _duration(value: Any, what: str) -> Duration:
+    return value if isinstance(value, Duration) else parse_duration(str(value), what)
+
+
+def _span(value: Any, what: str) -> Duration | None:
+    """A duration that may be zero (``0``, ``0s``): None stands for zero."""
+    if value is None or isinstance(value, Duration):
+        return value
+    return parse_span(str(value), what)
+
+
+def _season(value: Any, what: str) -> Duration | None:
+    if value is None or (isinstance(value, str) and value.strip().lower() == "none"):
+        return None
+    return _duration(value, what)
+
+
+def _lag(value: Any, what: str) -> int | Duration:
+    """Largest lag: a number of buckets (``24``) or a duration (``7d``)."""
+    if isinstance(value, Duration):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise BadInput(f"{what} {value} must not be negative")
+        return value
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text)
+    if text.startswith("-"):
+        raise BadInput(f"{what} {text} must not be negative")
+    return parse_span(text, what) or 0
+
+
+def _choice(names: tuple[str, ...]) -> Callable[[Any, str], str]:
+    def parse(value: Any, what: str) -> str:
+        if value not in names:
+            raise UnknownName(what, str(value), names)
+        return str(value)
+
+    return parse
+
+
+def _by(value: Any, what: str) -> str | None:
+    return None if value is None else _choice(BY)(value, what)
+
+
+def _transform(value: Any, what: str) -> str:
+    """A comma-chain of transforms, checked name by name; spaces removed."""
+    names = [n.strip() for n in str(value).split(",") if n.strip()]
+    for name in names or [""]:
+        if name not in TRANSFORMS:
+            raise UnknownName(what, name, TRANSFORMS)
+    return ",".join(names)
+
+
+def _baseline(value: Any, what: str) -> str:
+    """``prev-days:N``, ``same-weekday:K`` or ``pre:DURATION``; checked, kept as written."""
+    text = str(value).strip()
+    kind, _, arg = text.partition(":")
+    if kind in ("prev-days", "same-weekday") and arg.isdigit() and int(arg) > 0:
+        if int(arg) > MAX_BASELINE:
+            raise BadInput(f"{what} {text}: at most {MAX_BASELINE} days or weeks")
+        return text
+    if kind == "pre" and arg:
+        parse_duration(arg, f"{what} pre")
+        return text
+    raise BadInput(f"{what} '{text}' is not understood; use {listed(BASELINES)}")
+
+
+def _zone(value: Any, what: str) -> str | None:
+    if value is None:
+        return None
+    check_zone(str(value))
+    return str(value)
+
+
+def _count(name: str) -> Callable[[Any, str], int]:
+    def parse(value: Any, what: str) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= LIMITS[name]:
+            raise BadInput(f"{what} {value}: write a number from 0 to {LIMITS[name]:,}")
+        return value
+
+    return parse
+
+
+def _seed(value: Any, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise BadInput(f"{what} {value}: write 0 or a positive whole number")
+    return value
+
+
+def _positive(value: Any, what: str) -> float:
+    if not isinstance(value, int | float) or not value > 0 or value != value:
+        raise BadInput(f"{what} {value}: write a positive number")
+    return float(value)
+
+
+def _history(value: Any, what: str) -> int:
+    if not isinstance(value, int) or not 1 <= value <= MAX_BASELINE:
+        raise BadInput(f"{what} {value}: write a whole number from 1 to {MAX_BASELINE}")
+    return value
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise BadInput(f"{what} is empty; write a value")
+    return value
+
+
+PARSERS: dict[str, Callable[[Any, str], Any]] = {
+    "events": _text,
+    "series": _text,
+    "bucket": _duration,
+    "max_lag": _lag,
+    "before": _span,
+    "after": _span,
+    "window": _span,
+    "season": _season,
+    "by": _by,
+    "encode": lambda v, what: Encoding.parse(v, what),
+    "transform": _transform,
+    "estimator": _choice(ESTIMATORS),
+    "test": _choice(TESTS),
+    "interval": _choice(INTERVALS),
+    "baseline": _baseline,
+    "tz": _zone,
+    "seed": _seed,
+    "surrogates": _count("surrogates"),
+    "placebos": _count("placebos"),
+    "bootstrap": _count("bootstrap"),
+    "threshold": _positive,
+    "history": _history,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Request:
+    """Options every analysis shares. Subclasses add theirs; all are parsed on construction."""
+
+    series: str = "*"
+    bucket: Duration = field(default=Duration(1, "h"))
+    tz: str | None = None  # None: each series' own zone (the one it was loaded in)
+    label: str | None = None
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            parse = PARSERS.get(f.name)
+            if parse is not None:
+                object.__setattr__(self, f.name, parse(getattr(self, f.name), option(f.name)))
+        self.check()
+
+    def check(self) -> None:
+        """Rules between fields; the default has none."""
+
+    def record(self) -> dict[str, Any]:
+        """The options as JSON values (durations as written: ``1h``, ``7d``; zero as ``0``)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Duration | Encoding):
+                value = str(value)
+            elif value is None and f.name in ("before", "after", "window"):
+                value = "0"
+            out[f.name] = value
+        return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class XcorrParams(Request):
+    """Every option of an xcorr run (lag k > 0: the series moves k buckets after the events)."""
+
+    events: str
+    seed: int = 0
+    max_lag: int | Duration = 24  # buckets, or a duration such as 7d
+    by: str | None = None
+    encode: Encoding = field(default=Encoding("impulse"))
+    transform: str = "none"
+    season: Duration | None = None
+    estimator: str = "ccf"
+    test: str = "surrogate"
+    surrogates: int = 0  # 0: every circular shift (exact); N >= 19: a seeded sample of N
+
+    def check(self) -> None:
+        if self.test == "surrogate" and 0 < self.surrogates < 19:
+            raise BadInput(
+                "--surrogates must be 0 (every circular shift) or at least 19 "
+                "(p-values cannot go below 1/(N+1))"
+            )
+        if "seasonal-diff" in self.transform.split(",") and self.season is None:
+            raise BadInput("--transform seasonal-diff needs --season, e.g. --season 1w")
+        self.max_lag_buckets()
+
+    def max_lag_buckets(self) -> int:
+        """The largest lag in buckets of ``bucket``."""
+        if isinstance(self.max_lag, int):
+            return self.max_lag
+        return buckets_in(self.max_lag, self.bucket, "--max-lag")
+
+    def season_buckets(self) -> int | None:
+        return None if self.season is None else buckets_in(self.season, self.bucket, "--season")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RespondParams(Request):
+    """Every option of a respond run (event study); lags count buckets after the event's."""
+
+    events: str
+    seed: int = 0
+    before: Duration | None = None
+    after: Duration | None = field(default=Duration(24, "h"))
+    baseline: str = "prev-days:7"
+    by: str | None = None
+    bootstrap: int = 999  # resamples, for interval = "bootstrap"
+    placebos: int = 199
+    interval: str = "t"  # t | bootstrap
+
+    @property
+    def window(self) -> Window:
+        return Window(self.before, self.after)
+
+    def check(self) -> None:
+        self.window.buckets(self.bucket)
+        kind, _, arg = self.baseline.partition(":")
+        if kind == "pre":
+            count = buckets_in(parse_duration(arg), self.bucket, "--baseline pre")
+            if count > MAX_BASELINE:
+                raise BadInput(f"--baseline {self.baseline}: at most {MAX_BASELINE} buckets")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScanParams(RespondParams):
+    """A respond run's options plus the xcorr test's; ``after`` is also the largest lag."""
+
+    surrogates: int = 0  # 0: every circular shift
+
+    def check(self) -> None:
+        super().check()
+        if 0 < self.surrogates < 19:
+            raise BadInput(
+                "--surrogates must be 0 (every circular shift) or at least 19 "
+                "(p-values cannot go below 1/(N+1))"
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExplainParams(Request):
+    """Every option of an explain run: spikes in one series and the events before each."""
+
+    series: str = field()  # required: one exact name (not the base's glob default)
+    window: Duration | None = field(default=Duration(24, "h"))
+    threshold: float = 5.0
+    season: Duration | None = field(default=Duration(1, "d"))
+    history: int = 7  # seasons (or buckets without a season) in the baseline
+    events: str = "true"
+
+    def check(self) -> None:
+        buckets_in(self.window, self.bucket, "--window")
+        if self.season is not None:
+            buckets_in(self.season, self.bucket, "--season")
+
+
+def versions() -> dict[str, str]:
+    out = {}
+    for pkg in ("tscorr", "duckdb", "polars", "numpy", "scipy"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "unknown"
+    return out
+
+
+def save_run(
+    store: Store,
+    command: str,
+    request: Request,
+    alignment: dict[str, Any],
+    buckets: dict[str, int | None],
+    method: dict[str, Any],
+    notes: list[str],
+    tables: dict[str, pl.DataFrame],
+) -> int:
+    """Store a run and its result tables in one transaction; returns its id.
+
+    ``runs.params`` has the same shape for every command: ``options`` (the request as
+    given), ``buckets`` (the windows and lags it meant, counted in the requested bucket),
+    ``alignment`` (the blocks each series was aligned in), ``method`` (how the numbers were
+    obtained: estimators, nulls, what each null could reach) and ``notes``.
+    """
+    params = {
+        "options": request.record(),
+        "buckets": buckets,
+        "alignment": alignment,
+        "method": method,
+        "notes": notes,
+    }
+    return store.save_run(command, params, versions(), tables, request.label)

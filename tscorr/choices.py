@@ -1,0 +1,39 @@
+"""Every name a user can write for an option, and the bounds of the numbers, declared once.
+
+The kernels dispatch on these names, the requests validate against them and the CLI builds
+its choices and help from them (``tests/test_request.py`` checks that all three agree).
+This module imports nothing, so ``tscorr --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+DEFAULT_DB = "tscorr.duckdb"  # the database file when no --db or TSCORR_DB is given
+
+# analysis
+ESTIMATORS = ("ccf", "pearson", "spearman")
+TESTS = ("surrogate", "prewhiten", "white", "none")
+TRANSFORMS = ("none", "log1p", "diff", "log-diff", "seasonal-diff", "zscore")
+ENCODINGS = ("impulse", "count", "weight", "step", "decay:HALF_LIFE")
+INTERVALS = ("t", "bootstrap")
+BASELINES = ("prev-days:N", "same-weekday:K", "pre:DURATION")
+BY = ("kind", "name")
+
+# loading
+SERIES_KINDS = ("count", "level", "censored")
+AGGS = ("sum", "mean", "last", "max")
+DATE_ORDERS = ("auto", "mdy", "dmy")
+FORMS = ("auto", "long", "wide", "events")
+
+# results
+EXPORT_FORMATS = ("csv", "tsv", "parquet", "json", "ndjson", "md", "html")
+RESULT_TABLES = ("xcorr", "peaks", "responses", "response_summary", "spikes", "explanations")
+OUTPUTS = ("table", "json", "csv", "nl")  # how a command prints its rows
+
+# bounds: beyond these a run would take hours or all the memory
+LIMITS = {"placebos": 10_000, "bootstrap": 100_000, "surrogates": 10_000_000}
+MAX_BASELINE = 1000  # days, weeks or buckets in one baseline
+
+
+def listed(names: tuple[str, ...]) -> str:
+    """``a, b or c``: for help texts and messages."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
