@@ -39,6 +39,11 @@ class _NeedsUpgrade(Exception):
     """Internal: a read-only open met an older schema."""
 
 
+# New files are written in the storage format of DuckDB 1.1, so the duckdb CLI and older
+# libraries users have can open them (tests/test_compat.py opens one with duckdb 1.1).
+READABLE_BY = "v1.1.0"
+
+
 class Store(_Loading, _Reading):
     """A tscorr database. Use :meth:`open`; close it (or use ``with``) when done."""
 
@@ -58,7 +63,8 @@ class Store(_Loading, _Reading):
             if read_only and name != ":memory:" and not Path(name).exists():
                 raise NotFound(f"database {name} does not exist; load some files first")
             try:
-                con = duckdb.connect(name, read_only=read_only)
+                config = {} if name == ":memory:" else {"storage_compatibility_version": READABLE_BY}
+                con = duckdb.connect(name, read_only=read_only, config=config)
             except duckdb.IOException as exc:
                 message = str(exc)
                 if "lock" in message.lower():
