@@ -17,6 +17,7 @@ import pytest
 import typer.main
 from rich.console import Console
 
+import tscorr
 from tscorr import choices
 from tscorr.analysis.kernels import significance
 from tscorr.analysis.kernels.transforms import apply_transforms
@@ -262,3 +263,33 @@ def test_numbers_never_wrap_in_a_narrow_terminal() -> None:
     text = buffer.getvalue()
     for number in ("1.235e+11", "1.234e-05", "2016-11-09 07:29:00Z"):
         assert number in text, text
+
+
+def test_result_schemas_are_the_stored_tables(store) -> None:  # type: ignore[no-untyped-def]
+    from tscorr.tables import RESULTS
+
+    for table, schema in RESULTS.items():
+        stored = store.query(
+            "SELECT column_name FROM information_schema.columns "
+            f"WHERE table_name = '{table}' ORDER BY ordinal_position"
+        )["column_name"].to_list()
+        assert stored == ["run_id", *schema], table
+
+
+def test_one_deduplication_for_every_feed(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A Trends export with a repeated date stores one point (the later line), as a CSV does."""
+    trends = tmp_path / "multiTimeline.csv"
+    trends.write_text(
+        "Category: All categories\n\nDay,jobs in canada: (United States)\n"
+        "2016-11-07,20\n2016-11-08,25\n2016-11-08,26\n2016-11-09,100\n"
+    )
+    report = tscorr.load_file(store, trends)
+    assert report.counts.duplicates == 1
+    values = store.query("SELECT ts, value FROM points ORDER BY ts")["value"].to_list()
+    assert values == [20.0, 26.0, 100.0]
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "ts,kind,name\n2016-11-09T07:29Z,race-call,AP\n2016-11-09T07:29Z,race-call,AP\n"
+    )
+    report = tscorr.load_file(store, events)
+    assert report.counts.duplicates == 1 and report.counts.events == 1

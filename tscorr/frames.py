@@ -81,8 +81,40 @@ class FeedFrames:
     duplicates: int = 0  # records dropped because the same key appeared earlier in the file
 
     def __post_init__(self) -> None:
-        self.points = conform(self.points, POINTS)
+        self.points, dup_points = dedupe_points(conform(self.points, POINTS))
         self.series = conform(self.series, SERIES)
-        self.events = conform(self.events, EVENTS)
+        self.events, dup_events = dedupe_events(conform(self.events, EVENTS))
         self.rejects = conform(self.rejects, REJECTS)
-        self.censored = conform(self.censored, CENSORED)
+        self.censored, dup_censored = dedupe_points(conform(self.censored, CENSORED))
+        self.duplicates += dup_points + dup_events + dup_censored
+
+
+# --- de-duplication: the one place, for every feed ------------------------------------------
+
+
+def dedupe_points(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """Keep the last row of each (series, ts), as a later line corrects an earlier one.
+
+    Most files need no work, which is checked cheaply: each series one block of strictly
+    increasing times."""
+    if frame.height < 2:
+        return frame, 0
+    series, ts = frame["series"], frame["ts"]
+    run_starts = (series != series.shift(1)).fill_null(True)
+    in_runs = int(run_starts.sum()) == series.n_unique()
+    if in_runs and not ((~run_starts) & (ts <= ts.shift(1)).fill_null(False)).any():
+        return frame, 0
+    if not frame.select(pl.struct("series", "ts").is_duplicated().any()).item():
+        return frame, 0
+    kept = frame.unique(subset=["series", "ts"], keep="last", maintain_order=True)
+    return kept, frame.height - kept.height
+
+
+def dedupe_events(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """Keep the first of events equal in time, end, kind, name and attributes."""
+    if frame.height < 2:
+        return frame, 0
+    kept = frame.unique(
+        subset=["ts", "ts_end", "kind", "name", "attrs"], keep="first", maintain_order=True
+    )
+    return kept, frame.height - kept.height

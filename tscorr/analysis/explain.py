@@ -15,11 +15,12 @@ import polars as pl
 
 from tscorr.analysis import align
 from tscorr.analysis.inputs import load_aligned
-from tscorr.analysis.kernels.spikes import find_spikes
+from tscorr.analysis.kernels.spikes import Spike, find_spikes
 from tscorr.analysis.kernels.xcorr import xcorr
 from tscorr.analysis.request import ExplainParams, save_run
 from tscorr.errors import NoData
 from tscorr.store import Store
+from tscorr.tables import result
 from tscorr.units import buckets_in
 
 
@@ -52,66 +53,14 @@ def run_explain(store: Store, params: ExplainParams) -> ExplainRun:
     events = store.select_events(params.events)
     positions = align.bucket_positions(events["ts"], grid) if events.height else np.zeros(0, int)
     kind_r = _kind_correlations(events, positions, y, window)
-    spike_rows, why_rows = [], []
-    starts = grid.starts
-    for sp in found:
-        spike_rows.append(
-            {
-                "series": params.series,
-                "ts": starts[sp.peak],
-                "start_ts": starts[sp.start],
-                "value": sp.value,
-                "baseline": sp.baseline,
-                "z": sp.z,
-            }
-        )
-        near = (positions >= 0) & (positions <= sp.peak) & (positions >= sp.start - window)
-        cand = events.filter(pl.Series(near)).with_columns(
-            pl.Series("lead_buckets", sp.peak - positions[near]),
-        )
-        cand = cand.with_columns(
-            pl.col("kind")
-            .replace_strict(kind_r, default=None, return_dtype=pl.Float64)
-            .alias("kind_r")
-        ).sort(["lead_buckets", "kind_r"], descending=[False, True], nulls_last=True)
-        for rank, ev in enumerate(cand.iter_rows(named=True), start=1):
-            why_rows.append(
-                {
-                    "series": params.series,
-                    "spike_ts": starts[sp.peak],
-                    "rank": rank,
-                    "event_id": ev["event_id"],
-                    "kind": ev["kind"],
-                    "name": ev["name"],
-                    "event_ts": ev["ts"],
-                    "lead_seconds": float(ev["lead_buckets"] * bucket.seconds),
-                    "kind_r": ev["kind_r"],
-                }
-            )
-    spikes = pl.DataFrame(
-        spike_rows,
-        schema={
-            "series": pl.String,
-            "ts": pl.Datetime("us", "UTC"),
-            "start_ts": pl.Datetime("us", "UTC"),
-            "value": pl.Float64,
-            "baseline": pl.Float64,
-            "z": pl.Float64,
-        },
-    )
-    why = pl.DataFrame(
-        why_rows,
-        schema={
-            "series": pl.String,
-            "spike_ts": pl.Datetime("us", "UTC"),
-            "rank": pl.Int32,
-            "event_id": pl.Int64,
-            "kind": pl.String,
-            "name": pl.String,
-            "event_ts": pl.Datetime("us", "UTC"),
-            "lead_seconds": pl.Float64,
-            "kind_r": pl.Float64,
-        },
+    spikes = result("spikes", [_spike_row(params.series, sp, grid.starts) for sp in found])
+    why = result(
+        "explanations",
+        [
+            row
+            for sp in found
+            for row in _explanations(params.series, sp, events, positions, kind_r, window, grid)
+        ],
     )
     notes = list(data.notes)
     if not found:
@@ -151,3 +100,52 @@ def _kind_correlations(
         if np.isfinite(tail).any():
             out[kind] = float(np.nanmax(tail))
     return out
+
+
+def _spike_row(series: str, sp: Spike, starts: pl.Series) -> dict[str, object]:
+    return {
+        "series": series,
+        "ts": starts[sp.peak],
+        "start_ts": starts[sp.start],
+        "value": sp.value,
+        "baseline": sp.baseline,
+        "z": sp.z,
+    }
+
+
+def _explanations(
+    series: str,
+    sp: Spike,
+    events: pl.DataFrame,
+    positions: np.ndarray,
+    kind_r: dict[str, float],
+    window: int,
+    grid: align.Grid,
+) -> list[dict[str, object]]:
+    """The events from ``window`` buckets before the spike's start to its peak, nearest first,
+    then by their kind's correlation with the series."""
+    near = (positions >= 0) & (positions <= sp.peak) & (positions >= sp.start - window)
+    cand = (
+        events.filter(pl.Series(near))
+        .with_columns(
+            pl.Series("lead_buckets", sp.peak - positions[near]),
+            pl.col("kind")
+            .replace_strict(kind_r, default=None, return_dtype=pl.Float64)
+            .alias("kind_r"),
+        )
+        .sort(["lead_buckets", "kind_r"], descending=[False, True], nulls_last=True)
+    )
+    return [
+        {
+            "series": series,
+            "spike_ts": grid.starts[sp.peak],
+            "rank": rank,
+            "event_id": ev["event_id"],
+            "kind": ev["kind"],
+            "name": ev["name"],
+            "event_ts": ev["ts"],
+            "lead_seconds": float(ev["lead_buckets"] * grid.bucket.seconds),
+            "kind_r": ev["kind_r"],
+        }
+        for rank, ev in enumerate(cand.iter_rows(named=True), start=1)
+    ]

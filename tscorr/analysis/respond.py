@@ -17,6 +17,7 @@ from tscorr.analysis.kernels import eventstudy
 from tscorr.analysis.request import RespondParams, save_run
 from tscorr.errors import BadInput, NoData
 from tscorr.store import Store
+from tscorr.tables import result
 from tscorr.units import buckets_in, finer, parse_duration, rescale
 
 
@@ -73,40 +74,26 @@ def run_respond(
                 )
             if not inside.any():
                 continue
-            ids = events["event_id"].to_numpy()[inside]
-            ts = events["ts"].filter(pl.Series(inside))
-            pos = positions[inside]
-            step_s = block.bucket.seconds
-            res = eventstudy.responses(
-                block.raw, pos, b_before, b_after, base, step_s, None, block.censored, offsets
+            frames = _study(
+                label,
+                events.filter(pl.Series(inside)),
+                positions[inside],
+                block,
+                base,
+                params,
+                (b_before, b_after),
+                offsets,
             )
-            pooled = eventstudy.pool(res, params.bootstrap, params.seed, interval=params.interval)
-            observed = pooled.mean_ratio[np.arange(len(block.names)), pooled.peak]
-            p_placebo = (
-                eventstudy.placebo_pvalue(
-                    block.raw,
-                    pos,
-                    b_before,
-                    b_after,
-                    base,
-                    step_s,
-                    observed,
-                    params.placebos,
-                    params.seed,
-                    offsets,
-                )
-                if params.placebos
-                else np.full(len(block.names), np.nan)
-            )
-            flags = _flags(res, block.censored, pos)
-            per_event.append(_responses_frame(label, ids, ts, block.names, res, flags, step_s))
-            summary.append(_summary_frame(label, block.names, res.lags, pooled, p_placebo, step_s))
+            per_event.append(frames[0])
+            summary.append(frames[1])
     notes += skipped
     if not summary:
         raise NoData("; ".join(skipped) or "no event falls inside the span of any matched series")
-    responses = pl.concat(per_event)
+    responses = result("responses", pl.concat(per_event))
     table = pl.concat(summary)
-    table = table.with_columns(pair_qvalues(table, "p_placebo").alias("q_placebo"))
+    table = result(
+        "response_summary", table.with_columns(pair_qvalues(table, "p_placebo").alias("q_placebo"))
+    )
     method = {
         "estimator": "ratio of means: sum(value) / sum(baseline) over events with both",
         "interval": f"{params.interval} (95%; the peak row widened by Bonferroni over lags >= 0)",
@@ -132,6 +119,50 @@ def run_respond(
         table,
         peaks,
         notes,
+    )
+
+
+def _study(
+    label: str,
+    events: pl.DataFrame,
+    pos: np.ndarray,
+    block: Block,
+    base: eventstudy.Baseline,
+    params: RespondParams,
+    window: tuple[int, int],
+    offsets: np.ndarray | None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One event set against one block: per-event responses and their pooled summary.
+
+    ``pos`` are the events' buckets in the block; ``window`` is (before, after) in them."""
+    b_before, b_after = window
+    step_s = block.bucket.seconds
+    res = eventstudy.responses(
+        block.raw, pos, b_before, b_after, base, step_s, None, block.censored, offsets
+    )
+    pooled = eventstudy.pool(res, params.bootstrap, params.seed, interval=params.interval)
+    observed = pooled.mean_ratio[np.arange(len(block.names)), pooled.peak]
+    p_placebo = (
+        eventstudy.placebo_pvalue(
+            block.raw,
+            pos,
+            b_before,
+            b_after,
+            base,
+            step_s,
+            observed,
+            params.placebos,
+            params.seed,
+            offsets,
+        )
+        if params.placebos
+        else np.full(len(block.names), np.nan)
+    )
+    flags = _flags(res, block.censored, pos)
+    ids = events["event_id"].to_numpy()
+    return (
+        _responses_frame(label, ids, events["ts"], block.names, res, flags, step_s),
+        _summary_frame(label, block.names, res.lags, pooled, p_placebo, step_s),
     )
 
 

@@ -63,7 +63,9 @@ class Store(_Loading, _Reading):
             if read_only and name != ":memory:" and not Path(name).exists():
                 raise NotFound(f"database {name} does not exist; load some files first")
             try:
-                config = {} if name == ":memory:" else {"storage_compatibility_version": READABLE_BY}
+                config: dict[str, str | bool | int | float | list[str]] = (
+                    {} if name == ":memory:" else {"storage_compatibility_version": READABLE_BY}
+                )
                 con = duckdb.connect(name, read_only=read_only, config=config)
             except duckdb.IOException as exc:
                 message = str(exc)

@@ -204,12 +204,6 @@ def _frames(
         [bad, shaped.filter(pl.col("reason").is_not_null()).select("line", "raw", "reason")]
     )
     events = shaped.filter(pl.col("reason").is_null()).drop("line", "raw", "reason")
-    before = events.height
-    events = events.unique(
-        subset=["ts", "kind", "name", "ts_end", "attrs"], keep="first", maintain_order=True
-    )
-    frames = FeedFrames(
-        rows_read=n, events=events, rejects=rejects.sort("line"), duplicates=before - events.height
-    )
+    frames = FeedFrames(rows_read=n, events=events, rejects=rejects.sort("line"))
     frames.notes.append(f"row layouts: {', '.join(str(w) for w in layouts_seen)} columns")
     return frames

@@ -110,17 +110,12 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
         },
         orient="row",
     )
-    before = frame.height
-    frame = frame.unique(
-        subset=["ts", "kind", "name", "ts_end", "attrs"], keep="first", maintain_order=True
-    )
     return FeedFrames(
         rows_read=len(events) + len(rejects),
         events=frame,
         rejects=pl.DataFrame(
             rejects, schema={"line": pl.Int64, "raw": pl.String, "reason": pl.String}, orient="row"
         ),
-        duplicates=before - frame.height,
     )
 
 

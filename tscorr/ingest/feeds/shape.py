@@ -224,20 +224,6 @@ def _series_meta(points: pl.DataFrame, spec: FeedSpec, opts: LoadOptions) -> pl.
     )
 
 
-def _dedupe_points(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
-    """Keep the last point of each (series, ts); most files need no work, checked cheaply."""
-    series, ts = frame["series"], frame["ts"]
-    run_starts = series != series.shift(1)
-    in_runs = int(run_starts.fill_null(True).sum()) == series.n_unique()
-    if in_runs and not ((~run_starts.fill_null(True)) & (ts <= ts.shift(1))).any():
-        return frame, 0  # each series is one block with strictly increasing times
-    if not frame.select(pl.struct("series", "ts").is_duplicated().any()).item():
-        return frame, 0
-    before = frame.height
-    frame = frame.unique(subset=["series", "ts"], keep="last", maintain_order=True)
-    return frame, before - frame.height
-
-
 def _long(
     raw: pl.DataFrame,
     roles: Roles,
@@ -280,12 +266,10 @@ def _long(
     ).with_columns(pl.lit(None, pl.String).alias("flag"))
     if reason.null_count() < len(reason):
         points = points.filter(reason.is_null())
-    points, dups = _dedupe_points(points)
     frames = FeedFrames(
         rows_read=raw.height,
         points=points,
         series=_series_meta(points, spec, opts),
-        duplicates=dups,
     )
     return frames, reason
 
@@ -397,12 +381,10 @@ def _wide(
         .filter(pl.col("value").is_not_null())
         .with_columns(pl.lit(None, pl.String).alias("flag"))
     )
-    points, dups = _dedupe_points(points)
     frames = FeedFrames(
         rows_read=raw.height,
         points=points,
         series=_series_meta(points, spec, opts),
-        duplicates=dups,
     )
     return frames, reason
 
@@ -469,11 +451,5 @@ def _events(
             "reason": reason,
         }
     ).filter(pl.col("reason").is_null())
-    before = events.height
-    events = events.unique(
-        subset=["ts", "kind", "name", "ts_end"], keep="first", maintain_order=True
-    )
-    frames = FeedFrames(
-        rows_read=n, events=events.drop("reason"), duplicates=before - events.height
-    )
+    frames = FeedFrames(rows_read=n, events=events.drop("reason"))
     return frames, reason

@@ -75,8 +75,6 @@ def _top_lists(
         pl.col("views").cast(pl.Float64).alias("value"),
         pl.lit(None, pl.String).alias("flag"),
     )
-    before = points.height
-    points = points.unique(subset=["series", "ts"], keep="last", maintain_order=True)
     notes.append(
         f"{len(days)} daily lists; {censored.height} article-days below the cut-off recorded as censored"
     )
@@ -86,7 +84,6 @@ def _top_lists(
         series=_series_meta(points["series"], True),
         rejects=rejects,
         censored=censored.select("series", "ts", pl.col("below").cast(pl.Float64)),
-        duplicates=before - points.height,
     )
 
 
