@@ -102,7 +102,7 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
     mentions = list(spec.options["mentions"])
     widths = rows.with_columns(pl.col("cells").list.len().alias("width"))
     if csv_mentions or widths["width"].mode().to_list()[0] == len(mentions):
-        return _mentions(widths, mentions, source, opts)
+        return _mentions(widths, mentions, source)
     layouts = {len(v1) - 1: v1[:-1], len(v1): v1, len(v2): v2}
     parts = [
         _named(widths.filter(pl.col("width") == w), names)
@@ -160,13 +160,12 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
         shaped,
         bad,
         rows.height,
-        source,
         layouts_seen=sorted({int(w) for w in events["width"].unique()}),
     )
 
 
 def _mentions(
-    rows: pl.DataFrame, names: list[str], source: SourceFile, opts: LoadOptions
+    rows: pl.DataFrame, names: list[str], source: SourceFile
 ) -> FeedFrames:
     named = _named(rows.filter(pl.col("width") == len(names)), names)
     bad = rows.filter(pl.col("width") != len(names)).select(
@@ -194,11 +193,11 @@ def _mentions(
         .alias("attrs"),
         "reason",
     )
-    return _frames(shaped, bad, rows.height, source, layouts_seen=[len(names)])
+    return _frames(shaped, bad, rows.height, layouts_seen=[len(names)])
 
 
 def _frames(
-    shaped: pl.DataFrame, bad: pl.DataFrame, n: int, source: SourceFile, layouts_seen: list[int]
+    shaped: pl.DataFrame, bad: pl.DataFrame, n: int, layouts_seen: list[int]
 ) -> FeedFrames:
     rejects = pl.concat(
         [bad, shaped.filter(pl.col("reason").is_not_null()).select("line", "raw", "reason")]

@@ -213,7 +213,7 @@ def _read_json(source: SourceFile, opts: LoadOptions, notes: list[str]) -> FeedF
     return frames
 
 
-def _read_dump(source: SourceFile, opts: LoadOptions, notes: list[str]) -> FeedFrames:
+def _read_dump(source: SourceFile, opts: LoadOptions) -> FeedFrames:
     match = _DUMP_NAME.search(source.path.name)
     if not match:
         raise BadInput(
@@ -282,6 +282,6 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
         )
         frames = _read_top_csv(source, opts, prefix, notes)
     else:
-        frames = _read_dump(source, opts, notes)
+        frames = _read_dump(source, opts)
     frames.notes.extend(notes)
     return frames
