@@ -25,7 +25,7 @@ from typing import Any
 import polars as pl
 
 from tscorr.errors import BadInput
-from tscorr.frames import REJECTS, FeedFrames, empty
+from tscorr.frames import FeedFrames
 from tscorr.ingest.feeds import register
 from tscorr.ingest.source import LoadOptions, SourceFile
 from tscorr.ingest.spec import FeedSpec
@@ -58,25 +58,30 @@ def _series_meta(names: pl.Series, censored: bool) -> pl.DataFrame:
 def _top_lists(
     frame: pl.DataFrame, prefix: str, rows: int, rejects: pl.DataFrame, notes: list[str]
 ) -> FeedFrames:
-    """frame: (line, article, views, ts) of top lists; adds the censoring of absent days."""
+    """frame: (line, article, views, ts[, list]) of top lists; adds the censoring of absent days.
+
+    ``list`` names one ranking (a country for top-per-country; absent: one list per day). An
+    article missing from a list it appears in on other days was below that list's cut-off
+    that day."""
+    if "list" not in frame.columns:
+        frame = frame.with_columns(pl.lit("").alias("list"))
     frame = frame.with_columns((pl.lit(prefix) + pl.col("article")).alias("series"))
-    cutoff = frame.group_by("ts").agg(pl.col("views").min().alias("below"))
-    days = cutoff["ts"].sort()
-    names = frame.select("series").unique()
+    cutoff = frame.group_by("list", "ts").agg(pl.col("views").min().alias("below"))
+    names = frame.select("list", "series").unique()
     censored = (
-        names.join(pl.DataFrame({"ts": days}), how="cross")
+        names.join(cutoff.select("list", "ts"), on="list")
         .join(frame.select("series", "ts"), on=["series", "ts"], how="anti")
-        .join(cutoff, on="ts")
+        .join(cutoff, on=["list", "ts"])
         .sort("series", "ts")
     )
     points = frame.select(
         "series",
         "ts",
         pl.col("views").cast(pl.Float64).alias("value"),
-        pl.lit(None, pl.String).alias("flag"),
+        pl.col("flag") if "flag" in frame.columns else pl.lit(None, pl.String).alias("flag"),
     )
     notes.append(
-        f"{len(days)} daily lists; {censored.height} article-days below the cut-off recorded as censored"
+        f"{cutoff.height} daily lists; {censored.height} article-days below the cut-off recorded as censored"
     )
     return FeedFrames(
         rows_read=rows,
@@ -125,44 +130,150 @@ def _read_top_csv(
     return _top_lists(good, prefix, raw.height, rejects, notes)
 
 
-def _read_json(source: SourceFile, opts: LoadOptions, notes: list[str]) -> FeedFrames:
-    try:
-        doc = json.loads(source.text())
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{source.display_name}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
-    items: list[dict[str, Any]] = doc.get("items", []) if isinstance(doc, dict) else []
+def _documents(source: SourceFile) -> list[Any]:
+    """The JSON values of the file: one REST response, or several written one after another
+    (a response with more items appended, as scripts that poll the API save them)."""
+    text = source.text().lstrip("\ufeff")
+    decoder = json.JSONDecoder()
+    docs, at = [], 0
+    while True:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at >= len(text):
+            return docs
+        try:
+            doc, at = decoder.raw_decode(text, at)
+        except json.JSONDecodeError as exc:
+            raise BadInput(
+                f"{source.display_name}:{exc.lineno}: not valid JSON ({exc.msg}); "
+                "save the API's response as it came"
+            ) from exc
+        docs.append(doc)
+
+
+def _items(source: SourceFile, notes: list[str]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    docs = _documents(source)
+    empty_docs = sum(doc is None for doc in docs)
+    if empty_docs:
+        notes.append(f"{empty_docs} JSON null values skipped (responses that held nothing)")
+    for doc in docs:
+        if doc is None:
+            continue
+        if isinstance(doc, dict) and isinstance(doc.get("items"), list):
+            items.extend(i for i in doc["items"] if isinstance(i, dict))
+        elif isinstance(doc, dict) and shape_of(doc) is not None:
+            items.append(doc)  # an item appended on its own
+        else:
+            keys = ", ".join(sorted(doc)) if isinstance(doc, dict) else type(doc).__name__
+            raise BadInput(
+                f"{source.display_name}: a JSON value with {keys or 'no keys'} is not a "
+                "pageviews response (expected an object with 'items'); nothing was loaded"
+            )
+    if len(docs) > 1:
+        notes.append(f"{len(docs)} JSON documents one after another, read as one list of items")
     if not items:
         raise BadInput(f"{source.display_name}: no 'items' in this pageviews JSON; nothing to load")
-    if "articles" in items[0]:  # top articles per day
-        rows = []
-        for item in items:
-            day = f"{item.get('year')}-{item.get('month')}-{item.get('day')}"
-            project = item.get("project", "en.wikipedia")
-            for art in item.get("articles", []):
-                rows.append(
-                    {
-                        "article": art.get("article"),
-                        "views": art.get("views"),
-                        "date": day,
-                        "project": project,
-                    }
-                )
-        frame = pl.DataFrame(
-            rows,
-            schema={
-                "article": pl.String,
-                "views": pl.Int64,
-                "date": pl.String,
-                "project": pl.String,
-            },
+    return items
+
+
+# the REST API's item shapes, told apart by their keys
+SHAPES = {
+    "per-article": {"project", "article", "timestamp", "views"},
+    "top": {"project", "year", "month", "day", "articles"},
+    "top-per-country": {"country", "year", "month", "day", "articles"},
+    "aggregate": {"project", "timestamp", "views"},
+}
+
+
+def shape_of(item: dict[str, Any]) -> str | None:
+    """The shape whose keys ``item`` has (the most specific one), or None."""
+    keys = set(item)
+    for shape in ("top-per-country", "top", "per-article", "aggregate"):
+        if SHAPES[shape] <= keys:
+            return shape
+    return None
+
+
+def _read_json(source: SourceFile, opts: LoadOptions, notes: list[str]) -> FeedFrames:
+    items = _items(source, notes)
+    shapes = {shape_of(i) for i in items}
+    if None in shapes or len(shapes) > 1:
+        odd = next(i for i in items if shape_of(i) is None) if None in shapes else items[0]
+        known = "; ".join(f"{k}: {', '.join(sorted(v))}" for k, v in SHAPES.items())
+        raise BadInput(
+            f"{source.display_name}: items with keys {', '.join(sorted(odd))} are not a "
+            f"pageviews shape tscorr knows ({known})"
+            if None in shapes
+            else f"{source.display_name}: items of several shapes ({', '.join(sorted(map(str, shapes)))}); "
+            "load each response on its own"
         )
-        prefix = opts.prefix if opts.prefix is not None else f"pageviews:{frame['project'][0]}/"
-        frame = frame.with_columns(
-            parse_timestamps(frame["date"], "UTC").ts.alias("ts"), pl.lit(0).alias("line")
-        )
-        return _top_lists(
-            frame.select("line", "article", "views", "ts"), prefix, len(rows), empty(REJECTS), notes
-        )
+    shape = shapes.pop()
+    notes.append(f"pageviews shape: {shape}")
+    if shape in ("top", "top-per-country"):
+        return _read_top_json(items, shape, opts, notes)
+    return _read_series_json(items, shape, opts)
+
+
+def _read_top_json(
+    items: list[dict[str, Any]], shape: str, opts: LoadOptions, notes: list[str]
+) -> FeedFrames:
+    """Daily top lists; per country, each article names its project and ``views_ceil`` is the
+    count rounded up (flag ``ceil``)."""
+    rows = []
+    for item in items:
+        day = f"{item.get('year')}-{item.get('month')}-{item.get('day')}"
+        country = item.get("country") if shape == "top-per-country" else None
+        for art in item.get("articles") or []:
+            project = art.get("project") or item.get("project") or "en.wikipedia"
+            views = art.get("views", art.get("views_ceil"))
+            rows.append(
+                {
+                    "article": f"{project}/{art.get('article')}"
+                    + (f"@{country}" if country else ""),
+                    "views": views if isinstance(views, int) else None,
+                    "date": day,
+                    "list": country or "",
+                    "flag": "ceil" if "views_ceil" in art and "views" not in art else None,
+                }
+            )
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "article": pl.String,
+            "views": pl.Int64,
+            "date": pl.String,
+            "list": pl.String,
+            "flag": pl.String,
+        },
+    )
+    times = parse_timestamps(frame["date"], "UTC")
+    frame = frame.with_columns(
+        times.ts.alias("ts"), pl.int_range(1, frame.height + 1).alias("line")
+    )
+    bad = frame.filter(pl.col("ts").is_null() | pl.col("views").is_null())
+    rejects = bad.select(
+        pl.col("line").cast(pl.Int64),
+        pl.format("{} {}", "date", "article").alias("raw"),
+        pl.lit("list entry without a readable day or whole-number views").alias("reason"),
+    )
+    good = frame.filter(pl.col("ts").is_not_null() & pl.col("views").is_not_null())
+    prefix = opts.prefix if opts.prefix is not None else "pageviews:"
+    if shape == "top-per-country":
+        notes.append("views_ceil kept as the value with flag 'ceil' (the API rounds up)")
+    frames = _top_lists(
+        good.select("line", "article", "views", "ts", "list", "flag"),
+        prefix,
+        len(rows),
+        rejects,
+        notes,
+    )
+    frames.notes.append("line numbers count list entries")
+    return frames
+
+
+def _read_series_json(items: list[dict[str, Any]], shape: str, opts: LoadOptions) -> FeedFrames:
+    """Per-article or aggregate daily/hourly views: one series per project (and article)."""
     frame = pl.DataFrame(
         [{k: item.get(k) for k in ("project", "article", "timestamp", "views")} for item in items],
         schema={
@@ -183,11 +294,10 @@ def _read_json(source: SourceFile, opts: LoadOptions, notes: list[str]) -> FeedF
         + stamp.str.slice(8, 2)
     )
     times = parse_timestamps(iso, "UTC")
-    names = (
-        (pl.lit(opts.prefix) + pl.col("article"))
-        if opts.prefix is not None
-        else pl.format("pageviews:{}/{}", "project", "article")
+    label = (
+        pl.format("{}/{}", "project", "article") if shape == "per-article" else pl.col("project")
     )
+    names = (pl.lit(opts.prefix) if opts.prefix is not None else pl.lit("pageviews:")) + label
     points = frame.with_columns(times.ts.alias("ts")).select(
         names.alias("series"),
         "ts",
