@@ -16,6 +16,7 @@ from typing import IO, cast
 from tscorr.errors import BadInput, NotFound
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
 _HEAD = 16384
 # a file read whole is at most this large once decompressed (TSCORR_MAX_BYTES overrides):
 # a 7 MB gzip can hold a gigabyte of text, and parsing it takes ten times that in memory
@@ -76,13 +77,19 @@ class SourceFile:
             )
         try:
             with self.path.open("rb") as fh:
-                self._magic = fh.read(2)
+                head = fh.read(len(_LFS_POINTER))
+                self._magic = head[:2]
         except OSError as exc:
             raise BadInput(
                 f"{self.display_name}: cannot be read ({exc.strerror or exc}); "
                 "check its permissions"
             ) from exc
         self.size = self.path.stat().st_size
+        if head == _LFS_POINTER:  # what a clone without git-lfs holds: a 130-byte stand-in
+            raise BadInput(
+                f"{self.display_name}: is a Git LFS pointer, not the data; fetch the file with "
+                "'git lfs pull' (or download it from its source) and load that"
+            )
 
     @property
     def is_gzip(self) -> bool:

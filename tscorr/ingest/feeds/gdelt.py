@@ -164,9 +164,7 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
     )
 
 
-def _mentions(
-    rows: pl.DataFrame, names: list[str], source: SourceFile
-) -> FeedFrames:
+def _mentions(rows: pl.DataFrame, names: list[str], source: SourceFile) -> FeedFrames:
     named = _named(rows.filter(pl.col("width") == len(names)), names)
     bad = rows.filter(pl.col("width") != len(names)).select(
         "line", "raw", pl.format("{} columns; GDELT mentions have 16", "width").alias("reason")
@@ -196,9 +194,7 @@ def _mentions(
     return _frames(shaped, bad, rows.height, layouts_seen=[len(names)])
 
 
-def _frames(
-    shaped: pl.DataFrame, bad: pl.DataFrame, n: int, layouts_seen: list[int]
-) -> FeedFrames:
+def _frames(shaped: pl.DataFrame, bad: pl.DataFrame, n: int, layouts_seen: list[int]) -> FeedFrames:
     rejects = pl.concat(
         [bad, shaped.filter(pl.col("reason").is_not_null()).select("line", "raw", "reason")]
     )

@@ -1,4 +1,5 @@
-"""Prometheus range-query results (``/api/v1/query_range`` JSON, ``resultType: matrix``).
+"""Prometheus query results: ``/api/v1/query_range`` (``matrix``) and ``/api/v1/query``
+(``vector``) responses, their ``data`` object, or a bare result list.
 
 Each result becomes a series named from its labels: ``prom:<__name__>{label="value",...}``
 with the labels sorted, so the same label set always gets the same name. Sample times are
@@ -9,6 +10,7 @@ reason. An instant ``vector`` result loads the same way, one point per series.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import polars as pl
@@ -20,34 +22,65 @@ from tscorr.ingest.source import LoadOptions, SourceFile
 from tscorr.ingest.spec import FeedSpec
 
 
-def series_name(labels: dict[str, str], prefix: str) -> str:
-    metric = labels.get("__name__", "")
+def series_name(labels: dict[str, str], prefix: str, fallback: str = "") -> str:
+    """``prefix<metric>{k="v",...}`` with the labels sorted; a result without ``__name__``
+    (an aggregated query) is named by ``fallback`` (the file's name), never left empty."""
+    metric = labels.get("__name__") or fallback
     rest = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
     return f"{prefix}{metric}{{{rest}}}" if rest else f"{prefix}{metric}"
+
+
+# what a saved query can look like, from the outside in
+SHAPES = (
+    "a response ({status, data: {resultType, result}})",
+    "its data ({resultType, result})",
+    "a bare result list ([{metric, values | value}], as prometheus-api-client saves it)",
+)
+
+
+def _results(doc: Any, name: str) -> list[dict[str, Any]]:
+    """The result list of any of :data:`SHAPES`, or a one-line refusal naming the shape."""
+    if isinstance(doc, dict) and doc.get("status") == "error":
+        raise BadInput(f"{name}: the query failed in Prometheus ({doc.get('error')})")
+    data = doc.get("data", doc) if isinstance(doc, dict) else doc
+    if isinstance(data, dict):
+        kind = data.get("resultType")
+        if kind not in ("matrix", "vector"):
+            keys = ", ".join(sorted(data)) or "no keys"
+            found = f"resultType {kind!r}" if kind else f"an object with {keys}"
+            raise BadInput(
+                f"{name}: {found} is not a range (matrix) or instant (vector) query result; "
+                f"tscorr reads {'; '.join(SHAPES)}"
+            )
+        data = data.get("result")
+    if not isinstance(data, list) or not all(
+        isinstance(r, dict) and ("values" in r or "value" in r) for r in data
+    ):
+        raise BadInput(f"{name}: not a Prometheus query result; tscorr reads {'; '.join(SHAPES)}")
+    return data
 
 
 @register("prometheus")
 def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
     source.check_text()
+    text = source.text().lstrip("\ufeff")
+    if re.match(r"\s*(module\.exports\s*=|export\s+default)", text):
+        raise BadInput(
+            f"{source.display_name}: is a JavaScript module, not JSON; save the object after "
+            "'module.exports =' as a .json file"
+        )
     try:
-        doc = json.loads(source.text())
+        doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadInput(f"{source.display_name}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
-    data: dict[str, Any] = doc.get("data", {}) if isinstance(doc, dict) else {}
-    kind = data.get("resultType")
-    if doc.get("status") == "error":
-        raise BadInput(
-            f"{source.display_name}: the query failed in Prometheus ({doc.get('error')})"
-        )
-    if kind not in ("matrix", "vector"):
-        raise BadInput(
-            f"{source.display_name}: expected a Prometheus query result with resultType matrix "
-            f"(found {kind!r}); export with /api/v1/query_range"
-        )
+    results = _results(doc, source.display_name)
     prefix = opts.prefix if opts.prefix is not None else (spec.series.prefix or "prom:")
     rows: list[tuple[str, float, str]] = []
-    for result in data.get("result", []):
-        name = series_name(result.get("metric", {}), prefix)
+    unnamed = 0
+    for result in results:
+        labels = result.get("metric") or {}
+        unnamed += "__name__" not in labels
+        name = series_name(labels, prefix, source.stem)
         samples = result.get("values") or ([result["value"]] if "value" in result else [])
         rows.extend((name, float(t), str(v)) for t, v in samples)
     if not rows:
@@ -81,4 +114,9 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
     )
     frames = FeedFrames(rows_read=frame.height, points=points, series=series, rejects=rejects)
     frames.notes.append("line numbers count samples in result order")
+    if unnamed:
+        frames.notes.append(
+            f"{unnamed} results without __name__ (aggregated queries) named after the file: "
+            f"{prefix}{source.stem}; use --prefix to name them"
+        )
     return frames
