@@ -150,7 +150,7 @@ def test_access_log_chunks_add_up(
             4,
             datetime(2017, 8, 20),
             datetime(2017, 9, 25),
-            ("trends:Hurricane Harvey (United States)", datetime(2017, 8, 20), 0.0),
+            ('trends:"Hurricane Harvey" (United States)', datetime(2017, 8, 20), 0.0),
         ),
     ],
 )

@@ -18,6 +18,7 @@ import csv
 import io
 import json
 import re
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -28,8 +29,7 @@ from tscorr.ingest.source import LoadOptions, SourceFile
 from tscorr.ingest.spec import FeedSpec
 from tscorr.ingest.timeparse import parse_timestamps
 
-TIME_HEADERS = {"", "day", "week", "month", "time", "date"}
-_GEO = re.compile(r'^"?(?P<term>.*?)"?\s*:\s*\((?P<geo>[^)]*)\)\s*$')
+_GEO = re.compile(r"^(?P<term>.*?)\s*:\s*\((?P<geo>[^)]*)\)\s*$")
 LT1_VALUE = 0.5
 
 
@@ -52,35 +52,58 @@ def repair(text: str) -> str:
     return fixed
 
 
-def _header_index(rows: list[list[str]]) -> int:
+@dataclass(frozen=True)
+class Words:
+    """The export's own words, from the spec's language table (lower case)."""
+
+    time: frozenset[str]
+    region: frozenset[str]
+
+    @classmethod
+    def of(cls, spec: FeedSpec) -> Words:
+        langs = spec.options.get("languages", {})
+        return cls(
+            time=frozenset({""} | {w.lower() for lang in langs.values() for w in lang["time"]}),
+            region=frozenset(w.lower() for lang in langs.values() for w in lang["region"]),
+        )
+
+
+def _header_index(rows: list[list[str]], words: Words) -> int:
     for i, row in enumerate(rows[:-1]):
         cells = [c.strip() for c in row]
-        if len(cells) < 2 or cells[0].lower() not in TIME_HEADERS:
+        if len(cells) < 2 or cells[0].lower() not in words.time:
             continue
         if sum(1 for c in cells[1:] if c) == 0:
             continue
         following = rows[i + 1][0].strip() if rows[i + 1] else ""
         if following and parse_timestamps(pl.Series([following])).ts[0] is not None:
             return i
-    raise BadInput("no header row (Day/Week/Month/Time followed by dated rows) found")
+    for row in rows[:5]:
+        if row and row[0].strip().lower() in words.region:
+            raise BadInput(
+                f"a Trends map ('{row[0].strip()}' by term), which has no time axis; export the "
+                "'Interest over time' chart instead"
+            )
+    raise BadInput(
+        "no header row (a time column such as Day/Week/Month/Time followed by dated rows) "
+        "found; if the export is in another interface language, add its words to "
+        "schemas/feeds/google-trends.toml"
+    )
 
 
 def _series_name(header: str, prefix: str) -> tuple[str, dict[str, str]]:
+    """``term: (geo)`` -> ``trends:term (geo)``; the term keeps any quotes it was searched with."""
     text = repair(header.strip())
     match = _GEO.match(text)
     if match:
-        term = match.group("term").strip().strip('"').strip()
+        term = match.group("term").strip()
         geo = match.group("geo").strip()
         return f"{prefix}{term} ({geo})", {"term": term, "geo": geo}
     return f"{prefix}{text}", {"term": text}
 
 
-@register("google-trends")
-def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
-    source.check_text()
-    text, codec = decode(source.data)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    # remember where each CSV record starts, for line numbers in rejects
+def _records(text: str) -> tuple[list[list[str]], list[int]]:
+    """CSV records and the line each starts on (for rejects)."""
     reader = csv.reader(io.StringIO(text))
     rows, starts = [], []
     begin = 1
@@ -88,40 +111,28 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
         rows.append(row)
         starts.append(begin)
         begin = reader.line_num + 1
-    if not rows:
-        raise BadInput(f"{source.display_name}: is empty; nothing to load")
-    try:
-        head = _header_index(rows)
-    except BadInput as exc:
-        raise BadInput(f"{source.display_name}: {exc}; is it a Google Trends export?") from exc
-    header = rows[head]
-    titles = [" ".join(c for c in r if c.strip()).strip() for r in rows[:head]]
-    titles = [repair(t) for t in titles if t]
-    body = [(starts[i], r) for i, r in enumerate(rows) if i > head and any(c.strip() for c in r)]
-    if not body:
-        raise BadInput(f"{source.display_name}: has no data rows; check that it is the right file")
-    prefix = opts.prefix if opts.prefix is not None else (spec.series.prefix or "trends:")
-    names, infos = zip(*(_series_name(h, prefix) for h in header[1:]), strict=True)
-    width = len(header)
-    lines = [n for n, _ in body]
-    cells = [r + [""] * (width - len(r)) for _, r in body]
-    ragged = [len(r) > width for _, r in body]
-    times = parse_timestamps(pl.Series([c[0].strip() for c in cells]), opts.tz, opts.date_order)
-    frame = pl.DataFrame(
-        {"line": lines, "ts": times.ts, "why": times.reason}
-        | {name: [c[j + 1].strip() for c in cells] for j, name in enumerate(names)},
-        schema_overrides={"why": pl.String},
-    )
+    return rows, starts
+
+
+def _values(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """(line, ts, why, series, raw, value, flag): one row per cell; ``<1`` -> 0.5, flag lt1."""
     values = frame.unpivot(
-        index=["line", "ts", "why"], on=list(names), variable_name="series", value_name="raw"
+        index=["line", "ts", "why"], on=names, variable_name="series", value_name="raw"
     )
-    values = values.with_columns(
+    return values.with_columns(
         pl.when(pl.col("raw") == "<1")
         .then(pl.lit(LT1_VALUE))
         .otherwise(pl.col("raw").cast(pl.Float64, strict=False))
         .alias("value"),
         pl.when(pl.col("raw") == "<1").then(pl.lit("lt1")).alias("flag"),
     )
+
+
+def _reasons(
+    frame: pl.DataFrame, values: pl.DataFrame, ragged: list[bool], width: int
+) -> pl.DataFrame:
+    """(line, reason) of the rows to reject: a bad time, a cell that is not a number, or
+    more cells than the header."""
     bad_value = (
         values.filter((pl.col("raw") != "") & pl.col("value").is_null())
         .group_by("line")
@@ -135,7 +146,7 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
             .alias("bad")
         )
     )
-    reasons = (
+    return (
         frame.select("line", "why")
         .join(bad_value, on="line", how="left")
         .with_columns(
@@ -147,15 +158,16 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
                 ),
             ).alias("reason")
         )
+        .filter(pl.col("reason").is_not_null())
     )
-    rejected = reasons.filter(pl.col("reason").is_not_null())
-    raw_text = source.lines_at(rejected["line"].to_list(), codec) if rejected.height else {}
-    points = values.join(rejected.select("line"), on="line", how="anti").filter(
-        pl.col("value").is_not_null()
-    )
-    series = pl.DataFrame(
+
+
+def _series_meta(
+    names: list[str], infos: list[dict[str, str]], titles: list[str], file: str
+) -> pl.DataFrame:
+    return pl.DataFrame(
         {
-            "series": list(names),
+            "series": names,
             "unit": "relative search interest (0-100)",
             "agg": "mean",
             "attrs": [
@@ -163,7 +175,7 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
                     info
                     | {
                         "relative_index": True,
-                        "comparable_within": source.path.name,
+                        "comparable_within": file,
                         "title": " / ".join(titles) or None,
                     },
                     ensure_ascii=False,
@@ -172,10 +184,47 @@ def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
             ],
         }
     )
+
+
+@register("google-trends")
+def read(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
+    source.check_text()
+    text, codec = decode(source.data)
+    rows, starts = _records(text.replace("\r\n", "\n").replace("\r", "\n"))
+    if not rows:
+        raise BadInput(f"{source.display_name}: is empty; nothing to load")
+    try:
+        head = _header_index(rows, Words.of(spec))
+    except BadInput as exc:
+        raise BadInput(f"{source.display_name}: {exc}") from exc
+    header = rows[head]
+    titles = [
+        repair(t) for t in (" ".join(c for c in r if c.strip()).strip() for r in rows[:head]) if t
+    ]
+    body = [(starts[i], r) for i, r in enumerate(rows) if i > head and any(c.strip() for c in r)]
+    if not body:
+        raise BadInput(f"{source.display_name}: has no data rows; check that it is the right file")
+    prefix = opts.prefix if opts.prefix is not None else (spec.series.prefix or "trends:")
+    named = [_series_name(h, prefix) for h in header[1:]]
+    names, infos = [n for n, _ in named], [i for _, i in named]
+    width = len(header)
+    cells = [r + [""] * (width - len(r)) for _, r in body]
+    times = parse_timestamps(pl.Series([c[0].strip() for c in cells]), opts.tz, opts.date_order)
+    frame = pl.DataFrame(
+        {"line": [n for n, _ in body], "ts": times.ts, "why": times.reason}
+        | {name: [c[j + 1].strip() for c in cells] for j, name in enumerate(names)},
+        schema_overrides={"why": pl.String},
+    )
+    values = _values(frame, names)
+    rejected = _reasons(frame, values, [len(r) > width for _, r in body], width)
+    raw_text = source.lines_at(rejected["line"].to_list(), codec) if rejected.height else {}
+    points = values.join(rejected.select("line"), on="line", how="anti").filter(
+        pl.col("value").is_not_null()
+    )
     frames = FeedFrames(
         rows_read=len(body),
         points=points.select("series", "ts", "value", "flag"),
-        series=series,
+        series=_series_meta(names, infos, titles, source.path.name),
         rejects=rejected.select(
             pl.col("line").cast(pl.Int64),
             pl.col("line")

@@ -135,7 +135,8 @@ def _documents(source: SourceFile) -> list[Any]:
     (a response with more items appended, as scripts that poll the API save them)."""
     text = source.text().lstrip("\ufeff")
     decoder = json.JSONDecoder()
-    docs, at = [], 0
+    docs: list[Any] = []
+    at = 0
     while True:
         while at < len(text) and text[at].isspace():
             at += 1
@@ -208,11 +209,11 @@ def _read_json(source: SourceFile, opts: LoadOptions, notes: list[str]) -> FeedF
             else f"{source.display_name}: items of several shapes ({', '.join(sorted(map(str, shapes)))}); "
             "load each response on its own"
         )
-    shape = shapes.pop()
+    shape = str(shapes.pop())
     notes.append(f"pageviews shape: {shape}")
     if shape in ("top", "top-per-country"):
         return _read_top_json(items, shape, opts, notes)
-    return _read_series_json(items, shape, opts)
+    return _read_series_json(items, str(shape), opts)
 
 
 def _read_top_json(
