@@ -95,6 +95,10 @@ def load(
     path: Annotated[
         str | None, typer.Option(help="access-log: per-path series for paths matching REGEX.")
     ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(help="ical: expand recurring events up to this date (default: a year on)."),
+    ] = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
     as_nl: NlOpt = False,
@@ -134,7 +138,11 @@ def load(
         unit=unit,
         encoding=encoding,
         series_name=series_name,
-        extra={k: v for k, v in (("bucket", bucket), ("by", by), ("path", path)) if v is not None},
+        extra={
+            k: v
+            for k, v in (("bucket", bucket), ("by", by), ("path", path), ("until", until))
+            if v is not None
+        },
     )
     reports, failure = [], None
     with open_store() as store, tempfile.TemporaryDirectory() as spool:
