@@ -1,4 +1,5 @@
-"""Apache/nginx access logs (Common and Combined Log Format), plain or gzip.
+"""Apache/nginx access logs (Common and Combined Log Format, optionally led by the virtual
+host as ``vhost_combined`` writes it: ``example.org:443 1.2.3.4 - - [...]``), plain or gzip.
 
 Lines are turned into metric series per bucket at load time (``--bucket``, default 1m):
 ``access:requests``, ``access:4xx``, ``access:5xx`` and ``access:bytes``. With
@@ -26,7 +27,7 @@ from tscorr.ingest.spec import FeedSpec
 from tscorr.units import parse_duration
 
 CLF = (
-    r'^(?P<host>\S+) (?P<ident>\S+) (?P<user>\S+) \[(?P<time>[^\]]+)\] "(?P<request>[^"]*)" '
+    r'^(?:(?P<vhost>\S+:\d+) )?(?P<host>\S+) (?P<ident>\S+) (?P<user>\S+) \[(?P<time>[^\]]+)\] "(?P<request>[^"]*)" '
     r'(?P<status>\d{3}) (?P<bytes>\d+|-)(?: "(?P<referer>[^"]*)" "(?P<agent>[^"]*)")?.*$'
 )
 METRICS = ("requests", "4xx", "5xx", "bytes")

@@ -47,6 +47,7 @@ from tscorr.ingest.timeparse import parse_timestamps
 MAX_OCCURRENCES = 100_000  # per file: a rule that never ends, read over a long --until
 _BEGIN = re.compile(r"^BEGIN:VEVENT\s*$", re.IGNORECASE)
 _END = re.compile(r"^END:VEVENT\s*$", re.IGNORECASE)
+_VENDOR_TZID = re.compile(r'TZID="?(/[^:;"\r\n]+)')
 
 
 @dataclass
@@ -98,9 +99,28 @@ def _parse(text: str, name: str, notes: list[str]) -> Any:
         except ValueError as exc:
             first = str(exc).splitlines()[0][:160]
             raise BadInput(f"{name}: not a readable iCalendar file ({first})") from exc
-    for warning in caught:  # e.g. a vendor-prefixed TZID read as its IANA name
-        notes.append(str(warning.message).split(". See")[0])
+    for warning in caught:  # what icalendar had to guess
+        message = str(warning.message).split(". See")[0]
+        if "globally unique TZID" not in message:  # said below, every time, not only once
+            notes.append(message)
+    for tzid in sorted(set(_VENDOR_TZID.findall(text))):
+        notes.append(
+            f"TZID '{tzid}' read as the IANA zone {_vendor_zone(tzid)} (vendor prefix dropped)"
+        )
     return calendar
+
+
+def _vendor_zone(tzid: str) -> str:
+    """``/mozilla.org/20070129_1/America/New_York`` -> ``America/New_York``."""
+    parts = tzid.strip("/").split("/")
+    for size in (3, 2, 1):
+        name = "/".join(parts[-size:])
+        try:
+            ZoneInfo(name)
+            return name
+        except (ValueError, KeyError, OSError):
+            continue
+    return tzid
 
 
 def _blocks(text: str) -> list[tuple[int, str]]:
