@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import polars as pl
@@ -73,3 +74,13 @@ def test_html_report_is_titled_by_the_file_named_and_says_what_dots_mean(
     page = out.read_text()
     assert "<title>tscorr: sandy</title>" in page and ".tmp" not in page
     assert "q_value &lt; 0.05 (adjusted within the pair)" in page
+
+
+@pytest.mark.parametrize(
+    "command", ["load", "ls", "rm", "sql", "xcorr", "respond", "scan", "explain", "export", "demo"]
+)
+def test_help_names_what_to_write_not_python_types(runner, command: str) -> None:  # type: ignore[no-untyped-def]
+    text = runner.invoke(app, [command, "--help"]).stdout
+    options = [line for line in text.splitlines() if line.strip().startswith("--")]
+    assert options and not [o for o in options if re.search(r"<(str|int|float|list\[)", o)]
+    assert "Example: tscorr" in text

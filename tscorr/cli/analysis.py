@@ -65,15 +65,18 @@ def xcorr(
     series: SeriesOpt = default(X, "series"),
     bucket: BucketOpt = default(X, "bucket"),
     max_lag: Annotated[
-        str, typer.Option(help="Largest lag: buckets (24) or a duration (7d).")
+        str, typer.Option(metavar="TEXT", help="Largest lag: buckets (24) or a duration (7d).")
     ] = default(X, "max_lag"),
     by: ByOpt = None,
-    encode: Annotated[str, typer.Option(help=f"{listed(ENCODINGS)}.")] = default(X, "encode"),
+    encode: Annotated[str, typer.Option(metavar="TEXT", help=f"{listed(ENCODINGS)}.")] = default(
+        X, "encode"
+    ),
     transform: Annotated[
-        str, typer.Option(help=f"{listed(TRANSFORMS)}; chain with commas.")
+        str, typer.Option(metavar="TEXT", help=f"{listed(TRANSFORMS)}; chain with commas.")
     ] = default(X, "transform"),
     season: Annotated[
-        str | None, typer.Option(help="Season for seasonal-diff, e.g. 1w (none: no season).")
+        str | None,
+        typer.Option(metavar="TEXT", help="Season for seasonal-diff, e.g. 1w (none: no season)."),
     ] = default(X, "season"),
     estimator: Annotated[Estimator, typer.Option(help="How r is computed.")] = default(
         X, "estimator"
@@ -173,9 +176,9 @@ def scan(
     series: SeriesOpt = default(S, "series"),
     bucket: BucketOpt = default(S, "bucket"),
     before: BeforeOpt = default(S, "before"),
-    after: Annotated[str, typer.Option(help="Window (and largest lag) after the event.")] = default(
-        S, "after"
-    ),
+    after: Annotated[
+        str, typer.Option(metavar="TEXT", help="Window (and largest lag) after the event.")
+    ] = default(S, "after"),
     baseline: BaselineOpt = default(S, "baseline"),
     by: ByOpt = None,
     surrogates: SurrogatesOpt = default(S, "surrogates"),
@@ -212,23 +215,28 @@ def scan(
 
 @app.command()
 def explain(
-    series: Annotated[str, typer.Option("--series", help="The series name (exact).")],
+    series: Annotated[
+        str, typer.Option("--series", metavar="NAME", help="The series name (exact).")
+    ],
     bucket: BucketOpt = default(E, "bucket"),
     window: Annotated[
-        str, typer.Option(help="How far before a spike to look for events (0: its bucket).")
+        str,
+        typer.Option(
+            metavar="TEXT", help="How far before a spike to look for events (0: its bucket)."
+        ),
     ] = default(E, "window"),
-    threshold: Annotated[float, typer.Option(help="Robust z a spike must reach.")] = default(
-        E, "threshold"
-    ),
+    threshold: Annotated[
+        float, typer.Option(metavar="X", help="Robust z a spike must reach.")
+    ] = default(E, "threshold"),
     season: Annotated[
-        str, typer.Option(help="Seasonal period of the baseline, or none.")
+        str, typer.Option(metavar="TEXT", help="Seasonal period of the baseline, or none.")
     ] = default(E, "season"),
     history: Annotated[
-        int, typer.Option(help="Seasons (or buckets, without one) in the baseline.")
+        int, typer.Option(metavar="N", help="Seasons (or buckets, without one) in the baseline.")
     ] = default(E, "history"),
-    events: Annotated[str, typer.Option(help="SQL condition: which events may explain.")] = default(
-        E, "events"
-    ),
+    events: Annotated[
+        str, typer.Option(metavar="TEXT", help="SQL condition: which events may explain.")
+    ] = default(E, "events"),
     tz: TzOpt = default(E, "tz"),
     label: LabelOpt = None,
     as_json: JsonOpt = False,
@@ -274,7 +282,12 @@ SUFFIXES = {"jsonl": "ndjson", "markdown": "md", "htm": "html"}
 
 @app.command()
 def export(
-    run: Annotated[int | None, typer.Argument(help="Run id; the latest run when omitted.")] = None,
+    run: Annotated[
+        int | None,
+        typer.Argument(
+            metavar="[RUN]", help="Run id; the latest run when omitted.", show_default=False
+        ),
+    ] = None,
     table: Annotated[ResultTable, typer.Option(help="Result table to write.")] = pick(
         RESULT_TABLES, "peaks"
     ),
@@ -284,7 +297,10 @@ def export(
     ] = None,
     out: Annotated[
         str | None,
-        typer.Option(help="File to write; - for standard output. Default: tscorr-export.FORMAT."),
+        typer.Option(
+            metavar="TEXT",
+            help="File to write; - for standard output. Default: tscorr-export.FORMAT.",
+        ),
     ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
@@ -316,9 +332,9 @@ def export(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Database file the demo builds.")] = Path(
-        "tscorr-demo.duckdb"
-    ),
+    out: Annotated[
+        Path, typer.Option(metavar="FILE", help="Database file the demo builds.")
+    ] = Path("tscorr-demo.duckdb"),
     force: Annotated[
         bool, typer.Option(help="Replace --out even if it is not an earlier demo database.")
     ] = False,

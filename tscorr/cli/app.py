@@ -112,7 +112,10 @@ def _main(
     db: Annotated[
         str,
         typer.Option(
-            "--db", envvar="TSCORR_DB", help="DuckDB file to use (before or after the command)."
+            "--db",
+            envvar="TSCORR_DB",
+            metavar="FILE",
+            help="DuckDB file to use (before or after the command).",
         ),
     ] = DEFAULT_DB,
     version: Annotated[
@@ -316,25 +319,40 @@ else:
     Interval = choice("Interval", INTERVALS)
     By = choice("By", BY)
 
-EventsOpt = Annotated[str, typer.Option("--events", help="SQL condition over the events columns.")]
-SeriesOpt = Annotated[str, typer.Option("--series", help="Series name glob.")]
-BucketOpt = Annotated[str, typer.Option("--bucket", help=f"Grid step: {UNITS_HELP}.")]
+EventsOpt = Annotated[
+    str, typer.Option("--events", metavar="SQL", help="SQL condition over the events columns.")
+]
+SeriesOpt = Annotated[str, typer.Option("--series", metavar="GLOB", help="Series name glob.")]
+BucketOpt = Annotated[
+    str, typer.Option("--bucket", metavar="DURATION", help=f"Grid step: {UNITS_HELP}.")
+]
 ByOpt = Annotated[By | None, typer.Option("--by", help="One event set per kind or per name.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of every random draw.")]
+SeedOpt = Annotated[int, typer.Option("--seed", metavar="N", help="Seed of every random draw.")]
 TzOpt = Annotated[
     str | None,
     typer.Option(
-        "--tz", help="Zone of day and longer buckets; default: the zone each series was loaded in."
+        "--tz",
+        metavar="ZONE",
+        help="Zone of day and longer buckets; default: the zone each series was loaded in.",
     ),
 ]
-LabelOpt = Annotated[str | None, typer.Option("--label", help="A name for this run.")]
-BeforeOpt = Annotated[
-    str, typer.Option("--before", help="Window before the event, e.g. 6h (0: none).")
+LabelOpt = Annotated[
+    str | None, typer.Option("--label", metavar="TEXT", help="A name for this run.")
 ]
-AfterOpt = Annotated[str, typer.Option("--after", help="Window after the event, e.g. 24h.")]
-BaselineOpt = Annotated[str, typer.Option("--baseline", help=f"{listed(BASELINES)}.")]
+BeforeOpt = Annotated[
+    str,
+    typer.Option(
+        "--before", metavar="DURATION", help="Window before the event, e.g. 6h (0: none)."
+    ),
+]
+AfterOpt = Annotated[
+    str, typer.Option("--after", metavar="DURATION", help="Window after the event, e.g. 24h.")
+]
+BaselineOpt = Annotated[
+    str, typer.Option("--baseline", metavar="SPEC", help=f"{listed(BASELINES)}.")
+]
 BootstrapOpt = Annotated[
-    int, typer.Option("--bootstrap", help="Resamples for --interval bootstrap.")
+    int, typer.Option("--bootstrap", metavar="N", help="Resamples for --interval bootstrap.")
 ]
 IntervalOpt = Annotated[
     Interval,
@@ -344,11 +362,15 @@ IntervalOpt = Annotated[
     ),
 ]
 PlacebosOpt = Annotated[
-    int, typer.Option("--placebos", help="Pseudo-event sets for the placebo p-value.")
+    int, typer.Option("--placebos", metavar="N", help="Pseudo-event sets for the placebo p-value.")
 ]
 SurrogatesOpt = Annotated[
     int,
-    typer.Option("--surrogates", help="0: every circular shift (exact); N >= 19: a seeded sample."),
+    typer.Option(
+        "--surrogates",
+        metavar="N",
+        help="0: every circular shift (exact); N >= 19: a seeded sample.",
+    ),
 ]
 
 # how rows are printed: every command that prints rows takes these
@@ -356,7 +378,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON array (RFC 3
 CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV.")]
 NlOpt = Annotated[bool, typer.Option("--nl", help="Print one JSON object per line.")]
 TableOpt = Annotated[bool, typer.Option("--table", help="Print a table (the default).")]
-TopOpt = Annotated[int | None, typer.Option("--top", help="Print the first N rows only.")]
+TopOpt = Annotated[
+    int | None, typer.Option("--top", metavar="N", help="Print the first N rows only.")
+]
 
 
 @contextmanager

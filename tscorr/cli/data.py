@@ -48,56 +48,78 @@ else:
 @app.command()
 def load(
     paths: Annotated[
-        list[Path], typer.Argument(help="Files to load (plain or gzip); - for standard input.")
+        list[Path],
+        typer.Argument(
+            metavar="FILE...", help="Files to load (plain or gzip); - for standard input."
+        ),
     ],
-    feed: Annotated[str | None, typer.Option(help="Feed format; detected when not given.")] = None,
-    tz: Annotated[str, typer.Option(help="Zone of timestamps without an offset.")] = "UTC",
+    feed: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Feed format; detected when not given.")
+    ] = None,
+    tz: Annotated[
+        str, typer.Option(metavar="TEXT", help="Zone of timestamps without an offset.")
+    ] = "UTC",
     strict: Annotated[bool, typer.Option(help="Refuse a file with any rejected row.")] = False,
     force: Annotated[bool, typer.Option(help="Load a file again even if already loaded.")] = False,
     form: Annotated[Form, typer.Option(help="Detected from the columns unless given.")] = pick(
         FORMS, "auto"
     ),
-    ts_col: Annotated[str | None, typer.Option(help="Timestamp column.")] = None,
-    series_col: Annotated[str | None, typer.Option(help="Series-name column (long form).")] = None,
-    value_col: Annotated[str | None, typer.Option(help="Value column (long form).")] = None,
-    kind_col: Annotated[str | None, typer.Option(help="Event kind column.")] = None,
-    name_col: Annotated[str | None, typer.Option(help="Event name column.")] = None,
+    ts_col: Annotated[str | None, typer.Option(metavar="TEXT", help="Timestamp column.")] = None,
+    series_col: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Series-name column (long form).")
+    ] = None,
+    value_col: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Value column (long form).")
+    ] = None,
+    kind_col: Annotated[str | None, typer.Option(metavar="TEXT", help="Event kind column.")] = None,
+    name_col: Annotated[str | None, typer.Option(metavar="TEXT", help="Event name column.")] = None,
     kind: Annotated[
         str | None,
         typer.Option(
+            metavar="TEXT",
             help=f"Metric files: {listed(SERIES_KINDS)} (default level: an empty bucket is "
-            "missing). Events files without a kind column: the events' kind."
+            "missing). Events files without a kind column: the events' kind.",
         ),
     ] = None,
     prefix: Annotated[
-        str | None, typer.Option(help="Prefix for series names (wide default: 'FILE:').")
+        str | None,
+        typer.Option(metavar="TEXT", help="Prefix for series names (wide default: 'FILE:')."),
     ] = None,
     agg: Annotated[
         str | None,
         typer.Option(
-            help=f"How buckets combine: {listed(AGGS)}; count: one row is one occurrence."
+            metavar="TEXT",
+            help=f"How buckets combine: {listed(AGGS)}; count: one row is one occurrence.",
         ),
     ] = None,
-    unit: Annotated[str | None, typer.Option(help="Unit of the values.")] = None,
+    unit: Annotated[str | None, typer.Option(metavar="TEXT", help="Unit of the values.")] = None,
     series_name: Annotated[
-        str | None, typer.Option(help="Name of the series of a one-column file.")
+        str | None, typer.Option(metavar="TEXT", help="Name of the series of a one-column file.")
     ] = None,
     date_order: Annotated[DateOrder, typer.Option(help="Order of a/b/yyyy dates.")] = pick(
         DATE_ORDERS, "auto"
     ),
-    encoding: Annotated[str, typer.Option(help="Text encoding, e.g. cp1252.")] = "utf-8",
+    encoding: Annotated[
+        str, typer.Option(metavar="TEXT", help="Text encoding, e.g. cp1252.")
+    ] = "utf-8",
     bucket: Annotated[
-        str | None, typer.Option(help="access-log: bucket of the counts (default 1m).")
+        str | None,
+        typer.Option(metavar="TEXT", help="access-log: bucket of the counts (default 1m)."),
     ] = None,
     by: Annotated[
-        str | None, typer.Option(help="access-log: path-prefix for per-path series.")
+        str | None,
+        typer.Option(metavar="TEXT", help="access-log: path-prefix for per-path series."),
     ] = None,
     path: Annotated[
-        str | None, typer.Option(help="access-log: per-path series for paths matching REGEX.")
+        str | None,
+        typer.Option(metavar="TEXT", help="access-log: per-path series for paths matching REGEX."),
     ] = None,
     until: Annotated[
         str | None,
-        typer.Option(help="ical: expand recurring events up to this date (default: a year on)."),
+        typer.Option(
+            metavar="TEXT",
+            help="ical: expand recurring events up to this date (default: a year on).",
+        ),
     ] = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
@@ -233,7 +255,7 @@ def feeds(
 @app.command()
 def ls(
     what: Annotated[What, typer.Argument(help="What to list.")] = pick(LISTINGS, "overview"),
-    glob: Annotated[str, typer.Option("--series", help="Series name glob.")] = "*",
+    glob: Annotated[str, typer.Option("--series", metavar="GLOB", help="Series name glob.")] = "*",
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
     as_nl: NlOpt = False,
@@ -261,7 +283,10 @@ def ls(
 
 @app.command()
 def rm(
-    source: Annotated[str, typer.Argument(help="Source id or path, as 'tscorr ls sources' shows.")],
+    source: Annotated[
+        str,
+        typer.Argument(metavar="SOURCE", help="Source id or path, as 'tscorr ls sources' shows."),
+    ],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
@@ -289,7 +314,9 @@ def rm(
 
 @app.command()
 def sql(
-    query: Annotated[str, typer.Argument(help="SQL to run; several statements allowed.")],
+    query: Annotated[
+        str, typer.Argument(metavar="SQL", help="SQL to run; several statements allowed.")
+    ],
     write: Annotated[bool, typer.Option(help="Allow statements that change the file.")] = False,
     allow_files: Annotated[
         bool,
