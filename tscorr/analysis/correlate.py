@@ -53,6 +53,7 @@ def run_xcorr(
     notes = list(data.notes)
     parts = []
     nulls: list[dict[str, object]] = []
+    bands: list[dict[str, object]] = []
     total = len(sets) * len(data.blocks)
     done = 0
     for block in data.blocks:
@@ -96,6 +97,11 @@ def run_xcorr(
                     " (constant over the span, or no events where it has values)"
                 )
             parts.append(_frame(label, names, sig, lag, block.bucket))
+            if sig.band is not None:
+                bands += [
+                    {"event_set": label, "series": name, "lo": lo, "hi": hi, "max_abs": top}
+                    for name, (lo, hi, top) in zip(names, sig.band.tolist(), strict=True)
+                ]
     if step:
         step("pairs", total, total)
     if not parts:
@@ -108,6 +114,9 @@ def run_xcorr(
         "discovery": "p_peak per pair; q_peak = Benjamini-Hochberg over the pairs of the run",
         "localisation": "p_value per lag; q_value = adjusted within the pair (max-|r|)",
         "nulls": nulls,
+        # r under the surrogate null, per pair: 95% band at any lag, and the level the peak
+        # must pass after looking at every lag (drawn by tscorr plot and report)
+        "bands": bands,
     }
     run_id = save_run(
         store,

@@ -72,6 +72,20 @@ class Significance:
     q: np.ndarray  # (m, 2L+1) per-lag p adjusted within the pair (see the module docstring)
     method: list[str]  # (m,) how p_peak was obtained: exact, monte-carlo, gpd-tail, analytic
     info: dict[str, object] = field(default_factory=dict)  # what the null could do
+    # (m, 3) the surrogate null of r, for pictures: its 2.5% and 97.5% quantiles over every
+    # shift (the same at every lag: a circular shift is a shift) and the 95% quantile of the
+    # largest |r| over a window of 2L+1 lags (the band a peak must leave to be significant
+    # after looking at every lag); None for the other tests
+    band: np.ndarray | None = None
+
+
+def null_band(cc: np.ndarray, max_lag: int) -> np.ndarray:
+    """(rows, 3) quantiles of the circular correlations ``cc`` (rows, n): 2.5%, 97.5%, and the
+    95% quantile of the sliding max of |cc| over 2L+1 shifts."""
+    lo, hi = np.nanquantile(cc, [0.025, 0.975], axis=1)
+    window = min(2 * max_lag + 1, cc.shape[1])
+    peaks = maximum_filter1d(np.abs(np.nan_to_num(cc)), size=window, axis=1, mode="wrap")
+    return np.column_stack([lo, hi, np.quantile(peaks, 0.95, axis=1)])
 
 
 def white_pvalues(r: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -285,10 +299,12 @@ def surrogate_test(
     )
     hits = (np.asarray(e) != 0).astype(float)
     parts = []
+    bands = []
     for lo in range(0, m, ROWS_PER_BLOCK):
         rows = slice(lo, min(lo + ROWS_PER_BLOCK, m))
         cc = circular_correlations(prep, e, rows)
         cc[prep.pairs[rows].max(axis=1) < 2] = 0.0
+        bands.append(null_band(cc, L))
         observed = prep.observed[rows]
         gaps: np.ndarray = ~np.asarray(observed.all(axis=1), dtype=bool)
         # the statistic is each lag's circular correlation, computed exactly as its null draws
@@ -326,7 +342,7 @@ def surrogate_test(
     }
     if not exact:
         method = ["monte-carlo" if x == "exact" else x for x in method]
-    return Significance(r, pairs, p, p_peak, q, method, info)
+    return Significance(r, pairs, p, p_peak, q, method, info, np.vstack(bands))
 
 
 def ar_filter(y: np.ndarray, max_order: int) -> np.ndarray:

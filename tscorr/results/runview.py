@@ -1,0 +1,136 @@
+"""One stored run, read back for pictures and sentences: its parameters, its result rows, the
+series it used (kind, unit, attributes) and the events it looked at.
+
+Everything here is read from the DuckDB file; nothing is recomputed. Lag convention: lag k > 0
+means the series moves k buckets after the events.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from tscorr.errors import BadInput
+from tscorr.store import Store
+
+UNIT_NAMES = {60: "min", 3600: "h", 86400: "d", 604800: "w"}
+
+
+@dataclass
+class RunView:
+    run_id: int
+    command: str  # xcorr | respond | explain
+    label: str | None
+    params: dict[str, Any]  # options, buckets, alignment, method, notes
+    versions: dict[str, str]
+    rows: pl.DataFrame  # xcorr rows, or response_summary rows
+    peaks: pl.DataFrame  # one row per (event_set, series): the xcorr peak or the peak lag
+    responses: pl.DataFrame | None  # respond: per event and lag
+    series: pl.DataFrame  # name, kind, unit, step, tz, attrs (dict)
+    events: pl.DataFrame  # event_id, ts, ts_end, kind, name, and event_set
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.params.get("options", {}))
+
+    def bucket_seconds(self, series: str) -> int:
+        """The bucket a series was analysed in (its block's), in seconds."""
+        from tscorr.units import parse_duration
+
+        for block in self.params.get("alignment", {}).get("blocks", []):
+            if series in block.get("series", []):
+                return parse_duration(block["bucket"]).seconds
+        return parse_duration(self.options.get("bucket", "1h")).seconds
+
+    def unit(self, series: str) -> str:
+        """``h``, ``d``... for the pair's bucket (``12h`` buckets read as ``12h``)."""
+        seconds = self.bucket_seconds(series)
+        if seconds in UNIT_NAMES:
+            return UNIT_NAMES[seconds]
+        for size, name in sorted(UNIT_NAMES.items(), reverse=True):
+            if seconds % size == 0:
+                return f"{seconds // size}{name}"
+        return f"{seconds}s"
+
+    def coarsened(self, series: str) -> str | None:
+        """The bucket asked for, when this series was analysed in a coarser one."""
+        for block in self.params.get("alignment", {}).get("blocks", []):
+            if series in block.get("series", []):
+                return block.get("coarsened_from")  # type: ignore[no-any-return]
+        return None
+
+    def meta(self, series: str) -> dict[str, Any]:
+        row = self.series.filter(pl.col("name") == series)
+        return row.row(0, named=True) if row.height else {}
+
+    def band(self, event_set: str, series: str) -> dict[str, float] | None:
+        for band in self.params.get("method", {}).get("bands", []):
+            if band["event_set"] == event_set and band["series"] == series:
+                return dict(band)
+        return None
+
+    def events_of(self, event_set: str) -> pl.DataFrame:
+        return self.events.filter(pl.col("event_set") == event_set)
+
+
+def load_run(store: Store, run_id: int | None = None) -> RunView:
+    """Read run ``run_id`` (the latest when None) back from the store."""
+    run_id = run_id if run_id is not None else store.latest_run()
+    info = store.query(
+        "SELECT run_id, command, label, params, versions FROM runs WHERE run_id = ?", [run_id]
+    )
+    if info.height == 0:
+        store.read_result("runs", run_id)  # raises NotFound with the usual message
+    command, label, params, versions = info.row(0)[1:]
+    params = json.loads(params)
+    responses = None
+    if command == "xcorr":
+        rows = store.read_result("xcorr", run_id)
+        peaks = store.read_result("xcorr_peaks", run_id).sort(
+            ["q_peak", "r"], descending=[False, True], nulls_last=True
+        )
+    elif command == "respond":
+        rows = store.read_result("response_summary", run_id)
+        peaks = rows.filter(pl.col("is_peak")).sort(
+            ["q_placebo", "mean_ratio"], descending=[False, True], nulls_last=True
+        )
+        responses = store.read_result("responses", run_id)
+    else:
+        raise BadInput(
+            f"run {run_id} is an {command} run; pictures and answers are drawn for xcorr and "
+            "respond runs (scan makes one of each)"
+        )
+    names = rows["series"].unique().to_list()
+    series = store.query(
+        "SELECT name, kind, unit, step, tz, attrs FROM series WHERE list_contains(?, name)",
+        [names],
+    ).with_columns(
+        pl.col("attrs").map_elements(lambda a: json.loads(a or "{}"), return_dtype=pl.Object)
+    )
+    events = _events(store, params.get("options", {}))
+    return RunView(
+        run_id,
+        command,
+        label,
+        params,
+        json.loads(versions or "{}"),
+        rows,
+        peaks,
+        responses,
+        series,
+        events,
+    )
+
+
+def _events(store: Store, options: dict[str, Any]) -> pl.DataFrame:
+    """The run's events with the event set each belongs to (as the run labelled it)."""
+    picked = store.select_events(options.get("events", "true"))
+    by = options.get("by")
+    if by:
+        picked = picked.with_columns(pl.format(f"{by} = {{}}", pl.col(by)).alias("event_set"))
+    else:
+        picked = picked.with_columns(pl.lit(options.get("events", "true")).alias("event_set"))
+    return picked.select("event_id", "ts", "kind", "name", "event_set").sort("ts")
