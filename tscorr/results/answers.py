@@ -129,6 +129,8 @@ def xcorr_answer(view: RunView, row: dict[str, Any]) -> str:
     who = _events_named(view, row["event_set"])
     direction = "with" if row["r"] >= 0 else "against"
     single = view.events_of(row["event_set"]).height == 1
+    if row["r"] is None or abs(row["r"]) < 0.005:
+        return f"{series} shows no relation to {who} at any lag (|r| < 0.005)."
     text = (
         f"{series} moves most {direction} {who}, {_when(lag, unit, 'it' if single else 'them')} "
         f"(lag {lag:+d} {unit}, r = {row['r']:.2f})"

@@ -69,13 +69,15 @@ def _markdown(frame: pl.DataFrame, path: Path) -> None:
 
 @register("html")
 def _html(frame: pl.DataFrame, path: Path) -> None:
-    _html_titled(frame, path, f"tscorr: {path.stem}")
+    """A page with the table alone; ``export_result`` writes a run's full report instead."""
+    from tscorr.results.report import CSS, _table
 
-
-def _html_titled(frame: pl.DataFrame, path: Path, title: str) -> None:
-    from tscorr.results.report import to_html
-
-    path.write_text(to_html(frame, title=title), encoding="utf-8")
+    title = html.escape(f"tscorr: {path.stem}")
+    path.write_text(
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        f"<style>{CSS}</style></head><body><h1>{title}</h1>{_table(frame)}</body></html>",
+        encoding="utf-8",
+    )
 
 
 def to_markdown(frame: pl.DataFrame) -> str:
@@ -112,9 +114,6 @@ def write(
     if fmt not in WRITERS:
         raise UnknownName("export format", fmt, WRITERS)
     writer = WRITERS[fmt]
-    if fmt == "html":  # the page is titled by the file the user named, not the temporary one
-        title = f"tscorr: {Path(path).stem}"
-        return write_file(path, lambda tmp: _html_titled(frame, tmp, title), force, protect)
     return write_file(path, lambda tmp: writer(frame, tmp), force, protect)
 
 
@@ -128,5 +127,16 @@ def export_result(
     if table not in TABLES:
         raise UnknownName("result table", table, TABLES)
     frame = store.read_result(TABLES[table], run_id)
+    if fmt == "html" and store.scalar("SELECT command FROM runs WHERE run_id = ?", [run_id]) in (
+        "xcorr",
+        "respond",
+    ):  # the run's report: answers, charts with axes, parameters and the table
+        from tscorr.results.report import write_report
+
+        title = f"tscorr: {Path(out).stem}"  # named by the file the user asked for
+        written = write_file(
+            out, lambda tmp: write_report(store, [run_id], tmp, title), force, store.files()
+        )
+        return written, frame.height
     written = write(frame, fmt, out, force, store.files())
     return written, frame.height

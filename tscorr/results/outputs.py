@@ -60,6 +60,9 @@ def write_file(
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would make it, not mkstemp's 0600
         os.replace(tmp, out)
     except OSError as exc:
         raise BadInput(f"cannot write {out}: {exc.strerror or exc}") from exc

@@ -1,138 +1,149 @@
-"""A self-contained HTML report of a result table: small line charts (inline SVG) and the table.
+"""The HTML report: one self-contained file (inline SVG, no JavaScript, no network at view
+time) that prints cleanly.
 
-Charts go to the most striking pairs first (largest |r| or mean ratio), at most 24 of them.
-
-For ``xcorr`` rows each (event_set, series) pair gets r by lag (lag k > 0: the series moves k
-buckets after the events) with its q_value < 0.05 lags marked; for ``response_summary`` rows, the
-mean ratio by lag with its bootstrap interval. Other tables are shown as tables only. No
-JavaScript, no network: the file opens anywhere.
+For each run: the one-sentence answers, an overview of every pair ranked by q (each dot links
+to its pair), then per pair its sentence, the series with its events and the correlogram (xcorr)
+or response curve (respond), then the run's parameters, seed and versions, and its table.
+Lag k > 0: the series moves k buckets after the events.
 """
 
 from __future__ import annotations
 
 import html
-import math
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import polars as pl
 
-MAX_CHARTS = 24
-W, H, PAD = 320, 150, 28
+from tscorr.results import charts
+from tscorr.results.answers import answers, number
+from tscorr.results.runview import RunView, load_run
+from tscorr.store import Store
+
+MAX_PAIRS = 12  # pairs drawn in full per run; the overview and the table hold them all
+MAX_ROWS = 500  # table rows per run
+
+CSS = """
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
+       max-width: 60em; padding: 0 1em; color: #222; }
+h1 { font-size: 1.6em; } h2 { border-bottom: 2px solid #ddd; padding-bottom: .2em; }
+.answer { background: #f6f8fa; border-left: 4px solid #1f77b4; padding: .5em .8em; }
+figure { margin: .8em 0; } figure svg { max-width: 100%; height: auto; }
+table { border-collapse: collapse; font-size: 12px; margin: .5em 0; }
+td, th { border: 1px solid #ddd; padding: 2px 6px; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.meta { color: #555; font-size: 12px; } .wide { overflow-x: auto; }
+@media print { body { max-width: none; margin: 0; } section.pair, figure { break-inside: avoid; }
+               a { color: inherit; text-decoration: none; } }
+"""
 
 
-def _scale(values: list[float], lo: float, hi: float, size: int, flip: bool = False) -> list[float]:
-    span = (hi - lo) or 1.0
-    out = [(v - lo) / span * (size - 2 * PAD) + PAD for v in values]
-    return [size - v for v in out] if flip else out
-
-
-def _chart(
-    title: str,
-    lags: list[int],
-    ys: list[float | None],
-    band: tuple[list[float | None], list[float | None]] | None,
-    marks: list[bool],
-    ref: float,
-) -> str:
-    pts = [(x, y) for x, y in zip(lags, ys, strict=True) if y is not None and math.isfinite(y)]
-    if not pts:
-        return ""
-    values = [y for _, y in pts] + [ref]
-    if band:
-        values += [v for v in band[0] + band[1] if v is not None and math.isfinite(v)]
-    lo, hi = min(values), max(values)
-    xs = _scale([float(x) for x, _ in pts], float(min(lags)), float(max(lags)), W)
-    ys_ = _scale([y for _, y in pts], lo, hi, H, flip=True)
-    ref_y = _scale([ref], lo, hi, H, flip=True)[0]
+def build_report(store: Store, run_ids: Sequence[int | None], title: str | None = None) -> str:
+    """The report of ``run_ids`` (None: the latest run) as one HTML document."""
+    views = [load_run(store, run) for run in run_ids or [None]]
+    head = title or "tscorr report: " + ", ".join(f"run {v.run_id}" for v in views)
     parts = [
-        f'<svg width="{W}" height="{H}" role="img"><title>{html.escape(title)}</title>',
-        f'<line x1="{PAD}" x2="{W - PAD}" y1="{ref_y:.1f}" y2="{ref_y:.1f}" stroke="#bbb"/>',
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(head)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{_e(head)}</h1>",
+        '<p class="meta">Lag k &gt; 0: the series moves k buckets after the events. '
+        "p_peak: did this series move with these events at all (every lag looked at); "
+        "q: the same, adjusted over every pair of the run (Benjamini-Hochberg).</p>",
     ]
-    if band:
-        low = [(x, v) for x, v in zip(lags, band[0], strict=True) if v is not None]
-        high = [(x, v) for x, v in zip(lags, band[1], strict=True) if v is not None]
-        if low and high:
-            bx = _scale(
-                [float(x) for x, _ in high + low[::-1]], float(min(lags)), float(max(lags)), W
-            )
-            by = _scale([v for _, v in high + low[::-1]], lo, hi, H, flip=True)
-            poly = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(bx, by, strict=True))
-            parts.append(f'<polygon points="{poly}" fill="#cde" stroke="none"/>')
-    line = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(xs, ys_, strict=True))
-    parts.append(f'<polyline points="{line}" fill="none" stroke="#246" stroke-width="1.5"/>')
-    for (x, _), a, b in zip(pts, xs, ys_, strict=True):
-        if marks[lags.index(x)]:
-            parts.append(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3" fill="#c33"/>')
-    parts.append(f'<text x="{PAD}" y="14" font-size="11">{html.escape(title[:60])}</text>')
+    for view in views:
+        parts += _run_section(store, view)
+    versions = views[0].versions if views else {}
     parts.append(
-        f'<text x="{PAD}" y="{H - 6}" font-size="10">lag {min(lags)} .. {max(lags)}</text>'
+        '<footer class="meta">Made by '
+        + _e(", ".join(f"{k} {v}" for k, v in versions.items()))
+        + ".</footer></body></html>"
     )
-    parts.append("</svg>")
-    return "".join(parts)
+    return "\n".join(parts)
 
 
-def charts(frame: pl.DataFrame) -> list[str]:
-    cols = set(frame.columns)
-    out: list[str] = []
-    if {"event_set", "series", "lag", "r"} <= cols:
-        groups, value, ref = (
-            frame.partition_by(["event_set", "series"], maintain_order=True),
-            "r",
-            0.0,
+def write_report(
+    store: Store, run_ids: Sequence[int | None], path: Path, title: str | None = None
+) -> None:
+    path.write_text(build_report(store, run_ids, title), encoding="utf-8")
+
+
+def _run_section(store: Store, view: RunView) -> list[str]:
+    said = answers(view)
+    anchors = {
+        (e, s): f"run{view.run_id}-pair{i}"
+        for i, (e, s) in enumerate(view.peaks.select("event_set", "series").iter_rows())
+    }
+    kind = "cross-correlation" if view.command == "xcorr" else "event study"
+    out = [
+        f'<section class="run" id="run{view.run_id}">',
+        f"<h2>Run {view.run_id}: {kind}" + (f" - {_e(view.label)}" if view.label else "") + "</h2>",
+        "<h3>Answers</h3><ol>",
+    ]
+    for e, s, text in said.head(MAX_PAIRS).iter_rows():
+        out.append(f'<li>{_e(text)} <a href="#{anchors[(e, s)]}">charts</a></li>')
+    out.append("</ol>")
+    if view.peaks.height > 1:
+        out.append(f"<figure>{charts.svg(charts.overview(view, anchors))}</figure>")
+    for e, s, text in said.head(MAX_PAIRS).iter_rows():
+        second = (
+            charts.correlogram(view, e, s)
+            if view.command == "xcorr"
+            else charts.response_curve(view, e, s)
         )
-    elif {"event_set", "series", "lag", "mean_ratio"} <= cols:
-        groups, value, ref = (
-            frame.partition_by(["event_set", "series"], maintain_order=True),
-            "mean_ratio",
-            1.0,
-        )
-    else:
-        return out
-
-    # the most striking pairs first: largest |r|, or largest mean ratio
-    def strength(part: pl.DataFrame) -> float:
-        top = part[value].abs().max() if value == "r" else part[value].max()
-        return float(top) if isinstance(top, (int, float)) and math.isfinite(top) else -math.inf
-
-    for part in sorted(groups, key=strength, reverse=True)[:MAX_CHARTS]:
-        part = part.sort("lag")
-        lags = part["lag"].to_list()
-        # marked lags: adjusted within the pair (q_value), not the uncorrected per-lag p
-        marks = (
-            (part["q_value"] < 0.05).fill_null(False).to_list()
-            if "q_value" in cols
-            else [False] * len(lags)
-        )
-        band = (part["ci_low"].to_list(), part["ci_high"].to_list()) if "ci_low" in cols else None
-        title = f"{part['series'][0]} · {part['event_set'][0]}"
-        svg = _chart(title, lags, part[value].to_list(), band, marks, ref)
-        if svg:
-            out.append(svg)
+        out += [
+            f'<section class="pair" id="{anchors[(e, s)]}">',
+            f"<h3>{_e(s)} and {_e(e)}</h3>",
+            f'<p class="answer">{_e(text)}</p>',
+            f"<figure>{charts.svg(charts.series_chart(store, view, e, s))}</figure>",
+            f"<figure>{charts.svg(second)}</figure>",
+            "</section>",
+        ]
+    out += _parameters(view)
+    table = view.peaks.drop("run_id", strict=False).head(MAX_ROWS)
+    out += [f"<h3>Table: {'xcorr peaks' if view.command == 'xcorr' else 'peak responses'}</h3>"]
+    out += [f'<div class="wide">{_table(table)}</div>', "</section>"]
     return out
 
 
-def to_html(frame: pl.DataFrame, title: str = "tscorr results") -> str:
-    def cell(v: object) -> str:
-        if v is None:
-            return ""
-        if isinstance(v, float):
-            return f"{v:.4g}"
-        return html.escape(str(v))
-
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
+def _parameters(view: RunView) -> list[str]:
+    options = view.options
+    rows = [(k, v) for k, v in options.items() if v is not None]
+    rows += [(f"buckets.{k}", v) for k, v in view.params.get("buckets", {}).items()]
+    method = {k: v for k, v in view.params.get("method", {}).items() if k not in ("nulls", "bands")}
+    rows += [(f"method.{k}", v) for k, v in method.items()]
     body = "".join(
-        "<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
-        for row in frame.head(5000).iter_rows()
+        f"<tr><th>{_e(k)}</th><td>{_e(v if isinstance(v, str) else json.dumps(v))}</td></tr>"
+        for k, v in rows
     )
-    more = f"<p>{frame.height - 5000} more rows in the database.</p>" if frame.height > 5000 else ""
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>"
-        "body{font-family:sans-serif;margin:1.5em} table{border-collapse:collapse;font-size:12px}"
-        "td,th{border:1px solid #ddd;padding:2px 6px;text-align:right} svg{margin:4px;border:1px solid #eee}"
-        "</style></head><body>"
-        f"<h1>{html.escape(title)}</h1>"
-        "<p>Lag k &gt; 0: the series moves k buckets after the events. Red dots: lags with "
-        "q_value &lt; 0.05 (adjusted within the pair).</p>"
-        f"<div>{''.join(charts(frame))}</div><table><tr>{head}</tr>{body}</table>{more}"
-        "</body></html>"
-    )
+    notes = "".join(f"<li>{_e(n)}</li>" for n in view.params.get("notes", [])[:20])
+    return [
+        "<h3>Parameters</h3>",
+        f"<table>{body}</table>",
+        f'<p class="meta">Seed {options.get("seed", 0)}; every option above is stored in '
+        f"runs.params of run {view.run_id}.</p>",
+        f'<ul class="meta">{notes}</ul>' if notes else "",
+    ]
+
+
+def _table(frame: pl.DataFrame) -> str:
+    head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
+    rows = []
+    for row in frame.iter_rows():
+        cells = []
+        for value in row:
+            if isinstance(value, float):
+                cells.append(f'<td class="num">{_e(number(value))}</td>')
+            elif isinstance(value, int) and not isinstance(value, bool):
+                cells.append(f'<td class="num">{value}</td>')
+            else:
+                cells.append(f"<td>{_e('' if value is None else value)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value))

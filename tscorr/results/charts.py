@@ -1,0 +1,381 @@
+"""Charts of a stored run, drawn with matplotlib (no browser, no network): SVG for the HTML
+report, PNG or SVG files for ``tscorr plot``.
+
+Four kinds, each with titled axes, units, tick labels and a legend:
+
+* :func:`series_chart` - the metric over time at its own resolution, each event a labelled
+  vertical marker, the analysis window shaded, missing stretches left as gaps (never drawn as
+  zeros) and censored days hatched; a log scale when the values span three decades.
+* :func:`correlogram` - r by lag with the run's own surrogate null band (stored in
+  ``runs.params.method.bands``), the level a peak must pass after looking at every lag, and
+  the peak marked. Lag k > 0: the series moves k buckets after the events.
+* :func:`response_curve` - the ratio to the baseline by lag with its interval, the baseline
+  level (ratio 1) and the flagged lags.
+* :func:`overview` - every pair ranked by q and effect, each dot a link to its pair.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: never a window, never a display
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from tscorr.results.runview import RunView  # noqa: E402
+from tscorr.store import Store  # noqa: E402
+
+WIDTH, HEIGHT = 7.5, 3.2  # inches
+BLUE, ORANGE, GREY, RED = "#1f77b4", "#d95f02", "#888888", "#c0392b"
+plt.rcParams.update({"font.size": 9, "axes.titlesize": 10, "svg.fonttype": "none"})
+
+
+def lag_label(unit: str) -> str:
+    return f"lag ({unit}); k > 0: the series moves k {unit} after the events"
+
+
+def series_chart(store: Store, view: RunView, event_set: str, series: str) -> Figure:
+    """The series around the run's events, with the events, the window and the gaps."""
+    meta = view.meta(series)
+    points = store.query(
+        "SELECT ts, value FROM observations WHERE series = ? ORDER BY ts", [series]
+    )
+    censored = store.query(
+        "SELECT c.ts, c.below FROM censored c JOIN series s USING (series_id) "
+        "WHERE s.name = ? ORDER BY c.ts",
+        [series],
+    )
+    events = view.events_of(event_set)
+    bucket = timedelta(seconds=view.bucket_seconds(series))
+    before, after = _window(view, series)
+    fig, ax = plt.subplots(figsize=(WIDTH, HEIGHT), layout="constrained")
+    ts = points["ts"].to_list()
+    values = points["value"].to_numpy().astype(float)
+    step = _native_step(ts, bucket)
+    xs, ys = _with_gaps(ts, values, step)
+    ax.plot(
+        xs,
+        ys,
+        color=BLUE,
+        lw=1.2,
+        marker="o" if len(ts) <= 60 else None,
+        ms=3,
+        label=f"{series} ({meta.get('kind') or 'level'}, every {_span_text(step)})",
+    )
+    if censored.height:
+        for t in censored["ts"].to_list():
+            ax.axvspan(
+                t - step / 2, t + step / 2, facecolor="#eeeeee", edgecolor=GREY, hatch="///", lw=0
+            )
+        ax.plot(
+            [],
+            [],
+            color=GREY,
+            lw=0,
+            marker="s",
+            mfc="none",
+            label="absent from the list: below the cut-off",
+        )
+    for i, (when, name) in enumerate(events.select("ts", "name").iter_rows()):
+        ax.axvline(when, color=RED, lw=1, ls="--", label="event" if i == 0 else None)
+        ax.axvspan(
+            when - before * bucket,
+            when + (after + 1) * bucket,
+            color=ORANGE,
+            alpha=0.12,
+            lw=0,
+            label="analysis window" if i == 0 else None,
+        )
+        if i < 12:
+            ax.annotate(
+                _short(name),
+                (when, 1),
+                xycoords=("data", "axes fraction"),
+                rotation=90,
+                va="top",
+                ha="right",
+                fontsize=7,
+                color=RED,
+            )
+    positive = values[np.isfinite(values) & (values > 0)]
+    if positive.size and positive.max() / positive.min() >= 1000:
+        ax.set_yscale("log")
+    _zoom(
+        ax,
+        ts + censored["ts"].to_list(),
+        events["ts"].to_list(),
+        (before * bucket, (after + 1) * bucket),
+        max(3 * (before + after + 1), 14) * bucket,
+    )
+    ax.set_title(f"{series} around {event_set}")
+    ax.set_xlabel(f"time ({meta.get('tz') or 'UTC'}; shown in UTC)")
+    ax.set_ylabel(_y_label(meta, step))
+    ax.legend(loc="upper left", fontsize=7, framealpha=0.8)
+    fig.autofmt_xdate()
+    return fig
+
+
+def correlogram(view: RunView, event_set: str, series: str) -> Figure:
+    rows = view.rows.filter((pl.col("event_set") == event_set) & (pl.col("series") == series)).sort(
+        "lag"
+    )
+    unit = view.unit(series)
+    fig, ax = plt.subplots(figsize=(WIDTH, HEIGHT), layout="constrained")
+    lags = rows["lag"].to_numpy()
+    r = rows["r"].to_numpy().astype(float)
+    band = view.band(event_set, series)
+    if band:
+        ax.fill_between(
+            lags,
+            band["lo"],
+            band["hi"],
+            color=GREY,
+            alpha=0.25,
+            lw=0,
+            label="95% of r under the surrogate null (any one lag)",
+        )
+        for sign in (1, -1):
+            ax.axhline(
+                sign * band["max_abs"],
+                color=GREY,
+                ls=":",
+                lw=1,
+                label="level a peak must pass (every lag looked at)" if sign == 1 else None,
+            )
+    ax.axhline(0, color="black", lw=0.6)
+    ax.plot(lags, r, color=BLUE, marker="o", ms=3, lw=1.2, label="r (cross-correlation)")
+    if np.isfinite(r).any():
+        k = int(np.nanargmax(np.abs(r)))
+        peak = view.peaks.filter((pl.col("event_set") == event_set) & (pl.col("series") == series))
+        p = peak["p_peak"][0] if peak.height else None
+        text = f"peak: lag {int(lags[k]):+d} {unit}, r = {r[k]:.2f}" + (
+            f", p_peak = {_num(p)}" if p is not None else ""
+        )
+        ax.plot([lags[k]], [r[k]], "o", ms=9, mfc="none", mec=RED, mew=1.5, label=text)
+    ax.set_title(f"{series} against {event_set}: r by lag")
+    ax.set_xlabel(lag_label(unit))
+    ax.set_ylabel("r")
+    ax.legend(loc="best", fontsize=7, framealpha=0.8)
+    return fig
+
+
+def response_curve(view: RunView, event_set: str, series: str) -> Figure:
+    rows = view.rows.filter((pl.col("event_set") == event_set) & (pl.col("series") == series)).sort(
+        "lag"
+    )
+    unit = view.unit(series)
+    fig, ax = plt.subplots(figsize=(WIDTH, HEIGHT), layout="constrained")
+    lags = rows["lag"].to_numpy()
+    ratio = rows["mean_ratio"].to_numpy().astype(float)
+    lo = rows["ci_low"].to_numpy().astype(float)
+    hi = rows["ci_high"].to_numpy().astype(float)
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    if ok.any():
+        ax.fill_between(
+            lags[ok], lo[ok], hi[ok], color=BLUE, alpha=0.18, lw=0, label="95% interval"
+        )
+    ax.axhline(1, color="black", lw=0.8, ls="--", label="baseline level (ratio 1)")
+    ax.plot(
+        lags,
+        ratio,
+        color=BLUE,
+        marker="o",
+        ms=3,
+        lw=1.2,
+        label="ratio to baseline (ratio of means)",
+    )
+    flagged = _flagged_lags(view, event_set, series)
+    if flagged:
+        at = np.isin(lags, list(flagged))
+        ax.plot(
+            lags[at],
+            ratio[at],
+            "x",
+            color=RED,
+            ms=7,
+            label="flagged: " + ", ".join(sorted({f for v in flagged.values() for f in v}))[:80],
+        )
+    peak = rows.filter(pl.col("is_peak"))
+    if peak.height:
+        k, v = int(peak["lag"][0]), float(peak["mean_ratio"][0])
+        ax.plot(
+            [k],
+            [v],
+            "o",
+            ms=9,
+            mfc="none",
+            mec=RED,
+            mew=1.5,
+            label=f"peak: lag {k:+d} {unit}, {_num(v)} times the baseline",
+        )
+    shown = np.concatenate([ratio, lo[ok], hi[ok]])
+    finite = shown[np.isfinite(shown) & (shown > 0)]
+    if finite.size and finite.max() / max(finite.min(), 1e-12) >= 100:
+        ax.set_yscale("log")
+    ax.set_title(f"{series} around {event_set}: ratio to its usual level")
+    ax.set_xlabel(f"lag ({unit}) after the event; negative: before it")
+    ax.set_ylabel("value / baseline")
+    ax.legend(loc="best", fontsize=7, framealpha=0.8)
+    return fig
+
+
+def overview(view: RunView, anchors: dict[tuple[str, str], str], limit: int = 40) -> Figure:
+    """Pairs ranked by q (then effect): x the effect, y the pair; each dot links to its section."""
+    peaks = view.peaks.head(limit)
+    xcorr = view.command == "xcorr"
+    effect = (peaks["r"] if xcorr else peaks["mean_ratio"]).to_numpy().astype(float)
+    q = (peaks["q_peak"] if xcorr else peaks["q_placebo"]).to_numpy().astype(float)
+    labels = [_short(f"{s}  [{e}]", 60) for e, s in peaks.select("event_set", "series").iter_rows()]
+    height = max(2.2, 0.24 * len(labels) + 1.2)
+    fig, ax = plt.subplots(figsize=(WIDTH, height), layout="constrained")
+    y = np.arange(len(labels))[::-1]
+    strong = np.nan_to_num(q, nan=1.0) < 0.05
+    for sel, color, text in ((strong, RED, "q < 0.05"), (~strong, GREY, "q >= 0.05 (or none)")):
+        if sel.any():
+            ax.scatter(effect[sel], y[sel], color=color, s=28, label=text, zorder=3)
+    for i, (e, s) in enumerate(peaks.select("event_set", "series").iter_rows()):
+        dot = ax.scatter([effect[i]], [y[i]], s=60, alpha=0.0, zorder=4)
+        dot.set_urls([f"#{anchors.get((e, s), '')}"])
+    ax.set_yticks(y, labels, fontsize=7)
+    if xcorr:
+        ax.axvline(0, color="black", lw=0.6)
+        ax.set_xlabel("r at the peak lag")
+    else:
+        ax.axvline(1, color="black", lw=0.6, ls="--")
+        if np.nanmax(effect, initial=1) > 20:
+            ax.set_xscale("log")
+        ax.set_xlabel("peak ratio to baseline")
+    ax.set_title(f"run {view.run_id}: pairs ranked by q, then effect (click a dot)")
+    ax.legend(loc="lower right", fontsize=7)
+    return fig
+
+
+def svg(fig: Figure) -> str:
+    """The figure as inline SVG (no XML prolog), then closed."""
+    out = io.StringIO()
+    fig.savefig(out, format="svg")
+    plt.close(fig)
+    text = out.getvalue()
+    return text[text.index("<svg") :]
+
+
+def save(fig: Figure, path: str | Path, fmt: str) -> None:
+    fig.savefig(path, format=fmt, dpi=150)
+    plt.close(fig)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _window(view: RunView, series: str) -> tuple[int, int]:
+    """(before, after) in the pair's buckets: the respond window, or xcorr's largest lag."""
+    buckets = view.params.get("buckets", {})
+    asked = view.bucket_seconds(series)
+    from tscorr.units import parse_duration
+
+    requested = parse_duration(view.options.get("bucket", "1h")).seconds
+    scale = requested / asked if asked else 1
+    if "max_lag" in buckets:
+        lag = math.ceil(int(buckets["max_lag"]) * scale)
+        return lag, lag
+    return math.ceil(int(buckets.get("before", 0)) * scale), math.ceil(
+        int(buckets.get("after", 0)) * scale
+    )
+
+
+def _zoom(
+    ax: Any,
+    ts: list[Any],
+    events: list[Any],
+    window: tuple[timedelta, timedelta],
+    pad: timedelta,
+) -> None:
+    """Show the data and every event's window; only the stretch around the events when they
+    cover a small part of a long series."""
+    if not ts:
+        return
+    lo, hi = min(ts), max(ts)
+    if events:
+        first, last = min(events), max(events)
+        if (last - first) + 2 * pad < (hi - lo) * 0.5:
+            lo, hi = max(lo, first - pad), min(hi, last + pad)
+        lo, hi = min(lo, first - window[0]), max(hi, last + window[1])
+    ax.set_xlim(lo, hi)
+
+
+def _y_label(meta: dict[str, object], step: timedelta) -> str:
+    unit = meta.get("unit")
+    if unit:
+        return str(unit)
+    if meta.get("kind") == "count":
+        return f"count per {_span_text(step)}"
+    return "value"
+
+
+def _native_step(ts: list[Any], bucket: timedelta) -> timedelta:
+    if len(ts) < 2:
+        return bucket
+    seconds = np.array([t.timestamp() for t in ts])
+    gaps = np.diff(seconds)
+    step = int(np.median(gaps)) if gaps.size else int(bucket.total_seconds())
+    return timedelta(seconds=max(step, 1))
+
+
+def _with_gaps(ts: list[Any], values: np.ndarray, step: timedelta) -> tuple[list[Any], np.ndarray]:
+    """Insert a NaN wherever two observations are more than 1.5 steps apart: a gap is drawn
+    as a gap, never as a line through zero."""
+    if len(ts) < 2:
+        return ts, values
+    xs, ys = [ts[0]], [values[0]]
+    limit = step * 1.5
+    for prev, t, v in zip(ts[:-1], ts[1:], values[1:], strict=True):
+        if t - prev > limit:
+            xs.append(prev + step)
+            ys.append(np.nan)
+        xs.append(t)
+        ys.append(v)
+    return xs, np.array(ys, dtype=float)
+
+
+def _flagged_lags(view: RunView, event_set: str, series: str) -> dict[int, set[str]]:
+    if view.responses is None:
+        return {}
+    rows = view.responses.filter(
+        (pl.col("event_set") == event_set)
+        & (pl.col("series") == series)
+        & pl.col("flag").is_not_null()
+    )
+    out: dict[int, set[str]] = {}
+    for lag, flag in rows.select("lag", "flag").iter_rows():
+        out.setdefault(int(lag), set()).update(flag.split(","))
+    return out
+
+
+def _span_text(step: timedelta) -> str:
+    seconds = int(step.total_seconds())
+    for size, name in ((604800, "week"), (86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds % size == 0:
+            count = seconds // size
+            return name if count == 1 else f"{count} {name}s"
+    return f"{seconds} s"
+
+
+def _short(text: str, width: int = 40) -> str:
+    text = re.sub(r"\s+", " ", str(text))
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _num(x: float | None) -> str:
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
