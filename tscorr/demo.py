@@ -1,9 +1,11 @@
-"""``tscorr demo``: build a database from bundled real data and answer a question end to end.
+"""``tscorr demo``: the question this tool exists for, on bundled real data, end to end.
 
-The question: do Peyton Manning's playoff games and Super Bowls move his English Wikipedia
-pageviews, at which lag, and is it more than chance? Data: Prophet's example series of his
-daily pageviews (natural log, 2007-12 to 2016-01) and the dates of his playoff games and
-Super Bowls from Prophet's documentation (see fixtures/README.md).
+*When the US election was called on 9 November 2016 (AP, 07:29 UTC), did the reaction spike,
+how fast and by how much - and how does the Brexit result day compare?* Data (all in
+``fixtures/``, provenance in its README): hourly counts of tweets congratulating Trump
+(one row per tweet), daily English Wikipedia views of the candidates (with their real gaps),
+the daily top-100 Wikipedia articles around the Brexit result, and a hand-written timeline of
+the events. Three event studies, their one-sentence answers, and a report.
 """
 
 from __future__ import annotations
@@ -11,27 +13,42 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tscorr.analysis.correlate import XcorrRun, run_xcorr
-from tscorr.analysis.request import XcorrParams
+import polars as pl
+
+from tscorr.analysis.request import RespondParams
+from tscorr.analysis.respond import run_respond
 from tscorr.errors import BadInput
 from tscorr.ingest.load import LoadReport, load_file
 from tscorr.ingest.source import LoadOptions
 from tscorr.resources import fixtures_dir
+from tscorr.results.answers import answers
+from tscorr.results.outputs import write_file
+from tscorr.results.report import write_report
+from tscorr.results.runview import load_run
 from tscorr.store import Store
-from tscorr.units import Duration
 
 QUESTION = (
-    "Do Peyton Manning's playoff games and Super Bowls move his Wikipedia pageviews, "
-    "at which lag, and is it more than chance?"
+    "When the US election was called on 9 Nov 2016 (07:29 UTC), did the reaction spike, how "
+    "fast and by how much, and how does the Brexit result day compare?"
 )
-SERIES = "pageviews:en.wikipedia/Peyton_Manning"
+REPORT_MARK = '<meta name="generator" content="tscorr demo">'
+
+# (label, events, series, bucket, before, after, baseline): the three studies
+STUDIES = (
+    ("demo: tweets", "kind = 'race-call'", "tweets:*", "1h", "6h", "12h", "pre:5d"),
+    ("demo: candidates", "kind = 'race-call'", "wiki:*", "1d", "0s", "2d", "pre:3d"),
+    ("demo: brexit", "kind = 'referendum-result'", "pageviews:*", "1d", "0s", "0s", "pre:2d"),
+)
+SHOWN = {"demo: tweets": 1, "demo: candidates": 2, "demo: brexit": 3}  # answers printed
 
 
 @dataclass
 class DemoResult:
     db: str
+    report: Path | None
     loads: list[LoadReport]
-    xcorr: XcorrRun
+    runs: list[int]
+    answers: list[str]  # the sentences printed, in order
 
 
 def _is_earlier_demo(path: Path) -> bool:
@@ -50,12 +67,7 @@ def _is_earlier_demo(path: Path) -> bool:
     )
 
 
-def run_demo(db: str | Path, force: bool = False) -> DemoResult:
-    """Rebuild ``db`` from the bundled fixtures and run the demo's analysis.
-
-    An existing ``db`` is replaced only when an earlier demo built it, or with ``force``.
-    """
-    path = Path(db)
+def _check_targets(path: Path, report: Path | None, force: bool) -> None:
     if path.is_dir():
         raise BadInput(f"cannot write {path}: it is a folder; name a file inside it")
     if path.exists() and not path.is_file():  # a device or a pipe: never deleted
@@ -65,27 +77,75 @@ def run_demo(db: str | Path, force: bool = False) -> DemoResult:
             f"{path} exists and is not an earlier demo database; pass --force to replace it, "
             "or --out another file"
         )
+    if report is not None and report.exists() and not force:
+        head = report.read_text(errors="replace")[:2000] if report.is_file() else ""
+        if REPORT_MARK not in head:
+            raise BadInput(
+                f"{report} exists and is not an earlier demo report; pass --force or --report "
+                "another file"
+            )
+
+
+def _load(store: Store) -> list[LoadReport]:
+    real, events = fixtures_dir() / "real", fixtures_dir() / "events"
+    return [
+        load_file(store, events / "news2012-2016.csv"),
+        load_file(
+            store,
+            real / "twitter" / "upchuck_congrats_times_DERIVED.csv",
+            options=LoadOptions(agg="count", series_name="tweets:congratulations"),
+        ),
+        load_file(
+            store,
+            real / "wikipedia-election2016" / "beckernick_enwiki_daily_views_2016-11-01_to_15.csv",
+            options=LoadOptions(prefix="wiki:", unit="views per day"),
+        ),
+        load_file(store, real / "wikipedia" / "top100_2016-06-22_to_2016-06-24.csv"),
+    ]
+
+
+def run_demo(db: str | Path, force: bool = False, report: str | Path | None = None) -> DemoResult:
+    """Rebuild ``db`` from the bundled fixtures, run the three studies, write ``report``.
+
+    An existing ``db`` (or ``report``) is replaced only when an earlier demo made it, or with
+    ``force``.
+    """
+    path = Path(db)
+    report_path = Path(report) if report is not None else None
+    _check_targets(path, report_path, force)
     for stale in (path, path.with_name(path.name + ".wal")):
         stale.unlink(missing_ok=True)
-    real = fixtures_dir() / "real"
+    runs, said = [], []
     with Store.open(path) as store:
-        loads = [
-            load_file(
+        loads = _load(store)
+        for label, events, series, bucket, before, after, baseline in STUDIES:
+            run = run_respond(
                 store,
-                real / "example_wp_log_peyton_manning.csv",
-                options=LoadOptions(series_name=SERIES, unit="log(views)", agg="mean"),
-            ),
-            load_file(store, real / "peyton_manning_playoffs_superbowls.csv"),
-        ]
-        run = run_xcorr(
-            store,
-            XcorrParams(
-                events="kind IN ('playoff', 'superbowl')",
-                by="kind",
-                series=SERIES,
-                bucket=Duration(1, "d"),
-                max_lag=7,
-                label="demo: Peyton Manning",
-            ),
-        )
-    return DemoResult(str(path), loads, run)
+                RespondParams(
+                    events=events,
+                    series=series,
+                    bucket=bucket,  # type: ignore[arg-type]
+                    before=before,  # type: ignore[arg-type]
+                    after=after,  # type: ignore[arg-type]
+                    baseline=baseline,
+                    label=label,
+                ),
+            )
+            runs.append(run.run_id)
+            view = load_run(store, run.run_id)
+            said += answers(view).head(SHOWN[label])["answer"].to_list()
+        if report_path is not None:
+            title = "tscorr demo: election night 2016, and the Brexit result for contrast"
+
+            def write(tmp: Path) -> None:
+                write_report(store, runs, tmp, title, pairs=3)
+                text = tmp.read_text(encoding="utf-8")
+                tmp.write_text(text.replace("<head>", "<head>" + REPORT_MARK, 1), encoding="utf-8")
+
+            write_file(report_path, write, force=True, protect=store.files())
+    return DemoResult(str(path), report_path, loads, runs, said)
+
+
+def headline(result: DemoResult) -> pl.DataFrame:
+    """The printed answers as a frame (for --json and friends)."""
+    return pl.DataFrame({"answer": result.answers})

@@ -335,34 +335,36 @@ def demo(
     out: Annotated[
         Path, typer.Option(metavar="FILE", help="Database file the demo builds.")
     ] = Path("tscorr-demo.duckdb"),
+    report: Annotated[
+        Path, typer.Option(metavar="FILE", help="HTML report the demo writes.")
+    ] = Path("tscorr-demo.html"),
     force: Annotated[
-        bool, typer.Option(help="Replace --out even if it is not an earlier demo database.")
+        bool,
+        typer.Option(help="Replace --out and --report even if an earlier demo did not make them."),
     ] = False,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
     as_nl: NlOpt = False,
     as_table: TableOpt = False,
 ) -> None:
-    """Build a database from the bundled real data and answer a question end to end.
+    """Answer the question this tool exists for, on bundled real data, end to end.
 
-    Loads Peyton Manning's daily Wikipedia pageviews and his playoff and Super Bowl dates,
-    then runs xcorr by event kind (1-day buckets, lags -7..+7, every circular shift as the null).
+    When the US election was called (9 Nov 2016, 07:29 UTC), did congratulation tweets and
+    the candidates' Wikipedia pages spike, how fast and by how much; and how does the Brexit
+    result day compare? Loads the bundled files, runs three event studies, prints one
+    sentence per answer and writes an HTML report with the charts.
 
-    Example: tscorr demo --out demo.duckdb
+    Example: tscorr demo --out demo.duckdb --report demo.html
     """
     shown = output(as_json, as_csv, as_nl, as_table, None)
-    from tscorr.demo import QUESTION, run_demo
+    from tscorr.demo import QUESTION, headline, run_demo
 
-    result = run_demo(out, force)
-    table = shown.mode == "table"
-    if table:
-        typer.echo(f"Question: {QUESTION}")
-        typer.echo(f"Database: {result.db} (query it with: tscorr --db {result.db} sql ...)")
-    peaks = result.xcorr.peaks.select(PEAK_COLUMNS)
-    show(peaks, f"peaks ({LAG_HELP})", shown, result.xcorr.run_id)
-    if table:
-        for row in result.xcorr.peaks.iter_rows(named=True):
-            typer.echo(
-                f"{row['event_set']}: strongest at lag {row['lag']:+d} day(s), r = {row['r']:.3f}, "
-                f"peak p = {row['p_peak']:.3g}, q = {row['q_peak']:.3g}"
-            )
+    result = run_demo(out, force, report)
+    if shown.mode != "table":
+        show(headline(result), None, shown)
+        return
+    typer.echo(f"Question: {QUESTION}\n")
+    for number, sentence in enumerate(result.answers, start=1):
+        typer.echo(f"{number}. {sentence}\n")
+    typer.echo(f"Report: {result.report} (charts, parameters, tables)")
+    typer.echo(f"Database: {result.db} (query it with: tscorr --db {result.db} sql ...)")

@@ -44,7 +44,8 @@ WORDS = {"min": "minute", "h": "hour", "d": "day", "w": "week"}
 
 def _when(lag: int, unit: str, what: str = "the event") -> str:
     if lag == 0:
-        return f"in the same {WORDS.get(unit, unit + ' bucket')} as {what}"
+        word = WORDS.get(unit, unit + " bucket")
+        return f"{'on' if word in ('day', 'week') else 'in'} the same {word} as {what}"
     side = "after" if lag > 0 else "before"
     return f"{abs(lag)} {unit} {side} {what}"
 
@@ -97,9 +98,15 @@ def respond_answer(view: RunView, row: dict[str, Any]) -> str:
         text += f", halving within {number(half)} {unit}"
     p = row.get("p_placebo")
     placebos = view.options.get("placebos", 0)
+    days = _days_of_data(view, series)
     if p is not None and math.isfinite(p):
         if p <= 0.05:
             text += f"; this beats {placebos} placebo dates (p = {number(p)})"
+        elif days is not None and days < 20 * int(row.get("n_events") or 1):
+            text += (
+                f"; with {days} days of data the placebo test cannot tell it from chance "
+                f"(p = {number(p)}; it needs about 20 days per event)"
+            )
         else:
             text += f"; placebo dates reach as much (p = {number(p)}), so it may be chance"
     caveats = _series_caveats(view, series)
@@ -109,6 +116,14 @@ def respond_answer(view: RunView, row: dict[str, Any]) -> str:
         caveats.append("the interval is widened for having picked the largest lag")
     caveats += _flag_caveats(view, row)
     return text + "." + (f" Caveats: {'; '.join(caveats)}." if caveats else "")
+
+
+def _days_of_data(view: RunView, series: str) -> int | None:
+    """Whole days in the span the series was analysed over (placebo dates come from them)."""
+    for block in view.params.get("alignment", {}).get("blocks", []):
+        if series in block.get("series", []):
+            return max(1, int(block["grid_buckets"] * view.bucket_seconds(series) // 86400))
+    return None
 
 
 def _flag_caveats(view: RunView, row: dict[str, Any]) -> list[str]:

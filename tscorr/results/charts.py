@@ -59,9 +59,11 @@ def series_chart(store: Store, view: RunView, event_set: str, series: str) -> Fi
     bucket = timedelta(seconds=view.bucket_seconds(series))
     before, after = _window(view, series)
     fig, ax = plt.subplots(figsize=(WIDTH, HEIGHT), layout="constrained")
+    step = _native_step(points["ts"].to_list(), bucket)
+    if step < bucket:  # finer than analysed (one row per tweet): drawn as analysed
+        points, step = _as_analysed(points, meta, bucket), bucket
     ts = points["ts"].to_list()
     values = points["value"].to_numpy().astype(float)
-    step = _native_step(ts, bucket)
     xs, ys = _with_gaps(ts, values, step)
     ax.plot(
         xs,
@@ -179,7 +181,7 @@ def response_curve(view: RunView, event_set: str, series: str) -> Figure:
     ratio = rows["mean_ratio"].to_numpy().astype(float)
     lo = rows["ci_low"].to_numpy().astype(float)
     hi = rows["ci_high"].to_numpy().astype(float)
-    ok = np.isfinite(lo) & np.isfinite(hi)
+    ok = np.isfinite(lo) & np.isfinite(hi) & (lo > 0)
     if ok.any():
         ax.fill_between(
             lags[ok], lo[ok], hi[ok], color=BLUE, alpha=0.18, lw=0, label="95% interval"
@@ -320,6 +322,17 @@ def _y_label(meta: dict[str, object], step: timedelta) -> str:
     if meta.get("kind") == "count":
         return f"count per {_span_text(step)}"
     return "value"
+
+
+def _as_analysed(points: pl.DataFrame, meta: dict[str, Any], bucket: timedelta) -> pl.DataFrame:
+    """Points summed (counts) or averaged (levels) per analysis bucket; a count series' empty
+    buckets inside its span are 0, a level's stay missing."""
+    every = f"{int(bucket.total_seconds())}s"
+    agg = pl.col("value").sum() if meta.get("agg") == "sum" else pl.col("value").mean()
+    out = points.sort("ts").group_by_dynamic("ts", every=every).agg(agg)
+    if meta.get("kind") == "count" and out.height:
+        out = out.upsample("ts", every=every).with_columns(pl.col("value").fill_null(0.0))
+    return out
 
 
 def _native_step(ts: list[Any], bucket: timedelta) -> timedelta:

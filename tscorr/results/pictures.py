@@ -62,6 +62,7 @@ def plot(
         raise BadInput(f"run {view.run_id} is an event study; --kind response or series")
     if kind == "response" and view.command != "respond":
         raise BadInput(f"run {view.run_id} is a cross-correlation; --kind correlogram or series")
+
     def draw(tmp: Path) -> None:
         if kind == "series":
             figure = charts.series_chart(store, view, e, s)

@@ -40,7 +40,9 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 """
 
 
-def build_report(store: Store, run_ids: Sequence[int | None], title: str | None = None) -> str:
+def build_report(
+    store: Store, run_ids: Sequence[int | None], title: str | None = None, pairs: int = MAX_PAIRS
+) -> str:
     """The report of ``run_ids`` (None: the latest run) as one HTML document."""
     views = [load_run(store, run) for run in run_ids or [None]]
     head = title or "tscorr report: " + ", ".join(f"run {v.run_id}" for v in views)
@@ -55,7 +57,7 @@ def build_report(store: Store, run_ids: Sequence[int | None], title: str | None 
         "q: the same, adjusted over every pair of the run (Benjamini-Hochberg).</p>",
     ]
     for view in views:
-        parts += _run_section(store, view)
+        parts += _run_section(store, view, pairs)
     versions = views[0].versions if views else {}
     parts.append(
         '<footer class="meta">Made by '
@@ -66,12 +68,17 @@ def build_report(store: Store, run_ids: Sequence[int | None], title: str | None 
 
 
 def write_report(
-    store: Store, run_ids: Sequence[int | None], path: Path, title: str | None = None
+    store: Store,
+    run_ids: Sequence[int | None],
+    path: Path,
+    title: str | None = None,
+    pairs: int = MAX_PAIRS,
 ) -> None:
-    path.write_text(build_report(store, run_ids, title), encoding="utf-8")
+    """Write the report of ``run_ids``, drawing the first ``pairs`` pairs of each in full."""
+    path.write_text(build_report(store, run_ids, title, pairs), encoding="utf-8")
 
 
-def _run_section(store: Store, view: RunView) -> list[str]:
+def _run_section(store: Store, view: RunView, pairs: int) -> list[str]:
     said = answers(view)
     anchors = {
         (e, s): f"run{view.run_id}-pair{i}"
@@ -83,12 +90,12 @@ def _run_section(store: Store, view: RunView) -> list[str]:
         f"<h2>Run {view.run_id}: {kind}" + (f" - {_e(view.label)}" if view.label else "") + "</h2>",
         "<h3>Answers</h3><ol>",
     ]
-    for e, s, text in said.head(MAX_PAIRS).iter_rows():
+    for e, s, text in said.head(pairs).iter_rows():
         out.append(f'<li>{_e(text)} <a href="#{anchors[(e, s)]}">charts</a></li>')
     out.append("</ol>")
     if view.peaks.height > 1:
         out.append(f"<figure>{charts.svg(charts.overview(view, anchors))}</figure>")
-    for e, s, text in said.head(MAX_PAIRS).iter_rows():
+    for e, s, text in said.head(pairs).iter_rows():
         second = (
             charts.correlogram(view, e, s)
             if view.command == "xcorr"

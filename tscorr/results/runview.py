@@ -105,7 +105,7 @@ def load_run(store: Store, run_id: int | None = None) -> RunView:
         )
     names = rows["series"].unique().to_list()
     series = store.query(
-        "SELECT name, kind, unit, step, tz, attrs FROM series WHERE list_contains(?, name)",
+        "SELECT name, kind, agg, unit, step, tz, attrs FROM series WHERE list_contains(?, name)",
         [names],
     ).with_columns(
         pl.col("attrs").map_elements(lambda a: json.loads(a or "{}"), return_dtype=pl.Object)
