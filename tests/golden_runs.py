@@ -84,9 +84,7 @@ def build(db: Path) -> Store:
             baseline="pre:3d",
         ),
     )
-    run_explain(
-        store, ExplainParams(series="311:total", bucket="1d", season="none", window="3d")
-    )
+    run_explain(store, ExplainParams(series="311:total", bucket="1d", season="none", window="3d"))
     return store
 
 

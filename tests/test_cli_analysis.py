@@ -111,12 +111,19 @@ def test_demo_answers_its_question(runner, tmp_path: Path) -> None:  # type: ign
     db = tmp_path / "demo.duckdb"
     result = runner.invoke(app, ["demo", "--out", str(db)])
     assert result.exit_code == 0, result.stderr
-    assert "Question: Do Peyton Manning's playoff games" in result.stdout
-    assert "kind = playoff: strongest at lag +1 day(s)" in result.stdout
+    assert "Question: When the US election was called on 9 Nov 2016" in result.stdout
+    assert "1. tweets:congratulations rose to 1,740 times its usual level" in result.stdout
+    assert "2. wiki:Donald_Trump rose to 18 times its usual level" in result.stdout
+    assert "BBC forecasts Leave" in result.stdout  # the contrast
     again = runner.invoke(
         app, ["--db", str(db), "sql", "SELECT count(*) AS n FROM runs", "--format", "json"]
     )
-    assert json.loads(again.stdout) == [{"n": 1}]
+    assert json.loads(again.stdout) == [{"n": 3}]
+    report = db.with_suffix(".html")  # next to the database, not in the working folder
+    text = report.read_text()
+    assert text.count("<svg") >= 6 and "<script" not in text
+    as_json = json.loads(runner.invoke(app, ["demo", "--out", str(db), "--json"]).stdout)
+    assert as_json[0]["answer"].startswith("tweets:congratulations rose to 1,740 times")
 
 
 def test_export_html_report(loaded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -137,7 +144,8 @@ def test_export_html_report(loaded, tmp_path: Path) -> None:  # type: ignore[no-
     result = loaded("export", "--table", "xcorr", "--format", "html", "--out", str(out))
     assert result.exit_code == 0, result.stderr
     text = out.read_text()
-    assert text.startswith("<!doctype html>") and "<script" not in text
-    assert text.count("<svg") == 2  # one chart per (event set, series) pair
-    assert text.count("<tr>") == 1 + 14
-    assert "pageviews:Peyton_Manning · kind = playoff" in text
+    assert text.startswith("<!DOCTYPE html>") and "<script" not in text
+    # per pair: the series with its events and the correlogram; plus the overview
+    assert text.count("<svg") == 2 * 2 + 1
+    assert "pageviews:Peyton_Manning and kind = playoff" in text
+    assert "lag (d); k &gt; 0: the series moves k d after the events" in text  # axis title

@@ -66,14 +66,16 @@ def test_export_format_from_the_name_and_dash_for_stdout(ran, tmp_path: Path) ->
     assert pl.read_csv(io.StringIO(printed.stdout)).height == 24
 
 
-def test_html_report_is_titled_by_the_file_named_and_says_what_dots_mean(
+def test_html_report_is_titled_by_the_file_named_and_says_what_marks_mean(
     ran, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "sandy.html"
     assert ran("export", "--table", "xcorr", "--out", str(out)).exit_code == 0
     page = out.read_text()
     assert "<title>tscorr: sandy</title>" in page and ".tmp" not in page
-    assert "q_value &lt; 0.05 (adjusted within the pair)" in page
+    # the legend says what the band and the lines are: the run's own null, not a white band
+    assert "95% of r under the surrogate null (any one lag)" in page
+    assert "level a peak must pass (every lag looked at)" in page
 
 
 @pytest.mark.parametrize(

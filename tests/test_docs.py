@@ -34,5 +34,6 @@ def test_every_feed_is_in_the_readme() -> None:
 def test_demo_output_in_the_readme_is_what_the_demo_prints(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     result = runner.invoke(app, ["demo", "--out", str(tmp_path / "demo.duckdb")])
     assert result.exit_code == 0, result.stderr
-    shown = re.findall(r"^kind = \w+: strongest at .*$", README, re.M)
-    assert shown and all(line in result.stdout for line in shown)
+    demo = README.split("## The demo", 1)[1].split("```", 2)[1]
+    shown = re.findall(r"^\d\. .*$", demo, re.M)
+    assert len(shown) == 3 and all(line in result.stdout for line in shown)

@@ -336,8 +336,11 @@ def demo(
         Path, typer.Option(metavar="FILE", help="Database file the demo builds.")
     ] = Path("tscorr-demo.duckdb"),
     report: Annotated[
-        Path, typer.Option(metavar="FILE", help="HTML report the demo writes.")
-    ] = Path("tscorr-demo.html"),
+        Path | None,
+        typer.Option(
+            metavar="FILE", help="HTML report the demo writes; default: --out with .html."
+        ),
+    ] = None,
     force: Annotated[
         bool,
         typer.Option(help="Replace --out and --report even if an earlier demo did not make them."),
@@ -359,7 +362,7 @@ def demo(
     shown = output(as_json, as_csv, as_nl, as_table, None)
     from tscorr.demo import QUESTION, headline, run_demo
 
-    result = run_demo(out, force, report)
+    result = run_demo(out, force, report or out.with_suffix(".html"))
     if shown.mode != "table":
         show(headline(result), None, shown)
         return

@@ -246,8 +246,9 @@ def overview(view: RunView, anchors: dict[tuple[str, str], str], limit: int = 40
         if sel.any():
             ax.scatter(effect[sel], y[sel], color=color, s=28, label=text, zorder=3)
     for i, (e, s) in enumerate(peaks.select("event_set", "series").iter_rows()):
-        dot = ax.scatter([effect[i]], [y[i]], s=60, alpha=0.0, zorder=4)
-        dot.set_urls([f"#{anchors.get((e, s), '')}"])
+        if (e, s) in anchors:  # a dot links to its pair's section of the report
+            dot = ax.scatter([effect[i]], [y[i]], s=60, alpha=0.0, zorder=4)
+            dot.set_urls([f"#{anchors[(e, s)]}"])
     ax.set_yticks(y, labels, fontsize=7)
     if xcorr:
         ax.axvline(0, color="black", lw=0.6)

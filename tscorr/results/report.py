@@ -80,9 +80,9 @@ def write_report(
 
 def _run_section(store: Store, view: RunView, pairs: int) -> list[str]:
     said = answers(view)
-    anchors = {
+    anchors = {  # the pairs drawn in full; the overview links each to its section
         (e, s): f"run{view.run_id}-pair{i}"
-        for i, (e, s) in enumerate(view.peaks.select("event_set", "series").iter_rows())
+        for i, (e, s) in enumerate(view.peaks.select("event_set", "series").head(pairs).iter_rows())
     }
     kind = "cross-correlation" if view.command == "xcorr" else "event study"
     out = [

@@ -1,0 +1,278 @@
+"""Pictures as a person sees them: PNGs read back, the report opened in headless Chromium
+(Debian's ``chromium``, installed by ``.ci/run``), and the numbers the charts and sentences
+show checked against the tables and against an independent computation of the null band."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import tscorr
+from tscorr.analysis.correlate import run_xcorr
+from tscorr.analysis.request import RespondParams, XcorrParams
+from tscorr.analysis.respond import run_respond
+from tscorr.results.answers import answers, number
+from tscorr.results.runview import load_run
+from tscorr.store import Store
+
+FIX = Path(__file__).resolve().parent.parent / "fixtures"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def sandy(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """Sandy's 311 calls and the landfall: run 1 respond, run 2 xcorr (the README's)."""
+    store = tscorr.open(tmp_path_factory.mktemp("pictures") / "p.duckdb")
+    tscorr.load_file(
+        store,
+        FIX / "real/sandy-311-calls--sandy-311-calls-by-day.csv",
+        options=tscorr.LoadOptions(prefix="311:", tz="America/New_York", series_kind="count"),
+    )
+    tscorr.load_file(store, FIX / "events/news2012-2016.csv")
+    for path in sorted((FIX / "real/wikipedia").glob("*.csv")):
+        tscorr.load_file(store, path)
+    hurricane = "kind = 'hurricane'"
+    run_respond(
+        store,
+        RespondParams(
+            events=hurricane,
+            series="311:total",
+            bucket="1d",
+            before="2d",
+            after="7d",
+            baseline="pre:7d",
+        ),  # type: ignore[arg-type]
+    )
+    run_xcorr(
+        store,
+        XcorrParams(
+            events=hurricane,
+            series="311:*",
+            bucket="1d",
+            max_lag="14d",  # type: ignore[arg-type]
+            transform="log1p",
+        ),
+    )
+    run_respond(
+        store,
+        RespondParams(
+            events="kind = 'race-call'",
+            series="pageviews:*",
+            bucket="1d",
+            before="1d",
+            after="1d",
+            baseline="pre:3d",
+        ),  # type: ignore[arg-type]
+    )
+    return store
+
+
+def test_sentences_say_what_the_tables_hold(sandy: Store) -> None:
+    view = load_run(sandy, 1)
+    peak = view.peaks.row(0, named=True)
+    (sentence,) = answers(view)["answer"].to_list()
+    assert sentence.startswith(
+        f"311:total rose to {number(peak['mean_ratio'])} times its usual level"
+    )
+    assert "937" in sentence and f"p = {number(peak['p_placebo'])}" in sentence
+    assert f"halving within {number(peak['half_life'])} d" in sentence
+    assert "fewer observed values than asked" in sentence  # the baseline-short flag
+    xview = load_run(sandy, 2)
+    top = xview.peaks.row(0, named=True)
+    said = answers(xview).row(0, named=True)
+    assert said["series"] == top["series"] and f"r = {top['r']:.2f}" in said["answer"]
+    assert f"over {xview.peaks.height} pairs" in said["answer"]
+
+
+def test_censored_series_say_so(sandy: Store) -> None:
+    view = load_run(sandy, 3)
+    text = " ".join(answers(view)["answer"].to_list())
+    assert "a top list: days the item is absent are below the cut-off, not zero" in text
+
+
+def test_the_null_band_is_the_runs_own_surrogates(sandy: Store) -> None:
+    """Recomputed here by brute force: r of the series with every circular shift of the
+    landfall impulse; the stored band is their 2.5% and 97.5% quantiles."""
+    view = load_run(sandy, 2)
+    band = view.band("kind = 'hurricane'", "311:total")
+    assert band is not None
+    values = sandy.query(
+        "SELECT ts, value FROM observations WHERE series = '311:total' ORDER BY ts"
+    )
+    days = values["ts"].dt.convert_time_zone("America/New_York").dt.date().to_list()
+    start = days[0]
+    y = np.zeros((days[-1] - start).days + 1)
+    for day, v in zip(days, values["value"].to_list(), strict=True):
+        y[(day - start).days] = v
+    y = np.log1p(y)
+    e = np.zeros_like(y)
+    landfall = sandy.scalar("SELECT ts FROM events WHERE kind = 'hurricane'")
+    import zoneinfo
+
+    e[(landfall.astimezone(zoneinfo.ZoneInfo("America/New_York")).date() - start).days] = 1.0
+    r = np.array([np.corrcoef(np.roll(e, s), y)[0, 1] for s in range(len(y))])
+    lo, hi = np.quantile(r, [0.025, 0.975])
+    assert band["lo"] == pytest.approx(lo, abs=1e-9) and band["hi"] == pytest.approx(hi, abs=1e-9)
+    # the level a peak must pass: 95% quantile of the largest |r| over 2L+1 neighbouring shifts
+    L = 14
+    windows = np.array(
+        [np.abs(np.take(r, range(s - L, s + L + 1), mode="wrap")).max() for s in range(len(r))]
+    )
+    assert band["max_abs"] == pytest.approx(np.quantile(windows, 0.95), abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "kind,run", [("series", 1), ("response", 1), ("correlogram", 2), ("overview", 2)]
+)
+def test_png_files_read_back(cli, sandy: Store, tmp_path: Path, kind: str, run: int) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / f"{kind}.png"
+    from tscorr.results.pictures import plot
+
+    path, _ = plot(sandy, run, out, "311:total" if kind != "overview" else "*", None, kind)
+    image = np.asarray(Image.open(path).convert("L"), dtype=float)
+    assert image.shape[0] >= 400 and image.shape[1] >= 1000  # 7.5 x 3.2 in at 150 dpi
+    assert image.std() > 10  # not blank
+    ink = (image < 128).mean()
+    assert 0.005 < ink < 0.5  # lines, ticks and labels; not a black square
+
+
+def test_svg_has_titled_axes_and_a_legend(sandy: Store, tmp_path: Path) -> None:
+    from tscorr.results.pictures import plot
+
+    path, _ = plot(sandy, 2, tmp_path / "c.svg", "311:total")
+    text = path.read_text()
+    for words in (
+        "lag (d); k &gt; 0: the series moves k d after the events",
+        "95% of r under the surrogate null",
+        "level a peak must pass",
+        "311:total against kind =",
+        "r by lag",
+    ):
+        assert words in text, words
+
+
+def test_plot_refuses_what_it_cannot_draw(cli, sandy: Store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tscorr.errors import BadInput, NoData
+    from tscorr.results.pictures import plot
+
+    with pytest.raises(BadInput, match="name a .png, .svg or .html file"):
+        plot(sandy, 1, tmp_path / "x.gif")
+    with pytest.raises(BadInput, match="is an event study"):
+        plot(sandy, 1, tmp_path / "x.png", kind="correlogram")
+    with pytest.raises(NoData, match="has no pair of series 'nothing'"):
+        plot(sandy, 1, tmp_path / "x.png", series="nothing")
+
+
+def _report(sandy: Store, tmp_path: Path) -> Path:
+    from tscorr.results.pictures import report
+
+    return report(sandy, [1, 2, 3], tmp_path / "report.html")
+
+
+def test_the_report_is_self_contained(sandy: Store, tmp_path: Path) -> None:
+    text = _report(sandy, tmp_path).read_text()
+    assert "<script" not in text and not re.search(r'(src|href)="(https?:)?//', text)
+    ids = set(re.findall(r'id="([^"]+)"', text))
+    links = set(re.findall(r'href="#([^"]+)"', text)) | set(
+        re.findall(r'xlink:href="#([^"]+)"', text)
+    )
+    assert links and links <= ids  # every answer and every overview dot leads to its pair
+    assert "Seed 0" in text and "duckdb" in text  # parameters, seed, versions
+    assert "@media print" in text
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
+def test_the_report_renders_in_a_real_browser(sandy: Store, tmp_path: Path) -> None:
+    page = _report(sandy, tmp_path)
+    shot = tmp_path / "report.png"
+    common = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
+    dom = subprocess.run(
+        [*common, "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    console = [x for x in dom.stderr.splitlines() if "CONSOLE" in x or "net::ERR" in x]
+    assert not console, console
+    rendered = dom.stdout
+    svgs = re.findall(r"<svg.*?</svg>", rendered, re.S)
+    pairs = len(re.findall(r'class="pair"', rendered))
+    assert pairs >= 3 and len(svgs) >= 2 * pairs  # every chart rendered
+    for svg in svgs:  # each with axis text
+        assert re.search(r"<text|<tspan|>lag|>time", svg) or '<g id="text_' in svg
+    taken = subprocess.run(
+        [*common, f"--screenshot={shot}", "--window-size=1200,2400", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert taken.returncode == 0 and shot.exists(), taken.stderr[-2000:]
+    image = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    assert image.shape == (2400, 1200) and image.std() > 20
+    keep = Path(__file__).resolve().parent.parent / "benchmarks" / "out"
+    keep.mkdir(exist_ok=True)
+    shutil.copy(shot, keep / "report-screenshot.png")  # for a person to look at
+
+
+def test_cli_plot_and_report(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tscorr.cli import app
+
+    db = tmp_path / "c.duckdb"
+    runner.invoke(app, ["--db", str(db), "load", str(FIX / "events/news2012-2016.csv")])
+    runner.invoke(
+        app,
+        [
+            "--db",
+            str(db),
+            "load",
+            str(FIX / "real/sandy-311-calls--sandy-311-calls-by-day.csv"),
+            "--prefix",
+            "311:",
+            "--kind",
+            "count",
+        ],
+    )
+    ran = runner.invoke(
+        app,
+        [
+            "--db",
+            str(db),
+            "xcorr",
+            "--events",
+            "kind = 'hurricane'",
+            "--series",
+            "311:*",
+            "--bucket",
+            "1d",
+            "--max-lag",
+            "3",
+            "--json",
+        ],
+    )
+    assert ran.exit_code == 0, ran.stderr
+    png = tmp_path / "p.png"
+    done = runner.invoke(app, ["--db", str(db), "plot", "--out", str(png)])
+    assert done.exit_code == 0 and png.stat().st_size > 10_000, done.stderr
+    again = runner.invoke(app, ["--db", str(db), "plot", "--out", str(png)])
+    assert again.exit_code != 0 and "exists" in again.stderr  # never overwritten silently
+    html = tmp_path / "r.html"
+    rep = runner.invoke(app, ["--db", str(db), "report", "--out", str(html)])
+    assert rep.exit_code == 0 and "<svg" in html.read_text()
+    bad = runner.invoke(app, ["--db", str(db), "plot", "--out", str(db)])
+    assert bad.exit_code != 0 and json.dumps("Traceback") not in bad.stderr
