@@ -15,7 +15,7 @@ import polars as pl
 from tscorr.analysis import align
 from tscorr.analysis.inputs import Aligned, event_sets, load_aligned
 from tscorr.analysis.kernels.significance import Significance, assess, bh_qvalues
-from tscorr.analysis.kernels.xcorr import lags
+from tscorr.analysis.kernels.xcorr import Prepared, lags
 from tscorr.analysis.request import XcorrParams, save_run
 from tscorr.errors import NoData
 from tscorr.store import Store
@@ -66,6 +66,8 @@ def run_xcorr(
             continue
         names = [n for n, ok in zip(block.names, usable, strict=True) if ok]
         y = block.y[usable]
+        # the series' FFTs and window sums, made once for every event set of the block
+        prep = Prepared.build(y, lag, params.estimator) if params.test != "prewhiten" else None
         for label, events in sets.items():
             if step:
                 step("pairs", done, total)
@@ -81,7 +83,9 @@ def run_xcorr(
                 notes.append(
                     f"event set '{label}': {dropped} events outside the span of {_few(names)}"
                 )
-            sig = assess(e, y, lag, params.estimator, params.test, params.surrogates, params.seed)
+            sig = assess(
+                e, y, lag, params.estimator, params.test, params.surrogates, params.seed, prep=prep
+            )
             if sig.info:
                 nulls.append({"event_set": label, "series": _few(names), **sig.info})
                 if sig.info.get("p_min") is None:

@@ -82,7 +82,7 @@ class Significance:
 def null_band(cc: np.ndarray, max_lag: int) -> np.ndarray:
     """(rows, 3) quantiles of the circular correlations ``cc`` (rows, n): 2.5%, 97.5%, and the
     95% quantile of the sliding max of |cc| over 2L+1 shifts."""
-    lo, hi = np.nanquantile(cc, [0.025, 0.975], axis=1)
+    lo, hi = np.quantile(cc, [0.025, 0.975], axis=1)  # cc has no NaN (undefined: 0)
     window = min(2 * max_lag + 1, cc.shape[1])
     peaks = maximum_filter1d(np.abs(np.nan_to_num(cc)), size=window, axis=1, mode="wrap")
     return np.column_stack([lo, hi, np.quantile(peaks, 0.95, axis=1)])
@@ -146,15 +146,16 @@ def _max_adjusted(cc: np.ndarray, stat: np.ndarray, max_lag: int) -> tuple[np.nd
     m, n = cc.shape
     peaks = maximum_filter1d(np.abs(cc), size=2 * max_lag + 1, axis=1, mode="wrap")
     shift = np.arange(n)
-    far = np.minimum(shift, n - shift) > 2 * max_lag  # windows that cannot hold the lag window
+    near = (np.minimum(shift, n - shift) <= 2 * max_lag) & (shift != 0)  # few: cheap to sort
     ordered = np.sort(peaks[:, 1:], axis=1)  # every shift but the observed one
-    ordered_far = np.sort(peaks[:, far], axis=1)
+    ordered_near = np.sort(peaks[:, near], axis=1)
     reach = np.empty(stat.shape)
     reach_far = np.empty(stat.shape)
     abs_stat = np.abs(np.nan_to_num(stat, nan=0.0))
     for i in range(m):
         reach[i] = n - 1 - np.searchsorted(ordered[i], abs_stat[i] - 1e-12, side="left")
-        reach_far[i] = far.sum() - np.searchsorted(ordered_far[i], abs_stat[i] - 1e-12, side="left")
+        near_reach = near.sum() - np.searchsorted(ordered_near[i], abs_stat[i] - 1e-12, side="left")
+        reach_far[i] = reach[i] - near_reach  # the far shifts: all but the near ones
     return (1.0 + reach) / n, reach_far
 
 
@@ -175,7 +176,6 @@ def _pvalues(
     size: int = int(draws.shape[0])
     m = int(draws.shape[1])
     tol = 1e-12  # ties within rounding count as "as extreme", the conservative side
-    ess = effective_draws(draws)
     ordered = np.sort(np.abs(draws), axis=0)
     abs_r = np.abs(np.nan_to_num(r, nan=0.0))
     reach = np.empty(abs_r.shape)
@@ -187,7 +187,12 @@ def _pvalues(
     p = (1.0 + reach) / (1.0 + size)
     method = ["exact"] * m
     need = (reach < TAIL_BELOW) & ~np.isnan(r)
-    for row in np.flatnonzero(need.any(axis=1) & (ess >= MIN_FOR_TAIL)).tolist():
+    # the effective number of draws matters only where the draws do not reach: computed there
+    ess = np.full(m, np.nan)
+    rows = np.flatnonzero(need.any(axis=1))
+    if rows.size:
+        ess[rows] = effective_draws(draws[:, rows])
+    for row in np.flatnonzero(need.any(axis=1) & (np.nan_to_num(ess) >= MIN_FOR_TAIL)).tolist():
         tail = gpd_tail(ordered[:, row], abs_r[row], float(ess[row]))
         if tail is None:
             continue
@@ -392,12 +397,17 @@ def assess(
     n_surrogates: int = 0,
     seed: int = 0,
     max_ar_order: int = 10,
+    prep: Prepared | None = None,
 ) -> Significance:
-    """Correlate ``e`` with every row of ``y`` and attach p-values from ``test``."""
+    """Correlate ``e`` with every row of ``y`` and attach p-values from ``test``.
+
+    ``prep``: ``Prepared.build(y, max_lag, estimator)`` when the caller already has it (the
+    same series against several event sets: their FFTs and window sums are made once)."""
     y = np.atleast_2d(y)
     if test == "prewhiten":
         return _prewhitened(e, y, max_lag, estimator, max_ar_order)
-    prep = Prepared.build(y, max_lag, estimator)
+    if prep is None or prep.max_lag != max_lag or prep.estimator != estimator:
+        prep = Prepared.build(y, max_lag, estimator)
     r = prep.correlate(e)
     pairs = prep.pairs.astype(np.int64)
     m = r.shape[0]

@@ -104,6 +104,14 @@ class Prepared:
             observed=obs,
         )
 
+    def circular_spectrum(self) -> np.ndarray:
+        """``rfft(y0, n)`` (no padding: circular), made once and kept for every event set."""
+        cached: np.ndarray | None = self.__dict__.get("_circular")
+        if cached is None:
+            cached = np.asarray(rfft(self.y0, self.n, axis=1, workers=-1))
+            self.__dict__["_circular"] = cached
+        return cached
+
     def products(self, e: np.ndarray, fy: np.ndarray) -> np.ndarray:
         """``sum_t e[t] * Y[:, t+k]`` for k = -L..L, Y given by its FFT ``fy``."""
         fe = rfft(e, self.nfft)
@@ -193,7 +201,7 @@ def circular_correlations(prep: Prepared, e: np.ndarray, rows: slice = slice(Non
     ec = e - e.mean()
     fe = np.conj(rfft(ec, n))
     y0 = prep.y0[rows]
-    s_ey = irfft(fe[None, :] * rfft(y0, n, axis=1), n, axis=1)
+    s_ey = irfft(fe[None, :] * prep.circular_spectrum()[rows], n, axis=1, workers=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         if prep.estimator == "ccf":
             sd_e = np.sqrt((ec**2).mean())
