@@ -70,12 +70,12 @@ def _markdown(frame: pl.DataFrame, path: Path) -> None:
 @register("html")
 def _html(frame: pl.DataFrame, path: Path) -> None:
     """A page with the table alone; ``export_result`` writes a run's full report instead."""
-    from tscorr.results.report import CSS, _table
+    from tscorr.results.report import CSS, table_html
 
     title = html.escape(f"tscorr: {path.stem}")
     path.write_text(
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{CSS}</style></head><body><h1>{title}</h1>{_table(frame)}</body></html>",
+        f"<style>{CSS}</style></head><body><h1>{title}</h1>{table_html(frame)}</body></html>",
         encoding="utf-8",
     )
 

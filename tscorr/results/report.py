@@ -112,7 +112,7 @@ def _run_section(store: Store, view: RunView, pairs: int) -> list[str]:
     out += _parameters(view)
     table = view.peaks.drop("run_id", strict=False).head(MAX_ROWS)
     out += [f"<h3>Table: {'xcorr peaks' if view.command == 'xcorr' else 'peak responses'}</h3>"]
-    out += [f'<div class="wide">{_table(table)}</div>', "</section>"]
+    out += [f'<div class="wide">{table_html(table)}</div>', "</section>"]
     return out
 
 
@@ -136,7 +136,7 @@ def _parameters(view: RunView) -> list[str]:
     ]
 
 
-def _table(frame: pl.DataFrame) -> str:
+def table_html(frame: pl.DataFrame) -> str:
     head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
     rows = []
     for row in frame.iter_rows():

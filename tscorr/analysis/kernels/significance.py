@@ -52,6 +52,8 @@ No p-value is ever 0.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -247,7 +249,7 @@ def _conditional_pvalues(
     return p, peak_of(q, r), q, method, ess
 
 
-ROWS_PER_BLOCK = 256  # rows whose circular correlations are held at once
+ROWS_PER_BLOCK = 128  # rows whose circular correlations are held at once (per thread)
 
 
 Part = tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]
@@ -303,13 +305,13 @@ def surrogate_test(
         else np.sort(np.random.default_rng(seed).choice(allowed, n_surrogates, replace=False))
     )
     hits = (np.asarray(e) != 0).astype(float)
-    parts = []
-    bands = []
-    for lo in range(0, m, ROWS_PER_BLOCK):
+
+    def chunk(lo: int) -> tuple[Part, np.ndarray]:
+        """The p-values and null band of rows lo.. (a chunk is independent of the others)."""
         rows = slice(lo, min(lo + ROWS_PER_BLOCK, m))
         cc = circular_correlations(prep, e, rows)
         cc[prep.pairs[rows].max(axis=1) < 2] = 0.0
-        bands.append(null_band(cc, L))
+        band = null_band(cc, L)
         observed = prep.observed[rows]
         gaps: np.ndarray = ~np.asarray(observed.all(axis=1), dtype=bool)
         # the statistic is each lag's circular correlation, computed exactly as its null draws
@@ -323,7 +325,8 @@ def surrogate_test(
             gap_part = _conditional_pvalues(cc[gaps], stat[gaps], meets, taus)
         full: np.ndarray = ~gaps if exact else np.ones(gaps.shape[0], dtype=np.bool_)
         own = cc[full][:, taus] if exact else None
-        full_part = _pvalues(cc[full][:, shifts].T, stat[full], own)
+        draws = cc[full].T if exact else cc[full][:, shifts].T
+        full_part = _pvalues(draws, stat[full], own)
         if exact and full.any():
             # within the pair: the exact max-|r| null where it reaches, Holm on the fitted
             # tails beyond it (fewer than TAIL_BELOW shifts further than 2L reach the value)
@@ -332,7 +335,18 @@ def surrogate_test(
             q = np.where(reach < TAIL_BELOW, np.minimum(q_max, holm_q), q_max)
             q[np.isnan(stat[full])] = np.nan
             full_part = (full_part[0], peak_of(q, stat[full]), q, full_part[3], full_part[4])
-        parts.append(_merge(full, full_part, gap_part))
+        return _merge(full, full_part, gap_part), band
+
+    # chunks of rows on every core: sorting, filtering and FFTs release the GIL
+    prep.circular_spectrum()  # made once, before the threads share it
+    starts = list(range(0, m, ROWS_PER_BLOCK))
+    if len(starts) > 1:
+        with ThreadPoolExecutor(max_workers=min(len(starts), os.cpu_count() or 1)) as pool:
+            done = list(pool.map(chunk, starts))
+    else:
+        done = [chunk(lo) for lo in starts]
+    parts = [part for part, _ in done]
+    bands = [band for _, band in done]
     p = np.vstack([x[0] for x in parts])
     p_peak = np.concatenate([x[1] for x in parts])
     q = np.vstack([x[2] for x in parts])
