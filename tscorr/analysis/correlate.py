@@ -54,7 +54,7 @@ def run_xcorr(
     parts = []
     nulls: list[dict[str, object]] = []
     bands: list[dict[str, object]] = []
-    total = len(sets) * len(data.blocks)
+    total = len(sets) * sum(len(b.names) for b in data.blocks)  # pairs
     done = 0
     for block in data.blocks:
         lag = block.span(max_lag)
@@ -62,7 +62,7 @@ def run_xcorr(
         usable = observed >= lag + 3
         _note_skipped(notes, np.array(block.names)[~usable], lag + 3, block.bucket)
         if not usable.any() or lag >= block.grid.n - 2:
-            done += len(sets)
+            done += len(sets) * len(block.names)
             continue
         names = [n for n, ok in zip(block.names, usable, strict=True) if ok]
         y = block.y[usable]
@@ -71,7 +71,7 @@ def run_xcorr(
         for label, events in sets.items():
             if step:
                 step("pairs", done, total)
-            done += 1
+            done += len(block.names)
             try:
                 e, dropped = align.encode_events(
                     events, block.grid, params.encode.name, params.encode.half_life
