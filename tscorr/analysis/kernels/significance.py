@@ -81,13 +81,22 @@ class Significance:
     band: np.ndarray | None = None
 
 
-def null_band(cc: np.ndarray, max_lag: int) -> np.ndarray:
+def null_band(cc: np.ndarray, max_lag: int, ordered_peaks: np.ndarray | None = None) -> np.ndarray:
     """(rows, 3) quantiles of the circular correlations ``cc`` (rows, n): 2.5%, 97.5%, and the
-    95% quantile of the sliding max of |cc| over 2L+1 shifts."""
+    95% quantile of the sliding max of |cc| over 2L+1 shifts, every shift but the observed
+    one (``ordered_peaks``: those maxima already sorted, as the max-|r| null has them)."""
     lo, hi = np.quantile(cc, [0.025, 0.975], axis=1)  # cc has no NaN (undefined: 0)
-    window = min(2 * max_lag + 1, cc.shape[1])
-    peaks = maximum_filter1d(np.abs(np.nan_to_num(cc)), size=window, axis=1, mode="wrap")
-    return np.column_stack([lo, hi, np.quantile(peaks, 0.95, axis=1)])
+    if ordered_peaks is None:
+        window = min(2 * max_lag + 1, cc.shape[1])
+        peaks = maximum_filter1d(np.abs(cc), size=window, axis=1, mode="wrap")[:, 1:]
+        top = np.quantile(peaks, 0.95, axis=1)
+    else:  # numpy's default (linear) quantile, read off the sorted rows
+        pos = 0.95 * (ordered_peaks.shape[1] - 1)
+        below = int(np.floor(pos))
+        above = min(below + 1, ordered_peaks.shape[1] - 1)
+        frac = pos - below
+        top = ordered_peaks[:, below] + frac * (ordered_peaks[:, above] - ordered_peaks[:, below])
+    return np.column_stack([lo, hi, top])
 
 
 def white_pvalues(r: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -136,14 +145,16 @@ def peak_of(q: np.ndarray, r: np.ndarray) -> np.ndarray:
     return out
 
 
-def _max_adjusted(cc: np.ndarray, stat: np.ndarray, max_lag: int) -> tuple[np.ndarray, np.ndarray]:
+def _max_adjusted(
+    cc: np.ndarray, stat: np.ndarray, max_lag: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Within-pair adjusted p of each lag from the exact max-|r| null (Westfall and Young).
 
     ``cc`` (m, n): circular correlations at every shift; the window of shift s holds lags
     s-L..s+L, so its peak is a sliding maximum of |cc|. ``q(k) = (1 + #{s != 0: peak(s) >=
     |stat(k)|}) / n``. Also returns how many shifts further than 2L reached: shifts within 2L
     carry the real effect into their window, so only the far ones say whether the value is
-    beyond the null's reach (where the fitted tail takes over).
+    beyond the null's reach (where the fitted tail takes over); and the sorted maxima.
     """
     m, n = cc.shape
     peaks = maximum_filter1d(np.abs(cc), size=2 * max_lag + 1, axis=1, mode="wrap")
@@ -158,7 +169,7 @@ def _max_adjusted(cc: np.ndarray, stat: np.ndarray, max_lag: int) -> tuple[np.nd
         reach[i] = n - 1 - np.searchsorted(ordered[i], abs_stat[i] - 1e-12, side="left")
         near_reach = near.sum() - np.searchsorted(ordered_near[i], abs_stat[i] - 1e-12, side="left")
         reach_far[i] = reach[i] - near_reach  # the far shifts: all but the near ones
-    return (1.0 + reach) / n, reach_far
+    return (1.0 + reach) / n, reach_far, ordered
 
 
 def _pvalues(
@@ -311,7 +322,6 @@ def surrogate_test(
         rows = slice(lo, min(lo + ROWS_PER_BLOCK, m))
         cc = circular_correlations(prep, e, rows)
         cc[prep.pairs[rows].max(axis=1) < 2] = 0.0
-        band = null_band(cc, L)
         observed = prep.observed[rows]
         gaps: np.ndarray = ~np.asarray(observed.all(axis=1), dtype=bool)
         # the statistic is each lag's circular correlation, computed exactly as its null draws
@@ -330,11 +340,17 @@ def surrogate_test(
         if exact and full.any():
             # within the pair: the exact max-|r| null where it reaches, Holm on the fitted
             # tails beyond it (fewer than TAIL_BELOW shifts further than 2L reach the value)
-            q_max, reach = _max_adjusted(cc[full], stat[full], L)
+            q_max, reach, ordered = _max_adjusted(cc[full], stat[full], L)
             holm_q = full_part[2]
             q = np.where(reach < TAIL_BELOW, np.minimum(q_max, holm_q), q_max)
             q[np.isnan(stat[full])] = np.nan
             full_part = (full_part[0], peak_of(q, stat[full]), q, full_part[3], full_part[4])
+            band = np.empty((cc.shape[0], 3))
+            band[full] = null_band(cc[full], L, ordered)
+            if not full.all():
+                band[~full] = null_band(cc[~full], L)
+        else:
+            band = null_band(cc, L)
         return _merge(full, full_part, gap_part), band
 
     # chunks of rows on every core: sorting, filtering and FFTs release the GIL
