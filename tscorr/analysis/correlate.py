@@ -54,6 +54,7 @@ def run_xcorr(
     parts = []
     nulls: list[dict[str, object]] = []
     bands: list[dict[str, object]] = []
+    peaks_p: list[tuple[np.ndarray, int]] = []  # each part's p_peak per pair, and its lags
     total = len(sets) * sum(len(b.names) for b in data.blocks)  # pairs
     done = 0
     for block in data.blocks:
@@ -101,6 +102,7 @@ def run_xcorr(
                     " (constant over the span, or no events where it has values)"
                 )
             parts.append(_frame(label, names, sig, lag, block.bucket))
+            peaks_p.append((sig.p_peak, sig.r.shape[1]))
             if sig.band is not None:
                 bands += [
                     {"event_set": label, "series": name, "lo": lo, "hi": hi, "max_abs": top}
@@ -112,8 +114,18 @@ def run_xcorr(
         raise NoData(
             "no series has both enough buckets for this --max-lag and events inside its span"
         )
-    table = pl.concat(parts)
-    table = table.with_columns(pair_qvalues(table, "p_peak").alias("q_peak"))
+    # q_peak: Benjamini-Hochberg over every pair, spread over each pair's lags (the parts
+    # hold their pairs in order, each pair once)
+    q = bh_qvalues(np.concatenate([p for p, _ in peaks_p]))
+    spread = np.concatenate(
+        [
+            np.repeat(part_q, width)
+            for part_q, (_, width) in zip(
+                np.split(q, np.cumsum([len(p) for p, _ in peaks_p])[:-1]), peaks_p, strict=True
+            )
+        ]
+    )
+    table = pl.concat(parts).with_columns(pl.Series("q_peak", spread, nan_to_null=True))
     method = {
         "discovery": "p_peak per pair; q_peak = Benjamini-Hochberg over the pairs of the run",
         "localisation": "p_value per lag; q_value = adjusted within the pair (max-|r|)",
@@ -153,10 +165,12 @@ def _frame(
 ) -> pl.DataFrame:
     m, width = sig.r.shape
     lag = np.tile(lags(max_lag), m)
+    row = pl.Series(np.repeat(np.arange(m, dtype=np.uint32), width))
+    # text columns gathered from the pairs' few values: no Python string per row
     return pl.DataFrame(
         {
-            "event_set": [label] * (m * width),
-            "series": np.repeat(np.array(names, dtype=object), width).tolist(),
+            "event_set": pl.Series([label], dtype=pl.String).gather(np.zeros(m * width, np.uint32)),
+            "series": pl.Series(names, dtype=pl.String).gather(row),
             "lag": lag.astype(np.int32),
             "lag_seconds": (lag * bucket.seconds).astype(float),
             "r": sig.r.ravel(),
@@ -164,10 +178,9 @@ def _frame(
             "p_value": sig.p.ravel(),
             "q_value": sig.q.ravel(),
             "p_peak": np.repeat(sig.p_peak, width),
-            "p_method": np.repeat(np.array(sig.method, dtype=object), width).tolist(),
+            "p_method": pl.Series(sig.method, dtype=pl.String).gather(row),
         },
         nan_to_null=True,
-        schema_overrides={"p_method": pl.String},
     )
 
 

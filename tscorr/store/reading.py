@@ -19,6 +19,9 @@ FILTER_SECONDS = float(os.environ.get("TSCORR_FILTER_SECONDS", 30))  # an --even
 FILTER_MEMORY = "1GB"  # ... and memory
 
 
+INSERT_ROWS = 500_000  # result rows handed to DuckDB per INSERT
+
+
 class _Reading(_Base):
     """Everything that reads: listings, user SQL, analysis inputs, run results."""
 
@@ -218,10 +221,15 @@ class _Reading(_Base):
             for table, frame in tables.items():
                 if frame.height == 0:
                     continue
-                framed = frame.with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))
-                with self._registered("_tscorr_result", framed):
-                    cols = ", ".join(f'"{c}"' for c in framed.columns)
-                    self._exec(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _tscorr_result")
+                # run_id is added by the INSERT (no copy of millions of rows), in slices that
+                # bound what DuckDB converts at once
+                cols = ", ".join(f'"{c}"' for c in frame.columns)
+                for offset in range(0, frame.height, INSERT_ROWS):
+                    with self._registered("_tscorr_result", frame.slice(offset, INSERT_ROWS)):
+                        self._exec(
+                            f"INSERT INTO {table} (run_id, {cols}) "
+                            f"SELECT {int(run_id)}, {cols} FROM _tscorr_result"
+                        )
         return run_id
 
     def latest_run(self) -> int:
