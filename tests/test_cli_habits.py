@@ -86,3 +86,32 @@ def test_help_names_what_to_write_not_python_types(runner, command: str) -> None
     options = [line for line in text.splitlines() if line.strip().startswith("--")]
     assert options and not [o for o in options if re.search(r"<(str|int|float|list\[)", o)]
     assert "Example: tscorr" in text
+
+
+def test_memory_limit_reaches_duckdb_and_the_blocks(runner, tmp_path: Path, fixtures: Path) -> None:  # type: ignore[no-untyped-def]
+    from tscorr.analysis.kernels.significance import ROWS_PER_BLOCK, chunk_rows_for
+    from tscorr.units import parse_size
+
+    db = tmp_path / "m.duckdb"
+    csv = str(fixtures / "feeds/csv/long_mixed.csv")
+    assert (
+        runner.invoke(app, ["load", csv, "--db", str(db), "--memory-limit", "300MB"]).exit_code == 0
+    )
+    shown = runner.invoke(
+        app,
+        [
+            "sql",
+            "SELECT current_setting('memory_limit') AS m",
+            "--db",
+            str(db),
+            "--memory-limit",
+            "300MB",
+            "--json",
+        ],
+    )
+    assert json.loads(shown.stdout)[0]["m"] in ("286.0 MiB", "286.1 MiB", "286 MiB")
+    bad = runner.invoke(app, ["ls", "--db", str(db), "--memory-limit", "lots"])
+    assert bad.exit_code == 3 and "'lots' is not a size" in bad.stderr
+    # the blocks: a small limit means small chunks of rows, a large one the usual
+    assert chunk_rows_for(parse_size("100MB"), 8760) < ROWS_PER_BLOCK
+    assert chunk_rows_for(parse_size("16GB"), 8760) == ROWS_PER_BLOCK

@@ -80,6 +80,42 @@ def parse_span(text: str, what: str) -> Duration | None:
     return parse_duration(text, what)
 
 
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(%|b|kb|kib|mb|mib|gb|gib|tb|tib)\s*$", re.IGNORECASE)
+_SIZE_UNITS = {
+    "b": 1,
+    "kb": 1000,
+    "kib": 1024,
+    "mb": 1000**2,
+    "mib": 1024**2,
+    "gb": 1000**3,
+    "gib": 1024**3,
+    "tb": 1000**4,
+    "tib": 1024**4,
+}
+
+
+def physical_memory() -> int:
+    """Bytes of RAM on this machine (8 GiB when the system does not say)."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 8 * 1024**3
+
+
+def parse_size(text: str, what: str = "--memory-limit") -> int:
+    """``2GB``, ``512MiB`` or ``50%`` (of this machine's RAM) in bytes."""
+    match = _SIZE.match(text or "")
+    if not match:
+        raise BadInput(f"{what} '{text}' is not a size; write e.g. 2GB, 512MB or 50%")
+    number, unit = float(match.group(1)), match.group(2).lower()
+    size = int(number * physical_memory() / 100) if unit == "%" else int(number * _SIZE_UNITS[unit])
+    if size < 64 * 1024**2:
+        raise BadInput(f"{what} '{text}' is below 64 MB; tscorr needs at least that")
+    return size
+
+
 def buckets_in(span: Duration | None, bucket: Duration, what: str) -> int:
     """How many whole buckets ``span`` covers; it must be a multiple of the bucket."""
     if span is None:

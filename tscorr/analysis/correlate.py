@@ -14,7 +14,12 @@ import polars as pl
 
 from tscorr.analysis import align
 from tscorr.analysis.inputs import Aligned, event_sets, load_aligned
-from tscorr.analysis.kernels.significance import Significance, assess, bh_qvalues
+from tscorr.analysis.kernels.significance import (
+    Significance,
+    assess,
+    bh_qvalues,
+    chunk_rows_for,
+)
 from tscorr.analysis.kernels.xcorr import Prepared, lags
 from tscorr.analysis.request import XcorrParams, save_run
 from tscorr.errors import NoData
@@ -85,7 +90,15 @@ def run_xcorr(
                     f"event set '{label}': {dropped} events outside the span of {_few(names)}"
                 )
             sig = assess(
-                e, y, lag, params.estimator, params.test, params.surrogates, params.seed, prep=prep
+                e,
+                y,
+                lag,
+                params.estimator,
+                params.test,
+                params.surrogates,
+                params.seed,
+                prep=prep,
+                chunk_rows=chunk_rows_for(store.memory_limit or 2**33, block.grid.n),
             )
             if sig.info:
                 nulls.append({"event_set": label, "series": _few(names), **sig.info})

@@ -56,20 +56,23 @@ out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True)
 
 
+GLOBAL_OPTIONS = ("--db", "--memory-limit")  # accepted before or after the command
+
+
 class _Boundary(TyperGroup):
     """The single error boundary: TscorrError -> ``Error: ...`` on stderr + its exit code."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        # --db may come after the command too (tscorr load F --db X), as in sqlite-utils
+        # --db and --memory-limit may come after the command too (tscorr load F --db X)
         moved: list[str] = []
         rest: list[str] = []
         i = 0
         while i < len(args):
-            if args[i] == "--db" and i + 1 < len(args) and i > 0:
+            if args[i] in GLOBAL_OPTIONS and i + 1 < len(args) and i > 0:
                 moved += args[i : i + 2]
                 i += 2
                 continue
-            if args[i].startswith("--db=") and i > 0:
+            if args[i].split("=", 1)[0] in GLOBAL_OPTIONS and "=" in args[i] and i > 0:
                 moved.append(args[i])
             else:
                 rest.append(args[i])
@@ -101,6 +104,7 @@ app = typer.Typer(
 
 class _State:
     db: str = DEFAULT_DB
+    memory_limit: str | None = None
 
 
 state = _State()
@@ -125,6 +129,15 @@ def _main(
             help="DuckDB file to use (before or after the command).",
         ),
     ] = DEFAULT_DB,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option(
+            "--memory-limit",
+            envvar="TSCORR_MEMORY_LIMIT",
+            metavar="SIZE",
+            help="Memory DuckDB and the analysis may use: 2GB, 512MB or 50% (the default).",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
@@ -135,6 +148,7 @@ def _main(
     Example: tscorr --db news.duckdb load trends.csv timeline.csv
     """
     state.db = db
+    state.memory_limit = memory_limit
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -275,7 +289,7 @@ def say_notes(notes: Sequence[str]) -> None:
 def open_store(read_only: bool = False) -> Iterator[Store]:
     from tscorr.store import Store
 
-    store = Store.open(state.db, read_only=read_only)
+    store = Store.open(state.db, read_only=read_only, memory_limit=state.memory_limit)
     try:
         yield store
     finally:

@@ -10,6 +10,7 @@ and :mod:`.reading` (everything that reads).
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from tscorr.resources import schemas_dir
 from tscorr.store.base import _first_line
 from tscorr.store.ingest import IngestCounts, SourceMeta, _Loading
 from tscorr.store.reading import FILTER_MEMORY, FILTER_SECONDS, _Reading
+from tscorr.units import parse_size
 
 SCHEMA_VERSION = 6
 
@@ -54,8 +56,12 @@ class Store(_Loading, _Reading):
         cls,
         target: str | Path | duckdb.DuckDBPyConnection = DEFAULT_DB,
         read_only: bool = False,
+        memory_limit: str | None = None,
     ) -> Store:
-        """Open (creating or upgrading) a database at a path, in memory, or on a connection."""
+        """Open (creating or upgrading) a database at a path, in memory, or on a connection.
+
+        ``memory_limit`` (``2GB``, ``50%``; default ``TSCORR_MEMORY_LIMIT``, else half of this
+        machine's RAM) bounds DuckDB and the analysis' blocks (:attr:`memory_limit`)."""
         if isinstance(target, duckdb.DuckDBPyConnection):
             store = cls(target, "<connection>", owned=False, read_only=read_only)
         else:
@@ -90,6 +96,11 @@ class Store(_Loading, _Reading):
                 ) from exc
             store = cls(con, name, owned=True, read_only=read_only)
         store._exec("SET TimeZone = 'UTC'")
+        store.memory_limit = parse_size(
+            memory_limit or os.environ.get("TSCORR_MEMORY_LIMIT") or "50%"
+        )
+        if store._owned:  # a caller's own connection keeps its own settings
+            store._exec(f"SET memory_limit = '{store.memory_limit // 2**20}MiB'")
         try:
             store._prepare_schema()
         except TscorrError:

@@ -30,6 +30,7 @@ class _Base:
         self._owned = owned
         self.read_only = read_only
         self._sandboxed = False  # user SQL may no longer reach files (see user_sql)
+        self.memory_limit = 0  # bytes DuckDB and the analysis blocks may use (set on open)
 
     def files(self) -> list[Path]:
         """The database file on disk (none for an in-memory database or a connection)."""

@@ -263,6 +263,14 @@ def _conditional_pvalues(
 ROWS_PER_BLOCK = 128  # rows whose circular correlations are held at once (per thread)
 
 
+def chunk_rows_for(memory: int, n: int) -> int:
+    """Rows per chunk so that every core's working arrays (about 48 bytes per row and shift:
+    the correlations, their magnitudes, sorted copies, the sliding maxima) stay within a
+    quarter of ``memory`` bytes."""
+    cores = os.cpu_count() or 1
+    return int(max(8, min(ROWS_PER_BLOCK, memory // 4 // (48 * max(n, 1) * cores))))
+
+
 Part = tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]
 
 
@@ -286,7 +294,12 @@ def _merge(full: np.ndarray, a: Part, b: Part | None) -> Part:
 
 
 def surrogate_test(
-    prep: Prepared, e: np.ndarray, r: np.ndarray, n_surrogates: int = 0, seed: int = 0
+    prep: Prepared,
+    e: np.ndarray,
+    r: np.ndarray,
+    n_surrogates: int = 0,
+    seed: int = 0,
+    chunk_rows: int = ROWS_PER_BLOCK,
 ) -> Significance:
     """Per-lag, peak and within-pair adjusted p-values from every circular shift of ``e``.
 
@@ -319,7 +332,7 @@ def surrogate_test(
 
     def chunk(lo: int) -> tuple[Part, np.ndarray]:
         """The p-values and null band of rows lo.. (a chunk is independent of the others)."""
-        rows = slice(lo, min(lo + ROWS_PER_BLOCK, m))
+        rows = slice(lo, min(lo + chunk_rows, m))
         cc = circular_correlations(prep, e, rows)
         cc[prep.pairs[rows].max(axis=1) < 2] = 0.0
         observed = prep.observed[rows]
@@ -355,7 +368,7 @@ def surrogate_test(
 
     # chunks of rows on every core: sorting, filtering and FFTs release the GIL
     prep.circular_spectrum()  # made once, before the threads share it
-    starts = list(range(0, m, ROWS_PER_BLOCK))
+    starts = list(range(0, m, max(1, chunk_rows)))
     if len(starts) > 1:
         with ThreadPoolExecutor(max_workers=min(len(starts), os.cpu_count() or 1)) as pool:
             done = list(pool.map(chunk, starts))
@@ -428,6 +441,7 @@ def assess(
     seed: int = 0,
     max_ar_order: int = 10,
     prep: Prepared | None = None,
+    chunk_rows: int = ROWS_PER_BLOCK,
 ) -> Significance:
     """Correlate ``e`` with every row of ``y`` and attach p-values from ``test``.
 
@@ -442,7 +456,7 @@ def assess(
     pairs = prep.pairs.astype(np.int64)
     m = r.shape[0]
     if test == "surrogate":
-        return surrogate_test(prep, e, r, n_surrogates, seed)
+        return surrogate_test(prep, e, r, n_surrogates, seed, chunk_rows)
     if test == "white":
         p, p_peak, q = white_pvalues(r, pairs)
         return Significance(r, pairs, p, p_peak, q, ["analytic"] * m)
