@@ -310,8 +310,9 @@ def _zoom(
     lo, hi = min(ts), max(ts)
     if events:
         first, last = min(events), max(events)
-        if (last - first) + 2 * pad < (hi - lo) * 0.5:
-            lo, hi = max(lo, first - pad), min(hi, last + pad)
+        if (last - first) + 2 * pad < (hi - lo) * 0.5:  # the data near the events only
+            near = [t for t in ts if first - pad <= t <= last + pad] or [first]
+            lo, hi = min(near), max(near)
         lo, hi = min(lo, first - window[0]), max(hi, last + window[1])
     ax.set_xlim(lo, hi)
 
