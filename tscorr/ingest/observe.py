@@ -113,18 +113,28 @@ def native_steps(points: pl.DataFrame, tz: str) -> dict[str, str | None]:
         (pl.col("month") % 12).n_unique().alias("years_phase"),
         (pl.col("month") % 3).n_unique().alias("quarters_phase"),
     )
-    for col in ("month", "date", "us"):
-        stats = stats.join(_mode_gaps(base, col), on="series", how="left")
+    # each kind of step needs its own facts, and only the series it can apply to: months for
+    # series on the first of a month at midnight, days for the rest at midnight, microseconds
+    # for series off midnight (a year of hours for 2,000 series skips two of the three)
+    def of(mask: pl.Expr) -> pl.DataFrame:
+        keep = stats.filter(mask)["series"]
+        return base.filter(pl.col("series").is_in(keep.implode()))
+
+    monthly = of(pl.col("midnight") & pl.col("first_of_month"))
+    daily = of(pl.col("midnight") & ~pl.col("first_of_month"))
+    finer = of(~pl.col("midnight"))
+    for col, part in (("month", monthly), ("date", daily), ("us", finer)):
+        stats = stats.join(_mode_gaps(part, col), on="series", how="left")
     # sub-day steps: how many gaps the usual one explains, how many points sit on its grid
     gaps = (
-        base.with_columns(_gap("us"))
+        finer.with_columns(_gap("us"))
         .filter(pl.col("gap") > 0)
         .join(stats.select("series", "us_gap"), on="series")
         .group_by("series")
         .agg((pl.col("gap") % pl.col("us_gap") == 0).mean().alias("share"))
     )
     phase = (
-        base.join(stats.select("series", "us_gap"), on="series")
+        finer.join(stats.select("series", "us_gap"), on="series")
         .filter(pl.col("us_gap") > 0)
         .group_by("series", pl.col("us") % pl.col("us_gap"))
         .len()
