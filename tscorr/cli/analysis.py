@@ -306,8 +306,8 @@ def export(
 ) -> None:
     """Write a run's result table to a file (csv, tsv, parquet, json, ndjson, md, html).
 
-    html is a self-contained report: a small chart per pair (r or mean ratio by lag) and the
-    table.
+    html is the run's self-contained report, as tscorr report writes it: one sentence per
+    result, charts with titled axes, the parameters and the table.
 
     Example: tscorr export 3 --table xcorr --out xcorr.parquet
     """
