@@ -1,11 +1,13 @@
-"""A tscorr file opens in older DuckDB: every table and view, read by duckdb 1.1 in its own
-virtualenv (``.ci/run`` makes it; the path can be given in ``TSCORR_OLD_DUCKDB``)."""
+"""A tscorr file opens in older DuckDB: every table and view, read by duckdb 1.1 installed in
+a folder of its own (``.ci/run`` makes it; another folder can be given in
+``TSCORR_OLD_DUCKDB``), put first on the path of a separate Python process."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from tscorr.analysis.request import RespondParams, XcorrParams
 from tscorr.analysis.respond import run_respond
 
 ROOT = Path(__file__).resolve().parent.parent
-OLD = Path(os.environ.get("TSCORR_OLD_DUCKDB", ROOT / ".ci" / "old-duckdb" / "bin" / "python"))
+OLD = Path(os.environ.get("TSCORR_OLD_DUCKDB", ROOT / ".ci" / "old-duckdb-lib"))
 
 READER = """
 import json, sys, duckdb
@@ -28,7 +30,9 @@ print(json.dumps({"version": duckdb.__version__, "counts": counts}))
 """
 
 
-@pytest.mark.skipif(not OLD.exists(), reason="no older duckdb (.ci/run installs duckdb 1.1)")
+@pytest.mark.skipif(
+    not (OLD / "duckdb").exists(), reason="no older duckdb (.ci/run installs duckdb 1.1)"
+)
 def test_duckdb_1_1_reads_every_table_and_view(tmp_path: Path, fixtures: Path) -> None:
     db = tmp_path / "shared.duckdb"
     store = tscorr.open(db)
@@ -47,8 +51,13 @@ def test_duckdb_1_1_reads_every_table_and_view(tmp_path: Path, fixtures: Path) -
     for name in expected:
         expected[name] = int(store.scalar(f'SELECT count(*) FROM "{name}"'))
     store.close()
+    env = {**os.environ, "PYTHONPATH": str(OLD)}  # the old duckdb before the installed one
     done = subprocess.run(
-        [str(OLD), "-c", READER, str(db)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", READER, str(db)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     seen = json.loads(done.stdout)
