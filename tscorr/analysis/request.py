@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, fields
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
+from tscorr.analysis.kernels.baseline import baseline_spec
 from tscorr.choices import (
-    BASELINES,
     BY,
     ENCODINGS,
     ESTIMATORS,
@@ -26,7 +26,6 @@ from tscorr.choices import (
     MAX_BASELINE,
     TESTS,
     TRANSFORMS,
-    listed,
 )
 from tscorr.errors import BadInput, UnknownName
 from tscorr.units import Duration, buckets_in, check_zone, parse_duration, parse_span
@@ -136,17 +135,9 @@ def _transform(value: Any, what: str) -> str:
 
 
 def _baseline(value: Any, what: str) -> str:
-    """``prev-days:N``, ``same-weekday:K`` or ``pre:DURATION``; checked, kept as written."""
-    text = str(value).strip()
-    kind, _, arg = text.partition(":")
-    if kind in ("prev-days", "same-weekday") and arg.isdigit() and int(arg) > 0:
-        if int(arg) > MAX_BASELINE:
-            raise BadInput(f"{what} {text}: at most {MAX_BASELINE} days or weeks")
-        return text
-    if kind == "pre" and arg:
-        parse_duration(arg, f"{what} pre")
-        return text
-    raise BadInput(f"{what} '{text}' is not understood; use {listed(BASELINES)}")
+    """The spec as written (stripped); what it says is checked against the bucket in
+    :meth:`RespondParams.check`, by the parser the event study uses."""
+    return _text(value, what).strip()
 
 
 def _zone(value: Any, what: str) -> str | None:
@@ -302,11 +293,7 @@ class RespondParams(Request):
 
     def check(self) -> None:
         self.window.buckets(self.bucket)
-        kind, _, arg = self.baseline.partition(":")
-        if kind == "pre":
-            count = buckets_in(parse_duration(arg), self.bucket, "--baseline pre")
-            if count > MAX_BASELINE:
-                raise BadInput(f"--baseline {self.baseline}: at most {MAX_BASELINE} buckets")
+        baseline_spec(self.baseline, self.bucket.seconds)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -40,9 +40,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import t as student_t
 
-from tscorr.choices import BASELINES, INTERVALS, MAX_BASELINE
+from tscorr.analysis.kernels.baseline import baseline_spec
+from tscorr.choices import INTERVALS
 from tscorr.errors import BadInput
-from tscorr.units import parse_duration
 
 
 @dataclass(frozen=True)
@@ -97,20 +97,8 @@ class Baseline:
 
 
 def parse_baseline(spec: str, bucket_seconds: int) -> Baseline:
-    kind, _, arg = spec.partition(":")
-    if kind in ("prev-days", "same-weekday") and arg.isdigit() and int(arg) > 0:
-        if int(arg) > MAX_BASELINE:
-            raise BadInput(f"--baseline {spec}: at most {MAX_BASELINE} days or weeks")
-        return Baseline(kind, int(arg))
-    if kind == "pre" and arg:
-        span = parse_duration(arg, "--baseline pre")
-        if span.seconds % bucket_seconds:
-            raise BadInput(f"--baseline pre:{arg} is not a whole number of buckets")
-        if span.seconds // bucket_seconds > MAX_BASELINE:
-            raise BadInput(f"--baseline {spec}: at most {MAX_BASELINE} buckets")
-        return Baseline("pre", span.seconds // bucket_seconds)
-    known = ", ".join(BASELINES[:-1]) + " or " + BASELINES[-1]
-    raise BadInput(f"--baseline '{spec}' is not understood; use {known}")
+    """The baseline ``spec`` in buckets of ``bucket_seconds`` (see :mod:`.baseline`)."""
+    return Baseline(*baseline_spec(spec, bucket_seconds))
 
 
 @dataclass
