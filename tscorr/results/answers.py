@@ -120,10 +120,10 @@ def respond_answer(view: RunView, row: dict[str, Any]) -> str:
 
 def _days_of_data(view: RunView, series: str) -> int | None:
     """Whole days in the span the series was analysed over (placebo dates come from them)."""
-    for block in view.params.get("alignment", {}).get("blocks", []):
-        if series in block.get("series", []):
-            return max(1, int(block["grid_buckets"] * view.bucket_seconds(series) // 86400))
-    return None
+    block = view.block(series)
+    if block is None:
+        return None
+    return max(1, int(block["grid_buckets"] * view.bucket_seconds(series) // 86400))
 
 
 def _flag_caveats(view: RunView, row: dict[str, Any]) -> list[str]:

@@ -284,10 +284,7 @@ def _window(view: RunView, series: str) -> tuple[int, int]:
     """(before, after) in the pair's buckets: the respond window, or xcorr's largest lag."""
     buckets = view.params.get("buckets", {})
     asked = view.bucket_seconds(series)
-    from tscorr.units import parse_duration
-
-    requested = parse_duration(view.options.get("bucket", "1h")).seconds
-    scale = requested / asked if asked else 1
+    scale = view.requested_seconds / asked if asked else 1
     if "max_lag" in buckets:
         lag = math.ceil(int(buckets["max_lag"]) * scale)
         return lag, lag

@@ -15,6 +15,7 @@ import polars as pl
 
 from tscorr.errors import BadInput
 from tscorr.store import Store
+from tscorr.units import parse_duration
 
 UNIT_NAMES = {60: "min", 3600: "h", 86400: "d", 604800: "w"}
 
@@ -36,14 +37,23 @@ class RunView:
     def options(self) -> dict[str, Any]:
         return dict(self.params.get("options", {}))
 
-    def bucket_seconds(self, series: str) -> int:
-        """The bucket a series was analysed in (its block's), in seconds."""
-        from tscorr.units import parse_duration
+    @property
+    def requested_seconds(self) -> int:
+        """The bucket the run asked for, in seconds (``runs.params.buckets`` count in it)."""
+        return parse_duration(self.options.get("bucket", "1h")).seconds
 
+    def block(self, series: str) -> dict[str, Any] | None:
+        """The alignment block a series was analysed in (``runs.params.alignment.blocks``)."""
         for block in self.params.get("alignment", {}).get("blocks", []):
             if series in block.get("series", []):
-                return parse_duration(block["bucket"]).seconds
-        return parse_duration(self.options.get("bucket", "1h")).seconds
+                return dict(block)
+        return None
+
+    def bucket_seconds(self, series: str) -> int:
+        """The bucket a series was analysed in (its block's, coarser when its native step
+        is), in seconds."""
+        block = self.block(series)
+        return parse_duration(block["bucket"]).seconds if block else self.requested_seconds
 
     def unit(self, series: str) -> str:
         """``h``, ``d``... for the pair's bucket (``12h`` buckets read as ``12h``)."""
@@ -57,10 +67,8 @@ class RunView:
 
     def coarsened(self, series: str) -> str | None:
         """The bucket asked for, when this series was analysed in a coarser one."""
-        for block in self.params.get("alignment", {}).get("blocks", []):
-            if series in block.get("series", []):
-                return block.get("coarsened_from")  # type: ignore[no-any-return]
-        return None
+        block = self.block(series)
+        return str(block["coarsened_from"]) if block and block.get("coarsened_from") else None
 
     def meta(self, series: str) -> dict[str, Any]:
         row = self.series.filter(pl.col("name") == series)
