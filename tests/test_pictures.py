@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 from PIL import Image
 
@@ -278,28 +279,9 @@ def test_cli_plot_and_report(runner, tmp_path: Path) -> None:  # type: ignore[no
     assert bad.exit_code != 0 and json.dumps("Traceback") not in bad.stderr
 
 
-def test_the_charts_draw_the_tables_numbers() -> None:
+def test_the_charts_draw_the_tables_numbers(sandy: Store) -> None:
     """The plotted points are the stored ones (read from the figures, not re-derived)."""
-    store = tscorr.open(":memory:")
-    tscorr.load_file(
-        store,
-        FIX / "real/sandy-311-calls--sandy-311-calls-by-day.csv",
-        options=tscorr.LoadOptions(prefix="311:", tz="America/New_York", series_kind="count"),
-    )
-    tscorr.load_file(store, FIX / "events/news2012-2016.csv")
-    hurricane = "kind = 'hurricane'"
-    run_respond(
-        store,
-        RespondParams(
-            events=hurricane,
-            series="311:total",
-            bucket="1d",
-            before="2d",
-            after="7d",
-            baseline="pre:7d",
-        ),
-    )  # type: ignore[arg-type]
-    run_xcorr(store, XcorrParams(events=hurricane, series="311:total", bucket="1d", max_lag=5))  # type: ignore[arg-type]
+    store, hurricane = sandy, "kind = 'hurricane'"
     from tscorr.results import charts
 
     respond, xcorr = load_run(store, 1), load_run(store, 2)
@@ -310,7 +292,8 @@ def test_the_charts_draw_the_tables_numbers() -> None:
     np.testing.assert_allclose(line.get_ydata(), table["mean_ratio"].to_numpy())
     gram = charts.correlogram(xcorr, hurricane, "311:total")
     line = next(x for x in gram.axes[0].lines if x.get_label() == "r (cross-correlation)")
-    np.testing.assert_allclose(line.get_ydata(), xcorr.rows.sort("lag")["r"].to_numpy())
+    stored = xcorr.rows.filter(pl.col("series") == "311:total").sort("lag")
+    np.testing.assert_allclose(line.get_ydata(), stored["r"].to_numpy())
     import matplotlib.pyplot as plt
 
     plt.close("all")

@@ -88,7 +88,7 @@ def load(
     agg: Annotated[
         str | None,
         typer.Option(
-            metavar="TEXT",
+            metavar="AGG",
             help=f"How buckets combine: {listed(AGGS)}; count: one row is one occurrence.",
         ),
     ] = None,
@@ -104,20 +104,20 @@ def load(
     ] = "utf-8",
     bucket: Annotated[
         str | None,
-        typer.Option(metavar="TEXT", help="access-log: bucket of the counts (default 1m)."),
+        typer.Option(metavar="DURATION", help="access-log: bucket of the counts (default 1m)."),
     ] = None,
     by: Annotated[
         str | None,
-        typer.Option(metavar="TEXT", help="access-log: path-prefix for per-path series."),
+        typer.Option(metavar="path-prefix", help="access-log: per-path series by first segment."),
     ] = None,
     path: Annotated[
         str | None,
-        typer.Option(metavar="TEXT", help="access-log: per-path series for paths matching REGEX."),
+        typer.Option(metavar="REGEX", help="access-log: per-path series for paths matching REGEX."),
     ] = None,
     until: Annotated[
         str | None,
         typer.Option(
-            metavar="TEXT",
+            metavar="DATE",
             help="ical: expand recurring events up to this date (default: a year on).",
         ),
     ] = None,

@@ -119,6 +119,7 @@ def native_steps(points: pl.DataFrame, tz: str) -> dict[str, str | None]:
         (pl.col("month") % 12).n_unique().alias("years_phase"),
         (pl.col("month") % 3).n_unique().alias("quarters_phase"),
     )
+
     # each kind of step needs its own facts, and only the series it can apply to: months for
     # series on the first of a month at midnight, days for the rest at midnight, microseconds
     # for series off midnight (a year of hours for 2,000 series skips two of the three)

@@ -32,6 +32,7 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from tscorr.results.answers import number  # noqa: E402
 from tscorr.results.runview import RunView  # noqa: E402
 from tscorr.store import Store  # noqa: E402
 
@@ -161,7 +162,7 @@ def correlogram(view: RunView, event_set: str, series: str) -> Figure:
         peak = view.peaks.filter((pl.col("event_set") == event_set) & (pl.col("series") == series))
         p = peak["p_peak"][0] if peak.height else None
         text = f"peak: lag {int(lags[k]):+d} {unit}, r = {r[k]:.2f}" + (
-            f", p_peak = {_num(p)}" if p is not None else ""
+            f", p_peak = {number(p)}" if p is not None else ""
         )
         ax.plot([lags[k]], [r[k]], "o", ms=9, mfc="none", mec=RED, mew=1.5, label=text)
     ax.set_title(f"{series} against {event_set}: r by lag")
@@ -218,7 +219,7 @@ def response_curve(view: RunView, event_set: str, series: str) -> Figure:
             mfc="none",
             mec=RED,
             mew=1.5,
-            label=f"peak: lag {k:+d} {unit}, {_num(v)} times the baseline",
+            label=f"peak: lag {k:+d} {unit}, {number(v)} times the baseline",
         )
     shown = np.concatenate([ratio, lo[ok], hi[ok]])
     finite = shown[np.isfinite(shown) & (shown > 0)]
@@ -385,9 +386,3 @@ def _span_text(step: timedelta) -> str:
 def _short(text: str, width: int = 40) -> str:
     text = re.sub(r"\s+", " ", str(text))
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _num(x: float | None) -> str:
-    if x is None or not math.isfinite(x):
-        return "n/a"
-    return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
