@@ -76,9 +76,17 @@ EXPLANATIONS: Mapping[str, pl.DataType] = {
     "lead_seconds": pl.Float64(),
     "kind_r": pl.Float64(),
 }
+XCORR_BANDS: Mapping[str, pl.DataType] = {
+    "event_set": pl.String(),
+    "series": pl.String(),
+    "lo": pl.Float64(),  # 2.5% of r under the surrogate null, at any one lag
+    "hi": pl.Float64(),  # 97.5%
+    "max_abs": pl.Float64(),  # 95% of the largest |r| over 2L+1 shifts: the peak's bar
+}
 # the stored table of each schema
 RESULTS: Mapping[str, Mapping[str, pl.DataType]] = {
     "xcorr": XCORR,
+    "xcorr_bands": XCORR_BANDS,
     "responses": RESPONSES,
     "response_summary": RESPONSE_SUMMARY,
     "spikes": SPIKES,

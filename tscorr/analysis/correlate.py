@@ -24,6 +24,7 @@ from tscorr.analysis.kernels.xcorr import Prepared, lags
 from tscorr.analysis.request import XcorrParams, save_run
 from tscorr.errors import NoData
 from tscorr.store import Store
+from tscorr.tables import result
 from tscorr.units import Duration
 
 Step = Callable[[str, int, int], None]  # (what, done, total)
@@ -143,9 +144,7 @@ def run_xcorr(
         "discovery": "p_peak per pair; q_peak = Benjamini-Hochberg over the pairs of the run",
         "localisation": "p_value per lag; q_value = adjusted within the pair (max-|r|)",
         "nulls": nulls,
-        # r under the surrogate null, per pair: 95% band at any lag, and the level the peak
-        # must pass after looking at every lag (drawn by tscorr plot and report)
-        "bands": bands,
+        "bands": "per pair in the xcorr_bands table",
     }
     run_id = save_run(
         store,
@@ -155,7 +154,7 @@ def run_xcorr(
         {"max_lag": max_lag, "season": params.season_buckets()},
         method,
         notes,
-        {"xcorr": table},
+        {"xcorr": table, "xcorr_bands": result("xcorr_bands", bands)},
     )
     table = table.with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))
     return XcorrRun(run_id, table, peaks_of(table), notes)

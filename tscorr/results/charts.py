@@ -7,7 +7,7 @@ Four kinds, each with titled axes, units, tick labels and a legend:
   vertical marker, the analysis window shaded, missing stretches left as gaps (never drawn as
   zeros) and censored days hatched; a log scale when the values span three decades.
 * :func:`correlogram` - r by lag with the run's own surrogate null band (stored in
-  ``runs.params.method.bands``), the level a peak must pass after looking at every lag, and
+  the ``xcorr_bands`` table), the level a peak must pass after looking at every lag, and
   the peak marked. Lag k > 0: the series moves k buckets after the events.
 * :func:`response_curve` - the ratio to the baseline by lag with its interval, the baseline
   level (ratio 1) and the flagged lags.

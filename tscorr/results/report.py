@@ -120,7 +120,7 @@ def _parameters(view: RunView) -> list[str]:
     options = view.options
     rows = [(k, v) for k, v in options.items() if v is not None]
     rows += [(f"buckets.{k}", v) for k, v in view.params.get("buckets", {}).items()]
-    method = {k: v for k, v in view.params.get("method", {}).items() if k not in ("nulls", "bands")}
+    method = {k: v for k, v in view.params.get("method", {}).items() if k != "nulls"}
     rows += [(f"method.{k}", v) for k, v in method.items()]
     body = "".join(
         f"<tr><th>{_e(k)}</th><td>{_e(v if isinstance(v, str) else json.dumps(v))}</td></tr>"

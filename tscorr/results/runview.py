@@ -31,7 +31,8 @@ class RunView:
     peaks: pl.DataFrame  # one row per (event_set, series): the xcorr peak or the peak lag
     responses: pl.DataFrame | None  # respond: per event and lag
     series: pl.DataFrame  # name, kind, unit, step, tz, attrs (dict)
-    events: pl.DataFrame  # event_id, ts, ts_end, kind, name, and event_set
+    events: pl.DataFrame  # event_id, ts, kind, name, and event_set
+    bands: pl.DataFrame | None = None  # xcorr: the surrogate null band of each pair
 
     @property
     def options(self) -> dict[str, Any]:
@@ -75,10 +76,11 @@ class RunView:
         return row.row(0, named=True) if row.height else {}
 
     def band(self, event_set: str, series: str) -> dict[str, float] | None:
-        for band in self.params.get("method", {}).get("bands", []):
-            if band["event_set"] == event_set and band["series"] == series:
-                return dict(band)
-        return None
+        """The pair's surrogate null band (``xcorr_bands``): lo, hi and max_abs."""
+        if self.bands is None:
+            return None
+        row = self.bands.filter((pl.col("event_set") == event_set) & (pl.col("series") == series))
+        return row.select("lo", "hi", "max_abs").row(0, named=True) if row.height else None
 
     def events_of(self, event_set: str) -> pl.DataFrame:
         return self.events.filter(pl.col("event_set") == event_set)
@@ -94,8 +96,9 @@ def load_run(store: Store, run_id: int | None = None) -> RunView:
         store.read_result("runs", run_id)  # raises NotFound with the usual message
     command, label, params, versions = info.row(0)[1:]
     params = json.loads(params)
-    responses = None
+    responses = bands = None
     if command == "xcorr":
+        bands = store.read_result("xcorr_bands", run_id)
         rows = store.read_result("xcorr", run_id)
         peaks = store.read_result("xcorr_peaks", run_id).sort(
             ["q_peak", "r"], descending=[False, True], nulls_last=True
@@ -130,6 +133,7 @@ def load_run(store: Store, run_id: int | None = None) -> RunView:
         responses,
         series,
         events,
+        bands,
     )
 
 

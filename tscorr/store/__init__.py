@@ -24,7 +24,7 @@ from tscorr.store.ingest import IngestCounts, SourceMeta, _Loading
 from tscorr.store.reading import FILTER_MEMORY, FILTER_SECONDS, _Reading
 from tscorr.units import parse_size
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 __all__ = [
     "DEFAULT_DB",
