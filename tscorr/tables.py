@@ -79,9 +79,8 @@ EXPLANATIONS: Mapping[str, pl.DataType] = {
 XCORR_BANDS: Mapping[str, pl.DataType] = {
     "event_set": pl.String(),
     "series": pl.String(),
-    "lo": pl.Float64(),  # 2.5% of r under the surrogate null, at any one lag
-    "hi": pl.Float64(),  # 97.5%
-    "max_abs": pl.Float64(),  # 95% of the largest |r| over 2L+1 shifts: the peak's bar
+    "lag_level": pl.Float64(),  # 95% of |r| under the surrogate null, at any one lag
+    "peak_level": pl.Float64(),  # 95% of the largest |r| over 2L+1 shifts: the peak's bar
 }
 # the stored table of each schema
 RESULTS: Mapping[str, Mapping[str, pl.DataType]] = {

@@ -119,8 +119,8 @@ def run_xcorr(
             peaks_p.append((sig.p_peak, sig.r.shape[1]))
             if sig.band is not None:
                 bands += [
-                    {"event_set": label, "series": name, "lo": lo, "hi": hi, "max_abs": top}
-                    for name, (lo, hi, top) in zip(names, sig.band.tolist(), strict=True)
+                    {"event_set": label, "series": name, "lag_level": one, "peak_level": top}
+                    for name, (one, top) in zip(names, sig.band.tolist(), strict=True)
                 ]
     if step:
         step("pairs", total, total)

@@ -140,8 +140,8 @@ def correlogram(view: RunView, event_set: str, series: str) -> Figure:
     if band:
         ax.fill_between(
             lags,
-            band["lo"],
-            band["hi"],
+            -band["lag_level"],
+            band["lag_level"],
             color=GREY,
             alpha=0.25,
             lw=0,
@@ -149,7 +149,7 @@ def correlogram(view: RunView, event_set: str, series: str) -> Figure:
         )
         for sign in (1, -1):
             ax.axhline(
-                sign * band["max_abs"],
+                sign * band["peak_level"],
                 color=GREY,
                 ls=":",
                 lw=1,

@@ -76,11 +76,11 @@ class RunView:
         return row.row(0, named=True) if row.height else {}
 
     def band(self, event_set: str, series: str) -> dict[str, float] | None:
-        """The pair's surrogate null band (``xcorr_bands``): lo, hi and max_abs."""
+        """The pair's surrogate null (``xcorr_bands``): lag_level and peak_level."""
         if self.bands is None:
             return None
         row = self.bands.filter((pl.col("event_set") == event_set) & (pl.col("series") == series))
-        return row.select("lo", "hi", "max_abs").row(0, named=True) if row.height else None
+        return row.select("lag_level", "peak_level").row(0, named=True) if row.height else None
 
     def events_of(self, event_set: str) -> pl.DataFrame:
         return self.events.filter(pl.col("event_set") == event_set)

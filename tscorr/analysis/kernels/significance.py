@@ -74,18 +74,20 @@ class Significance:
     q: np.ndarray  # (m, 2L+1) per-lag p adjusted within the pair (see the module docstring)
     method: list[str]  # (m,) how p_peak was obtained: exact, monte-carlo, gpd-tail, analytic
     info: dict[str, object] = field(default_factory=dict)  # what the null could do
-    # (m, 3) the surrogate null of r, for pictures: its 2.5% and 97.5% quantiles over every
-    # shift (the same at every lag: a circular shift is a shift) and the 95% quantile of the
-    # largest |r| over a window of 2L+1 lags (the band a peak must leave to be significant
-    # after looking at every lag); None for the other tests
+    # (m, 2) the surrogate null of |r|, for pictures: its 95% quantile over every shift (the
+    # same at every lag: a circular shift is a shift) and the 95% quantile of the largest |r|
+    # over a window of 2L+1 lags (the level a peak must pass after looking at every lag);
+    # None for the other tests
     band: np.ndarray | None = None
 
 
 def null_band(cc: np.ndarray, max_lag: int, ordered_peaks: np.ndarray | None = None) -> np.ndarray:
-    """(rows, 3) quantiles of the circular correlations ``cc`` (rows, n): 2.5%, 97.5%, and the
-    95% quantile of the sliding max of |cc| over 2L+1 shifts, every shift but the observed
-    one (``ordered_peaks``: those maxima already sorted, as the max-|r| null has them)."""
-    lo, hi = np.quantile(cc, [0.025, 0.975], axis=1)  # cc has no NaN (undefined: 0)
+    """(rows, 2) quantiles of the circular correlations ``cc`` (rows, n) over every shift but
+    the observed one: the 95% quantile of |cc| (the level one lag's two-sided test on |r|
+    judges by) and the 95% quantile of the sliding max of |cc| over 2L+1 shifts (the level a
+    peak must pass once every lag has been looked at; ``ordered_peaks``: those maxima already
+    sorted, as the max-|r| null has them). The second is never below the first."""
+    lag_level = np.quantile(np.abs(cc[:, 1:]), 0.95, axis=1)  # cc has no NaN (undefined: 0)
     if ordered_peaks is None:
         window = min(2 * max_lag + 1, cc.shape[1])
         peaks = maximum_filter1d(np.abs(cc), size=window, axis=1, mode="wrap")[:, 1:]
@@ -96,7 +98,7 @@ def null_band(cc: np.ndarray, max_lag: int, ordered_peaks: np.ndarray | None = N
         above = min(below + 1, ordered_peaks.shape[1] - 1)
         frac = pos - below
         top = ordered_peaks[:, below] + frac * (ordered_peaks[:, above] - ordered_peaks[:, below])
-    return np.column_stack([lo, hi, top])
+    return np.column_stack([lag_level, top])
 
 
 def white_pvalues(r: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -358,7 +360,7 @@ def surrogate_test(
             q = np.where(reach < TAIL_BELOW, np.minimum(q_max, holm_q), q_max)
             q[np.isnan(stat[full])] = np.nan
             full_part = (full_part[0], peak_of(q, stat[full]), q, full_part[3], full_part[4])
-            band = np.empty((cc.shape[0], 3))
+            band = np.empty((cc.shape[0], 2))
             band[full] = null_band(cc[full], L, ordered)
             if not full.all():
                 band[~full] = null_band(cc[~full], L)
