@@ -70,7 +70,7 @@ def _markdown(frame: pl.DataFrame, path: Path) -> None:
 @register("html")
 def _html(frame: pl.DataFrame, path: Path) -> None:
     """A page with the table alone; ``export_result`` writes a run's full report instead."""
-    from tscorr.results.report import CSS, table_html
+    from tscorr.results.html import CSS, table_html
 
     title = html.escape(f"tscorr: {path.stem}")
     path.write_text(
