@@ -26,4 +26,10 @@ def produced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame
 def test_results_identical_to_golden(produced: dict[str, pl.DataFrame], table: str) -> None:
     expected = pl.read_parquet(GOLDEN / f"{table}.parquet")
     assert expected.height > 0, "an empty golden table would prove nothing"
-    assert_frame_equal(produced[table], expected, check_exact=True)
+    got = produced[table]
+    if table == "xcorr":
+        # r is the circular products less the wrapped ones (one FFT per pair), no longer a
+        # padded FFT of its own: the same number summed another way, equal to rounding
+        assert_frame_equal(got.select("r"), expected.select("r"), check_exact=False, rtol=0, atol=1e-12)
+        got, expected = got.drop("r"), expected.drop("r")
+    assert_frame_equal(got, expected, check_exact=True)

@@ -43,6 +43,7 @@ COMMANDS = {
 CHOICES = {
     "estimator": choices.ESTIMATORS,
     "test": choices.TESTS,
+    "keep": choices.KEEPS,
     "interval": choices.INTERVALS,
     "by": choices.BY,
 }

@@ -17,6 +17,11 @@ ENCODINGS = ("impulse", "count", "weight", "step", "decay:HALF_LIFE")
 INTERVALS = ("t", "bootstrap")
 BASELINES = ("prev-days:N", "same-weekday:K", "pre:DURATION")
 BY = ("kind", "name")
+# which xcorr rows are stored: every lag of every pair, or each pair's peak lag (and every lag
+# of the discoveries); auto: every lag while the run has at most KEEP_ALL_ROWS of them
+KEEPS = ("auto", "all", "peaks")
+KEEP_ALL_ROWS = 1_000_000
+DISCOVERY_Q = 0.05  # --keep peaks still stores every lag of pairs with q_peak at or below this
 
 # loading
 SERIES_KINDS = ("count", "level", "censored")

@@ -6,22 +6,26 @@ Lag convention: lag k > 0 means the series moves k buckets after the events,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from tscorr.analysis import align
-from tscorr.analysis.inputs import Aligned, event_sets, load_aligned
-from tscorr.analysis.kernels.significance import (
-    Significance,
-    assess,
-    bh_qvalues,
-    chunk_rows_for,
+from tscorr.analysis.inputs import (
+    Aligned,
+    Block,
+    Plan,
+    event_sets,
+    iter_blocks,
+    plan_alignment,
 )
-from tscorr.analysis.kernels.xcorr import Prepared, lags
+from tscorr.analysis.kernels.discovery import Assessed, assess_pairs, from_significance
+from tscorr.analysis.kernels.significance import assess, bh_qvalues, chunk_rows_for
+from tscorr.analysis.kernels.xcorr import Prepared
 from tscorr.analysis.request import XcorrParams, save_run
+from tscorr.choices import DISCOVERY_Q, KEEP_ALL_ROWS
 from tscorr.errors import NoData
 from tscorr.store import Store
 from tscorr.tables import result
@@ -33,9 +37,73 @@ Step = Callable[[str, int, int], None]  # (what, done, total)
 @dataclass
 class XcorrRun:
     run_id: int
-    table: pl.DataFrame  # the run's xcorr rows
+    table: pl.DataFrame  # the run's stored xcorr rows
     peaks: pl.DataFrame  # one row per (event_set, series), sorted by q_peak then |r|
     notes: list[str]
+
+
+@dataclass
+class _Part:
+    """One event set against one batch of series: every pair's peak row, and every lag of
+    the pairs stored whole (``whole``: their indices, ascending)."""
+
+    label: str
+    names: list[str]
+    bucket: Duration
+    max_lag: int
+    column: np.ndarray  # (m,) the peak row's column
+    r_at: np.ndarray
+    n_at: np.ndarray
+    p_at: np.ndarray
+    q_at: np.ndarray
+    p_peak: np.ndarray
+    method: list[str]
+    whole: np.ndarray  # indices of the pairs whose every lag is held below
+    r: np.ndarray  # (len(whole), 2L+1)
+    n: np.ndarray
+    p: np.ndarray
+    q: np.ndarray
+    band: np.ndarray  # (len(whole), 2), NaN for tests without a band
+
+    @classmethod
+    def of(cls, label: str, names: list[str], bucket: Duration, lag: int, got: Assessed) -> _Part:
+        m = len(names)
+        at = np.arange(m), got.column
+        whole = np.flatnonzero(got.detailed)
+        band = got.band[whole] if got.band is not None else np.full((whole.size, 2), np.nan)
+        return cls(
+            label,
+            names,
+            bucket,
+            lag,
+            got.column,
+            got.r[at],
+            got.n[at],
+            got.p_at,
+            got.q_at,
+            got.p_peak,
+            list(got.method),
+            whole,
+            got.r[whole],
+            got.n[whole],
+            got.p[whole],
+            got.q[whole],
+            band,
+        )
+
+    def add(self, index: np.ndarray, got: Assessed) -> None:
+        """Every lag of pairs ``index`` (tested again lag by lag: the same numbers as the
+        first pass's, and every lag's own p-value)."""
+        self.whole = np.concatenate([self.whole, index])
+        order = np.argsort(self.whole, kind="stable")
+        self.whole = self.whole[order]
+        band = got.band if got.band is not None else np.full((len(index), 2), np.nan)
+        for name in ("r", "n", "p", "q"):
+            setattr(self, name, np.vstack([getattr(self, name), getattr(got, name)])[order])
+        self.band = np.vstack([self.band, band])[order]
+        # p_peak and the method stay the first pass's (q_peak was computed from them); the
+        # per-lag test gives the same numbers (to rounding, where a tail was fitted)
+        self.p_at[index], self.q_at[index] = got.p_at, got.q_at
 
 
 def run_xcorr(
@@ -47,23 +115,42 @@ def run_xcorr(
 ) -> XcorrRun:
     """Correlate each event set with each series at lags -L..L and store the run.
 
-    ``sets`` and ``data`` (already selected events, already aligned and transformed series)
-    spare a caller that has them a second read; they must match ``params``.
+    Series are read and aligned in batches (bounded by the store's memory limit). Every
+    pair's ``p_peak`` comes from the exact all-shift null; every lag's ``p_value`` and
+    ``q_value`` are computed for the pairs whose every lag is stored (``--keep``). ``sets``
+    and ``data`` (already selected events, already aligned and transformed series) spare a
+    caller that has them a second read; they must match ``params``.
     """
     bucket = params.bucket
     max_lag = params.max_lag_buckets()
     sets = sets if sets is not None else event_sets(store, params.events, params.by)
-    data = data or load_aligned(
-        store, params.series, bucket, params.tz, params.transform, params.season
+    blocks: Iterable[Block]
+    plan: Plan | None = None
+    if data is not None:
+        blocks = data.blocks
+        record, notes, n_series = data.record(), list(data.notes), len(data.names)
+    else:
+        plan = plan_alignment(
+            store, params.series, bucket, params.tz, params.transform, params.season
+        )
+        blocks = iter_blocks(store, plan)
+        record, notes, n_series = plan.record(), list(plan.notes), plan.series
+    total = len(sets) * n_series  # pairs
+    keep_all = params.keep == "all" or (
+        params.keep == "auto" and total * (2 * max_lag + 1) <= KEEP_ALL_ROWS
     )
-    notes = list(data.notes)
-    parts = []
+    if not keep_all:
+        notes.append(
+            f"--keep {params.keep}: each pair's peak lag is stored, and every lag of the pairs "
+            f"with q_peak <= {DISCOVERY_Q}"
+            + (f" ({total:,} pairs x {2 * max_lag + 1} lags)" if params.keep == "auto" else "")
+            + "; --keep all stores every lag"
+        )
+    parts: list[_Part] = []
     nulls: list[dict[str, object]] = []
-    bands: list[dict[str, object]] = []
-    peaks_p: list[tuple[np.ndarray, int]] = []  # each part's p_peak per pair, and its lags
-    total = len(sets) * sum(len(b.names) for b in data.blocks)  # pairs
     done = 0
-    for block in data.blocks:
+    chunk_memory = store.memory_limit or 2**33
+    for block in blocks:
         lag = block.span(max_lag)
         observed = (~np.isnan(block.y)).sum(axis=1)
         usable = observed >= lag + 3
@@ -75,6 +162,7 @@ def run_xcorr(
         y = block.y[usable]
         # the series' FFTs and window sums, made once for every event set of the block
         prep = Prepared.build(y, lag, params.estimator) if params.test != "prewhiten" else None
+        chunk_rows = chunk_rows_for(chunk_memory, block.grid.n)
         for label, events in sets.items():
             if step:
                 step("pairs", done, total)
@@ -90,74 +178,195 @@ def run_xcorr(
                 notes.append(
                     f"event set '{label}': {dropped} events outside the span of {_few(names)}"
                 )
-            sig = assess(
-                e,
-                y,
-                lag,
-                params.estimator,
-                params.test,
-                params.surrogates,
-                params.seed,
-                prep=prep,
-                chunk_rows=chunk_rows_for(store.memory_limit or 2**33, block.grid.n),
-            )
-            if sig.info:
-                nulls.append({"event_set": label, "series": _few(names), **sig.info})
-                if sig.info.get("p_min") is None:
+            if prep is None:  # prewhitening filters each series on its own
+                sig = assess(e, y, lag, params.estimator, params.test)
+                got = from_significance(sig, lag)
+            else:
+                got = assess_pairs(
+                    prep,
+                    e,
+                    params.test,
+                    params.surrogates,
+                    params.seed,
+                    chunk_rows,
+                    detail="all" if keep_all else "peaks",
+                )
+            if got.info:
+                nulls.append({"event_set": label, "series": _few(names), **got.info})
+                if got.info.get("p_min") is None:
                     notes.append(
                         f"event set '{label}', {_few(names)}: no p-value, the surrogate test "
-                        f"needs at least {sig.info['minimum_buckets']} {block.bucket} buckets "
+                        f"needs at least {got.info['minimum_buckets']} {block.bucket} buckets "
                         f"at --max-lag {lag} (has {block.grid.n})"
                     )
-            flat = np.isnan(sig.r).all(axis=1)
+            flat = np.isnan(got.r).all(axis=1)
             if flat.any():
                 notes.append(
                     f"event set '{label}': no correlation with {_few(list(np.array(names)[flat]))}"
                     " (constant over the span, or no events where it has values)"
                 )
-            parts.append(_frame(label, names, sig, lag, block.bucket))
-            peaks_p.append((sig.p_peak, sig.r.shape[1]))
-            if sig.band is not None:
-                bands += [
-                    {"event_set": label, "series": name, "lag_level": one, "peak_level": top}
-                    for name, (one, top) in zip(names, sig.band.tolist(), strict=True)
-                ]
+            parts.append(_Part.of(label, names, block.bucket, lag, got))
+        del prep, y, block
     if step:
         step("pairs", total, total)
     if not parts:
         raise NoData(
             "no series has both enough buckets for this --max-lag and events inside its span"
         )
-    # q_peak: Benjamini-Hochberg over every pair, spread over each pair's lags (the parts
-    # hold their pairs in order, each pair once)
-    q = bh_qvalues(np.concatenate([p for p, _ in peaks_p]))
-    spread = np.concatenate(
-        [
-            np.repeat(part_q, width)
-            for part_q, (_, width) in zip(
-                np.split(q, np.cumsum([len(p) for p, _ in peaks_p])[:-1]), peaks_p, strict=True
-            )
-        ]
-    )
-    table = pl.concat(parts).with_columns(pl.Series("q_peak", spread, nan_to_null=True))
+    # q_peak: Benjamini-Hochberg over every pair of the run
+    q_peak = bh_qvalues(np.concatenate([part.p_peak for part in parts]))
+    if not keep_all:  # every lag of the discoveries, from their series read again
+        _discoveries(store, params, sets, parts, q_peak, data, plan if data is None else None)
+    table, bands = _tables(parts, q_peak, keep_all)
     method = {
         "discovery": "p_peak per pair; q_peak = Benjamini-Hochberg over the pairs of the run",
         "localisation": "p_value per lag; q_value = adjusted within the pair (max-|r|)",
         "nulls": nulls,
         "bands": "per pair in the xcorr_bands table",
     }
+    if not keep_all:
+        method["kept"] = (
+            f"every lag of the pairs with q_peak <= {DISCOVERY_Q}; the peak lag of the others"
+        )
     run_id = save_run(
         store,
         "xcorr",
         params,
-        data.record(),
+        record,
         {"max_lag": max_lag, "season": params.season_buckets()},
         method,
         notes,
-        {"xcorr": table, "xcorr_bands": result("xcorr_bands", bands)},
+        {"xcorr": table, "xcorr_bands": bands},
     )
     table = table.with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))
     return XcorrRun(run_id, table, peaks_of(table), notes)
+
+
+def _discoveries(
+    store: Store,
+    params: XcorrParams,
+    sets: dict[str, pl.DataFrame],
+    parts: list[_Part],
+    q_peak: np.ndarray,
+    data: Aligned | None,
+    plan: Plan | None,
+) -> None:
+    """Test every lag of the pairs with q_peak <= DISCOVERY_Q that the first pass gave only
+    their peak numbers: their series are read (or taken from ``data``) again, aligned as
+    before (a series' grid is its own), and tested lag by lag."""
+    wanted: dict[tuple[str, str], tuple[_Part, int]] = {}
+    offset = 0
+    for part in parts:
+        q = q_peak[offset : offset + len(part.names)]
+        offset += len(part.names)
+        held = np.zeros(len(part.names), dtype=bool)
+        held[part.whole] = True
+        for i in np.flatnonzero((np.nan_to_num(q, nan=1.0) <= DISCOVERY_Q) & ~held).tolist():
+            wanted[(part.label, part.names[i])] = (part, i)
+    if not wanted:
+        return
+    names = {name for _, name in wanted}
+    blocks: Iterable[Block]
+    if plan is not None:
+        blocks = iter_blocks(store, plan.only(names))
+    else:
+        assert data is not None
+        blocks = (b.only(names) for b in data.blocks)
+    for block in blocks:
+        if not block.names:
+            continue
+        lag = block.span(params.max_lag_buckets())
+        prep = Prepared.build(block.y, lag, params.estimator)
+        for label, events in sets.items():
+            rows = [i for i, name in enumerate(block.names) if (label, name) in wanted]
+            if not rows:
+                continue
+            e, _ = align.encode_events(
+                events, block.grid, params.encode.name, params.encode.half_life
+            )
+            got = assess_pairs(
+                prep.subset(np.array(rows)),
+                e,
+                params.test,
+                params.surrogates,
+                params.seed,
+                detail="all",
+            )
+            part = wanted[(label, block.names[rows[0]])][0]
+            index = np.array([wanted[(label, block.names[i])][1] for i in rows])
+            part.add(index, got)
+
+
+def _tables(
+    parts: list[_Part], q_peak: np.ndarray, keep_all: bool
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The xcorr rows (every lag of the kept pairs, the peak row of the others, pair after
+    pair as the parts hold them) and the bands of the pairs stored whole."""
+    frames, bands = [], []
+    offset = 0
+    for part in parts:
+        m = len(part.names)
+        q = q_peak[offset : offset + m]
+        offset += m
+        width = 2 * part.max_lag + 1
+        whole = part.whole
+        if not keep_all:  # the others keep their peak row, without a per-lag p-value
+            whole = whole[np.nan_to_num(q[whole], nan=1.0) <= DISCOVERY_Q]
+            part.p_at[:] = np.nan
+        held = np.searchsorted(part.whole, whole)  # their rows in the part's full arrays
+        pair = np.full(m, -1)
+        pair[whole] = held
+        # per pair: every lag (width rows) or the peak row (1 row)
+        counts = np.where(pair >= 0, width, 1)
+        row_pair = np.repeat(np.arange(m), counts)
+        within = np.arange(row_pair.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        is_whole = pair[row_pair] >= 0
+        column = np.where(is_whole, within, part.column[row_pair])
+        source = pair[row_pair]
+        r = part.r_at[row_pair].copy()
+        n = part.n_at[row_pair].copy()
+        p = part.p_at[row_pair].copy()
+        qv = part.q_at[row_pair].copy()
+        if whole.size:
+            sel = np.flatnonzero(is_whole)
+            r[sel] = part.r[source[sel], column[sel]]
+            n[sel] = part.n[source[sel], column[sel]]
+            p[sel] = part.p[source[sel], column[sel]]
+            qv[sel] = part.q[source[sel], column[sel]]
+        lag = column - part.max_lag
+        rows = pl.Series(row_pair.astype(np.uint32))
+        frames.append(
+            pl.DataFrame(
+                {
+                    "event_set": pl.Series([part.label], dtype=pl.String).gather(
+                        np.zeros(row_pair.size, np.uint32)
+                    ),
+                    "series": pl.Series(part.names, dtype=pl.String).gather(rows),
+                    "lag": lag.astype(np.int32),
+                    "lag_seconds": (lag * part.bucket.seconds).astype(float),
+                    "r": r,
+                    "n": n.astype(np.int64),
+                    "p_value": p,
+                    "q_value": qv,
+                    "p_peak": part.p_peak[row_pair],
+                    "p_method": pl.Series(part.method, dtype=pl.String).gather(rows),
+                    "q_peak": q[row_pair],
+                },
+                nan_to_null=True,
+            )
+        )
+        if whole.size and not np.isnan(part.band[held]).all():
+            band = part.band[held]
+            bands += [
+                {
+                    "event_set": part.label,
+                    "series": part.names[i],
+                    "lag_level": lo,
+                    "peak_level": hi,
+                }
+                for i, (lo, hi) in zip(whole.tolist(), band.tolist(), strict=True)
+            ]
+    return pl.concat(frames), result("xcorr_bands", bands)
 
 
 def _few(names: list[str]) -> str:
@@ -170,30 +379,6 @@ def _note_skipped(notes: list[str], skipped: np.ndarray, need: int, bucket: Dura
             f"{len(skipped)} series skipped, fewer than {need} observed {bucket} buckets: "
             f"{_few([str(s) for s in skipped])}"
         )
-
-
-def _frame(
-    label: str, names: list[str], sig: Significance, max_lag: int, bucket: Duration
-) -> pl.DataFrame:
-    m, width = sig.r.shape
-    lag = np.tile(lags(max_lag), m)
-    row = pl.Series(np.repeat(np.arange(m, dtype=np.uint32), width))
-    # text columns gathered from the pairs' few values: no Python string per row
-    return pl.DataFrame(
-        {
-            "event_set": pl.Series([label], dtype=pl.String).gather(np.zeros(m * width, np.uint32)),
-            "series": pl.Series(names, dtype=pl.String).gather(row),
-            "lag": lag.astype(np.int32),
-            "lag_seconds": (lag * bucket.seconds).astype(float),
-            "r": sig.r.ravel(),
-            "n": sig.n.ravel().astype(np.int64),
-            "p_value": sig.p.ravel(),
-            "q_value": sig.q.ravel(),
-            "p_peak": np.repeat(sig.p_peak, width),
-            "p_method": pl.Series(sig.method, dtype=pl.String).gather(row),
-        },
-        nan_to_null=True,
-    )
 
 
 def pair_qvalues(table: pl.DataFrame, column: str) -> pl.Series:

@@ -21,6 +21,7 @@ together as one matrix; lags and windows are counted in that block's buckets.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,22 +60,44 @@ class Block:
     def coarsened(self) -> bool:
         return self.grid.bucket != self.requested
 
+    def only(self, names: set[str]) -> Block:
+        """The same block with some series only."""
+        keep = [i for i, name in enumerate(self.names) if name in names]
+        return Block(
+            self.grid,
+            [self.names[i] for i in keep],
+            self.y[keep],
+            self.raw[keep],
+            self.censored[keep],
+            [self.kinds[i] for i in keep],
+            [self.aggs[i] for i in keep],
+            [self.steps[i] for i in keep],
+            self.requested,
+        )
+
     def span(self, buckets: int) -> int:
         """``buckets`` of the requested bucket in this block's buckets (rounded up)."""
         return rescale(buckets, self.requested, self.grid.bucket)
 
     def record(self) -> dict[str, Any]:
         """How this block was aligned, for ``runs.params``."""
-        return {
-            "series": self.names,
-            "bucket": str(self.grid.bucket),
-            "coarsened_from": str(self.requested) if self.coarsened else None,
-            "tz": self.grid.tz,
-            "grid_start": self.grid.starts[0].isoformat(),
-            "grid_end": self.grid.end.isoformat(),  # type: ignore[attr-defined]
-            "grid_buckets": self.grid.n,
-            "kinds": sorted(set(self.kinds)),
-        }
+        return grid_record(self.grid, self.names, self.kinds, self.requested)
+
+
+def grid_record(
+    grid: align.Grid, names: list[str], kinds: list[str], requested: Duration
+) -> dict[str, Any]:
+    """How series were put on ``grid``, for ``runs.params.alignment.blocks``."""
+    return {
+        "series": names,
+        "bucket": str(grid.bucket),
+        "coarsened_from": str(requested) if grid.bucket != requested else None,
+        "tz": grid.tz,
+        "grid_start": grid.starts[0].isoformat(),
+        "grid_end": grid.end.isoformat(),  # type: ignore[attr-defined]
+        "grid_buckets": grid.n,
+        "kinds": sorted(set(kinds)),
+    }
 
 
 @dataclass
@@ -99,11 +122,66 @@ class Aligned:
         }
 
 
-def _catalogue(store: Store, glob: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """(meta, points, censored) of the series matching ``glob``, events:KIND included."""
+@dataclass
+class Group:
+    """Series sharing one grid (effective bucket, zone and span): one block, or several
+    batches of rows of it when it is large."""
+
+    grid: align.Grid
+    rows: list[dict[str, Any]]  # the series' catalogue rows, by series_id
+
+    def record(self, requested: Duration) -> dict[str, Any]:
+        names = [r["name"] for r in self.rows]
+        return grid_record(self.grid, names, [r["kind"] for r in self.rows], requested)
+
+
+@dataclass
+class Plan:
+    """What an analysis will read, before any point is read: every matched series' grid.
+
+    ``extra``: points made from events (``events:KIND`` series), which live in no table."""
+
+    groups: list[Group]
+    requested: Duration
+    transform: str
+    season: Duration | None
+    notes: list[str] = field(default_factory=list)
+    extra: pl.DataFrame | None = None
+
+    @property
+    def series(self) -> int:
+        return sum(len(g.rows) for g in self.groups)
+
+    def only(self, names: set[str]) -> Plan:
+        """The same plan for some series only (their grids unchanged)."""
+        groups = [Group(g.grid, [r for r in g.rows if r["name"] in names]) for g in self.groups]
+        return Plan(
+            [g for g in groups if g.rows],
+            self.requested,
+            self.transform,
+            self.season,
+            self.notes,
+            self.extra,
+        )
+
+    def record(self) -> dict[str, Any]:
+        """How the series were aligned, for ``runs.params`` (one entry per grid)."""
+        return {
+            "bucket_requested": str(self.requested),
+            "gaps": "count: an empty bucket inside the series' span is 0; level and "
+            "censored: missing; never filled between native observations",
+            "events": "snapped to the bucket that contains them",
+            "blocks": [g.record(self.requested) for g in self.groups],
+        }
+
+
+def _catalogue(store: Store, glob: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None]:
+    """(meta, spans, extra) of the series matching ``glob``, events:KIND included: each
+    series' catalogue row, its first and last observation, and the points of event kinds
+    counted as series (not stored as points)."""
     meta = store.series_matching(glob).with_columns(pl.col("kind").fill_null("level"))
-    points = store.read_points(meta["series_id"].to_list())
-    censored = store.read_censored(meta["series_id"].to_list())
+    spans = store.series_spans(meta["series_id"].to_list())
+    extra = None
     if glob.startswith(EVENT_SERIES):
         # each event kind as a count series: events per bucket, 0 between its first and last
         counts = store.event_times(glob[len(EVENT_SERIES) :])
@@ -111,7 +189,6 @@ def _catalogue(store: Store, glob: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.
         ids = {k: -(i + 1) for i, k in enumerate(kinds)}
         meta = pl.concat(
             [
-                meta,
                 pl.DataFrame(
                     {
                         "series_id": list(ids.values()),
@@ -125,45 +202,44 @@ def _catalogue(store: Store, glob: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.
                     },
                     schema=meta.schema,
                 ),
+                meta,
             ]
         )
-        points = pl.concat(
-            [
-                points,
-                counts.select(
-                    pl.col("kind").replace_strict(ids, return_dtype=pl.Int64).alias("series_id"),
-                    pl.col("ts"),
-                    pl.lit(1.0).alias("value"),
-                ),
-            ]
+        extra = counts.select(
+            pl.col("kind").replace_strict(ids, return_dtype=pl.Int64).alias("series_id"),
+            pl.col("ts"),
+            pl.lit(1.0).alias("value"),
         ).sort("series_id", "ts")
-    return meta, points, censored
+        spans = pl.concat(
+            [
+                extra.group_by("series_id")
+                .agg(pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last"))
+                .cast({"first": spans.schema["first"], "last": spans.schema["last"]}),
+                spans,
+            ]
+        )
+    return meta, spans, extra
 
 
-def load_aligned(
+def plan_alignment(
     store: Store,
     glob: str,
     bucket: Duration,
     tz: str | None,
     transform: str,
     season: Duration | None,
-) -> Aligned:
-    """Read the series matching ``glob``, align each block, apply ``transform``.
-
-    ``tz`` None: calendar buckets in the zone each series was loaded in. ``glob`` starting
-    with ``events:`` also matches event kinds as count series (``events:race-call``).
-    """
+) -> Plan:
+    """Every series matching ``glob`` on its grid (its span, native step and zone), without
+    reading its points. ``tz`` None: calendar buckets in the zone each series was loaded in.
+    ``glob`` starting with ``events:`` also matches event kinds as count series
+    (``events:race-call``)."""
     if tz is not None:
         check_zone(tz)
-    meta, points, censored = _catalogue(store, glob)
+    meta, spans, extra = _catalogue(store, glob)
     if meta.height == 0:
         raise NoData(f"no series matches '{glob}'; 'tscorr ls series' lists them")
-    if points.height == 0:
+    if spans.height == 0:
         raise NoData(f"the series matching '{glob}' have no points")
-    seen = pl.concat([points.select("series_id", "ts"), censored.select("series_id", "ts")])
-    spans = seen.group_by("series_id").agg(
-        pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last")
-    )
     meta = meta.join(spans, on="series_id", how="inner").sort("series_id")
     notes: list[str] = []
     coarse: dict[str, list[str]] = {}
@@ -196,46 +272,92 @@ def load_aligned(
             f"{len(names)} series observed every {step_text} analysed in {step_text} buckets, "
             f"not --bucket {bucket} (no zeros between native observations): {shown}"
         )
-    groups: dict[tuple[Any, ...], list[tuple[Duration, dict[str, Any]]]] = {}
+    by_key: dict[tuple[Any, ...], list[tuple[Duration, dict[str, Any]]]] = {}
     for key, eff, row in keyed:
-        groups.setdefault(key, []).append((eff, row))
-    season_span = season
-    blocks = []
-    for (_, zone, lo, hi), rows in groups.items():
-        eff = rows[0][0]
-        ids = [int(r["series_id"]) for _, r in rows]
-        grid = align.make_grid(lo, hi, eff, zone)
-        mine = points.filter(pl.col("series_id").is_in(ids))
-        kinds = [r["kind"] for _, r in rows]
-        aggs = [r["agg"] for _, r in rows]
-        raw = align.series_matrix(mine, ids, aggs, grid, [k == "count" for k in kinds])
-        cens = align.censored_matrix(censored.filter(pl.col("series_id").is_in(ids)), ids, grid)
-        season_buckets = (
-            buckets_in(season_span, bucket, "--season") if season_span is not None else None
+        by_key.setdefault(key, []).append((eff, row))
+    groups = [
+        Group(align.make_grid(lo, hi, rows[0][0], zone), [r for _, r in rows])
+        for (_, zone, lo, hi), rows in by_key.items()
+    ]
+    if any(r["kind"] == "censored" for g in groups for r in g.rows):
+        notes.append("censored series (top lists): days below the cut-off are missing, not 0")
+    if len(groups) > 1:
+        notes.append(
+            f"{len(groups)} alignment blocks: each series is aligned over its own span"
+            + (" and native step" if coarse else "")
         )
-        if season_buckets is not None and eff != bucket:
-            season_buckets = rescale(season_buckets, bucket, eff)
-        blocks.append(
-            Block(
+    return Plan(groups, bucket, transform, season, notes, extra)
+
+
+# bytes an aligned row holds per bucket while it is analysed: the values before and after
+# transforms, censoring bounds, the centred copy, its spectrum, masks and temporaries
+BYTES_PER_BUCKET = 96
+
+
+def rows_per_batch(memory: int, buckets: int) -> int:
+    """Series aligned at once so that a batch stays within an eighth of ``memory`` bytes."""
+    return int(max(16, memory // 8 // (BYTES_PER_BUCKET * max(buckets, 1))))
+
+
+def iter_blocks(store: Store, plan: Plan, max_rows: int | None = None) -> Iterator[Block]:
+    """Each group's series, read from the store and aligned, ``max_rows`` series at a time
+    (default: as many as :func:`rows_per_batch` allows under the store's memory limit)."""
+    for group in plan.groups:
+        grid = group.grid
+        size = max_rows or rows_per_batch(store.memory_limit or 2**33, grid.n)
+        for lo in range(0, len(group.rows), size):
+            rows = group.rows[lo : lo + size]
+            ids = [int(r["series_id"]) for r in rows]
+            stored = [i for i in ids if i >= 0]
+            points = store.read_points(stored)
+            if plan.extra is not None:
+                made = plan.extra.filter(pl.col("series_id").is_in(ids))
+                points = pl.concat([made, points.cast(made.schema)]) if made.height else points
+            censored = store.read_censored(stored)
+            kinds = [r["kind"] for r in rows]
+            aggs = [r["agg"] for r in rows]
+            raw = align.series_matrix(points, ids, aggs, grid, [k == "count" for k in kinds])
+            del points
+            cens = align.censored_matrix(censored, ids, grid)
+            season_buckets = (
+                buckets_in(plan.season, plan.requested, "--season")
+                if plan.season is not None
+                else None
+            )
+            if season_buckets is not None and grid.bucket != plan.requested:
+                season_buckets = rescale(season_buckets, plan.requested, grid.bucket)
+            yield Block(
                 grid=grid,
-                names=[r["name"] for _, r in rows],
-                y=apply_transforms(raw, transform, season_buckets),
+                names=[r["name"] for r in rows],
+                y=apply_transforms(raw, plan.transform, season_buckets),
                 raw=raw,
                 censored=cens,
                 kinds=kinds,
                 aggs=aggs,
-                steps=[r["step"] for _, r in rows],
-                requested=bucket,
+                steps=[r["step"] for r in rows],
+                requested=plan.requested,
             )
+
+
+def load_aligned(
+    store: Store,
+    glob: str,
+    bucket: Duration,
+    tz: str | None,
+    transform: str,
+    season: Duration | None,
+) -> Aligned:
+    """Read the series matching ``glob``, align each block, apply ``transform`` (all in
+    memory at once; :func:`plan_alignment` and :func:`iter_blocks` read them in batches)."""
+    plan = plan_alignment(store, glob, bucket, tz, transform, season)
+    blocks = [
+        block
+        for group in plan.groups
+        for block in iter_blocks(
+            store, Plan([group], bucket, transform, season, [], plan.extra), len(group.rows)
         )
-    if any(k == "censored" for b in blocks for k in b.kinds):
-        notes.append("censored series (top lists): days below the cut-off are missing, not 0")
-    if len(blocks) > 1:
-        notes.append(
-            f"{len(blocks)} alignment blocks: each series is aligned over its own span"
-            + (" and native step" if coarse else "")
-        )
-    return Aligned(blocks, bucket, notes)
+    ]
+    return Aligned(blocks, bucket, plan.notes)
 
 
 def event_sets(store: Store, where: str, by: str | None) -> dict[str, pl.DataFrame]:

@@ -22,6 +22,7 @@ from tscorr.choices import (
     ENCODINGS,
     ESTIMATORS,
     INTERVALS,
+    KEEPS,
     LIMITS,
     MAX_BASELINE,
     TESTS,
@@ -194,6 +195,7 @@ PARSERS: dict[str, Callable[[Any, str], Any]] = {
     "transform": _transform,
     "estimator": _choice(ESTIMATORS),
     "test": _choice(TESTS),
+    "keep": _choice(KEEPS),
     "interval": _choice(INTERVALS),
     "baseline": _baseline,
     "tz": _zone,
@@ -252,6 +254,7 @@ class XcorrParams(Request):
     estimator: str = "ccf"
     test: str = "surrogate"
     surrogates: int = 0  # 0: every circular shift (exact); N >= 19: a seeded sample of N
+    keep: str = "auto"  # which rows are stored: all lags, or peaks (and the discoveries' lags)
 
     def check(self) -> None:
         if self.test == "surrogate" and 0 < self.surrogates < 19:

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Annotated, TypeAlias
 import typer
 
 from tscorr.analysis.request import ExplainParams, RespondParams, ScanParams, XcorrParams
-from tscorr.choices import ENCODINGS, EXPORT_FORMATS, RESULT_TABLES, TRANSFORMS, listed
+from tscorr.choices import (
+    DISCOVERY_Q,
+    ENCODINGS,
+    EXPORT_FORMATS,
+    KEEP_ALL_ROWS,
+    RESULT_TABLES,
+    TRANSFORMS,
+    listed,
+)
 from tscorr.cli.app import (
     AfterOpt,
     BaselineOpt,
@@ -31,6 +39,7 @@ from tscorr.cli.app import (
     EventsOpt,
     IntervalOpt,
     JsonOpt,
+    Keep,
     LabelOpt,
     NlOpt,
     PlacebosOpt,
@@ -85,6 +94,14 @@ def xcorr(
         Test, typer.Option(help="surrogate: circular shifts of the events (exact).")
     ] = default(X, "test"),
     surrogates: SurrogatesOpt = default(X, "surrogates"),
+    keep: Annotated[
+        Keep,
+        typer.Option(
+            help="Rows stored: all (every lag of every pair), peaks (each pair's peak lag, "
+            f"and every lag of pairs with q_peak <= {DISCOVERY_Q}), or auto (all up to "
+            f"{KEEP_ALL_ROWS:,} rows, else peaks)."
+        ),
+    ] = default(X, "keep"),
     seed: SeedOpt = default(X, "seed"),
     tz: TzOpt = default(X, "tz"),
     label: LabelOpt = None,

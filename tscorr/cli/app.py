@@ -42,6 +42,7 @@ from tscorr.choices import (
     DEFAULT_DB,
     ESTIMATORS,
     INTERVALS,
+    KEEPS,
     OUTPUTS,
     TESTS,
     listed,
@@ -334,11 +335,13 @@ def request_from(request: type, values: dict[str, Any]) -> Any:
 if TYPE_CHECKING:  # to mypy they are enums; to typer, enums of the library's names
     Estimator: TypeAlias = Enum
     Test: TypeAlias = Enum
+    Keep: TypeAlias = Enum
     Interval: TypeAlias = Enum
     By: TypeAlias = Enum
 else:
     Estimator = choice("Estimator", ESTIMATORS)
     Test = choice("Test", TESTS)
+    Keep = choice("Keep", KEEPS)
     Interval = choice("Interval", INTERVALS)
     By = choice("By", BY)
 

@@ -183,6 +183,18 @@ class _Reading(_Base):
                 "JOIN _tscorr_ids i USING (series_id) ORDER BY p.series_id, p.ts"
             )
 
+    def series_spans(self, series_ids: Sequence[int]) -> pl.DataFrame:
+        """(series_id, first, last): each series' first and last observation (a point or a
+        censored time), for the series that have one."""
+        ids = pl.DataFrame({"series_id": list(series_ids)}, schema={"series_id": pl.Int64})
+        with self._registered("_tscorr_ids", ids):
+            return self.query(
+                "SELECT series_id, min(ts) AS first, max(ts) AS last FROM ("
+                "SELECT series_id, ts FROM points JOIN _tscorr_ids USING (series_id) "
+                "UNION ALL SELECT series_id, ts FROM censored JOIN _tscorr_ids USING (series_id)"
+                ") GROUP BY series_id ORDER BY series_id"
+            )
+
     def read_censored(self, series_ids: Sequence[int]) -> pl.DataFrame:
         """Censored buckets (series_id, ts, below) where no real point exists."""
         ids = pl.DataFrame({"series_id": list(series_ids)}, schema={"series_id": pl.Int64})

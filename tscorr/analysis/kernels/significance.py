@@ -122,6 +122,9 @@ def white_pvalues(r: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 
 # --- the surrogate null ----------------------------------------------------------------------
 
+# per-lag p, peak p, within-pair adjusted p, each pair's method, effective draws
+Part = tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]
+
 MIN_SHIFTS = 19  # fewer shifts cannot give p < 0.05: no p-value, a note instead
 
 
@@ -176,8 +179,9 @@ def _max_adjusted(
 
 def _pvalues(
     draws: np.ndarray, r: np.ndarray, own: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]:
-    """Per-lag p, peak p, within-pair adjusted p, each pair's method and effective draws.
+) -> tuple[Part, np.ndarray]:
+    """Per-lag p, peak p, within-pair adjusted p, each pair's method and effective draws;
+    and the per-lag p before any fitted tail.
 
     ``draws`` (S, m): the null correlations at every shift, in shift order. Per lag
     ``p = (1 + #{|r_s| >= |r(k)|}) / (1 + S)``; ``own`` (m, W), when the draws hold the whole
@@ -200,6 +204,7 @@ def _pvalues(
         reach -= np.abs(own) >= abs_r - tol
         size -= 1
     p = (1.0 + reach) / (1.0 + size)
+    exact = p.copy()  # before any tail: whether one lowered the peak's p names the method
     method = ["exact"] * m
     need = (reach < TAIL_BELOW) & ~np.isnan(r)
     # the effective number of draws matters only where the draws do not reach: computed there
@@ -215,7 +220,7 @@ def _pvalues(
         method[row] = "gpd-tail"
     p[np.isnan(r)] = np.nan
     q = holm(p)
-    return p, peak_of(q, r), q, method, ess
+    return (p, peak_of(q, r), q, method, ess), exact
 
 
 def _conditional_pvalues(
@@ -262,6 +267,30 @@ def _conditional_pvalues(
     return p, peak_of(q, r), q, method, ess
 
 
+def _peak_method(
+    stat: np.ndarray,
+    p: np.ndarray,
+    exact: np.ndarray,
+    holm_q: np.ndarray,
+    q_max: np.ndarray,
+    reach_far: np.ndarray,
+) -> list[str]:
+    """How each complete row's ``p_peak`` was obtained: ``gpd-tail`` where it is Holm's
+    adjustment of a fitted tail (the tail lowered the peak lag's p, and Holm beat the max-|r|
+    null there), else ``exact``. The peak lag is the one with the largest ``|stat|``, where
+    every one of these numbers is smallest."""
+    defined = ~np.isnan(stat)
+    k = np.argmax(np.where(defined, np.abs(np.nan_to_num(stat)), -1.0), axis=1)
+    at = np.arange(len(k)), k
+    tail = (
+        defined.any(axis=1)
+        & (p[at] < exact[at])
+        & (reach_far[at] < TAIL_BELOW)
+        & (holm_q[at] < q_max[at])
+    )
+    return ["gpd-tail" if t else "exact" for t in tail.tolist()]
+
+
 ROWS_PER_BLOCK = 128  # rows whose circular correlations are held at once (per thread)
 
 
@@ -271,9 +300,6 @@ def chunk_rows_for(memory: int, n: int) -> int:
     quarter of ``memory`` bytes."""
     cores = os.cpu_count() or 1
     return int(max(8, min(ROWS_PER_BLOCK, memory // 4 // (48 * max(n, 1) * cores))))
-
-
-Part = tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]
 
 
 def _merge(full: np.ndarray, a: Part, b: Part | None) -> Part:
@@ -351,7 +377,7 @@ def surrogate_test(
         full: np.ndarray = ~gaps if exact else np.ones(gaps.shape[0], dtype=np.bool_)
         own = cc[full][:, taus] if exact else None
         draws = cc[full].T if exact else cc[full][:, shifts].T
-        full_part = _pvalues(draws, stat[full], own)
+        full_part, exact_p = _pvalues(draws, stat[full], own)
         if exact and full.any():
             # within the pair: the exact max-|r| null where it reaches, Holm on the fitted
             # tails beyond it (fewer than TAIL_BELOW shifts further than 2L reach the value)
@@ -359,7 +385,8 @@ def surrogate_test(
             holm_q = full_part[2]
             q = np.where(reach < TAIL_BELOW, np.minimum(q_max, holm_q), q_max)
             q[np.isnan(stat[full])] = np.nan
-            full_part = (full_part[0], peak_of(q, stat[full]), q, full_part[3], full_part[4])
+            method = _peak_method(stat[full], full_part[0], exact_p, holm_q, q_max, reach)
+            full_part = (full_part[0], peak_of(q, stat[full]), q, method, full_part[4])
             band = np.empty((cc.shape[0], 2))
             band[full] = null_band(cc[full], L, ordered)
             if not full.all():

@@ -29,7 +29,7 @@ All three are computed for every lag at once with FFTs; ``n`` per lag counts the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import numpy as np
 from scipy.fft import irfft, next_fast_len, rfft
@@ -47,34 +47,23 @@ def window_sums(a: np.ndarray, max_lag: int) -> np.ndarray:
     """``S[:, k] = sum over t with 0 <= t, t+k < n of a[:, t+k]`` for k = -L..L."""
     m, n = a.shape
     csum = np.concatenate([np.zeros((m, 1)), np.cumsum(a, axis=1)], axis=1)
-    total = csum[:, -1:]
-    out = np.empty((m, 2 * max_lag + 1))
-    for j, k in enumerate(lags(max_lag)):
-        kk = min(abs(int(k)), n)
-        # k >= 0: indices k..n-1 of a; k < 0: indices 0..n+k-1
-        out[:, j] = (total[:, 0] - csum[:, kk]) if k >= 0 else csum[:, n - kk]
+    k = lags(max_lag)
+    kk = np.minimum(np.abs(k), n)
+    # k >= 0: indices k..n-1 of a (total minus the first k); k < 0: indices 0..n+k-1
+    ahead = csum[:, -1:] - csum[:, kk]
+    behind = csum[:, n - kk]
+    out: np.ndarray = np.where(k >= 0, ahead, behind)
     return out
 
 
-@dataclass
 class Prepared:
-    """FFTs and window sums of the metric rows, reused for the observed and surrogate events."""
+    """The metric rows made ready once for every event set: centred values, spreads, complete
+    pairs per lag and (made when first asked for) their FFTs and window sums.
 
-    n: int
-    max_lag: int
-    nfft: int
-    estimator: str
-    y0: np.ndarray  # centred metric, missing -> 0
-    fy0: np.ndarray
-    fobs: np.ndarray | None
-    pairs: np.ndarray  # complete pairs per lag, (m, 2L+1)
-    win_y: np.ndarray
-    win_yy: np.ndarray
-    sd_y: np.ndarray
-    observed: np.ndarray  # (m, n) bool: buckets with a value
+    Lag convention: column j of every (m, 2L+1) array is lag ``j - L``; k > 0 pairs
+    ``e[t]`` with ``y[t + k]`` (the series after the events)."""
 
-    @classmethod
-    def build(cls, y: np.ndarray, max_lag: int, estimator: str = "ccf") -> Prepared:
+    def __init__(self, y: np.ndarray, max_lag: int, estimator: str = "ccf") -> None:
         y = np.atleast_2d(np.asarray(y, dtype=float))
         if estimator == "spearman":
             y = _rank_rows(y)
@@ -84,33 +73,74 @@ class Prepared:
             raise ValueError(f"max_lag {max_lag} must be below the series length {n}")
         with np.errstate(invalid="ignore"):
             mean = np.nanmean(np.where(obs.any(axis=1, keepdims=True), y, 0.0), axis=1)
-        y0 = np.where(obs, y - mean[:, None], 0.0)
-        nfft = next_fast_len(n + max_lag)
+        self.n = n
+        self.max_lag = max_lag
+        self.estimator = estimator
+        self.nfft = next_fast_len(n + max_lag)
+        self.observed = obs  # (m, n) bool: buckets with a value
+        self.y0 = np.where(obs, y - mean[:, None], 0.0)  # centred metric, missing -> 0
         count = obs.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            sd_y = np.sqrt((y0**2).sum(axis=1) / count)
-        return cls(
-            n=n,
-            max_lag=max_lag,
-            nfft=nfft,
-            estimator=estimator,
-            y0=y0,
-            fy0=rfft(y0, nfft, axis=1),
-            fobs=rfft(obs.astype(float), nfft, axis=1) if estimator != "ccf" else None,
-            pairs=window_sums(obs.astype(float), max_lag),
-            win_y=window_sums(y0, max_lag),
-            win_yy=window_sums(y0**2, max_lag),
-            sd_y=sd_y,
-            observed=obs,
-        )
+            self.sd_y = np.sqrt((self.y0**2).sum(axis=1) / count)
+        self.complete = obs.all(axis=1)  # rows without a missing bucket
+        self._cache: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def build(cls, y: np.ndarray, max_lag: int, estimator: str = "ccf") -> Prepared:
+        return cls(y, max_lag, estimator)
+
+    def _cached(self, key: str, make: Callable[[], np.ndarray]) -> np.ndarray:
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = make()
+        return found
+
+    @property
+    def pairs(self) -> np.ndarray:
+        """Complete pairs per lag, (m, 2L+1): ``n - |k|`` for rows without gaps."""
+
+        def make() -> np.ndarray:
+            L, n = self.max_lag, self.n
+            out = np.broadcast_to((n - np.abs(lags(L))).astype(float), (len(self.y0), 2 * L + 1))
+            out = out.copy()
+            gaps = ~self.complete
+            if gaps.any():
+                out[gaps] = window_sums(self.observed[gaps].astype(float), L)
+            return out
+
+        return self._cached("pairs", make)
+
+    @property
+    def fy0(self) -> np.ndarray:
+        return self._cached("fy0", lambda: rfft(self.y0, self.nfft, axis=1))
+
+    @property
+    def fobs(self) -> np.ndarray:
+        return self._cached("fobs", lambda: rfft(self.observed.astype(float), self.nfft, axis=1))
+
+    @property
+    def win_y(self) -> np.ndarray:
+        return self._cached("win_y", lambda: window_sums(self.y0, self.max_lag))
+
+    @property
+    def win_yy(self) -> np.ndarray:
+        return self._cached("win_yy", lambda: window_sums(self.y0**2, self.max_lag))
 
     def circular_spectrum(self) -> np.ndarray:
         """``rfft(y0, n)`` (no padding: circular), made once and kept for every event set."""
-        cached: np.ndarray | None = self.__dict__.get("_circular")
-        if cached is None:
-            cached = np.asarray(rfft(self.y0, self.n, axis=1, workers=-1))
-            self.__dict__["_circular"] = cached
-        return cached
+        return self._cached(
+            "circular", lambda: np.asarray(rfft(self.y0, self.n, axis=1, workers=-1))
+        )
+
+    def subset(self, rows: np.ndarray) -> Prepared:
+        """The same preparation for some rows only (what is already made is sliced, not
+        made again)."""
+        out = Prepared.__new__(Prepared)
+        out.__dict__.update(self.__dict__)
+        for name in ("observed", "y0", "sd_y", "complete"):
+            setattr(out, name, getattr(self, name)[rows])
+        out._cache = {key: value[rows] for key, value in self._cache.items()}
+        return out
 
     def products(self, e: np.ndarray, fy: np.ndarray) -> np.ndarray:
         """``sum_t e[t] * Y[:, t+k]`` for k = -L..L, Y given by its FFT ``fy``."""
@@ -130,7 +160,6 @@ class Prepared:
                 sd_e = np.sqrt((ec**2).mean())
                 r = self.products(ec, self.fy0) / self.n / (sd_e * self.sd_y[:, None])
             else:
-                assert self.fobs is not None
                 pairs = self.pairs
                 s_e = self.products(ec, self.fobs)
                 s_ee = self.products(ec**2, self.fobs)
@@ -146,6 +175,36 @@ class Prepared:
                 flat = (var_e <= 1e-9 * pairs**2 * whole_e) | (var_y <= 1e-9 * pairs**2 * whole_y)
                 r = np.where(flat, np.nan, cov / np.sqrt(var_e * var_y))
         r[self.pairs < 2] = np.nan
+        clipped: np.ndarray = np.clip(r, -1.0, 1.0)
+        return clipped
+
+    def ccf_from_circular(self, e: np.ndarray, s_ey: np.ndarray, rows: slice) -> np.ndarray:
+        """The linear ``ccf`` r of ``rows`` at every lag, from their circular products
+        ``s_ey`` (rows, n) with the centred events (:func:`circular_products`): a linear lag
+        k is the circular one less the |k| products that wrap around the ends. The wrapped
+        products need only the first and last L buckets, so this costs two (rows, L) x (L, L)
+        products instead of a padded inverse FFT per row; it equals :meth:`correlate` to
+        rounding (1e-15)."""
+        L, n = self.max_lag, self.n
+        ec = np.asarray(e, dtype=float)
+        ec = ec - ec.mean()
+        y0 = self.y0[rows]
+        j = np.arange(L)[:, None]
+        k = np.arange(1, L + 1)[None, :]
+        # k > 0 wraps sum_{j<k} ec[n-k+j] * y0[j]; k < 0 (h = -k) wraps
+        # sum_{j<h} ec[j] * y0[n-h+j]: row i = L-h+j of the last L buckets
+        ahead = np.where(j < k, ec[(n - k + j) % n], 0.0)
+        behind = np.where(j >= L - k, ec[(j - L + k) % n], 0.0)
+        wrap_pos = y0[:, :L] @ ahead  # (rows, L): lags 1..L
+        wrap_neg = y0[:, n - L :] @ behind  # (rows, L): lags -1..-L
+        taus = lags(L) % n
+        linear = s_ey[:, taus]
+        linear[:, L + 1 :] -= wrap_pos
+        linear[:, :L] -= wrap_neg[:, ::-1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sd_e = np.sqrt((ec**2).mean())
+            r = linear / n / (sd_e * self.sd_y[rows, None])
+        r[self.pairs[rows] < 2] = np.nan
         clipped: np.ndarray = np.clip(r, -1.0, 1.0)
         return clipped
 
@@ -184,7 +243,22 @@ def xcorr(
     return prep.correlate(e), prep.pairs.astype(np.int64)
 
 
-def circular_correlations(prep: Prepared, e: np.ndarray, rows: slice = slice(None)) -> np.ndarray:
+def circular_products(prep: Prepared, e: np.ndarray, rows: slice = slice(None)) -> np.ndarray:
+    """``sum_t ec[t] * y0[(t + tau) mod n]`` for every tau = 0..n-1: (rows, n), with ``ec``
+    the centred (``spearman``: ranked) events. One inverse FFT per row."""
+    n = prep.n
+    e = np.asarray(e, dtype=float)
+    if prep.estimator == "spearman":
+        e = _rank_rows(e[None, :])[0]
+    ec = e - e.mean()
+    fe = np.conj(rfft(ec, n))
+    out: np.ndarray = irfft(fe[None, :] * prep.circular_spectrum()[rows], n, axis=1)
+    return out
+
+
+def circular_correlations(
+    prep: Prepared, e: np.ndarray, rows: slice = slice(None), s_ey: np.ndarray | None = None
+) -> np.ndarray:
     """r of each row with ``e`` shifted circularly by every tau = 0..n-1: (rows, n).
 
     Column tau pairs ``e[t]`` with ``y[(t + tau) mod n]``, so it counts like a lag (tau > 0:
@@ -192,21 +266,23 @@ def circular_correlations(prep: Prepared, e: np.ndarray, rows: slice = slice(Non
     ``(s + k) mod n``: one FFT product per row gives the whole null of the surrogate test.
     ``ccf``: full-series means and standard deviations, denominator n; ``pearson`` and
     ``spearman``: every observed bucket pairs with some shifted event bucket, so the pairs
-    are the observed buckets and only the events' sums over them move with tau.
+    are the observed buckets and only the events' sums over them move with tau. ``s_ey``:
+    the rows' :func:`circular_products`, when the caller has them.
     """
     n = prep.n
+    if s_ey is None:
+        s_ey = circular_products(prep, e, rows)
     e = np.asarray(e, dtype=float)
     if prep.estimator == "spearman":
         e = _rank_rows(e[None, :])[0]
     ec = e - e.mean()
-    fe = np.conj(rfft(ec, n))
-    y0 = prep.y0[rows]
-    s_ey = irfft(fe[None, :] * prep.circular_spectrum()[rows], n, axis=1, workers=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         if prep.estimator == "ccf":
             sd_e = np.sqrt((ec**2).mean())
             out: np.ndarray = s_ey / (n * sd_e * prep.sd_y[rows, None])
         else:
+            fe = np.conj(rfft(ec, n))
+            y0 = prep.y0[rows]
             obs = prep.observed[rows].astype(float)
             fobs = rfft(obs, n, axis=1)
             s_e = irfft(fe[None, :] * fobs, n, axis=1)

@@ -1,0 +1,167 @@
+"""The fast discovery pass equals the per-lag surrogate test where they overlap.
+
+The per-lag test (every lag's p-value from every circular shift, the max-|r| null and Holm
+over fitted tails) is the reference; the discovery pass computes each pair's ``p_peak`` and
+the stored peak row's ``q_value`` from one comparison and a union of windows. They must agree
+value for value on the cases where inference is hardest: heavy tails (lognormal, Student-t),
+smooth series (random walks, AR(1) with a daily cycle), few events (1-15), clustered events,
+strong effects beyond the null's reach (fitted tails), series with gaps, constant series,
+short circles and windows wider than half the circle.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.ndimage import maximum_filter1d
+from statsmodels.tsa.stattools import ccf
+
+from tscorr.analysis.kernels.discovery import assess_pairs, peak_columns, window_reach
+from tscorr.analysis.kernels.xcorr import Prepared, circular_products
+
+
+def _series(rng: np.random.Generator, kind: str, m: int, n: int) -> np.ndarray:
+    if kind == "lognormal":
+        return rng.lognormal(0, 2, size=(m, n))
+    if kind == "t2":
+        return rng.standard_t(2, size=(m, n))
+    if kind == "walk":
+        return np.cumsum(rng.normal(size=(m, n)), axis=1)
+    if kind == "counts":
+        return rng.poisson(0.3, size=(m, n)).astype(float)
+    y = np.zeros((m, n))  # AR(1) 0.9 with a daily cycle
+    shocks = rng.normal(size=(m, n))
+    for t in range(1, n):
+        y[:, t] = 0.9 * y[:, t - 1] + shocks[:, t]
+    return y + np.sin(np.arange(n) * 2 * np.pi / 24)
+
+
+CASES = [
+    (kind, n, lag, events, seed)
+    for seed, (kind, n, lag, events) in enumerate(
+        [
+            ("lognormal", 2000, 48, 1),
+            ("lognormal", 8760, 168, 30),
+            ("t2", 500, 7, 3),
+            ("t2", 2000, 168, 15),
+            ("walk", 1000, 30, 5),
+            ("walk", 120, 59, 2),  # a window wider than half the circle
+            ("counts", 400, 7, 12),
+            ("ar-daily", 2000, 24, 30),
+            ("ar-daily", 8760, 168, 8),
+            ("ar-daily", 40, 3, 1),  # a short circle: every shift is near
+            ("lognormal", 1000, 1, 10),
+            ("counts", 2000, 100, 4),
+        ]
+    )
+]
+
+
+@pytest.mark.parametrize(("kind", "n", "lag", "events", "seed"), CASES)
+def test_discovery_pass_equals_the_per_lag_test(
+    kind: str, n: int, lag: int, events: int, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    m = 8
+    y = _series(rng, kind, m, n)
+    e = np.zeros(n)
+    if seed % 3 == 2:  # clustered: bursts of events
+        start = rng.integers(0, n - 3 * events)
+        hits = start + np.sort(rng.choice(3 * events, events, replace=False))
+    else:
+        hits = rng.choice(n, events, replace=False)
+    e[hits] = 1.0
+    y[:3, (hits[:, None] + 2) % n] += 6 * np.nanstd(y)  # strong effects: fitted tails
+    y[5, rng.random(n) < 0.3] = np.nan  # gaps: the conditional test
+    y[7] = 2.0  # constant: undefined
+    prep = Prepared.build(y, lag)
+    full = assess_pairs(prep, e, detail="all")
+    fast = assess_pairs(prep, e, detail="peaks")
+    np.testing.assert_allclose(fast.r, full.r, rtol=0, atol=1e-13)
+    np.testing.assert_array_equal(fast.column, full.column)
+    for i in range(m):
+        tail = full.method[i] == "gpd-tail"  # a tail fit: equal to rounding (1e-12)
+        tol = {"rtol": 1e-12 if tail else 0.0, "atol": 0.0, "equal_nan": True}
+        np.testing.assert_allclose(fast.p_peak[i], full.p_peak[i], **tol)
+        np.testing.assert_allclose(fast.q_at[i], full.q_at[i], **tol)
+        if fast.detailed[i]:
+            np.testing.assert_allclose(fast.p[i], full.p[i], **tol)
+            assert fast.method[i] == full.method[i]
+    assert fast.detailed[5] and not fast.detailed[0]
+    assert np.isnan(fast.p_peak[7]) and np.isnan(full.p_peak[7])
+
+
+def test_the_cases_reach_the_hard_branches() -> None:
+    """The comparison above is only as good as what it exercises: fitted tails deciding
+    p_peak, peaks at exactly 1/n, and stored lags other than the tested one."""
+    tails = other = 0
+    for kind, n, lag, events, seed in CASES:
+        rng = np.random.default_rng(seed)
+        y = _series(rng, kind, 8, n)
+        hits = rng.choice(n, events, replace=False)
+        e = np.zeros(n)
+        e[hits] = 1.0
+        y[:3, (hits[:, None] + 2) % n] += 6 * np.nanstd(y)
+        fast = assess_pairs(Prepared.build(y, lag), e, detail="peaks")
+        tails += fast.method.count("gpd-tail")
+        circ = circular_products(Prepared.build(y, lag), e)
+        taus = np.arange(-lag, lag + 1) % n
+        other += int((np.abs(circ[:, taus]).argmax(axis=1) != fast.column).sum())
+    assert tails >= 5
+    assert other >= 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(8, 300),
+    lag=st.integers(0, 60),
+    seed=st.integers(0, 2**32 - 1),
+    density=st.floats(0.0, 1.0),
+)
+def test_window_reach_counts_as_a_sliding_maximum(
+    n: int, lag: int, seed: int, density: float
+) -> None:
+    """The union of windows equals counting a wrapped sliding maximum, near and far."""
+    lag = min(lag, n - 1)
+    rng = np.random.default_rng(seed)
+    a = np.abs(rng.normal(size=(4, n)))
+    u = np.quantile(a, 1 - density, axis=1) if density > 0 else a.max(axis=1) + 1
+    reach, far = window_reach(a, u, lag)
+    peaks = maximum_filter1d(a, size=2 * lag + 1, axis=1, mode="wrap")
+    shift = np.arange(n)
+    near = (np.minimum(shift, n - shift) <= 2 * lag) & (shift != 0)
+    hit = peaks >= u[:, None]
+    np.testing.assert_array_equal(reach, hit[:, 1:].sum(axis=1))
+    np.testing.assert_array_equal(reach - far, hit[:, near].sum(axis=1))
+
+
+def test_linear_r_from_circular_products_equals_statsmodels() -> None:
+    """The linear r (circular products less the wrapped ones) is statsmodels' ccf at every
+    lag, both signs (k > 0: the series after the events)."""
+    rng = np.random.default_rng(3)
+    n, lag = 3000, 72
+    y = rng.lognormal(size=(3, n))
+    e = np.zeros(n)
+    e[rng.choice(n, 9, replace=False)] = 1.0
+    prep = Prepared.build(y, lag)
+    r = prep.ccf_from_circular(e, circular_products(prep, e), slice(None))
+    for i in range(3):
+        after = ccf(y[i], e, adjusted=False, nlags=lag + 1)
+        before = ccf(e, y[i], adjusted=False, nlags=lag + 1)
+        np.testing.assert_allclose(r[i], np.concatenate([before[1:][::-1], after]), atol=1e-12)
+
+
+def test_peak_columns_follow_the_view() -> None:
+    """The stored peak row is the xcorr_peaks view's: largest |r|, then smaller |lag|, then
+    the negative lag; lag 0 for a pair without any r."""
+    r = np.array(
+        [
+            [0.1, -0.5, 0.2, 0.5, 0.3],  # |r| tie at lags -1 and +1: -1
+            [0.5, 0.1, 0.2, 0.1, 0.4],  # lag -2
+            [np.nan] * 5,  # none: lag 0
+            [0.1, 0.1, -0.1, 0.1, 0.1],  # all tied: lag 0
+        ]
+    )
+    np.testing.assert_array_equal(peak_columns(r, 2) - 2, [-1, -2, 0, 0])

@@ -1,0 +1,316 @@
+"""Discovery at scale: each pair's ``p_peak`` from the exact all-shift null, with no per-lag
+sorting.
+
+The surrogate test (:mod:`tscorr.analysis.kernels.significance`) gives every lag k of a pair
+a p-value and a within-pair adjusted one, ``q(k) = min(q_max(k), Holm(k))`` where the far
+shifts run out (``q_max(k)`` alone elsewhere), and ``p_peak = min_k q(k)``. Every one of
+these is a count of shifts reaching ``|stat(k)|`` (or a fitted tail above it), so each is
+non-increasing in ``|stat(k)|``, and Holm keeps the order of the p-values: the smallest
+``q`` is the one at the lag with the largest ``|stat|``. This module computes that one lag's
+numbers, exactly as the per-lag test would, from the pair's circular correlations ``cc``
+(every shift, one inverse FFT per pair):
+
+* ``p(k*) = #{s: |cc_s| >= |stat(k*)|} / n`` (the observed shift is its own draw's rank):
+  one comparison per shift;
+* the max-|r| null ``q_max(k*) = (1 + #{s != 0: max_{|x - s| <= L} |cc_x| >= |stat|}) / n``:
+  the shifts whose window holds a position with ``|cc_x| >= |stat|`` are the union of the
+  windows around those positions, whose size is ``sum_i min(gap_i, 2L + 1)`` over the gaps
+  between consecutive positions around the circle; no sliding maximum over the whole circle;
+* the shifts within 2L of the observed one (whose windows can hold the real effect, which
+  decides whether the fitted tail may take over) from a sliding maximum over 6L + 1 buckets;
+* where fewer than 10 shifts reach the peak, the same effective-draw count and generalized
+  Pareto tail as the per-lag test, for that pair only.
+
+Results equal the per-lag test's ``p_peak``, ``p_value`` and ``q_value`` at that lag (tested
+against it, value for value). Lag convention: column j is lag ``j - L``; k > 0 means the
+series moves k buckets after the events. Arrays in, arrays out.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import maximum_filter1d
+
+from tscorr.analysis.kernels.significance import (
+    MIN_SHIFTS,
+    ROWS_PER_BLOCK,
+    Significance,
+    assess,
+    surrogate_test,
+)
+from tscorr.analysis.kernels.tails import MIN_FOR_TAIL, TAIL_BELOW, effective_draws, gpd_tail
+from tscorr.analysis.kernels.xcorr import (
+    Prepared,
+    circular_correlations,
+    circular_products,
+    lags,
+)
+
+TOL = 1e-12  # ties within rounding count as "as extreme", as in the per-lag test
+
+
+@dataclass
+class PeakNull:
+    """Each row's discovery numbers (one entry per row)."""
+
+    column: np.ndarray  # (m,) column of the tested peak lag (largest |stat|; -1: none defined)
+    p_peak: np.ndarray  # (m,) that lag's within-pair adjusted p: the pair's smallest q
+    q_at: np.ndarray  # (m,) the within-pair adjusted p at ``at`` (the stored row's column)
+    method: list[str]  # (m,) exact or gpd-tail: how p_peak was obtained
+    ess: np.ndarray  # (m,) effective null draws where a tail was considered, else NaN
+    unresolved: np.ndarray  # (m,) bool: q_at needs every lag's p-value (see peak_null)
+
+
+def at_least(a: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``#{s: a[i, s] >= u[i]}`` for each row i."""
+    out: np.ndarray = np.count_nonzero(a >= u[:, None], axis=1)
+    return out
+
+
+def window_reach(a: np.ndarray, u: np.ndarray, max_lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each row: how many shifts s != 0 have ``max(a[s-L..s+L]) >= u`` (circularly), and
+    how many of them lie within 2L of shift 0 (those whose window can hold lags near 0).
+
+    The same counts as a sliding maximum of width 2L+1 with wrap-around, read off the
+    positions where ``a >= u`` (few, for a peak threshold) instead of the whole circle.
+    """
+    m, n = a.shape
+    width = 2 * max_lag + 1
+    row, pos = np.nonzero(a >= u[:, None])
+    found = np.bincount(row, minlength=m)
+    reach = np.zeros(m, dtype=np.int64)
+    if pos.size:
+        first = np.cumsum(found) - found  # index of each row's first position
+        following = np.empty_like(pos)
+        following[:-1] = pos[1:]
+        has = found > 0
+        last = first[has] + found[has] - 1
+        following[last] = pos[first[has]] + n  # around the circle to the row's first
+        cover = np.minimum(following - pos, width)
+        union = np.minimum(np.bincount(row, weights=cover, minlength=m), n).astype(np.int64)
+        at_zero = np.bincount(row, weights=np.minimum(pos, n - pos) <= max_lag, minlength=m)
+        reach = union - (at_zero > 0)
+    if 4 * max_lag + 1 <= n:  # the near shifts -2L..2L are distinct: slide over 6L+1 only
+        around = np.arange(-3 * max_lag, 3 * max_lag + 1) % n
+        peaks = maximum_filter1d(a[:, around], size=width, axis=1, mode="constant")
+        near_peaks = peaks[:, max_lag : 5 * max_lag + 1]
+        near_peaks = np.delete(near_peaks, 2 * max_lag, axis=1)  # shift 0 itself
+    else:  # a short circle: every shift is near
+        peaks = maximum_filter1d(a, size=width, axis=1, mode="wrap")
+        shift = np.arange(n)
+        near_peaks = peaks[:, (np.minimum(shift, n - shift) <= 2 * max_lag) & (shift != 0)]
+    near = at_least(near_peaks, u)
+    return reach, reach - near
+
+
+def peak_null(cc: np.ndarray, stat: np.ndarray, max_lag: int, at: np.ndarray) -> PeakNull:
+    """The discovery numbers of complete rows from their circular correlations.
+
+    ``cc`` (m, n): every shift's circular correlation (undefined ones 0, as the per-lag test
+    has them); ``stat`` (m, 2L+1): each lag's own circular correlation, NaN where the lag's r
+    is undefined; ``at`` (m,): the column whose within-pair adjusted p is wanted as well (the
+    stored peak row's). The per-lag p-value, and so a fitted tail, matters to ``p_peak`` only
+    where fewer than 10 far shifts reach the peak (Holm may then be below the max-|r| null):
+    the tail is fitted there alone. ``q_at`` at another column than the peak's is a second
+    count of the max-|r| null, unless that column too is beyond the far shifts' reach; such
+    rows are flagged ``unresolved`` (they need the per-lag test).
+    """
+    m, n = cc.shape
+    a = np.abs(cc)
+    abs_stat = np.abs(np.nan_to_num(stat, nan=0.0))
+    defined = ~np.isnan(stat)
+    column = np.where(defined.any(axis=1), np.argmax(np.where(defined, abs_stat, -1.0), axis=1), -1)
+    i = np.arange(m)
+    u = abs_stat[i, np.maximum(column, 0)] - TOL
+    reach_max, reach_far = window_reach(a, u, max_lag)
+    p_peak = (1.0 + reach_max) / n  # the max-|r| null; Holm below where the far shifts end
+    method = ["exact"] * m
+    ess = np.full(m, np.nan)
+    for k in np.flatnonzero((reach_far < TAIL_BELOW) & (column >= 0)).tolist():
+        reach = int(np.count_nonzero(a[k] >= u[k])) - 1  # the observed shift is not a draw
+        exact = p = (1.0 + reach) / n
+        if reach < TAIL_BELOW:
+            ess[k] = float(effective_draws(cc[k][:, None])[0])
+            if ess[k] >= MIN_FOR_TAIL:
+                tail = gpd_tail(np.sort(a[k]), abs_stat[k], float(ess[k]))
+                if tail is not None:
+                    p = min(p, float(tail[column[k]]))
+        holm = min(1.0, float(defined[k].sum()) * p)  # Holm's adjustment of the smallest p
+        if holm < p_peak[k]:
+            method[k] = "gpd-tail" if p < exact else "exact"
+            p_peak[k] = holm
+    q_at = p_peak.copy()
+    unresolved = np.zeros(m, dtype=bool)
+    other = np.flatnonzero((column >= 0) & (abs_stat[i, at] != abs_stat[i, np.maximum(column, 0)]))
+    if other.size:
+        u_at = abs_stat[other, at[other]] - TOL
+        reach_at, far_at = window_reach(a[other], u_at, max_lag)
+        q_at[other] = (1.0 + reach_at) / n
+        unresolved[other] = far_at < TAIL_BELOW
+    undefined = column < 0
+    p_peak[undefined] = np.nan
+    q_at[undefined] = np.nan
+    return PeakNull(column, p_peak, q_at, method, ess, unresolved)
+
+
+def peak_columns(r: np.ndarray, max_lag: int) -> np.ndarray:
+    """Each row's peak column as the ``xcorr_peaks`` view picks it: the largest ``|r|``, ties
+    to the smaller ``|lag|``, then the negative lag; lag 0 where every r is undefined."""
+    lag = np.arange(-max_lag, max_lag + 1)
+    preference = np.lexsort((lag, np.abs(lag)))  # by |lag|, then lag
+    a = np.where(np.isnan(r), -1.0, np.abs(r))[:, preference]
+    best = a.max(axis=1, keepdims=True)
+    out: np.ndarray = preference[np.argmax(a == best, axis=1)]
+    return out
+
+
+@dataclass
+class Assessed:
+    """Every pair of one event set with the rows of one block: r at every lag, the discovery
+    p-value, and the per-lag p-values where they were computed (``detailed``)."""
+
+    r: np.ndarray  # (m, 2L+1)
+    n: np.ndarray  # (m, 2L+1) complete pairs per lag
+    p_peak: np.ndarray  # (m,)
+    method: list[str]  # (m,)
+    column: np.ndarray  # (m,) the stored peak row's column (see peak_columns)
+    p_at: np.ndarray  # (m,) p_value at that column
+    q_at: np.ndarray  # (m,) q_value at that column
+    detailed: np.ndarray  # (m,) bool: p, q and band hold every lag
+    p: np.ndarray  # (m, 2L+1), NaN where not detailed
+    q: np.ndarray  # (m, 2L+1)
+    band: np.ndarray | None  # (m, 2) surrogate null band, NaN where not detailed
+    info: dict[str, object]
+
+
+def from_significance(sig: Significance, max_lag: int) -> Assessed:
+    m = sig.r.shape[0]
+    column = peak_columns(sig.r, max_lag)
+    pick = np.arange(m), column
+    return Assessed(
+        sig.r,
+        sig.n,
+        sig.p_peak,
+        sig.method,
+        column,
+        sig.p[pick],
+        sig.q[pick],
+        np.ones(m, dtype=bool),
+        sig.p,
+        sig.q,
+        sig.band,
+        sig.info,
+    )
+
+
+def assess_pairs(
+    prep: Prepared,
+    e: np.ndarray,
+    test: str = "surrogate",
+    n_surrogates: int = 0,
+    seed: int = 0,
+    chunk_rows: int = ROWS_PER_BLOCK,
+    detail: str = "peaks",
+) -> Assessed:
+    """Correlate ``e`` with every row of ``prep`` and test each pair (see the module
+    docstring). ``detail``: ``all`` tests every lag of every row (the per-lag test);
+    ``peaks`` gives every row its discovery numbers and tests every lag only of the rows
+    with gaps (their test is conditional per lag) and of the rare rows whose stored lag is
+    not the tested one while both are beyond the null's reach. Tests other than the exact
+    surrogate test test every lag of every row (they are cheap, or sampled)."""
+    L, n = prep.max_lag, prep.n
+    exact = n - 1 >= MIN_SHIFTS and not 0 < n_surrogates < n - 1
+    if test != "surrogate" or not exact:
+        sig = assess(
+            e,
+            prep.y0,
+            L,
+            prep.estimator,
+            test,
+            n_surrogates,
+            seed,
+            prep=prep,
+            chunk_rows=chunk_rows,
+        )
+        return from_significance(sig, L)
+    m = len(prep.sd_y)
+    taus = lags(L) % n
+    r_all = prep.correlate(e) if prep.estimator != "ccf" else None
+    prep.circular_spectrum()  # made once, before the threads share it
+
+    everything = detail == "all"
+
+    def chunk(lo: int) -> tuple[np.ndarray, PeakNull | None]:
+        rows = slice(lo, min(lo + chunk_rows, m))
+        s_ey = circular_products(prep, e, rows)
+        r = prep.ccf_from_circular(e, s_ey, rows) if r_all is None else r_all[rows]
+        if everything:
+            return r, None
+        cc = circular_correlations(prep, e, rows, s_ey)
+        cc[prep.pairs[rows].max(axis=1) < 2] = 0.0
+        stat = np.where(np.isnan(r), np.nan, cc[:, taus])
+        return r, peak_null(cc, stat, L, peak_columns(r, L))
+
+    starts = list(range(0, m, max(1, chunk_rows)))
+    if len(starts) > 1:
+        with ThreadPoolExecutor(max_workers=min(len(starts), os.cpu_count() or 1)) as pool:
+            done = list(pool.map(chunk, starts))
+    else:
+        done = [chunk(lo) for lo in starts]
+    r = np.vstack([d[0] for d in done])
+    if everything:  # the per-lag test on every row, as it always was
+        return from_significance(surrogate_test(prep, e, r, 0, seed, chunk_rows), L)
+    peaks = [d[1] for d in done if d[1] is not None]
+    p_peak = np.concatenate([x.p_peak for x in peaks])
+    q_at = np.concatenate([x.q_at for x in peaks])
+    method = [name for x in peaks for name in x.method]
+    ess = np.concatenate([x.ess for x in peaks])
+    column = peak_columns(r, L)
+    gaps = ~prep.complete
+    ess[gaps] = np.nan  # their test is the conditional one, made below
+    # rows with gaps are tested lag by lag (conditional on the events meeting data), and so
+    # are the rare rows whose stored lag is another than the tested one, both beyond reach
+    detailed = gaps | np.concatenate([x.unresolved for x in peaks])
+    p = np.full(r.shape, np.nan)
+    q = np.full(r.shape, np.nan)
+    band = np.full((m, 2), np.nan)
+    p_at = np.full(m, np.nan)  # a lag's own p-value: only where every lag is tested
+    rows = np.flatnonzero(detailed)
+    if rows.size:
+        sig = surrogate_test(prep.subset(rows), e, r[rows], 0, seed, chunk_rows)
+        p[rows], q[rows] = sig.p, sig.q
+        p_peak[rows] = sig.p_peak
+        for j, row in enumerate(rows.tolist()):
+            method[row] = sig.method[j]
+        if sig.band is not None:
+            band[rows] = sig.band
+        pick = np.arange(rows.size), column[rows]
+        p_at[rows], q_at[rows] = sig.p[pick], sig.q[pick]
+    info: dict[str, object] = {
+        "shifts": n - 1,
+        "events": int(np.count_nonzero(e)),
+        "shifts_used": n - 1,
+        "exact": True,
+        "p_min": 1 / n,
+        # over the pairs whose peak was near the null's reach (others need no tail)
+        "effective_draws_median": float(np.nanmedian(ess)) if np.isfinite(ess).any() else None,
+        "pairs_with_every_lag_tested": int(rows.size),
+    }
+    return Assessed(
+        r,
+        prep.pairs.astype(np.int64),
+        p_peak,
+        method,
+        column,
+        p_at,
+        q_at,
+        detailed,
+        p,
+        q,
+        band,
+        info,
+    )
