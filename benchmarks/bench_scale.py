@@ -12,7 +12,9 @@ event set is 30 random events; a tenth of the series respond 3 hours after the f
 * peer: statsmodels ``ccf`` at every lag (both signs) plus the same for 999 circular shifts
   of the events (a 999-shift null for the peak: less than tscorr's every-shift null), timed
   on a few pairs and extrapolated to all pairs.
-* agreement: r from the database equals statsmodels' at every lag of those pairs.
+* agreement: r from the database (a ``--keep all`` run on ten series: a big run stores each
+  pair's peak row and every lag of the discoveries) equals statsmodels' at every lag.
+* memory: each child's own peak (max RSS), the load's and the analysis' apart.
 
 Prints one table of figures; nothing is asserted (the tests hold the claims).
 """
@@ -20,7 +22,6 @@ Prints one table of figures; nothing is asserted (the tests hold the claims).
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import tempfile
@@ -70,14 +71,29 @@ def make(n_series: int, n_sets: int, folder: Path, seed: int = 0) -> tuple[Path,
     return points, events
 
 
+# runs tscorr in the child and writes the child's own peak memory (max RSS, KiB) to a file
+_WRAP = (
+    "import atexit, resource, sys\n"
+    "out = sys.argv.pop(1)\n"
+    "atexit.register(lambda: open(out, 'w').write(str("
+    "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))\n"
+    "from tscorr._entry import main\n"
+    "sys.argv[0] = 'tscorr'\n"
+    "main()\n"
+)
+
+
 def child(args: list[str]) -> tuple[float, float]:
-    """Run ``tscorr ARGS``; (seconds, peak MB of the children so far)."""
-    t = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "tscorr", *args], capture_output=True, text=True)
-    seconds = time.perf_counter() - t
-    if done.returncode != 0:
-        raise SystemExit(f"tscorr {' '.join(args[:3])} failed: {done.stderr[-500:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    """Run ``tscorr ARGS``; (seconds, this child's peak MB)."""
+    with tempfile.NamedTemporaryFile(suffix=".rss") as rss:
+        t = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-c", _WRAP, rss.name, *args], capture_output=True, text=True
+        )
+        seconds = time.perf_counter() - t
+        if done.returncode != 0:
+            raise SystemExit(f"tscorr {' '.join(args[:3])} failed: {done.stderr[-500:]}")
+        peak = int(Path(rss.name).read_text() or 0) / 1024
     return seconds, peak
 
 
@@ -126,18 +142,40 @@ def main() -> None:
                 "--csv",
             ]
         )
+        # every lag of a few pairs (a big run stores the peak rows and the discoveries'
+        # lags): the same code computes r in both
+        child(
+            [
+                "--db",
+                db,
+                "xcorr",
+                "--events",
+                "kind = 'set000'",
+                "--by",
+                "kind",
+                "--series",
+                "metric:0000?",
+                "--max-lag",
+                str(LAG),
+                "--keep",
+                "all",
+                "--csv",
+            ]
+        )
         # the peer, on a few pairs, extrapolated
         y, sets = np.load(folder / "y.npy"), np.load(folder / "sets.npy")
         rng = np.random.default_rng(1)
         shifts = rng.choice(np.arange(1, HOURS), SHIFTS, replace=False)
         store = tscorr.open(db, read_only=True)
+        stored = store.scalar("SELECT count(*) FROM xcorr WHERE run_id = 1")
         worst, t0 = 0.0, time.perf_counter()
         for i in range(a.peer_pairs):
             e = np.zeros(HOURS)
             e[sets[0]] = 1.0
             r_sm = statsmodels_pair(y[i], e, shifts)
             ours = store.query(
-                "SELECT lag, r FROM xcorr WHERE series = ? AND event_set = 'kind = set000' ORDER BY lag",
+                "SELECT lag, r FROM xcorr WHERE run_id = 2 AND series = ? "
+                "AND event_set = 'kind = set000' ORDER BY lag",
                 [f"metric:{i:05d}"],
             )["r"].to_numpy()
             worst = max(worst, float(np.max(np.abs(ours - r_sm))))
@@ -151,7 +189,8 @@ def main() -> None:
         f"load (Parquet, {n_series * HOURS:,} points): {load_s:.1f} s, {n_series * HOURS / load_s / 1e6:.1f} M points/s, peak {load_mb:,.0f} MB"
     )
     print(
-        f"xcorr through the CLI: {run_s:.1f} s, {pairs / run_s:,.0f} pairs/s, peak {run_mb:,.0f} MB"
+        f"xcorr through the CLI: {run_s:.1f} s, {pairs / run_s:,.0f} pairs/s, peak {run_mb:,.0f} MB "
+        f"({stored:,} rows stored, --keep auto)"
     )
     print(
         f"statsmodels loop (r at every lag + {SHIFTS}-shift null): {peer_per_pair:.2f} s per pair, {peer_total:,.0f} s for all"

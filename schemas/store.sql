@@ -97,7 +97,8 @@ CREATE TABLE IF NOT EXISTS xcorr (
     lag_seconds DOUBLE,
     r           DOUBLE,
     n           BIGINT,
-    p_value     DOUBLE,     -- localisation: this lag's own p-value (per lag)
+    p_value     DOUBLE,     -- localisation: this lag's own p-value (per lag); NULL on the peak
+                            -- row of a pair stored by its peak alone (xcorr --keep peaks)
     q_value     DOUBLE,     -- localisation: this lag adjusted within its pair (the largest
                             -- |r| of each null draw over the whole window must reach it)
     p_peak      DOUBLE,     -- discovery: p-value of the pair's largest |r| over the window

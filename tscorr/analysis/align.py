@@ -129,11 +129,22 @@ def series_matrix(
     for agg in set(aggs):
         if agg not in AGG_EXPR:
             raise UnknownName("aggregation", agg, AGG_EXPR)
-    row = np.searchsorted(np.asarray(ids), points["series_id"].to_numpy())
+    sid = points["series_id"].to_numpy()
+    counts = np.zeros(m, dtype=np.int64)
+    if sid.size and np.all(sid[1:] >= sid[:-1]):  # by series, as the store reads them
+        counts = np.searchsorted(sid, ids, side="right") - np.searchsorted(sid, ids, side="left")
+    if counts.sum() == sid.size:  # every point belongs to one of ids: rows by run length
+        row = np.repeat(np.arange(m, dtype=np.int64), counts)
+    else:
+        row = np.searchsorted(np.asarray(ids), sid)
     pos = bucket_positions(points["ts"], grid)
     keep = pos >= 0
-    key = row[keep] * n + pos[keep]
-    values = points["value"].to_numpy()[keep]
+    values = points["value"].to_numpy()
+    if keep.all():  # the usual case: no copies
+        key = row * n + pos
+    else:
+        key = row[keep] * n + pos[keep]
+        values = values[keep]
     if key.size and np.all(np.diff(key) > 0):
         out.ravel()[key] = values  # one point per bucket: nothing to combine
     else:

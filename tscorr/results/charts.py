@@ -165,7 +165,11 @@ def correlogram(view: RunView, event_set: str, series: str) -> Figure:
             f", p_peak = {number(p)}" if p is not None else ""
         )
         ax.plot([lags[k]], [r[k]], "o", ms=9, mfc="none", mec=RED, mew=1.5, label=text)
-    ax.set_title(f"{series} against {event_set}: r by lag")
+    alone = rows.height == 1 and view.rows["lag"].n_unique() > 1
+    ax.set_title(
+        f"{series} against {event_set}: r by lag"
+        + (" (only its peak lag is stored: run xcorr with --keep all)" if alone else "")
+    )
     ax.set_xlabel(lag_label(unit))
     ax.set_ylabel("r")
     ax.legend(loc="best", fontsize=7, framealpha=0.8)
