@@ -9,7 +9,8 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.tsa.ar_model import AutoReg, ar_select_order
 
 from tscorr.analysis.kernels import significance
-from tscorr.analysis.kernels.significance import ar_filter, assess, bh_qvalues, white_pvalues
+from tscorr.analysis.kernels.prewhiten import ar_filter
+from tscorr.analysis.kernels.significance import assess, bh_qvalues, white_pvalues
 from tscorr.analysis.kernels.xcorr import Prepared, lags
 
 

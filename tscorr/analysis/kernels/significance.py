@@ -61,6 +61,7 @@ from scipy.fft import irfft, rfft
 from scipy.ndimage import maximum_filter1d
 from scipy.stats import norm
 
+from tscorr.analysis.kernels.prewhiten import prewhitened
 from tscorr.analysis.kernels.tails import MIN_FOR_TAIL, TAIL_BELOW, effective_draws, gpd_tail
 from tscorr.analysis.kernels.xcorr import Prepared, circular_correlations, lags
 
@@ -422,44 +423,6 @@ def surrogate_test(
     return Significance(r, pairs, p, p_peak, q, method, info, np.vstack(bands))
 
 
-def ar_filter(y: np.ndarray, max_order: int) -> np.ndarray:
-    """AR coefficients (phi_1..phi_p) for ``y`` with the order chosen by AIC (OLS fits).
-
-    Missing values are set to the series mean before fitting (a simple, documented choice).
-    """
-    x = np.where(np.isnan(y), np.nanmean(y), y)
-    x = x - x.mean()
-    n = len(x)
-    top = max(0, min(max_order, n // 4))
-    best_aic, best = np.inf, np.zeros(0)
-    target = x[top:]
-    for p in range(top + 1):
-        if p == 0:
-            resid, coef = target, np.zeros(0)
-        else:
-            design = np.column_stack([x[top - i : n - i] for i in range(1, p + 1)])
-            coef, *_ = np.linalg.lstsq(design, target, rcond=None)
-            resid = target - design @ coef
-        sigma2 = max(float(resid @ resid) / len(target), 1e-300)
-        aic = len(target) * np.log(sigma2) + 2 * p
-        if aic < best_aic - 1e-9:
-            best_aic, best = aic, coef
-    return best
-
-
-def apply_ar(x: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    """Residuals ``x[t] - sum_i phi_i x[t-i]``; the first p positions become NaN."""
-    p = len(phi)
-    out = np.array(x, dtype=float)
-    if p == 0:
-        return out
-    res = out.copy()
-    for i, c in enumerate(phi, start=1):
-        res[p:] -= c * out[p - i : len(out) - i]
-    res[:p] = np.nan
-    return res
-
-
 def assess(
     e: np.ndarray,
     y: np.ndarray,
@@ -478,7 +441,9 @@ def assess(
     same series against several event sets: their FFTs and window sums are made once)."""
     y = np.atleast_2d(y)
     if test == "prewhiten":
-        return _prewhitened(e, y, max_lag, estimator, max_ar_order)
+        r, n = prewhitened(e, y, max_lag, estimator, max_ar_order)
+        p, p_peak, q = white_pvalues(r, n)
+        return Significance(r, n, p, p_peak, q, ["analytic"] * len(r))
     if prep is None or prep.max_lag != max_lag or prep.estimator != estimator:
         prep = Prepared.build(y, max_lag, estimator)
     r = prep.correlate(e)
@@ -491,25 +456,6 @@ def assess(
         return Significance(r, pairs, p, p_peak, q, ["analytic"] * m)
     nan = np.full(r.shape, np.nan)
     return Significance(r, pairs, nan, np.full(m, np.nan), nan.copy(), ["none"] * m)
-
-
-def _prewhitened(
-    e: np.ndarray, y: np.ndarray, max_lag: int, estimator: str, max_order: int
-) -> Significance:
-    rows = []
-    for row in y:
-        phi = ar_filter(row, max_order)
-        fe = apply_ar(e, phi)
-        fy = apply_ar(row, phi)
-        keep = len(phi)
-        fe = fe[keep:]
-        fy = fy[keep:]
-        prep = Prepared.build(fy[None, :], max_lag, estimator)
-        rows.append((prep.correlate(fe)[0], prep.pairs[0].astype(np.int64)))
-    r = np.vstack([a for a, _ in rows])
-    n = np.vstack([b for _, b in rows])
-    p, p_peak, q = white_pvalues(r, n)
-    return Significance(r, n, p, p_peak, q, ["analytic"] * len(rows))
 
 
 def bh_qvalues(p: np.ndarray) -> np.ndarray:
