@@ -113,13 +113,18 @@ class Aligned:
         return [n for b in self.blocks for n in b.names]
 
     def record(self) -> dict[str, Any]:
-        return {
-            "bucket_requested": str(self.requested),
-            "gaps": "count: an empty bucket inside the series' span is 0; level and "
-            "censored: missing; never filled between native observations",
-            "events": "snapped to the bucket that contains them",
-            "blocks": [b.record() for b in self.blocks],
-        }
+        return alignment_record(self.requested, [b.record() for b in self.blocks])
+
+
+def alignment_record(requested: Duration, blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """How the series were aligned, for ``runs.params.alignment``."""
+    return {
+        "bucket_requested": str(requested),
+        "gaps": "count: an empty bucket inside the series' span is 0; level and "
+        "censored: missing; never filled between native observations",
+        "events": "snapped to the bucket that contains them",
+        "blocks": blocks,
+    }
 
 
 @dataclass
@@ -166,13 +171,7 @@ class Plan:
 
     def record(self) -> dict[str, Any]:
         """How the series were aligned, for ``runs.params`` (one entry per grid)."""
-        return {
-            "bucket_requested": str(self.requested),
-            "gaps": "count: an empty bucket inside the series' span is 0; level and "
-            "censored: missing; never filled between native observations",
-            "events": "snapped to the bucket that contains them",
-            "blocks": [g.record(self.requested) for g in self.groups],
-        }
+        return alignment_record(self.requested, [g.record(self.requested) for g in self.groups])
 
 
 def _catalogue(store: Store, glob: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None]:
@@ -302,9 +301,13 @@ def rows_per_batch(memory: int, buckets: int) -> int:
 def iter_blocks(store: Store, plan: Plan, max_rows: int | None = None) -> Iterator[Block]:
     """Each group's series, read from the store and aligned, ``max_rows`` series at a time
     (default: as many as :func:`rows_per_batch` allows under the store's memory limit)."""
+    season = None if plan.season is None else buckets_in(plan.season, plan.requested, "--season")
     for group in plan.groups:
         grid = group.grid
         size = max_rows or rows_per_batch(store.memory_limit or 2**33, grid.n)
+        season_buckets = season
+        if season is not None and grid.bucket != plan.requested:
+            season_buckets = rescale(season, plan.requested, grid.bucket)
         for lo in range(0, len(group.rows), size):
             rows = group.rows[lo : lo + size]
             ids = [int(r["series_id"]) for r in rows]
@@ -313,25 +316,16 @@ def iter_blocks(store: Store, plan: Plan, max_rows: int | None = None) -> Iterat
             if plan.extra is not None:
                 made = plan.extra.filter(pl.col("series_id").is_in(ids))
                 points = pl.concat([made, points.cast(made.schema)]) if made.height else points
-            censored = store.read_censored(stored)
             kinds = [r["kind"] for r in rows]
             aggs = [r["agg"] for r in rows]
             raw = align.series_matrix(points, ids, aggs, grid, [k == "count" for k in kinds])
             del points
-            cens = align.censored_matrix(censored, ids, grid)
-            season_buckets = (
-                buckets_in(plan.season, plan.requested, "--season")
-                if plan.season is not None
-                else None
-            )
-            if season_buckets is not None and grid.bucket != plan.requested:
-                season_buckets = rescale(season_buckets, plan.requested, grid.bucket)
             yield Block(
                 grid=grid,
                 names=[r["name"] for r in rows],
                 y=apply_transforms(raw, plan.transform, season_buckets),
                 raw=raw,
-                censored=cens,
+                censored=align.censored_matrix(store.read_censored(stored), ids, grid),
                 kinds=kinds,
                 aggs=aggs,
                 steps=[r["step"] for r in rows],
@@ -350,13 +344,7 @@ def load_aligned(
     """Read the series matching ``glob``, align each block, apply ``transform`` (all in
     memory at once; :func:`plan_alignment` and :func:`iter_blocks` read them in batches)."""
     plan = plan_alignment(store, glob, bucket, tz, transform, season)
-    blocks = [
-        block
-        for group in plan.groups
-        for block in iter_blocks(
-            store, Plan([group], bucket, transform, season, [], plan.extra), len(group.rows)
-        )
-    ]
+    blocks = list(iter_blocks(store, plan, max_rows=max(plan.series, 1)))
     return Aligned(blocks, bucket, plan.notes)
 
 

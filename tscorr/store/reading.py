@@ -174,37 +174,40 @@ class _Reading(_Base):
             "SELECT kind, ts FROM events WHERE kind GLOB ? ORDER BY kind, ts", [kind_glob]
         )
 
-    def read_points(self, series_ids: Sequence[int]) -> pl.DataFrame:
-        """Points of the given series as (series_id, ts, value), by series_id then time."""
+    def _by_ids(self, series_ids: Sequence[int], sql: str) -> pl.DataFrame:
+        """Run ``sql``, which joins the table ``_tscorr_ids`` (column series_id)."""
         ids = pl.DataFrame({"series_id": list(series_ids)}, schema={"series_id": pl.Int64})
         with self._registered("_tscorr_ids", ids):
-            return self.query(
-                "SELECT p.series_id, p.ts, p.value FROM points p "
-                "JOIN _tscorr_ids i USING (series_id) ORDER BY p.series_id, p.ts"
-            )
+            return self.query(sql)
+
+    def read_points(self, series_ids: Sequence[int]) -> pl.DataFrame:
+        """Points of the given series as (series_id, ts, value), by series_id then time."""
+        return self._by_ids(
+            series_ids,
+            "SELECT p.series_id, p.ts, p.value FROM points p "
+            "JOIN _tscorr_ids i USING (series_id) ORDER BY p.series_id, p.ts",
+        )
 
     def series_spans(self, series_ids: Sequence[int]) -> pl.DataFrame:
         """(series_id, first, last): each series' first and last observation (a point or a
         censored time), for the series that have one."""
-        ids = pl.DataFrame({"series_id": list(series_ids)}, schema={"series_id": pl.Int64})
-        with self._registered("_tscorr_ids", ids):
-            return self.query(
-                "SELECT series_id, min(ts) AS first, max(ts) AS last FROM ("
-                "SELECT series_id, ts FROM points JOIN _tscorr_ids USING (series_id) "
-                "UNION ALL SELECT series_id, ts FROM censored JOIN _tscorr_ids USING (series_id)"
-                ") GROUP BY series_id ORDER BY series_id"
-            )
+        return self._by_ids(
+            series_ids,
+            "SELECT series_id, min(ts) AS first, max(ts) AS last FROM ("
+            "SELECT series_id, ts FROM points JOIN _tscorr_ids USING (series_id) "
+            "UNION ALL SELECT series_id, ts FROM censored JOIN _tscorr_ids USING (series_id)"
+            ") GROUP BY series_id ORDER BY series_id",
+        )
 
     def read_censored(self, series_ids: Sequence[int]) -> pl.DataFrame:
         """Censored buckets (series_id, ts, below) where no real point exists."""
-        ids = pl.DataFrame({"series_id": list(series_ids)}, schema={"series_id": pl.Int64})
-        with self._registered("_tscorr_ids", ids):
-            return self.query(
-                "SELECT c.series_id, c.ts, min(c.below) AS below FROM censored c "
-                "JOIN _tscorr_ids USING (series_id) "
-                "WHERE NOT EXISTS (SELECT 1 FROM points p WHERE p.series_id = c.series_id "
-                "AND p.ts = c.ts) GROUP BY ALL ORDER BY 1, 2"
-            )
+        return self._by_ids(
+            series_ids,
+            "SELECT c.series_id, c.ts, min(c.below) AS below FROM censored c "
+            "JOIN _tscorr_ids USING (series_id) "
+            "WHERE NOT EXISTS (SELECT 1 FROM points p WHERE p.series_id = c.series_id "
+            "AND p.ts = c.ts) GROUP BY ALL ORDER BY 1, 2",
+        )
 
     # --- results -----------------------------------------------------------------------------
 

@@ -21,15 +21,14 @@ numbers, exactly as the per-lag test would, from the pair's circular correlation
 * where fewer than 10 shifts reach the peak, the same effective-draw count and generalized
   Pareto tail as the per-lag test, for that pair only.
 
-Results equal the per-lag test's ``p_peak``, ``p_value`` and ``q_value`` at that lag (tested
-against it, value for value). Lag convention: column j is lag ``j - L``; k > 0 means the
+Results equal the per-lag test's ``p_peak`` and the ``q_value`` of the stored peak row
+(tests/test_discovery.py compares them value for value); a lag's own ``p_value`` is left to
+the per-lag test, made only for the pairs stored with every lag. Lag convention: column j is lag ``j - L``; k > 0 means the
 series moves k buckets after the events. Arrays in, arrays out.
 """
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +39,7 @@ from tscorr.analysis.kernels.significance import (
     ROWS_PER_BLOCK,
     Significance,
     assess,
+    on_cores,
     surrogate_test,
 )
 from tscorr.analysis.kernels.tails import MIN_FOR_TAIL, TAIL_BELOW, effective_draws, gpd_tail
@@ -238,33 +238,24 @@ def assess_pairs(
         )
         return from_significance(sig, L)
     m = len(prep.sd_y)
-    taus = lags(L) % n
     r_all = prep.correlate(e) if prep.estimator != "ccf" else None
+    if detail == "all":  # the per-lag test on every row, as it always was
+        return from_significance(surrogate_test(prep, e, r_all, 0, seed, chunk_rows), L)
+    taus = lags(L) % n
     prep.circular_spectrum()  # made once, before the threads share it
 
-    everything = detail == "all"
-
-    def chunk(lo: int) -> tuple[np.ndarray, PeakNull | None]:
+    def chunk(lo: int) -> tuple[np.ndarray, PeakNull]:
         rows = slice(lo, min(lo + chunk_rows, m))
         s_ey = circular_products(prep, e, rows)
         r = prep.ccf_from_circular(e, s_ey, rows) if r_all is None else r_all[rows]
-        if everything:
-            return r, None
         cc = circular_correlations(prep, e, rows, s_ey)
         cc[prep.pairs[rows].max(axis=1) < 2] = 0.0
         stat = np.where(np.isnan(r), np.nan, cc[:, taus])
         return r, peak_null(cc, stat, L, peak_columns(r, L))
 
-    starts = list(range(0, m, max(1, chunk_rows)))
-    if len(starts) > 1:
-        with ThreadPoolExecutor(max_workers=min(len(starts), os.cpu_count() or 1)) as pool:
-            done = list(pool.map(chunk, starts))
-    else:
-        done = [chunk(lo) for lo in starts]
+    done = on_cores(chunk, m, chunk_rows)
     r = np.vstack([d[0] for d in done])
-    if everything:  # the per-lag test on every row, as it always was
-        return from_significance(surrogate_test(prep, e, r, 0, seed, chunk_rows), L)
-    peaks = [d[1] for d in done if d[1] is not None]
+    peaks = [d[1] for d in done]
     p_peak = np.concatenate([x.p_peak for x in peaks])
     q_at = np.concatenate([x.q_at for x in peaks])
     method = [name for x in peaks for name in x.method]

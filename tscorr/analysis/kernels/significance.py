@@ -53,8 +53,10 @@ No p-value is ever 0.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 from scipy.fft import irfft, rfft
@@ -63,7 +65,12 @@ from scipy.stats import norm
 
 from tscorr.analysis.kernels.prewhiten import prewhitened
 from tscorr.analysis.kernels.tails import MIN_FOR_TAIL, TAIL_BELOW, effective_draws, gpd_tail
-from tscorr.analysis.kernels.xcorr import Prepared, circular_correlations, lags
+from tscorr.analysis.kernels.xcorr import (
+    Prepared,
+    circular_correlations,
+    circular_products,
+    lags,
+)
 
 
 @dataclass
@@ -292,6 +299,19 @@ def _peak_method(
     return ["gpd-tail" if t else "exact" for t in tail.tolist()]
 
 
+T = TypeVar("T")
+
+
+def on_cores(work: Callable[[int], T], rows: int, chunk_rows: int) -> list[T]:
+    """``work(lo)`` for each chunk of ``chunk_rows`` rows starting at lo, on every core
+    (sorting, filtering and FFTs release the GIL); results in row order."""
+    starts = list(range(0, rows, max(1, chunk_rows)))
+    if len(starts) < 2:
+        return [work(lo) for lo in starts]
+    with ThreadPoolExecutor(max_workers=min(len(starts), os.cpu_count() or 1)) as pool:
+        return list(pool.map(work, starts))
+
+
 ROWS_PER_BLOCK = 128  # rows whose circular correlations are held at once (per thread)
 
 
@@ -325,12 +345,15 @@ def _merge(full: np.ndarray, a: Part, b: Part | None) -> Part:
 def surrogate_test(
     prep: Prepared,
     e: np.ndarray,
-    r: np.ndarray,
+    r: np.ndarray | None,
     n_surrogates: int = 0,
     seed: int = 0,
     chunk_rows: int = ROWS_PER_BLOCK,
 ) -> Significance:
     """Per-lag, peak and within-pair adjusted p-values from every circular shift of ``e``.
+
+    ``r``: the linear r of every row and lag; None for the ``ccf`` estimator, whose r is
+    read off the same circular products (:meth:`Prepared.ccf_from_circular`).
 
     Every shift is used (an exact test), read off one FFT product per series
     (:func:`tscorr.analysis.kernels.xcorr.circular_correlations`); ``n_surrogates`` > 0 caps them at a seeded
@@ -339,12 +362,13 @@ def surrogate_test(
     L wrapped products at the ends of a linear lag are the only difference.
     """
     n, L = prep.n, prep.max_lag
-    m = r.shape[0]
+    m = len(prep.sd_y)
     pairs = prep.pairs.astype(np.int64)
     allowed = np.arange(1, n)  # every circular shift but the observed one
     taus = lags(L) % n  # the circular position of each lag's own correlation
     info: dict[str, object] = {"shifts": int(allowed.size), "events": int(np.count_nonzero(e))}
     if allowed.size < MIN_SHIFTS:
+        r = prep.correlate(e) if r is None else r
         nan = np.full(r.shape, np.nan)
         info["p_min"] = None
         info["minimum_buckets"] = MIN_SHIFTS + 1
@@ -359,16 +383,18 @@ def surrogate_test(
     )
     hits = (np.asarray(e) != 0).astype(float)
 
-    def chunk(lo: int) -> tuple[Part, np.ndarray]:
-        """The p-values and null band of rows lo.. (a chunk is independent of the others)."""
+    def chunk(lo: int) -> tuple[Part, np.ndarray, np.ndarray]:
+        """The p-values, null band and r of rows lo.. (a chunk is independent of the others)."""
         rows = slice(lo, min(lo + chunk_rows, m))
-        cc = circular_correlations(prep, e, rows)
+        s_ey = circular_products(prep, e, rows)
+        cc = circular_correlations(prep, e, rows, s_ey)
         cc[prep.pairs[rows].max(axis=1) < 2] = 0.0
+        r_rows = prep.ccf_from_circular(e, s_ey, rows) if r is None else r[rows]
         observed = prep.observed[rows]
         gaps: np.ndarray = ~np.asarray(observed.all(axis=1), dtype=bool)
         # the statistic is each lag's circular correlation, computed exactly as its null draws
         # are (the linear r reported differs by the L wrapped products at the ends)
-        stat = np.where(np.isnan(r[rows]), np.nan, cc[:, taus])
+        stat = np.where(np.isnan(r_rows), np.nan, cc[:, taus])
         gap_part = None
         if exact and gaps.any():
             meets = np.rint(
@@ -394,18 +420,13 @@ def surrogate_test(
                 band[~full] = null_band(cc[~full], L)
         else:
             band = null_band(cc, L)
-        return _merge(full, full_part, gap_part), band
+        return _merge(full, full_part, gap_part), band, r_rows
 
-    # chunks of rows on every core: sorting, filtering and FFTs release the GIL
     prep.circular_spectrum()  # made once, before the threads share it
-    starts = list(range(0, m, max(1, chunk_rows)))
-    if len(starts) > 1:
-        with ThreadPoolExecutor(max_workers=min(len(starts), os.cpu_count() or 1)) as pool:
-            done = list(pool.map(chunk, starts))
-    else:
-        done = [chunk(lo) for lo in starts]
-    parts = [part for part, _ in done]
-    bands = [band for _, band in done]
+    done = on_cores(chunk, m, chunk_rows)
+    parts = [part for part, _, _ in done]
+    bands = [band for _, band, _ in done]
+    r = np.vstack([r_rows for _, _, r_rows in done])
     p = np.vstack([x[0] for x in parts])
     p_peak = np.concatenate([x[1] for x in parts])
     q = np.vstack([x[2] for x in parts])
@@ -446,11 +467,12 @@ def assess(
         return Significance(r, n, p, p_peak, q, ["analytic"] * len(r))
     if prep is None or prep.max_lag != max_lag or prep.estimator != estimator:
         prep = Prepared.build(y, max_lag, estimator)
+    if test == "surrogate":  # ccf: r from the test's own circular products
+        r_given = None if estimator == "ccf" else prep.correlate(e)
+        return surrogate_test(prep, e, r_given, n_surrogates, seed, chunk_rows)
     r = prep.correlate(e)
     pairs = prep.pairs.astype(np.int64)
     m = r.shape[0]
-    if test == "surrogate":
-        return surrogate_test(prep, e, r, n_surrogates, seed, chunk_rows)
     if test == "white":
         p, p_peak, q = white_pvalues(r, pairs)
         return Significance(r, pairs, p, p_peak, q, ["analytic"] * m)
