@@ -135,3 +135,21 @@ def test_batches_change_nothing(
     assert_frame_equal(
         big.sort("event_set", "series", "lag"), small.sort("event_set", "series", "lag")
     )
+
+
+def test_a_peak_only_correlogram_says_why_it_has_one_point(scale_db: Path) -> None:
+    """Drawn over the run's lag window, with the reason written on the chart."""
+    from tscorr.results import charts
+    from tscorr.results.runview import load_run
+
+    with tscorr.open(scale_db) as store:
+        run = run_xcorr(store, XcorrParams(events="kind = 'news'", max_lag=6, keep="peaks"))
+        whole = set(run.table.filter(pl.col("p_value").is_not_null())["series"].to_list())
+        alone = next(s for s in run.peaks["series"] if s not in whole)
+        view = load_run(store, run.run_id)
+    figure = charts.correlogram(view, "kind = 'news'", alone)
+    ax = figure.axes[0]
+    assert ax.get_xlim() == (-6.5, 6.5)
+    assert any("--keep all" in text.get_text() for text in ax.texts)
+    kept = charts.correlogram(view, "kind = 'news'", sorted(whole)[0]).axes[0]
+    assert not any("--keep all" in text.get_text() for text in kept.texts)

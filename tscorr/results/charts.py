@@ -165,11 +165,21 @@ def correlogram(view: RunView, event_set: str, series: str) -> Figure:
             f", p_peak = {number(p)}" if p is not None else ""
         )
         ax.plot([lags[k]], [r[k]], "o", ms=9, mfc="none", mec=RED, mew=1.5, label=text)
-    alone = rows.height == 1 and view.rows["lag"].n_unique() > 1
-    ax.set_title(
-        f"{series} against {event_set}: r by lag"
-        + (" (only its peak lag is stored: run xcorr with --keep all)" if alone else "")
-    )
+    window = view.max_lag(series)
+    if rows.height == 1 and window:  # stored by its peak alone (xcorr --keep peaks)
+        ax.set_xlim(-window - 0.5, window + 0.5)
+        ax.text(
+            0.5,
+            0.5,
+            "only this pair's peak lag is stored (xcorr --keep peaks);\n"
+            "run xcorr again with --keep all to draw every lag",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=9,
+            color="0.35",
+        )
+    ax.set_title(f"{series} against {event_set}: r by lag")
     ax.set_xlabel(lag_label(unit))
     ax.set_ylabel("r")
     ax.legend(loc="best", fontsize=7, framealpha=0.8)

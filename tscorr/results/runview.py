@@ -15,7 +15,7 @@ import polars as pl
 
 from tscorr.errors import BadInput
 from tscorr.store import Store
-from tscorr.units import parse_duration
+from tscorr.units import parse_duration, rescale
 
 UNIT_NAMES = {60: "min", 3600: "h", 86400: "d", 604800: "w"}
 
@@ -65,6 +65,15 @@ class RunView:
             if seconds % size == 0:
                 return f"{seconds // size}{name}"
         return f"{seconds}s"
+
+    def max_lag(self, series: str) -> int | None:
+        """The largest lag of an xcorr run in the pair's own buckets (as the run counted it)."""
+        lag = self.params.get("buckets", {}).get("max_lag")
+        if lag is None:
+            return None
+        asked = parse_duration(self.options.get("bucket", "1h"))
+        block = self.block(series)
+        return rescale(int(lag), asked, parse_duration(block["bucket"])) if block else int(lag)
 
     def coarsened(self, series: str) -> str | None:
         """The bucket asked for, when this series was analysed in a coarser one."""
