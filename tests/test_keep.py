@@ -153,3 +153,16 @@ def test_a_peak_only_correlogram_says_why_it_has_one_point(scale_db: Path) -> No
     assert any("--keep all" in text.get_text() for text in ax.texts)
     kept = charts.correlogram(view, "kind = 'news'", sorted(whole)[0]).axes[0]
     assert not any("--keep all" in text.get_text() for text in kept.texts)
+
+
+@pytest.mark.parametrize("keep", ["all", "peaks"])
+def test_the_peaks_a_run_returns_are_the_views(scale_db: Path, keep: str) -> None:
+    """The run's peak rows (gathered where they were written) equal the xcorr_peaks view."""
+    with tscorr.open(scale_db) as store:
+        run = run_xcorr(store, XcorrParams(events="kind = 'news'", max_lag=6, keep=keep))
+        view = store.query(
+            "SELECT * FROM xcorr_peaks WHERE run_id = ? AND r IS NOT NULL", [run.run_id]
+        )
+    pair = ["event_set", "series"]
+    assert run.peaks.height == view.height == 60
+    assert_frame_equal(run.peaks.select(view.columns).sort(pair), view.sort(pair))

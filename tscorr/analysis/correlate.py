@@ -217,7 +217,7 @@ def run_xcorr(
     q_peak = bh_qvalues(np.concatenate([part.p_peak for part in parts]))
     if not keep_all:  # every lag of the discoveries, from their series read again
         _discoveries(store, params, sets, parts, q_peak, data, plan if data is None else None)
-    table, bands = _tables(parts, q_peak, keep_all)
+    table, bands, peaks = _tables(parts, q_peak, keep_all)
     method = {
         "discovery": "p_peak per pair; q_peak = Benjamini-Hochberg over the pairs of the run",
         "localisation": "p_value per lag; q_value = adjusted within the pair (max-|r|)",
@@ -239,7 +239,8 @@ def run_xcorr(
         {"xcorr": table, "xcorr_bands": bands},
     )
     table = table.with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))
-    return XcorrRun(run_id, table, peaks_of(table), notes)
+    peaks = peaks.with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))
+    return XcorrRun(run_id, table, ranked(peaks), notes)
 
 
 def _discoveries(
@@ -299,10 +300,11 @@ def _discoveries(
 
 def _tables(
     parts: list[_Part], q_peak: np.ndarray, keep_all: bool
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The xcorr rows (every lag of the kept pairs, the peak row of the others, pair after
-    pair as the parts hold them) and the bands of the pairs stored whole."""
-    frames, bands = [], []
+    pair as the parts hold them), the bands of the pairs stored whole, and each pair's peak
+    row (the ``xcorr_peaks`` view's, gathered where the rows put it: no sort over them all)."""
+    frames, peak_rows, bands = [], [], []
     offset = 0
     for part in parts:
         m = len(part.names)
@@ -318,6 +320,8 @@ def _tables(
         pair[whole] = held
         # per pair: every lag (width rows) or the peak row (1 row)
         counts = np.where(pair >= 0, width, 1)
+        first = np.cumsum(counts) - counts
+        peak_rows.append(first + np.where(pair >= 0, part.column, 0))
         row_pair = np.repeat(np.arange(m), counts)
         within = np.arange(row_pair.size) - np.repeat(np.cumsum(counts) - counts, counts)
         is_whole = pair[row_pair] >= 0
@@ -366,7 +370,10 @@ def _tables(
                 }
                 for i, (lo, hi) in zip(whole.tolist(), band.tolist(), strict=True)
             ]
-    return pl.concat(frames), result("xcorr_bands", bands)
+    table = pl.concat(frames)
+    starts = np.cumsum([0] + [f.height for f in frames[:-1]])
+    at = np.concatenate([rows + start for rows, start in zip(peak_rows, starts, strict=True)])
+    return table, result("xcorr_bands", bands), table[at]
 
 
 def _few(names: list[str]) -> str:
@@ -395,15 +402,11 @@ def pair_qvalues(table: pl.DataFrame, column: str) -> pl.Series:
     return joined["_q"].fill_nan(None)
 
 
-def peaks_of(table: pl.DataFrame) -> pl.DataFrame:
-    """The lag with the largest |r| per (event_set, series), sorted by q_peak then |r|."""
-    return (
-        table.filter(pl.col("r").is_not_null())
-        .sort(
-            [pl.col("r").abs(), pl.col("lag").abs(), "lag"],
-            descending=[True, False, False],
-        )
-        .group_by("event_set", "series", maintain_order=True)
-        .first()
-        .sort([pl.col("q_peak"), pl.col("r").abs()], descending=[False, True], nulls_last=True)
+def ranked(peaks: pl.DataFrame) -> pl.DataFrame:
+    """Peak rows with an r, by q_peak (the number to filter by) then |r|, largest first."""
+    return peaks.filter(pl.col("r").is_not_null()).sort(
+        [pl.col("q_peak"), pl.col("r").abs()],
+        descending=[False, True],
+        nulls_last=True,
+        maintain_order=True,
     )
