@@ -21,6 +21,7 @@ whose native step is coarser than ``--bucket`` is analysed at its native step.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from tscorr.choices import SERIES_KINDS
@@ -93,62 +94,86 @@ def native_steps(points: pl.DataFrame, tz: str) -> dict[str, str | None]:
     # sort and the groupings on integers (a year of hours for 2,000 series: about 2 s)
     key = pl.col("series").cast(pl.Categorical)
     sorted_points = points.select(key, "ts").drop_nulls()
+    code = pl.col("series").to_physical()
+    starts = (code != code.shift()).fill_null(True)
     if not sorted_points.select(
-        (pl.col("series").to_physical().diff() >= 0).all()
-        & ((pl.col("series").to_physical().diff() > 0) | (pl.col("ts").diff() >= 0)).all()
-    ).item():  # most files come sorted by series then time: then no sort is needed
-        sorted_points = sorted_points.sort(pl.col("series").to_physical(), "ts")
-    lt = pl.col("local")
-    base = (
-        sorted_points.with_columns(local.alias("local"))  # the zone conversion, done once
-        .with_columns(
-            (lt.dt.hour() * 3600 + lt.dt.minute() * 60 + lt.dt.second()).alias("sod"),
-            (lt.dt.microsecond() == 0).alias("whole"),
-            lt.dt.day().alias("day"),
-            (lt.dt.year().cast(pl.Int64) * 12 + lt.dt.month() - 1).alias("month"),
-            lt.dt.date().cast(pl.Int64).alias("date"),
-            pl.col("ts").dt.epoch("us").alias("us"),
-            (pl.col("series") == pl.col("series").shift()).fill_null(False).alias("same"),
-        )
-        .drop("local")
-    )
+        (starts.sum() == code.n_unique()) & (starts | (pl.col("ts").diff() >= 0)).all()
+    ).item():  # most files hold each series together, in time order: then no sort is needed
+        sorted_points = sorted_points.sort(code, "ts")
+    day_us = 86_400_000_000
+    base = sorted_points.with_columns(
+        local.dt.epoch("us").alias("local_us"),  # the wall clock, the zone conversion done once
+        pl.col("ts").dt.epoch("us").alias("us"),
+        (pl.col("series") == pl.col("series").shift()).fill_null(False).alias("same"),
+    ).with_columns(pl.col("local_us").floordiv(day_us).alias("date"))  # local days since 1970
     stats = base.group_by("series").agg(
         (1 + (pl.col("same") & (pl.col("us").diff() > 0)).sum()).alias("n"),  # distinct times
-        ((pl.col("sod") == 0) & pl.col("whole")).all().alias("midnight"),
-        (pl.col("day") == 1).all().alias("first_of_month"),
-        (pl.col("month") % 12).n_unique().alias("years_phase"),
-        (pl.col("month") % 3).n_unique().alias("quarters_phase"),
+        (pl.col("local_us") % day_us == 0).all().alias("midnight"),
     )
+    # calendar facts only for the rows of series at local midnight (no use to the others)
+    lt = pl.col("ts").dt.convert_time_zone(tz)
+    calendar = base.filter(
+        pl.col("series").is_in(stats.filter(pl.col("midnight"))["series"].implode())
+    ).with_columns(
+        (lt.dt.day() == 1).alias("first"),
+        (lt.dt.year().cast(pl.Int64) * 12 + lt.dt.month() - 1).alias("month"),
+    )
+    stats = stats.join(
+        calendar.group_by("series").agg(
+            pl.col("first").all().alias("first_of_month"),
+            (pl.col("month") % 12).n_unique().alias("years_phase"),
+            (pl.col("month") % 3).n_unique().alias("quarters_phase"),
+        ),
+        on="series",
+        how="left",
+    ).with_columns(pl.col("first_of_month").fill_null(False))
 
     # each kind of step needs its own facts, and only the series it can apply to: months for
     # series on the first of a month at midnight, days for the rest at midnight, microseconds
     # for series off midnight (a year of hours for 2,000 series skips two of the three)
-    def of(mask: pl.Expr) -> pl.DataFrame:
+    def of(rows: pl.DataFrame, mask: pl.Expr) -> pl.DataFrame:
         keep = stats.filter(mask)["series"]
-        return base.filter(pl.col("series").is_in(keep.implode()))
+        return rows.filter(pl.col("series").is_in(keep.implode()))
 
-    monthly = of(pl.col("midnight") & pl.col("first_of_month"))
-    daily = of(pl.col("midnight") & ~pl.col("first_of_month"))
-    finer = of(~pl.col("midnight"))
+    monthly = of(calendar, pl.col("midnight") & pl.col("first_of_month"))
+    daily = of(calendar, pl.col("midnight") & ~pl.col("first_of_month"))
+    finer = of(base, ~pl.col("midnight"))
     for col, part in (("month", monthly), ("date", daily), ("us", finer)):
         stats = stats.join(_mode_gaps(part, col), on="series", how="left")
-    # sub-day steps: how many gaps the usual one explains, how many points sit on its grid
-    gaps = (
-        finer.with_columns(_gap("us"))
-        .filter(pl.col("gap") > 0)
-        .join(stats.select("series", "us_gap"), on="series")
+    # sub-day steps: how many gaps the usual one explains, how many points sit on its grid;
+    # each row's usual gap laid out by run length (the rows hold each series together)
+    runs = finer.group_by("series", maintain_order=True).len()
+    usual = runs.join(stats.select("series", "us_gap"), on="series", how="left")
+    finer = finer.with_columns(
+        pl.Series("us_gap", np.repeat(usual["us_gap"].fill_null(0).to_numpy(), runs["len"]))
+    ).filter(pl.col("us_gap") > 0)
+    facts = (
+        finer.with_columns(_gap("us"), (pl.col("us") % pl.col("us_gap")).alias("phase"))
         .group_by("series")
-        .agg((pl.col("gap") % pl.col("us_gap") == 0).mean().alias("share"))
+        .agg(
+            (pl.col("gap") % pl.col("us_gap") == 0).filter(pl.col("gap") > 0).mean().alias("share"),
+            pl.len().alias("rows"),
+            (pl.col("phase").min() == pl.col("phase").max()).alias("one_phase"),
+        )
     )
+    # points all on one phase of the usual gap are all on its grid; the others are counted
+    mixed = facts.filter(~pl.col("one_phase"))["series"]
     phase = (
-        finer.join(stats.select("series", "us_gap"), on="series")
-        .filter(pl.col("us_gap") > 0)
+        finer.filter(pl.col("series").is_in(mixed.implode()))
         .group_by("series", pl.col("us") % pl.col("us_gap"))
         .len()
         .group_by("series")
-        .agg(pl.col("len").max().alias("on_grid"))
+        .agg(pl.col("len").max().alias("mixed_on_grid"))
     )
-    stats = stats.join(gaps, on="series", how="left").join(phase, on="series", how="left")
+    facts = facts.join(phase, on="series", how="left").select(
+        "series",
+        "share",
+        pl.when(pl.col("one_phase"))
+        .then(pl.col("rows"))
+        .otherwise("mixed_on_grid")
+        .alias("on_grid"),
+    )
+    stats = stats.join(facts, on="series", how="left")
     out: dict[str, str | None] = {}
     for row in stats.with_columns(pl.col("series").cast(pl.String)).iter_rows(named=True):
         step = _step_of(row)
