@@ -136,7 +136,7 @@ def peak_null(cc: np.ndarray, stat: np.ndarray, max_lag: int, at: np.ndarray) ->
         if reach < TAIL_BELOW:
             ess[k] = float(effective_draws(cc[k][:, None])[0])
             if ess[k] >= MIN_FOR_TAIL:
-                tail = gpd_tail(np.sort(a[k]), abs_stat[k], float(ess[k]))
+                tail = gpd_tail(a[k], abs_stat[k], float(ess[k]))
                 if tail is not None:
                     p = min(p, float(tail[column[k]]))
         holm = min(1.0, float(defined[k].sum()) * p)  # Holm's adjustment of the smallest p
