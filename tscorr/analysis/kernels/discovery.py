@@ -157,6 +157,17 @@ def peak_null(cc: np.ndarray, stat: np.ndarray, max_lag: int, at: np.ndarray) ->
     return PeakNull(column, p_peak, q_at, method, ess, unresolved)
 
 
+CACHE_BYTES = 2**21  # a chunk's working arrays of one row set: about the size of an L2 cache
+
+
+def cache_rows(n: int, chunk_rows: int) -> int:
+    """Rows per chunk for the discovery pass: its steps (inverse FFT, scaling, comparisons)
+    each read a (rows, n) array once, so they are bound by memory, not arithmetic, unless
+    one array fits in the cache (measured on 2 cores at a year of hours: 32 rows 0.27 s,
+    128 rows 0.35 s per 1,000 series)."""
+    return max(8, min(chunk_rows, CACHE_BYTES // (8 * max(n, 1))))
+
+
 def peak_columns(r: np.ndarray, max_lag: int) -> np.ndarray:
     """Each row's peak column as the ``xcorr_peaks`` view picks it: the largest ``|r|``, ties
     to the smaller ``|lag|``, then the negative lag; lag 0 where every r is undefined."""
@@ -243,9 +254,10 @@ def assess_pairs(
         return from_significance(surrogate_test(prep, e, r_all, 0, seed, chunk_rows), L)
     taus = lags(L) % n
     prep.circular_spectrum()  # made once, before the threads share it
+    step = cache_rows(n, chunk_rows)
 
     def chunk(lo: int) -> tuple[np.ndarray, PeakNull]:
-        rows = slice(lo, min(lo + chunk_rows, m))
+        rows = slice(lo, min(lo + step, m))
         s_ey = circular_products(prep, e, rows)
         r = prep.ccf_from_circular(e, s_ey, rows) if r_all is None else r_all[rows]
         cc = circular_correlations(prep, e, rows, s_ey)
@@ -253,7 +265,7 @@ def assess_pairs(
         stat = np.where(np.isnan(r), np.nan, cc[:, taus])
         return r, peak_null(cc, stat, L, peak_columns(r, L))
 
-    done = on_cores(chunk, m, chunk_rows)
+    done = on_cores(chunk, m, step)
     r = np.vstack([d[0] for d in done])
     peaks = [d[1] for d in done]
     p_peak = np.concatenate([x.p_peak for x in peaks])
