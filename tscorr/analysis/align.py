@@ -130,36 +130,21 @@ def series_matrix(
         if agg not in AGG_EXPR:
             raise UnknownName("aggregation", agg, AGG_EXPR)
     sid = points["series_id"].to_numpy()
-    counts = np.zeros(m, dtype=np.int64)
-    if sid.size and np.all(sid[1:] >= sid[:-1]):  # by series, as the store reads them
-        counts = np.searchsorted(sid, ids, side="right") - np.searchsorted(sid, ids, side="left")
-    if counts.sum() == sid.size:  # every point belongs to one of ids: rows by run length
-        row = np.repeat(np.arange(m, dtype=np.int64), counts)
-    else:
-        row = np.searchsorted(np.asarray(ids), sid)
+    runs = None  # points per row, when the points come by series (as the store reads them)
+    if sid.size and np.all(sid[1:] >= sid[:-1]):
+        runs = np.searchsorted(sid, ids, side="right") - np.searchsorted(sid, ids, side="left")
+        if runs.sum() != sid.size:  # points of series not asked for
+            runs = None
     pos = bucket_positions(points["ts"], grid)
-    keep = pos >= 0
     values = points["value"].to_numpy()
-    if keep.all():  # the usual case: no copies
-        key = row * n + pos
-    else:
-        key = row[keep] * n + pos[keep]
-        values = values[keep]
-    if key.size and np.all(np.diff(key) > 0):
-        out.ravel()[key] = values  # one point per bucket: nothing to combine
-    else:
-        agg_of_row = np.array(aggs)
-        frame = pl.DataFrame(
-            {
-                "key": key,
-                "value": values,
-                "ts": points["ts"].filter(pl.Series(keep)),
-                "agg": agg_of_row[key // n],
-            }
+    if runs is None or not _one_per_bucket(out, pos, values, runs):
+        out.fill(np.nan)
+        row = (
+            np.repeat(np.arange(m, dtype=np.int64), runs)
+            if runs is not None
+            else np.searchsorted(np.asarray(ids), sid)
         )
-        for agg in np.unique(agg_of_row):
-            part = frame.filter(pl.col("agg") == agg).group_by("key").agg(AGG_EXPR[agg].alias("v"))
-            out.ravel()[part["key"].to_numpy()] = part["v"].to_numpy()
+        _combine(out, row, pos, values, points["ts"], aggs)
     counts = np.array(fill_zero if fill_zero is not None else [agg == "sum" for agg in aggs])
     if counts.any():
         seen = ~np.isnan(out)
@@ -169,6 +154,46 @@ def series_matrix(
         inside = (idx >= first[:, None]) & (idx <= last[:, None]) & ~seen & counts[:, None]
         out[inside] = 0.0
     return out
+
+
+def _one_per_bucket(out: np.ndarray, pos: np.ndarray, values: np.ndarray, runs: np.ndarray) -> bool:
+    """Write each row's points, ``runs[i]`` of them in time order, into row i of ``out``
+    when every point has a bucket of its own on the grid (the usual case: one series at a
+    time, so its few kB stay in the cache); False, part written, where one does not."""
+    lo = 0
+    for i, count in enumerate(runs.tolist()):
+        at = pos[lo : lo + count]
+        if count and (at[0] < 0 or not (at[1:] > at[:-1]).all()):
+            return False
+        out[i, at] = values[lo : lo + count]
+        lo += count
+    return True
+
+
+def _combine(
+    out: np.ndarray,
+    row: np.ndarray,
+    pos: np.ndarray,
+    values: np.ndarray,
+    ts: pl.Series,
+    aggs: list[str],
+) -> None:
+    """Write points into ``out`` (rows ``row``, buckets ``pos``; -1: off the grid),
+    combining the points that share a bucket with their row's aggregation."""
+    n = out.shape[1]
+    keep = pos >= 0
+    key = row[keep] * n + pos[keep]
+    values = values[keep]
+    if key.size and np.all(np.diff(key) > 0):
+        out.ravel()[key] = values  # one point per bucket: nothing to combine
+        return
+    agg_of_row = np.array(aggs)
+    frame = pl.DataFrame(
+        {"key": key, "value": values, "ts": ts.filter(pl.Series(keep)), "agg": agg_of_row[key // n]}
+    )
+    for agg in np.unique(agg_of_row):
+        part = frame.filter(pl.col("agg") == agg).group_by("key").agg(AGG_EXPR[agg].alias("v"))
+        out.ravel()[part["key"].to_numpy()] = part["v"].to_numpy()
 
 
 def censored_matrix(censored: pl.DataFrame, ids: list[int], grid: Grid) -> np.ndarray:
