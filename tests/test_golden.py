@@ -30,6 +30,8 @@ def test_results_identical_to_golden(produced: dict[str, pl.DataFrame], table: s
     if table == "xcorr":
         # r is the circular products less the wrapped ones (one FFT per pair), no longer a
         # padded FFT of its own: the same number summed another way, equal to rounding
-        assert_frame_equal(got.select("r"), expected.select("r"), check_exact=False, rtol=0, atol=1e-12)
+        assert_frame_equal(
+            got.select("r"), expected.select("r"), check_exact=False, rtol=0, atol=1e-12
+        )
         got, expected = got.drop("r"), expected.drop("r")
     assert_frame_equal(got, expected, check_exact=True)

@@ -69,7 +69,8 @@ def conform(frame: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFr
 
 @dataclass
 class FeedFrames:
-    """Everything one file contributes. ``rows_read`` counts input records (data lines)."""
+    """Everything one file contributes, or one part of it (a reader of big files yields a
+    part per block). ``rows_read`` counts input records (data lines)."""
 
     rows_read: int
     points: pl.DataFrame = field(default_factory=lambda: empty(POINTS))
@@ -79,6 +80,7 @@ class FeedFrames:
     censored: pl.DataFrame = field(default_factory=lambda: empty(CENSORED))
     notes: list[str] = field(default_factory=list)
     duplicates: int = 0  # records dropped because the same key appeared earlier in the file
+    through: float = 1.0  # share of the file read once this part is in (a reader's blocks)
 
     def __post_init__(self) -> None:
         self.points, dup_points = dedupe_points(conform(self.points, POINTS))

@@ -221,14 +221,14 @@ def _spool_stdin(folder: Path, feed: str | None) -> Path:
 
 
 @contextmanager
-def _progress(path: Path) -> Iterator[Callable[[str], None]]:
-    """Stages of one file's load, shown only for files over a few MB."""
+def _progress(path: Path) -> Iterator[Callable[[str, float], None]]:
+    """One file's load as the percentage of the file read, with an ETA; shown only for
+    files over a few MB."""
     from tscorr.ingest.load import PROGRESS_BYTES
 
     big = path.exists() and path.stat().st_size > PROGRESS_BYTES
-    stages = ["reading", "writing", "done"]
-    with progress_bar(path.name, enabled=big) as step:
-        yield lambda stage: step(stage, stages.index(stage), len(stages))
+    with progress_bar(f"{path.name} (%)", enabled=big) as step:
+        yield lambda stage, share: step(stage, round(100 * share), 100)
 
 
 @app.command()

@@ -6,22 +6,28 @@ those stages and returns plain data; nothing here prints.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from tscorr.errors import BadInput, RowsRejected, TscorrError, UnknownName
+from tscorr.frames import FeedFrames
 from tscorr.ingest import feeds, observe
 from tscorr.ingest.source import LoadOptions, SourceFile
 from tscorr.store import IngestCounts, SourceMeta, Store
 from tscorr.units import check_zone
 
-Step = Callable[[str], None]
+# (stage, share of the file read): "reading", "writing", "done"
+Step = Callable[[str, float], None]
 # a file larger than this gets a progress display in the CLI
 PROGRESS_BYTES = 4 << 20
 MAX_NAME = 1000  # characters in a series name
+# native steps are detected from at most this many stored points at a time (a batch of whole
+# series), each taking about STEP_ROW_BYTES of memory while it is worked on
+STEP_ROWS = 2_000_000
+STEP_ROW_BYTES = 120
 
 
 @dataclass
@@ -71,7 +77,7 @@ def load_file(
     """
     options = options or LoadOptions()
     check_zone(options.tz)  # every feed, before any reading (an .ics file too)
-    say = step or (lambda _stage: None)
+    say = step or (lambda _stage, _share: None)
     source = SourceFile(path, name)
     shown = name or str(path)  # what the report and the sources table call the file
     chosen = feeds.get_feed(feed) if feed else feeds.detect(source)
@@ -99,50 +105,6 @@ def load_file(
                 "pass --force to load it again"
             )
             return LoadReport(shown, chosen.name, "skipped", notes=notes)
-    say("reading")
-    try:
-        frames = chosen.read(chosen.spec, source, options)
-    except (TscorrError, MemoryError):
-        raise
-    except RecursionError as exc:
-        raise BadInput(
-            f"{source.display_name}: nested too deeply for the {chosen.name} feed; "
-            "check that it is the right file"
-        ) from exc
-    except Exception as exc:  # a reader met a shape it does not know: say which, never a traceback
-        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-        raise BadInput(
-            f"{source.display_name}: cannot be read as {chosen.name} "
-            f"({type(exc).__name__}: {detail}); check the file or pass the right --feed"
-        ) from exc
-    frames.series = observe.declare(
-        frames.series,
-        frames.points,
-        chosen.spec.series.kind,
-        options.series_kind,
-        options.tz,
-        frames.censored,
-    )
-    notes.extend(frames.notes)
-    too_long = frames.series.filter(pl.col("series").str.len_chars() > MAX_NAME)
-    if too_long.height:
-        raise BadInput(
-            f"{source.display_name}: a series name of {too_long['series'].str.len_chars()[0]:,} "
-            f"characters ('{too_long['series'][0][:40]}...'); names are at most {MAX_NAME:,}"
-        )
-    if replace:
-        notes.append(
-            "--force: replaces source "
-            + ", ".join(str(i) for i in replace)
-            + " wholly (its points, events, rejects and series metadata)"
-        )
-    if strict and frames.rejects.height:
-        first = frames.rejects.row(0, named=True)
-        raise RowsRejected(
-            f"{source.display_name}:{first['line']}: {first['reason']} "
-            f"({frames.rejects.height} rows rejected; --strict refuses the file, nothing loaded)"
-        )
-    say("writing")
     meta = SourceMeta(
         feed=chosen.name,
         path=shown,
@@ -151,13 +113,78 @@ def load_file(
         tz=options.tz,
         options={k: v for k, v in asdict(options).items() if v not in (None, {}, "auto")},
     )
-    counts = store.ingest(meta, frames, notes, replace=replace)
-    say("done")
-    if counts.rows_rejected and not counts.rows_loaded:
-        first = frames.rejects.row(0, named=True)
-        notes.append(f"every row was rejected; the first, line {first['line']}: {first['reason']}")
+    if replace:
+        notes.append(
+            "--force: replaces source "
+            + ", ".join(str(i) for i in replace)
+            + " wholly (its points, events, rejects and series metadata)"
+        )
+    say("reading", 0.0)
+    first_reject: dict[str, object] | None = None
+    with store.loading(meta, replace) as writer:
+        for frames in _parts(chosen, source, options):
+            frames.series = observe.declare(
+                frames.series, chosen.spec.series.kind, options.series_kind
+            )
+            _check_names(frames, source)
+            if frames.rejects.height and first_reject is None:
+                first_reject = frames.rejects.row(0, named=True)
+                if strict:
+                    raise RowsRejected(
+                        f"{source.display_name}:{first_reject['line']}: {first_reject['reason']} "
+                        f"({frames.rejects.height} rows rejected; --strict refuses the file, "
+                        "nothing loaded)"
+                    )
+            writer.add(frames)
+            notes.extend(n for n in frames.notes if n not in notes)
+            say("reading", frames.through)
+        say("writing", 1.0)
+        # native steps from what the file wrote, a bounded batch of series at a time
+        batch_rows = min(STEP_ROWS, max(store.memory_limit // STEP_ROW_BYTES // 4, 10_000))
+        for times in writer.step_batches(batch_rows):
+            writer.set_steps(observe.native_steps(times, options.tz))
+        counts = writer.finish(notes)
+    say("done", 1.0)
+    if counts.rows_rejected and not counts.rows_loaded and first_reject is not None:
+        notes.append(
+            f"every row was rejected; the first, line {first_reject['line']}: "
+            f"{first_reject['reason']}"
+        )
         return LoadReport(shown, chosen.name, "rejected", counts, notes)
     return LoadReport(shown, chosen.name, "loaded", counts, notes)
+
+
+def _parts(feed: feeds.Feed, source: SourceFile, options: LoadOptions) -> Iterator[FeedFrames]:
+    """The reader's frames, one part (a reader of big files yields a part per block), with
+    any failure of a reader as one line naming the file, never a traceback."""
+    try:
+        result = feed.read(feed.spec, source, options)
+        if isinstance(result, FeedFrames):
+            yield result
+        else:
+            yield from result
+    except (TscorrError, MemoryError):
+        raise
+    except RecursionError as exc:
+        raise BadInput(
+            f"{source.display_name}: nested too deeply for the {feed.name} feed; "
+            "check that it is the right file"
+        ) from exc
+    except Exception as exc:  # a reader met a shape it does not know: say which, never a traceback
+        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        raise BadInput(
+            f"{source.display_name}: cannot be read as {feed.name} "
+            f"({type(exc).__name__}: {detail}); check the file or pass the right --feed"
+        ) from exc
+
+
+def _check_names(frames: FeedFrames, source: SourceFile) -> None:
+    too_long = frames.series.filter(pl.col("series").str.len_chars() > MAX_NAME)
+    if too_long.height:
+        raise BadInput(
+            f"{source.display_name}: a series name of {too_long['series'].str.len_chars()[0]:,} "
+            f"characters ('{too_long['series'][0][:40]}...'); names are at most {MAX_NAME:,}"
+        )
 
 
 def describe_feeds() -> list[dict[str, str]]:

@@ -21,6 +21,8 @@ whose native step is coarser than ``--bucket`` is analysed at its native step.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import polars as pl
 
@@ -36,19 +38,14 @@ _REGULAR = 0.5
 _ALIGNED = 0.9
 
 
-def declare(
-    series: pl.DataFrame,
-    points: pl.DataFrame,
-    feed_kind: str,
-    user_kind: str | None,
-    tz: str,
-    censored: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """Complete a file's series frame with each series' kind and native step.
+def declare(series: pl.DataFrame, feed_kind: str, user_kind: str | None) -> pl.DataFrame:
+    """Complete a file's series frame with each series' kind, and its step where the reader
+    knows it.
 
     Kind: the user's ``--kind``, else what the reader said, else ``censored`` for a series
     marked censored in ``attrs``, else the feed's kind. Step: what the reader said, else the
-    bucket a feed counted in (``attrs.bucket``), else detected from the points in ``tz``.
+    bucket a feed counted in (``attrs.bucket``), else null: detected later from the points
+    the file loaded (:func:`native_steps`).
     """
     if series.height == 0:
         return series
@@ -57,10 +54,6 @@ def declare(
         .fill_null("{}")
         .str.json_decode(pl.Struct({"censored": pl.Boolean, "bucket": pl.String}))
     )
-    seen = points.select("series", "ts")
-    if censored is not None and censored.height:
-        seen = pl.concat([seen, censored.select("series", "ts")])
-    detected = native_steps(seen, tz)
     kind = (
         pl.when(pl.lit(user_kind, pl.String).is_not_null())
         .then(pl.lit(user_kind, pl.String))
@@ -70,15 +63,14 @@ def declare(
         .then(pl.lit("censored"))
         .otherwise(pl.lit(feed_kind))
     )
-    steps = pl.Series([detected.get(name) for name in series["series"]], dtype=pl.String)
     return series.with_columns(
-        kind.alias("kind"),
-        pl.coalesce(pl.col("step"), attrs.struct.field("bucket"), steps).alias("step"),
+        kind.alias("kind"), pl.coalesce(pl.col("step"), attrs.struct.field("bucket")).alias("step")
     )
 
 
-def native_steps(points: pl.DataFrame, tz: str) -> dict[str, str | None]:
-    """The native step of every series in ``points`` (series, ts), read in zone ``tz``.
+def native_steps(points: pl.DataFrame, tz: str) -> dict[Any, str | None]:
+    """The native step of every series in ``points`` (series, ts), read in zone ``tz``; the
+    series are names or integer ids, and the answer is keyed by them.
 
     Day and coarser steps need every point at local midnight: ``Nmo`` / ``Nq`` / ``Ny`` when
     every point is on the first of a month, ``Nw`` when the usual gap is a whole number of
@@ -92,7 +84,8 @@ def native_steps(points: pl.DataFrame, tz: str) -> dict[str, str | None]:
     local = pl.col("ts").dt.convert_time_zone(tz).dt.replace_time_zone(None)
     # readers hand over one point per (series, time); series as categorical codes keep the
     # sort and the groupings on integers (a year of hours for 2,000 series: about 2 s)
-    key = pl.col("series").cast(pl.Categorical)
+    named = points.schema["series"] == pl.String
+    key = pl.col("series").cast(pl.Categorical) if named else pl.col("series")
     sorted_points = points.select(key, "ts").drop_nulls()
     code = pl.col("series").to_physical()
     starts = (code != code.shift()).fill_null(True)
@@ -174,8 +167,10 @@ def native_steps(points: pl.DataFrame, tz: str) -> dict[str, str | None]:
         .alias("on_grid"),
     )
     stats = stats.join(facts, on="series", how="left")
-    out: dict[str, str | None] = {}
-    for row in stats.with_columns(pl.col("series").cast(pl.String)).iter_rows(named=True):
+    out: dict[Any, str | None] = {}
+    if named:
+        stats = stats.with_columns(pl.col("series").cast(pl.String))
+    for row in stats.iter_rows(named=True):
         step = _step_of(row)
         # a "step" of centuries is two far-apart readings, not a resolution
         out[row["series"]] = step if step and parse_duration(step).seconds < YEAR_LIMIT else None

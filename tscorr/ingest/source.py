@@ -30,7 +30,7 @@ _BOMS = (
 )
 
 
-def _bom(head: bytes) -> tuple[str, int] | None:
+def bom_of(head: bytes) -> tuple[str, int] | None:
     """(encoding, BOM length) for UTF-16/32 text, else None."""
     for mark, name in _BOMS:
         if head.startswith(mark):
@@ -146,7 +146,7 @@ class SourceFile:
         return self._transcode(raw)
 
     def _transcode(self, raw: bytes) -> bytes:
-        bom = _bom(raw[:4])
+        bom = bom_of(raw[:4])
         if bom is None:
             return raw
         name, skip = bom
@@ -158,7 +158,7 @@ class SourceFile:
                 head = fh.read(n)
         except (OSError, EOFError, zlib.error):
             return b""
-        bom = _bom(head[:4])
+        bom = bom_of(head[:4])
         if bom is None:
             return head
         name, skip = bom
@@ -202,7 +202,7 @@ class SourceFile:
 
     def iter_lines(self, encoding: str = "utf-8") -> Iterator[str]:
         """Lines without their endings, streamed (bounded memory), undecodable bytes replaced."""
-        bom = _bom(self.head_bytes_raw(4))
+        bom = bom_of(self.head_bytes_raw(4))
         with self.open_binary() as fh:
             if bom is not None:
                 encoding = bom[0]

@@ -350,25 +350,18 @@ def _numeric_dates(
     frame: pl.DataFrame, order: str, notes: list[str]
 ) -> tuple[pl.Series, pl.Series]:
     g = _groups(frame, _NUMERIC)
-    a = g["a"].cast(pl.Int32, strict=False)
-    b = g["b"].cast(pl.Int32, strict=False)
     if order == "auto":
-        day_first = bool((a > 12).any())
-        month_first = bool((b > 12).any())
-        if day_first and month_first:
-            order = "dmy" if (a > 12).sum() >= (b > 12).sum() else "mdy"
+        decided, disagree = _order_of(g)
+        order = decided or "mdy"
+        if disagree:
             notes.append(
                 f"dates like a/b/yyyy disagree on day/month order; read as {order}, "
                 "the rest rejected (set --date-order)"
             )
-        elif day_first:
-            order = "dmy"
-        else:
-            order = "mdy"
-            if a.is_not_null().any() and not month_first:
-                notes.append(
-                    "day/month order could not be decided from the column; read as month/day (US)"
-                )
+        elif decided is None and g["a"].is_not_null().any():
+            notes.append(
+                "day/month order could not be decided from the column; read as month/day (US)"
+            )
     yy = pl.col("y").cast(pl.Int32, strict=False)
     year = (
         pl.when(pl.col("y").str.len_chars() == 2)
@@ -377,6 +370,36 @@ def _numeric_dates(
     )
     month, day = (pl.col("a"), pl.col("b")) if order == "mdy" else (pl.col("b"), pl.col("a"))
     return _assemble(g, year, month.cast(pl.Int32, strict=False), day.cast(pl.Int32, strict=False))
+
+
+def _order_of(g: pl.DataFrame) -> tuple[str | None, bool]:
+    """(day/month order the a/b/yyyy dates decide or None, whether some disagree)."""
+    return decide_order(*_order_counts(g))
+
+
+def _order_counts(g: pl.DataFrame) -> tuple[int, int]:
+    a = g["a"].cast(pl.Int32, strict=False)
+    b = g["b"].cast(pl.Int32, strict=False)
+    return int((a > 12).sum()), int((b > 12).sum())
+
+
+def decide_order(day_first: int, month_first: int) -> tuple[str | None, bool]:
+    """The order from how many a/b/yyyy dates have a first (``day_first``) or second
+    (``month_first``) number over 12: (order or None, whether they disagree)."""
+    if day_first and month_first:
+        return ("dmy" if day_first >= month_first else "mdy"), True
+    if day_first:
+        return "dmy", False
+    return ("mdy" if month_first else None), False
+
+
+def date_order_counts(values: pl.Series) -> tuple[int, int]:
+    """How many distinct ``a/b/yyyy`` dates in ``values`` have their first, and their second,
+    number over 12 (see :func:`decide_order`)."""
+    if values.dtype != pl.String:
+        return 0, 0
+    text = values.drop_nulls().str.strip_chars().unique()
+    return _order_counts(_groups(pl.DataFrame({"text": text}), _NUMERIC))
 
 
 def _month_names(

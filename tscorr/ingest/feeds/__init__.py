@@ -6,13 +6,15 @@ registered exactly the way a third party's would be; :func:`ensure_loaded` impor
 built-in modules on first use, so importing tscorr stays cheap.
 
 A reader has the signature ``read(spec, source, options) -> FeedFrames`` and must not touch
-the database: it only turns a file into canonical frames.
+the database: it only turns a file into canonical frames. A reader of files that may be big
+yields them part by part instead (``-> Iterator[FeedFrames]``, one part per block of the
+file, each with ``through`` set), so a load holds one block in memory at a time.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from tscorr.errors import BadInput, UnknownName
@@ -20,7 +22,7 @@ from tscorr.frames import FeedFrames
 from tscorr.ingest.source import LoadOptions, SourceFile
 from tscorr.ingest.spec import FeedSpec, load_spec
 
-ReadFn = Callable[[FeedSpec, SourceFile, LoadOptions], FeedFrames]
+ReadFn = Callable[[FeedSpec, SourceFile, LoadOptions], FeedFrames | Iterator[FeedFrames]]
 
 # module name for each built-in feed; the module registers itself when imported
 BUILTIN = {

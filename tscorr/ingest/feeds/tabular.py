@@ -10,45 +10,97 @@ import csv
 import io
 import json
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
+from functools import partial
+from typing import Any, cast
 
 import polars as pl
 
-from tscorr.errors import BadInput
+from tscorr.errors import BadInput, TscorrError
 from tscorr.frames import FeedFrames
+from tscorr.ingest.blocks import record_blocks
 from tscorr.ingest.feeds import register
-from tscorr.ingest.feeds.shape import shape_table
+from tscorr.ingest.feeds.shape import resolve_roles, shape_table
 from tscorr.ingest.source import LoadOptions, SourceFile
 from tscorr.ingest.spec import FeedSpec
+from tscorr.ingest.timeparse import date_order_counts, decide_order
+
+PARQUET_ROWS = 1_000_000  # rows of a Parquet file read at a time
 
 
 def _polars_message(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _read_delimited(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
+def _read_delimited(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Iterator[FeedFrames]:
+    """A delimited file block by block (see :mod:`tscorr.ingest.blocks`): each block of whole
+    records is parsed with the header in front, so memory holds one block whatever the size
+    of the file; rejected rows keep their physical line numbers."""
     source.check_text()
     sep = str(opts.extra.get("delimiter") or spec.options.get("delimiter", ","))
     skip = int(opts.extra.get("skip_lines") or spec.options.get("skip_lines", 0))
-    data: bytes = source.data
-    nul = data.find(b"\x00")
-    if nul >= 0:  # past the first 4 KB a NUL would end up inside a name
-        line = data.count(b"\n", 0, nul) + 1
-        raise BadInput(
-            f"{source.display_name}:{line}: a NUL byte, so not a text file; check the file"
+    codec = _text_codec(opts)
+    header = b""
+    for block in record_blocks(source, codec):
+        nul = block.data.find(b"\x00")
+        if nul >= 0:  # past the first 4 KB a NUL would end up inside a name
+            line = block.line + block.data.count(b"\n", 0, nul)
+            raise BadInput(
+                f"{source.display_name}:{line}: a NUL byte, so not a text file; check the file"
+            )
+        if block.line == 1:
+            header = _header(block.data, sep, skip)
+            lead = header.count(b"\n")
+            data, skip_now, before = block.data, skip, 0
+        else:  # later blocks: the header in front, its lines not counted
+            data, skip_now = header + block.data, 0
+            lead = header.count(b"\n")
+            before = block.line - 1 - lead  # data line j is physical line j + before
+        raw = _parse(data, sep, skip_now, spec, source)
+        if block.line > 1 and raw.height == 0:
+            continue  # a later block of blank lines
+        if block.line == 1 and not block.last:
+            rescan = partial(_time_columns, source, codec, sep, skip, header)
+            opts = _settled(raw, spec, source, opts, rescan)
+        frames = _shape_block(raw, data, sep, skip_now + lead, before, spec, source, opts)
+        frames.through = block.through
+        yield frames
+
+
+def _time_columns(
+    source: SourceFile, codec: str, sep: str, skip: int, header: bytes, columns: list[str]
+) -> Iterator[pl.DataFrame]:
+    """Only ``columns`` of every block of a delimited file (to decide the day/month order)."""
+    for block in record_blocks(source, codec):
+        first = block.line == 1
+        yield pl.read_csv(
+            block.data if first else header + block.data,
+            separator=sep,
+            infer_schema=False,
+            skip_lines=skip if first else 0,
+            columns=columns,
         )
-    if _text_codec(opts) != "utf-8":
-        data = source.text(opts.encoding).encode()
-    elif data[:3] == b"\xef\xbb\xbf":
-        data = data[3:]
+
+
+def _header(data: bytes, sep: str, skip: int) -> bytes:
+    """The header record of a file's first block (after ``skip`` title lines), with its end."""
+    text = io.StringIO(data.decode("utf-8", errors="replace"), newline="")
+    for _ in range(skip):
+        text.readline()
+    reader = csv.reader(text, delimiter=sep)
+    next(reader, None)
+    lines = data.split(b"\n", skip + reader.line_num)
+    return b"\n".join(lines[skip : skip + reader.line_num]) + b"\n"
+
+
+def _parse(data: bytes, sep: str, skip: int, spec: FeedSpec, source: SourceFile) -> pl.DataFrame:
+    """One block as an all-string table."""
     try:
         raw = pl.read_csv(data, separator=sep, infer_schema=False, skip_lines=skip)
     except pl.exceptions.NoDataError as exc:
         raise BadInput(f"{source.display_name}: is empty; nothing to load") from exc
     except pl.exceptions.PolarsError as exc:
-        # polars refuses bad UTF-8 too; only then pay for finding the line to name
-        source.text("utf-8")  # raises BadInput naming the line and what to do
         raise BadInput(
             f"{source.display_name}: not readable as {spec.name} ({_polars_message(exc)}); "
             "check the delimiter or pass --feed"
@@ -60,24 +112,49 @@ def _read_delimited(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Fe
             f"{source.display_name}: the header names {', '.join(repr(n) for n in names)} more "
             "than once; rename the columns so each is unique"
         )
-    first = skip + 2  # line of the first record: title lines, then the header
+    return raw
+
+
+def _shape_block(
+    raw: pl.DataFrame,
+    data: bytes,
+    sep: str,
+    lead: int,
+    before: int,
+    spec: FeedSpec,
+    source: SourceFile,
+    opts: LoadOptions,
+) -> FeedFrames:
+    """Canonical frames of one parsed block. ``lead``: lines of ``data`` before its first
+    record's header ends (title lines and the header); data line ``j`` is physical line
+    ``j + before``."""
+    first = lead + 1 + before  # physical line of the first record when no record spans lines
     index = pl.int_range(0, raw.height, eager=True)
     blank = raw.select(pl.all_horizontal(pl.all().is_null())).to_series()
     if blank.any():  # blank lines are not records
         raw, index = raw.filter(~blank), index.filter(~blank)
     starts: list[int] = []
+    lines_of: list[bytes] = []
 
     def physical(numbers: list[int]) -> list[int]:
         # Only rejected rows need exact line numbers (quoted newlines shift them): walk the
-        # records with the csv module once, then map record index -> first physical line.
+        # block's records with the csv module once, then map record index -> physical line.
         if not starts:
-            starts.extend(_record_starts(source, opts, sep, skip))
+            starts.extend(s + before for s in _record_starts(data, sep, lead))
         return [starts[n - first] if n - first < len(starts) else n for n in numbers]
 
     def raw_text(numbers: list[int]) -> Mapping[int, str]:
-        lines = physical(numbers)
-        found = source.lines_at(lines, _text_codec(opts))
-        return {n: found.get(p, "") for n, p in zip(numbers, lines, strict=True)}
+        if not lines_of:
+            lines_of.extend(data.split(b"\n"))
+        out = {}
+        for n, p in zip(numbers, physical(numbers), strict=True):
+            j = p - before - 1
+            out[n] = (
+                lines_of[j].rstrip(b"\r").decode("utf-8", "replace")
+                if 0 <= j < len(lines_of)
+                else ""
+            )
+        return out
 
     frames = shape_table(raw, index + first, spec, source, opts, raw_text)
     if frames.rejects.height:
@@ -85,6 +162,34 @@ def _read_delimited(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Fe
             pl.Series("line", physical(frames.rejects["line"].to_list()), pl.Int64)
         )
     return frames
+
+
+def _settled(
+    raw: pl.DataFrame,
+    spec: FeedSpec,
+    source: SourceFile,
+    opts: LoadOptions,
+    rescan: Callable[[list[str]], Iterator[pl.DataFrame]],
+) -> LoadOptions:
+    """Options for every block of a file read in blocks: the day/month order of a/b/yyyy
+    dates is decided once, from the first block, or when that decides nothing (every day up
+    to the 12th) from the time columns of the whole file (``rescan`` reads them block by
+    block), as it is for a file read whole."""
+    if opts.date_order != "auto" or raw.height == 0:
+        return opts
+    roles = resolve_roles(raw.columns, spec, opts, source.display_name)
+    columns = [c for c in (roles.ts, roles.ts_end) if c and raw[c].dtype == pl.String]
+    counts = [date_order_counts(raw[c]) for c in columns]
+    order, _ = decide_order(sum(c[0] for c in counts), sum(c[1] for c in counts))
+    numeric = r"^\s*\d{1,2}[/.-]\d{1,2}[/.-]"
+    if order is None and any(raw[c].str.contains(numeric).any() for c in columns):
+        day_first = month_first = 0
+        for part in rescan(columns):
+            for c in columns:
+                d, m = date_order_counts(part[c])
+                day_first, month_first = day_first + d, month_first + m
+        order, _ = decide_order(day_first, month_first)
+    return replace(opts, date_order=order) if order else opts
 
 
 def _text_codec(opts: LoadOptions) -> str:
@@ -95,29 +200,28 @@ def _text_codec(opts: LoadOptions) -> str:
     )
 
 
-def _record_starts(source: SourceFile, opts: LoadOptions, sep: str, skip: int) -> list[int]:
-    """First physical line of every record after the header (blank lines included)."""
-    text = source.data.decode(_text_codec(opts), errors="replace")
-    lines = io.StringIO(text)
-    for _ in range(skip):
+def _record_starts(data: bytes, sep: str, lead: int) -> list[int]:
+    """Physical line (1-based within ``data``) of every record after the first ``lead``
+    lines (blank lines included)."""
+    lines = io.StringIO(data.decode("utf-8", errors="replace"), newline="")
+    for _ in range(lead):
         lines.readline()
     reader = csv.reader(lines, delimiter=sep)
     starts: list[int] = []
     begin = 1
-    for i, _record in enumerate(reader):
-        if i > 0:
-            starts.append(skip + begin)
+    for _record in reader:
+        starts.append(lead + begin)
         begin = reader.line_num + 1
     return starts
 
 
 @register("csv")
-def read_csv(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
+def read_csv(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Iterator[FeedFrames]:
     return _read_delimited(spec, source, opts)
 
 
 @register("tsv")
-def read_tsv(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
+def read_tsv(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Iterator[FeedFrames]:
     return _read_delimited(spec, source, opts)
 
 
@@ -164,50 +268,95 @@ def read_json(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFram
     return shape_table(raw, lines, spec, source, opts)
 
 
+def _lines_of(text: list[str], first: int, numbers: list[int]) -> Mapping[int, str]:
+    return {n: text[n - first] for n in numbers}
+
+
 @register("ndjson")
-def read_ndjson(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
+def read_ndjson(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Iterator[FeedFrames]:
+    """One JSON object per line, block by block (see :mod:`tscorr.ingest.blocks`)."""
     source.check_text()
-    records: list[dict[str, Any]] = []
-    numbers: list[int] = []
-    bad: list[tuple[int, str, str]] = []
-    for i, line in enumerate(source.text(opts.encoding).splitlines(), start=1):
-        if not line.strip():
+    found = False
+    for block in record_blocks(source, _text_codec(opts), quoted=False):
+        text = [line.rstrip("\r") for line in block.data.decode("utf-8").split("\n")]
+        records: list[dict[str, Any]] = []
+        numbers: list[int] = []
+        bad: list[tuple[int, str, str]] = []
+        for i, line in enumerate(text, start=block.line):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                bad.append((i, line, f"not valid JSON ({exc.msg})"))
+                continue
+            if not isinstance(rec, dict):
+                bad.append((i, line, "not a JSON object"))
+                continue
+            records.append(rec)
+            numbers.append(i)
+        if not records and not bad:
             continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            bad.append((i, line, f"not valid JSON ({exc.msg})"))
-            continue
-        if not isinstance(rec, dict):
-            bad.append((i, line, "not a JSON object"))
-            continue
-        records.append(rec)
-        numbers.append(i)
-    if not records:
+        if records:
+            found = True
+            frames = shape_table(
+                _records_frame(records),
+                pl.Series(numbers, dtype=pl.Int64),
+                spec,
+                source,
+                opts,
+                raw_text=partial(_lines_of, text, block.line),
+            )
+        else:
+            frames = FeedFrames(rows_read=0)
+        if bad:
+            extra = pl.DataFrame(bad, schema=["line", "raw", "reason"], orient="row")
+            frames.rejects = pl.concat([frames.rejects, extra.cast({"line": pl.Int64})]).sort(
+                "line"
+            )
+            frames.rows_read += len(bad)
+        frames.through = block.through
+        yield frames
+    if not found:
         raise BadInput(f"{source.display_name}: no JSON records found; check the file")
-    frames = shape_table(
-        _records_frame(records),
-        pl.Series(numbers, dtype=pl.Int64),
-        spec,
-        source,
-        opts,
-        raw_text=lambda ns: source.lines_at(ns, opts.encoding),
-    )
-    if bad:
-        extra = pl.DataFrame(bad, schema=["line", "raw", "reason"], orient="row")
-        frames.rejects = pl.concat([frames.rejects, extra.cast({"line": pl.Int64})]).sort("line")
-        frames.rows_read += len(bad)
-    return frames
 
 
 @register("parquet")
-def read_parquet(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> FeedFrames:
-    try:
-        raw = pl.read_parquet(io.BytesIO(source.data))
-    except Exception as exc:  # polars/arrow raise several types for a damaged file
-        raise BadInput(
-            f"{source.display_name}: not a readable Parquet file ({_polars_message(exc)}); "
-            "check the file or pass the right --feed"
-        ) from exc
-    lines = pl.int_range(1, raw.height + 1, eager=True)  # row numbers
-    return shape_table(raw, lines, spec, source, opts)
+def read_parquet(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Iterator[FeedFrames]:
+    """Row groups in batches of PARQUET_ROWS rows (a gzip-wrapped file is read whole)."""
+    import pyarrow.parquet as pq
+
+    def batches(columns: list[str] | None = None) -> Iterator[pl.DataFrame]:
+        try:
+            if source.is_gzip:
+                yield pl.read_parquet(io.BytesIO(source.data), columns=columns)
+                return
+            with pq.ParquetFile(source.path) as pf:
+                for batch in pf.iter_batches(PARQUET_ROWS, columns=columns):
+                    yield cast(pl.DataFrame, pl.from_arrow(batch))
+        except TscorrError:
+            raise
+        except Exception as exc:  # polars/arrow raise several types for a damaged file
+            raise BadInput(
+                f"{source.display_name}: not a readable Parquet file ({_polars_message(exc)}); "
+                "check the file or pass the right --feed"
+            ) from exc
+
+    done, total = 0, 1
+    if not source.is_gzip:
+        try:
+            total = max(pq.read_metadata(source.path).num_rows, 1)
+        except Exception:  # noqa: BLE001 - a damaged file is named when its rows are read
+            pass
+    for raw in batches():
+        if done and raw.height == 0:
+            continue
+        if done == 0:
+            opts = _settled(raw, spec, source, opts, batches)
+        lines = pl.int_range(done + 1, done + raw.height + 1, eager=True)  # row numbers
+        done += raw.height
+        frames = shape_table(raw, lines, spec, source, opts)
+        frames.through = min(done / total, 1.0)
+        yield frames
+    if done == 0:
+        raise BadInput(f"{source.display_name}: has no data rows; check that it is the right file")

@@ -1,0 +1,213 @@
+"""Big files load block by block: the same database as a file read whole, in bounded memory.
+
+Every file here is SYNTHETIC, written by the test. The block size is made tiny so that small
+files cross many block boundaries (inside quoted fields, between a series' repeated times,
+between dates that decide the day/month order late).
+"""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import tscorr
+from tscorr.errors import TscorrError
+from tscorr.ingest import blocks, source
+from tscorr.ingest.feeds import tabular
+from tscorr.ingest.source import SourceFile
+
+
+def _db_rows(db: Path) -> dict[str, list[tuple[object, ...]]]:
+    with tscorr.open(db, read_only=True) as store:
+        return {
+            "points": store.query(
+                "SELECT s.name, p.ts, p.value FROM points p JOIN series s USING (series_id) "
+                "ORDER BY 1, 2"
+            ).rows(),
+            "series": store.query("SELECT name, kind, agg, step FROM series ORDER BY name").rows(),
+            "events": store.query(
+                "SELECT ts, kind, name, weight, attrs FROM events ORDER BY ALL"
+            ).rows(),
+            "rejects": store.query("SELECT line, raw, reason FROM rejects ORDER BY line").rows(),
+            "sources": store.query(
+                "SELECT rows_read, rows_loaded, rows_rejected, points_loaded, events_loaded, "
+                "duplicates, replaced FROM sources"
+            ).rows(),
+        }
+
+
+def _load_both(
+    tmp_path: Path, path: Path, monkeypatch: pytest.MonkeyPatch, block: int = 256, **opts: str
+) -> tuple[dict[str, list[tuple[object, ...]]], dict[str, list[tuple[object, ...]]]]:
+    """The database after loading ``path`` whole, and after loading it in tiny blocks."""
+    options = tscorr.LoadOptions(**opts) if opts else None  # type: ignore[arg-type]
+    whole, parts = tmp_path / "whole.duckdb", tmp_path / "parts.duckdb"
+    with tscorr.open(whole) as store:
+        tscorr.load_file(store, path, options=options)
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", block)
+    monkeypatch.setattr(tabular, "PARQUET_ROWS", 7)
+    with tscorr.open(parts) as store:
+        tscorr.load_file(store, path, options=options)
+    return _db_rows(whole), _db_rows(parts)
+
+
+def test_blocks_end_at_record_ends_outside_quotes(tmp_path: Path) -> None:
+    text = 'ts,name\n2016-11-09,"two\nlines"\n2016-11-10,"a ""quoted""\nword"\n' * 50
+    path = tmp_path / "q.csv"
+    path.write_text(text)
+    got = list(blocks.record_blocks(SourceFile(path), size=40))
+    assert len(got) > 10
+    assert b"".join(b.data for b in got) == text.encode()
+    for b in got:
+        assert b.data.count(b'"') % 2 == 0 and b.data.endswith(b"\n")
+    assert [b.line for b in got] == [
+        1 + sum(x.data.count(b"\n") for x in got[:i]) for i in range(len(got))
+    ]
+    assert got[-1].last and not any(b.last for b in got[:-1])
+
+
+def test_a_long_file_in_blocks_is_the_file_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = ["ts,series,value,note"]
+    for day in range(1, 29):
+        for s in ("a", "b", "c"):
+            rows.append(f'2016-02-{day:02d}T00:00:00Z,{s},{day},"n\n{s}"')
+    rows.insert(40, "2016-02-05T00:00:00Z,a,99,late correction")  # a repeat, blocks later
+    rows.insert(60, "not a time,a,1,bad")
+    rows.insert(70, "2016-03-01T00:00:00Z,b,,empty")
+    path = tmp_path / "long.csv.gz"
+    with gzip.open(path, "wt") as fh:
+        fh.write("\n".join(rows) + "\n")
+    whole, parts = _load_both(tmp_path, path, monkeypatch)
+    assert parts == whole
+    assert len(whole["rejects"]) == 2 and whole["rejects"][0][0] > 60  # physical lines
+    assert whole["sources"][0][5] >= 1  # the repeat counted as a duplicate
+    steps = {name: step for name, _kind, _agg, step in whole["series"]}
+    assert steps == {"a": "1d", "b": "1d", "c": "1d"}
+
+
+def test_day_month_order_decided_late_holds_for_every_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the first blocks hold only days up to the 12th; the 13th, far down, says dd/mm
+    rows = ["date,series,value"]
+    rows += [f"{d:02d}/03/2016,s{i},{d}" for d in range(1, 14) for i in range(20)]
+    path = tmp_path / "dmy.csv"
+    path.write_text("\n".join(rows) + "\n")
+    whole, parts = _load_both(tmp_path, path, monkeypatch)
+    assert parts == whole
+    months = {ts.month for _n, ts, _v in whole["points"]}  # type: ignore[attr-defined]
+    assert months == {3}  # 05/03/2016 is the 5th of March, in every block
+
+
+def test_wide_events_ndjson_and_parquet_in_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wide = tmp_path / "wide.csv"
+    wide.write_text(
+        "ts,x,y\n" + "".join(f"2016-01-01T{h:02d}:00:00Z,{h},{2 * h}\n" for h in range(24))
+    )
+    events = tmp_path / "ev.csv"
+    events.write_text(
+        "ts,kind,name,weight\n"
+        + "".join(f"2016-01-{d:02d},rally,town {d % 4},{d}\n" for d in range(1, 29))
+        + "2016-01-03,rally,town 3,3\n"  # the same event again: a duplicate
+    )
+    nd = tmp_path / "m.ndjson"
+    nd.write_text(
+        "".join(f'{{"ts": "2016-01-{d:02d}", "series": "n", "value": {d}}}\n' for d in range(1, 29))
+        + "{broken\n"
+    )
+    pq = tmp_path / "m.parquet"
+    pl.DataFrame(
+        {
+            "ts": [f"2016-01-{d:02d}" for d in range(1, 29)] * 2,
+            "series": ["p"] * 28 + ["q"] * 28,
+            "value": list(range(56)),
+        }
+    ).write_parquet(pq, row_group_size=10)
+    for i, path in enumerate((wide, events, nd, pq)):
+        folder = tmp_path / str(i)
+        folder.mkdir()
+        whole, parts = _load_both(folder, path, monkeypatch, block=64)
+        assert parts == whole, path.name
+        assert whole["points"] or whole["events"]
+
+
+def test_interrupted_load_leaves_the_database_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 1024)
+    path = tmp_path / "big.csv"
+    path.write_text(
+        "ts,series,value\n"
+        + "".join(f"2016-01-01T00:{m:02d}:00Z,x{i},{m}\n" for i in range(50) for m in range(60))
+    )
+    db = tmp_path / "i.duckdb"
+    with tscorr.open(db) as store:
+        tscorr.load_file(store, path)  # something to keep
+    first = _db_rows(db)
+    other = tmp_path / "other.csv"
+    other.write_text(path.read_text().replace(",x", ",y"))
+    calls = []
+
+    def stop(stage: str, share: float) -> None:
+        calls.append(share)
+        if len(calls) == 4:  # blocks are in the database by now
+            raise KeyboardInterrupt
+
+    with tscorr.open(db) as store:
+        with pytest.raises(KeyboardInterrupt):
+            tscorr.load_file(store, other, step=stop)
+    assert _db_rows(db) == first
+
+
+def test_a_gzip_bomb_of_csv_loads_in_bounded_memory(tmp_path: Path) -> None:
+    """200 MB of CSV in a 1 MB gzip: the load's peak memory stays far below the text."""
+    bomb = tmp_path / "bomb.csv.gz"
+    line = b"2016-11-08T00:00:00Z,x,1\n"
+    with gzip.open(bomb, "wb", compresslevel=1) as fh:
+        fh.write(b"ts,series,value\n")
+        chunk = line * 400_000
+        for _ in range(20):
+            fh.write(chunk)  # 8 M rows, every one the same point
+    script = textwrap.dedent(
+        """
+        import resource, sys, tscorr
+        from tscorr.ingest import blocks
+        blocks.BLOCK_BYTES = 16 << 20
+        with tscorr.open(sys.argv[2]) as store:
+            report = tscorr.load_file(store, sys.argv[1])
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(report.counts.rows_read, report.counts.points, report.counts.duplicates, int(peak))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(bomb), str(tmp_path / "b.duckdb")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    rows, points, duplicates, peak_mb = map(int, out)
+    assert rows == 8_000_000 and points == 1 and duplicates == rows - 1
+    assert peak_mb < 900, peak_mb  # the text alone is 200 MB; read whole it took ~2 GB
+
+
+def test_a_whole_file_feed_still_refuses_a_bomb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(source, "MAX_BYTES", 1_000_000)
+    bomb = tmp_path / "bomb.json.gz"
+    with gzip.open(bomb, "wb") as fh:
+        fh.write(b"[" + b'{"ts": "2016-11-08", "series": "x", "value": 1},' * 40_000 + b"{}]")
+    with tscorr.open(tmp_path / "b.duckdb") as store:
+        with pytest.raises(TscorrError, match="more than 1,000,000 bytes once decompressed"):
+            tscorr.load_file(store, bomb)
+        assert store.scalar("SELECT count(*) FROM points") == 0

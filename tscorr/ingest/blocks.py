@@ -1,0 +1,154 @@
+"""A big text file in blocks of whole records, so a load holds one block at a time.
+
+A delimited file is cut only at a line end outside quotes: a quoted field may hold line
+breaks, and the number of ``"`` before a line end is even exactly when that line end is
+outside quotes (an escaped quote is two of them). Every block comes back as UTF-8 (a file
+with a UTF-16/32 byte-order mark, or read with ``--encoding``, is transcoded as it streams)
+with the physical line number of its first line, so rejected rows keep their real lines.
+"""
+
+from __future__ import annotations
+
+import codecs
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from tscorr.errors import BadInput
+from tscorr.ingest.source import SourceFile, bom_of
+
+# text per block: the parse of a block takes about ten times its size in memory
+BLOCK_BYTES = 32 << 20
+_READ = 8 << 20  # bytes read from the (decompressed) stream at a time
+
+
+@dataclass(frozen=True)
+class Block:
+    """Whole records of a text file: ``data`` (UTF-8) starts at physical line ``line``."""
+
+    line: int
+    data: bytes
+    last: bool
+    through: float = 1.0  # share of the file (as stored, compressed or not) read so far
+
+
+def record_blocks(
+    source: SourceFile, encoding: str = "utf-8", size: int | None = None, quoted: bool = True
+) -> Iterator[Block]:
+    """The file's content in blocks of about ``size`` bytes (default BLOCK_BYTES) that end
+    at a record's end.
+
+    ``quoted``: a line end inside double quotes does not end a record (CSV); without it
+    every line end does (NDJSON, logs). A bad byte for ``encoding`` raises ``BadInput``
+    naming the line; a damaged gzip stream raises ``BadInput`` too.
+    """
+    size = size or BLOCK_BYTES
+    at = [0.0]  # share of the file read, as the pieces arrive
+    pieces = _tracked(_utf8_pieces(source, encoding, min(_READ, size)), at)
+    pending = b""
+    odd = False  # inside quotes at the start of ``pending``
+    line = 1
+    done = False
+    while not done:
+        while len(pending) < size and not done:
+            piece = next(pieces, None)
+            if piece is None:
+                done = True
+            else:
+                pending += piece
+        if done:
+            if pending or line == 1:  # an empty file is one empty block
+                yield Block(line, pending, True, 1.0)
+            return
+        cut = _record_end(pending, odd) if quoted else pending.rfind(b"\n") + 1
+        if cut <= 0:  # one record longer than a block: keep reading
+            while cut <= 0 and not done:
+                piece = next(pieces, None)
+                if piece is None:
+                    done = True
+                    break
+                pending += piece
+                cut = _record_end(pending, odd) if quoted else pending.rfind(b"\n") + 1
+            if cut <= 0:
+                yield Block(line, pending, True, 1.0)
+                return
+        head, pending = pending[:cut], pending[cut:]
+        if quoted:
+            odd = bool((head.count(b'"') + odd) % 2)
+        yield Block(line, head, False, at[0])
+        line += head.count(b"\n")
+
+
+def _record_end(data: bytes, odd: bool) -> int:
+    """Just past the last line end of ``data`` outside quotes (0: none)."""
+    quotes = data.count(b'"') + odd
+    end = len(data)
+    while True:
+        nl = data.rfind(b"\n", 0, end)
+        if nl < 0:
+            return 0
+        quotes -= data.count(b'"', nl + 1, end)
+        if quotes % 2 == 0:
+            return nl + 1
+        end = nl
+
+
+def _tracked(pieces: Iterator[tuple[bytes, float]], at: list[float]) -> Iterator[bytes]:
+    for piece, share in pieces:
+        at[0] = share
+        yield piece
+
+
+def _utf8_pieces(
+    source: SourceFile, encoding: str, read: int = _READ
+) -> Iterator[tuple[bytes, float]]:
+    """The decompressed content in pieces, as UTF-8, each with the share of the file read
+    so far; a byte-order mark is dropped."""
+    raw = source.head_bytes_raw(4)
+    bom = bom_of(raw)
+    codec = bom[0] if bom else encoding
+    try:
+        utf8 = codecs.lookup(codec).name == "utf-8"
+    except LookupError as exc:
+        raise BadInput(
+            f"unknown encoding '{encoding}'; use a Python codec name such as cp1252"
+        ) from exc
+    skip = bom[1] if bom else (3 if utf8 and raw.startswith(codecs.BOM_UTF8) else 0)
+    errors = "replace" if bom else "strict"  # a marked UTF-16/32 file is read leniently
+    decoder = None if utf8 else codecs.getincrementaldecoder(codec)(errors=errors)
+    check = codecs.getincrementaldecoder("utf-8")(errors="strict") if utf8 else None
+    line = 1
+    try:
+        with source.open_binary() as fh:
+            stored = getattr(fh, "fileobj", fh)  # a gzip stream's compressed file
+            size = max(source.size, 1)
+            fh.read(skip)
+            while True:
+                piece = fh.read(read)
+                final = not piece
+                try:
+                    if decoder is not None:
+                        text = decoder.decode(piece, final)
+                        out = text.encode("utf-8")
+                    else:
+                        assert check is not None
+                        check.decode(piece, final)  # refuse bad UTF-8 here, naming its line
+                        out = piece
+                except UnicodeDecodeError as exc:
+                    at = min(max(exc.start, 0), max(len(piece) - 1, 0))
+                    where = line + piece.count(b"\n", 0, at)
+                    byte = f" (byte 0x{piece[at]:02x})" if piece else ""
+                    raise BadInput(
+                        f"{source.display_name}:{where}: not valid {codec}{byte}; pass "
+                        "--encoding cp1252 (or the file's real encoding)"
+                    ) from exc
+                if final:
+                    if out:
+                        yield out, 1.0
+                    return
+                line += out.count(b"\n")
+                yield out, min(stored.tell() / size, 1.0)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise BadInput(
+            f"{source.display_name}: the gzip stream is damaged ({exc}); re-download the file"
+        ) from exc
