@@ -211,3 +211,45 @@ def test_a_whole_file_feed_still_refuses_a_bomb(
         with pytest.raises(TscorrError, match="more than 1,000,000 bytes once decompressed"):
             tscorr.load_file(store, bomb)
         assert store.scalar("SELECT count(*) FROM points") == 0
+
+
+def test_a_stage_left_by_a_killed_load_is_gone_at_the_next_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process killed between its staged parts and the final commit: nothing it staged is
+    visible, and the next open for writing drops the stage."""
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 64)
+    path = tmp_path / "k.csv"
+    path.write_text("ts,series,value\n" + "".join(f"2016-01-{d:02d},k,{d}\n" for d in range(1, 29)))
+    killer = textwrap.dedent(
+        """
+        import os, sys, tscorr
+        from tscorr.ingest import blocks
+        from tscorr.store.staging import SourceWriter
+        blocks.BLOCK_BYTES = 64
+        added = []
+        original = SourceWriter.add
+        def add(self, frames):
+            original(self, frames)
+            added.append(1)
+            if len(added) == 5:
+                self.store.con.execute("CHECKPOINT")
+                os._exit(9)  # killed: no finally, no rollback
+        SourceWriter.add = add
+        tscorr.load_file(tscorr.open(sys.argv[2]), sys.argv[1])
+        """
+    )
+    db = tmp_path / "k.duckdb"
+    tscorr.open(db).close()
+    done = subprocess.run([sys.executable, "-c", killer, str(path), str(db)], check=False)
+    assert done.returncode == 9
+    with tscorr.open(db, read_only=True) as store:
+        assert store.scalar("SELECT count(*) FROM points") == 0
+        assert store.scalar("SELECT count(*) FROM sources") == 0
+        staged = store.scalar("SELECT count(*) FROM _tscorr_stage_points")
+        assert staged > 0  # the killed load had staged rows
+    with tscorr.open(db) as store:
+        left = store.query("SELECT table_name FROM information_schema.tables")["table_name"]
+        assert not any(name.startswith("_tscorr_stage") for name in left)
+        report = tscorr.load_file(store, path)
+        assert report.counts is not None and report.counts.points == 28

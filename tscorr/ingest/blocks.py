@@ -50,12 +50,15 @@ def record_blocks(
     line = 1
     done = False
     while not done:
-        while len(pending) < size and not done:
+        parts, have = [pending], len(pending)
+        while have < size and not done:
             piece = next(pieces, None)
             if piece is None:
                 done = True
             else:
-                pending += piece
+                parts.append(piece)
+                have += len(piece)
+        pending = b"".join(parts)
         if done:
             if pending or line == 1:  # an empty file is one empty block
                 yield Block(line, pending, True, 1.0)

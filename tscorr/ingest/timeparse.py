@@ -115,7 +115,9 @@ def parse_timestamps(
     if isinstance(dtype, pl.Datetime):
         if dtype.time_zone is not None:
             ts = values.dt.convert_time_zone("UTC").cast(_UTC)
-            return ParsedTimes(ts, pl.Series("reason", [None] * len(values), pl.String), ())
+            return ParsedTimes(
+                ts, pl.repeat(None, len(values), dtype=pl.String, eager=True).alias("reason"), ()
+            )
         return _localize(values.cast(_NAIVE), values.is_not_null(), tz, group, [])
     if dtype == pl.Date:
         return _localize(values.cast(_NAIVE), values.is_not_null(), tz, group, [])
@@ -176,8 +178,8 @@ def _parse_distinct(
 ) -> tuple[pl.Series, pl.Series]:
     """Naive wall time and offset (minutes, null when the text has none) of each value."""
     frame = pl.DataFrame({"text": text})
-    naive = pl.Series("naive", [None] * len(text), _NAIVE)
-    offset_min = pl.Series("offset", [None] * len(text), pl.Int32)
+    naive = pl.repeat(None, len(text), dtype=_NAIVE, eager=True).alias("naive")
+    offset_min = pl.repeat(None, len(text), dtype=pl.Int32, eager=True).alias("offset")
     for parse in (_iso, _numeric_dates, _month_names, _digits):
         todo = naive.is_null() & text.is_not_null()
         if not todo.any():
@@ -200,7 +202,11 @@ def _localize(
     n = len(naive)
     if tz == "UTC":
         ts = naive.dt.replace_time_zone("UTC")
-        return ParsedTimes(ts.cast(_UTC), pl.Series("reason", [None] * n, pl.String), tuple(notes))
+        return ParsedTimes(
+            ts.cast(_UTC),
+            pl.repeat(None, n, dtype=pl.String, eager=True).alias("reason"),
+            tuple(notes),
+        )
     keys = {"naive": naive}
     if group is not None:
         keys["group"] = group
@@ -317,14 +323,17 @@ def _iso_exact(frame: pl.DataFrame, _order: str, _notes: list[str]) -> tuple[pl.
     """
     text = frame["text"]
     n = len(text)
-    none = (pl.Series([None] * n, dtype=_NAIVE), pl.Series([None] * n, dtype=pl.Int32))
+    none = (
+        pl.repeat(None, n, dtype=_NAIVE, eager=True),
+        pl.repeat(None, n, dtype=pl.Int32, eager=True),
+    )
     sample = text.drop_nulls().head(1000)
     if len(sample) == 0:
         return none
     for fmt, utc in _EXACT:
         if sample.str.to_datetime(fmt, strict=False, time_unit="us").null_count():
             continue
-        naive = text.str.to_datetime(fmt, strict=False, time_unit="us").cast(_NAIVE)
+        naive = text.str.to_datetime(fmt, strict=False, time_unit="us", cache=False).cast(_NAIVE)
         offset = pl.select(
             pl.when(pl.lit(naive).is_not_null() & pl.lit(utc)).then(pl.lit(0, pl.Int32))
         ).to_series()

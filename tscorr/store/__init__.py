@@ -22,6 +22,7 @@ from tscorr.resources import schemas_dir
 from tscorr.store.base import _first_line
 from tscorr.store.ingest import IngestCounts, SourceMeta, _Loading
 from tscorr.store.reading import FILTER_MEMORY, FILTER_SECONDS, _Reading
+from tscorr.store.staging import drop_stages
 from tscorr.units import parse_size
 
 SCHEMA_VERSION = 7
@@ -103,6 +104,8 @@ class Store(_Loading, _Reading):
             store._exec(f"SET memory_limit = '{store.memory_limit // 2**20}MiB'")
         try:
             store._prepare_schema()
+            if not read_only:  # a load a killed process left half-staged never happened
+                drop_stages(store)
         except TscorrError:
             store.close()  # a refused file leaves no connection behind
             raise

@@ -139,7 +139,7 @@ def _blank(col: pl.Series, where: pl.Series | None = None) -> pl.Series:
         return col.is_null() if where is None else col.is_null() & where
     if where is None:
         return col.is_null() | (col.str.strip_chars() == "")
-    out = pl.Series([False] * len(col))
+    out = pl.repeat(False, len(col), dtype=pl.Boolean, eager=True)
     idx = where.arg_true()
     if len(idx):
         part = col.gather(idx)
@@ -239,7 +239,7 @@ def _long(
     series = (
         raw[roles.series].cast(pl.String).str.strip_chars()
         if roles.series
-        else pl.Series([f"{source.stem}:{roles.value}"] * raw.height)
+        else pl.repeat(f"{source.stem}:{roles.value}", raw.height, dtype=pl.String, eager=True)
     )
     bad_name = series.is_null() | (series == "")
     if reason.null_count() < len(reason) or value.null_count() or bad_name.any():
@@ -302,7 +302,7 @@ def _counts(
     else:
         prefix = opts.prefix if opts.prefix is not None else f"{source.stem}:"
         name = opts.series_name if opts.series_name is not None else f"{prefix}rows"
-        names = pl.Series([name] * raw.height, dtype=pl.String)
+        names = pl.repeat(name, raw.height, dtype=pl.String, eager=True)
     points = (
         pl.DataFrame({"series": names, "ts": ts})
         .filter(reason.is_null())
@@ -401,16 +401,20 @@ def _events(
 
     def text(col: str | None) -> pl.Series:
         if col is None:
-            return pl.Series([None] * n, dtype=pl.String)
+            return pl.repeat(None, n, dtype=pl.String, eager=True)
         out = raw[col].cast(pl.String).str.strip_chars()
         return pl.select(pl.when(out != "").then(out)).to_series()
 
     kind = text(roles.kind).fill_null(opts.kind or source.stem)
     name = text(roles.name)
     name = pl.select(pl.coalesce(name, kind)).to_series()
-    weight = to_number(raw[roles.weight]) if roles.weight else pl.Series([1.0] * n)
-    ts_end = pl.Series([None] * n, dtype=pl.Datetime("us", "UTC"))
-    end_reason = pl.Series([None] * n, dtype=pl.String)
+    weight = (
+        to_number(raw[roles.weight])
+        if roles.weight
+        else pl.repeat(1.0, n, dtype=pl.Float64, eager=True)
+    )
+    ts_end = pl.repeat(None, n, dtype=pl.Datetime("us", "UTC"), eager=True)
+    end_reason = pl.repeat(None, n, dtype=pl.String, eager=True)
     if roles.ts_end:
         parsed_end = parse_timestamps(raw[roles.ts_end], opts.tz, opts.date_order)
         ts_end, end_reason = parsed_end.ts, parsed_end.reason
@@ -418,8 +422,8 @@ def _events(
         weight_text = raw[roles.weight].cast(pl.String)
         bad_weight = ~_blank(raw[roles.weight]) & weight.is_null()
     else:
-        weight_text = pl.Series([None] * n, dtype=pl.String)
-        bad_weight = pl.Series([False] * n)
+        weight_text = pl.repeat(None, n, dtype=pl.String, eager=True)
+        bad_weight = pl.repeat(False, n, dtype=pl.Boolean, eager=True)
     reason = pl.select(
         pl.when(pl.lit(reason).is_not_null())
         .then(pl.lit(reason))
@@ -438,7 +442,7 @@ def _events(
     attrs = (
         raw.select(pl.struct(pl.col(rest).cast(pl.String)).struct.json_encode()).to_series()
         if rest
-        else pl.Series(["{}"] * n)
+        else pl.repeat("{}", n, dtype=pl.String, eager=True)
     )
     events = pl.DataFrame(
         {

@@ -85,12 +85,18 @@ def _time_columns(
 
 def _header(data: bytes, sep: str, skip: int) -> bytes:
     """The header record of a file's first block (after ``skip`` title lines), with its end."""
-    text = io.StringIO(data.decode("utf-8", errors="replace"), newline="")
-    for _ in range(skip):
-        text.readline()
-    reader = csv.reader(text, delimiter=sep)
-    next(reader, None)
-    lines = data.split(b"\n", skip + reader.line_num)
+    size = 1 << 16
+    while True:  # a header is a few lines: read as much of the block as it needs
+        head = data[:size]
+        text = io.StringIO(head.decode("utf-8", errors="replace"), newline="")
+        for _ in range(skip):
+            text.readline()
+        reader = csv.reader(text, delimiter=sep)
+        next(reader, None)
+        if text.tell() < len(text.getvalue()) or size >= len(data):
+            break
+        size *= 4
+    lines = head.split(b"\n", skip + reader.line_num)
     return b"\n".join(lines[skip : skip + reader.line_num]) + b"\n"
 
 

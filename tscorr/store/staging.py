@@ -1,0 +1,387 @@
+"""One file's rows on their way into the store: parts staged on disk, made visible at once.
+
+DuckDB holds whatever a transaction appends statement by statement in memory until it
+commits, so a big file written block by block inside one transaction would need memory for
+all of it. A file that comes in one part is written straight from memory; a file that comes
+in several is staged instead: each part is appended to ``_tscorr_stage_*`` tables as it comes
+(each append its own small commit, so memory holds one part), and :meth:`SourceWriter.finish`
+moves everything into ``points``, ``events``, ``censored`` and ``rejects`` in one transaction
+(single ``INSERT ... SELECT`` statements, which DuckDB writes to disk as they go). Until that
+commit nothing of the file is visible; on any failure, or Ctrl-C, the stage is dropped, and a
+stage left by a killed process is dropped when the database is next opened for writing.
+
+Series are staged by a code local to the load (their names are few and stay in memory);
+they get their ``series_id`` in the final transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from tscorr.frames import CENSORED, EVENTS, POINTS, REJECTS, FeedFrames
+
+if TYPE_CHECKING:
+    from tscorr.store.ingest import IngestCounts, SourceMeta, _Loading
+
+STAGES = ("points", "censored", "events", "rejects")
+_STAGE_DDL = {
+    "points": "code BIGINT, ts TIMESTAMPTZ, value DOUBLE, flag VARCHAR, seq BIGINT",
+    "censored": "code BIGINT, ts TIMESTAMPTZ, below DOUBLE, seq BIGINT",
+    "events": "ts TIMESTAMPTZ, ts_end TIMESTAMPTZ, kind VARCHAR, name VARCHAR, "
+    "weight DOUBLE, attrs VARCHAR, seq BIGINT",
+    "rejects": "line BIGINT, raw VARCHAR, reason VARCHAR",
+}
+_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+    "points": {"code": pl.Int64(), "ts": POINTS["ts"], "value": pl.Float64(), "flag": pl.String()},
+    "censored": {"code": pl.Int64(), "ts": CENSORED["ts"], "below": pl.Float64()},
+    "events": dict(EVENTS),
+    "rejects": dict(REJECTS),
+}
+
+
+def stage_name(kind: str) -> str:
+    return f"_tscorr_stage_{kind}"
+
+
+def drop_stages(store: _Loading) -> None:
+    """Drop every stage table (a load that ended, or one a killed process left behind)."""
+    for kind in STAGES:
+        store._exec(f"DROP TABLE IF EXISTS {stage_name(kind)}")
+
+
+class SourceWriter:
+    """A file's rows going into the store, part by part (see the module's docstring).
+
+    A (series, time) met again in a later part replaces the earlier one, as a later line does
+    within a part, and counts as a duplicate; one loaded by another source is replaced in the
+    final transaction and counted as such.
+    """
+
+    def __init__(self, store: _Loading, meta: SourceMeta, replace: Sequence[int]) -> None:
+        self.store = store
+        self.meta = meta
+        self.replace = list(replace)
+        self.rows_read = self.rows_rejected = self.duplicates = 0
+        self.codes: dict[str, int] = {}  # series name -> code of this load
+        self.series_meta: list[pl.DataFrame] = []  # each series' metadata as first seen
+        self.steps: dict[int, str | None] = {}  # detected native steps, by code
+        self.first: dict[str, pl.DataFrame] | None = None  # a one-part file stays here
+        self.staged = False
+        self.seq = 0  # running row number: later rows win over earlier ones
+        self.latest = pl.DataFrame(schema={"code": pl.Int64, "ts": POINTS["ts"]})
+
+    # --- parts ---------------------------------------------------------------------------
+
+    def add(self, frames: FeedFrames) -> None:
+        """Take one part: in memory if it is the first, else staged on disk."""
+        self.rows_read += frames.rows_read
+        self.rows_rejected += frames.rejects.height
+        self.duplicates += frames.duplicates
+        fresh = frames.series.filter(~pl.col("series").is_in(list(self.codes)))
+        for name in fresh["series"]:
+            self.codes[name] = len(self.codes)
+        if fresh.height:
+            self.series_meta.append(fresh.with_columns(self._code(pl.col("series"))))
+        part = {
+            "points": self._numbered(frames.points.with_columns(self._code(pl.col("series")))),
+            "censored": self._numbered(frames.censored.with_columns(self._code(pl.col("series")))),
+            "events": self._numbered(frames.events),
+            "rejects": frames.rejects,
+        }
+        if self.first is None and not self.staged:
+            self.first = part
+            return
+        if not self.staged:
+            self._start_stage()
+        self._stage(part)
+
+    def _code(self, names: pl.Expr) -> pl.Expr:
+        keys = pl.Series(list(self.codes), dtype=pl.String)
+        values = pl.Series(list(self.codes.values()), dtype=pl.Int64)
+        return names.replace_strict(keys, values, return_dtype=pl.Int64).alias("code")
+
+    def _numbered(self, frame: pl.DataFrame) -> pl.DataFrame:
+        out = frame.with_columns(
+            (pl.int_range(0, pl.len(), dtype=pl.Int64) + self.seq).alias("seq")
+        )
+        self.seq += frame.height
+        return out
+
+    def _start_stage(self) -> None:
+        drop_stages(self.store)
+        for kind, columns in _STAGE_DDL.items():
+            self.store._exec(f"CREATE TABLE {stage_name(kind)} ({columns})")
+        self.staged = True
+        first, self.first = self.first, None
+        if first is not None:
+            self._stage(first)
+
+    def _stage(self, part: dict[str, pl.DataFrame]) -> None:
+        store = self.store
+        points = part["points"]
+        if points.height and self.latest.height:
+            # rows at or before their series' latest staged time may repeat a staged point
+            marked = points.join(
+                self.latest.rename({"ts": "latest"}), on="code", how="left"
+            ).filter(pl.col("ts") <= pl.col("latest"))
+            if marked.height:
+                with store._registered("_tscorr_again", marked.select("code", "ts")):
+                    gone = store._exec(
+                        f"DELETE FROM {stage_name('points')} s USING _tscorr_again a "
+                        "WHERE s.code = a.code AND s.ts = a.ts"
+                    )[0][0]
+                self.duplicates += int(gone)
+        if points.height:
+            self.latest = (
+                pl.concat([self.latest, points.group_by("code").agg(pl.col("ts").max())])
+                .group_by("code")
+                .agg(pl.col("ts").max())
+            )
+        for kind, frame in part.items():
+            if frame.height:
+                with store._registered("_tscorr_part", frame):
+                    columns = ", ".join(c.split()[0] for c in _STAGE_DDL[kind].split(", "))
+                    store._exec(
+                        f"INSERT INTO {stage_name(kind)} SELECT {columns} FROM _tscorr_part"
+                    )
+
+    # --- native steps ----------------------------------------------------------------------
+
+    def step_batches(self, max_rows: int) -> Iterator[pl.DataFrame]:
+        """(series, ts) of the file's points and censored rows, series by series in time
+        order, for the series whose step the reader did not give; about ``max_rows`` rows at
+        a time (a series is never split). ``series`` is a code for :meth:`set_steps`."""
+        meta = pl.concat(self.series_meta) if self.series_meta else None
+        if meta is None:
+            return
+        wanted = meta.filter(pl.col("step").is_null())["code"]
+        if wanted.len() == 0:
+            return
+        if not self.staged:
+            first = self.first or {}
+            times = pl.concat(
+                [first[k].select("code", "ts") for k in ("points", "censored") if k in first]
+            ).filter(pl.col("code").is_in(wanted.implode()))
+            for batch in _batches(times.group_by("code").len().sort("code"), max_rows):
+                yield (
+                    times.filter(pl.col("code").is_in(batch.implode()))
+                    .sort("code", "ts")
+                    .rename({"code": "series"})
+                )
+            return
+        store = self.store
+        rows = (
+            f"(SELECT code, ts FROM {stage_name('points')} UNION ALL "
+            f"SELECT code, ts FROM {stage_name('censored')})"
+        )
+        with store._registered("_tscorr_wanted", wanted.to_frame()):
+            sizes = store.query(
+                f"SELECT code, count(*) AS len FROM {rows} SEMI JOIN _tscorr_wanted "
+                "USING (code) GROUP BY code ORDER BY code"
+            )
+        for batch in _batches(sizes, max_rows):
+            with store._registered("_tscorr_batch", batch.to_frame()):
+                yield store.query(
+                    f"SELECT code AS series, ts FROM {rows} SEMI JOIN _tscorr_batch "
+                    "USING (code) ORDER BY code, ts"
+                )
+
+    def set_steps(self, steps: Mapping[int, str | None]) -> None:
+        """Native steps detected for series (by the codes of :meth:`step_batches`)."""
+        self.steps.update(steps)
+
+    # --- the end -----------------------------------------------------------------------
+
+    def finish(self, notes: Sequence[str] = ()) -> IngestCounts:
+        """Move the file into the store in one transaction; return what was written."""
+        from tscorr.store.ingest import IngestCounts
+
+        store = self.store
+        with ExitStack() as stack:
+            if not self.staged:  # the one part, straight from memory under the stage names
+                first = self.first or {}
+                for kind in STAGES:
+                    frame = first.get(kind, pl.DataFrame(schema=_SCHEMAS[kind]))
+                    if kind != "rejects" and "seq" not in frame.columns:
+                        frame = frame.with_columns(pl.lit(0, pl.Int64).alias("seq"))
+                    stack.enter_context(store._registered(stage_name(kind), frame))
+            with store.transaction():
+                counts = self._commit(notes)
+        return IngestCounts(**counts)
+
+    def _commit(self, notes: Sequence[str]) -> dict[str, int]:
+        store, meta = self.store, self.meta
+        store._remove(self.replace)
+        source_id = store._next_id("sources", "source_id")
+        series = self._series_frame()
+        with store._registered("_tscorr_names", series.select("series")):
+            known = store.query(
+                "SELECT s.name AS series, s.series_id FROM series s "
+                "JOIN _tscorr_names n ON s.name = n.series"
+            )
+        new = series.join(known, on="series", how="anti")
+        first_id = store._next_id("series", "series_id")
+        new = new.with_columns(
+            (pl.int_range(0, pl.len(), dtype=pl.Int64) + first_id).alias("series_id")
+        )
+        store._exec(
+            "INSERT INTO sources (source_id, feed, path, sha256, bytes, loaded_at, tz, options) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                source_id,
+                meta.feed,
+                meta.path,
+                meta.sha256,
+                meta.bytes,
+                datetime.now(UTC),
+                meta.tz,
+                json.dumps(dict(meta.options), default=str),
+            ],
+        )
+        if new.height:
+            with store._registered("_tscorr_new_series", new):
+                store._exec(
+                    "INSERT INTO series (series_id, name, feed, unit, agg, source_id, attrs, "
+                    "kind, step, tz) SELECT series_id, series, ?, unit, agg, ?, attrs, kind, "
+                    "step, ? FROM _tscorr_new_series",
+                    [meta.feed, source_id, meta.tz],
+                )
+        if self.replace and known.height:  # --force: the file's metadata replaces the stored
+            with store._registered("_tscorr_meta", series.join(known, on="series")):
+                store._exec(
+                    "UPDATE series SET feed = ?, unit = m.unit, agg = m.agg, attrs = m.attrs, "
+                    "kind = m.kind, step = m.step, tz = ? FROM _tscorr_meta m "
+                    "WHERE series.series_id = m.series_id",
+                    [meta.feed, meta.tz],
+                )
+        ids = pl.concat([known, new.select("series", "series_id")]).join(
+            series.select("series", "code"), on="series"
+        )
+        replaced = 0
+        points, censored = stage_name("points"), stage_name("censored")
+        with store._registered("_tscorr_ids", ids.select("code", "series_id")):
+            staged = f"(SELECT i.series_id, p.* FROM {points} p JOIN _tscorr_ids i USING (code))"
+            if known.height:
+                # only series that already had points can overlap: replace, never duplicate
+                replaced = int(
+                    store._exec(
+                        f"DELETE FROM points USING {staged} i "
+                        "WHERE points.series_id = i.series_id AND points.ts = i.ts"
+                    )[0][0]
+                )
+                store._exec(
+                    f"DELETE FROM censored USING (SELECT i.series_id, c.ts FROM {censored} c "
+                    "JOIN _tscorr_ids i USING (code)) c "
+                    "WHERE censored.series_id = c.series_id AND censored.ts = c.ts"
+                )
+            n_points = int(
+                store._exec(
+                    "INSERT INTO points (series_id, ts, value, flag, source_id) "
+                    f"SELECT series_id, ts, value, flag, ? FROM {staged}",
+                    [source_id],
+                )[0][0]
+            )
+            store._exec(
+                f"INSERT INTO censored SELECT i.series_id, c.ts, c.below, ? FROM {censored} c "
+                "JOIN _tscorr_ids i USING (code)",
+                [source_id],
+            )
+        n_events, skipped = self._events(source_id)
+        store._exec(
+            f"INSERT INTO rejects SELECT ?, line, raw, reason FROM {stage_name('rejects')}",
+            [source_id],
+        )
+        duplicates = self.duplicates + skipped
+        loaded = self.rows_read - self.rows_rejected
+        store._exec(
+            "UPDATE sources SET rows_read = ?, rows_loaded = ?, rows_rejected = ?, notes = ?, "
+            "points_loaded = ?, events_loaded = ?, duplicates = ?, replaced = ? "
+            "WHERE source_id = ?",
+            [
+                self.rows_read,
+                loaded,
+                self.rows_rejected,
+                "; ".join(notes) or None,
+                n_points,
+                n_events,
+                duplicates,
+                replaced,
+                source_id,
+            ],
+        )
+        return {
+            "source_id": source_id,
+            "rows_read": self.rows_read,
+            "rows_loaded": loaded,
+            "rows_rejected": self.rows_rejected,
+            "points": n_points,
+            "events": n_events,
+            "series": series.height,
+            "duplicates": duplicates,
+            "replaced": replaced,
+        }
+
+    def _series_frame(self) -> pl.DataFrame:
+        """Each series of the file once, with its code and its step (given or detected)."""
+        if not self.series_meta:
+            return pl.DataFrame(schema={"series": pl.String, "code": pl.Int64, "step": pl.String})
+        meta = pl.concat(self.series_meta)
+        detected = pl.DataFrame(
+            {"code": list(self.steps), "detected": list(self.steps.values())},
+            schema={"code": pl.Int64, "detected": pl.String},
+        )
+        return (
+            meta.join(detected, on="code", how="left")
+            .with_columns(pl.coalesce("step", "detected").alias("step"))
+            .drop("detected")
+        )
+
+    def _events(self, source_id: int) -> tuple[int, int]:
+        """Insert the file's events not already stored (nor earlier in the file): (written,
+        skipped)."""
+        store = self.store
+        events = stage_name("events")
+        total = int(store._exec(f"SELECT count(*) FROM {events}")[0][0])
+        if total == 0:
+            return 0, 0
+        first_id = store._next_id("events", "event_id")
+        written = int(
+            store._exec(
+                "INSERT INTO events (event_id, ts, ts_end, kind, name, weight, source_id, attrs) "
+                "SELECT ? + row_number() OVER (ORDER BY seq) - 1, ts, ts_end, kind, name, "
+                f"weight, ?, attrs FROM (SELECT * FROM {events} e "
+                "QUALIFY row_number() OVER (PARTITION BY ts, ts_end, kind, name, attrs "
+                "ORDER BY seq) = 1) e WHERE NOT EXISTS (SELECT 1 FROM events x "
+                "WHERE x.ts = e.ts AND x.kind = e.kind AND x.name IS NOT DISTINCT FROM e.name "
+                "AND x.ts_end IS NOT DISTINCT FROM e.ts_end "
+                "AND CAST(x.attrs AS VARCHAR) IS NOT DISTINCT FROM CAST(e.attrs AS VARCHAR))",
+                [first_id, source_id],
+            )[0][0]
+        )
+        return written, total - written
+
+    def drop_stage(self) -> None:
+        """Drop the stage tables, if this load made them (after its end or its failure)."""
+        if self.staged:
+            self.staged = False
+            drop_stages(self.store)
+
+
+def _batches(sizes: pl.DataFrame, max_rows: int) -> Iterator[pl.Series]:
+    """Codes in order, grouped so each group's rows (``len``) add up to about ``max_rows``."""
+    batch: list[int] = []
+    rows = 0
+    for code, n in sizes.select("code", "len").iter_rows():
+        batch.append(code)
+        rows += n
+        if rows >= max_rows:
+            yield pl.Series("code", batch, dtype=pl.Int64)
+            batch, rows = [], 0
+    if batch:
+        yield pl.Series("code", batch, dtype=pl.Int64)
