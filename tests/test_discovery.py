@@ -19,6 +19,7 @@ from scipy.ndimage import maximum_filter1d
 from statsmodels.tsa.stattools import ccf
 
 from tscorr.analysis.kernels.discovery import assess_pairs, peak_columns, window_reach
+from tscorr.analysis.kernels.slide import circular_max, sliding_max
 from tscorr.analysis.kernels.xcorr import Prepared, circular_products
 
 
@@ -165,3 +166,25 @@ def test_peak_columns_follow_the_view() -> None:
         ]
     )
     np.testing.assert_array_equal(peak_columns(r, 2) - 2, [-1, -2, 0, 0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.integers(1, 60),
+    half=st.integers(0, 40),
+    seed=st.integers(0, 2**16),
+    ties=st.booleans(),
+)
+def test_sliding_maxima_equal_scipys(n: int, half: int, seed: int, ties: bool) -> None:
+    """The numpy sliding maxima against scipy.ndimage's, value for value (ties and windows
+    as wide as the row or wider included)."""
+    rng = np.random.default_rng(seed)
+    a = rng.random((3, n))
+    if ties:
+        a = np.round(a * 3)
+    width = 2 * half + 1
+    expected = maximum_filter1d(a, size=min(width, n), axis=1, mode="wrap")
+    assert np.array_equal(circular_max(a, half), expected)
+    if width <= n:
+        inside = maximum_filter1d(a, size=width, axis=1, mode="constant")[:, half : n - half]
+        assert np.array_equal(sliding_max(a, width), inside)

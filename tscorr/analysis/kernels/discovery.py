@@ -32,7 +32,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d
 
 from tscorr.analysis.kernels.significance import (
     MIN_SHIFTS,
@@ -42,6 +41,7 @@ from tscorr.analysis.kernels.significance import (
     on_cores,
     surrogate_test,
 )
+from tscorr.analysis.kernels.slide import circular_max, sliding_max
 from tscorr.analysis.kernels.tails import MIN_FOR_TAIL, TAIL_BELOW, effective_draws, gpd_tail
 from tscorr.analysis.kernels.xcorr import (
     Prepared,
@@ -96,11 +96,10 @@ def window_reach(a: np.ndarray, u: np.ndarray, max_lag: int) -> tuple[np.ndarray
         reach = union - (at_zero > 0)
     if 4 * max_lag + 1 <= n:  # the near shifts -2L..2L are distinct: slide over 6L+1 only
         around = np.arange(-3 * max_lag, 3 * max_lag + 1) % n
-        peaks = maximum_filter1d(a[:, around], size=width, axis=1, mode="constant")
-        near_peaks = peaks[:, max_lag : 5 * max_lag + 1]
+        near_peaks = sliding_max(a[:, around], width)  # windows centred on -2L..2L
         near_peaks = np.delete(near_peaks, 2 * max_lag, axis=1)  # shift 0 itself
     else:  # a short circle: every shift is near
-        peaks = maximum_filter1d(a, size=width, axis=1, mode="wrap")
+        peaks = circular_max(a, max_lag)
         shift = np.arange(n)
         near_peaks = peaks[:, (np.minimum(shift, n - shift) <= 2 * max_lag) & (shift != 0)]
     near = at_least(near_peaks, u)

@@ -38,7 +38,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import t as student_t
 
 from tscorr.analysis.kernels.baseline import baseline_spec
 from tscorr.choices import INTERVALS
@@ -241,6 +240,8 @@ def _t_interval(
     res: Responses, ratio: np.ndarray, used: np.ndarray, level: np.ndarray | float
 ) -> tuple[np.ndarray, np.ndarray]:
     """t interval of the ratio of means at ``level`` (scalar or (m, W))."""
+    from scipy.stats import t as student_t  # only here: scipy.stats is slow to import
+
     v, b = res.value, res.baseline
     ok = np.isfinite(v) & np.isfinite(b) & (b > 0)
     resid = np.where(ok, v - ratio[:, None, :] * b, np.nan)

@@ -60,10 +60,10 @@ from typing import TypeVar
 
 import numpy as np
 from scipy.fft import irfft, rfft
-from scipy.ndimage import maximum_filter1d
-from scipy.stats import norm
+from scipy.special import ndtr
 
 from tscorr.analysis.kernels.prewhiten import prewhitened
+from tscorr.analysis.kernels.slide import circular_max
 from tscorr.analysis.kernels.tails import MIN_FOR_TAIL, TAIL_BELOW, effective_draws, gpd_tail
 from tscorr.analysis.kernels.xcorr import (
     Prepared,
@@ -97,8 +97,7 @@ def null_band(cc: np.ndarray, max_lag: int, ordered_peaks: np.ndarray | None = N
     sorted, as the max-|r| null has them). The second is never below the first."""
     lag_level = np.quantile(np.abs(cc[:, 1:]), 0.95, axis=1)  # cc has no NaN (undefined: 0)
     if ordered_peaks is None:
-        window = min(2 * max_lag + 1, cc.shape[1])
-        peaks = maximum_filter1d(np.abs(cc), size=window, axis=1, mode="wrap")[:, 1:]
+        peaks = circular_max(np.abs(cc), max_lag)[:, 1:]
         top = np.quantile(peaks, 0.95, axis=1)
     else:  # numpy's default (linear) quantile, read off the sorted rows
         pos = 0.95 * (ordered_peaks.shape[1] - 1)
@@ -112,7 +111,7 @@ def null_band(cc: np.ndarray, max_lag: int, ordered_peaks: np.ndarray | None = N
 def white_pvalues(r: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-lag p, peak p (Sidak over the lags) and the Sidak-adjusted per-lag p."""
     with np.errstate(invalid="ignore"):
-        p = 2.0 * norm.sf(np.abs(r) * np.sqrt(n))
+        p = 2.0 * ndtr(-(np.abs(r) * np.sqrt(n)))  # the normal tail, as norm.sf
     lags = r.shape[1]
     with np.errstate(invalid="ignore", divide="ignore"):
         adjusted = -np.expm1(lags * np.log1p(-np.minimum(p, 1.0)))
@@ -170,7 +169,7 @@ def _max_adjusted(
     beyond the null's reach (where the fitted tail takes over); and the sorted maxima.
     """
     m, n = cc.shape
-    peaks = maximum_filter1d(np.abs(cc), size=2 * max_lag + 1, axis=1, mode="wrap")
+    peaks = circular_max(np.abs(cc), max_lag)
     shift = np.arange(n)
     near = (np.minimum(shift, n - shift) <= 2 * max_lag) & (shift != 0)  # few: cheap to sort
     ordered = np.sort(peaks[:, 1:], axis=1)  # every shift but the observed one

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.fft import irfft, rfft
-from scipy.stats import genpareto
+from scipy.special import inv_boxcox, inv_boxcox1p
 
 TAIL_BELOW = 10  # fewer null draws than this reach the observed peak: try the fitted tail
 MIN_FOR_TAIL = 50  # effective independent null draws needed before a tail is fitted
@@ -29,10 +29,22 @@ _AD_95 = np.array(
 )
 
 
+def _gpd_cdf(z: np.ndarray, c: float, scale: float) -> np.ndarray:
+    """The generalized Pareto CDF at excesses ``z >= 0`` (shape ``c >= 0``), as scipy's
+    ``genpareto.cdf(z, c, scale=scale)`` computes it, without importing scipy.stats."""
+    return np.asarray(-inv_boxcox1p(-np.asarray(z) / scale, -c), dtype=float)
+
+
+def _gpd_sf(z: np.ndarray, c: float, scale: float) -> np.ndarray:
+    """The generalized Pareto survival function at excesses ``z >= 0`` (shape ``c >= 0``),
+    as ``genpareto.sf(z, c, scale=scale)`` computes it."""
+    return np.asarray(inv_boxcox(-np.asarray(z) / scale, -c), dtype=float)
+
+
 def _anderson_darling(z: np.ndarray, c: float, scale: float) -> float:
     z = np.sort(z)
     k = len(z)
-    cdf = np.clip(genpareto.cdf(z, c, loc=0, scale=scale), 1e-12, 1 - 1e-12)
+    cdf = np.clip(_gpd_cdf(z, c, scale), 1e-12, 1 - 1e-12)
     i = np.arange(1, k + 1)
     return float(-k - np.mean((2 * i - 1) * (np.log(cdf) + np.log1p(-cdf[::-1]))))
 
@@ -110,7 +122,7 @@ def gpd_tail(null: np.ndarray, x: np.ndarray, effective: float | None = None) ->
             # unlikely (measured: a point fit can be 25x too small two decades out)
             c_hi = max(c, _upper_shape(excess), 0.0)
             scale_hi = float(excess.mean()) * (1.0 - c_hi)  # the same mean excess
-            sf = genpareto.sf(np.maximum(x - threshold, 0.0), c_hi, loc=0, scale=scale_hi)
+            sf = _gpd_sf(np.maximum(x - threshold, 0.0), c_hi, scale_hi)
             tail: np.ndarray = np.maximum(k / size * np.asarray(sf, dtype=float), floor)
             return tail
         k -= 10

@@ -33,7 +33,6 @@ from collections.abc import Callable
 
 import numpy as np
 from scipy.fft import irfft, next_fast_len, rfft
-from scipy.stats import rankdata
 
 from tscorr.choices import ESTIMATORS
 
@@ -71,17 +70,22 @@ class Prepared:
         n = y.shape[1]
         if max_lag >= n:
             raise ValueError(f"max_lag {max_lag} must be below the series length {n}")
-        with np.errstate(invalid="ignore"):
-            mean = np.nanmean(np.where(obs.any(axis=1, keepdims=True), y, 0.0), axis=1)
+        count = obs.sum(axis=1)
+        # the mean of the observed buckets (0 for a row without any), summed as nanmean
+        # sums, then centred in place: one (m, n) temporary instead of four
+        y0 = np.where(obs, y, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(count > 0, y0.sum(axis=1) / count, 0.0)
+        y0 -= mean[:, None]
+        y0[~obs] = 0.0
         self.n = n
         self.max_lag = max_lag
         self.estimator = estimator
         self.nfft = next_fast_len(n + max_lag)
         self.observed = obs  # (m, n) bool: buckets with a value
-        self.y0 = np.where(obs, y - mean[:, None], 0.0)  # centred metric, missing -> 0
-        count = obs.sum(axis=1)
+        self.y0 = y0  # centred metric, missing -> 0
         with np.errstate(invalid="ignore", divide="ignore"):
-            self.sd_y = np.sqrt((self.y0**2).sum(axis=1) / count)
+            self.sd_y = np.sqrt((y0**2).sum(axis=1) / count)
         self.complete = obs.all(axis=1)  # rows without a missing bucket
         self._cache: dict[str, np.ndarray] = {}
 
@@ -210,6 +214,8 @@ class Prepared:
 
 
 def _rank_rows(a: np.ndarray) -> np.ndarray:
+    from scipy.stats import rankdata  # only Spearman needs it (scipy.stats is slow to import)
+
     out = np.full(a.shape, np.nan)
     for i, row in enumerate(a):
         ok = ~np.isnan(row)
