@@ -44,6 +44,7 @@ from tscorr.analysis.kernels.significance import (
 from tscorr.analysis.kernels.slide import circular_max, sliding_max
 from tscorr.analysis.kernels.tails import MIN_FOR_TAIL, TAIL_BELOW, effective_draws, gpd_tail
 from tscorr.analysis.kernels.xcorr import (
+    EventTerms,
     Prepared,
     circular_correlations,
     circular_products,
@@ -253,13 +254,14 @@ def assess_pairs(
         return from_significance(surrogate_test(prep, e, r_all, 0, seed, chunk_rows), L)
     taus = lags(L) % n
     prep.circular_spectrum()  # made once, before the threads share it
+    terms = EventTerms(prep, e)  # the event set's side, once for every chunk
     step = cache_rows(n, chunk_rows)
 
     def chunk(lo: int) -> tuple[np.ndarray, PeakNull]:
         rows = slice(lo, min(lo + step, m))
-        s_ey = circular_products(prep, e, rows)
-        r = prep.ccf_from_circular(e, s_ey, rows) if r_all is None else r_all[rows]
-        cc = circular_correlations(prep, e, rows, s_ey)
+        s_ey = circular_products(prep, e, rows, terms)
+        r = prep.ccf_from_circular(e, s_ey, rows, terms) if r_all is None else r_all[rows]
+        cc = circular_correlations(prep, e, rows, s_ey, terms)
         cc[prep.pairs[rows].max(axis=1) < 2] = 0.0
         stat = np.where(np.isnan(r), np.nan, cc[:, taus])
         return r, peak_null(cc, stat, L, peak_columns(r, L))

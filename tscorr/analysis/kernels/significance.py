@@ -66,6 +66,7 @@ from tscorr.analysis.kernels.prewhiten import prewhitened
 from tscorr.analysis.kernels.slide import circular_max
 from tscorr.analysis.kernels.tails import MIN_FOR_TAIL, TAIL_BELOW, effective_draws, gpd_tail
 from tscorr.analysis.kernels.xcorr import (
+    EventTerms,
     Prepared,
     circular_correlations,
     circular_products,
@@ -381,14 +382,15 @@ def surrogate_test(
         else np.sort(np.random.default_rng(seed).choice(allowed, n_surrogates, replace=False))
     )
     hits = (np.asarray(e) != 0).astype(float)
+    terms = EventTerms(prep, e)  # the event set's side, once for every chunk
 
     def chunk(lo: int) -> tuple[Part, np.ndarray, np.ndarray]:
         """The p-values, null band and r of rows lo.. (a chunk is independent of the others)."""
         rows = slice(lo, min(lo + chunk_rows, m))
-        s_ey = circular_products(prep, e, rows)
-        cc = circular_correlations(prep, e, rows, s_ey)
+        s_ey = circular_products(prep, e, rows, terms)
+        cc = circular_correlations(prep, e, rows, s_ey, terms)
         cc[prep.pairs[rows].max(axis=1) < 2] = 0.0
-        r_rows = prep.ccf_from_circular(e, s_ey, rows) if r is None else r[rows]
+        r_rows = prep.ccf_from_circular(e, s_ey, rows, terms) if r is None else r[rows]
         observed = prep.observed[rows]
         gaps: np.ndarray = ~np.asarray(observed.all(axis=1), dtype=bool)
         # the statistic is each lag's circular correlation, computed exactly as its null draws

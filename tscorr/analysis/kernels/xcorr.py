@@ -182,7 +182,9 @@ class Prepared:
         clipped: np.ndarray = np.clip(r, -1.0, 1.0)
         return clipped
 
-    def ccf_from_circular(self, e: np.ndarray, s_ey: np.ndarray, rows: slice) -> np.ndarray:
+    def ccf_from_circular(
+        self, e: np.ndarray, s_ey: np.ndarray, rows: slice, terms: EventTerms | None = None
+    ) -> np.ndarray:
         """The linear ``ccf`` r of ``rows`` at every lag, from their circular products
         ``s_ey`` (rows, n) with the centred events (:func:`circular_products`): a linear lag
         k is the circular one less the |k| products that wrap around the ends. The wrapped
@@ -190,24 +192,16 @@ class Prepared:
         products instead of a padded inverse FFT per row; it equals :meth:`correlate` to
         rounding (1e-15)."""
         L, n = self.max_lag, self.n
-        ec = np.asarray(e, dtype=float)
-        ec = ec - ec.mean()
+        t = terms or EventTerms(self, e)
         y0 = self.y0[rows]
-        j = np.arange(L)[:, None]
-        k = np.arange(1, L + 1)[None, :]
-        # k > 0 wraps sum_{j<k} ec[n-k+j] * y0[j]; k < 0 (h = -k) wraps
-        # sum_{j<h} ec[j] * y0[n-h+j]: row i = L-h+j of the last L buckets
-        ahead = np.where(j < k, ec[(n - k + j) % n], 0.0)
-        behind = np.where(j >= L - k, ec[(j - L + k) % n], 0.0)
-        wrap_pos = y0[:, :L] @ ahead  # (rows, L): lags 1..L
-        wrap_neg = y0[:, n - L :] @ behind  # (rows, L): lags -1..-L
+        wrap_pos = y0[:, :L] @ t.ahead  # (rows, L): lags 1..L
+        wrap_neg = y0[:, n - L :] @ t.behind  # (rows, L): lags -1..-L
         taus = lags(L) % n
         linear = s_ey[:, taus]
         linear[:, L + 1 :] -= wrap_pos
         linear[:, :L] -= wrap_neg[:, ::-1]
         with np.errstate(invalid="ignore", divide="ignore"):
-            sd_e = np.sqrt((ec**2).mean())
-            r = linear / n / (sd_e * self.sd_y[rows, None])
+            r = linear / n / (t.sd_e * self.sd_y[rows, None])
         r[self.pairs[rows] < 2] = np.nan
         clipped: np.ndarray = np.clip(r, -1.0, 1.0)
         return clipped
@@ -249,21 +243,45 @@ def xcorr(
     return prep.correlate(e), prep.pairs.astype(np.int64)
 
 
-def circular_products(prep: Prepared, e: np.ndarray, rows: slice = slice(None)) -> np.ndarray:
+class EventTerms:
+    """What one event set contributes to every row's correlations, made once per set: the
+    centred (``spearman``: ranked) events ``ec``, their spread ``sd_e``, the conjugate
+    spectrum ``fe`` (length n, circular) and the (L, L) matrices of the products that wrap
+    around the ends (see :meth:`Prepared.ccf_from_circular`)."""
+
+    def __init__(self, prep: Prepared, e: np.ndarray) -> None:
+        L, n = prep.max_lag, prep.n
+        e = np.asarray(e, dtype=float)
+        if prep.estimator == "spearman":
+            e = _rank_rows(e[None, :])[0]
+        self.ec = ec = e - e.mean()
+        self.sd_e = np.sqrt((ec**2).mean())
+        self.fe = np.conj(rfft(ec, n))
+        j = np.arange(L)[:, None]
+        k = np.arange(1, L + 1)[None, :]
+        # k > 0 wraps sum_{j<k} ec[n-k+j] * y0[j]; k < 0 (h = -k) wraps
+        # sum_{j<h} ec[j] * y0[n-h+j]: row i = L-h+j of the last L buckets
+        self.ahead = np.where(j < k, ec[(n - k + j) % n], 0.0)
+        self.behind = np.where(j >= L - k, ec[(j - L + k) % n], 0.0)
+
+
+def circular_products(
+    prep: Prepared, e: np.ndarray, rows: slice = slice(None), terms: EventTerms | None = None
+) -> np.ndarray:
     """``sum_t ec[t] * y0[(t + tau) mod n]`` for every tau = 0..n-1: (rows, n), with ``ec``
-    the centred (``spearman``: ranked) events. One inverse FFT per row."""
-    n = prep.n
-    e = np.asarray(e, dtype=float)
-    if prep.estimator == "spearman":
-        e = _rank_rows(e[None, :])[0]
-    ec = e - e.mean()
-    fe = np.conj(rfft(ec, n))
-    out: np.ndarray = irfft(fe[None, :] * prep.circular_spectrum()[rows], n, axis=1)
+    the centred (``spearman``: ranked) events. One inverse FFT per row; ``terms``: the event
+    set's :class:`EventTerms`, when the caller made them once for many row blocks."""
+    t = terms or EventTerms(prep, e)
+    out: np.ndarray = irfft(t.fe[None, :] * prep.circular_spectrum()[rows], prep.n, axis=1)
     return out
 
 
 def circular_correlations(
-    prep: Prepared, e: np.ndarray, rows: slice = slice(None), s_ey: np.ndarray | None = None
+    prep: Prepared,
+    e: np.ndarray,
+    rows: slice = slice(None),
+    s_ey: np.ndarray | None = None,
+    terms: EventTerms | None = None,
 ) -> np.ndarray:
     """r of each row with ``e`` shifted circularly by every tau = 0..n-1: (rows, n).
 
@@ -276,18 +294,15 @@ def circular_correlations(
     the rows' :func:`circular_products`, when the caller has them.
     """
     n = prep.n
+    t = terms or EventTerms(prep, e)
     if s_ey is None:
-        s_ey = circular_products(prep, e, rows)
-    e = np.asarray(e, dtype=float)
-    if prep.estimator == "spearman":
-        e = _rank_rows(e[None, :])[0]
-    ec = e - e.mean()
+        s_ey = circular_products(prep, e, rows, t)
+    ec = t.ec
     with np.errstate(invalid="ignore", divide="ignore"):
         if prep.estimator == "ccf":
-            sd_e = np.sqrt((ec**2).mean())
-            out: np.ndarray = s_ey / (n * sd_e * prep.sd_y[rows, None])
+            out: np.ndarray = s_ey / (n * t.sd_e * prep.sd_y[rows, None])
         else:
-            fe = np.conj(rfft(ec, n))
+            fe = t.fe
             y0 = prep.y0[rows]
             obs = prep.observed[rows].astype(float)
             fobs = rfft(obs, n, axis=1)
