@@ -55,6 +55,9 @@ def window_sums(a: np.ndarray, max_lag: int) -> np.ndarray:
     return out
 
 
+_CACHE_ROWS_BYTES = 2**20  # rows prepared at a time: about 1 MB of floats
+
+
 class Prepared:
     """The metric rows made ready once for every event set: centred values, spreads, complete
     pairs per lag and (made when first asked for) their FFTs and window sums.
@@ -70,23 +73,34 @@ class Prepared:
         n = y.shape[1]
         if max_lag >= n:
             raise ValueError(f"max_lag {max_lag} must be below the series length {n}")
-        count = obs.sum(axis=1)
+        m = len(y)
+        y0 = np.empty_like(y)
+        sd_y = np.empty(m)
+        complete = np.empty(m, dtype=bool)
         # the mean of the observed buckets (0 for a row without any), summed as nanmean
-        # sums, then centred in place: one (m, n) temporary instead of four
-        y0 = np.where(obs, y, 0.0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(count > 0, y0.sum(axis=1) / count, 0.0)
-        y0 -= mean[:, None]
-        y0[~obs] = 0.0
+        # sums, the row centred and its spread: a few rows at a time, so that every step
+        # reads arrays still in the cache (each row's sums are the same as over the block)
+        step = max(1, _CACHE_ROWS_BYTES // (8 * n))
+        for lo in range(0, m, step):
+            rows = slice(lo, lo + step)
+            seen = obs[rows]
+            count = seen.sum(axis=1)
+            part = np.where(seen, y[rows], 0.0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = np.where(count > 0, part.sum(axis=1) / count, 0.0)
+                part -= mean[:, None]
+                part[~seen] = 0.0
+                sd_y[rows] = np.sqrt((part**2).sum(axis=1) / count)
+            y0[rows] = part
+            complete[rows] = seen.all(axis=1)
         self.n = n
         self.max_lag = max_lag
         self.estimator = estimator
         self.nfft = next_fast_len(n + max_lag)
         self.observed = obs  # (m, n) bool: buckets with a value
         self.y0 = y0  # centred metric, missing -> 0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            self.sd_y = np.sqrt((y0**2).sum(axis=1) / count)
-        self.complete = obs.all(axis=1)  # rows without a missing bucket
+        self.sd_y = sd_y
+        self.complete = complete  # rows without a missing bucket
         self._cache: dict[str, np.ndarray] = {}
 
     @classmethod
