@@ -130,11 +130,15 @@ def peak_null(cc: np.ndarray, stat: np.ndarray, max_lag: int, at: np.ndarray) ->
     p_peak = (1.0 + reach_max) / n  # the max-|r| null; Holm below where the far shifts end
     method = ["exact"] * m
     ess = np.full(m, np.nan)
-    for k in np.flatnonzero((reach_far < TAIL_BELOW) & (column >= 0)).tolist():
-        reach = int(np.count_nonzero(a[k] >= u[k])) - 1  # the observed shift is not a draw
+    near = np.flatnonzero((reach_far < TAIL_BELOW) & (column >= 0))
+    # the observed shift is not a draw
+    reaches = np.count_nonzero(a[near] >= u[near, None], axis=1) - 1
+    fitted = near[reaches < TAIL_BELOW]
+    if fitted.size:  # effective draws of every row that may take a tail, in one batch
+        ess[fitted] = effective_draws(cc[fitted].T)
+    for k, reach in zip(near.tolist(), reaches.tolist(), strict=True):
         exact = p = (1.0 + reach) / n
         if reach < TAIL_BELOW:
-            ess[k] = float(effective_draws(cc[k][:, None])[0])
             if ess[k] >= MIN_FOR_TAIL:
                 tail = gpd_tail(a[k], abs_stat[k], float(ess[k]))
                 if tail is not None:

@@ -141,10 +141,11 @@ def effective_draws(draws: np.ndarray) -> np.ndarray:
     size, m = draws.shape
     if size < 3:
         return np.full(m, float(size))
-    centred = draws - draws.mean(axis=0)
+    # each pair's draws as one contiguous row: the transforms read memory in order
+    centred = np.ascontiguousarray((draws - draws.mean(axis=0)).T)
     nfft = 1 << (2 * size - 1).bit_length()
-    spectrum = rfft(centred, nfft, axis=0)
-    acov = irfft(spectrum * np.conj(spectrum), nfft, axis=0)[:size]
+    spectrum = rfft(centred, nfft, axis=1)
+    acov = irfft(spectrum * np.conj(spectrum), nfft, axis=1)[:, :size].T
     with np.errstate(invalid="ignore", divide="ignore"):
         rho = np.where(acov[0] > 0, acov / acov[0], 0.0)
     # Geyer (1992): sums of adjacent pairs rho(2j) + rho(2j+1), up to the first that is not

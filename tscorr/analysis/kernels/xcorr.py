@@ -217,7 +217,7 @@ class Prepared:
         with np.errstate(invalid="ignore", divide="ignore"):
             r = linear / n / (t.sd_e * self.sd_y[rows, None])
         r[self.pairs[rows] < 2] = np.nan
-        clipped: np.ndarray = np.clip(r, -1.0, 1.0)
+        clipped: np.ndarray = np.clip(r, -1.0, 1.0, out=r)
         return clipped
 
 
@@ -326,5 +326,5 @@ def circular_correlations(
             w_yy = (y0**2).sum(axis=1, keepdims=True)  # y0 is centred on the observed buckets
             out = s_ey / np.sqrt((s_ee - s_e**2 / count) * w_yy)
     out[~np.isfinite(out)] = 0.0
-    clipped: np.ndarray = np.clip(out, -1.0, 1.0)
+    clipped: np.ndarray = np.clip(out, -1.0, 1.0, out=out)  # in place: a fresh array
     return clipped
