@@ -229,8 +229,8 @@ def test_a_stage_left_by_a_killed_load_is_gone_at_the_next_open(
         blocks.BLOCK_BYTES = 64
         added = []
         original = SourceWriter.add
-        def add(self, frames):
-            original(self, frames)
+        def add(self, frames, *rest):
+            original(self, frames, *rest)
             added.append(1)
             if len(added) == 5:
                 self.store.con.execute("CHECKPOINT")

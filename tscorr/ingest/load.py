@@ -135,11 +135,12 @@ def load_file(
                         f"({frames.rejects.height} rows rejected; --strict refuses the file, "
                         "nothing loaded)"
                     )
-            writer.add(frames)
+            writer.add(frames, _part_steps(frames, options.tz))
             notes.extend(n for n in frames.notes if n not in notes)
             say("reading", frames.through)
         say("writing", 1.0)
-        # native steps from what the file wrote, a bounded batch of series at a time
+        # native steps of the series met in more than one part, from what the file wrote,
+        # a bounded batch of series at a time (the others' came with their part)
         batch_rows = min(STEP_ROWS, max(store.memory_limit // STEP_ROW_BYTES // 4, 10_000))
         for times in writer.step_batches(batch_rows):
             writer.set_steps(observe.native_steps(times, options.tz))
@@ -176,6 +177,16 @@ def _parts(feed: feeds.Feed, source: SourceFile, options: LoadOptions) -> Iterat
             f"{source.display_name}: cannot be read as {feed.name} "
             f"({type(exc).__name__}: {detail}); check the file or pass the right --feed"
         ) from exc
+
+
+def _part_steps(frames: FeedFrames, tz: str) -> dict[str, str | None]:
+    """Native steps of a part's series whose step the reader did not give, from that part's
+    points (and censored times); final for a series no other part holds."""
+    wanted = frames.series.filter(pl.col("step").is_null())["series"]
+    if wanted.len() == 0:
+        return {}
+    seen = pl.concat([frames.points.select("series", "ts"), frames.censored.select("series", "ts")])
+    return observe.native_steps(seen.filter(pl.col("series").is_in(wanted.implode())), tz)
 
 
 def _check_names(frames: FeedFrames, source: SourceFile) -> None:

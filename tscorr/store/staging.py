@@ -71,6 +71,8 @@ class SourceWriter:
         self.codes: dict[str, int] = {}  # series name -> code of this load
         self.series_meta: list[pl.DataFrame] = []  # each series' metadata as first seen
         self.steps: dict[int, str | None] = {}  # detected native steps, by code
+        self.met: set[int] = set()  # codes with rows in some part
+        self.again: set[int] = set()  # ... and in more than one (their steps are redone)
         self.first: dict[str, pl.DataFrame] | None = None  # a one-part file stays here
         self.staged = False
         self.seq = 0  # running row number: later rows win over earlier ones
@@ -78,8 +80,10 @@ class SourceWriter:
 
     # --- parts ---------------------------------------------------------------------------
 
-    def add(self, frames: FeedFrames) -> None:
-        """Take one part: in memory if it is the first, else staged on disk."""
+    def add(self, frames: FeedFrames, steps: Mapping[str, str | None] | None = None) -> None:
+        """Take one part: in memory if it is the first, else staged on disk. ``steps``: the
+        native steps detected from this part alone (by series name), kept for the series no
+        other part holds."""
         self.rows_read += frames.rows_read
         self.rows_rejected += frames.rejects.height
         self.duplicates += frames.duplicates
@@ -88,6 +92,14 @@ class SourceWriter:
             self.codes[name] = len(self.codes)
         if fresh.height:
             self.series_meta.append(fresh.with_columns(self._code(pl.col("series"))))
+        here = set(frames.points["series"].unique().to_list()) | set(
+            frames.censored["series"].unique().to_list()
+        )
+        codes_here = {self.codes[name] for name in here}
+        self.again |= codes_here & self.met
+        self.met |= codes_here
+        for name, step in (steps or {}).items():
+            self.steps[self.codes[name]] = step
         part = {
             "points": self._numbered(frames.points.with_columns(self._code(pl.col("series")))),
             "censored": self._numbered(frames.censored.with_columns(self._code(pl.col("series")))),
@@ -155,12 +167,15 @@ class SourceWriter:
 
     def step_batches(self, max_rows: int) -> Iterator[pl.DataFrame]:
         """(series, ts) of the file's points and censored rows, series by series in time
-        order, for the series whose step the reader did not give; about ``max_rows`` rows at
-        a time (a series is never split). ``series`` is a code for :meth:`set_steps`."""
+        order, for the series whose step the reader did not give and no single part could
+        tell (they have rows in several parts, or came with no part's steps); about
+        ``max_rows`` rows at a time (a series is never split). ``series`` is a code for
+        :meth:`set_steps`."""
         meta = pl.concat(self.series_meta) if self.series_meta else None
         if meta is None:
             return
-        wanted = meta.filter(pl.col("step").is_null())["code"]
+        told = [c for c in self.steps if c not in self.again]
+        wanted = meta.filter(pl.col("step").is_null() & ~pl.col("code").is_in(told))["code"]
         if wanted.len() == 0:
             return
         if not self.staged:
