@@ -8,9 +8,17 @@ import sys
 import time
 
 # appended to every child: its own peak resident memory, read by the child itself
-_PEAK = """
-import json as _j, resource as _r
-print(_j.dumps({"peak_kib": _r.getrusage(_r.RUSAGE_SELF).ru_maxrss}))
+# VmHWM, not ru_maxrss: on Linux a child's ru_maxrss starts from its parent's peak (the
+# forked address space it exec'd from), so a benchmark holding its data would leak its own
+# peak into every child's figure; VmHWM belongs to the child's own address space.
+PEAK_KIB = (
+    "(lambda: next((int(l.split()[1]) for l in open('/proc/self/status') "
+    "if l.startswith('VmHWM:')), 0) if __import__('os').path.exists('/proc/self/status') "
+    "else __import__('resource').getrusage(__import__('resource').RUSAGE_SELF).ru_maxrss)()"
+)
+_PEAK = f"""
+import json as _j
+print(_j.dumps({{"peak_kib": {PEAK_KIB}}}))
 """
 
 
@@ -18,7 +26,8 @@ def run_child(code: str, *args: str) -> dict[str, float]:
     """Run ``code`` in a fresh interpreter; return wall seconds, its JSON output and peak RSS.
 
     ``code`` prints one JSON object (e.g. ``inner_s``, the time it measured itself); the peak
-    memory (MiB) is the child's own ``ru_maxrss``, so runs in any order do not mix.
+    memory (MiB) is the child's own high-water mark (``VmHWM``), so runs in any order do
+    not mix.
     """
     start = time.perf_counter()
     proc = subprocess.run(

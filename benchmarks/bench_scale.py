@@ -34,6 +34,9 @@ from statsmodels.tsa.stattools import ccf
 
 import tscorr
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import PEAK_KIB  # noqa: E402
+
 HOURS = 8760
 LAG = 168
 SHIFTS = 999
@@ -73,10 +76,9 @@ def make(n_series: int, n_sets: int, folder: Path, seed: int = 0) -> tuple[Path,
 
 # runs tscorr in the child and writes the child's own peak memory (max RSS, KiB) to a file
 _WRAP = (
-    "import atexit, resource, sys\n"
+    "import atexit, sys\n"
     "out = sys.argv.pop(1)\n"
-    "atexit.register(lambda: open(out, 'w').write(str("
-    "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))\n"
+    f"atexit.register(lambda: open(out, 'w').write(str({PEAK_KIB})))\n"
     "from tscorr._entry import main\n"
     "sys.argv[0] = 'tscorr'\n"
     "main()\n"
