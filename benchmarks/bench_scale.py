@@ -118,7 +118,7 @@ def main() -> None:
     parser.add_argument("--series", type=int, default=2000)
     parser.add_argument("--sets", type=int, default=10)
     parser.add_argument("--full", action="store_true", help="10,000 series x 100 event sets")
-    parser.add_argument("--peer-pairs", type=int, default=2)
+    parser.add_argument("--peer-pairs", type=int, default=4)
     a = parser.parse_args()
     n_series, n_sets = (10_000, 100) if a.full else (a.series, a.sets)
     pairs = n_series * n_sets
