@@ -21,6 +21,16 @@ from tscorr.errors import TscorrError
 from tscorr.ingest import blocks, source
 from tscorr.ingest.feeds import tabular
 from tscorr.ingest.source import SourceFile
+from tscorr.store import staging
+
+
+@pytest.fixture(params=["held", "staged"])
+def parts_go(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test of a file in parts runs twice: parts held in memory (a file of up to
+    HOLD_ROWS rows) and parts staged on disk (a bigger one)."""
+    if request.param == "staged":
+        monkeypatch.setattr(staging, "HOLD_ROWS", 0)
+    return str(request.param)
 
 
 def _db_rows(db: Path) -> dict[str, list[tuple[object, ...]]]:
@@ -73,7 +83,7 @@ def test_blocks_end_at_record_ends_outside_quotes(tmp_path: Path) -> None:
 
 
 def test_a_long_file_in_blocks_is_the_file_read_whole(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parts_go: str
 ) -> None:
     rows = ["ts,series,value,note"]
     for day in range(1, 29):
@@ -94,7 +104,7 @@ def test_a_long_file_in_blocks_is_the_file_read_whole(
 
 
 def test_day_month_order_decided_late_holds_for_every_block(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parts_go: str
 ) -> None:
     # the first blocks hold only days up to the 12th; the 13th, far down, says dd/mm
     rows = ["date,series,value"]
@@ -108,7 +118,7 @@ def test_day_month_order_decided_late_holds_for_every_block(
 
 
 def test_wide_events_ndjson_and_parquet_in_blocks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parts_go: str
 ) -> None:
     wide = tmp_path / "wide.csv"
     wide.write_text(
@@ -142,7 +152,7 @@ def test_wide_events_ndjson_and_parquet_in_blocks(
 
 
 def test_interrupted_load_leaves_the_database_as_it_was(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parts_go: str
 ) -> None:
     monkeypatch.setattr(blocks, "BLOCK_BYTES", 1024)
     path = tmp_path / "big.csv"
@@ -228,8 +238,10 @@ def test_a_stage_left_by_a_killed_load_is_gone_at_the_next_open(
         """
         import os, sys, tscorr
         from tscorr.ingest import blocks
+        from tscorr.store import staging
         from tscorr.store.staging import SourceWriter
         blocks.BLOCK_BYTES = 64
+        staging.HOLD_ROWS = 0  # every part staged on disk, as a big file's are
         added = []
         original = SourceWriter.add
         def add(self, frames, *rest):

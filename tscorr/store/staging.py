@@ -2,8 +2,8 @@
 
 DuckDB holds whatever a transaction appends statement by statement in memory until it
 commits, so a big file written block by block inside one transaction would need memory for
-all of it. A file that comes in one part is written straight from memory; a file that comes
-in several is staged instead: each part is appended to ``_tscorr_stage_*`` tables as it comes
+all of it. A file of up to HOLD_ROWS rows (one part or several) is held in memory and
+written straight from there; a bigger one is staged instead: each part is appended to ``_tscorr_stage_*`` tables as it comes
 (each append its own small commit, so memory holds one part), and :meth:`SourceWriter.finish`
 moves everything into ``points``, ``events``, ``censored`` and ``rejects`` in one transaction
 (single ``INSERT ... SELECT`` statements, which DuckDB writes to disk as they go). Until that
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from tscorr.store.ingest import IngestCounts, SourceMeta, _Loading
 
 STAGES = ("points", "censored", "events", "rejects")
+# rows of a file held in memory before its parts are staged on disk (about 100 bytes each)
+HOLD_ROWS = 4_000_000
 _STAGE_DDL = {
     "points": "code BIGINT, ts TIMESTAMPTZ, value DOUBLE, flag VARCHAR, seq BIGINT",
     "censored": "code BIGINT, ts TIMESTAMPTZ, below DOUBLE, seq BIGINT",
@@ -63,7 +65,13 @@ class SourceWriter:
     final transaction and counted as such.
     """
 
-    def __init__(self, store: _Loading, meta: SourceMeta, replace: Sequence[int]) -> None:
+    def __init__(
+        self,
+        store: _Loading,
+        meta: SourceMeta,
+        replace: Sequence[int],
+        hold_rows: int | None = None,
+    ) -> None:
         self.store = store
         self.meta = meta
         self.replace = list(replace)
@@ -73,7 +81,10 @@ class SourceWriter:
         self.steps: dict[int, str | None] = {}  # detected native steps, by code
         self.met: set[int] = set()  # codes with rows in some part
         self.again: set[int] = set()  # ... and in more than one (their steps are redone)
-        self.first: dict[str, pl.DataFrame] | None = None  # a one-part file stays here
+        # parts are held in memory up to ``hold_rows`` rows (the usual file), then staged
+        self.hold_rows = HOLD_ROWS if hold_rows is None else hold_rows
+        self.held: list[dict[str, pl.DataFrame]] = []
+        self.held_rows = 0
         self.staged = False
         self.seq = 0  # running row number: later rows win over earlier ones
         self.latest = pl.DataFrame(schema={"code": pl.Int64, "ts": POINTS["ts"]})
@@ -106,8 +117,11 @@ class SourceWriter:
             "events": self._numbered(frames.events),
             "rejects": frames.rejects,
         }
-        if self.first is None and not self.staged:
-            self.first = part
+        self._drop_repeats(part["points"])
+        rows = sum(frame.height for frame in part.values())
+        if not self.staged and self.held_rows + rows <= self.hold_rows:
+            self.held.append(part)
+            self.held_rows += rows
             return
         if not self.staged:
             self._start_stage()
@@ -125,41 +139,50 @@ class SourceWriter:
         self.seq += frame.height
         return out
 
+    def _drop_repeats(self, points: pl.DataFrame) -> None:
+        """Remove the earlier parts' points that ``points`` repeats (the later row wins)."""
+        if points.height == 0:
+            return
+        if self.latest.height:
+            # only rows at or before their series' latest time so far can repeat a point
+            marked = (
+                points.join(self.latest.rename({"ts": "latest"}), on="code", how="left")
+                .filter(pl.col("ts") <= pl.col("latest"))
+                .select("code", "ts")
+            )
+            if marked.height and self.staged:
+                with self.store._registered("_tscorr_again", marked):
+                    gone = self.store._exec(
+                        f"DELETE FROM {stage_name('points')} s USING _tscorr_again a "
+                        "WHERE s.code = a.code AND s.ts = a.ts"
+                    )[0][0]
+                self.duplicates += int(gone)
+            elif marked.height:
+                for part in self.held:
+                    before = part["points"].height
+                    part["points"] = part["points"].join(marked, on=["code", "ts"], how="anti")
+                    self.duplicates += before - part["points"].height
+        self.latest = (
+            pl.concat([self.latest, points.group_by("code").agg(pl.col("ts").max())])
+            .group_by("code")
+            .agg(pl.col("ts").max())
+        )
+
     def _start_stage(self) -> None:
         drop_stages(self.store)
         for kind, columns in _STAGE_DDL.items():
             self.store._exec(f"CREATE TABLE {stage_name(kind)} ({columns})")
         self.staged = True
-        first, self.first = self.first, None
-        if first is not None:
-            self._stage(first)
+        held, self.held, self.held_rows = self.held, [], 0
+        for part in held:
+            self._stage(part)
 
     def _stage(self, part: dict[str, pl.DataFrame]) -> None:
-        store = self.store
-        points = part["points"]
-        if points.height and self.latest.height:
-            # rows at or before their series' latest staged time may repeat a staged point
-            marked = points.join(
-                self.latest.rename({"ts": "latest"}), on="code", how="left"
-            ).filter(pl.col("ts") <= pl.col("latest"))
-            if marked.height:
-                with store._registered("_tscorr_again", marked.select("code", "ts")):
-                    gone = store._exec(
-                        f"DELETE FROM {stage_name('points')} s USING _tscorr_again a "
-                        "WHERE s.code = a.code AND s.ts = a.ts"
-                    )[0][0]
-                self.duplicates += int(gone)
-        if points.height:
-            self.latest = (
-                pl.concat([self.latest, points.group_by("code").agg(pl.col("ts").max())])
-                .group_by("code")
-                .agg(pl.col("ts").max())
-            )
         for kind, frame in part.items():
             if frame.height:
-                with store._registered("_tscorr_part", frame):
+                with self.store._registered("_tscorr_part", frame):
                     columns = ", ".join(c.split()[0] for c in _STAGE_DDL[kind].split(", "))
-                    store._exec(
+                    self.store._exec(
                         f"INSERT INTO {stage_name(kind)} SELECT {columns} FROM _tscorr_part"
                     )
 
@@ -179,9 +202,9 @@ class SourceWriter:
         if wanted.len() == 0:
             return
         if not self.staged:
-            first = self.first or {}
             times = pl.concat(
-                [first[k].select("code", "ts") for k in ("points", "censored") if k in first]
+                [p[k].select("code", "ts") for p in self.held for k in ("points", "censored")]
+                or [pl.DataFrame(schema={"code": pl.Int64, "ts": POINTS["ts"]})]
             ).filter(pl.col("code").is_in(wanted.implode()))
             for batch in _batches(times.group_by("code").len().sort("code"), max_rows):
                 yield (
@@ -219,12 +242,15 @@ class SourceWriter:
 
         store = self.store
         with ExitStack() as stack:
-            if not self.staged:  # the one part, straight from memory under the stage names
-                first = self.first or {}
+            if not self.staged:  # the held parts, straight from memory under the stage names
                 for kind in STAGES:
-                    frame = first.get(kind, pl.DataFrame(schema=_SCHEMAS[kind]))
-                    if kind != "rejects" and "seq" not in frame.columns:
-                        frame = frame.with_columns(pl.lit(0, pl.Int64).alias("seq"))
+                    frames = [p[kind] for p in self.held if p[kind].height]
+                    if frames:
+                        frame = pl.concat(frames, how="vertical_relaxed")
+                    else:
+                        frame = pl.DataFrame(schema=_SCHEMAS[kind])
+                        if kind != "rejects":
+                            frame = frame.with_columns(pl.lit(0, pl.Int64).alias("seq"))
                     stack.enter_context(store._registered(stage_name(kind), frame))
             with store.transaction():
                 counts = self._commit(notes)
