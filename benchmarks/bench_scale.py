@@ -40,6 +40,7 @@ from _common import PEAK_KIB  # noqa: E402
 HOURS = 8760
 LAG = 168
 SHIFTS = 999
+PEER_ROWS = 10  # --peer-pairs is at most this
 
 
 def make(n_series: int, n_sets: int, folder: Path, seed: int = 0) -> tuple[Path, Path]:
@@ -69,7 +70,7 @@ def make(n_series: int, n_sets: int, folder: Path, seed: int = 0) -> tuple[Path,
         for i, t in enumerate(when)
     ]
     pl.DataFrame(rows, schema=["ts", "kind", "name"], orient="row").write_csv(events)
-    np.save(folder / "y.npy", y[:3])
+    np.save(folder / "y.npy", y[:PEER_ROWS])  # the rows the peer may be timed on
     np.save(folder / "sets.npy", np.array(sets))
     return points, events
 
@@ -120,6 +121,8 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="10,000 series x 100 event sets")
     parser.add_argument("--peer-pairs", type=int, default=4)
     a = parser.parse_args()
+    if not 1 <= a.peer_pairs <= PEER_ROWS:
+        parser.error(f"--peer-pairs must be 1 to {PEER_ROWS}")
     n_series, n_sets = (10_000, 100) if a.full else (a.series, a.sets)
     pairs = n_series * n_sets
     with tempfile.TemporaryDirectory() as tmp:

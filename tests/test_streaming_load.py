@@ -82,6 +82,13 @@ def test_blocks_end_at_record_ends_outside_quotes(tmp_path: Path) -> None:
     assert got[-1].last and not any(b.last for b in got[:-1])
 
 
+def test_a_quote_that_never_closes_is_refused_not_read_whole(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text('ts,name\n2016-11-09,"open\n' + "2016-11-10,x\n" * 200)
+    with pytest.raises(TscorrError, match=r"q.csv:2: a record runs past .*quote"):
+        list(blocks.record_blocks(SourceFile(path), size=64))
+
+
 def test_a_long_file_in_blocks_is_the_file_read_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parts_go: str
 ) -> None:

@@ -72,6 +72,11 @@ def record_blocks(
                     break
                 pending += piece
                 cut = _record_end(pending, odd) if quoted else pending.rfind(b"\n") + 1
+                if cut <= 0 and len(pending) > 4 * size:  # memory stays bounded: refuse
+                    raise BadInput(
+                        f"{source.display_name}:{line}: a record runs past "
+                        f"{4 * size:,} bytes (a quote that never closes?); check the file"
+                    )
             if cut <= 0:
                 yield Block(line, pending, True, 1.0)
                 return

@@ -92,9 +92,9 @@ class SourceWriter:
     # --- parts ---------------------------------------------------------------------------
 
     def add(self, frames: FeedFrames, steps: Mapping[str, str | None] | None = None) -> None:
-        """Take one part: in memory if it is the first, else staged on disk. ``steps``: the
-        native steps detected from this part alone (by series name), kept for the series no
-        other part holds."""
+        """Take one part: held in memory while the file's rows fit in ``hold_rows``, else
+        staged on disk with every part before it. ``steps``: the native steps detected from
+        this part alone (by series name), kept for the series no other part holds."""
         self.rows_read += frames.rows_read
         self.rows_rejected += frames.rejects.height
         self.duplicates += frames.duplicates
