@@ -41,6 +41,9 @@ class IngestCounts:
     replaced: int
 
 
+LOAD_MEMORY = 2**30  # DuckDB's memory during a load, at most (bytes)
+
+
 class _Loading(_Base):
     """Sources in and out: ingest a file's frames, replace or remove a source."""
 
@@ -141,7 +144,15 @@ class _Loading(_Base):
         from tscorr.store.staging import SourceWriter
 
         writer = SourceWriter(self, meta, replace)
+        # a load needs little of DuckDB's memory: what it caches of the pages it writes is
+        # capped, so a load's peak does not grow with the file (a caller's own connection
+        # keeps its own settings)
+        capped = self._owned and self.memory_limit > LOAD_MEMORY
+        if capped:
+            self._exec(f"SET memory_limit = '{LOAD_MEMORY // 2**20}MiB'")
         try:
             yield writer
         finally:
             writer.drop_stage()
+            if capped:
+                self._exec(f"SET memory_limit = '{self.memory_limit // 2**20}MiB'")

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 import polars as pl
 
@@ -329,40 +329,43 @@ def read_ndjson(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Iterat
 
 @register("parquet")
 def read_parquet(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Iterator[FeedFrames]:
-    """Row groups in batches of PARQUET_ROWS rows (a gzip-wrapped file is read whole)."""
-    import pyarrow.parquet as pq
+    """PARQUET_ROWS rows at a time (polars reads only the row groups a slice needs); a
+    gzip-wrapped file is read whole."""
+
+    def damaged(exc: Exception) -> BadInput:
+        return BadInput(
+            f"{source.display_name}: not a readable Parquet file ({_polars_message(exc)}); "
+            "check the file or pass the right --feed"
+        )
+
+    try:
+        if source.is_gzip:
+            whole = pl.read_parquet(io.BytesIO(source.data))
+            scan, total = whole.lazy(), whole.height
+        else:
+            scan = pl.scan_parquet(source.path)
+            total = int(scan.select(pl.len()).collect().item())
+    except TscorrError:
+        raise
+    except Exception as exc:  # polars raises several types for a damaged file
+        raise damaged(exc) from exc
 
     def batches(columns: list[str] | None = None) -> Iterator[pl.DataFrame]:
-        try:
-            if source.is_gzip:
-                yield pl.read_parquet(io.BytesIO(source.data), columns=columns)
-                return
-            with pq.ParquetFile(source.path) as pf:
-                for batch in pf.iter_batches(PARQUET_ROWS, columns=columns):
-                    yield cast(pl.DataFrame, pl.from_arrow(batch))
-        except TscorrError:
-            raise
-        except Exception as exc:  # polars/arrow raise several types for a damaged file
-            raise BadInput(
-                f"{source.display_name}: not a readable Parquet file ({_polars_message(exc)}); "
-                "check the file or pass the right --feed"
-            ) from exc
+        chosen = scan.select(columns) if columns is not None else scan
+        for offset in range(0, max(total, 1), PARQUET_ROWS):
+            try:
+                yield chosen.slice(offset, PARQUET_ROWS).collect()
+            except Exception as exc:  # noqa: BLE001 - a damaged row group, named as the file
+                raise damaged(exc) from exc
 
-    done, total = 0, 1
-    if not source.is_gzip:
-        try:
-            total = max(pq.read_metadata(source.path).num_rows, 1)
-        except Exception:  # noqa: BLE001 - a damaged file is named when its rows are read
-            pass
+    done = 0
     for raw in batches():
-        if done and raw.height == 0:
+        if raw.height == 0 and (done or total):
             continue
         if done == 0:
             opts = _settled(raw, spec, source, opts, batches)
         lines = pl.int_range(done + 1, done + raw.height + 1, eager=True)  # row numbers
         done += raw.height
         frames = shape_table(raw, lines, spec, source, opts)
-        frames.through = min(done / total, 1.0)
+        frames.through = min(done / max(total, 1), 1.0)
         yield frames
-    if done == 0:
-        raise BadInput(f"{source.display_name}: has no data rows; check that it is the right file")
