@@ -20,9 +20,9 @@ from tscorr.choices import DEFAULT_DB
 from tscorr.errors import BadInput, DatabaseBusy, NotFound, TscorrError
 from tscorr.resources import schemas_dir
 from tscorr.store.base import _first_line
-from tscorr.store.ingest import IngestCounts, SourceMeta, _Loading
+from tscorr.store.ingest import _Loading
 from tscorr.store.reading import FILTER_MEMORY, FILTER_SECONDS, _Reading
-from tscorr.store.staging import drop_stages
+from tscorr.store.staging import IngestCounts, SourceMeta, drop_stages
 from tscorr.units import parse_size
 
 SCHEMA_VERSION = 7

@@ -2,44 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
 from tscorr.errors import NotFound
 from tscorr.frames import FeedFrames
 from tscorr.store.base import _Base
-
-if TYPE_CHECKING:
-    from tscorr.store.staging import SourceWriter
-
-
-@dataclass(frozen=True)
-class SourceMeta:
-    feed: str
-    path: str
-    sha256: str
-    bytes: int
-    tz: str
-    options: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class IngestCounts:
-    source_id: int
-    rows_read: int
-    rows_loaded: int
-    rows_rejected: int
-    points: int
-    events: int
-    series: int
-    duplicates: int
-    replaced: int
-
+from tscorr.store.staging import IngestCounts, SourceMeta, SourceWriter
 
 LOAD_MEMORY = 2**30  # DuckDB's memory during a load, at most (bytes)
 
@@ -141,8 +114,6 @@ class _Loading(_Base):
         transaction (``load --force``); the file's series metadata (kind, agg, unit, step)
         then replaces the stored one. An exception before the end (a bad block, a refused
         row under ``--strict``, Ctrl-C) leaves the database as it was."""
-        from tscorr.store.staging import SourceWriter
-
         writer = SourceWriter(self, meta, replace)
         # a load needs little of DuckDB's memory: what it caches of the pages it writes is
         # capped, so a load's peak does not grow with the file (a caller's own connection

@@ -19,15 +19,40 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from tscorr.frames import CENSORED, EVENTS, POINTS, REJECTS, FeedFrames
 
-if TYPE_CHECKING:
-    from tscorr.store.ingest import IngestCounts, SourceMeta, _Loading
+if TYPE_CHECKING:  # the store mixin that owns a load (for types only)
+    from tscorr.store.ingest import _Loading
+
+
+@dataclass(frozen=True)
+class SourceMeta:
+    feed: str
+    path: str
+    sha256: str
+    bytes: int
+    tz: str
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class IngestCounts:
+    source_id: int
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    points: int
+    events: int
+    series: int
+    duplicates: int
+    replaced: int
+
 
 STAGES = ("points", "censored", "events", "rejects")
 # rows of a file held in memory before its parts are staged on disk (about 100 bytes each)
@@ -238,8 +263,6 @@ class SourceWriter:
 
     def finish(self, notes: Sequence[str] = ()) -> IngestCounts:
         """Move the file into the store in one transaction; return what was written."""
-        from tscorr.store.ingest import IngestCounts
-
         store = self.store
         with ExitStack() as stack:
             if not self.staged:  # the held parts, straight from memory under the stage names
