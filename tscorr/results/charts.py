@@ -31,6 +31,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from tscorr.results.answers import number  # noqa: E402
 from tscorr.results.runview import RunView  # noqa: E402
@@ -43,6 +44,11 @@ plt.rcParams.update({"font.size": 9, "axes.titlesize": 10, "svg.fonttype": "none
 
 def lag_label(unit: str) -> str:
     return f"lag ({unit}); k > 0: the series moves k {unit} after the events"
+
+
+def _whole_lags(ax: Any) -> None:
+    """Lags are whole buckets: no tick at lag 0.25."""
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def series_chart(store: Store, view: RunView, event_set: str, series: str) -> Figure:
@@ -168,21 +174,27 @@ def correlogram(view: RunView, event_set: str, series: str) -> Figure:
     window = view.max_lag(series)
     if rows.height == 1 and window:  # stored by its peak alone (xcorr --keep peaks)
         ax.set_xlim(-window - 0.5, window + 0.5)
+        # around 0, with room for the point and its ring (a lone point sets no range)
+        reach = max(0.05, 1.4 * float(np.nanmax(np.abs(r)))) if np.isfinite(r).any() else 1.0
+        ax.set_ylim(-min(reach, 1.05), min(reach, 1.05))
         ax.text(
             0.5,
-            0.5,
+            0.88,
             "only this pair's peak lag is stored (xcorr --keep peaks);\n"
             "run xcorr again with --keep all to draw every lag",
             transform=ax.transAxes,
             ha="center",
-            va="center",
+            va="top",
             fontsize=9,
             color="0.35",
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.9},
         )
     ax.set_title(f"{series} against {event_set}: r by lag")
     ax.set_xlabel(lag_label(unit))
+    _whole_lags(ax)
     ax.set_ylabel("r")
-    ax.legend(loc="best", fontsize=7, framealpha=0.8)
+    lone = rows.height == 1 and window
+    ax.legend(loc="lower right" if lone else "best", fontsize=7, framealpha=0.8)
     return fig
 
 
@@ -241,6 +253,7 @@ def response_curve(view: RunView, event_set: str, series: str) -> Figure:
         ax.set_yscale("log")
     ax.set_title(f"{series} around {event_set}: ratio to its usual level")
     ax.set_xlabel(f"lag ({unit}) after the event; negative: before it")
+    _whole_lags(ax)
     ax.set_ylabel("value / baseline")
     ax.legend(loc="best", fontsize=7, framealpha=0.8)
     return fig
