@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from tscorr.frames import CENSORED, EVENTS, POINTS, REJECTS, FeedFrames
+from tscorr.frames import POINTS, FeedFrames
 
 if TYPE_CHECKING:  # the store mixin that owns a load (for types only)
     from tscorr.store.ingest import _Loading
@@ -63,12 +63,6 @@ _STAGE_DDL = {
     "events": "ts TIMESTAMPTZ, ts_end TIMESTAMPTZ, kind VARCHAR, name VARCHAR, "
     "weight DOUBLE, attrs VARCHAR, seq BIGINT",
     "rejects": "line BIGINT, raw VARCHAR, reason VARCHAR",
-}
-_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
-    "points": {"code": pl.Int64(), "ts": POINTS["ts"], "value": pl.Float64(), "flag": pl.String()},
-    "censored": {"code": pl.Int64(), "ts": CENSORED["ts"], "below": pl.Float64()},
-    "events": dict(EVENTS),
-    "rejects": dict(REJECTS),
 }
 
 
@@ -126,8 +120,9 @@ class SourceWriter:
         fresh = frames.series.filter(~pl.col("series").is_in(list(self.codes)))
         for name in fresh["series"]:
             self.codes[name] = len(self.codes)
+        code = self._code(pl.col("series"))  # names -> this load's codes, so far
         if fresh.height:
-            self.series_meta.append(fresh.with_columns(self._code(pl.col("series"))))
+            self.series_meta.append(fresh.with_columns(code))
         here = set(frames.points["series"].unique().to_list()) | set(
             frames.censored["series"].unique().to_list()
         )
@@ -137,8 +132,8 @@ class SourceWriter:
         for name, step in (steps or {}).items():
             self.steps[self.codes[name]] = step
         part = {
-            "points": self._numbered(frames.points.with_columns(self._code(pl.col("series")))),
-            "censored": self._numbered(frames.censored.with_columns(self._code(pl.col("series")))),
+            "points": self._numbered(frames.points.with_columns(code)),
+            "censored": self._numbered(frames.censored.with_columns(code)),
             "events": self._numbered(frames.events),
             "rejects": frames.rejects,
         }
@@ -266,14 +261,10 @@ class SourceWriter:
         store = self.store
         with ExitStack() as stack:
             if not self.staged:  # the held parts, straight from memory under the stage names
+                if not self.held:  # nothing came: one empty part gives every column
+                    self.add(FeedFrames(rows_read=0))
                 for kind in STAGES:
-                    frames = [p[kind] for p in self.held if p[kind].height]
-                    if frames:
-                        frame = pl.concat(frames, how="vertical_relaxed")
-                    else:
-                        frame = pl.DataFrame(schema=_SCHEMAS[kind])
-                        if kind != "rejects":
-                            frame = frame.with_columns(pl.lit(0, pl.Int64).alias("seq"))
+                    frame = pl.concat([p[kind] for p in self.held], how="vertical_relaxed")
                     stack.enter_context(store._registered(stage_name(kind), frame))
             with store.transaction():
                 counts = self._commit(notes)
