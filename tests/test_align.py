@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import random
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tscorr.analysis.align import encode_events, make_grid, series_matrix
 from tscorr.analysis.request import Encoding
@@ -118,3 +121,53 @@ def test_unknown_encoding_lists_the_known() -> None:
         match="unknown encoding 'pulse'; known: count, decay:HALF_LIFE, impulse, step, weight",
     ):
         encode_events(EVENTS, grid, "pulse")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([2, 5, 9, 40]),  # 40: a series not asked for
+            st.integers(-30, 330),  # minutes from midnight; some fall off the grid
+            st.floats(-1e3, 1e3, allow_nan=False),
+        ),
+        max_size=40,
+    ),
+    st.permutations(["sum", "mean", "last", "max"]),
+    st.randoms(use_true_random=False),
+)
+def test_points_in_any_order_bucket_as_a_group_by_would(
+    rows: list[tuple[int, int, float]], aggs: list[str], rnd: random.Random
+) -> None:
+    """The store hands points over in no order: shuffled or sorted, with several points per
+    bucket or one, the matrix equals an independent polars group-by of the same points."""
+    ids = [9, 2, 5, 7]  # not ascending; 7 has no points
+    pts = pl.DataFrame(
+        [(s, h(0) + timedelta(minutes=m, seconds=i), v) for i, (s, m, v) in enumerate(rows)],
+        schema={"series_id": pl.Int64, "ts": pl.Datetime("us", "UTC"), "value": pl.Float64},
+        orient="row",
+    )
+    grid = make_grid(h(0), h(4), parse_duration("1h"))
+    shuffled = pts.sample(fraction=1.0, shuffle=True, seed=rnd.randrange(2**31))
+    stored = shuffled.filter(pl.col("series_id").is_in(ids)).select(  # as the store reads them
+        pl.col("series_id").replace_strict(ids, range(len(ids))).alias("row"),
+        pl.col("ts").dt.epoch("us").alias("ts_us"),
+        "value",
+    )
+    got = series_matrix(stored, ids, aggs, grid, fill_zero=[False] * 4)
+    expected = np.full((4, 5), np.nan)
+    oracle = {"sum": "sum", "mean": "mean", "max": "max"}
+    for i, (sid, agg) in enumerate(zip(ids, aggs, strict=True)):
+        mine = pts.filter((pl.col("series_id") == sid) & (pl.col("ts") < h(5)))
+        mine = mine.filter(pl.col("ts") >= h(0)).sort("ts")
+        mine = mine.with_columns(pl.col("ts").dt.truncate("1h"))
+        if agg == "last":  # the latest instant in the bucket (sorted by time before grouping)
+            done = mine.group_by("ts").agg(pl.col("value").last())
+        else:
+            done = mine.group_by("ts").agg(getattr(pl.col("value"), oracle[agg])())
+        for when, value in done.iter_rows():
+            expected[i, int((when - h(0)).total_seconds() // 3600)] = value
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-9)
+    # the same points by series_id, with datetimes (and a series not asked for), in time
+    # order: the same matrix
+    np.testing.assert_array_equal(series_matrix(pts, ids, aggs, grid, [False] * 4), got)

@@ -97,8 +97,13 @@ def utc_offsets(grid: Grid) -> np.ndarray | None:
 
 def bucket_positions(ts: pl.Series, grid: Grid) -> np.ndarray:
     """Grid position of the bucket holding each timestamp; -1 outside the grid."""
+    return positions_us(ts.cast(pl.Datetime("us", "UTC")).dt.epoch("us").to_numpy(), grid)
+
+
+def positions_us(t: np.ndarray, grid: Grid) -> np.ndarray:
+    """Grid position of each instant ``t`` (int64 microseconds since 1970-01-01 UTC);
+    -1 outside the grid."""
     starts = grid.starts.dt.epoch("us").to_numpy()
-    t = ts.cast(pl.Datetime("us", "UTC")).dt.epoch("us").to_numpy()
     end = pl.Series([grid.end]).cast(pl.Datetime("us", "UTC")).dt.epoch("us")[0]
     if grid.bucket.calendar:  # days and weeks vary in length across DST changes
         pos = np.searchsorted(starts, t, side="right") - 1
@@ -108,6 +113,14 @@ def bucket_positions(ts: pl.Series, grid: Grid) -> np.ndarray:
     return pos
 
 
+def _epoch_us(points: pl.DataFrame) -> np.ndarray:
+    """The points' instants in microseconds since 1970 UTC (``ts_us`` as the store reads
+    them, or a ``ts`` datetime column)."""
+    if "ts_us" in points.columns:
+        return points["ts_us"].to_numpy()
+    return points["ts"].cast(pl.Datetime("us", "UTC")).dt.epoch("us").to_numpy()
+
+
 def series_matrix(
     points: pl.DataFrame,
     ids: list[int],
@@ -115,12 +128,14 @@ def series_matrix(
     grid: Grid,
     fill_zero: list[bool] | None = None,
 ) -> np.ndarray:
-    """Bucket long points (series_id, ts, value) into a (len(ids), grid.n) float array.
+    """Bucket long points, in any order, into a (len(ids), grid.n) float array.
 
-    Row i holds series ``ids[i]`` (ascending ids), bucketed with ``aggs[i]``. NaN marks a
-    missing bucket. Empty buckets inside a row's observed range become 0 where
-    ``fill_zero[i]`` (default: the ``sum`` rows, i.e. counts; a censored count series, such
-    as a top list, must pass False).
+    ``points`` are (row, ts_us, value) as :meth:`Store.read_points` gives them (``row``
+    indexes ``ids``, ``ts_us`` in microseconds since 1970 UTC) or (series_id, ts, value);
+    points of series not in ``ids`` are ignored. Row i holds series ``ids[i]``, bucketed with
+    ``aggs[i]``. NaN marks a missing bucket. Empty buckets inside a row's observed range
+    become 0 where ``fill_zero[i]`` (default: the ``sum`` rows, i.e. counts; a censored
+    count series, such as a top list, must pass False).
     """
     m, n = len(ids), grid.n
     out = np.full((m, n), np.nan)
@@ -129,22 +144,24 @@ def series_matrix(
     for agg in set(aggs):
         if agg not in AGG_EXPR:
             raise UnknownName("aggregation", agg, AGG_EXPR)
-    sid = points["series_id"].to_numpy()
-    runs = None  # points per row, when the points come by series (as the store reads them)
-    if sid.size and np.all(sid[1:] >= sid[:-1]):
-        runs = np.searchsorted(sid, ids, side="right") - np.searchsorted(sid, ids, side="left")
-        if runs.sum() != sid.size:  # points of series not asked for
-            runs = None
-    pos = bucket_positions(points["ts"], grid)
+    if "ts_us" in points.columns:
+        t, row = points["ts_us"].to_numpy(), points["row"].to_numpy()
+    else:
+        t = points["ts"].cast(pl.Datetime("us", "UTC")).dt.epoch("us").to_numpy()
+        row = _rows_of(points["series_id"].to_numpy(), ids)
+    key = positions_us(t, grid)
+    keep = (key >= 0) & (row >= 0)
+    key += row * np.int64(n)
     values = points["value"].to_numpy()
-    if runs is None or not _one_per_bucket(out, pos, values, runs):
+    if not keep.all():
+        key, t, values = key[keep], t[keep], values[keep]
+    # one point per cell, the usual case: a cell is written twice exactly when fewer cells
+    # than points end up holding a value (points are finite; a NaN point only costs the
+    # slower path)
+    out.ravel()[key] = values
+    if np.count_nonzero(~np.isnan(out)) != key.size:
         out.fill(np.nan)
-        row = (
-            np.repeat(np.arange(m, dtype=np.int64), runs)
-            if runs is not None
-            else np.searchsorted(np.asarray(ids), sid)
-        )
-        _combine(out, row, pos, values, points["ts"], aggs)
+        _combine(out, key, values, t, aggs)
     counts = np.array(fill_zero if fill_zero is not None else [agg == "sum" for agg in aggs])
     if counts.any():
         seen = ~np.isnan(out)
@@ -156,40 +173,25 @@ def series_matrix(
     return out
 
 
-def _one_per_bucket(out: np.ndarray, pos: np.ndarray, values: np.ndarray, runs: np.ndarray) -> bool:
-    """Write each row's points, ``runs[i]`` of them in time order, into row i of ``out``
-    when every point has a bucket of its own on the grid (the usual case: one series at a
-    time, so its few kB stay in the cache); False, part written, where one does not."""
-    lo = 0
-    for i, count in enumerate(runs.tolist()):
-        at = pos[lo : lo + count]
-        if count and (at[0] < 0 or not (at[1:] > at[:-1]).all()):
-            return False
-        out[i, at] = values[lo : lo + count]
-        lo += count
-    return True
+def _rows_of(sid: np.ndarray, ids: list[int]) -> np.ndarray:
+    """Row of each point's series in ``ids`` (-1: a series not asked for)."""
+    wanted = np.asarray(ids, dtype=np.int64)
+    order = np.argsort(wanted, kind="stable")
+    at = np.clip(np.searchsorted(wanted, sid, sorter=order), 0, max(wanted.size - 1, 0))
+    return np.where(wanted[order[at]] == sid, order[at], -1)
 
 
 def _combine(
-    out: np.ndarray,
-    row: np.ndarray,
-    pos: np.ndarray,
-    values: np.ndarray,
-    ts: pl.Series,
-    aggs: list[str],
+    out: np.ndarray, key: np.ndarray, values: np.ndarray, t: np.ndarray, aggs: list[str]
 ) -> None:
-    """Write points into ``out`` (rows ``row``, buckets ``pos``; -1: off the grid),
-    combining the points that share a bucket with their row's aggregation."""
+    """Write points into the cells ``key`` (row * buckets + position) of ``out``,
+    combining the points that share a cell with their row's aggregation (``last``: the
+    latest instant ``t``). The points are put in (cell, time) order first, so that a sum or
+    a mean adds them in the same order however the store handed them over."""
     n = out.shape[1]
-    keep = pos >= 0
-    key = row[keep] * n + pos[keep]
-    values = values[keep]
-    if key.size and np.all(np.diff(key) > 0):
-        out.ravel()[key] = values  # one point per bucket: nothing to combine
-        return
     agg_of_row = np.array(aggs)
-    frame = pl.DataFrame(
-        {"key": key, "value": values, "ts": ts.filter(pl.Series(keep)), "agg": agg_of_row[key // n]}
+    frame = pl.DataFrame({"key": key, "value": values, "ts": t, "agg": agg_of_row[key // n]}).sort(
+        "key", "ts", "value"
     )
     for agg in np.unique(agg_of_row):
         part = frame.filter(pl.col("agg") == agg).group_by("key").agg(AGG_EXPR[agg].alias("v"))

@@ -312,9 +312,13 @@ def iter_blocks(store: Store, plan: Plan, max_rows: int | None = None) -> Iterat
             rows = group.rows[lo : lo + size]
             ids = [int(r["series_id"]) for r in rows]
             stored = [i for i in ids if i >= 0]
-            points = store.read_points(stored)
+            points = store.read_points(ids)  # made series (ids < 0) have no stored points
             if plan.extra is not None:
-                made = plan.extra.filter(pl.col("series_id").is_in(ids))
+                made = plan.extra.filter(pl.col("series_id").is_in(ids)).select(
+                    pl.col("series_id").replace_strict(ids, range(len(ids))).alias("row"),
+                    pl.col("ts").dt.epoch("us").alias("ts_us"),
+                    "value",
+                )
                 points = pl.concat([made, points.cast(made.schema)]) if made.height else points
             kinds = [r["kind"] for r in rows]
             aggs = [r["agg"] for r in rows]

@@ -175,17 +175,24 @@ class _Reading(_Base):
         )
 
     def _by_ids(self, series_ids: Sequence[int], sql: str) -> pl.DataFrame:
-        """Run ``sql``, which joins the table ``_tscorr_ids`` (column series_id)."""
-        ids = pl.DataFrame({"series_id": list(series_ids)}, schema={"series_id": pl.Int64})
+        """Run ``sql``, which joins the table ``_tscorr_ids`` (series_id, and ``row``: the
+        position of the id in ``series_ids``)."""
+        ids = pl.DataFrame(
+            {"series_id": list(series_ids), "row": range(len(series_ids))},
+            schema={"series_id": pl.Int64, "row": pl.Int32},
+        )
         with self._registered("_tscorr_ids", ids):
             return self.query(sql)
 
     def read_points(self, series_ids: Sequence[int]) -> pl.DataFrame:
-        """Points of the given series as (series_id, ts, value), by series_id then time."""
+        """Points of the given series as (row, ts_us, value): ``row`` is the position of the
+        point's series in ``series_ids``, ``ts_us`` microseconds since 1970-01-01 UTC. In no
+        particular order (sorting 17 M points took DuckDB longer than reading them; the
+        aligner needs no order)."""
         return self._by_ids(
             series_ids,
-            "SELECT p.series_id, p.ts, p.value FROM points p "
-            "JOIN _tscorr_ids i USING (series_id) ORDER BY p.series_id, p.ts",
+            "SELECT i.row, epoch_us(p.ts) AS ts_us, p.value FROM points p "
+            "JOIN _tscorr_ids i USING (series_id)",
         )
 
     def series_spans(self, series_ids: Sequence[int]) -> pl.DataFrame:

@@ -296,6 +296,7 @@ def circular_correlations(
     rows: slice = slice(None),
     s_ey: np.ndarray | None = None,
     terms: EventTerms | None = None,
+    overwrite: bool = False,
 ) -> np.ndarray:
     """r of each row with ``e`` shifted circularly by every tau = 0..n-1: (rows, n).
 
@@ -305,16 +306,19 @@ def circular_correlations(
     ``ccf``: full-series means and standard deviations, denominator n; ``pearson`` and
     ``spearman``: every observed bucket pairs with some shifted event bucket, so the pairs
     are the observed buckets and only the events' sums over them move with tau. ``s_ey``:
-    the rows' :func:`circular_products`, when the caller has them.
+    the rows' :func:`circular_products`, when the caller has them; ``overwrite``: the result
+    may be written over them (the ``ccf`` estimator then makes no new (rows, n) array).
     """
     n = prep.n
     t = terms or EventTerms(prep, e)
     if s_ey is None:
-        s_ey = circular_products(prep, e, rows, t)
+        s_ey, overwrite = circular_products(prep, e, rows, t), True
     ec = t.ec
     with np.errstate(invalid="ignore", divide="ignore"):
         if prep.estimator == "ccf":
-            out: np.ndarray = s_ey / (n * t.sd_e * prep.sd_y[rows, None])
+            out: np.ndarray = np.divide(
+                s_ey, n * t.sd_e * prep.sd_y[rows, None], out=s_ey if overwrite else None
+            )
         else:
             fe = t.fe
             y0 = prep.y0[rows]
