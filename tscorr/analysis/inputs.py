@@ -314,11 +314,7 @@ def iter_blocks(store: Store, plan: Plan, max_rows: int | None = None) -> Iterat
             stored = [i for i in ids if i >= 0]
             points = store.read_points(ids)  # made series (ids < 0) have no stored points
             if plan.extra is not None:
-                made = plan.extra.filter(pl.col("series_id").is_in(ids)).select(
-                    pl.col("series_id").replace_strict(ids, range(len(ids))).alias("row"),
-                    pl.col("ts").dt.epoch("us").alias("ts_us"),
-                    "value",
-                )
+                made = align.stored_form(plan.extra, ids)
                 points = pl.concat([made, points.cast(made.schema)]) if made.height else points
             kinds = [r["kind"] for r in rows]
             aggs = [r["agg"] for r in rows]
