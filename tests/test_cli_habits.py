@@ -115,3 +115,28 @@ def test_memory_limit_reaches_duckdb_and_the_blocks(runner, tmp_path: Path, fixt
     # the blocks: a small limit means small chunks of rows, a large one the usual
     assert chunk_rows_for(parse_size("100MB"), 8760) < ROWS_PER_BLOCK
     assert chunk_rows_for(parse_size("16GB"), 8760) == ROWS_PER_BLOCK
+
+
+@pytest.mark.parametrize("preset", [None, "1"])
+def test_the_command_turns_numpy_huge_pages_off_unless_asked(preset: str | None) -> None:
+    """The console script imports numpy with huge pages off (the kernel's compaction made an
+    analysis 20-40% slower); a value the caller set is kept. Checked in a fresh process,
+    where numpy reads the setting when it is first imported."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    if preset is not None:
+        env["NUMPY_MADVISE_HUGEPAGE"] = preset
+    probe = (
+        "import sys; sys.argv = ['tscorr', '--version']\n"
+        "from tscorr._entry import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "import numpy\n"
+        "print(numpy._core.multiarray._get_madvise_hugepage())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == ("True" if preset == "1" else "False")

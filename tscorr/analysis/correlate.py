@@ -159,7 +159,7 @@ def run_xcorr(
             done += len(sets) * len(block.names)
             continue
         names = [n for n, ok in zip(block.names, usable, strict=True) if ok]
-        y = block.y[usable]
+        y = block.y if usable.all() else block.y[usable]  # (a mask would copy every row)
         # the series' FFTs and window sums, made once for every event set of the block
         prep = Prepared.build(y, lag, params.estimator) if params.test != "prewhiten" else None
         chunk_rows = chunk_rows_for(chunk_memory, block.grid.n)

@@ -6,6 +6,8 @@ Kernels: arrays in, arrays out. Used by :mod:`tscorr.analysis.kernels.significan
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy.fft import irfft, rfft
 from scipy.special import inv_boxcox, inv_boxcox1p
@@ -70,11 +72,12 @@ def _upper_shape(excess: np.ndarray, resamples: int = 200, level: float = 0.9) -
     """The upper ``level`` bootstrap bound of the PWM shape (seeded: the same data, the same
     bound). ``excess`` comes in descending order, so each resample is sorted by sorting its
     indices (small integers: a radix sort) and reading them from the largest."""
-    rng = np.random.default_rng(len(excess))
-    picks = rng.integers(0, len(excess), (resamples, len(excess)))
     if len(excess) < 2**15 and np.all(excess[1:] <= excess[:-1]):
-        samples = excess[np.sort(picks.astype(np.int16), axis=1)[:, ::-1]]
+        samples = excess[_descending_picks(len(excess), resamples)]
     else:
+        picks = np.random.default_rng(len(excess)).integers(
+            0, len(excess), (resamples, len(excess))
+        )
         samples = np.sort(excess[picks], axis=1)
     k = samples.shape[1]
     a0 = samples.mean(axis=1)
@@ -83,6 +86,17 @@ def _upper_shape(excess: np.ndarray, resamples: int = 200, level: float = 0.9) -
         shapes = -(a0 / (a0 - 2 * a1) - 2)
     shapes = shapes[np.isfinite(shapes)]
     return float(np.quantile(shapes, level)) if shapes.size else 0.0
+
+
+@functools.lru_cache(maxsize=64)
+def _descending_picks(size: int, resamples: int) -> np.ndarray:
+    """The bootstrap's resampled indices (seeded by ``size``), each resample sorted from the
+    largest index: the same for every fit with ``size`` excesses, so made once (a tail fit
+    of a year of hours took 1.2 ms, a quarter of it here)."""
+    picks = np.random.default_rng(size).integers(0, size, (resamples, size))
+    out = np.sort(picks.astype(np.int16), axis=1)[:, ::-1]
+    out.flags.writeable = False
+    return out
 
 
 def gpd_tail(null: np.ndarray, x: np.ndarray, effective: float | None = None) -> np.ndarray | None:

@@ -85,14 +85,21 @@ class Prepared:
             rows = slice(lo, lo + step)
             seen = obs[rows]
             count = seen.sum(axis=1)
-            part = np.where(seen, y[rows], 0.0)
+            full = bool(count.min() == n)  # no gap: centred in place, without masks
+            if full:
+                part = y0[rows]
+                np.copyto(part, y[rows])
+            else:
+                part = np.where(seen, y[rows], 0.0)
             with np.errstate(invalid="ignore", divide="ignore"):
                 mean = np.where(count > 0, part.sum(axis=1) / count, 0.0)
                 part -= mean[:, None]
-                part[~seen] = 0.0
+                if not full:
+                    part[~seen] = 0.0
                 sd_y[rows] = np.sqrt((part**2).sum(axis=1) / count)
-            y0[rows] = part
-            complete[rows] = seen.all(axis=1)
+            if not full:
+                y0[rows] = part
+            complete[rows] = count == n
         self.n = n
         self.max_lag = max_lag
         self.estimator = estimator
