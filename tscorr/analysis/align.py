@@ -114,14 +114,6 @@ def positions_us(t: np.ndarray, grid: Grid) -> np.ndarray:
     return pos
 
 
-def _epoch_us(points: pl.DataFrame) -> np.ndarray:
-    """The points' instants in microseconds since 1970 UTC (``ts_us`` as the store reads
-    them, or a ``ts`` datetime column)."""
-    if "ts_us" in points.columns:
-        return points["ts_us"].to_numpy()
-    return points["ts"].cast(pl.Datetime("us", "UTC")).dt.epoch("us").to_numpy()
-
-
 def series_matrix(
     points: pl.DataFrame,
     ids: list[int],
