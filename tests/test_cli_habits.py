@@ -120,7 +120,7 @@ def test_memory_limit_reaches_duckdb_and_the_blocks(runner, tmp_path: Path, fixt
 @pytest.mark.parametrize("preset", [None, "1"])
 def test_the_command_turns_numpy_huge_pages_off_unless_asked(preset: str | None) -> None:
     """The console script imports numpy with huge pages off (the kernel's compaction made an
-    analysis 20-40% slower); a value the caller set is kept. Checked in a fresh process,
+    analysis 15-40% slower); a value the caller set is kept. Checked in a fresh process,
     where numpy reads the setting when it is first imported."""
     import os
     import subprocess

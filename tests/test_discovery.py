@@ -18,7 +18,12 @@ from hypothesis import strategies as st
 from scipy.ndimage import maximum_filter1d
 from statsmodels.tsa.stattools import ccf
 
-from tscorr.analysis.kernels.discovery import assess_pairs, peak_columns, window_reach
+from tscorr.analysis.kernels.discovery import (
+    assess_pairs,
+    peak_columns,
+    positions_reach,
+    where_2d,
+)
 from tscorr.analysis.kernels.slide import circular_max, sliding_max
 from tscorr.analysis.kernels.xcorr import Prepared, circular_products
 
@@ -121,7 +126,7 @@ def test_the_cases_reach_the_hard_branches() -> None:
     seed=st.integers(0, 2**32 - 1),
     density=st.floats(0.0, 1.0),
 )
-def test_window_reach_counts_as_a_sliding_maximum(
+def test_reach_from_positions_counts_as_a_sliding_maximum(
     n: int, lag: int, seed: int, density: float
 ) -> None:
     """The union of windows equals counting a wrapped sliding maximum, near and far."""
@@ -129,7 +134,9 @@ def test_window_reach_counts_as_a_sliding_maximum(
     rng = np.random.default_rng(seed)
     a = np.abs(rng.normal(size=(4, n)))
     u = np.quantile(a, 1 - density, axis=1) if density > 0 else a.max(axis=1) + 1
-    reach, far = window_reach(a, u, lag)
+    row, pos = where_2d(a >= u[:, None])
+    np.testing.assert_array_equal(np.stack([row, pos]), np.nonzero(a >= u[:, None]))
+    reach, far = positions_reach(row, pos, a.shape, lag)
     peaks = maximum_filter1d(a, size=2 * lag + 1, axis=1, mode="wrap")
     shift = np.arange(n)
     near = (np.minimum(shift, n - shift) <= 2 * lag) & (shift != 0)

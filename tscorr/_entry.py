@@ -7,8 +7,8 @@ handles Ctrl-C (rolling back what was not committed).
 Before numpy is imported, its ``NUMPY_MADVISE_HUGEPAGE`` is set to 0 unless the caller set
 it: numpy asks Linux for huge pages for every large array, and where the kernel then
 compacts memory to find them (transparent huge pages with ``defrag`` at ``madvise``, a
-common default), the many short-lived arrays of an analysis spend more time in the kernel
-than in numpy. Measured on a 2-core machine, 2,000 x 10 xcorr: 6.5-6.8 s with huge pages,
+common default), the many short-lived arrays of an analysis spend over a quarter of their
+CPU time in the kernel. Measured on a 2-core machine, 2,000 x 10 xcorr: 6.5-6.8 s with huge pages,
 4.8-5.7 s without (system time 2.7 s against 1.3 s).
 """
 

@@ -66,15 +66,6 @@ class PeakNull:
     unresolved: np.ndarray  # (m,) bool: q_at needs every lag's p-value (see peak_null)
 
 
-def window_reach(a: np.ndarray, u: np.ndarray, max_lag: int) -> tuple[np.ndarray, np.ndarray]:
-    """For each row: how many shifts s != 0 have ``max(a[s-L..s+L]) >= u`` (circularly), and
-    how many of them lie further than 2L from shift 0 (whose windows cannot hold lags near
-    0). The same counts as a sliding maximum of width 2L+1 with wrap-around, read off the
-    positions where ``a >= u`` (few, for a peak threshold) instead of the whole circle."""
-    row, pos = where_2d(a >= u[:, None])
-    return positions_reach(row, pos, a.shape, max_lag)
-
-
 def where_2d(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.nonzero`` of a 2-d mask, (rows, columns) in row-major order: found in the flat
     mask (15 times faster than numpy's 2-d ``nonzero``, measured at 29 x 8,760)."""
@@ -85,8 +76,11 @@ def where_2d(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def positions_reach(
     row: np.ndarray, pos: np.ndarray, shape: tuple[int, int], max_lag: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`window_reach` from the positions (``row``, ``pos``, in row-major order, as
-    ``np.nonzero`` gives them) where a row reaches its threshold.
+    """For each row of an (m, n) circle: how many shifts s != 0 have a position within L
+    of them (the same count as a sliding maximum of width 2L+1, with wrap-around, reaching
+    the threshold), and how many of those lie further than 2L from shift 0 (whose windows
+    cannot hold lags near 0). ``row``, ``pos``: the positions where a row reaches its
+    threshold, in row-major order (:func:`where_2d`); few, for a peak threshold.
 
     Far and near: the shifts s != 0 whose window [s-L, s+L] holds a position are the union
     of the windows around the positions, of size ``sum_i min(gap_i, 2L + 1)`` over the gaps
@@ -153,7 +147,8 @@ def peak_null(cc: np.ndarray, stat: np.ndarray, max_lag: int, at: np.ndarray) ->
     u_at = abs_stat[i, at] - TOL
     low = np.where(other, np.minimum(u, u_at), u)[:, None]
     row, pos = where_2d((cc >= low) | (cc <= -low))  # |cc| >= low, without an |cc| array
-    reached = np.abs(cc[row, pos]) >= u[row]
+    size = np.abs(cc[row, pos])
+    reached = size >= u[row]
     reach_max, reach_far = positions_reach(row[reached], pos[reached], (m, n), max_lag)
     p_peak = (1.0 + reach_max) / n  # the max-|r| null; Holm below where the far shifts end
     method = ["exact"] * m
@@ -179,7 +174,7 @@ def peak_null(cc: np.ndarray, stat: np.ndarray, max_lag: int, at: np.ndarray) ->
     unresolved = np.zeros(m, dtype=bool)
     if other.any():
         # the positions of the other rows reaching their own threshold (every one found)
-        mine = other[row] & (np.abs(cc[row, pos]) >= u_at[row])
+        mine = other[row] & (size >= u_at[row])
         reach_at, far_at = positions_reach(row[mine], pos[mine], (m, n), max_lag)
         q_at[other] = (1.0 + reach_at[other]) / n
         unresolved[other] = far_at[other] < TAIL_BELOW
