@@ -299,3 +299,25 @@ def test_the_charts_draw_the_tables_numbers(sandy: Store) -> None:
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+@pytest.mark.parametrize("bucket", ["1w", "1mo", "1d"])
+def test_a_series_is_drawn_in_the_buckets_it_was_analysed_in(sandy: Store, bucket: str) -> None:
+    """Points finer than the run's bucket are drawn as the aligner bucketed them: the same
+    calendar weeks (from Monday), months and days in the run's zone and the same values, a
+    count's empty buckets as 0. (Fixed-length windows from 1970 had drawn weeks from a
+    Thursday, in UTC, so the landfall's week showed its peak days earlier.)"""
+    from tscorr.analysis.align import make_grid, series_matrix
+    from tscorr.results.charts import _as_analysed
+    from tscorr.units import parse_duration
+
+    zone, size = "America/New_York", parse_duration(bucket)
+    points = sandy.query(
+        "SELECT s.series_id, p.ts, p.value FROM points p JOIN series s USING (series_id) "
+        "WHERE s.name = '311:total' ORDER BY p.ts"
+    )
+    drawn = _as_analysed(points.select("ts", "value"), {"agg": "sum", "kind": "count"}, size, zone)
+    grid = make_grid(points["ts"].min(), points["ts"].max(), size, zone)
+    aligned = series_matrix(points, [int(points["series_id"][0])], ["sum"], grid)[0]
+    assert drawn["ts"].to_list() == grid.starts.to_list()
+    np.testing.assert_array_equal(drawn["value"].to_numpy(), aligned)

@@ -30,6 +30,13 @@ SERIES: Mapping[str, pl.DataType] = {
     # native step ("1d", "15m"); null: detected from the points at load time
     "step": pl.String(),
 }
+# how a series' points combine within a bucket, by its ``agg`` (the aligner and the charts)
+AGGREGATIONS: Mapping[str, pl.Expr] = {
+    "sum": pl.col("value").sum(),
+    "mean": pl.col("value").mean(),
+    "last": pl.col("value").sort_by("ts").last(),
+    "max": pl.col("value").max(),
+}
 # columns a reader may leave out: they are filled with nulls and decided by the loader
 OPTIONAL = frozenset({"kind", "step"})
 EVENTS: Mapping[str, pl.DataType] = {

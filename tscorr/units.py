@@ -11,8 +11,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tscorr.errors import BadInput
+
+if TYPE_CHECKING:
+    import polars as pl
 
 _MONTH = 2_629_746  # seconds in the mean Gregorian month (365.2425 d / 12)
 _UNITS = {
@@ -59,6 +63,16 @@ class Duration:
 
     def __str__(self) -> str:
         return f"{self.count}{self.unit}"
+
+
+def bucket_start(ts: pl.Expr, bucket: Duration, tz: str) -> pl.Expr:
+    """The start (a UTC instant) of the bucket holding each instant of ``ts``: seconds,
+    minutes and hours are counted from 1970 in UTC; days, weeks (from Monday), months,
+    quarters and years follow the calendar of ``tz``. The one rule the aligner and the
+    charts bucket by."""
+    if bucket.calendar:
+        return ts.dt.convert_time_zone(tz).dt.truncate(bucket.polars).dt.convert_time_zone("UTC")
+    return ts.dt.truncate(bucket.polars)
 
 
 def parse_duration(text: str, what: str = "duration") -> Duration:

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -23,14 +24,8 @@ import polars as pl
 
 from tscorr.choices import ENCODINGS
 from tscorr.errors import BadInput, NoData, UnknownName
-from tscorr.units import Duration
-
-AGG_EXPR = {
-    "sum": pl.col("value").sum(),
-    "mean": pl.col("value").mean(),
-    "last": pl.col("value").sort_by("ts").last(),
-    "max": pl.col("value").max(),
-}
+from tscorr.frames import AGGREGATIONS
+from tscorr.units import Duration, bucket_start
 
 
 @dataclass(frozen=True)
@@ -46,11 +41,13 @@ class Grid:
     def n(self) -> int:
         return len(self.starts)
 
-
-def local_bucket(ts: pl.Expr, bucket: Duration, tz: str) -> pl.Expr:
-    if bucket.calendar:
-        return ts.dt.convert_time_zone(tz).dt.truncate(bucket.polars).dt.convert_time_zone("UTC")
-    return ts.dt.truncate(bucket.polars)
+    @functools.cached_property
+    def instants_us(self) -> tuple[np.ndarray, int]:
+        """(bucket starts, end of the last bucket) in microseconds since 1970 UTC, made once
+        for every chunk of points placed on the grid."""
+        starts = self.starts.dt.epoch("us").to_numpy()
+        end = pl.Series([self.end]).cast(pl.Datetime("us", "UTC")).dt.epoch("us")[0]
+        return starts, int(end)
 
 
 def make_grid(first: object, last: object, bucket: Duration, tz: str = "UTC") -> Grid:
@@ -68,7 +65,7 @@ def _make_grid(first: object, last: object, bucket: Duration, tz: str) -> Grid:
     bounds = pl.DataFrame({"ts": [first, last]}).with_columns(
         pl.col("ts").cast(pl.Datetime("us", "UTC"))
     )
-    lo, hi = bounds.select(local_bucket(pl.col("ts"), bucket, tz)).to_series().to_list()
+    lo, hi = bounds.select(bucket_start(pl.col("ts"), bucket, tz)).to_series().to_list()
     zone = tz if bucket.calendar else "UTC"
     lo_z = pl.Series([lo]).dt.convert_time_zone(zone)[0]
     hi_z = pl.Series([hi]).dt.convert_time_zone(zone)[0]
@@ -104,8 +101,7 @@ def bucket_positions(ts: pl.Series, grid: Grid) -> np.ndarray:
 def positions_us(t: np.ndarray, grid: Grid) -> np.ndarray:
     """Grid position of each instant ``t`` (int64 microseconds since 1970-01-01 UTC);
     -1 outside the grid."""
-    starts = grid.starts.dt.epoch("us").to_numpy()
-    end = pl.Series([grid.end]).cast(pl.Datetime("us", "UTC")).dt.epoch("us")[0]
+    starts, end = grid.instants_us
     if grid.bucket.calendar:  # days and weeks vary in length across DST changes
         pos = np.searchsorted(starts, t, side="right") - 1
     else:
@@ -139,8 +135,8 @@ def series_matrix(
     if points.height == 0:
         return out
     for agg in set(aggs):
-        if agg not in AGG_EXPR:
-            raise UnknownName("aggregation", agg, AGG_EXPR)
+        if agg not in AGGREGATIONS:
+            raise UnknownName("aggregation", agg, AGGREGATIONS)
     if "ts_us" not in points.columns:
         points = stored_form(points, ids)
     placed = 0
@@ -208,7 +204,7 @@ def _combine(out: np.ndarray, points: pl.DataFrame, grid: Grid, aggs: list[str])
         {"key": key, "value": values[keep], "ts": t[keep], "agg": agg_of_row[key // n]}
     ).sort("key", "ts", "value")
     for agg in np.unique(agg_of_row):
-        part = frame.filter(pl.col("agg") == agg).group_by("key").agg(AGG_EXPR[agg].alias("v"))
+        part = frame.filter(pl.col("agg") == agg).group_by("key").agg(AGGREGATIONS[agg].alias("v"))
         out.ravel()[part["key"].to_numpy()] = part["v"].to_numpy()
 
 

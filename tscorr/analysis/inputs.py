@@ -33,7 +33,15 @@ from tscorr.analysis.kernels.transforms import apply_transforms
 from tscorr.choices import BY
 from tscorr.errors import NoData, UnknownName
 from tscorr.store import Store
-from tscorr.units import Duration, buckets_in, check_zone, finer, parse_duration, rescale
+from tscorr.units import (
+    Duration,
+    bucket_start,
+    buckets_in,
+    check_zone,
+    finer,
+    parse_duration,
+    rescale,
+)
 
 EVENT_SERIES = "events:"  # prefix of the count series made from events of a kind
 
@@ -260,8 +268,8 @@ def plan_alignment(
     for (eff_text, zone), part in meta.group_by("eff", "zone", maintain_order=True):
         eff = by_text[str(eff_text)]
         bounds = part.select(
-            align.local_bucket(pl.col("first"), eff, str(zone)).alias("lo"),
-            align.local_bucket(pl.col("last"), eff, str(zone)).alias("hi"),
+            bucket_start(pl.col("first"), eff, str(zone)).alias("lo"),
+            bucket_start(pl.col("last"), eff, str(zone)).alias("hi"),
         )
         for row, lo, hi in zip(part.iter_rows(named=True), bounds["lo"], bounds["hi"], strict=True):
             keyed.append(((str(eff), str(zone), lo, hi), eff, row))
@@ -311,8 +319,7 @@ def iter_blocks(store: Store, plan: Plan, max_rows: int | None = None) -> Iterat
         for lo in range(0, len(group.rows), size):
             rows = group.rows[lo : lo + size]
             ids = [int(r["series_id"]) for r in rows]
-            stored = [i for i in ids if i >= 0]
-            points = store.read_points(ids)  # made series (ids < 0) have no stored points
+            points = store.read_points(ids)  # made series (ids < 0) have none stored
             if plan.extra is not None:
                 made = align.stored_form(plan.extra, ids)
                 points = pl.concat([made, points.cast(made.schema)]) if made.height else points
@@ -325,7 +332,7 @@ def iter_blocks(store: Store, plan: Plan, max_rows: int | None = None) -> Iterat
                 names=[r["name"] for r in rows],
                 y=apply_transforms(raw, plan.transform, season_buckets),
                 raw=raw,
-                censored=align.censored_matrix(store.read_censored(stored), ids, grid),
+                censored=align.censored_matrix(store.read_censored(ids), ids, grid),
                 kinds=kinds,
                 aggs=aggs,
                 steps=[r["step"] for r in rows],

@@ -33,9 +33,11 @@ import polars as pl  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from tscorr.frames import AGGREGATIONS  # noqa: E402
 from tscorr.results.answers import number  # noqa: E402
 from tscorr.results.runview import RunView  # noqa: E402
 from tscorr.store import Store  # noqa: E402
+from tscorr.units import Duration, bucket_start  # noqa: E402
 
 WIDTH, HEIGHT = 7.5, 3.2  # inches
 BLUE, ORANGE, GREY, RED = "#1f77b4", "#d95f02", "#888888", "#c0392b"
@@ -68,7 +70,7 @@ def series_chart(store: Store, view: RunView, event_set: str, series: str) -> Fi
     fig, ax = plt.subplots(figsize=(WIDTH, HEIGHT), layout="constrained")
     step = _native_step(points["ts"].to_list(), bucket)
     if step < bucket:  # finer than analysed (one row per tweet): drawn as analysed
-        points, step = _as_analysed(points, meta, bucket), bucket
+        points, step = _as_analysed(points, meta, view.bucket(series), view.zone(series)), bucket
     ts = points["ts"].to_list()
     values = points["value"].to_numpy().astype(float)
     xs, ys = _with_gaps(ts, values, step)
@@ -129,7 +131,9 @@ def series_chart(store: Store, view: RunView, event_set: str, series: str) -> Fi
     ax.set_title(f"{series} around {event_set}")
     ax.set_xlabel(f"time ({meta.get('tz') or 'UTC'}; shown in UTC)")
     ax.set_ylabel(_y_label(meta, step))
-    ax.legend(loc="upper left", fontsize=7, framealpha=0.8)
+    # under the axes: inside, the legend covered the events' labels and the first weeks
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 3), fontsize=7)
     fig.autofmt_xdate()
     return fig
 
@@ -167,12 +171,13 @@ def correlogram(view: RunView, event_set: str, series: str) -> Figure:
         k = int(np.nanargmax(np.abs(r)))
         peak = view.peaks.filter((pl.col("event_set") == event_set) & (pl.col("series") == series))
         p = peak["p_peak"][0] if peak.height else None
-        text = f"peak: lag {int(lags[k]):+d} {unit}, r = {r[k]:.2f}" + (
+        text = f"peak: lag {int(lags[k]):+d} {unit}, r = {number(float(r[k]))}" + (
             f", p_peak = {number(p)}" if p is not None else ""
         )
         ax.plot([lags[k]], [r[k]], "o", ms=9, mfc="none", mec=RED, mew=1.5, label=text)
-    window = view.max_lag(series)
-    if rows.height == 1 and window:  # stored by its peak alone (xcorr --keep peaks)
+    window = view.max_lag(series) or 0
+    lone = rows.height == 1 and window > 0  # stored by its peak alone (xcorr --keep peaks)
+    if lone:
         ax.set_xlim(-window - 0.5, window + 0.5)
         # around 0, with room for the point and its ring (a lone point sets no range)
         reach = max(0.05, 1.4 * float(np.nanmax(np.abs(r)))) if np.isfinite(r).any() else 1.0
@@ -193,7 +198,6 @@ def correlogram(view: RunView, event_set: str, series: str) -> Figure:
     ax.set_xlabel(lag_label(unit))
     _whole_lags(ax)
     ax.set_ylabel("r")
-    lone = rows.height == 1 and window
     ax.legend(loc="lower right" if lone else "best", fontsize=7, framealpha=0.8)
     return fig
 
@@ -351,14 +355,21 @@ def _y_label(meta: dict[str, object], step: timedelta) -> str:
     return "value"
 
 
-def _as_analysed(points: pl.DataFrame, meta: dict[str, Any], bucket: timedelta) -> pl.DataFrame:
-    """Points summed (counts) or averaged (levels) per analysis bucket; a count series' empty
-    buckets inside its span are 0, a level's stay missing."""
-    every = f"{int(bucket.total_seconds())}s"
-    agg = pl.col("value").sum() if meta.get("agg") == "sum" else pl.col("value").mean()
-    out = points.sort("ts").group_by_dynamic("ts", every=every).agg(agg)
+def _as_analysed(
+    points: pl.DataFrame, meta: dict[str, Any], bucket: Duration, tz: str
+) -> pl.DataFrame:
+    """Points per analysis bucket, as the aligner made them: the same buckets (calendar
+    days, weeks and months in the run's zone) and the series' own ``agg``; a count
+    series' empty buckets inside its span are 0, a level's stay missing."""
+    agg = AGGREGATIONS.get(str(meta.get("agg")), AGGREGATIONS["mean"])
+    out = points.group_by(bucket_start(pl.col("ts"), bucket, tz).alias("ts")).agg(agg).sort("ts")
     if meta.get("kind") == "count" and out.height:
-        out = out.upsample("ts", every=every).with_columns(pl.col("value").fill_null(0.0))
+        zone = tz if bucket.calendar else "UTC"  # every bucket between, in the calendar's zone
+        out = (
+            out.with_columns(pl.col("ts").dt.convert_time_zone(zone))
+            .upsample("ts", every=bucket.polars)
+            .with_columns(pl.col("ts").dt.convert_time_zone("UTC"), pl.col("value").fill_null(0.0))
+        )
     return out
 
 

@@ -15,7 +15,7 @@ import polars as pl
 
 from tscorr.errors import BadInput
 from tscorr.store import Store
-from tscorr.units import parse_duration, rescale
+from tscorr.units import Duration, parse_duration, rescale
 
 UNIT_NAMES = {60: "min", 3600: "h", 86400: "d", 604800: "w"}
 
@@ -50,11 +50,19 @@ class RunView:
                 return dict(block)
         return None
 
-    def bucket_seconds(self, series: str) -> int:
+    def bucket(self, series: str) -> Duration:
         """The bucket a series was analysed in (its block's, coarser when its native step
-        is), in seconds."""
+        is)."""
         block = self.block(series)
-        return parse_duration(block["bucket"]).seconds if block else self.requested_seconds
+        return parse_duration(block["bucket"] if block else self.options.get("bucket", "1h"))
+
+    def bucket_seconds(self, series: str) -> int:
+        return self.bucket(series).seconds
+
+    def zone(self, series: str) -> str:
+        """The zone whose calendar the series' days, weeks and months followed."""
+        block = self.block(series)
+        return str(block.get("tz") or "UTC") if block else "UTC"
 
     def unit(self, series: str) -> str:
         """``h``, ``d``... for the pair's bucket (``12h`` buckets read as ``12h``)."""
