@@ -4,13 +4,16 @@ missing), and its properties: what else is loaded never changes a pair; gaps nev
 from __future__ import annotations
 
 import json
+import random
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from statsmodels.tsa.stattools import ccf
 
@@ -149,6 +152,116 @@ def test_native_step_is_read_in_the_local_calendar() -> None:
         }
     )
     assert native_steps(pl.concat([hours, tweets]), "UTC") == {"h": "4h", "t": None}
+
+
+def _usual(values: list[int]) -> int:
+    """The most common positive gap between consecutive values, the smallest of ties."""
+    gaps = Counter(b - a for a, b in zip(values, values[1:], strict=False) if b > a)
+    return min(gaps, key=lambda g: (-gaps[g], g)) if gaps else 0
+
+
+def _step_by_hand(times: list[datetime], tz: str) -> str | None:
+    """The documented rule for one series, with the standard library's calendar."""
+    distinct = sorted(set(times))
+    local = [t.astimezone(ZoneInfo(tz)).replace(tzinfo=None) for t in distinct]
+    if len(distinct) < 2:
+        return None
+    step: str | None
+    if all(t.time() == datetime.min.time() for t in local):
+        if all(t.day == 1 for t in local):
+            months = [t.year * 12 + t.month - 1 for t in local]
+            g = _usual(months)
+            if g % 12 == 0 and len({m % 12 for m in months}) == 1:
+                step = f"{g // 12}y"
+            elif g % 3 == 0 and len({m % 3 for m in months}) == 1:
+                step = f"{g // 3}q"
+            else:
+                step = f"{g}mo" if g < 1200 else None
+        else:
+            g = _usual([t.toordinal() for t in local])
+            step = None if g > 36600 else f"{g // 7}w" if g % 7 == 0 else f"{g}d"
+    else:
+        us = [(t - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1) for t in distinct]
+        g = _usual(us)
+        gaps = [b - a for a, b in zip(us, us[1:], strict=False)]
+        if g < 10**6 or g % 10**6 or sum(d % g == 0 for d in gaps) < 0.5 * len(gaps):
+            return None
+        if max(Counter(u % g for u in us).values()) < 0.9 * len(us):
+            return None
+        sec = g // 10**6
+        step = (
+            f"{sec // 3600}h"
+            if sec % 3600 == 0
+            else f"{sec // 60}m"
+            if sec % 60 == 0
+            else f"{sec}s"
+        )
+    if step is None or parse_duration(step).seconds >= 100 * 366 * 86400:
+        return None
+    return step
+
+
+@st.composite
+def _observed_series(draw: st.DrawFn) -> list[datetime]:
+    """Times of one series: regular at some step (local days and months included), with
+    holes, with a few points off the grid, or irregular; before and after 1970."""
+    n = draw(st.integers(1, 25))
+    start = datetime(1960, 1, 1) + timedelta(days=draw(st.integers(0, 25_000)))
+    zone = ZoneInfo(draw(st.sampled_from(["UTC", "America/New_York", "Asia/Kolkata"])))
+    shape = draw(st.sampled_from(["seconds", "days", "months", "irregular"]))
+    if shape == "seconds":
+        step = timedelta(seconds=draw(st.sampled_from([1, 90, 900, 3600, 4 * 3600, 86400])))
+        local = [start + k * step for k in range(n)]
+    elif shape == "days":
+        local = [start + timedelta(days=k * draw(st.sampled_from([1, 3, 7]))) for k in range(n)]
+    elif shape == "months":
+        m0, every = start.year * 12 + start.month - 1, draw(st.sampled_from([1, 2, 3, 12]))
+        off = draw(st.lists(st.sampled_from([0, 0, 0, 1]), min_size=n, max_size=n))  # phase
+        months = [m0 + k * every + o for k, o in enumerate(off)]
+        local = [datetime(m // 12, m % 12 + 1, 1) for m in months]
+    else:
+        local = [
+            start + timedelta(seconds=s)
+            for s in draw(st.lists(st.integers(0, 10**6), min_size=n, max_size=n))
+        ]
+    keep = draw(st.lists(st.booleans(), min_size=n, max_size=n))  # holes
+    moved = draw(st.lists(st.sampled_from([0, 0, 0, 0, 1800]), min_size=n, max_size=n))
+    return [
+        (t + timedelta(seconds=m)).replace(tzinfo=zone).astimezone(UTC)
+        for t, k, m in zip(local, keep, moved, strict=True)
+        if k or t == local[0]
+    ]
+
+
+def _firsts(*months: tuple[int, int]) -> list[datetime]:
+    return [datetime(y, m, 1, tzinfo=UTC) for y, m in months]
+
+
+@settings(max_examples=80, deadline=None)
+@example(  # a year's step needs one phase: one reading a month late makes it 12mo
+    [_firsts((2000, 1), (2001, 1), (2002, 1), (2003, 2), (2004, 1))], "UTC", True, random.Random(0)
+)
+@example(  # the same for quarters: 3mo
+    [_firsts((2000, 1), (2000, 4), (2000, 7), (2000, 11), (2001, 1))], "UTC", True, random.Random(0)
+)
+@given(
+    st.lists(_observed_series(), min_size=1, max_size=6),
+    st.sampled_from(["UTC", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]),
+    st.booleans(),
+    st.randoms(use_true_random=False),
+)
+def test_native_step_equals_the_rule_by_hand(
+    series: list[list[datetime]], tz: str, named: bool, shuffle: random.Random
+) -> None:
+    rows = [(f"s{i}" if named else i, t) for i, times in enumerate(series) for t in set(times)]
+    shuffle.shuffle(rows)  # the order a file gives: any
+    frame = pl.DataFrame(
+        rows,
+        schema={"series": pl.String if named else pl.Int64, "ts": pl.Datetime("us", "UTC")},
+        orient="row",
+    )
+    want = {(f"s{i}" if named else i): _step_by_hand(times, tz) for i, times in enumerate(series)}
+    assert native_steps(frame, tz) == want
 
 
 def test_top_list_p_value_does_not_depend_on_other_files(

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tscorr
 from tscorr.errors import TscorrError
@@ -80,6 +82,52 @@ def test_blocks_end_at_record_ends_outside_quotes(tmp_path: Path) -> None:
         1 + sum(x.data.count(b"\n") for x in got[:i]) for i in range(len(got))
     ]
     assert got[-1].last and not any(b.last for b in got[:-1])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["plain", "quoted", "lines", "accent"]), st.integers(0, 99)),
+        min_size=1,
+        max_size=60,
+    ),
+    st.integers(8, 200),
+)
+def test_blocks_hold_whole_records_whatever_mix_of_quotes_and_characters(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, int]], size: int
+) -> None:
+    """Blocks without any quote (cut at the last line end) next to blocks with quoted line
+    breaks, and two-byte characters split between reads: the blocks are the file, each ends
+    at a record's end, and each knows its first line."""
+    cells = {"plain": "x{}", "quoted": '"a ""{}"" b"', "lines": '"one\ntwo {}"', "accent": "é{}"}
+    text = "ts,name\n" + "".join(f"2016-11-09,{cells[kind].format(n)}\n" for kind, n in rows)
+    path = tmp_path_factory.mktemp("blocks") / "mix.csv"
+    path.write_bytes(text.encode())
+    got = list(blocks.record_blocks(SourceFile(path), size=size))
+    assert b"".join(b.data for b in got) == text.encode()
+    for b in got:
+        assert b.data.count(b'"') % 2 == 0 and b.data.endswith(b"\n")
+        b.data.decode("utf-8")  # never cut inside a character
+    assert [b.line for b in got] == [
+        1 + sum(x.data.count(b"\n") for x in got[:i]) for i in range(len(got))
+    ]
+
+
+def test_a_bad_byte_after_a_character_split_between_reads_names_its_line(
+    tmp_path: Path,
+) -> None:
+    head = "ts,name\n" + "2016-11-09,x\n" * 4
+    good = head.encode() + "2016-11-10,é\n".encode() * 30
+    path = tmp_path / "ok.csv"
+    path.write_bytes(good)
+    for size in (7, 8, 9, 16):  # reads of ``size`` bytes split the two bytes of é somewhere
+        assert b"".join(b.data for b in blocks.record_blocks(SourceFile(path), size=size)) == good
+    bad = good + b"2016-11-11,\xc3x\n"  # a first byte with no second: line 36
+    path.write_bytes(bad)
+    at = bad.index(b"\xc3x")
+    for size in (16, at + 1, (at + 1) // 2 if at % 2 else at + 1):  # a read ends at the 0xc3
+        with pytest.raises(TscorrError, match=r"ok.csv:36: not valid utf-8 \(byte 0xc3\)"):
+            list(blocks.record_blocks(SourceFile(path), size=size))
 
 
 def test_a_quote_that_never_closes_is_refused_not_read_whole(tmp_path: Path) -> None:

@@ -63,7 +63,9 @@ def record_blocks(
             if pending or line == 1:  # an empty file is one empty block
                 yield Block(line, pending, True, 1.0)
             return
-        cut = _record_end(pending, odd) if quoted else pending.rfind(b"\n") + 1
+        # a quote is looked for first (fast): most blocks have none, and are cut at a line end
+        quotes = quoted and (odd or pending.find(b'"') >= 0)
+        cut = _record_end(pending, odd) if quotes else pending.rfind(b"\n") + 1
         if cut <= 0:  # one record longer than a block: keep reading
             while cut <= 0 and not done:
                 piece = next(pieces, None)
@@ -71,7 +73,8 @@ def record_blocks(
                     done = True
                     break
                 pending += piece
-                cut = _record_end(pending, odd) if quoted else pending.rfind(b"\n") + 1
+                quotes = quoted and (odd or pending.find(b'"') >= 0)
+                cut = _record_end(pending, odd) if quotes else pending.rfind(b"\n") + 1
                 if cut <= 0 and len(pending) > 4 * size:  # memory stays bounded: refuse
                     raise BadInput(
                         f"{source.display_name}:{line}: a record runs past "
@@ -81,7 +84,7 @@ def record_blocks(
                 yield Block(line, pending, True, 1.0)
                 return
         head, pending = pending[:cut], pending[cut:]
-        if quoted:
+        if quotes:
             odd = bool((head.count(b'"') + odd) % 2)
         yield Block(line, head, False, at[0])
         line += head.count(b"\n")
@@ -140,12 +143,18 @@ def _utf8_pieces(
                         out = text.encode("utf-8")
                     else:
                         assert check is not None
-                        check.decode(piece, final)  # refuse bad UTF-8 here, naming its line
+                        # refuse bad UTF-8 here, naming its line; ASCII (most files) is valid
+                        # unless a character began in the piece before
+                        if not piece.isascii() or check.getstate()[0]:
+                            check.decode(piece, final)
                         out = piece
                 except UnicodeDecodeError as exc:
-                    at = min(max(exc.start, 0), max(len(piece) - 1, 0))
-                    where = line + piece.count(b"\n", 0, at)
-                    byte = f" (byte 0x{piece[at]:02x})" if piece else ""
+                    # the decoder saw the bytes it held back from the piece before, then this
+                    # piece: the bad byte may be one of the held ones
+                    seen = bytes(exc.object)
+                    held = len(seen) - len(piece)
+                    where = line + piece.count(b"\n", 0, max(exc.start - held, 0))
+                    byte = f" (byte 0x{seen[exc.start]:02x})" if exc.start < len(seen) else ""
                     raise BadInput(
                         f"{source.display_name}:{where}: not valid {codec}{byte}; pass "
                         "--encoding cp1252 (or the file's real encoding)"

@@ -30,6 +30,7 @@ from tscorr.choices import SERIES_KINDS
 from tscorr.units import parse_duration
 
 YEAR_LIMIT = 100 * 366 * 86400  # native steps longer than a century are none
+_DAY_US = 86_400_000_000
 
 KINDS = SERIES_KINDS
 # a regular step must explain at least this share of the gaps between points
@@ -77,124 +78,167 @@ def native_steps(points: pl.DataFrame, tz: str) -> dict[Any, str | None]:
     weeks, else ``Nd``. Finer steps (``Nh``, ``Nm``, ``Ns``) need the usual gap to explain at
     least half of the gaps and 90% of the points to sit on its grid. Irregular series (one
     row per tweet) and series with fewer than two distinct times have no native step (None).
-    Computed with grouped expressions over the sorted points, never per series in Python.
+    The "usual gap" is the most common positive gap, the smallest of equally common ones.
+    Computed on arrays over the points sorted by series and time, never per series in Python.
     """
-    if points.height == 0:
+    frame = points.select("series", "ts").drop_nulls()
+    if frame.height == 0:
         return {}
-    local = pl.col("ts").dt.convert_time_zone(tz).dt.replace_time_zone(None)
-    # readers hand over one point per (series, time); series as categorical codes keep the
-    # sort and the groupings on integers (a year of hours for 2,000 series: about 2 s)
-    named = points.schema["series"] == pl.String
-    key = pl.col("series").cast(pl.Categorical) if named else pl.col("series")
-    sorted_points = points.select(key, "ts").drop_nulls()
-    code = pl.col("series").to_physical()
-    starts = (code != code.shift()).fill_null(True)
-    if not sorted_points.select(
-        (starts.sum() == code.n_unique()) & (starts | (pl.col("ts").diff() >= 0)).all()
-    ).item():  # most files hold each series together, in time order: then no sort is needed
-        sorted_points = sorted_points.sort(code, "ts")
-    day_us = 86_400_000_000
-    base = sorted_points.with_columns(
-        local.dt.epoch("us").alias("local_us"),  # the wall clock, the zone conversion done once
-        pl.col("ts").dt.epoch("us").alias("us"),
-        (pl.col("series") == pl.col("series").shift()).fill_null(False).alias("same"),
-    ).with_columns(pl.col("local_us").floordiv(day_us).alias("date"))  # local days since 1970
-    stats = base.group_by("series").agg(
-        (1 + (pl.col("same") & (pl.col("us").diff() > 0)).sum()).alias("n"),  # distinct times
-        (pl.col("local_us") % day_us == 0).all().alias("midnight"),
-    )
-    # calendar facts only for the rows of series at local midnight (no use to the others)
-    lt = pl.col("ts").dt.convert_time_zone(tz)
-    calendar = base.filter(
-        pl.col("series").is_in(stats.filter(pl.col("midnight"))["series"].implode())
-    ).with_columns(
-        (lt.dt.day() == 1).alias("first"),
-        (lt.dt.year().cast(pl.Int64) * 12 + lt.dt.month() - 1).alias("month"),
-    )
-    stats = stats.join(
-        calendar.group_by("series").agg(
-            pl.col("first").all().alias("first_of_month"),
-            (pl.col("month") % 12).n_unique().alias("years_phase"),
-            (pl.col("month") % 3).n_unique().alias("quarters_phase"),
-        ),
-        on="series",
-        how="left",
-    ).with_columns(pl.col("first_of_month").fill_null(False))
-
-    # each kind of step needs its own facts, and only the series it can apply to: months for
-    # series on the first of a month at midnight, days for the rest at midnight, microseconds
-    # for series off midnight (a year of hours for 2,000 series skips two of the three)
-    def of(rows: pl.DataFrame, mask: pl.Expr) -> pl.DataFrame:
-        keep = stats.filter(mask)["series"]
-        return rows.filter(pl.col("series").is_in(keep.implode()))
-
-    monthly = of(calendar, pl.col("midnight") & pl.col("first_of_month"))
-    daily = of(calendar, pl.col("midnight") & ~pl.col("first_of_month"))
-    finer = of(base, ~pl.col("midnight"))
-    for col, part in (("month", monthly), ("date", daily), ("us", finer)):
-        stats = stats.join(_mode_gaps(part, col), on="series", how="left")
-    # sub-day steps: how many gaps the usual one explains, how many points sit on its grid;
-    # each row's usual gap laid out by run length (the rows hold each series together)
-    runs = finer.group_by("series", maintain_order=True).len()
-    usual = runs.join(stats.select("series", "us_gap"), on="series", how="left")
-    finer = finer.with_columns(
-        pl.Series("us_gap", np.repeat(usual["us_gap"].fill_null(0).to_numpy(), runs["len"]))
-    ).filter(pl.col("us_gap") > 0)
-    facts = (
-        finer.with_columns(_gap("us"), (pl.col("us") % pl.col("us_gap")).alias("phase"))
-        .group_by("series")
-        .agg(
-            (pl.col("gap") % pl.col("us_gap") == 0).filter(pl.col("gap") > 0).mean().alias("share"),
-            pl.len().alias("rows"),
-            (pl.col("phase").min() == pl.col("phase").max()).alias("one_phase"),
-        )
-    )
-    # points all on one phase of the usual gap are all on its grid; the others are counted
-    mixed = facts.filter(~pl.col("one_phase"))["series"]
-    phase = (
-        finer.filter(pl.col("series").is_in(mixed.implode()))
-        .group_by("series", pl.col("us") % pl.col("us_gap"))
-        .len()
-        .group_by("series")
-        .agg(pl.col("len").max().alias("mixed_on_grid"))
-    )
-    facts = facts.join(phase, on="series", how="left").select(
-        "series",
-        "share",
-        pl.when(pl.col("one_phase"))
-        .then(pl.col("rows"))
-        .otherwise("mixed_on_grid")
-        .alias("on_grid"),
-    )
-    stats = stats.join(facts, on="series", how="left")
+    us = frame["ts"].dt.epoch("us").to_numpy()
+    code = _codes(frame["series"])
+    order = _grouped_order(code, us)
+    if order is not None:
+        code, us = code[order], us[order]
+    if tz == "UTC":
+        local_us = us
+    else:  # the wall clock in the zone the file was read in, as epoch microseconds
+        wall = frame["ts"].dt.convert_time_zone(tz).dt.replace_time_zone(None).dt.epoch("us")
+        local_us = wall.to_numpy() if order is None else wall.to_numpy()[order]
+    starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+    k = starts.size
+    row_series = np.repeat(np.arange(k), np.diff(np.r_[starts, code.size]))
+    same = np.r_[False, code[1:] == code[:-1]]
+    d_us = np.r_[0, np.diff(us)]
+    n = 1 + np.add.reduceat((same & (d_us > 0)).astype(np.int64), starts)  # distinct times
+    midnight = np.add.reduceat((local_us % _DAY_US != 0).astype(np.int64), starts) == 0
+    # calendar facts only for series at local midnight: local days and months since 1970
+    first_of_month = np.zeros(k, dtype=bool)
+    years_phase = np.zeros(k, dtype=np.int64)
+    quarters_phase = np.zeros(k, dtype=np.int64)
+    month_gap = np.zeros(k, dtype=np.int64)
+    date_gap = np.zeros(k, dtype=np.int64)
+    at_midnight = midnight[row_series]
+    if at_midnight.any():
+        rows = np.flatnonzero(at_midnight)
+        sid = row_series[rows]
+        days = local_us[rows] // _DAY_US
+        months = days.astype("datetime64[D]").astype("datetime64[M]")
+        first = days == months.astype("datetime64[D]").astype(np.int64)
+        month = months.astype(np.int64)
+        not_first = _segment(np.add, (~first).astype(np.int64), sid, k, 0)
+        first_of_month = midnight & (not_first == 0)
+        years_phase = _distinct(sid, month % 12, 12, k)
+        quarters_phase = _distinct(sid, month % 3, 3, k)
+        keep = same[rows]
+        monthly = first_of_month[sid]
+        month_gap = _usual_gap(sid, np.r_[0, np.diff(month)], keep & monthly, k)
+        date_gap = _usual_gap(sid, np.r_[0, np.diff(days)], keep & ~monthly, k)
+    # sub-day steps: how many gaps the usual one explains, how many points sit on its grid
+    us_gap = _usual_gap(row_series, d_us, same & ~at_midnight, k)
+    share = np.zeros(k)
+    on_grid = np.zeros(k, dtype=np.int64)
+    finer = np.flatnonzero(~at_midnight & (us_gap[row_series] > 0))
+    if finer.size:
+        every = finer.size == code.size  # most often: no gather needed
+        sid = row_series if every else row_series[finer]
+        step = us_gap[sid]
+        gap = d_us if every else d_us[finer]
+        counted = (same if every else same[finer]) & (gap > 0)
+        off = counted & (gap % step != 0)
+        gaps = _segment(np.add, counted.astype(np.int64), sid, k, 0)
+        stray = _segment(np.add, off.astype(np.int64), sid, k, 0)
+        share = (gaps - stray) / np.maximum(gaps, 1)
+        # every gap a multiple of the step: every point on one phase of it, so on its grid
+        on_grid = np.bincount(sid, minlength=k)
+        odd = (stray > 0)[sid]
+        if odd.any():  # the others: the points on the most common phase
+            _, best = _mode(sid[odd], us[finer[odd]] % step[odd], k)
+            on_grid = np.where(stray > 0, best, on_grid)
+    keys = frame["series"].gather(order[starts] if order is not None else starts).to_list()
     out: dict[Any, str | None] = {}
-    if named:
-        stats = stats.with_columns(pl.col("series").cast(pl.String))
-    for row in stats.iter_rows(named=True):
-        step = _step_of(row)
+    for i, key in enumerate(keys):
+        facts = {
+            "n": n[i],
+            "midnight": midnight[i],
+            "first_of_month": first_of_month[i],
+            "years_phase": years_phase[i],
+            "quarters_phase": quarters_phase[i],
+            "month_gap": month_gap[i],
+            "date_gap": date_gap[i],
+            "us_gap": us_gap[i],
+            "share": share[i],
+            "on_grid": on_grid[i],
+        }
+        step_text = _step_of(facts)
         # a "step" of centuries is two far-apart readings, not a resolution
-        out[row["series"]] = step if step and parse_duration(step).seconds < YEAR_LIMIT else None
+        long = step_text and parse_duration(step_text).seconds >= YEAR_LIMIT
+        out[key] = None if long else step_text
     return out
 
 
-def _mode_gaps(base: pl.DataFrame, col: str) -> pl.DataFrame:
-    """(series, <col>_gap): the most common positive gap between consecutive values (the
-    smallest of equally common ones)."""
-    return (
-        base.with_columns(_gap(col))
-        .filter(pl.col("gap") > 0)
-        .group_by("series", "gap")
-        .len()
-        .sort(["series", "len", "gap"], descending=[False, True, False])
-        .group_by("series", maintain_order=True)
-        .first()
-        .select("series", pl.col("gap").alias(f"{col}_gap"))
-    )
+
+def _codes(series: pl.Series) -> np.ndarray:
+    """Integer codes for series names (the same name, the same code), or the integer ids."""
+    if series.dtype != pl.String:
+        return series.to_numpy()
+    runs = series.rle_id()  # a run per series when the file holds each series together
+    starts = np.flatnonzero(np.r_[True, np.diff(runs.to_numpy()) != 0])
+    if series.gather(starts).n_unique() == starts.size:
+        return runs.to_numpy()
+    return series.cast(pl.Categorical).to_physical().to_numpy()
 
 
-def _gap(col: str) -> pl.Expr:
-    """The gap to the previous row of the same series (null at a series' first row)."""
-    return pl.when(pl.col("same")).then(pl.col(col).diff()).alias("gap")
+def _grouped_order(code: np.ndarray, us: np.ndarray) -> np.ndarray | None:
+    """None when each series is one run of rows in time order (most files), else the
+    order sorting the rows by series, then time."""
+    new_run = np.r_[True, code[1:] != code[:-1]]
+    firsts = code[new_run]
+    if np.unique(firsts).size == firsts.size and not np.any((np.diff(us) < 0) & ~new_run[1:]):
+        return None
+    return np.lexsort((us, code))
+
+
+def _segment(
+    ufunc: np.ufunc, values: np.ndarray, sid: np.ndarray, k: int, empty: int
+) -> np.ndarray:
+    """``ufunc`` reduced over the values of each series (``sid`` sorted); ``empty`` for a
+    series with no values."""
+    out = np.full(k, empty, dtype=values.dtype)
+    if values.size:
+        starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
+        out[sid[starts]] = ufunc.reduceat(values, starts)
+    return out
+
+
+def _distinct(sid: np.ndarray, values: np.ndarray, span: int, k: int) -> np.ndarray:
+    """How many distinct ``values`` (0 <= value < span) each series holds."""
+    seen = np.bincount(sid * span + values, minlength=k * span).reshape(k, span)
+    out: np.ndarray = (seen > 0).sum(axis=1)
+    return out
+
+
+def _usual_gap(sid: np.ndarray, gap: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
+    """Each series' most common positive ``gap`` over ``rows`` (the smallest of equally
+    common ones); 0 for a series with none."""
+    keep = rows & (gap > 0)
+    sid, gap = sid[keep], gap[keep]
+    if gap.size == 0:
+        return np.zeros(k, dtype=np.int64)
+    lo = _segment(np.minimum, gap, sid, k, 0)
+    hi = _segment(np.maximum, gap, sid, k, 0)
+    irregular = (lo != hi)[sid]  # most series have one gap: the others are counted
+    if irregular.any():
+        usual, _ = _mode(sid[irregular], gap[irregular], k)
+        lo = np.where(lo != hi, usual, lo)
+    return lo.astype(np.int64)
+
+
+def _mode(sid: np.ndarray, values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per series: the most common value (the smallest of equally common ones) and how many
+    times it occurs; 0 and 0 for a series with no values."""
+    order = np.lexsort((values, sid))
+    s, v = sid[order], values[order]
+    new = np.r_[True, (s[1:] != s[:-1]) | (v[1:] != v[:-1])]
+    at = np.flatnonzero(new)
+    counts = np.diff(np.r_[at, s.size])
+    s, v = s[at], v[at]
+    best = np.lexsort((v, -counts, s))  # per series: the largest count, then the smallest value
+    first = best[np.r_[True, s[best][1:] != s[best][:-1]]]
+    usual = np.zeros(k, dtype=values.dtype)
+    times = np.zeros(k, dtype=np.int64)
+    usual[s[first]] = v[first]
+    times[s[first]] = counts[first]
+    return usual, times
 
 
 def _step_of(row: dict[str, object]) -> str | None:

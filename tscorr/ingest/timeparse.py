@@ -407,7 +407,9 @@ def date_order_counts(values: pl.Series) -> tuple[int, int]:
     number over 12 (see :func:`decide_order`)."""
     if values.dtype != pl.String:
         return 0, 0
-    text = values.drop_nulls().str.strip_chars().unique()
+    text = values.drop_nulls()
+    text = text.filter(text.str.contains(r"^\s*\d{1,2}[/.-]\d{1,2}[/.-]"))  # the few that may be
+    text = text.str.strip_chars().unique()
     return _order_counts(_groups(pl.DataFrame({"text": text}), _NUMERIC))
 
 
