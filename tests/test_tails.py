@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy.stats import expon, genpareto, norm
+from statsmodels.tsa.stattools import acovf
 
 from tscorr.analysis.kernels import tails
 
@@ -55,6 +56,30 @@ def test_light_tails_are_never_extrapolated_lighter_than_exponential() -> None:
     x = np.array([6.0, 9.0])
     p = tails.gpd_tail(draws, x)
     assert p is not None and np.all(p > 2 * norm.sf(x)) and np.all(p > 0)
+
+
+def test_effective_draws_equal_geyer_on_statsmodels_autocovariances() -> None:
+    """The transform length is any fast one of at least 2 S - 1: the autocovariances are
+    the linear ones (statsmodels' ``acovf`` without FFT), never wrapped around, at lengths
+    of awkward factors too (a prime, a year of hours)."""
+    rng = np.random.default_rng(3)
+    for size in (97, 1001, 8760):
+        x = np.zeros((size, 3))
+        shocks = rng.standard_t(3, size=(size, 3))
+        for t in range(1, size):
+            x[t] = np.array([0.0, 0.5, 0.95]) * x[t - 1] + shocks[t]
+        want = []
+        for j in range(3):
+            acov = acovf(x[:, j], demean=True, fft=False)
+            rho = acov / acov[0]
+            tau = -1.0
+            for i in range(size // 2):  # Geyer: pairs summed while positive
+                pair = rho[2 * i] + rho[2 * i + 1]
+                if pair <= 0:
+                    break
+                tau += 2.0 * pair
+            want.append(min(max(size / max(tau, 1.0), 1.0), size))
+        assert tails.effective_draws(x) == pytest.approx(want, rel=1e-9)
 
 
 def test_effective_draws_of_autoregressive_sequences() -> None:

@@ -166,7 +166,6 @@ def native_steps(points: pl.DataFrame, tz: str) -> dict[Any, str | None]:
     return out
 
 
-
 def _codes(series: pl.Series) -> np.ndarray:
     """Integer codes for series names (the same name, the same code), or the integer ids."""
     if series.dtype != pl.String:

@@ -163,10 +163,15 @@ class SourceWriter:
         """Remove the earlier parts' points that ``points`` repeats (the later row wins)."""
         if points.height == 0:
             return
-        if self.latest.height:
-            # only rows at or before their series' latest time so far can repeat a point
+        span = points.group_by("code").agg(pl.col("ts").min().alias("first"), pl.col("ts").max())
+        # only rows at or before their series' latest time so far can repeat a point, and
+        # there are none when each series of the part starts after its latest (most files)
+        behind = span.join(self.latest.rename({"ts": "latest"}), on="code").filter(
+            pl.col("first") <= pl.col("latest")
+        )
+        if behind.height:
             marked = (
-                points.join(self.latest.rename({"ts": "latest"}), on="code", how="left")
+                points.join(behind.select("code", "latest"), on="code")
                 .filter(pl.col("ts") <= pl.col("latest"))
                 .select("code", "ts")
             )
@@ -183,7 +188,7 @@ class SourceWriter:
                     part["points"] = part["points"].join(marked, on=["code", "ts"], how="anti")
                     self.duplicates += before - part["points"].height
         self.latest = (
-            pl.concat([self.latest, points.group_by("code").agg(pl.col("ts").max())])
+            pl.concat([self.latest, span.select("code", "ts")])
             .group_by("code")
             .agg(pl.col("ts").max())
         )
