@@ -170,7 +170,8 @@ def effective_draws(draws: np.ndarray) -> np.ndarray:
         rho = np.where(acov[0] > 0, acov / acov[0], 0.0)
     # Geyer (1992): sums of adjacent pairs rho(2j) + rho(2j+1), up to the first that is not
     # positive; tau = -1 + 2 * (sum of those pairs)
-    pairs = rho[: 2 * (size // 2)].reshape(size // 2, 2, m).sum(axis=1)
+    half = 2 * (size // 2)
+    pairs = rho[0:half:2] + rho[1:half:2]
     positive = np.cumprod(pairs > 0, axis=0).astype(bool)
     tau = -1.0 + 2.0 * np.where(positive, pairs, 0.0).sum(axis=0)
     out: np.ndarray = np.clip(size / np.maximum(tau, 1.0), 1.0, size)
