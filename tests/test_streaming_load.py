@@ -11,6 +11,8 @@ import gzip
 import subprocess
 import sys
 import textwrap
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -19,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tscorr
-from tscorr.errors import TscorrError
+from tscorr.errors import BadInput, TscorrError
 from tscorr.ingest import blocks, source
 from tscorr.ingest.feeds import tabular
 from tscorr.ingest.source import SourceFile
@@ -128,6 +130,35 @@ def test_a_bad_byte_after_a_character_split_between_reads_names_its_line(
     for size in (16, at + 1, (at + 1) // 2 if at % 2 else at + 1):  # a read ends at the 0xc3
         with pytest.raises(TscorrError, match=r"ok.csv:36: not valid utf-8 \(byte 0xc3\)"):
             list(blocks.record_blocks(SourceFile(path), size=size))
+
+
+def test_read_ahead_keeps_order_raises_in_place_and_stops_when_closed() -> None:
+    made: list[int] = []
+    closed = threading.Event()
+
+    def numbers(fail_at: int | None = None) -> Iterator[int]:
+        try:
+            for i in range(1000):
+                if i == fail_at:
+                    raise BadInput(f"item {i} is bad")
+                made.append(i)
+                yield i
+        finally:
+            closed.set()
+
+    assert list(blocks.read_ahead(numbers())) == list(range(1000))
+    got: list[int] = []
+    with pytest.raises(BadInput, match="item 7 is bad"):
+        for i in blocks.read_ahead(numbers(fail_at=7)):
+            got.append(i)
+    assert got == list(range(7))  # every item before the failure, in order
+    made.clear()
+    closed.clear()
+    ahead = blocks.read_ahead(numbers())
+    assert [next(ahead) for _ in range(3)] == [0, 1, 2]
+    ahead.close()  # the consumer stops (an exception, Ctrl-C): so does the reading
+    assert closed.wait(5) and len(made) <= 5
+    assert not any(t.name == "tscorr-read-ahead" for t in threading.enumerate())
 
 
 def test_a_quote_that_never_closes_is_refused_not_read_whole(tmp_path: Path) -> None:

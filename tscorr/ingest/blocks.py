@@ -10,9 +10,12 @@ with the physical line number of its first line, so rejected rows keep their rea
 from __future__ import annotations
 
 import codecs
+import queue
+import threading
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from tscorr.errors import BadInput
 from tscorr.ingest.source import SourceFile, bom_of
@@ -20,6 +23,7 @@ from tscorr.ingest.source import SourceFile, bom_of
 # text per block: the parse of a block takes about ten times its size in memory
 BLOCK_BYTES = 32 << 20
 _READ = 8 << 20  # bytes read from the (decompressed) stream at a time
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -169,3 +173,55 @@ def _utf8_pieces(
         raise BadInput(
             f"{source.display_name}: the gzip stream is damaged ({exc}); re-download the file"
         ) from exc
+
+
+def read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """``items``, each made in a thread while the one before is being used: reading and
+    parsing the next block overlap the shaping of this one (their heavy parts release the
+    GIL). One item waits at most, so memory holds one more block. An exception raised in
+    the thread is raised here, in its place in the sequence; closing this iterator (or an
+    exception in the consumer, Ctrl-C included) stops the thread before it reads further."""
+    handoff: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(kind: str, item: object) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put((kind, item), timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put("item", item):
+                    return
+            put("end", None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            put("error", exc)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="tscorr-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, item = handoff.get()
+            if kind == "error":
+                assert isinstance(item, BaseException)
+                raise item
+            if kind == "end":
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        while worker.is_alive():  # a put waiting on a full queue sees the stop
+            try:
+                handoff.get_nowait()
+            except queue.Empty:
+                pass
+            worker.join(0.05)

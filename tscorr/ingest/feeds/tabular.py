@@ -19,7 +19,7 @@ import polars as pl
 
 from tscorr.errors import BadInput, TscorrError
 from tscorr.frames import FeedFrames
-from tscorr.ingest.blocks import record_blocks
+from tscorr.ingest.blocks import Block, read_ahead, record_blocks
 from tscorr.ingest.feeds import register
 from tscorr.ingest.feeds.shape import resolve_roles, shape_table
 from tscorr.ingest.source import LoadOptions, SourceFile
@@ -41,27 +41,34 @@ def _read_delimited(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> It
     sep = str(opts.extra.get("delimiter") or spec.options.get("delimiter", ","))
     skip = int(opts.extra.get("skip_lines") or spec.options.get("skip_lines", 0))
     codec = _text_codec(opts)
-    header = b""
-    for block in record_blocks(source, codec):
-        nul = block.data.find(b"\x00")
-        if nul >= 0:  # past the first 4 KB a NUL would end up inside a name
-            line = block.line + block.data.count(b"\n", 0, nul)
-            raise BadInput(
-                f"{source.display_name}:{line}: a NUL byte, so not a text file; check the file"
-            )
-        if block.line == 1:
-            header = _header(block.data, sep, skip)
-            lead = header.count(b"\n")
-            data, skip_now, before = block.data, skip, 0
-        else:  # later blocks: the header in front, its lines not counted
-            data, skip_now = header + block.data, 0
-            lead = header.count(b"\n")
-            before = block.line - 1 - lead  # data line j is physical line j + before
-        raw = _parse(data, sep, skip_now, spec, source)
+    header = [b""]  # the first block's header record, put in front of every later block
+
+    def parsed() -> Iterator[tuple[Block, bytes, int, int, int, pl.DataFrame]]:
+        """Each block with its data (the header in front), title lines to skip, lines before
+        the first record, the physical line before it, and its raw table."""
+        for block in record_blocks(source, codec):
+            nul = block.data.find(b"\x00")
+            if nul >= 0:  # past the first 4 KB a NUL would end up inside a name
+                line = block.line + block.data.count(b"\n", 0, nul)
+                raise BadInput(
+                    f"{source.display_name}:{line}: a NUL byte, so not a text file; "
+                    "check the file"
+                )
+            if block.line == 1:
+                header[0] = _header(block.data, sep, skip)
+                lead = header[0].count(b"\n")
+                data, skip_now, before = block.data, skip, 0
+            else:  # later blocks: the header in front, its lines not counted
+                data, skip_now = header[0] + block.data, 0
+                lead = header[0].count(b"\n")
+                before = block.line - 1 - lead  # data line j is physical line j + before
+            yield block, data, skip_now, lead, before, _parse(data, sep, skip_now, spec, source)
+
+    for block, data, skip_now, lead, before, raw in read_ahead(parsed()):
         if block.line > 1 and raw.height == 0:
             continue  # a later block of blank lines
         if block.line == 1 and not block.last:
-            rescan = partial(_time_columns, source, codec, sep, skip, header)
+            rescan = partial(_time_columns, source, codec, sep, skip, header[0])
             opts = _settled(raw, spec, source, opts, rescan)
         frames = _shape_block(raw, data, sep, skip_now + lead, before, spec, source, opts)
         frames.through = block.through
@@ -359,7 +366,7 @@ def read_parquet(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Itera
                 raise damaged(exc) from exc
 
     done = 0
-    for raw in batches():
+    for raw in read_ahead(batches()):  # the next slice is read while this one is shaped
         if raw.height == 0 and (done or total):
             continue
         if done == 0:
