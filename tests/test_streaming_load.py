@@ -161,6 +161,25 @@ def test_read_ahead_keeps_order_raises_in_place_and_stops_when_closed() -> None:
     assert not any(t.name == "tscorr-read-ahead" for t in threading.enumerate())
 
 
+def test_a_refused_load_stops_its_reading_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--strict refuses the file at the first block with a reject: the thread reading the
+    next blocks stops then, not when the exception is forgotten, and nothing is loaded."""
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "ts,series,value\n2016-01-01,a,x\n"
+        + "".join(f"2016-01-{d:02d},a,{d}\n" for d in range(2, 29)) * 40
+    )
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 256)
+    with tscorr.open(tmp_path / "db.duckdb") as store:
+        with pytest.raises(TscorrError, match="--strict refuses the file") as refused:
+            tscorr.load_file(store, path, strict=True)
+        assert refused.value is not None  # the exception (and its frames) still held
+        assert not any(t.name == "tscorr-read-ahead" for t in threading.enumerate())
+        assert store.scalar("SELECT count(*) FROM points") == 0
+
+
 def test_a_quote_that_never_closes_is_refused_not_read_whole(tmp_path: Path) -> None:
     path = tmp_path / "q.csv"
     path.write_text('ts,name\n2016-11-09,"open\n' + "2016-11-10,x\n" * 200)

@@ -1,4 +1,4 @@
-"""A big text file in blocks of whole records, so a load holds one block at a time.
+"""A big text file in blocks of whole records, so a load holds a few blocks at a time.
 
 A delimited file is cut only at a line end outside quotes: a quoted field may hold line
 breaks, and the number of ``"`` before a line end is even exactly when that line end is
@@ -13,7 +13,7 @@ import codecs
 import queue
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -175,12 +175,13 @@ def _utf8_pieces(
         ) from exc
 
 
-def read_ahead(items: Iterator[T]) -> Iterator[T]:
+def read_ahead(items: Iterator[T]) -> Generator[T, None, None]:
     """``items``, each made in a thread while the one before is being used: reading and
     parsing the next block overlap the shaping of this one (their heavy parts release the
-    GIL). One item waits at most, so memory holds one more block. An exception raised in
-    the thread is raised here, in its place in the sequence; closing this iterator (or an
-    exception in the consumer, Ctrl-C included) stops the thread before it reads further."""
+    GIL). One item waits while the thread makes the next, so memory holds up to two blocks
+    more. An exception raised in the thread is raised here, in its place in the sequence;
+    closing this iterator (do: ``contextlib.closing``, so that an exception in the consumer,
+    Ctrl-C included, closes it at once) stops the thread before it reads further."""
     handoff: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=1)
     stop = threading.Event()
 

@@ -6,7 +6,8 @@ those stages and returns plain data; nothing here prints.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -121,8 +122,8 @@ def load_file(
         )
     say("reading", 0.0)
     first_reject: dict[str, object] | None = None
-    with store.loading(meta, replace) as writer:
-        for frames in _parts(chosen, source, options):
+    with store.loading(meta, replace) as writer, closing(_parts(chosen, source, options)) as parts:
+        for frames in parts:  # closed on any failure: a reader reading ahead stops at once
             frames.series = observe.declare(
                 frames.series, chosen.spec.series.kind, options.series_kind
             )
@@ -155,7 +156,9 @@ def load_file(
     return LoadReport(shown, chosen.name, "loaded", counts, notes)
 
 
-def _parts(feed: feeds.Feed, source: SourceFile, options: LoadOptions) -> Iterator[FeedFrames]:
+def _parts(
+    feed: feeds.Feed, source: SourceFile, options: LoadOptions
+) -> Generator[FeedFrames, None, None]:
     """The reader's frames, one part (a reader of big files yields a part per block), with
     any failure of a reader as one line naming the file, never a traceback."""
     try:

@@ -8,7 +8,8 @@ built-in modules on first use, so importing tscorr stays cheap.
 A reader has the signature ``read(spec, source, options) -> FeedFrames`` and must not touch
 the database: it only turns a file into canonical frames. A reader of files that may be big
 yields them part by part instead (``-> Iterator[FeedFrames]``, one part per block of the
-file, each with ``through`` set), so a load holds one block in memory at a time.
+file, each with ``through`` set), so a load holds a few blocks in memory at a time (see
+:func:`tscorr.ingest.blocks.read_ahead`).
 """
 
 from __future__ import annotations

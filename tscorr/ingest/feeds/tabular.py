@@ -11,6 +11,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -35,8 +36,9 @@ def _polars_message(exc: Exception) -> str:
 
 def _read_delimited(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Iterator[FeedFrames]:
     """A delimited file block by block (see :mod:`tscorr.ingest.blocks`): each block of whole
-    records is parsed with the header in front, so memory holds one block whatever the size
-    of the file; rejected rows keep their physical line numbers."""
+    records is parsed with the header in front (the next block in a thread while this one is
+    shaped), so memory holds a few blocks whatever the size of the file; rejected rows keep
+    their physical line numbers."""
     source.check_text()
     sep = str(opts.extra.get("delimiter") or spec.options.get("delimiter", ","))
     skip = int(opts.extra.get("skip_lines") or spec.options.get("skip_lines", 0))
@@ -51,8 +53,7 @@ def _read_delimited(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> It
             if nul >= 0:  # past the first 4 KB a NUL would end up inside a name
                 line = block.line + block.data.count(b"\n", 0, nul)
                 raise BadInput(
-                    f"{source.display_name}:{line}: a NUL byte, so not a text file; "
-                    "check the file"
+                    f"{source.display_name}:{line}: a NUL byte, so not a text file; check the file"
                 )
             if block.line == 1:
                 header[0] = _header(block.data, sep, skip)
@@ -64,15 +65,16 @@ def _read_delimited(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> It
                 before = block.line - 1 - lead  # data line j is physical line j + before
             yield block, data, skip_now, lead, before, _parse(data, sep, skip_now, spec, source)
 
-    for block, data, skip_now, lead, before, raw in read_ahead(parsed()):
-        if block.line > 1 and raw.height == 0:
-            continue  # a later block of blank lines
-        if block.line == 1 and not block.last:
-            rescan = partial(_time_columns, source, codec, sep, skip, header[0])
-            opts = _settled(raw, spec, source, opts, rescan)
-        frames = _shape_block(raw, data, sep, skip_now + lead, before, spec, source, opts)
-        frames.through = block.through
-        yield frames
+    with closing(read_ahead(parsed())) as ahead:  # closed: the thread stops at once
+        for block, data, skip_now, lead, before, raw in ahead:
+            if block.line > 1 and raw.height == 0:
+                continue  # a later block of blank lines
+            if block.line == 1 and not block.last:
+                rescan = partial(_time_columns, source, codec, sep, skip, header[0])
+                opts = _settled(raw, spec, source, opts, rescan)
+            frames = _shape_block(raw, data, sep, skip_now + lead, before, spec, source, opts)
+            frames.through = block.through
+            yield frames
 
 
 def _time_columns(
@@ -366,13 +368,14 @@ def read_parquet(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Itera
                 raise damaged(exc) from exc
 
     done = 0
-    for raw in read_ahead(batches()):  # the next slice is read while this one is shaped
-        if raw.height == 0 and (done or total):
-            continue
-        if done == 0:
-            opts = _settled(raw, spec, source, opts, batches)
-        lines = pl.int_range(done + 1, done + raw.height + 1, eager=True)  # row numbers
-        done += raw.height
-        frames = shape_table(raw, lines, spec, source, opts)
-        frames.through = min(done / max(total, 1), 1.0)
-        yield frames
+    with closing(read_ahead(batches())) as ahead:  # the next slice read while this is shaped
+        for raw in ahead:
+            if raw.height == 0 and (done or total):
+                continue
+            if done == 0:
+                opts = _settled(raw, spec, source, opts, batches)
+            lines = pl.int_range(done + 1, done + raw.height + 1, eager=True)  # row numbers
+            done += raw.height
+            frames = shape_table(raw, lines, spec, source, opts)
+            frames.through = min(done / max(total, 1), 1.0)
+            yield frames
