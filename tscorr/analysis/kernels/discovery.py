@@ -284,23 +284,24 @@ def assess_pairs(
     terms = EventTerms(prep, e)  # the event set's side, once for every chunk
     step = cache_rows(n, chunk_rows)
 
-    def chunk(lo: int) -> tuple[np.ndarray, PeakNull]:
+    def chunk(lo: int) -> tuple[np.ndarray, np.ndarray, PeakNull]:
         rows = slice(lo, min(lo + step, m))
         s_ey = circular_products(prep, e, rows, terms)
         r = prep.ccf_from_circular(e, s_ey, rows, terms) if r_all is None else r_all[rows]
         cc = circular_correlations(prep, e, rows, s_ey, terms, overwrite=True)
         cc[prep.pairs[rows].max(axis=1) < 2] = 0.0
         stat = np.where(np.isnan(r), np.nan, cc[:, taus])
-        return r, peak_null(cc, stat, L, peak_columns(r, L))
+        at = peak_columns(r, L)
+        return r, at, peak_null(cc, stat, L, at)
 
     done = on_cores(chunk, m, step)
     r = np.vstack([d[0] for d in done])
-    peaks = [d[1] for d in done]
+    column = np.concatenate([d[1] for d in done])
+    peaks = [d[2] for d in done]
     p_peak = np.concatenate([x.p_peak for x in peaks])
     q_at = np.concatenate([x.q_at for x in peaks])
     method = [name for x in peaks for name in x.method]
     ess = np.concatenate([x.ess for x in peaks])
-    column = peak_columns(r, L)
     gaps = ~prep.complete
     ess[gaps] = np.nan  # their test is the conditional one, made below
     # rows with gaps are tested lag by lag (conditional on the events meeting data), and so
