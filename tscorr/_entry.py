@@ -1,6 +1,6 @@
 """The ``tscorr`` console script: Ctrl-C is one line and exit code 130 from the first moment.
 
-The command line imports polars, DuckDB and scipy before it can run anything; an interrupt
+The command line imports polars and DuckDB before it can run anything; an interrupt
 during those imports would otherwise print a traceback. Once the CLI runs, its error boundary
 handles Ctrl-C (rolling back what was not committed).
 

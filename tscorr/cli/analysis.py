@@ -2,7 +2,8 @@
 
 Options, defaults and choices come from the library's requests (:mod:`tscorr.analysis.request`)
 and :mod:`tscorr.choices`; each command builds its request from its arguments and calls one
-run. The runs (numpy, scipy) are imported when a command runs, so ``--help`` stays fast.
+run. The runs (numpy; scipy only where a test needs it) are imported when a command runs, so
+``--help`` stays fast.
 
 Lag convention everywhere: lag k > 0 means the series moves k buckets after the events.
 """

@@ -9,8 +9,8 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy.fft import irfft, next_fast_len, rfft
-from scipy.special import inv_boxcox, inv_boxcox1p
+
+from tscorr.analysis.kernels.fourier import irfft, next_fast_len, rfft
 
 TAIL_BELOW = 10  # fewer null draws than this reach the observed peak: try the fitted tail
 MIN_FOR_TAIL = 50  # effective independent null draws needed before a tail is fitted
@@ -34,12 +34,16 @@ _AD_95 = np.array(
 def _gpd_cdf(z: np.ndarray, c: float, scale: float) -> np.ndarray:
     """The generalized Pareto CDF at excesses ``z >= 0`` (shape ``c >= 0``), as scipy's
     ``genpareto.cdf(z, c, scale=scale)`` computes it, without importing scipy.stats."""
+    from scipy.special import inv_boxcox1p  # imported when a tail is fitted, not before
+
     return np.asarray(-inv_boxcox1p(-np.asarray(z) / scale, -c), dtype=float)
 
 
 def _gpd_sf(z: np.ndarray, c: float, scale: float) -> np.ndarray:
     """The generalized Pareto survival function at excesses ``z >= 0`` (shape ``c >= 0``),
     as ``genpareto.sf(z, c, scale=scale)`` computes it."""
+    from scipy.special import inv_boxcox
+
     return np.asarray(inv_boxcox(-np.asarray(z) / scale, -c), dtype=float)
 
 

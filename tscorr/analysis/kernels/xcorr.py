@@ -1,4 +1,4 @@
-"""Lagged cross-correlation kernels (numpy and scipy.fft; they see arrays, never files).
+"""Lagged cross-correlation kernels (numpy's FFTs; they see arrays, never files).
 
 Lag sign convention
 -------------------
@@ -32,8 +32,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy.fft import irfft, next_fast_len, rfft
 
+from tscorr.analysis.kernels.fourier import irfft, next_fast_len, rfft, rfft_rows
 from tscorr.choices import ESTIMATORS
 
 
@@ -153,9 +153,7 @@ class Prepared:
 
     def circular_spectrum(self) -> np.ndarray:
         """``rfft(y0, n)`` (no padding: circular), made once and kept for every event set."""
-        return self._cached(
-            "circular", lambda: np.asarray(rfft(self.y0, self.n, axis=1, workers=-1))
-        )
+        return self._cached("circular", lambda: rfft_rows(self.y0, self.n))
 
     def subset(self, rows: np.ndarray) -> Prepared:
         """The same preparation for some rows only (what is already made is sliced, not
