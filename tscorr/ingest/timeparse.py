@@ -402,15 +402,28 @@ def decide_order(day_first: int, month_first: int) -> tuple[str | None, bool]:
     return ("mdy" if month_first else None), False
 
 
+# values whose day/month order is open: they start a/b/ (a and b of one or two digits)
+_ORDER_OPEN = r"^\s*\d{1,2}[/.-]\d{1,2}[/.-]"
+
+
+def order_candidates(values: pl.Series) -> pl.Series:
+    """The distinct values (stripped) that may be ``a/b/yyyy`` dates: the few whose order
+    :func:`date_order_counts` weighs."""
+    if values.dtype != pl.String:
+        return pl.Series("text", [], dtype=pl.String)
+    text = values.drop_nulls()
+    return text.filter(text.str.contains(_ORDER_OPEN)).str.strip_chars().unique()
+
+
 def date_order_counts(values: pl.Series) -> tuple[int, int]:
     """How many distinct ``a/b/yyyy`` dates in ``values`` have their first, and their second,
     number over 12 (see :func:`decide_order`)."""
-    if values.dtype != pl.String:
-        return 0, 0
-    text = values.drop_nulls()
-    text = text.filter(text.str.contains(r"^\s*\d{1,2}[/.-]\d{1,2}[/.-]"))  # the few that may be
-    text = text.str.strip_chars().unique()
-    return _order_counts(_groups(pl.DataFrame({"text": text}), _NUMERIC))
+    return candidate_order_counts(order_candidates(values))
+
+
+def candidate_order_counts(candidates: pl.Series) -> tuple[int, int]:
+    """:func:`date_order_counts` of values already reduced by :func:`order_candidates`."""
+    return _order_counts(_groups(pl.DataFrame({"text": candidates}), _NUMERIC))
 
 
 def _month_names(

@@ -25,7 +25,12 @@ from tscorr.ingest.feeds import register
 from tscorr.ingest.feeds.shape import resolve_roles, shape_table
 from tscorr.ingest.source import LoadOptions, SourceFile
 from tscorr.ingest.spec import FeedSpec
-from tscorr.ingest.timeparse import date_order_counts, decide_order
+from tscorr.ingest.timeparse import (
+    candidate_order_counts,
+    date_order_counts,
+    decide_order,
+    order_candidates,
+)
 
 PARQUET_ROWS = 1_000_000  # rows of a Parquet file read at a time
 
@@ -194,10 +199,10 @@ def _settled(
         return opts
     roles = resolve_roles(raw.columns, spec, opts, source.display_name)
     columns = [c for c in (roles.ts, roles.ts_end) if c and raw[c].dtype == pl.String]
-    counts = [date_order_counts(raw[c]) for c in columns]
+    candidates = [order_candidates(raw[c]) for c in columns]
+    counts = [candidate_order_counts(c) for c in candidates]
     order, _ = decide_order(sum(c[0] for c in counts), sum(c[1] for c in counts))
-    numeric = r"^\s*\d{1,2}[/.-]\d{1,2}[/.-]"
-    if order is None and any(raw[c].str.contains(numeric).any() for c in columns):
+    if order is None and any(c.len() for c in candidates):
         day_first = month_first = 0
         for part in rescan(columns):
             for c in columns:
