@@ -65,3 +65,23 @@ def test_a_small_analysis_does_not_import_scipy(tmp_path: Path, fixtures: Path) 
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
+
+def test_a_big_run_imports_scipy_while_it_reads() -> None:
+    """From TAIL_LIKELY pairs on, a run starts importing scipy's special functions in a
+    thread before it reads its data (a tail fit would otherwise import them mid-null)."""
+    script = textwrap.dedent(
+        """
+        import sys, threading
+        from tscorr.analysis.kernels.tails import import_ahead
+        assert "scipy.special" not in sys.modules
+        import_ahead()
+        for thread in threading.enumerate():
+            if thread is not threading.current_thread():
+                thread.join()
+        print("scipy.special" in sys.modules)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "True"

@@ -23,6 +23,7 @@ from tscorr.analysis.inputs import (
 )
 from tscorr.analysis.kernels.discovery import Assessed, assess_pairs, from_significance
 from tscorr.analysis.kernels.significance import assess, bh_qvalues, chunk_rows_for
+from tscorr.analysis.kernels.tails import import_ahead
 from tscorr.analysis.kernels.xcorr import Prepared
 from tscorr.analysis.request import XcorrParams, save_run
 from tscorr.choices import DISCOVERY_Q, KEEP_ALL_ROWS
@@ -32,6 +33,10 @@ from tscorr.tables import result
 from tscorr.units import Duration
 
 Step = Callable[[str, int, int], None]  # (what, done, total)
+
+# from about this many pairs a run fits some tail (a few pairs in a hundred come near the
+# null's reach): scipy's special functions are imported while its data is read
+TAIL_LIKELY = 500
 
 
 @dataclass
@@ -136,6 +141,8 @@ def run_xcorr(
         blocks = iter_blocks(store, plan)
         record, notes, n_series = plan.record(), list(plan.notes), plan.series
     total = len(sets) * n_series  # pairs
+    if total >= TAIL_LIKELY and params.test == "surrogate":
+        import_ahead()  # a few pairs in a hundred fit a tail: scipy loads while data is read
     keep_all = params.keep == "all" or (
         params.keep == "auto" and total * (2 * max_lag + 1) <= KEEP_ALL_ROWS
     )

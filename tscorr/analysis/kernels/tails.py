@@ -7,6 +7,9 @@ Kernels: arrays in, arrays out. Used by :mod:`tscorr.analysis.kernels.significan
 from __future__ import annotations
 
 import functools
+import importlib
+import sys
+import threading
 
 import numpy as np
 
@@ -29,6 +32,17 @@ _AD_95 = np.array(
         [0.913, 0.899, 0.901],  # xi = 0.3
     ]
 )
+
+
+def import_ahead() -> None:
+    """Start importing scipy's special functions (0.2 s) in a thread, for a run that will fit
+    tails: it overlaps the run's reading (DuckDB works without the GIL), where the first fit
+    would otherwise import them while the threads of the null wait (measured on 2,000 x 10
+    pairs: 0.35-0.67 s)."""
+    if "scipy.special" not in sys.modules:
+        threading.Thread(
+            target=importlib.import_module, args=("scipy.special",), daemon=True
+        ).start()
 
 
 def _gpd_cdf(z: np.ndarray, c: float, scale: float) -> np.ndarray:
