@@ -1,8 +1,8 @@
 """Real FFTs for the kernels, without importing scipy.
 
 numpy's ``numpy.fft`` is the same pocketfft as ``scipy.fft`` and gives the same numbers to
-the bit (a test holds the two together), but scipy takes about 0.2 s to import: most of a
-small analysis. This module gives the kernels numpy's transforms, scipy's rule for fast
+the bit (a test holds the two together), but scipy takes about 0.2 s to import, a fifth of
+a small analysis through the command line. This module gives the kernels numpy's transforms, scipy's rule for fast
 transform lengths, and a forward transform of many rows spread over the cores (what
 ``scipy.fft``'s ``workers=-1`` did). scipy is still imported where its special functions are
 needed (a fitted tail, a normal p-value), and only then.
