@@ -2,10 +2,10 @@
 
 numpy's ``numpy.fft`` is the same pocketfft as ``scipy.fft`` and gives the same numbers to
 the bit (a test holds the two together), but scipy takes about 0.2 s to import, a fifth of
-a small analysis through the command line. This module gives the kernels numpy's transforms, scipy's rule for fast
-transform lengths, and a forward transform of many rows spread over the cores (what
-``scipy.fft``'s ``workers=-1`` did). scipy is still imported where its special functions are
-needed (a fitted tail, a normal p-value), and only then.
+a small analysis through the command line. This module gives the kernels numpy's
+transforms, scipy's rule for fast transform lengths, and a forward transform of many rows
+spread over the cores (what ``scipy.fft``'s ``workers=-1`` did). scipy is still imported
+where its special functions are needed (a fitted tail, a normal p-value), and only then.
 """
 
 from __future__ import annotations
