@@ -313,7 +313,8 @@ def assess_pairs(
     p_at = np.full(m, np.nan)  # a lag's own p-value: only where every lag is tested
     rows = np.flatnonzero(detailed)
     if rows.size:
-        sig = surrogate_test(prep.subset(rows), e, r[rows], 0, seed, chunk_rows)
+        # their effective draws are not reported (the info below is the discovery path's)
+        sig = surrogate_test(prep.subset(rows), e, r[rows], 0, seed, chunk_rows, False)
         p[rows], q[rows] = sig.p, sig.q
         p_peak[rows] = sig.p_peak
         for j, row in enumerate(rows.tolist()):

@@ -233,7 +233,11 @@ def _pvalues(
 
 
 def _conditional_pvalues(
-    cc: np.ndarray, r: np.ndarray, meets: np.ndarray, taus: np.ndarray
+    cc: np.ndarray,
+    r: np.ndarray,
+    meets: np.ndarray,
+    taus: np.ndarray,
+    report_ess: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]:
     """Exact p-values for rows with gaps: each lag against the shifts where as many events
     meet an observed bucket as at that lag.
@@ -242,6 +246,8 @@ def _conditional_pvalues(
     merely meeting data would look extreme. Conditioning on ``meets`` (events on observed
     buckets, per shift) keeps the test exact: the rank among rotations with the same count
     is uniform under the null. ``cc`` (m, n) the circular correlations, ``meets`` (m, n).
+    ``report_ess``: each row's effective draws are wanted (else NaN, and the draws' worth is
+    measured only where a lag is near the null's reach and may take a fitted tail).
     """
     m, n = cc.shape
     width = r.shape[1]
@@ -263,9 +269,12 @@ def _conditional_pvalues(
             reach = draws.size - np.searchsorted(ordered, abs_r[i, lag_cols] - tol, side="left")
             reach -= np.abs(cc[i, taus[lag_cols]]) >= abs_r[i, lag_cols] - tol
             p[i, lag_cols] = (1.0 + reach) / (1.0 + size)
+            far = reach < TAIL_BELOW
+            # a group of fewer than MIN_FOR_TAIL draws is worth fewer: it takes no tail
+            if not (report_ess or (far.any() and draws.size >= MIN_FOR_TAIL)):
+                continue  # no tail to try, and the draws' worth is not asked for
             effective = float(effective_draws(draws[:, None])[0])
             ess[i] = max(ess[i], effective)
-            far = reach < TAIL_BELOW
             if far.any() and effective >= MIN_FOR_TAIL:
                 tail = gpd_tail(ordered[::-1], abs_r[i, lag_cols], effective)
                 if tail is not None:
@@ -273,7 +282,7 @@ def _conditional_pvalues(
                     method[i] = "gpd-tail"
     p[np.isnan(r)] = np.nan
     q = holm(p)
-    return p, peak_of(q, r), q, method, ess
+    return p, peak_of(q, r), q, method, ess if report_ess else np.full(m, np.nan)
 
 
 def _peak_method(
@@ -350,6 +359,7 @@ def surrogate_test(
     n_surrogates: int = 0,
     seed: int = 0,
     chunk_rows: int = ROWS_PER_BLOCK,
+    report_ess: bool = True,
 ) -> Significance:
     """Per-lag, peak and within-pair adjusted p-values from every circular shift of ``e``.
 
@@ -360,7 +370,9 @@ def surrogate_test(
     (:func:`tscorr.analysis.kernels.xcorr.circular_correlations`); ``n_surrogates`` > 0 caps them at a seeded
     sample of that many. Each lag is tested with its own circular correlation, computed the
     same way as its null draws (so exchangeable with them); ``r`` stays the linear one: the
-    L wrapped products at the ends of a linear lag are the only difference.
+    L wrapped products at the ends of a linear lag are the only difference. ``report_ess``:
+    ``info`` reports the median effective draws (a caller with its own report passes False:
+    rows with gaps then measure them only where a tail may be fitted).
     """
     n, L = prep.n, prep.max_lag
     m = len(prep.sd_y)
@@ -402,7 +414,7 @@ def surrogate_test(
             meets = np.rint(
                 irfft(np.conj(rfft(hits, n))[None, :] * rfft(observed[gaps], n, axis=1), n, axis=1)
             )
-            gap_part = _conditional_pvalues(cc[gaps], stat[gaps], meets, taus)
+            gap_part = _conditional_pvalues(cc[gaps], stat[gaps], meets, taus, report_ess)
         full: np.ndarray = ~gaps if exact else np.ones(gaps.shape[0], dtype=np.bool_)
         own = cc[full][:, taus] if exact else None
         draws = cc[full].T if exact else cc[full][:, shifts].T
@@ -439,7 +451,7 @@ def surrogate_test(
         "shifts_used": int(used),
         "exact": exact,
         "p_min": 1 / (used + 1),
-        "effective_draws_median": float(np.median(ess)),
+        "effective_draws_median": float(np.median(ess)) if report_ess else None,
     }
     if not exact:
         method = ["monte-carlo" if x == "exact" else x for x in method]
