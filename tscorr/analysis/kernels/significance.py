@@ -110,7 +110,7 @@ def null_band(cc: np.ndarray, max_lag: int, ordered_peaks: np.ndarray | None = N
 
 def white_pvalues(r: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-lag p, peak p (Sidak over the lags) and the Sidak-adjusted per-lag p."""
-    from scipy.special import ndtr  # scipy takes 0.2 s to import: only the tests that need it
+    from scipy.special import ndtr  # scipy takes 0.2 s to import: only this test needs it
 
     with np.errstate(invalid="ignore"):
         p = 2.0 * ndtr(-(np.abs(r) * np.sqrt(n)))  # the normal tail, as norm.sf
