@@ -39,9 +39,13 @@ class RunView:
         return dict(self.params.get("options", {}))
 
     @property
+    def requested(self) -> Duration:
+        """The bucket the run asked for (``runs.params.buckets`` count in it)."""
+        return parse_duration(self.options.get("bucket", "1h"))
+
+    @property
     def requested_seconds(self) -> int:
-        """The bucket the run asked for, in seconds (``runs.params.buckets`` count in it)."""
-        return parse_duration(self.options.get("bucket", "1h")).seconds
+        return self.requested.seconds
 
     def block(self, series: str) -> dict[str, Any] | None:
         """The alignment block a series was analysed in (``runs.params.alignment.blocks``)."""
@@ -54,7 +58,7 @@ class RunView:
         """The bucket a series was analysed in (its block's, coarser when its native step
         is)."""
         block = self.block(series)
-        return parse_duration(block["bucket"] if block else self.options.get("bucket", "1h"))
+        return parse_duration(block["bucket"]) if block else self.requested
 
     def bucket_seconds(self, series: str) -> int:
         return self.bucket(series).seconds
@@ -62,7 +66,7 @@ class RunView:
     def zone(self, series: str) -> str:
         """The zone whose calendar the series' days, weeks and months followed."""
         block = self.block(series)
-        return str(block.get("tz") or "UTC") if block else "UTC"
+        return str((block or {}).get("tz") or self.options.get("tz") or "UTC")
 
     def unit(self, series: str) -> str:
         """``h``, ``d``... for the pair's bucket (``12h`` buckets read as ``12h``)."""
@@ -79,9 +83,8 @@ class RunView:
         lag = self.params.get("buckets", {}).get("max_lag")
         if lag is None:
             return None
-        asked = parse_duration(self.options.get("bucket", "1h"))
         block = self.block(series)
-        return rescale(int(lag), asked, parse_duration(block["bucket"])) if block else int(lag)
+        return rescale(int(lag), self.requested, self.bucket(series)) if block else int(lag)
 
     def coarsened(self, series: str) -> str | None:
         """The bucket asked for, when this series was analysed in a coarser one."""

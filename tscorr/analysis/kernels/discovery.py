@@ -34,12 +34,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tscorr.analysis.kernels.cores import on_cores
 from tscorr.analysis.kernels.significance import (
     MIN_SHIFTS,
     ROWS_PER_BLOCK,
     Significance,
     assess,
-    on_cores,
     surrogate_test,
 )
 from tscorr.analysis.kernels.tails import MIN_FOR_TAIL, TAIL_BELOW, effective_draws, gpd_tail

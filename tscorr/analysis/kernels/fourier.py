@@ -11,11 +11,11 @@ where its special functions are needed (a fitted tail, a normal p-value), and on
 from __future__ import annotations
 
 import functools
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numpy.fft import irfft, rfft
+
+from tscorr.analysis.kernels.cores import on_cores
 
 __all__ = ["irfft", "next_fast_len", "rfft", "rfft_rows"]
 
@@ -49,17 +49,11 @@ def next_fast_len(target: int, real: bool = False) -> int:
 def rfft_rows(a: np.ndarray, n: int) -> np.ndarray:
     """``rfft(a, n, axis=1)`` of a (rows, t) array, blocks of rows on every core (numpy's
     transforms release the GIL); the same numbers as one call."""
-    rows = a.shape[0]
-    workers = min(os.cpu_count() or 1, -(-rows // _ROWS_PER_TASK))
-    if workers <= 1:
-        out: np.ndarray = rfft(a, n, axis=1)
-        return out
-    spectrum = np.empty((rows, n // 2 + 1), dtype=np.complex128)
+    spectrum = np.empty((a.shape[0], n // 2 + 1), dtype=np.complex128)
 
     def part(lo: int) -> None:
-        hi = min(lo + _ROWS_PER_TASK, rows)
+        hi = min(lo + _ROWS_PER_TASK, a.shape[0])
         rfft(a[lo:hi], n, axis=1, out=spectrum[lo:hi])
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(part, range(0, rows, _ROWS_PER_TASK)))
+    on_cores(part, a.shape[0], _ROWS_PER_TASK)
     return spectrum

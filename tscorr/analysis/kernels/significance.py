@@ -53,13 +53,11 @@ No p-value is ever 0.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import numpy as np
 
+from tscorr.analysis.kernels.cores import on_cores
 from tscorr.analysis.kernels.fourier import irfft, rfft
 from tscorr.analysis.kernels.prewhiten import prewhitened
 from tscorr.analysis.kernels.slide import circular_max
@@ -307,19 +305,6 @@ def _peak_method(
         & (holm_q[at] < q_max[at])
     )
     return ["gpd-tail" if t else "exact" for t in tail.tolist()]
-
-
-T = TypeVar("T")
-
-
-def on_cores(work: Callable[[int], T], rows: int, chunk_rows: int) -> list[T]:
-    """``work(lo)`` for each chunk of ``chunk_rows`` rows starting at lo, on every core
-    (sorting, filtering and FFTs release the GIL); results in row order."""
-    starts = list(range(0, rows, max(1, chunk_rows)))
-    if len(starts) < 2:
-        return [work(lo) for lo in starts]
-    with ThreadPoolExecutor(max_workers=min(len(starts), os.cpu_count() or 1)) as pool:
-        return list(pool.map(work, starts))
 
 
 ROWS_PER_BLOCK = 128  # rows whose circular correlations are held at once (per thread)
