@@ -58,6 +58,17 @@ def test_light_tails_are_never_extrapolated_lighter_than_exponential() -> None:
     assert p is not None and np.all(p > 2 * norm.sf(x)) and np.all(p > 0)
 
 
+def test_tied_draws_take_no_tail() -> None:
+    """Draws tied at the threshold (every excess 0 but the largest, as a null of few distinct
+    correlations gives) bootstrap to a shape of 1: no mean excess to extrapolate with. The
+    tail once divided by a scale of 0 there and called a value reached by two draws in a
+    thousand p = 1e-6; now no tail is fitted and the caller keeps the empirical p."""
+    rng = np.random.default_rng(0)
+    null = np.concatenate([rng.uniform(0, 0.5, 900), np.full(99, 0.6), [0.9]])
+    with np.errstate(all="raise"):
+        assert tails.gpd_tail(null, np.array([0.3, 0.61, 0.95]), 1000.0) is None
+
+
 def test_effective_draws_equal_geyer_on_statsmodels_autocovariances() -> None:
     """The transform length is any fast one of at least 2 S - 1: the autocovariances are
     the linear ones (statsmodels' ``acovf`` without FFT), never wrapped around, at lengths

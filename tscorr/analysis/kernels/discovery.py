@@ -280,8 +280,9 @@ def assess_pairs(
     if detail == "all":  # the per-lag test on every row, as it always was
         return from_significance(surrogate_test(prep, e, r_all, 0, seed, chunk_rows), L)
     taus = lags(L) % n
-    prep.circular_spectrum()  # made once, before the threads share it
     terms = EventTerms(prep, e)  # the event set's side, once for every chunk
+    if not terms.gather:
+        prep.circular_spectrum()  # made once, before the threads share it
     step = cache_rows(n, chunk_rows)
 
     def chunk(lo: int) -> tuple[np.ndarray, np.ndarray, PeakNull]:

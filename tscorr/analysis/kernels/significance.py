@@ -59,6 +59,7 @@ import numpy as np
 
 from tscorr.analysis.kernels.cores import on_cores
 from tscorr.analysis.kernels.fourier import irfft, rfft
+from tscorr.analysis.kernels.gather import cheaper_by_gather, circular_sums, sparse_of
 from tscorr.analysis.kernels.prewhiten import prewhitened
 from tscorr.analysis.kernels.slide import circular_max
 from tscorr.analysis.kernels.tails import MIN_FOR_TAIL, TAIL_BELOW, effective_draws, gpd_tail
@@ -381,6 +382,7 @@ def surrogate_test(
     )
     hits = (np.asarray(e) != 0).astype(float)
     terms = EventTerms(prep, e)  # the event set's side, once for every chunk
+    at_hits = sparse_of(hits)  # where the events meet data: counted by gathering, if cheaper
 
     def chunk(lo: int) -> tuple[Part, np.ndarray, np.ndarray]:
         """The p-values, null band and r of rows lo.. (a chunk is independent of the others)."""
@@ -396,9 +398,13 @@ def surrogate_test(
         stat = np.where(np.isnan(r_rows), np.nan, cc[:, taus])
         gap_part = None
         if exact and gaps.any():
-            meets = np.rint(
-                irfft(np.conj(rfft(hits, n))[None, :] * rfft(observed[gaps], n, axis=1), n, axis=1)
-            )
+            seen = observed[gaps].astype(float)
+            if at_hits.base == 0.0 and cheaper_by_gather(at_hits.passes, n):
+                meets = circular_sums(seen, at_hits)  # sums of ones: exact counts
+            else:
+                meets = np.rint(
+                    irfft(np.conj(rfft(hits, n))[None, :] * rfft(seen, n, axis=1), n, axis=1)
+                )
             gap_part = _conditional_pvalues(cc[gaps], stat[gaps], meets, taus, report_ess)
         full: np.ndarray = ~gaps if exact else np.ones(gaps.shape[0], dtype=np.bool_)
         own = cc[full][:, taus] if exact else None
@@ -421,7 +427,8 @@ def surrogate_test(
             band = null_band(cc, L)
         return _merge(full, full_part, gap_part), band, r_rows
 
-    prep.circular_spectrum()  # made once, before the threads share it
+    if not terms.gather:
+        prep.circular_spectrum()  # made once, before the threads share it
     done = on_cores(chunk, m, chunk_rows)
     parts = [part for part, _, _ in done]
     bands = [band for _, band, _ in done]

@@ -131,8 +131,9 @@ def gpd_tail(null: np.ndarray, x: np.ndarray, effective: float | None = None) ->
     impossible) is checked as the exponential tail (shape 0). The tail then extrapolates with
     the upper 90% bootstrap bound of the shape (at least 0) and the fitted mean excess, so an
     unlucky fit does not call far values too unlikely; the price is p-values of huge effects
-    that are larger than a model would say. Returns None when no fit passes; the caller keeps
-    the empirical p-value then.
+    that are larger than a model would say. Returns None when no fit passes, or when that
+    bound reaches a shape of 1 (a tail without a mean excess: tied draws give one); the
+    caller keeps the empirical p-value then.
     """
     size = len(null)
     # only the largest 2 size / 5 + 1 draws are ever read: partition, then sort those
@@ -156,6 +157,10 @@ def gpd_tail(null: np.ndarray, x: np.ndarray, effective: float | None = None) ->
             # lighter than the exponential: an underestimated shape would call far values too
             # unlikely (measured: a point fit can be 25x too small two decades out)
             c_hi = max(c, _upper_shape(excess), 0.0)
+            if c_hi >= 1.0:
+                # no mean excess to keep (e.g. tied draws: every excess 0 but the largest,
+                # which gave scale 0 and a tail p at its floor): keep the empirical p
+                return None
             scale_hi = float(excess.mean()) * (1.0 - c_hi)  # the same mean excess
             sf = _gpd_sf(np.maximum(x - threshold, 0.0), c_hi, scale_hi)
             tail: np.ndarray = np.maximum(k / size * np.asarray(sf, dtype=float), floor)

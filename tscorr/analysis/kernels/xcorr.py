@@ -34,6 +34,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tscorr.analysis.kernels.fourier import irfft, next_fast_len, rfft, rfft_rows
+from tscorr.analysis.kernels.gather import cheaper_by_gather, circular_sums, sparse_of
 from tscorr.choices import ESTIMATORS
 
 
@@ -265,7 +266,9 @@ def xcorr(
 class EventTerms:
     """What one event set contributes to every row's correlations, made once per set: the
     centred (``spearman``: ranked) events ``ec``, their spread ``sd_e``, the conjugate
-    spectrum ``fe`` (length n, circular) and the (L, L) matrices of the products that wrap
+    spectrum ``fe`` (length n, circular), the events as a few buckets off one value
+    (``sparse``; ``gather``: their circular products are cheaper gathered than transformed,
+    :mod:`tscorr.analysis.kernels.gather`) and the (L, L) matrices of the products that wrap
     around the ends (see :meth:`Prepared.ccf_from_circular`)."""
 
     def __init__(self, prep: Prepared, e: np.ndarray) -> None:
@@ -276,6 +279,9 @@ class EventTerms:
         self.ec = ec = e - e.mean()
         self.sd_e = np.sqrt((ec**2).mean())
         self.fe = np.conj(rfft(ec, n))
+        # few events: their products are gathered at the event buckets, not transformed
+        self.sparse = sparse_of(e)
+        self.gather = cheaper_by_gather(self.sparse.passes, n)
         j = np.arange(L)[:, None]
         k = np.arange(1, L + 1)[None, :]
         # k > 0 wraps sum_{j<k} ec[n-k+j] * y0[j]; k < 0 (h = -k) wraps
@@ -289,9 +295,14 @@ def circular_products(
 ) -> np.ndarray:
     """``sum_t ec[t] * y0[(t + tau) mod n]`` for every tau = 0..n-1: (rows, n), with ``ec``
     the centred (``spearman``: ranked) events. One inverse FFT per row; ``terms``: the event
-    set's :class:`EventTerms`, when the caller made them once for many row blocks."""
+    set's :class:`EventTerms`, when the caller made them once for many row blocks. Few
+    events: their weighted shifted copies of each row are summed (``ec`` is one value but
+    at the events, and that value times a row centred on its observed buckets sums to 0),
+    else one inverse FFT per row."""
     t = terms or EventTerms(prep, e)
-    out: np.ndarray = irfft(t.fe[None, :] * prep.circular_spectrum()[rows], prep.n, axis=1)
+    if t.gather:  # the constant part of ec meets every bucket of a centred row: it adds 0
+        return circular_sums(prep.y0[rows], t.sparse)
+    out = irfft(t.fe[None, :] * prep.circular_spectrum()[rows], prep.n, axis=1)
     return out
 
 
