@@ -5,8 +5,6 @@ Synthetic data throughout (seeded numpy draws: heavy tails, gaps, ties)."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -14,7 +12,12 @@ from hypothesis import strategies as st
 
 from tscorr.analysis.kernels import gather
 from tscorr.analysis.kernels.discovery import assess_pairs
-from tscorr.analysis.kernels.gather import cheaper_by_gather, circular_sums, sparse_of
+from tscorr.analysis.kernels.gather import (
+    cheaper_by_gather,
+    circular_sums,
+    factor_sum,
+    sparse_of,
+)
 from tscorr.analysis.kernels.significance import surrogate_test
 from tscorr.analysis.kernels.xcorr import EventTerms, Prepared, circular_products
 
@@ -56,11 +59,12 @@ def test_sparse_of_keeps_the_most_common_value_as_base() -> None:
     assert sparse_of(ranks).base == 2.5 and sparse_of(ranks).positions.tolist() == [2, 5]
 
 
-def test_the_line_is_drawn_at_two_and_a_half_log2_n() -> None:
-    assert cheaper_by_gather(32, 8760) and not cheaper_by_gather(33, 8760)  # 2.5 x 13.1
-    assert cheaper_by_gather(24, 1000) and not cheaper_by_gather(25, 1000)
+def test_the_line_follows_the_prime_factors_of_n() -> None:
+    assert [factor_sum(n) for n in (2, 365, 1000, 8760, 8784, 8191)] == [2, 78, 21, 87, 75, 8191]
+    assert cheaper_by_gather(22, 8760) and not cheaper_by_gather(23, 8760)  # 0.3 x 87 - 4
+    assert cheaper_by_gather(2, 1000) and not cheaper_by_gather(3, 1000)  # 2^3 5^3: fast
+    assert cheaper_by_gather(3, 8192) and not cheaper_by_gather(4, 8192)  # 2^13
     assert not cheaper_by_gather(1, 1)
-    assert math.floor(gather.GATHER_PER_LOG * math.log2(8760)) == 32
 
 
 def series(rng: np.random.Generator, m: int, n: int, missing: float) -> np.ndarray:
@@ -78,7 +82,7 @@ def series(rng: np.random.Generator, m: int, n: int, missing: float) -> np.ndarr
 @pytest.mark.parametrize("weights", ["indicator", "counts"])
 def test_products_equal_the_transform(estimator: str, weights: str) -> None:
     rng = np.random.default_rng(7)
-    n = 500
+    n = 534  # 2 x 3 x 89: a length whose FFT is slow enough to gather 9 events
     prep = Prepared.build(series(rng, 6, n, 0.05), 12, estimator)
     e = np.zeros(n)
     picked = rng.choice(n, 9, replace=False)
@@ -99,7 +103,7 @@ def test_tests_give_the_same_answers_either_way(
     meeting data are gathered too) agree with the FFT path's: counts exactly, fitted tails to
     rounding."""
     rng = np.random.default_rng(events)
-    n = 24 * 60
+    n = 24 * 61  # 61 days of hours: gathered up to 17 events
     y = series(rng, 8, n, 0.02)
     y[:3] = series(rng, 3, n, 0.0)  # complete rows: the all-shift null
     e = np.zeros(n)
@@ -108,7 +112,7 @@ def test_tests_give_the_same_answers_either_way(
     prep = Prepared.build(y, 24)
     assert EventTerms(prep, e).gather
     fast = assess_pairs(prep, e), surrogate_test(prep, e, None)
-    monkeypatch.setattr(gather, "GATHER_PER_LOG", 0.0)  # every product by FFT
+    monkeypatch.setattr(gather, "GATHER_PER_FACTOR", 0.0)  # every product by FFT
     prep = Prepared.build(y, 24)
     assert not EventTerms(prep, e).gather
     slow = assess_pairs(prep, e), surrogate_test(prep, e, None)
@@ -119,5 +123,5 @@ def test_tests_give_the_same_answers_either_way(
     np.testing.assert_allclose(fast[1].q, slow[1].q, rtol=1e-9)
     assert fast[0].method == slow[0].method
     assert np.isfinite(fast[0].p_peak).all()
-    if events > 1:  # one event cannot go below 49 lags x 1/1,440 shifts without a tail
+    if events > 1:  # one event cannot go below 49 lags x 1/1,464 shifts without a tail
         assert np.nanmin(fast[0].p_peak) < 0.05  # the response is found: the test had power

@@ -7,23 +7,28 @@ the row's total plus a weighted sum of a few shifted copies of the row:
     sum_t e[t] * y[(t + tau) mod n] = base * sum_t y[t] + sum_i w_i * y[(p_i + tau) mod n]
 
 with ``p_i`` the buckets where ``e`` differs from ``base`` and ``w_i = e[p_i] - base``.
-That is one pass over the row per event, against an inverse FFT (about n log2 n work, with
-a constant that grows with n's prime factors) per row: measured on 2 cores at 32 rows, the
-break-even lies at 14 events for n = 1,000, 31-37 for n = 8,760 (a year of hours) and 46 for
-n = 52,560. :func:`cheaper_by_gather` draws the line at 2.5 log2(n) passes. The sums are
-direct, so they are at least as accurate as the transform's (which rounds every product
-by about 1e-16 of the row's scale); shift ``tau`` counts like a lag (tau > 0: the row after
-the events). Arrays in, arrays out.
+That is one pass over the row per event, against an inverse FFT per row, whose cost per
+bucket grows with the sum of n's prime factors (pocketfft makes one pass per factor, each
+costing about the factor). Measured on 2 cores, the threads over 2 MB row chunks as the
+kernels run them: an inverse FFT took 0.066-0.146 ns per bucket and unit of that sum, a
+gathered event 0.16-0.49 ns per bucket, plus about 4 events' worth of set-up per row; the
+break-even lay at 4.4 events for n = 1,000 (2^3 5^3), 10.8 for 8,192, 15 for 365 (5 x 73),
+24.6 for 8,784 (a leap year of hours, 2^4 3^2 61) and 31.7 for 8,760 (2^3 3 5 73).
+:func:`cheaper_by_gather` gathers while ``passes + 4 <= 0.3 x (sum of n's prime factors)``,
+on the FFT's side of every measured break-even but 365's and 366's, where both cost little.
+The sums are direct, so they are at least as accurate as the transform's (which rounds
+every product by about 1e-16 of the row's scale); shift ``tau`` counts like a lag (tau >
+0: the row after the events). Arrays in, arrays out.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-GATHER_PER_LOG = 2.5  # gather while passes <= this x log2(n) (see the module docstring)
+GATHER_PER_FACTOR = 0.3  # gather while passes + GATHER_SETUP <= this x sum of n's prime factors
+GATHER_SETUP = 4  # a gather's set-up per row, in events (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -49,9 +54,19 @@ def sparse_of(e: np.ndarray) -> Sparse:
     return Sparse(base, positions, e[positions] - base)
 
 
+def factor_sum(n: int) -> int:
+    """The sum of ``n``'s prime factors, with multiplicity (8,760 = 2^3 3 5 73: 87)."""
+    total, p = 0, 2
+    while p * p <= n:
+        while n % p == 0:
+            total, n = total + p, n // p
+        p += 1
+    return total + (n if n > 1 else 0)
+
+
 def cheaper_by_gather(passes: int, n: int) -> bool:
     """Whether ``passes`` shifted sums over a row of ``n`` cost less than an inverse FFT."""
-    return n >= 2 and passes <= GATHER_PER_LOG * math.log2(n)
+    return n >= 2 and passes + GATHER_SETUP <= GATHER_PER_FACTOR * factor_sum(n)
 
 
 def circular_sums(a: np.ndarray, sparse: Sparse) -> np.ndarray:
