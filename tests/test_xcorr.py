@@ -142,3 +142,25 @@ def test_self_correlation_at_lag_zero_is_one(x: np.ndarray) -> None:
     assume(np.std(x) > 1e-3)
     r, _ = xcorr(x, x, max_lag=3)
     assert r[0, 3] == pytest.approx(1.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("estimator", ["ccf", "pearson", "spearman"])
+def test_centring_in_place_changes_no_number(estimator: str) -> None:
+    """A block the caller gives up is centred in place: the same preparation, to the bit,
+    and the caller's copy (``overwrite=False``, the default) is left as it was."""
+    from tscorr.analysis.kernels.xcorr import Prepared
+
+    rng = np.random.default_rng(5)
+    y = rng.lognormal(size=(40, 300))
+    y[3, 10:20] = np.nan  # a row with a gap
+    kept = y.copy()
+    copied = Prepared.build(y, 12, estimator)
+    np.testing.assert_array_equal(y, kept)
+    owned = Prepared.build(y, 12, estimator, overwrite=True)
+    for name in ("y0", "sd_y", "complete", "observed"):
+        np.testing.assert_array_equal(getattr(owned, name), getattr(copied, name))
+    e = np.zeros(300)
+    e[[20, 90, 200]] = 1.0
+    np.testing.assert_array_equal(owned.correlate(e), copied.correlate(e))
+    if estimator != "spearman":  # ranks are a new array: nothing of the caller's to reuse
+        assert owned.y0 is y

@@ -209,10 +209,11 @@ def _combine(out: np.ndarray, points: pl.DataFrame, grid: Grid, aggs: list[str])
 
 
 def censored_matrix(censored: pl.DataFrame, ids: list[int], grid: Grid) -> np.ndarray:
-    """(len(ids), grid.n) upper bounds of censored buckets; NaN where nothing is censored."""
-    out = np.full((len(ids), grid.n), np.nan)
+    """(len(ids), grid.n) upper bounds of censored buckets; NaN where nothing is censored
+    (a read-only view of one NaN where no bucket is: most series have none)."""
     if censored.height == 0:
-        return out
+        return np.broadcast_to(np.float64(np.nan), (len(ids), grid.n))
+    out = np.full((len(ids), grid.n), np.nan)
     row = np.searchsorted(np.asarray(ids), censored["series_id"].to_numpy())
     pos = bucket_positions(censored["ts"], grid)
     ok = pos >= 0

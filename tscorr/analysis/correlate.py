@@ -167,8 +167,13 @@ def run_xcorr(
             continue
         names = [n for n, ok in zip(block.names, usable, strict=True) if ok]
         y = block.y if usable.all() else block.y[usable]  # (a mask would copy every row)
-        # the series' FFTs and window sums, made once for every event set of the block
-        prep = Prepared.build(y, lag, params.estimator) if params.test != "prewhiten" else None
+        # the series' FFTs and window sums, made once for every event set of the block; a
+        # block read here is centred in place (a caller's data stays as it was)
+        prep = (
+            Prepared.build(y, lag, params.estimator, overwrite=data is None)
+            if params.test != "prewhiten"
+            else None
+        )
         chunk_rows = chunk_rows_for(chunk_memory, block.grid.n)
         for label, events in sets.items():
             if step:
