@@ -164,3 +164,20 @@ def test_centring_in_place_changes_no_number(estimator: str) -> None:
     np.testing.assert_array_equal(owned.correlate(e), copied.correlate(e))
     if estimator != "spearman":  # ranks are a new array: nothing of the caller's to reuse
         assert owned.y0 is y
+
+
+@pytest.mark.parametrize("rows", [1, 7, 300])
+def test_window_sums_count_the_pairs_at_each_lag(rows: int) -> None:
+    """The complete pairs per lag, counted directly, for boolean masks and float rows alike
+    (the sums are made a few rows at a time: 300 rows of 500 cross several blocks)."""
+    from tscorr.analysis.kernels.xcorr import window_sums
+
+    rng = np.random.default_rng(rows)
+    n, lag = 500, 30
+    seen = rng.random((rows, n)) < 0.8
+    values = rng.lognormal(size=(rows, n))
+    for a in (seen, values):
+        direct = np.stack(
+            [a[:, max(0, k) : n + min(0, k)].sum(axis=1) for k in range(-lag, lag + 1)], axis=1
+        )
+        np.testing.assert_allclose(window_sums(a, lag), direct, rtol=1e-12)

@@ -40,6 +40,8 @@ from tscorr.analysis.kernels.significance import (
     ROWS_PER_BLOCK,
     Significance,
     assess,
+    conditional_pvalues,
+    event_meets,
     surrogate_test,
 )
 from tscorr.analysis.kernels.tails import MIN_FOR_TAIL, TAIL_BELOW, effective_draws, gpd_tail
@@ -245,6 +247,47 @@ def from_significance(sig: Significance, max_lag: int) -> Assessed:
     )
 
 
+def with_gaps(
+    cc: np.ndarray,
+    stat: np.ndarray,
+    max_lag: int,
+    at: np.ndarray,
+    gaps: np.ndarray,
+    meets: np.ndarray,
+) -> tuple[PeakNull, np.ndarray]:
+    """:func:`peak_null` for the complete rows of a chunk, and for the rows with gaps
+    (``gaps``) the conditional per-lag test (:func:`significance.conditional_pvalues`:
+    each lag against the shifts where as many events meet data), from the same ``cc``:
+    their ``p_peak``, method and the p-value and within-pair adjusted p at ``at``. Also
+    returns each row's p at ``at`` (NaN for complete rows). ``meets`` (gap rows, n)."""
+    m = len(at)
+    full = ~gaps
+    whole = peak_null(cc[full], stat[full], max_lag, at[full])
+    p_g, peak_g, q_g, method_g, _ = conditional_pvalues(
+        cc[gaps], stat[gaps], meets, lags(max_lag) % cc.shape[1], report_ess=False
+    )
+    pick = np.arange(len(peak_g)), at[gaps]
+    out = PeakNull(
+        np.where(full, 0, -1),  # not read for these rows
+        np.empty(m),
+        np.empty(m),
+        [""] * m,
+        np.full(m, np.nan),
+        np.zeros(m, dtype=bool),
+    )
+    out.column[full] = whole.column
+    out.p_peak[full], out.p_peak[gaps] = whole.p_peak, peak_g
+    out.q_at[full], out.q_at[gaps] = whole.q_at, q_g[pick]
+    out.ess[full] = whole.ess
+    out.unresolved[full] = whole.unresolved
+    for mask, names in ((full, whole.method), (gaps, method_g)):
+        for j, row in enumerate(np.flatnonzero(mask).tolist()):
+            out.method[row] = names[j]
+    p_at = np.full(m, np.nan)
+    p_at[gaps] = p_g[pick]
+    return out, p_at
+
+
 def assess_pairs(
     prep: Prepared,
     e: np.ndarray,
@@ -256,10 +299,12 @@ def assess_pairs(
 ) -> Assessed:
     """Correlate ``e`` with every row of ``prep`` and test each pair (see the module
     docstring). ``detail``: ``all`` tests every lag of every row (the per-lag test);
-    ``peaks`` gives every row its discovery numbers and tests every lag only of the rows
-    with gaps (their test is conditional per lag) and of the rare rows whose stored lag is
-    not the tested one while both are beyond the null's reach. Tests other than the exact
-    surrogate test test every lag of every row (they are cheap, or sampled)."""
+    ``peaks`` gives every row its discovery numbers: complete rows from the all-shift null,
+    rows with gaps from the conditional per-lag test on the same correlations (each lag
+    against the shifts where as many events meet data), and tests every lag, with the null
+    band, only of the rare complete rows whose stored lag is not the tested one while both
+    are beyond the null's reach (``detailed``). Tests other than the exact surrogate test
+    test every lag of every row (they are cheap, or sampled)."""
     L, n = prep.max_lag, prep.n
     exact = n - 1 >= MIN_SHIFTS and not 0 < n_surrogates < n - 1
     if test != "surrogate" or not exact:
@@ -285,7 +330,7 @@ def assess_pairs(
         prep.circular_spectrum()  # made once, before the threads share it
     step = cache_rows(n, chunk_rows)
 
-    def chunk(lo: int) -> tuple[np.ndarray, np.ndarray, PeakNull]:
+    def chunk(lo: int) -> tuple[np.ndarray, np.ndarray, PeakNull, np.ndarray]:
         rows = slice(lo, min(lo + step, m))
         s_ey = circular_products(prep, e, rows, terms)
         r = prep.ccf_from_circular(e, s_ey, rows, terms) if r_all is None else r_all[rows]
@@ -293,7 +338,10 @@ def assess_pairs(
         cc[prep.pairs[rows].max(axis=1) < 2] = 0.0
         stat = np.where(np.isnan(r), np.nan, cc[:, taus])
         at = peak_columns(r, L)
-        return r, at, peak_null(cc, stat, L, at)
+        gaps = ~prep.complete[rows]
+        if not gaps.any():
+            return r, at, peak_null(cc, stat, L, at), np.full(len(at), np.nan)
+        return r, at, *with_gaps(cc, stat, L, at, gaps, event_meets(e, prep.observed[rows][gaps]))
 
     done = on_cores(chunk, m, step)
     r = np.vstack([d[0] for d in done])
@@ -303,19 +351,16 @@ def assess_pairs(
     q_at = np.concatenate([x.q_at for x in peaks])
     method = [name for x in peaks for name in x.method]
     ess = np.concatenate([x.ess for x in peaks])
-    gaps = ~prep.complete
-    ess[gaps] = np.nan  # their test is the conditional one, made below
-    # rows with gaps are tested lag by lag (conditional on the events meeting data), and so
-    # are the rare rows whose stored lag is another than the tested one, both beyond reach
-    detailed = gaps | np.concatenate([x.unresolved for x in peaks])
+    p_at = np.concatenate([d[3] for d in done])  # a lag's own p-value: where every lag is tested
+    # the rare complete rows whose stored lag is another than the tested one, both beyond
+    # the null's reach, are tested lag by lag (rows with gaps were, in their chunk)
+    detailed = np.concatenate([x.unresolved for x in peaks])
     p = np.full(r.shape, np.nan)
     q = np.full(r.shape, np.nan)
     band = np.full((m, 2), np.nan)
-    p_at = np.full(m, np.nan)  # a lag's own p-value: only where every lag is tested
     rows = np.flatnonzero(detailed)
     if rows.size:
-        # their effective draws are not reported (the info below is the discovery path's)
-        sig = surrogate_test(prep.subset(rows), e, r[rows], 0, seed, chunk_rows, False)
+        sig = surrogate_test(prep.subset(rows), e, r[rows], 0, seed, chunk_rows)
         p[rows], q[rows] = sig.p, sig.q
         p_peak[rows] = sig.p_peak
         for j, row in enumerate(rows.tolist()):
@@ -332,7 +377,7 @@ def assess_pairs(
         "p_min": 1 / n,
         # over the pairs whose peak was near the null's reach (others need no tail)
         "effective_draws_median": float(np.nanmedian(ess)) if np.isfinite(ess).any() else None,
-        "pairs_with_every_lag_tested": int(rows.size),
+        "pairs_with_every_lag_tested": int(rows.size + np.count_nonzero(~prep.complete)),
     }
     return Assessed(
         r,

@@ -136,13 +136,15 @@ def gpd_tail(null: np.ndarray, x: np.ndarray, effective: float | None = None) ->
     caller keeps the empirical p-value then.
     """
     size = len(null)
-    # only the largest 2 size / 5 + 1 draws are ever read: partition, then sort those
-    top = min(size, 2 * size // 5 + 1)
-    ordered = np.sort(np.partition(null, size - top)[size - top :])[::-1]
     effective = effective or float(size)
     # the fit needs excesses worth at least MIN_EXCESSES independent draws
     k_min = int(np.ceil(MIN_EXCESSES * size / effective))
     k = min(2 * size // 5, max(k_min, min(250, max(50, size // 20))))
+    if k < k_min:
+        return None
+    # only the largest k + 1 draws are ever read (k only shrinks): partition, sort those
+    top = min(size, k + 1)
+    ordered = np.sort(np.partition(null, size - top)[size - top :])[::-1]
     floor = TAIL_REACH / (effective + 1)
     while k >= k_min:
         threshold = 0.5 * (ordered[k - 1] + ordered[k])

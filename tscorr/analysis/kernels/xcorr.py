@@ -43,20 +43,27 @@ def lags(max_lag: int) -> np.ndarray:
     return np.arange(-max_lag, max_lag + 1)
 
 
+_CACHE_ROWS_BYTES = 2**20  # rows prepared at a time: about 1 MB of floats
+
+
 def window_sums(a: np.ndarray, max_lag: int) -> np.ndarray:
-    """``S[:, k] = sum over t with 0 <= t, t+k < n of a[:, t+k]`` for k = -L..L."""
+    """``S[:, k] = sum over t with 0 <= t, t+k < n of a[:, t+k]`` for k = -L..L (``a`` may
+    be boolean: counts). A few rows at a time, so that the running sums stay small (the
+    whole block's took three arrays of its size)."""
     m, n = a.shape
-    csum = np.concatenate([np.zeros((m, 1)), np.cumsum(a, axis=1)], axis=1)
     k = lags(max_lag)
     kk = np.minimum(np.abs(k), n)
-    # k >= 0: indices k..n-1 of a (total minus the first k); k < 0: indices 0..n+k-1
-    ahead = csum[:, -1:] - csum[:, kk]
-    behind = csum[:, n - kk]
-    out: np.ndarray = np.where(k >= 0, ahead, behind)
+    out = np.empty((m, k.size))
+    step = max(1, _CACHE_ROWS_BYTES // (8 * max(n, 1)))
+    for lo in range(0, m, step):
+        part = a[lo : lo + step]
+        csum = np.zeros((part.shape[0], n + 1))
+        np.cumsum(part, axis=1, dtype=float, out=csum[:, 1:])
+        # k >= 0: indices k..n-1 of a (total minus the first k); k < 0: indices 0..n+k-1
+        ahead = csum[:, -1:] - csum[:, kk]
+        behind = csum[:, n - kk]
+        out[lo : lo + step] = np.where(k >= 0, ahead, behind)
     return out
-
-
-_CACHE_ROWS_BYTES = 2**20  # rows prepared at a time: about 1 MB of floats
 
 
 class Prepared:
@@ -139,7 +146,7 @@ class Prepared:
             out = out.copy()
             gaps = ~self.complete
             if gaps.any():
-                out[gaps] = window_sums(self.observed[gaps].astype(float), L)
+                out[gaps] = window_sums(self.observed[gaps], L)
             return out
 
         return self._cached("pairs", make)
