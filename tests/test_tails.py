@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import expon, genpareto, norm
 from statsmodels.tsa.stattools import acovf
 
@@ -102,3 +104,15 @@ def test_effective_draws_of_autoregressive_sequences() -> None:
             x[t] = phi * x[t - 1] + shocks[t]
         want = 5000 * (1 - phi) / (1 + phi)
         assert np.median(tails.effective_draws(x)) == pytest.approx(want, rel=0.1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(
+        st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False), min_size=1, max_size=250
+    ),
+    level=st.sampled_from([0.0, 0.05, 0.5, 0.9, 0.95, 0.999, 1.0]),
+)
+def test_linear_quantile_is_numpys_to_the_bit(values: list[float], level: float) -> None:
+    a = np.array(values)
+    assert tails.linear_quantile(a, level) == float(np.quantile(a, level))

@@ -23,7 +23,7 @@ _PRIMES = {False: (3, 5, 7, 11), True: (3, 5)}  # complex and real transforms
 _ROWS_PER_TASK = 64
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=8192)  # rows with gaps ask for a length per group size
 def next_fast_len(target: int, real: bool = False) -> int:
     """The smallest length >= ``target`` whose prime factors pocketfft handles fastest
     (2, 3, 5, 7 and 11; 2, 3 and 5 for a real transform): ``scipy.fft.next_fast_len``."""
