@@ -22,10 +22,13 @@ numbers, exactly as the per-lag test would, from the pair's circular correlation
 * where fewer than 10 shifts reach the peak, the same effective-draw count and generalized
   Pareto tail as the per-lag test, for that pair only.
 
-Results equal the per-lag test's ``p_peak`` and the ``q_value`` of the stored peak row
-(tests/test_discovery.py compares them value for value); a lag's own ``p_value`` is left to
-the per-lag test, made only for the pairs stored with every lag. Lag convention: column j is lag ``j - L``; k > 0 means the
-series moves k buckets after the events. Arrays in, arrays out.
+A row with gaps is tested as the per-lag test tests it (each lag against the shifts where
+as many events meet data: :func:`with_gaps`), from the same circular correlations, in the
+same chunk. Results equal the per-lag test's ``p_peak`` and the ``q_value`` of the stored
+peak row (tests/test_discovery.py compares them value for value); a lag's own ``p_value``
+is left to the per-lag test, made only for the pairs stored with every lag. Lag
+convention: column j is lag ``j - L``; k > 0 means the series moves k buckets after the
+events. Arrays in, arrays out.
 """
 
 from __future__ import annotations
@@ -268,7 +271,7 @@ def with_gaps(
     )
     pick = np.arange(len(peak_g)), at[gaps]
     out = PeakNull(
-        np.where(full, 0, -1),  # not read for these rows
+        np.where(full, 0, -1),  # gap rows: no single tested lag (their groups differ)
         np.empty(m),
         np.empty(m),
         [""] * m,
