@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import binom, norm
 from statsmodels.stats.multitest import multipletests
 from statsmodels.tsa.ar_model import AutoReg, ar_select_order
@@ -223,3 +225,29 @@ def test_chunks_and_threads_do_not_change_a_result() -> None:
     ):
         np.testing.assert_array_equal(a, b)
     assert one.method == many.method
+
+
+@settings(max_examples=30, deadline=None)  # statsmodels' holm takes 80 ms a call here
+@given(
+    rows=st.lists(
+        st.lists(
+            st.one_of(st.just(float("nan")), st.sampled_from([0.01, 0.2, 1.0]), st.floats(0, 1)),
+            min_size=5,
+            max_size=5,
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_holm_equals_statsmodels_row_by_row(rows: list[list[float]]) -> None:
+    """Holm's adjustment of every row at once (ties, NaN, p = 1) equals statsmodels'
+    ``multipletests(method="holm")`` on each row's finite p-values, and a row's missing
+    p-values stay missing."""
+    p = np.array(rows)
+    got = significance.holm(p)
+    for i, row in enumerate(p):
+        ok = np.isfinite(row)
+        assert np.isnan(got[i, ~ok]).all()
+        if ok.any():
+            want = multipletests(row[ok], method="holm")[1]
+            np.testing.assert_allclose(got[i, ok], want, rtol=1e-15, atol=0)

@@ -137,16 +137,22 @@ MIN_SHIFTS = 19  # fewer shifts cannot give p < 0.05: no p-value, a note instead
 
 
 def holm(p: np.ndarray) -> np.ndarray:
-    """Holm's step-down adjustment of each row of ``p`` (NaN ignored): a family-wise bound."""
-    out = np.full(p.shape, np.nan)
-    for i, row in enumerate(p):
-        ok = np.flatnonzero(np.isfinite(row))
-        if ok.size == 0:
-            continue
-        order = ok[np.argsort(row[ok], kind="stable")]
-        k = ok.size
-        scaled = np.minimum(1.0, (k - np.arange(k)) * row[order])
-        out[i, order] = np.maximum.accumulate(scaled)
+    """Holm's step-down adjustment of each row of ``p`` (NaN ignored): a family-wise bound.
+    Every row at once: each row's finite p-values sorted (ties in column order), the j-th
+    smallest of k scaled by k - j, capped at 1, and made non-decreasing."""
+    m, width = p.shape
+    finite = np.isfinite(p)
+    k = finite.sum(axis=1, keepdims=True)
+    key = np.where(finite, p, np.inf)  # the missing ones sort last
+    order = np.argsort(key, axis=1, kind="stable")
+    j = np.arange(width)
+    with np.errstate(invalid="ignore"):
+        # past a row's k finite ones, (k - j) * inf is NaN at j = k (0 x inf), and the running
+        # maximum carries NaN on to the row's end: the missing p-values stay missing
+        scaled = np.minimum(1.0, (k - j) * np.take_along_axis(key, order, axis=1))
+    adjusted = np.maximum.accumulate(scaled, axis=1)
+    out = np.empty(p.shape)
+    np.put_along_axis(out, order, adjusted, axis=1)
     return out
 
 
@@ -269,24 +275,30 @@ def conditional_pvalues(
     method = ["exact"] * m
     tol = 1e-12
     abs_r = np.abs(np.nan_to_num(r, nan=0.0))
+    # what every row needs once, for all its lags: the threshold each lag's null must reach,
+    # whether the lag's own shift reaches it (it is no draw of its null), its group
+    reached = abs_r - tol
+    own_reaches = np.abs(cc[:, taus]) >= reached
+    own_groups = meets[:, taus]
     for i in range(m):
-        row, meets_row = cc[i], meets[i]  # 1-d: a mask on a row is 2.5x faster than on (i, mask)
-        own = meets_row[taus]
+        row, meets_row, own = cc[i], meets[i], own_groups[i]  # 1-d: masks on rows are faster
+        magnitude = np.abs(row)
         for count in np.unique(own):
-            draws = row[meets_row == count]
-            lag_cols = np.flatnonzero(own == count)
-            if draws.size < 2:
+            same = meets_row == count
+            ordered = magnitude[same]
+            if ordered.size < 2:
                 continue
-            ordered = np.sort(np.abs(draws))
-            size = draws.size - 1  # each lag's own shift is not a draw of its null
-            reach = draws.size - np.searchsorted(ordered, abs_r[i, lag_cols] - tol, side="left")
-            reach -= np.abs(row[taus[lag_cols]]) >= abs_r[i, lag_cols] - tol
+            ordered.sort()
+            lag_cols = np.flatnonzero(own == count)
+            size = ordered.size - 1  # each lag's own shift is not a draw of its null
+            reach = ordered.size - np.searchsorted(ordered, reached[i, lag_cols], side="left")
+            reach -= own_reaches[i, lag_cols]
             p[i, lag_cols] = (1.0 + reach) / (1.0 + size)
             far = reach < TAIL_BELOW
             # a group of fewer than MIN_FOR_TAIL draws is worth fewer: it takes no tail
-            if not (report_ess or (far.any() and draws.size >= MIN_FOR_TAIL)):
+            if not (report_ess or (far.any() and ordered.size >= MIN_FOR_TAIL)):
                 continue  # no tail to try, and the draws' worth is not asked for
-            effective = float(effective_draws(draws[:, None])[0])
+            effective = float(effective_draws(row[same][:, None])[0])  # in shift order
             ess[i] = max(ess[i], effective)
             if far.any() and effective >= MIN_FOR_TAIL:
                 tail = gpd_tail(ordered[::-1], abs_r[i, lag_cols], effective)
