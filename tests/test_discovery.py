@@ -20,6 +20,7 @@ from statsmodels.tsa.stattools import ccf
 
 from tscorr.analysis.kernels.discovery import (
     assess_pairs,
+    cache_rows,
     peak_columns,
     positions_reach,
     where_2d,
@@ -201,3 +202,37 @@ def test_sliding_maxima_equal_scipys(n: int, half: int, seed: int, ties: bool) -
     if width <= n:
         inside = maximum_filter1d(a, size=width, axis=1, mode="constant")[:, half : n - half]
         assert np.array_equal(sliding_max(a, width), inside)
+
+
+@pytest.mark.parametrize("kind", ["lognormal", "ar-daily"])
+def test_gap_rows_across_chunks_keep_their_own_numbers(kind: str) -> None:
+    """Rows with gaps are tested inside each chunk of the discovery pass, beside complete
+    rows: over many chunks on several threads, with gaps in most rows but not all, every
+    row's p_peak, q and p at its stored lag and method are its own (equal, row by row, to
+    the per-lag test's), and only the complete rows whose stored lag is in doubt are
+    marked for every lag."""
+    rng = np.random.default_rng(11)
+    m, n, lag = 70, 1464, 24
+    y = _series(rng, kind, m, n)
+    e = np.zeros(n)
+    hits = rng.choice(n - 10, 12, replace=False)
+    e[hits] = 1.0
+    y[::5, hits[:, None] + 3] += 8 * np.nanstd(y)  # some rows respond: small p, fitted tails
+    holes = rng.random((m, n)) < np.linspace(0.0, 0.4, m)[:, None]  # none to 40% missing
+    holes[::3] = False  # every third row complete
+    y[holes] = np.nan
+    prep = Prepared.build(y, lag)
+    assert 20 < np.count_nonzero(prep.complete) < m
+    full = assess_pairs(prep, e, detail="all", chunk_rows=8)
+    fast = assess_pairs(prep, e, detail="peaks", chunk_rows=8)
+    assert cache_rows(n, 8) == 8 and m // 8 > 4  # many chunks, on every core
+    at = np.arange(m), fast.column
+    for i in range(m):
+        tol = {"rtol": 1e-12 if full.method[i] == "gpd-tail" else 0.0, "atol": 0.0}
+        np.testing.assert_allclose(fast.p_peak[i], full.p_peak[i], **tol, equal_nan=True)
+        np.testing.assert_allclose(fast.q_at[i], full.q[at][i], **tol, equal_nan=True)
+        assert fast.method[i] == full.method[i], i
+        if not prep.complete[i]:
+            np.testing.assert_allclose(fast.p_at[i], full.p[at][i], **tol)
+    assert not fast.detailed[~prep.complete].any()
+    assert np.nanmin(fast.p_peak[::5]) < 0.05  # the responding rows are found
