@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from simulate import NULLS, clustered_events, hourly_counts, null_series, random_events  # noqa: E402
 
 from tscorr.analysis.kernels import eventstudy as es  # noqa: E402
-from tscorr.analysis.kernels.significance import assess, bh_qvalues  # noqa: E402
+from tscorr.analysis.kernels.adjust import bh_qvalues  # noqa: E402
+from tscorr.analysis.kernels.significance import assess  # noqa: E402
 
 NEW = (
     "q"

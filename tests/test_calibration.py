@@ -16,8 +16,9 @@ from simulate import NULLS, clustered_events, hourly_counts, null_series, random
 import tscorr
 from tscorr.analysis.correlate import XcorrParams, run_xcorr
 from tscorr.analysis.kernels import eventstudy as es
+from tscorr.analysis.kernels.adjust import bh_qvalues
 from tscorr.analysis.kernels.discovery import assess_pairs
-from tscorr.analysis.kernels.significance import assess, bh_qvalues
+from tscorr.analysis.kernels.significance import assess
 from tscorr.analysis.kernels.xcorr import Prepared
 from tscorr.store import Store
 

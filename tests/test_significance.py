@@ -11,8 +11,9 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.tsa.ar_model import AutoReg, ar_select_order
 
 from tscorr.analysis.kernels import significance
+from tscorr.analysis.kernels.adjust import bh_qvalues, holm
 from tscorr.analysis.kernels.prewhiten import ar_filter
-from tscorr.analysis.kernels.significance import assess, bh_qvalues, white_pvalues
+from tscorr.analysis.kernels.significance import assess, white_pvalues
 from tscorr.analysis.kernels.xcorr import Prepared, lags
 
 
@@ -244,7 +245,7 @@ def test_holm_equals_statsmodels_row_by_row(rows: list[list[float]]) -> None:
     ``multipletests(method="holm")`` on each row's finite p-values, and a row's missing
     p-values stay missing."""
     p = np.array(rows)
-    got = significance.holm(p)
+    got = holm(p)
     for i, row in enumerate(p):
         ok = np.isfinite(row)
         assert np.isnan(got[i, ~ok]).all()

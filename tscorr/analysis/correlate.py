@@ -21,8 +21,9 @@ from tscorr.analysis.inputs import (
     iter_blocks,
     plan_alignment,
 )
+from tscorr.analysis.kernels.adjust import bh_qvalues
 from tscorr.analysis.kernels.discovery import Assessed, assess_pairs, from_significance
-from tscorr.analysis.kernels.significance import assess, bh_qvalues, chunk_rows_for
+from tscorr.analysis.kernels.significance import assess, chunk_rows_for
 from tscorr.analysis.kernels.tails import import_ahead
 from tscorr.analysis.kernels.xcorr import Prepared
 from tscorr.analysis.request import XcorrParams, save_run

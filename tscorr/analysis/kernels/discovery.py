@@ -37,14 +37,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tscorr.analysis.kernels.conditional import conditional_pvalues, event_meets
 from tscorr.analysis.kernels.cores import on_cores
 from tscorr.analysis.kernels.significance import (
     MIN_SHIFTS,
     ROWS_PER_BLOCK,
     Significance,
     assess,
-    conditional_pvalues,
-    event_meets,
     surrogate_test,
 )
 from tscorr.analysis.kernels.tails import MIN_FOR_TAIL, TAIL_BELOW, effective_draws, gpd_tail
@@ -259,7 +258,7 @@ def with_gaps(
     meets: np.ndarray,
 ) -> tuple[PeakNull, np.ndarray]:
     """:func:`peak_null` for the complete rows of a chunk, and for the rows with gaps
-    (``gaps``) the conditional per-lag test (:func:`significance.conditional_pvalues`:
+    (``gaps``) the conditional per-lag test (:func:`conditional.conditional_pvalues`:
     each lag against the shifts where as many events meet data), from the same ``cc``:
     their ``p_peak``, method and the p-value and within-pair adjusted p at ``at``. Also
     returns each row's p at ``at`` (NaN for complete rows). ``meets`` (gap rows, n)."""

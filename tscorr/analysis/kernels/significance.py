@@ -57,9 +57,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tscorr.analysis.kernels.adjust import holm, peak_of
+from tscorr.analysis.kernels.conditional import conditional_pvalues, event_meets
 from tscorr.analysis.kernels.cores import on_cores
-from tscorr.analysis.kernels.fourier import irfft, rfft
-from tscorr.analysis.kernels.gather import cheaper_by_gather, circular_sums, sparse_of
 from tscorr.analysis.kernels.prewhiten import prewhitened
 from tscorr.analysis.kernels.slide import circular_max
 from tscorr.analysis.kernels.tails import MIN_FOR_TAIL, TAIL_BELOW, effective_draws, gpd_tail
@@ -136,34 +136,6 @@ Part = tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]
 MIN_SHIFTS = 19  # fewer shifts cannot give p < 0.05: no p-value, a note instead
 
 
-def holm(p: np.ndarray) -> np.ndarray:
-    """Holm's step-down adjustment of each row of ``p`` (NaN ignored): a family-wise bound.
-    Every row at once: each row's finite p-values sorted (ties in column order), the j-th
-    smallest of k scaled by k - j, capped at 1, and made non-decreasing."""
-    m, width = p.shape
-    finite = np.isfinite(p)
-    k = finite.sum(axis=1, keepdims=True)
-    key = np.where(finite, p, np.inf)  # the missing ones sort last
-    order = np.argsort(key, axis=1, kind="stable")
-    j = np.arange(width)
-    with np.errstate(invalid="ignore"):
-        # past a row's k finite ones, (k - j) * inf is NaN at j = k (0 x inf), and the running
-        # maximum carries NaN on to the row's end: the missing p-values stay missing
-        scaled = np.minimum(1.0, (k - j) * np.take_along_axis(key, order, axis=1))
-    adjusted = np.maximum.accumulate(scaled, axis=1)
-    out = np.empty(p.shape)
-    np.put_along_axis(out, order, adjusted, axis=1)
-    return out
-
-
-def peak_of(q: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """Each pair's ``p_peak``: its smallest adjusted per-lag p (NaN where r is all NaN)."""
-    with np.errstate(invalid="ignore"):
-        best = np.nanmin(np.where(np.isnan(q), np.inf, q), axis=1)
-    out: np.ndarray = np.where(np.isnan(r).all(axis=1), np.nan, best)
-    return out
-
-
 def _max_adjusted(
     cc: np.ndarray, stat: np.ndarray, max_lag: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -235,79 +207,6 @@ def _pvalues(
     p[np.isnan(r)] = np.nan
     q = holm(p)
     return (p, peak_of(q, r), q, method, ess), exact
-
-
-def event_meets(e: np.ndarray, observed: np.ndarray) -> np.ndarray:
-    """(rows, n) how many event buckets (``e != 0``) meet an observed bucket of each row
-    under every circular shift tau (column tau pairs e[t] with the row at t + tau): exact
-    counts, gathered at the events where that is cheaper than a transform."""
-    n = observed.shape[1]
-    hits = (np.asarray(e) != 0).astype(float)
-    seen = observed.astype(float)
-    at_hits = sparse_of(hits)
-    if at_hits.base == 0.0 and cheaper_by_gather(at_hits.passes, n):
-        return circular_sums(seen, at_hits)  # sums of ones: exact counts
-    spectrum = np.conj(rfft(hits, n))[None, :] * rfft(seen, n, axis=1)
-    return np.rint(irfft(spectrum, n, axis=1))
-
-
-def conditional_pvalues(
-    cc: np.ndarray,
-    r: np.ndarray,
-    meets: np.ndarray,
-    taus: np.ndarray,
-    report_ess: bool = True,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]:
-    """Exact p-values for rows with gaps: each lag against the shifts where as many events
-    meet an observed bucket as at that lag.
-
-    Where most buckets are missing, most shifts drop the events on nothing (r = 0), and
-    merely meeting data would look extreme. Conditioning on ``meets`` (events on observed
-    buckets, per shift) keeps the test exact: the rank among rotations with the same count
-    is uniform under the null. ``cc`` (m, n) the circular correlations, ``meets`` (m, n).
-    ``report_ess``: each row's effective draws are wanted (else NaN, and the draws' worth is
-    measured only where a lag is near the null's reach and may take a fitted tail).
-    """
-    m, n = cc.shape
-    width = r.shape[1]
-    p = np.full((m, width), np.nan)
-    ess = np.zeros(m)
-    method = ["exact"] * m
-    tol = 1e-12
-    abs_r = np.abs(np.nan_to_num(r, nan=0.0))
-    # what every row needs once, for all its lags: the threshold each lag's null must reach,
-    # whether the lag's own shift reaches it (it is no draw of its null), its group
-    reached = abs_r - tol
-    own_reaches = np.abs(cc[:, taus]) >= reached
-    own_groups = meets[:, taus]
-    for i in range(m):
-        row, meets_row, own = cc[i], meets[i], own_groups[i]  # 1-d: masks on rows are faster
-        magnitude = np.abs(row)
-        for count in np.unique(own):
-            same = meets_row == count
-            ordered = magnitude[same]
-            if ordered.size < 2:
-                continue
-            ordered.sort()
-            lag_cols = np.flatnonzero(own == count)
-            size = ordered.size - 1  # each lag's own shift is not a draw of its null
-            reach = ordered.size - np.searchsorted(ordered, reached[i, lag_cols], side="left")
-            reach -= own_reaches[i, lag_cols]
-            p[i, lag_cols] = (1.0 + reach) / (1.0 + size)
-            far = reach < TAIL_BELOW
-            # a group of fewer than MIN_FOR_TAIL draws is worth fewer: it takes no tail
-            if not (report_ess or (far.any() and ordered.size >= MIN_FOR_TAIL)):
-                continue  # no tail to try, and the draws' worth is not asked for
-            effective = float(effective_draws(row[same][:, None])[0])  # in shift order
-            ess[i] = max(ess[i], effective)
-            if far.any() and effective >= MIN_FOR_TAIL:
-                tail = gpd_tail(ordered[::-1], abs_r[i, lag_cols], effective)
-                if tail is not None:
-                    p[i, lag_cols[far]] = np.minimum(p[i, lag_cols[far]], tail[far])
-                    method[i] = "gpd-tail"
-    p[np.isnan(r)] = np.nan
-    q = holm(p)
-    return p, peak_of(q, r), q, method, ess if report_ess else np.full(m, np.nan)
 
 
 def _peak_method(
@@ -502,17 +401,3 @@ def assess(
         return Significance(r, pairs, p, p_peak, q, ["analytic"] * m)
     nan = np.full(r.shape, np.nan)
     return Significance(r, pairs, nan, np.full(m, np.nan), nan.copy(), ["none"] * m)
-
-
-def bh_qvalues(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg q-values over every finite entry of ``p`` (any shape)."""
-    flat = p.ravel()
-    q = np.full(flat.shape, np.nan)
-    ok = np.flatnonzero(np.isfinite(flat))
-    if ok.size == 0:
-        return q.reshape(p.shape)
-    order = ok[np.argsort(flat[ok], kind="stable")]
-    m = ok.size
-    ranked = flat[order] * m / np.arange(1, m + 1)
-    q[order] = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
-    return q.reshape(p.shape)
