@@ -15,21 +15,22 @@ import numpy as np
 
 from tscorr.analysis.kernels.adjust import holm, peak_of
 from tscorr.analysis.kernels.fourier import irfft, rfft
-from tscorr.analysis.kernels.gather import cheaper_by_gather, circular_sums, sparse_of
+from tscorr.analysis.kernels.gather import Sparse, cheaper_by_gather, circular_sums
 from tscorr.analysis.kernels.tails import MIN_FOR_TAIL, TAIL_BELOW, effective_draws, gpd_tail
 
 
-def event_meets(e: np.ndarray, observed: np.ndarray) -> np.ndarray:
-    """(rows, n) how many event buckets (``e != 0``) meet an observed bucket of each row
-    under every circular shift tau (column tau pairs e[t] with the row at t + tau): exact
-    counts, gathered at the events where that is cheaper than a transform."""
+def event_meets(hits: Sparse, observed: np.ndarray) -> np.ndarray:
+    """(rows, n) how many event buckets meet an observed bucket of each row under every
+    circular shift tau (column tau pairs e[t] with the row at t + tau): exact counts,
+    gathered at the events where that is cheaper than a transform. ``hits``: the event
+    set's buckets with an event (:attr:`EventTerms.hits`, made once per set)."""
     n = observed.shape[1]
-    hits = (np.asarray(e) != 0).astype(float)
     seen = observed.astype(float)
-    at_hits = sparse_of(hits)
-    if at_hits.base == 0.0 and cheaper_by_gather(at_hits.passes, n):
-        return circular_sums(seen, at_hits)  # sums of ones: exact counts
-    spectrum = np.conj(rfft(hits, n))[None, :] * rfft(seen, n, axis=1)
+    if hits.base == 0.0 and cheaper_by_gather(hits.passes, n):
+        return circular_sums(seen, hits)  # sums of ones: exact counts
+    ones = np.full(n, hits.base)
+    ones[hits.positions] += hits.weights
+    spectrum = np.conj(rfft(ones, n))[None, :] * rfft(seen, n, axis=1)
     return np.rint(irfft(spectrum, n, axis=1))
 
 

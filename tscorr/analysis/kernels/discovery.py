@@ -343,7 +343,8 @@ def assess_pairs(
         gaps = ~prep.complete[rows]
         if not gaps.any():
             return r, at, peak_null(cc, stat, L, at), np.full(len(at), np.nan)
-        return r, at, *with_gaps(cc, stat, L, at, gaps, event_meets(e, prep.observed[rows][gaps]))
+        meets = event_meets(terms.hits, prep.observed[rows][gaps])
+        return r, at, *with_gaps(cc, stat, L, at, gaps, meets)
 
     done = on_cores(chunk, m, step)
     r = np.vstack([d[0] for d in done])

@@ -270,7 +270,6 @@ def surrogate_test(
     n_surrogates: int = 0,
     seed: int = 0,
     chunk_rows: int = ROWS_PER_BLOCK,
-    report_ess: bool = True,
 ) -> Significance:
     """Per-lag, peak and within-pair adjusted p-values from every circular shift of ``e``.
 
@@ -281,9 +280,7 @@ def surrogate_test(
     (:func:`tscorr.analysis.kernels.xcorr.circular_correlations`); ``n_surrogates`` > 0 caps them at a seeded
     sample of that many. Each lag is tested with its own circular correlation, computed the
     same way as its null draws (so exchangeable with them); ``r`` stays the linear one: the
-    L wrapped products at the ends of a linear lag are the only difference. ``report_ess``:
-    ``info`` reports the median effective draws (a caller with its own report passes False:
-    rows with gaps then measure them only where a tail may be fitted).
+    L wrapped products at the ends of a linear lag are the only difference.
     """
     n, L = prep.n, prep.max_lag
     m = len(prep.sd_y)
@@ -321,8 +318,8 @@ def surrogate_test(
         stat = np.where(np.isnan(r_rows), np.nan, cc[:, taus])
         gap_part = None
         if exact and gaps.any():
-            meets = event_meets(e, observed[gaps])
-            gap_part = conditional_pvalues(cc[gaps], stat[gaps], meets, taus, report_ess)
+            meets = event_meets(terms.hits, observed[gaps])
+            gap_part = conditional_pvalues(cc[gaps], stat[gaps], meets, taus)
         full: np.ndarray = ~gaps if exact else np.ones(gaps.shape[0], dtype=np.bool_)
         own = cc[full][:, taus] if exact else None
         draws = cc[full].T if exact else cc[full][:, shifts].T
@@ -360,7 +357,7 @@ def surrogate_test(
         "shifts_used": int(used),
         "exact": exact,
         "p_min": 1 / (used + 1),
-        "effective_draws_median": float(np.median(ess)) if report_ess else None,
+        "effective_draws_median": float(np.median(ess)),
     }
     if not exact:
         method = ["monte-carlo" if x == "exact" else x for x in method]

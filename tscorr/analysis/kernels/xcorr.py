@@ -283,12 +283,15 @@ class EventTerms:
     centred (``spearman``: ranked) events ``ec``, their spread ``sd_e``, the conjugate
     spectrum ``fe`` (length n, circular), the events as a few buckets off one value
     (``sparse``; ``gather``: their circular products are cheaper gathered than transformed,
-    :mod:`tscorr.analysis.kernels.gather`) and the (L, L) matrices of the products that wrap
-    around the ends (see :meth:`Prepared.ccf_from_circular`)."""
+    :mod:`tscorr.analysis.kernels.gather`), the buckets with an event (``hits``, as the same
+    kind of few buckets) and the (L, L) matrices of the products that wrap around the ends
+    (see :meth:`Prepared.ccf_from_circular`)."""
 
     def __init__(self, prep: Prepared, e: np.ndarray) -> None:
         L, n = prep.max_lag, prep.n
         e = np.asarray(e, dtype=float)
+        # the buckets with an event, for the counts of events meeting data (rows with gaps)
+        self.hits = sparse_of((e != 0).astype(float))
         if prep.estimator == "spearman":
             e = _rank_rows(e[None, :])[0]
         self.ec = ec = e - e.mean()
