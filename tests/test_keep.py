@@ -35,6 +35,10 @@ def scale_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     events = np.sort(rng.choice(HOURS - 10, 20, replace=False))
     y[:6, events[:, None] + 2] += 6.0
     y[40, rng.random(HOURS) < 0.2] = np.nan  # a series with gaps
+    # a discovery with gaps (few: the conditional test compares it with the shifts where as
+    # many events meet data, fewer than all): the first pass gives its peak numbers, the
+    # discoveries' pass every lag and its band
+    y[5, rng.random(HOURS) < 0.01] = np.nan
     start = np.datetime64("2020-01-01T00:00:00", "us")
     ts = start + np.arange(HOURS) * np.timedelta64(3600, "s")
     frame = (
@@ -72,6 +76,7 @@ def test_keep_peaks_stores_the_peaks_and_every_lag_of_the_discoveries(scale_db: 
     pair = ["event_set", "series"]
     discoveries = every.filter(pl.col("q_peak") <= 0.05).select(pair).unique()
     assert 6 <= discoveries.height < 20  # the planted six, and not the whole run
+    assert "m:05" in discoveries["series"].to_list()  # the one with gaps among them
     # every pair has the same discovery numbers whatever is stored
     per_pair = ["event_set", "series", "p_peak", "q_peak", "p_method"]
     assert_frame_equal(
