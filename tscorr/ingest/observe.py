@@ -79,7 +79,8 @@ def native_steps(points: pl.DataFrame, tz: str) -> dict[Any, str | None]:
     least half of the gaps and 90% of the points to sit on its grid. Irregular series (one
     row per tweet) and series with fewer than two distinct times have no native step (None).
     The "usual gap" is the most common positive gap, the smallest of equally common ones.
-    Computed on arrays over the points sorted by series and time, never per series in Python.
+    Each series' facts are computed on arrays over the points sorted by series and time;
+    only the naming of each step (:func:`_step_of`) is done series by series.
     """
     frame = points.select("series", "ts").drop_nulls()
     if frame.height == 0:

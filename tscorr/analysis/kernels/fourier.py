@@ -5,7 +5,8 @@ the bit (a test holds the two together), but scipy takes about 0.2 s to import, 
 a small analysis through the command line. This module gives the kernels numpy's
 transforms, scipy's rule for fast transform lengths, and a forward transform of many rows
 spread over the cores (what ``scipy.fft``'s ``workers=-1`` did). scipy is still imported
-where its special functions are needed (a fitted tail, a normal p-value), and only then.
+where its functions are needed (a fitted tail, a normal p-value, Spearman ranks), and only
+then.
 """
 
 from __future__ import annotations

@@ -38,12 +38,7 @@ class Sparse:
     base: float  # the most common value (the smallest of equally common ones)
     positions: np.ndarray  # (k,) int64, ascending: the buckets where e != base
     weights: np.ndarray  # (k,) e - base there
-
-    @property
-    def passes(self) -> int:
-        """Passes over a row: one per event, one more per distinct weight but the first."""
-        distinct = int(np.unique(self.weights).size) if self.weights.size else 0
-        return int(self.positions.size) + max(0, distinct - 1)
+    passes: int  # passes over a row: one per event, one more per distinct weight but the first
 
 
 def sparse_of(e: np.ndarray) -> Sparse:
@@ -51,7 +46,8 @@ def sparse_of(e: np.ndarray) -> Sparse:
     values, counts = np.unique(e, return_counts=True)
     base = float(values[int(np.argmax(counts))])
     positions = np.flatnonzero(e != base)
-    return Sparse(base, positions, e[positions] - base)
+    distinct = values.size - 1  # the weights' distinct values: every value but the base
+    return Sparse(base, positions, e[positions] - base, int(positions.size) + max(0, distinct - 1))
 
 
 def factor_sum(n: int) -> int:
