@@ -98,6 +98,37 @@ def test_censored_series_say_so(sandy: Store) -> None:
     assert "a top list: days the item is absent are below the cut-off, not zero" in text
 
 
+def test_sentences_count_only_the_events_a_pair_used(tmp_path: Path) -> None:
+    """Events of the set outside a series' span are dropped by the run: the sentence counts
+    (or names) the ones inside and says how many were left out. SYNTHETIC daily counts,
+    200 days of 2015, with storms before, inside and after them."""
+    rng = np.random.default_rng(0)
+    days = pl.date_range(pl.date(2015, 1, 1), pl.date(2015, 7, 19), "1d", eager=True)
+    (tmp_path / "calls.csv").write_text(
+        "date,calls\n"
+        + "".join(f"{d},{v}\n" for d, v in zip(days, rng.poisson(20, days.len()), strict=True))
+    )
+    (tmp_path / "storms.csv").write_text(
+        "ts,kind,name\n2014-06-01T12:00:00Z,storm,Before\n2015-03-02T12:00:00Z,storm,Inside A\n"
+        "2015-05-10T12:00:00Z,storm,Inside B\n2016-01-05T12:00:00Z,storm,After\n"
+        "2014-01-01T12:00:00Z,quake,Early\n2015-04-01T12:00:00Z,quake,Middle\n"
+    )
+    store = tscorr.open(tmp_path / "s.duckdb")
+    tscorr.load_file(store, tmp_path / "calls.csv", options=tscorr.LoadOptions(series_kind="count"))
+    tscorr.load_file(store, tmp_path / "storms.csv")
+    run = run_xcorr(
+        store,
+        XcorrParams(events="true", by="kind", bucket="1d", max_lag="7d"),  # type: ignore[arg-type]
+    )
+    said = dict(answers(load_run(store, run.run_id)).select("event_set", "answer").iter_rows())
+    storms, quakes = said["kind = storm"], said["kind = quake"]
+    assert "the 2 events of kind = storm" in storms and "the 4 events" not in storms
+    assert "2 of the set's 4 events fall outside this series' span and were not used" in storms
+    assert "“Middle”" in quakes and "unrelated to it " in quakes  # one event used: named
+    assert "1 of the set's 2 events falls outside this series' span and was not used" in quakes
+    assert "1 event: one lag's p-value" in quakes
+
+
 def test_the_null_band_is_the_runs_own_surrogates(sandy: Store) -> None:
     """Recomputed here by brute force: r of the series with every circular shift of the
     landfall impulse; the stored levels are quantiles of |r| over every shift but the

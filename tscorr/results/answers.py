@@ -50,11 +50,28 @@ def _when(lag: int, unit: str, what: str = "the event") -> str:
     return f"{abs(lag)} {unit} {side} {what}"
 
 
-def _events_named(view: RunView, event_set: str) -> str:
-    events = view.events_of(event_set)
+def _events_named(view: RunView, event_set: str, series: str) -> str:
+    """The events a pair used: by name when one, else counted (only those inside the
+    series' span: the run dropped the others)."""
+    events = view.events_in(event_set, series)
     if events.height == 1:
         return f"“{events['name'][0]}”"
     return f"the {events.height} events of {event_set}"
+
+
+def _events_outside(view: RunView, event_set: str, series: str) -> list[str]:
+    """A caveat when some events of the set fall outside the series' span."""
+    used = view.events_in(event_set, series).height
+    every = view.events_of(event_set).height
+    if used == every:
+        return []
+    left = every - used
+    verbs = (
+        "falls outside this series' span and was"
+        if left == 1
+        else ("fall outside this series' span and were")
+    )
+    return [f"{left} of the set's {every} events {verbs} not used"]
 
 
 def _series_caveats(view: RunView, series: str) -> list[str]:
@@ -79,7 +96,7 @@ def respond_answer(view: RunView, row: dict[str, Any]) -> str:
     """The sentence for one respond peak row (a ``response_summary`` row with is_peak)."""
     series, unit, lag = row["series"], view.unit(row["series"]), int(row["lag"])
     ratio = row["mean_ratio"]
-    who = _events_named(view, row["event_set"])
+    who = _events_named(view, row["event_set"], series)
     if ratio is None:
         verb = "has no ratio to its usual level"
     elif ratio >= 1:
@@ -109,7 +126,7 @@ def respond_answer(view: RunView, row: dict[str, Any]) -> str:
             )
         else:
             text += f"; placebo dates reach as much (p = {number(p)}), so it may be chance"
-    caveats = _series_caveats(view, series)
+    caveats = _series_caveats(view, series) + _events_outside(view, row["event_set"], series)
     if row.get("n_events") == 1:
         caveats.append("one event: the interval comes from the baseline's own day-to-day spread")
     if row.get("ci_adjusted"):
@@ -141,9 +158,10 @@ def _flag_caveats(view: RunView, row: dict[str, Any]) -> list[str]:
 def xcorr_answer(view: RunView, row: dict[str, Any]) -> str:
     """The sentence for one xcorr peak row (the lag of largest |r| of a pair)."""
     series, unit, lag = row["series"], view.unit(row["series"]), int(row["lag"])
-    who = _events_named(view, row["event_set"])
+    who = _events_named(view, row["event_set"], series)
     direction = "with" if row["r"] >= 0 else "against"
-    single = view.events_of(row["event_set"]).height == 1
+    events = view.events_in(row["event_set"], series).height
+    single = events == 1
     if row["r"] is None or abs(row["r"]) < 0.005:
         return f"{series} shows no relation to {who} at any lag (|r| < 0.005)."
     text = (
@@ -159,11 +177,11 @@ def xcorr_answer(view: RunView, row: dict[str, Any]) -> str:
             else "not clearly more than chance"
         )
         text += (
-            f"; a peak this strong in a series unrelated to them has p = {number(p)} "
+            f"; a peak this strong in a series unrelated to {'it' if single else 'them'} "
+            f"has p = {number(p)} "
             f"(q = {number(q)} over {pairs} pair{'s' if pairs != 1 else ''}): {verdict}"
         )
-    caveats = _series_caveats(view, series)
-    events = view.events_of(row["event_set"]).height
+    caveats = _series_caveats(view, series) + _events_outside(view, row["event_set"], series)
     if events < 5:
         caveats.append(
             f"{events} event{'s' if events != 1 else ''}: one lag's p-value cannot go below "

@@ -64,7 +64,7 @@ def series_chart(store: Store, view: RunView, event_set: str, series: str) -> Fi
         "WHERE s.name = ? ORDER BY c.ts",
         [series],
     )
-    events = view.events_of(event_set)
+    events = view.events_in(event_set, series)  # those the pair used: inside its span
     bucket = timedelta(seconds=view.bucket_seconds(series))
     before, after = _window(view, series)
     fig, ax = plt.subplots(figsize=(WIDTH, HEIGHT), layout="constrained")

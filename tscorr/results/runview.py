@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
@@ -104,6 +105,20 @@ class RunView:
 
     def events_of(self, event_set: str) -> pl.DataFrame:
         return self.events.filter(pl.col("event_set") == event_set)
+
+    def events_in(self, event_set: str, series: str) -> pl.DataFrame:
+        """The events of ``event_set`` the pair used: those inside the span the series was
+        aligned over (its block's grid, start included, end excluded); events outside it
+        were dropped by the run. All of the set when the run recorded no grid."""
+        events = self.events_of(event_set)
+        block = self.block(series)
+        if not block or not block.get("grid_start") or not block.get("grid_end"):
+            return events
+        start, end = (
+            datetime.fromisoformat(block[key]).astimezone(UTC) for key in ("grid_start", "grid_end")
+        )
+        ts = pl.col("ts").dt.convert_time_zone("UTC")
+        return events.filter((ts >= start) & (ts < end))
 
 
 def load_run(store: Store, run_id: int | None = None) -> RunView:
