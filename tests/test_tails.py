@@ -116,3 +116,35 @@ def test_effective_draws_of_autoregressive_sequences() -> None:
 def test_linear_quantile_is_numpys_to_the_bit(values: list[float], level: float) -> None:
     a = np.array(values)
     assert tails.linear_quantile(a, level) == float(np.quantile(a, level))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    size=st.integers(2, 300),
+    kind=st.sampled_from(["exponential", "pareto", "uniform", "ties"]),
+    seed=st.integers(0, 2**16),
+)
+def test_bootstrap_bound_equals_fitting_each_resample(size: int, kind: str, seed: int) -> None:
+    """The bootstrap's upper 90% shape, from weights made once per size, equals resampling
+    the excesses (the same seeded indices), fitting each resample with fit_gpd and taking
+    numpy's quantile."""
+    rng = np.random.default_rng(seed)
+    draws = {
+        "exponential": rng.exponential(size=size),
+        "pareto": rng.pareto(2.0, size=size),
+        "uniform": rng.uniform(size=size),
+        "ties": np.round(rng.exponential(size=size), 1),
+    }[kind]
+    excess = np.sort(draws)[::-1].copy()
+    picks = np.random.default_rng(size).integers(0, size, (200, size))
+
+    def shape(sample: np.ndarray) -> float:
+        try:
+            return tails.fit_gpd(sample)[0]
+        except ZeroDivisionError:  # every value the same: no shape
+            return float("nan")
+
+    shapes = np.array([shape(excess[p]) for p in picks])
+    shapes = shapes[np.isfinite(shapes)]
+    want = np.quantile(shapes, 0.9) if shapes.size else 0.0
+    assert tails._upper_shape(excess) == pytest.approx(want, rel=1e-12, abs=1e-12)

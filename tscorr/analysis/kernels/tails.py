@@ -80,33 +80,52 @@ def fit_gpd(excess: np.ndarray) -> tuple[float, float]:
     nothing."""
     z = np.sort(excess)
     k = len(z)
-    a0 = float(z.mean())
-    a1 = float(np.mean(z * (k - np.arange(1, k + 1)) / (k - 1)))
+    # sums over k: np.mean's numbers, without its per-call checks (thousands of fits)
+    a0 = float(z.sum()) / k
+    a1 = float((z * (k - np.arange(1, k + 1)) / (k - 1)).sum()) / k
     hosking = a0 / (a0 - 2 * a1) - 2
     return -hosking, 2 * a0 * a1 / (a0 - 2 * a1)
 
 
 def _upper_shape(excess: np.ndarray, resamples: int = 200, level: float = 0.9) -> float:
     """The upper ``level`` bootstrap bound of the PWM shape (seeded: the same data, the same
-    bound). ``excess`` comes in descending order, so each resample is sorted by sorting its
-    indices (small integers: a radix sort) and reading them from the largest."""
-    if len(excess) < 2**15 and np.all(excess[1:] <= excess[:-1]):
-        # the cached indices are small integers; ``take`` with machine-size ones is faster
-        samples = excess.take(_descending_picks(len(excess), resamples).astype(np.intp))
-    else:
-        picks = np.random.default_rng(len(excess)).integers(
-            0, len(excess), (resamples, len(excess))
-        )
-        samples = np.sort(excess[picks], axis=1)
-    k = samples.shape[1]
-    a0 = samples.mean(axis=1)
-    weighted = samples * (k - np.arange(1, k + 1))
-    weighted /= k - 1  # in place: the same numbers as fit_gpd's, one array fewer
-    a1 = weighted.mean(axis=1)
+    bound). Each resample's two PWM moments are sums of the excesses with weights that
+    depend only on the resampled indices; for excesses in descending order (as
+    :func:`gpd_tail` has them) those weights are made once per size (:func:`_pwm_weights`)
+    and every resample's moments are two matrix-vector products."""
+    k = len(excess)
+    if k < 2:
+        return 0.0
     with np.errstate(invalid="ignore", divide="ignore"):
+        if k < 2**15 and np.all(excess[1:] <= excess[:-1]):
+            w0, w1 = _pwm_weights(k, resamples)
+            a0, a1 = w0 @ excess, w1 @ excess
+        else:
+            picks = np.random.default_rng(k).integers(0, k, (resamples, k))
+            samples = np.sort(excess[picks], axis=1)
+            a0 = samples.mean(axis=1)
+            a1 = (samples * ((k - np.arange(1, k + 1)) / (k - 1))).mean(axis=1)
         shapes = -(a0 / (a0 - 2 * a1) - 2)
     shapes = shapes[np.isfinite(shapes)]
     return linear_quantile(shapes, level) if shapes.size else 0.0
+
+
+@functools.lru_cache(maxsize=64)
+def _pwm_weights(size: int, resamples: int) -> tuple[np.ndarray, np.ndarray]:
+    """(resamples, size) weights ``w0``, ``w1`` with ``w0 @ excess`` each resample's mean
+    and ``w1 @ excess`` its second PWM moment (:func:`fit_gpd`'s ``a1``: the resample sorted
+    ascending, its i-th smallest weighted by (k - i)/(k - 1), averaged), for ``excess`` in
+    descending order: a resample's indices sorted from the largest read it ascending. Made
+    once per size (the resampling is seeded by it)."""
+    picks = _descending_picks(size, resamples).astype(np.intp)
+    row = np.repeat(np.arange(resamples), size)
+    flat = row * size + picks.ravel()  # the excess each resampled position reads
+    rank = np.tile((size - np.arange(1, size + 1)) / (size - 1), resamples)
+    cells = resamples * size
+    w0 = np.bincount(flat, minlength=cells).reshape(resamples, size) / size
+    w1 = np.bincount(flat, weights=rank, minlength=cells).reshape(resamples, size) / size
+    w0.flags.writeable = w1.flags.writeable = False
+    return w0, w1
 
 
 def linear_quantile(values: np.ndarray, level: float) -> float:
@@ -165,11 +184,11 @@ def gpd_tail(null: np.ndarray, x: np.ndarray, effective: float | None = None) ->
     while k >= k_min:
         threshold = 0.5 * (ordered[k - 1] + ordered[k])
         excess = ordered[:k] - threshold
-        if np.ptp(excess) <= 0:
+        if excess[0] - excess[-1] <= 0:  # descending: its range
             return None
         c, scale = fit_gpd(excess)
         if not (np.isfinite(c) and np.isfinite(scale)) or scale <= 0 or c <= 0:
-            c, scale = 0.0, float(excess.mean())
+            c, scale = 0.0, float(excess.sum()) / k
         if c == 0.0 or _anderson_darling(excess, c, scale) <= _ad_critical(c, k):
             # extrapolate with a shape no lighter than the fit's upper 90% bound, and never
             # lighter than the exponential: an underestimated shape would call far values too
@@ -179,7 +198,7 @@ def gpd_tail(null: np.ndarray, x: np.ndarray, effective: float | None = None) ->
                 # no mean excess to keep (e.g. tied draws: every excess 0 but the largest,
                 # which gave scale 0 and a tail p at its floor): keep the empirical p
                 return None
-            scale_hi = float(excess.mean()) * (1.0 - c_hi)  # the same mean excess
+            scale_hi = float(excess.sum()) / k * (1.0 - c_hi)  # the same mean excess
             sf = _gpd_sf(np.maximum(x - threshold, 0.0), c_hi, scale_hi)
             tail: np.ndarray = np.maximum(k / size * np.asarray(sf, dtype=float), floor)
             return tail
