@@ -66,12 +66,10 @@ def _events_outside(view: RunView, event_set: str, series: str) -> list[str]:
     if used == every:
         return []
     left = every - used
-    verbs = (
-        "falls outside this series' span and was"
-        if left == 1
-        else ("fall outside this series' span and were")
-    )
-    return [f"{left} of the set's {every} events {verbs} not used"]
+    falls, was = ("falls", "was") if left == 1 else ("fall", "were")
+    return [
+        f"{left} of the set's {every} events {falls} outside this series' span and {was} not used"
+    ]
 
 
 def _series_caveats(view: RunView, series: str) -> list[str]:
