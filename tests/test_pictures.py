@@ -98,29 +98,35 @@ def test_censored_series_say_so(sandy: Store) -> None:
     assert "a top list: days the item is absent are below the cut-off, not zero" in text
 
 
-def test_sentences_count_only_the_events_a_pair_used(tmp_path: Path) -> None:
-    """Events of the set outside a series' span are dropped by the run: the sentence counts
-    (or names) the ones inside and says how many were left out. SYNTHETIC daily counts,
-    200 days of 2015, with storms before, inside and after them."""
+def storm_run(folder: Path) -> tuple[Store, int]:
+    """SYNTHETIC daily counts, 200 days of 2015, and storms (and quakes) before, inside and
+    after them; the xcorr run of both kinds at +-7 days."""
     rng = np.random.default_rng(0)
     days = pl.date_range(pl.date(2015, 1, 1), pl.date(2015, 7, 19), "1d", eager=True)
-    (tmp_path / "calls.csv").write_text(
+    (folder / "calls.csv").write_text(
         "date,calls\n"
         + "".join(f"{d},{v}\n" for d, v in zip(days, rng.poisson(20, days.len()), strict=True))
     )
-    (tmp_path / "storms.csv").write_text(
+    (folder / "storms.csv").write_text(
         "ts,kind,name\n2014-06-01T12:00:00Z,storm,Before\n2015-03-02T12:00:00Z,storm,Inside A\n"
         "2015-05-10T12:00:00Z,storm,Inside B\n2016-01-05T12:00:00Z,storm,After\n"
         "2014-01-01T12:00:00Z,quake,Early\n2015-04-01T12:00:00Z,quake,Middle\n"
     )
-    store = tscorr.open(tmp_path / "s.duckdb")
-    tscorr.load_file(store, tmp_path / "calls.csv", options=tscorr.LoadOptions(series_kind="count"))
-    tscorr.load_file(store, tmp_path / "storms.csv")
+    store = tscorr.open(folder / "s.duckdb")
+    tscorr.load_file(store, folder / "calls.csv", options=tscorr.LoadOptions(series_kind="count"))
+    tscorr.load_file(store, folder / "storms.csv")
     run = run_xcorr(
         store,
         XcorrParams(events="true", by="kind", bucket="1d", max_lag="7d"),  # type: ignore[arg-type]
     )
-    said = dict(answers(load_run(store, run.run_id)).select("event_set", "answer").iter_rows())
+    return store, run.run_id
+
+
+def test_sentences_count_only_the_events_a_pair_used(tmp_path: Path) -> None:
+    """Events of the set outside a series' span are dropped by the run: the sentence counts
+    (or names) the ones inside and says how many were left out."""
+    store, run_id = storm_run(tmp_path)
+    said = dict(answers(load_run(store, run_id)).select("event_set", "answer").iter_rows())
     storms, quakes = said["kind = storm"], said["kind = quake"]
     assert "the 2 events of kind = storm" in storms and "the 4 events" not in storms
     assert "2 of the set's 4 events fall outside this series' span and were not used" in storms
@@ -329,6 +335,43 @@ def test_the_charts_draw_the_tables_numbers(sandy: Store) -> None:
     np.testing.assert_allclose(line.get_ydata(), stored["r"].to_numpy())
     import matplotlib.pyplot as plt
 
+    plt.close("all")
+
+
+def test_no_legend_covers_a_plotted_point(sandy: Store, tmp_path: Path) -> None:
+    """Every chart's legend, once drawn, leaves every data point of its axes visible (a
+    legend placed "best" inside the correlogram had covered points of a short one)."""
+    import matplotlib.pyplot as plt
+
+    from tscorr.results import charts
+
+    hurricane = "kind = 'hurricane'"
+    respond, xcorr = load_run(sandy, 1), load_run(sandy, 2)
+    short = load_run(*storm_run(tmp_path))
+    figures = [
+        charts.correlogram(xcorr, hurricane, name) for name in xcorr.peaks["series"].to_list()[:8]
+    ] + [
+        charts.response_curve(respond, hurricane, "311:total"),
+        charts.correlogram(short, "kind = storm", "calls:calls"),
+        charts.correlogram(short, "kind = quake", "calls:calls"),
+    ]
+    for fig in figures:
+        fig.canvas.draw()
+        boxes = [legend.get_window_extent() for legend in fig.legends]
+        ax = fig.axes[0]
+        if ax.get_legend() is not None:
+            boxes.append(ax.get_legend().get_window_extent())
+        assert boxes
+        for line in ax.lines:
+            xy = np.column_stack([line.get_xdata(), line.get_ydata()]).astype(float)
+            xy = xy[np.isfinite(xy).all(axis=1)]
+            if len(xy) < 2 or line.get_transform() != ax.transData:
+                continue  # a ring, or a reference line across the axes
+            shown = ax.transData.transform(xy)
+            for box in boxes:
+                x, y = shown[:, 0], shown[:, 1]
+                inside = (x >= box.x0) & (x <= box.x1) & (y >= box.y0) & (y <= box.y1)
+                assert not inside.any(), (ax.get_title(), line.get_label())
     plt.close("all")
 
 

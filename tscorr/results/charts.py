@@ -198,7 +198,9 @@ def correlogram(view: RunView, event_set: str, series: str) -> Figure:
     ax.set_xlabel(lag_label(unit))
     _whole_lags(ax)
     ax.set_ylabel("r")
-    ax.legend(loc="lower right" if lone else "best", fontsize=7, framealpha=0.8)
+    # under the axes: inside, "best" still covered points of a busy correlogram
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=7)
     return fig
 
 
