@@ -342,6 +342,7 @@ def test_no_legend_covers_a_plotted_point(sandy: Store, tmp_path: Path) -> None:
     """Every chart's legend, once drawn, leaves every data point of its axes visible (a
     legend placed "best" inside the correlogram had covered points of a short one)."""
     import matplotlib.pyplot as plt
+    from matplotlib.collections import PathCollection
 
     from tscorr.results import charts
 
@@ -354,6 +355,9 @@ def test_no_legend_covers_a_plotted_point(sandy: Store, tmp_path: Path) -> None:
         charts.response_curve(respond, hurricane, "311:total"),
         charts.correlogram(short, "kind = storm", "calls:calls"),
         charts.correlogram(short, "kind = quake", "calls:calls"),
+        charts.overview(xcorr, {}),
+        charts.overview(respond, {}),
+        charts.overview(load_run(sandy, 3), {}),
     ]
     for fig in figures:
         fig.canvas.draw()
@@ -362,16 +366,22 @@ def test_no_legend_covers_a_plotted_point(sandy: Store, tmp_path: Path) -> None:
         if ax.get_legend() is not None:
             boxes.append(ax.get_legend().get_window_extent())
         assert boxes
-        for line in ax.lines:
-            xy = np.column_stack([line.get_xdata(), line.get_ydata()]).astype(float)
-            xy = xy[np.isfinite(xy).all(axis=1)]
-            if len(xy) < 2 or line.get_transform() != ax.transData:
-                continue  # a ring, or a reference line across the axes
-            shown = ax.transData.transform(xy)
+        drawn = [  # lines of data points, and scattered dots (the overview's)
+            (line.get_label(), np.column_stack([line.get_xdata(), line.get_ydata()]))
+            for line in ax.lines
+            if len(line.get_xdata()) >= 2 and line.get_transform() == ax.transData
+        ] + [
+            (dots.get_label(), dots.get_offsets())
+            for dots in ax.collections
+            if isinstance(dots, PathCollection)
+        ]
+        for label, xy in drawn:
+            xy = np.asarray(xy, dtype=float)
+            shown = ax.transData.transform(xy[np.isfinite(xy).all(axis=1)])
             for box in boxes:
                 x, y = shown[:, 0], shown[:, 1]
                 inside = (x >= box.x0) & (x <= box.x1) & (y >= box.y0) & (y <= box.y1)
-                assert not inside.any(), (ax.get_title(), line.get_label())
+                assert not inside.any(), (ax.get_title(), label)
     plt.close("all")
 
 
