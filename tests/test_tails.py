@@ -118,7 +118,7 @@ def test_linear_quantile_is_numpys_to_the_bit(values: list[float], level: float)
     assert tails.linear_quantile(a, level) == float(np.quantile(a, level))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     size=st.integers(2, 300),
     kind=st.sampled_from(["exponential", "pareto", "uniform", "ties"]),
@@ -139,10 +139,9 @@ def test_bootstrap_bound_equals_fitting_each_resample(size: int, kind: str, seed
     picks = np.random.default_rng(size).integers(0, size, (200, size))
 
     def shape(sample: np.ndarray) -> float:
-        try:
-            return tails.fit_gpd(sample)[0]
-        except ZeroDivisionError:  # every value the same: no shape
+        if np.ptp(sample) == 0:  # one repeated value: no shape
             return float("nan")
+        return tails.fit_gpd(sample)[0]
 
     shapes = np.array([shape(excess[p]) for p in picks])
     shapes = shapes[np.isfinite(shapes)]

@@ -92,7 +92,8 @@ def _upper_shape(excess: np.ndarray, resamples: int = 200, level: float = 0.9) -
     bound). Each resample's two PWM moments are sums of the excesses with weights that
     depend only on the resampled indices; for excesses in descending order (as
     :func:`gpd_tail` has them) those weights are made once per size (:func:`_pwm_weights`)
-    and every resample's moments are two matrix-vector products."""
+    and every resample's moments are two matrix-vector products. A resample of one repeated
+    value has no shape and is left out."""
     k = len(excess)
     if k < 2:
         return 0.0
@@ -100,13 +101,18 @@ def _upper_shape(excess: np.ndarray, resamples: int = 200, level: float = 0.9) -
         if k < 2**15 and np.all(excess[1:] <= excess[:-1]):
             w0, w1 = _pwm_weights(k, resamples)
             a0, a1 = w0 @ excess, w1 @ excess
+            picks = _descending_picks(k, resamples)
+            # a resample's smallest value is at its largest index, its largest at its smallest
+            flat = excess[picks[:, -1]] <= excess[picks[:, 0]]
         else:
             picks = np.random.default_rng(k).integers(0, k, (resamples, k))
             samples = np.sort(excess[picks], axis=1)
             a0 = samples.mean(axis=1)
-            a1 = (samples * ((k - np.arange(1, k + 1)) / (k - 1))).mean(axis=1)
+            a1 = (samples * (k - np.arange(1, k + 1)) / (k - 1)).mean(axis=1)  # as fit_gpd
+            flat = samples[:, -1] <= samples[:, 0]
         shapes = -(a0 / (a0 - 2 * a1) - 2)
-    shapes = shapes[np.isfinite(shapes)]
+    # a resample of one repeated value has no shape (rounding would make one up)
+    shapes = shapes[np.isfinite(shapes) & ~flat]
     return linear_quantile(shapes, level) if shapes.size else 0.0
 
 
