@@ -16,7 +16,13 @@ import numpy as np
 from tscorr.analysis.kernels.adjust import holm, peak_of
 from tscorr.analysis.kernels.fourier import irfft, rfft
 from tscorr.analysis.kernels.gather import Sparse, cheaper_by_gather, circular_sums
-from tscorr.analysis.kernels.tails import MIN_FOR_TAIL, TAIL_BELOW, effective_draws, gpd_tail
+from tscorr.analysis.kernels.tails import (
+    MIN_FOR_TAIL,
+    TAIL_BELOW,
+    effective_draws,
+    far_from_effect,
+    gpd_tail,
+)
 
 
 def event_meets(hits: Sparse, observed: np.ndarray) -> np.ndarray:
@@ -53,6 +59,7 @@ def conditional_pvalues(
     """
     m, n = cc.shape
     width = r.shape[1]
+    away = far_from_effect(n, (width - 1) // 2)  # the draws a tail is fitted to
     p = np.full((m, width), np.nan)
     ess = np.zeros(m)
     method = ["exact"] * m
@@ -84,7 +91,9 @@ def conditional_pvalues(
             effective = float(effective_draws(row[same][:, None])[0])  # in shift order
             ess[i] = max(ess[i], effective)
             if far.any() and effective >= MIN_FOR_TAIL:
-                tail = gpd_tail(ordered[::-1], abs_r[i, lag_cols], effective)
+                fit = same & away  # the group's draws away from the lags
+                share = np.count_nonzero(fit) / ordered.size
+                tail = gpd_tail(magnitude[fit], abs_r[i, lag_cols], effective * share)
                 if tail is not None:
                     p[i, lag_cols[far]] = np.minimum(p[i, lag_cols[far]], tail[far])
                     method[i] = "gpd-tail"

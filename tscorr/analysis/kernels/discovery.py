@@ -20,7 +20,8 @@ numbers, exactly as the per-lag test would, from the pair's circular correlation
 * the shifts within 2L of the observed one (whose windows can hold the real effect, which
   decides whether the fitted tail may take over): the same union cut to [-2L, 2L];
 * where fewer than 10 shifts reach the peak, the same effective-draw count and generalized
-  Pareto tail as the per-lag test, for that pair only.
+  Pareto tail as the per-lag test (fitted to the correlations more than 2L positions from
+  lag 0 around the circle), for that pair only.
 
 A row with gaps is tested as the per-lag test tests it (each lag against the shifts where
 as many events meet data: :func:`with_gaps`), from the same circular correlations, in the
@@ -46,7 +47,13 @@ from tscorr.analysis.kernels.significance import (
     assess,
     surrogate_test,
 )
-from tscorr.analysis.kernels.tails import MIN_FOR_TAIL, TAIL_BELOW, effective_draws, gpd_tail
+from tscorr.analysis.kernels.tails import (
+    MIN_FOR_TAIL,
+    TAIL_BELOW,
+    effective_draws,
+    far_from_effect,
+    gpd_tail,
+)
 from tscorr.analysis.kernels.xcorr import (
     EventTerms,
     Prepared,
@@ -163,11 +170,13 @@ def peak_null(cc: np.ndarray, stat: np.ndarray, max_lag: int, at: np.ndarray) ->
     fitted = near[reaches < TAIL_BELOW]
     if fitted.size:  # effective draws of every row that may take a tail, in one batch
         ess[fitted] = effective_draws(cc[fitted].T)
+    away = far_from_effect(n, max_lag)  # the tail is fitted to the draws away from the lags
+    kept = float(away.mean())
     for k, reach in zip(near.tolist(), reaches.tolist(), strict=True):
         exact = p = (1.0 + reach) / n
         if reach < TAIL_BELOW:
             if ess[k] >= MIN_FOR_TAIL:
-                tail = gpd_tail(np.abs(cc[k]), abs_stat[k], float(ess[k]))
+                tail = gpd_tail(np.abs(cc[k][away]), abs_stat[k], float(ess[k]) * kept)
                 if tail is not None:
                     p = min(p, float(tail[column[k]]))
         holm = min(1.0, float(defined[k].sum()) * p)  # Holm's adjustment of the smallest p

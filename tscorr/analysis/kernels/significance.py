@@ -28,7 +28,10 @@ Tests (``--test``):
     ``--surrogates N`` caps the shifts at a seeded sample of N (then a Monte Carlo test).
     Beyond the draws' reach (fewer than 10 reach the value) a generalized Pareto tail fitted
     to the null's largest |r_s|, checked by an Anderson-Darling test, takes over (Knijnenburg
-    et al. 2009), but only where those draws are worth at least 25 independent ones:
+    et al. 2009). The fit reads the circle's correlations more than 2L positions from lag 0
+    (:func:`tails.far_from_effect`), where a real effect smeared over neighbouring lags
+    cannot make the null look heavy. The tail is used only where those draws are worth at
+    least 25 independent ones:
     neighbouring shifts of a smooth series give nearly the same correlation, so the draws are
     counted as E = S / tau (tau: their integrated autocorrelation time along the shift axis).
     A fitted shape below 0 is replaced by the exponential tail; a tail p-value never reaches
@@ -62,7 +65,13 @@ from tscorr.analysis.kernels.conditional import conditional_pvalues, event_meets
 from tscorr.analysis.kernels.cores import on_cores
 from tscorr.analysis.kernels.prewhiten import prewhitened
 from tscorr.analysis.kernels.slide import circular_max
-from tscorr.analysis.kernels.tails import MIN_FOR_TAIL, TAIL_BELOW, effective_draws, gpd_tail
+from tscorr.analysis.kernels.tails import (
+    MIN_FOR_TAIL,
+    TAIL_BELOW,
+    effective_draws,
+    far_from_effect,
+    gpd_tail,
+)
 from tscorr.analysis.kernels.xcorr import (
     EventTerms,
     Prepared,
@@ -164,7 +173,7 @@ def _max_adjusted(
 
 
 def _pvalues(
-    draws: np.ndarray, r: np.ndarray, own: np.ndarray | None = None
+    draws: np.ndarray, r: np.ndarray, own: np.ndarray | None = None, away: np.ndarray | None = None
 ) -> tuple[Part, np.ndarray]:
     """Per-lag p, peak p, within-pair adjusted p, each pair's method and effective draws;
     and the per-lag p before any fitted tail.
@@ -174,7 +183,8 @@ def _pvalues(
     circle, is each lag's own circular correlation, which is not a draw of that lag's null.
     Where fewer than TAIL_BELOW draws reach |r(k)| and the draws are worth at least
     MIN_FOR_TAIL independent ones (E, :func:`effective_draws`), a GPD tail fitted to the
-    largest |draws| takes over, if it fits. Within the pair the per-lag p-values are
+    largest |draws| takes over, if it fits: the draws ``away`` (S,) from the lags, when given
+    (:func:`tails.far_from_effect`). Within the pair the per-lag p-values are
     Holm-adjusted (``q_value``; :func:`surrogate_test` combines this with the max-|r| null for
     complete series); the pair's ``p_peak`` is the smallest adjusted one.
     """
@@ -198,8 +208,10 @@ def _pvalues(
     rows = np.flatnonzero(need.any(axis=1))
     if rows.size:
         ess[rows] = effective_draws(draws[:, rows])
+    kept = 1.0 if away is None else float(away.mean())
     for row in np.flatnonzero(need.any(axis=1) & (np.nan_to_num(ess) >= MIN_FOR_TAIL)).tolist():
-        tail = gpd_tail(ordered[:, row], abs_r[row], float(ess[row]))
+        null = ordered[:, row] if away is None else np.abs(draws[away, row])
+        tail = gpd_tail(null, abs_r[row], float(ess[row]) * kept)
         if tail is None:
             continue
         p[row, need[row]] = np.minimum(p[row, need[row]], tail[need[row]])
@@ -303,6 +315,7 @@ def surrogate_test(
         else np.sort(np.random.default_rng(seed).choice(allowed, n_surrogates, replace=False))
     )
     terms = EventTerms(prep, e)  # the event set's side, once for every chunk
+    away = far_from_effect(n, L)  # the draws a tail is fitted to
 
     def chunk(lo: int) -> tuple[Part, np.ndarray, np.ndarray]:
         """The p-values, null band and r of rows lo.. (a chunk is independent of the others)."""
@@ -323,7 +336,7 @@ def surrogate_test(
         full: np.ndarray = ~gaps if exact else np.ones(gaps.shape[0], dtype=np.bool_)
         own = cc[full][:, taus] if exact else None
         draws = cc[full].T if exact else cc[full][:, shifts].T
-        full_part, exact_p = _pvalues(draws, stat[full], own)
+        full_part, exact_p = _pvalues(draws, stat[full], own, away[shifts])
         if exact and full.any():
             # within the pair: the exact max-|r| null where it reaches, Holm on the fitted
             # tails beyond it (fewer than TAIL_BELOW shifts further than 2L reach the value)

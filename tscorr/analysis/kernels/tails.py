@@ -45,6 +45,20 @@ def import_ahead() -> None:
         ).start()
 
 
+@functools.lru_cache(maxsize=256)
+def far_from_effect(n: int, max_lag: int) -> np.ndarray:
+    """(n,) bool: the positions of a circle of shifts further than 2L from position 0, the
+    draws a null's tail is fitted to. Positions near 0 hold the lags themselves and, where
+    the events really move the series, the effect smeared over neighbouring lags: in the
+    fit, a strong effect's own correlations made the tail heavy or failed its check, so the
+    strongest effects got the largest p-values. (Leaving out a fixed set of positions keeps
+    the remaining draws exchangeable under the null.)"""
+    position = np.arange(n)
+    out = np.minimum(position, n - position) > 2 * max_lag
+    out.flags.writeable = False
+    return out
+
+
 def _gpd_cdf(z: np.ndarray, c: float, scale: float) -> np.ndarray:
     """The generalized Pareto CDF at excesses ``z >= 0`` (shape ``c >= 0``), as scipy's
     ``genpareto.cdf(z, c, scale=scale)`` computes it, without importing scipy.stats."""
@@ -177,6 +191,8 @@ def gpd_tail(null: np.ndarray, x: np.ndarray, effective: float | None = None) ->
     caller keeps the empirical p-value then.
     """
     size = len(null)
+    if size < 2:
+        return None
     effective = effective or float(size)
     # the fit needs excesses worth at least MIN_EXCESSES independent draws
     k_min = int(np.ceil(MIN_EXCESSES * size / effective))
