@@ -182,3 +182,24 @@ def test_event_filter_can_only_read_events(sandy: Store, tmp_path: Path) -> None
 def test_unknown_series_glob(sandy: Store) -> None:
     with pytest.raises(NoData, match="no series matches 'pageviews:\\*'"):
         run_xcorr(sandy, XcorrParams(events="true", series="pageviews:*", bucket="1d"))
+
+
+def test_a_run_too_big_for_its_p_values_says_so() -> None:
+    """A million pairs, a thousand of them at a fitted tail's floor (the 1,000,000-pair
+    benchmark's case): none can reach q_peak <= 0.05, and the run says why; a hundred
+    thousand fewer pairs, and the same thousand are discoveries, with nothing to say."""
+    from tscorr.analysis.correlate import unreachable_note
+    from tscorr.analysis.kernels.adjust import bh_qvalues
+
+    rng = np.random.default_rng(0)
+    for pairs, expected in ((1_000_000, True), (10_000, False)):
+        nulls = rng.uniform(0.01, 1.0, size=pairs - 1000)  # none strong on its own
+        p_peak = np.concatenate([np.full(1000, 2.9e-4), nulls])
+        q_peak = bh_qvalues(p_peak)
+        note = unreachable_note(p_peak, q_peak, 337)
+        assert (note is not None) == expected
+        if note:
+            assert note.startswith("1,000 pairs have p_peak <= 0.001 (the smallest 0.00029)")
+            assert "over the run's 1,000,000 pairs" in note and "5e-08 x k" in note
+            assert "over 337 lags" in note and "--max-lag" in note
+    assert unreachable_note(rng.uniform(size=1000), np.ones(1000), 15) is None  # none strong

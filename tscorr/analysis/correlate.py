@@ -227,7 +227,11 @@ def run_xcorr(
             "no series has both enough buckets for this --max-lag and events inside its span"
         )
     # q_peak: Benjamini-Hochberg over every pair of the run
-    q_peak = bh_qvalues(np.concatenate([part.p_peak for part in parts]))
+    p_peak = np.concatenate([part.p_peak for part in parts])
+    q_peak = bh_qvalues(p_peak)
+    out_of_reach = unreachable_note(p_peak, q_peak, 2 * max_lag + 1)
+    if out_of_reach:
+        notes.append(out_of_reach)
     if not keep_all:  # every lag of the discoveries, from their series read again
         _discoveries(store, params, sets, parts, q_peak, data, plan if data is None else None)
     table, bands, peaks = _tables(parts, q_peak, keep_all)
@@ -387,6 +391,28 @@ def _tables(
     starts = np.cumsum([0] + [f.height for f in frames[:-1]])
     at = np.concatenate([rows + start for rows, start in zip(peak_rows, starts, strict=True)])
     return table, result("xcorr_bands", bands), table[at]
+
+
+STRONG = 1e-3  # a pair this strong on its own is worth a word when the run hides it
+
+
+def unreachable_note(p_peak: np.ndarray, q_peak: np.ndarray, width: int) -> str | None:
+    """A note for a run too big for its own p-values: some pairs have ``p_peak <= STRONG``
+    but none reaches ``q_peak <= DISCOVERY_Q``. Benjamini-Hochberg over N pairs needs
+    ``p_peak <= 0.05 k / N`` for k discoveries, while a peak over ``width`` lags pays for
+    all of them and a fitted tail extrapolates at most 3 decades past the shifts."""
+    p = p_peak[np.isfinite(p_peak)]
+    strong = int(np.count_nonzero(p <= STRONG))
+    q = q_peak[np.isfinite(q_peak)]
+    if not strong or (q.size and float(q.min()) <= DISCOVERY_Q):
+        return None
+    return (
+        f"{strong:,} pairs have p_peak <= {STRONG:g} (the smallest {float(p.min()):.2g}), but "
+        f"none reaches q_peak <= {DISCOVERY_Q} over the run's {p.size:,} pairs, where k "
+        f"discoveries need p_peak <= {DISCOVERY_Q / p.size:.1g} x k; a peak over {width} lags "
+        "pays for every lag, and a fitted tail extrapolates at most 3 decades past the "
+        "shifts: test fewer pairs (series or event sets) or use a narrower --max-lag"
+    )
 
 
 def _few(names: list[str]) -> str:
