@@ -147,3 +147,17 @@ def test_bootstrap_bound_equals_fitting_each_resample(size: int, kind: str, seed
     shapes = shapes[np.isfinite(shapes)]
     want = np.quantile(shapes, 0.9) if shapes.size else 0.0
     assert tails._upper_shape(excess) == pytest.approx(want, rel=1e-12, abs=1e-12)
+
+
+def test_large_fits_keep_no_weights_in_memory() -> None:
+    """Weights of many excesses (a fit of few effective draws takes thousands) are made for
+    the fit and let go; small ones are kept; both give the bootstrap bound of the data."""
+    tails._pwm_weights.cache_clear()
+    rng = np.random.default_rng(0)
+    for size in (250, tails.CACHED_SIZE + 1, 3504):
+        excess = np.sort(rng.exponential(size=size))[::-1].copy()
+        picks = np.random.default_rng(size).integers(0, size, (200, size))
+        shapes = np.array([tails.fit_gpd(excess[p])[0] for p in picks])
+        want = np.quantile(shapes[np.isfinite(shapes)], 0.9)
+        assert tails._upper_shape(excess) == pytest.approx(want, rel=1e-12, abs=1e-12)
+    assert tails._pwm_weights.cache_info().currsize == 1  # the 250 only

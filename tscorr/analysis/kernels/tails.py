@@ -113,7 +113,8 @@ def _upper_shape(excess: np.ndarray, resamples: int = 200, level: float = 0.9) -
         return 0.0
     with np.errstate(invalid="ignore", divide="ignore"):
         if k < 2**15 and np.all(excess[1:] <= excess[:-1]):
-            w0, w1 = _pwm_weights(k, resamples)
+            weights = _pwm_weights if k <= CACHED_SIZE else _pwm_weights.__wrapped__
+            w0, w1 = weights(k, resamples)
             a0, a1 = w0 @ excess, w1 @ excess
             picks = _descending_picks(k, resamples)
             # a resample's smallest value is at its largest index, its largest at its smallest
@@ -130,13 +131,18 @@ def _upper_shape(excess: np.ndarray, resamples: int = 200, level: float = 0.9) -
     return linear_quantile(shapes, level) if shapes.size else 0.0
 
 
+CACHED_SIZE = 512  # weights of up to this many excesses are kept: 1.6 MB a size at most
+
+
 @functools.lru_cache(maxsize=64)
 def _pwm_weights(size: int, resamples: int) -> tuple[np.ndarray, np.ndarray]:
     """(resamples, size) weights ``w0``, ``w1`` with ``w0 @ excess`` each resample's mean
     and ``w1 @ excess`` its second PWM moment (:func:`fit_gpd`'s ``a1``: the resample sorted
     ascending, its i-th smallest weighted by (k - i)/(k - 1), averaged), for ``excess`` in
-    descending order: a resample's indices sorted from the largest read it ascending. Made
-    once per size (the resampling is seeded by it)."""
+    descending order: a resample's indices sorted from the largest read it ascending. Kept
+    per size up to CACHED_SIZE (the resampling is seeded by the size): 64 sizes of 250
+    excesses hold 51 MB, while a fit of a few effective draws can take thousands of
+    excesses (11 MB at 3,504), which are made for the fit and let go."""
     picks = _descending_picks(size, resamples).astype(np.intp)
     row = np.repeat(np.arange(resamples), size)
     flat = row * size + picks.ravel()  # the excess each resampled position reads
