@@ -201,5 +201,5 @@ def test_a_run_too_big_for_its_p_values_says_so() -> None:
         if note:
             assert note.startswith("1,000 pairs have p_peak <= 0.001 (the smallest 0.00029)")
             assert "over the run's 1,000,000 pairs" in note and "5e-08 x k" in note
-            assert "over 337 lags" in note and "--max-lag" in note
+            assert "over up to 337 lags" in note and "--max-lag" in note
     assert unreachable_note(rng.uniform(size=1000), np.ones(1000), 15) is None  # none strong

@@ -229,7 +229,9 @@ def run_xcorr(
     # q_peak: Benjamini-Hochberg over every pair of the run
     p_peak = np.concatenate([part.p_peak for part in parts])
     q_peak = bh_qvalues(p_peak)
-    out_of_reach = unreachable_note(p_peak, q_peak, 2 * max_lag + 1)
+    # the widest window a pair was tested over (a coarsened block counts its own buckets)
+    widest = max(2 * part.max_lag + 1 for part in parts)
+    out_of_reach = unreachable_note(p_peak, q_peak, widest)
     if out_of_reach:
         notes.append(out_of_reach)
     if not keep_all:  # every lag of the discoveries, from their series read again
@@ -409,7 +411,7 @@ def unreachable_note(p_peak: np.ndarray, q_peak: np.ndarray, width: int) -> str 
     return (
         f"{strong:,} pairs have p_peak <= {STRONG:g} (the smallest {float(p.min()):.2g}), but "
         f"none reaches q_peak <= {DISCOVERY_Q} over the run's {p.size:,} pairs, where k "
-        f"discoveries need p_peak <= {DISCOVERY_Q / p.size:.1g} x k; a peak over {width} lags "
+        f"discoveries need p_peak <= {DISCOVERY_Q / p.size:.1g} x k; a peak over up to {width} lags "
         "pays for every lag, and a fitted tail extrapolates at most 3 decades past the "
         "shifts: test fewer pairs (series or event sets) or use a narrower --max-lag"
     )
