@@ -131,7 +131,8 @@ CREATE TABLE IF NOT EXISTS responses (
     ratio       DOUBLE,
     diff        DOUBLE,
     z           DOUBLE,
-    flag        VARCHAR            -- 'censored', 'outage', 'missing' where the value is not a plain reading
+    flag        VARCHAR,           -- 'censored', 'outage', 'missing' where the value is not a plain reading
+    baseline_bound DOUBLE          -- upper bound of a baseline with censored values (then baseline is null)
 );
 
 CREATE TABLE IF NOT EXISTS response_summary (
@@ -149,7 +150,24 @@ CREATE TABLE IF NOT EXISTS response_summary (
     p_placebo   DOUBLE,     -- pseudo-events at random days, same time of day, beat the peak
     half_life   DOUBLE,     -- buckets after the peak until the excess over baseline halves
     q_placebo   DOUBLE,     -- Benjamini-Hochberg of p_placebo over the pairs of the run
-    ci_adjusted BOOLEAN     -- the interval is widened for having picked the peak lag
+    ci_adjusted BOOLEAN,    -- the interval is widened for having picked the peak lag
+    z           DOUBLE,     -- pooled standardized excess over the baseline; the peak is its largest at lag >= 0
+    mean_value  DOUBLE,     -- the value's mean over the events (data units)
+    mean_baseline DOUBLE,   -- the baseline's mean over the same events
+    ratio_low_bound DOUBLE, -- the ratio is at least this, where baselines were below a top list's cut-off
+    placebos_used BIGINT,   -- placebo sets whose statistic could be computed (p_placebo needs 19)
+    p_model     DOUBLE,     -- model test of the pre-declared response (shown down to 1e-4)
+    q_model     DOUBLE,     -- Benjamini-Hochberg of p_model over the pairs of the run
+    model       VARCHAR,    -- negative-binomial | log-normal | normal
+    dispersion  DOUBLE,     -- alpha (negative-binomial: var = mu + alpha mu^2) or sigma (log-normal, normal)
+    base_max    DOUBLE,     -- the reference's largest statistic, which the dispersion makes unremarkable
+    model_buckets BIGINT,   -- buckets the pre-declared response sums from the event's bucket
+    model_value DOUBLE,     -- the pre-declared response summed over the events used
+    model_baseline DOUBLE,  -- its baseline mean summed over the same events
+    model_events BIGINT,    -- events the model test used
+    model_reference BIGINT, -- comparisons of a value with its baseline the dispersion was fitted on
+    p_verdict   DOUBLE,     -- min(1, 2 min(p_model, p_placebo)) where both exist, else the one that does
+    q_verdict   DOUBLE      -- Benjamini-Hochberg of p_verdict over the pairs of the run: the verdict's q
 );
 
 -- 'tscorr explain': spikes found in a series (ts = the peak bucket, start_ts = where the

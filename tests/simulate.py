@@ -57,3 +57,37 @@ def hourly_counts(rng: np.random.Generator, days: int, rate: float) -> np.ndarra
     """Poisson counts per hour with a daily cycle around ``rate``: the 'rate' of each hour."""
     hour = np.arange(days * 24) % 24
     return rate * (1 + 0.5 * np.sin(2 * np.pi * hour / 24))
+
+
+EVENT_NULLS = ("poisson", "sparse", "negbin", "bursty", "self-exciting", "lognormal", "pageviews")
+
+
+def event_null(rng: np.random.Generator, kind: str, m: int, days: int) -> np.ndarray:
+    """(m, days * 24) hourly series with no event effect, for the event-study model test:
+    counts (Poisson at 0.3 an hour; sparse Poisson at 0.05; iid negative binomial, mean 4 and
+    size 0.7; bursty: Poisson of an AR(0.9) log-rate with a daily cycle; self-exciting: a
+    discrete Hawkes process with a daily cycle) and levels (lognormal with a daily cycle;
+    pageviews-like: an AR(0.8) log level with Student-t(3) shocks)."""
+    n = days * 24
+    cycle = np.sin(2 * np.pi * np.arange(n) / 24)
+    if kind == "poisson":
+        return rng.poisson(0.3, (m, n)).astype(float)
+    if kind == "sparse":
+        return rng.poisson(0.05, (m, n)).astype(float)
+    if kind == "negbin":
+        return rng.negative_binomial(0.7, 0.7 / (0.7 + 4.0), (m, n)).astype(float)
+    if kind == "bursty":
+        log_rate = ar1(rng, rng.normal(0, 0.45, (m, n)), 0.9)
+        return rng.poisson(np.exp(0.5 + 0.8 * cycle + log_rate)).astype(float)
+    if kind == "self-exciting":
+        out = np.zeros((m, n))
+        excite = np.zeros(m)
+        for t in range(n):
+            out[:, t] = rng.poisson(0.2 * (1 + 0.5 * cycle[t]) + excite)
+            excite = 0.7 * excite + 0.25 * out[:, t]
+        return out
+    if kind == "lognormal":
+        return np.exp(3 + 0.5 * cycle + rng.normal(0, 0.6, (m, n)))
+    if kind == "pageviews":
+        return np.round(np.exp(7 + 0.3 * cycle + ar1(rng, 0.3 * rng.standard_t(3, (m, n)), 0.8)))
+    raise KeyError(kind)

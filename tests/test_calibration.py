@@ -19,6 +19,7 @@ from tscorr.analysis.kernels import eventstudy as es
 from tscorr.analysis.kernels.adjust import bh_qvalues
 from tscorr.analysis.kernels.discovery import assess_pairs
 from tscorr.analysis.kernels.significance import assess
+from tscorr.analysis.kernels.study import study
 from tscorr.analysis.kernels.xcorr import Prepared
 from tscorr.store import Store
 
@@ -152,7 +153,7 @@ def test_event_study_interval_covers_with_few_events(events: int, low: float, hi
         pos = (8 + 2 * np.arange(events)) * 24 + rng.integers(0, 24, events)
         lam[pos] *= 3.0
         y = rng.poisson(lam).astype(float)[None, :]
-        pooled = es.pool(es.responses(y, pos, 0, 0, base, HOUR))
+        pooled = study(y, pos, 0, 0, base, HOUR).pooled
         covered += bool(pooled.ci_low[0, 0] <= 3.0 <= pooled.ci_high[0, 0])
         estimates.append(pooled.mean_ratio[0, 0])
     assert low <= covered / sims <= high
@@ -168,7 +169,7 @@ def test_peak_interval_is_adjusted_for_picking_the_peak() -> None:
     for _ in range(sims):
         y = rng.poisson(hourly_counts(rng, 40, 20.0)).astype(float)[None, :]
         pos = (8 + 3 * np.arange(10)) * 24 + rng.integers(0, 18, 10)
-        pooled = es.pool(es.responses(y, pos, 0, 6, base, HOUR))
+        pooled = study(y, pos, 0, 6, base, HOUR).pooled
         excluded += not (pooled.peak_low[0] <= 1.0 <= pooled.peak_high[0])
     assert excluded <= _band(sims, 0.05)
 
@@ -206,7 +207,7 @@ def test_one_event_interval_covers() -> None:
         y = level * rng.lognormal(0, 0.3, level.size)
         pos = np.array([24 * 9 + int(rng.integers(0, 24))])
         y[pos] *= 3.0
-        pooled = es.pool(es.responses(y[None, :], pos, 0, 0, base, HOUR))
+        pooled = study(y[None, :], pos, 0, 0, base, HOUR).pooled
         covered += bool(pooled.ci_low[0, 0] <= 3.0 <= pooled.ci_high[0, 0])
     assert 0.90 <= covered / sims <= 0.995
 

@@ -112,8 +112,17 @@ def test_demo_answers_its_question(runner, tmp_path: Path) -> None:  # type: ign
     result = runner.invoke(app, ["demo", "--out", str(db)])
     assert result.exit_code == 0, result.stderr
     assert "Question: When the US election was called on 9 Nov 2016" in result.stdout
-    assert "1. tweets:congratulations rose to 1,740 times its usual level" in result.stdout
-    assert "2. wiki:Donald_Trump rose to 18 times its usual level" in result.stdout
+    # the numbers first: 87 tweets in the hour of the call against 0.05 an hour in the 5 days
+    # before (6 in 120 hours), and the verdict of the model test at its floor
+    assert (
+        "1. tweets:congratulations: 87 in the same hour as “AP calls the presidential race "
+        "for Trump” (lag +0 h), against 0.05 in the 5 days before the window: 1,740 times"
+    ) in result.stdout
+    assert "In the event's own hour: far beyond chance (negative-binomial test p < 0.0001" in (
+        result.stdout
+    )
+    assert "2. wiki:Donald_Trump: 6,137,438 on the same day as" in result.stdout
+    assert "fell" not in result.stdout and "cannot tell it from chance" not in result.stdout
     assert "BBC forecasts Leave" in result.stdout  # the contrast
     again = runner.invoke(
         app, ["--db", str(db), "sql", "SELECT count(*) AS n FROM runs", "--format", "json"]
@@ -123,7 +132,7 @@ def test_demo_answers_its_question(runner, tmp_path: Path) -> None:  # type: ign
     text = report.read_text()
     assert text.count("<svg") >= 6 and "<script" not in text
     as_json = json.loads(runner.invoke(app, ["demo", "--out", str(db), "--json"]).stdout)
-    assert as_json[0]["answer"].startswith("tweets:congratulations rose to 1,740 times")
+    assert as_json[0]["answer"].startswith("tweets:congratulations: 87 in the same hour")
 
 
 def test_export_html_report(loaded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

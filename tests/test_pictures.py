@@ -80,10 +80,13 @@ def test_sentences_say_what_the_tables_hold(sandy: Store) -> None:
     peak = view.peaks.row(0, named=True)
     (sentence,) = answers(view)["answer"].to_list()
     assert sentence.startswith(
-        f"311:total rose to {number(peak['mean_ratio'])} times its usual level"
+        f"311:total: {number(peak['mean_value'])} on the same day as “Sandy makes landfall near "
+        f"Brigantine NJ” (lag +0 d), "
+        f"against {number(peak['mean_baseline'])} in the 7 days before the window: "
+        f"{number(peak['mean_ratio'])} times its usual level"
     )
-    assert "937" in sentence and f"p = {number(peak['p_placebo'])}" in sentence
-    assert f"halving within {number(peak['half_life'])} d" in sentence
+    assert "937" in sentence and f"199 placebo dates p = {peak['p_placebo']:.2g}" in sentence
+    assert f"halving within {peak['half_life']:.1f} d" in sentence
     assert "fewer observed values than asked" in sentence  # the baseline-short flag
     xview = load_run(sandy, 2)
     top = xview.peaks.row(0, named=True)

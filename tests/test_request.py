@@ -112,7 +112,8 @@ def test_durations_are_parsed_once_into_types() -> None:
     assert p.encode == Encoding("decay", Duration(6, "h"))
     assert p.record()["encode"] == "decay:6h" and p.record()["bucket"] == "1d"
     r = RespondParams(events="true", before="0s", after="2d", bucket="1d")
-    assert r.window.buckets(r.bucket) == (0, 2)
+    assert r.around.buckets(r.bucket) == (0, 2)
+    assert r.response_buckets(r.bucket) == 1  # the event's own bucket by default
     assert XcorrParams(events="true", max_lag="24").max_lag == 24
     # typed values go through unchanged
     assert XcorrParams(events="true", bucket=Duration(15, "m")).bucket == Duration(15, "m")

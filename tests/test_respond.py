@@ -12,10 +12,15 @@ from scipy.stats import kstest
 
 import tscorr
 from tscorr.analysis.kernels import eventstudy as es
+from tscorr.analysis.kernels.study import placebo_test, study
 from tscorr.analysis.respond import RespondParams, run_respond
-from tscorr.errors import BadInput
+from tscorr.errors import BadInput, UnknownName
 from tscorr.ingest.source import LoadOptions
+from tscorr.results.answers import answers
+from tscorr.results.runview import load_run
 from tscorr.store import Store
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 HOUR = 3600
 
@@ -61,8 +66,8 @@ def test_planted_tenfold_spike_reads_ten_with_peak_and_decay() -> None:
         y[p + 1] *= 10
         y[p + 2] *= 5.5
         y[p + 3] *= 3.25
-    res = es.responses(y[None, :], pos, 2, 6, es.parse_baseline("prev-days:7", HOUR), HOUR)
-    pooled = es.pool(res)
+    s = study(y[None, :], pos, 2, 6, es.parse_baseline("prev-days:7", HOUR), HOUR)
+    res, pooled = s.res, s.pooled
     assert res.lags[pooled.peak[0]] == 1
     assert pooled.mean_ratio[0, pooled.peak[0]] == pytest.approx(10, rel=0.05)
     assert pooled.half_life[0] == pytest.approx(1.0, abs=0.25)
@@ -73,38 +78,55 @@ def test_bootstrap_interval_is_still_offered() -> None:
     y = hourly(rng, 60, noise=0.2)
     pos = np.sort(rng.choice(np.arange(8, 55), 12, replace=False)) * 24 + 5
     y[pos] *= 3.0
-    res = es.responses(y[None, :], pos, 0, 0, es.parse_baseline("prev-days:7", HOUR), HOUR)
-    boot = es.pool(res, 400, 0, interval="bootstrap")
-    t = es.pool(res)
-    assert boot.ci_low[0, 0] < boot.mean_ratio[0, 0] < boot.ci_high[0, 0]
-    assert boot.mean_ratio[0, 0] == t.mean_ratio[0, 0]
-    with pytest.raises(BadInput, match="--interval 'jackknife'"):
-        es.pool(res, interval="jackknife")
+    s = study(y[None, :], pos, 0, 0, es.parse_baseline("prev-days:7", HOUR), HOUR)
+    t_low = s.pooled.ci_low.copy()
+    es.bootstrap_into(s.pooled, s.res, 400, 0)
+    assert s.pooled.ci_low[0, 0] < s.pooled.mean_ratio[0, 0] < s.pooled.ci_high[0, 0]
+    assert s.pooled.ci_low[0, 0] != t_low[0, 0]  # replaced by the bootstrap's
+    with pytest.raises(UnknownName, match="--interval 'jackknife'"):
+        RespondParams(events="true", interval="jackknife")
 
 
-def test_placebo_pvalues_are_uniform_on_null_data() -> None:
-    rng = np.random.default_rng(2)
+@pytest.mark.parametrize("events", [1, 3, 10])
+def test_placebo_pvalues_are_uniform_on_null_data(events: int) -> None:
+    """Under the null the placebo p is uniform: P(p <= a) <= a at every attainable level,
+    within a binomial band, for 1, 3 and 10 events (lognormal levels with a daily cycle)."""
+    rng = np.random.default_rng(2 + events)
     pvalues = []
-    for _ in range(80):
+    base = es.parse_baseline("prev-days:7", HOUR)
+    for _ in range(150):
         y = hourly(rng, 60, noise=0.2)
-        pos = np.sort(rng.choice(np.arange(8, 55), 10, replace=False)) * 24 + 5
-        res = es.responses(y[None, :], pos, 0, 3, es.parse_baseline("prev-days:7", HOUR), HOUR)
-        pooled = es.pool(res)
-        observed = np.array([pooled.mean_ratio[0, pooled.peak[0]]])
-        pvalues.append(
-            es.placebo_pvalue(
-                y[None, :],
-                pos,
-                0,
-                3,
-                es.parse_baseline("prev-days:7", HOUR),
-                HOUR,
-                observed,
-                99,
-                int(rng.integers(1 << 31)),
-            )[0]
-        )
-    assert kstest(pvalues, "uniform").pvalue > 0.01
+        pos = np.sort(rng.choice(np.arange(8, 55), events, replace=False)) * 24 + 5
+        s = study(y[None, :], pos, 0, 3, base, HOUR)
+        pvalues.append(placebo_test(s, 99, int(rng.integers(1 << 31))).p[0])
+    p = np.array(pvalues)
+    assert np.isfinite(p).all()
+    for a in (0.05, 0.1, 0.25, 0.5):
+        assert (p <= a).mean() <= a + 3 * np.sqrt(a * (1 - a) / len(p)), a
+    assert kstest(p, "uniform").pvalue > 0.001
+
+
+def test_placebo_dates_are_distinct_and_outside_real_windows() -> None:
+    """One event at 07:00 on day 3, --before 1d --after 1d. On 12 days a pseudo-event's
+    window [24d - 17, 24d + 31] must fit in [0, 287] and miss the real [55, 103]: days 6 to
+    10, each used once. On 6 days no date qualifies: no p (never p = 1 for an untestable
+    case), and the count of usable placebos says why."""
+    from tscorr.analysis.kernels.placebo import candidate_days, local_clock, placebo_sets
+
+    pos = np.array([3 * 24 + 7])
+    n = 12 * 24
+    days, _ = candidate_days(n, pos, 24, 24, 24, local_clock(0, n, None), HOUR)
+    assert days.tolist() == [6, 7, 8, 9, 10]
+    sets = placebo_sets(days, 1, 199, np.random.default_rng(0))
+    assert sorted(int(x[0]) for x in sets) == [6, 7, 8, 9, 10]
+    three = placebo_sets(np.arange(40), 3, 50, np.random.default_rng(0))
+    assert all(len(set(x.tolist())) == 3 for x in three)  # no date twice in a set
+    n = 6 * 24
+    y = np.ones((1, n))
+    y[0, pos[0]] = 50
+    s = study(y, pos, 24, 24, es.parse_baseline("prev-days:2", HOUR), HOUR)
+    res = placebo_test(s, 199, 0)
+    assert np.isnan(res.p[0]) and res.used[0] == 0 and res.dates == 0
 
 
 @pytest.fixture
@@ -240,11 +262,20 @@ def test_referendum_jump_and_censoring_respected(top_lists: Store) -> None:
         ).rows()
     )
     # Brexit was in the list on the 24th only: its baseline days are below the cut-off, not 0
-    assert flags["pageviews:en.wikipedia/Brexit"] == "no-baseline,baseline-censored"
+    assert flags["pageviews:en.wikipedia/Brexit"] == "no-baseline,baseline-censored,bound"
     brexit = run.summary.filter(
         (pl.col("series") == "pageviews:en.wikipedia/Brexit") & (pl.col("lag") == 0)
     )
     assert brexit["mean_ratio"][0] is None  # no made-up ratio against zeros
+    # ... but a lower bound: each baseline day was at most that day's cut-off, the list's
+    # smallest count (by hand from the file: 35,446 on the 22nd and 29,706 on the 23rd)
+    top = pl.read_csv(FIXTURES / "real/wikipedia/top100_2016-06-22_to_2016-06-24.csv")
+    cut = top.group_by("date").agg(pl.col("views").min()).sort("date")["views"].to_list()
+    views = top.filter(pl.col("article") == "Brexit")["views"][0]
+    assert brexit["ratio_low_bound"][0] == pytest.approx(views / np.mean(cut[:2]))
+    said = answers(load_run(top_lists, run.run_id))
+    line = said.filter(pl.col("series") == "pageviews:en.wikipedia/Brexit")["answer"][0]
+    assert f"at least {views / np.mean(cut[:2]):.3g} times" in line
     # an article on the list before but not on the 24th is censored there, not a drop to 0
     censored = [s for s, f in flags.items() if f == "censored"]
     assert censored and all(
@@ -271,8 +302,31 @@ def test_outage_is_flagged_not_read_as_a_low_value() -> None:
 
 
 def test_no_response_means_no_placebo_p_value() -> None:
-    y = np.zeros((1, 24 * 30))  # a series that never counted anything: no ratio can be formed
+    y = np.full((1, 24 * 30), np.nan)  # a series with no value at all: nothing to compare
     pos = np.array([24 * 20 + 2])
-    base = es.parse_baseline("prev-days:7", HOUR)
-    p = es.placebo_pvalue(y, pos, 0, 3, base, HOUR, np.array([np.nan]), 19, 0)
-    assert np.isnan(p[0])
+    s = study(y, pos, 0, 3, es.parse_baseline("prev-days:7", HOUR), HOUR)
+    res = placebo_test(s, 19, 0)
+    assert np.isnan(res.p[0]) and res.used[0] == 0
+
+
+def test_placebo_dates_keep_the_local_time_across_dst() -> None:
+    """New York, 25 Oct - 14 Nov 2016 hourly (DST ends 6 Nov): an event at 07:00 local on
+    12 Nov; every placebo date is 07:00 local too, 11:00 UTC before the change and 12:00
+    after it (computed here with zoneinfo, not with tscorr's offsets)."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from tscorr.analysis.kernels.placebo import candidate_days, from_local, local_clock
+
+    ny = ZoneInfo("America/New_York")
+    start = datetime(2016, 10, 25, 4, tzinfo=UTC)  # 00:00 local (EDT)
+    n = 21 * 24
+    stamps = [start + timedelta(hours=h) for h in range(n)]
+    offsets = np.array([int(t.astimezone(ny).utcoffset().total_seconds()) for t in stamps])
+    clock = local_clock(int(start.timestamp()), n, offsets)
+    event = stamps.index(datetime(2016, 11, 12, 12, tzinfo=UTC))  # 07:00 EST
+    days, phase = candidate_days(n, np.array([event]), 0, 6, 24, clock, HOUR)
+    assert len(days) >= 15
+    for d in days:
+        at = int(from_local(np.array([d * 24 + phase[0]]), clock, HOUR)[0])
+        assert stamps[at].astimezone(ny).hour == 7, stamps[at]

@@ -40,6 +40,7 @@ RESPONSES: Mapping[str, pl.DataType] = {
     "diff": pl.Float64(),
     "z": pl.Float64(),
     "flag": pl.String(),
+    "baseline_bound": pl.Float64(),  # upper bound of a baseline with censored values
 }
 RESPONSE_SUMMARY: Mapping[str, pl.DataType] = {
     "event_set": pl.String(),
@@ -56,6 +57,23 @@ RESPONSE_SUMMARY: Mapping[str, pl.DataType] = {
     "half_life": pl.Float64(),  # buckets after the peak until the excess halves
     "q_placebo": pl.Float64(),
     "ci_adjusted": pl.Boolean(),
+    "z": pl.Float64(),  # pooled standardized excess: the peak is its largest at lag >= 0
+    "mean_value": pl.Float64(),  # the value's mean over the events (data units)
+    "mean_baseline": pl.Float64(),  # the baseline's mean over the same events
+    "ratio_low_bound": pl.Float64(),  # the ratio is at least this (censored baselines)
+    "placebos_used": pl.Int64(),  # placebo sets whose statistic could be computed
+    "p_model": pl.Float64(),  # the model test of the pre-declared response
+    "q_model": pl.Float64(),  # Benjamini-Hochberg of p_model over the pairs of the run
+    "model": pl.String(),  # negative-binomial | log-normal | normal
+    "dispersion": pl.Float64(),  # alpha (negative-binomial) or sigma (log scale / raw)
+    "base_max": pl.Float64(),  # the largest reference statistic the dispersion had to allow
+    "model_buckets": pl.Int64(),  # buckets the pre-declared response sums
+    "model_value": pl.Float64(),  # the pre-declared response, summed over events
+    "model_baseline": pl.Float64(),  # its baseline mean, summed over the same events
+    "model_events": pl.Int64(),  # events the model test used
+    "model_reference": pl.Int64(),  # comparisons with a baseline the dispersion was fitted on
+    "p_verdict": pl.Float64(),  # Bonferroni over the model and placebo tests
+    "q_verdict": pl.Float64(),  # Benjamini-Hochberg of p_verdict over the pairs of the run
 }
 SPIKES: Mapping[str, pl.DataType] = {
     "series": pl.String(),

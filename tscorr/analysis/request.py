@@ -289,14 +289,29 @@ class RespondParams(Request):
     bootstrap: int = 999  # resamples, for interval = "bootstrap"
     placebos: int = 199
     interval: str = "t"  # t | bootstrap
+    # the pre-declared response the model test reads: the sum of the buckets in this span
+    # from the event's bucket on (None: the event's own bucket)
+    window: Duration | None = None
 
     @property
-    def window(self) -> Window:
+    def around(self) -> Window:
+        """The buckets studied around each event (``--before``, ``--after``)."""
         return Window(self.before, self.after)
 
+    def response_buckets(self, bucket: Duration) -> int:
+        """Buckets of ``bucket`` the pre-declared response sums (at least one)."""
+        if self.window is None:
+            return 1
+        return max(1, buckets_in(self.window, bucket, "--window"))
+
     def check(self) -> None:
-        self.window.buckets(self.bucket)
+        _, after = self.around.buckets(self.bucket)
         baseline_spec(self.baseline, self.bucket.seconds)
+        if self.response_buckets(self.bucket) > after + 1:
+            raise BadInput(
+                f"--window {self.window} is longer than --after {self.after or 0} plus the "
+                "event's own bucket; lengthen --after or shorten --window"
+            )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,7 +13,7 @@ import polars as pl
 from tscorr.analysis import align
 from tscorr.analysis.correlate import pair_qvalues
 from tscorr.analysis.inputs import Aligned, Block, event_sets, load_aligned
-from tscorr.analysis.kernels import eventstudy
+from tscorr.analysis.kernels import eventmodel, eventstudy, placebo, pooling, study
 from tscorr.analysis.request import RespondParams, save_run
 from tscorr.errors import BadInput, NoData
 from tscorr.store import Store
@@ -44,7 +44,7 @@ def run_respond(
     series asked for at 1h is studied in days, ``--after 24h`` becoming one day.
     """
     bucket = params.bucket
-    before, after = params.window.buckets(bucket)
+    before, after = params.around.buckets(bucket)
     sets = sets if sets is not None else event_sets(store, params.events, params.by)
     data = data or load_aligned(store, params.series, bucket, params.tz, "none", None)
     per_event, summary, notes = [], [], list(data.notes)
@@ -91,13 +91,29 @@ def run_respond(
         raise NoData("; ".join(skipped) or "no event falls inside the span of any matched series")
     responses = result("responses", pl.concat(per_event))
     table = pl.concat(summary)
-    table = result(
-        "response_summary", table.with_columns(pair_qvalues(table, "p_placebo").alias("q_placebo"))
+    table = table.with_columns(verdict_p(pl.col("p_model"), pl.col("p_placebo")).alias("p_verdict"))
+    table = table.with_columns(
+        pair_qvalues(table, "p_placebo").alias("q_placebo"),
+        pair_qvalues(table, "p_model").alias("q_model"),
+        pair_qvalues(table, "p_verdict").alias("q_verdict"),
     )
+    table = result("response_summary", table)
+    notes += _placebo_notes(table, params.placebos)
     method = {
         "estimator": "ratio of means: sum(value) / sum(baseline) over events with both",
-        "interval": f"{params.interval} (95%; the peak row widened by Bonferroni over lags >= 0)",
-        "placebo": f"{params.placebos} pseudo-event sets; q_placebo = Benjamini-Hochberg over pairs",
+        "peak": "the lag >= 0 with the largest pooled standardized excess (z)",
+        "interval": "95%, never below 0: events' spread on the log scale (2+ events), else "
+        "the model's (counts: exact conditional rate ratio); the peak row widened by "
+        "Bonferroni over lags >= 0",
+        "model": "p_model: the pre-declared response (model_buckets from the event's bucket) "
+        "against its baseline; negative-binomial (conditional, beta-binomial) for counts, "
+        f"log-normal or normal for levels; shown down to {eventmodel.FLOOR:g}; "
+        "q_model = Benjamini-Hochberg over pairs",
+        "verdict": "p_verdict = min(1, 2 min(p_model, p_placebo)) where both exist (Bonferroni "
+        "over the two tests), else the one that exists; q_verdict = Benjamini-Hochberg over pairs",
+        "placebo": f"up to {params.placebos} pseudo-event sets at distinct dates outside the "
+        f"real windows; no p with fewer than {placebo.MIN_PLACEBOS} usable; "
+        "q_placebo = Benjamini-Hochberg over pairs",
     }
     run_id = save_run(
         store,
@@ -111,7 +127,7 @@ def run_respond(
     )
     table = table.with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))
     peaks = table.filter(pl.col("is_peak")).sort(
-        ["p_placebo", "mean_ratio"], descending=[False, True], nulls_last=True
+        ["p_verdict", "z"], descending=[False, True], nulls_last=True
     )
     return RespondRun(
         run_id,
@@ -137,33 +153,61 @@ def _study(
     ``pos`` are the events' buckets in the block; ``window`` is (before, after) in them."""
     b_before, b_after = window
     step_s = block.bucket.seconds
-    res = eventstudy.responses(
-        block.raw, pos, b_before, b_after, base, step_s, None, block.censored, offsets
+    s = study.study(
+        block.raw,
+        pos,
+        b_before,
+        b_after,
+        base,
+        step_s,
+        block.kinds,
+        block.censored,
+        offsets,
+        int(block.grid.starts[0].timestamp()),
     )
-    pooled = eventstudy.pool(res, params.bootstrap, params.seed, interval=params.interval)
-    observed = pooled.mean_ratio[np.arange(len(block.names)), pooled.peak]
-    p_placebo = (
-        eventstudy.placebo_pvalue(
-            block.raw,
-            pos,
-            b_before,
-            b_after,
-            base,
-            step_s,
-            observed,
-            params.placebos,
-            params.seed,
-            offsets,
-        )
-        if params.placebos
-        else np.full(len(block.names), np.nan)
-    )
-    flags = _flags(res, block.censored, pos)
+    if params.interval == "bootstrap":
+        eventstudy.bootstrap_into(s.pooled, s.res, params.bootstrap, params.seed)
+    width = min(block.span(params.response_buckets(block.requested)), b_after + 1)
+    test = study.model_test(s, width)
+    placebos = study.placebo_test(s, params.placebos, params.seed)
+    flags = _flags(s.res, block.censored, pos)
     ids = events["event_id"].to_numpy()
+    num, var = pooling.excess(s.res, s.model)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = num / np.sqrt(var)
     return (
-        _responses_frame(label, ids, events["ts"], block.names, res, flags, step_s),
-        _summary_frame(label, block.names, res.lags, pooled, p_placebo, step_s),
+        _responses_frame(label, ids, events["ts"], block.names, s.res, z, flags, step_s),
+        _summary_frame(
+            label, block.names, s.res.lags, s.pooled, placebos, test, s.model, width, step_s
+        ),
     )
+
+
+def verdict_p(model: pl.Expr, placebo: pl.Expr) -> pl.Expr:
+    """The p-value a verdict rests on: Bonferroni over the model and placebo tests,
+    ``min(1, 2 min(p_model, p_placebo))``, where both could run; else the one that could."""
+    both = model.is_not_null() & placebo.is_not_null()
+    return (
+        pl.when(both)
+        .then(pl.min_horizontal(model, placebo).mul(2).clip(upper_bound=1.0))
+        .otherwise(pl.coalesce(model, placebo))
+    )
+
+
+def _placebo_notes(table: pl.DataFrame, wanted: int) -> list[str]:
+    """Say when the placebo test could not run for want of dates, once per run."""
+    if not wanted:
+        return []
+    pairs = table.filter(pl.col("is_peak"))
+    short = pairs.filter(pl.col("p_placebo").is_null())
+    if short.is_empty():
+        return []
+    most = int(short.select(pl.col("placebos_used").max()).item() or 0)
+    return [
+        f"the placebo test has too few dates for {short.height} of {pairs.height} pairs "
+        f"({most} usable at most; it needs {placebo.MIN_PLACEBOS}): their verdict rests on "
+        "the model test (p_model)"
+    ]
 
 
 def _few(names: list[str]) -> str:
@@ -190,7 +234,8 @@ def _flags(res: eventstudy.Responses, censored: np.ndarray, positions: np.ndarra
     (missing because the series was below a list's cut-off); why the baseline is not a full
     one: ``no-baseline``, ``zero-baseline``, ``negative-baseline``, ``baseline-short`` (fewer
     observed values than asked); ``baseline-censored`` (some baseline days were below the
-    cut-off, so the baseline is only known up to that); ``outage`` (the value fell to a tenth
+    cut-off, so the baseline is only known up to that); ``bound`` (the ratio has a lower
+    bound, ``value / baseline_bound``, and no point value); ``outage`` (the value fell to a tenth
     of its baseline or less while another series of the run at least doubled at the same
     event and lag: a site down on a news night). A row without a ratio always has a flag.
     """
@@ -211,6 +256,7 @@ def _flags(res: eventstudy.Responses, censored: np.ndarray, positions: np.ndarra
     ]
     if res.base_censored is not None:
         marks.append(("baseline-censored", (res.base_censored > 0) & ~missing))
+        marks.append(("bound", np.isfinite(res.ratio_bound)))
     marks.append(("outage", collapsed & others_spike))
     flags = np.full(res.value.shape, None, dtype=object)
     for name, mask in marks:
@@ -227,6 +273,7 @@ def _responses_frame(
     ts: pl.Series,
     names: list[str],
     res: eventstudy.Responses,
+    z: np.ndarray,
     flags: np.ndarray,
     bucket_seconds: int,
 ) -> pl.DataFrame:
@@ -249,8 +296,11 @@ def _responses_frame(
             "baseline": res.baseline.ravel(),
             "ratio": res.ratio.ravel(),
             "diff": res.diff.ravel(),
-            "z": res.z.ravel(),
+            "z": z.ravel(),
             "flag": flag.tolist(),
+            "baseline_bound": (
+                res.bound if res.bound is not None else np.full(res.value.shape, np.nan)
+            ).ravel(),
         },
         nan_to_null=True,
         schema_overrides={"flag": pl.String},
@@ -261,8 +311,11 @@ def _summary_frame(
     label: str,
     names: list[str],
     lags: np.ndarray,
-    pooled: eventstudy.Pooled,
-    p_placebo: np.ndarray,
+    pooled: pooling.Pooled,
+    placebos: placebo.Placebo,
+    test: eventmodel.Test,
+    model: eventmodel.Model,
+    width: int,
     bucket_seconds: int,
 ) -> pl.DataFrame:
     m, W = pooled.mean_ratio.shape
@@ -270,6 +323,10 @@ def _summary_frame(
     is_peak[np.arange(m), pooled.peak] = True
     low, high = pooled.ci_low.copy(), pooled.ci_high.copy()
     low[is_peak], high[is_peak] = pooled.peak_low, pooled.peak_high
+
+    def each(values: np.ndarray) -> np.ndarray:
+        return np.repeat(values, W)
+
     return pl.DataFrame(
         {
             "event_set": [label] * (m * W),
@@ -282,9 +339,26 @@ def _summary_frame(
             "ci_high": high.ravel(),
             "median_ratio": pooled.median_ratio.ravel(),
             "is_peak": is_peak.ravel(),
-            "p_placebo": np.repeat(p_placebo, W),
-            "half_life": np.repeat(pooled.half_life, W),
+            "p_placebo": each(placebos.p),
+            "half_life": each(pooled.half_life),
             "ci_adjusted": is_peak.ravel(),
+            "z": pooled.z.ravel(),
+            "mean_value": pooled.mean_value.ravel(),
+            "mean_baseline": pooled.mean_baseline.ravel(),
+            "ratio_low_bound": pooled.low_bound.ravel(),
+            "placebos_used": each(placebos.used).astype(np.int64),
+            "p_model": each(test.p),
+            "model": each(model.method).tolist(),
+            "dispersion": each(model.dispersion),
+            "base_max": each(model.base_max),
+            "model_buckets": np.full(m * W, width, dtype=np.int64),
+            "model_value": each(test.value),
+            "model_baseline": each(test.baseline),
+            "model_events": each(test.events).astype(np.int64),
+            "model_reference": each(
+                test.reference if test.reference is not None else np.zeros(m)
+            ).astype(np.int64),
         },
         nan_to_null=True,
+        schema_overrides={"model": pl.String},
     )

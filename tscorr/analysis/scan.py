@@ -1,6 +1,7 @@
 """The scan: pick an event set, see what moved. One xcorr run and one respond run on the
-same grid, joined per series and ranked: q-value of the cross-correlation peak first (lag
-k > 0: the series moves k buckets after the events), then the peak response ratio.
+same grid, joined per series and ranked by the stronger of their q-values (the
+cross-correlation peak's ``q_peak``; the event study's ``q_verdict``), then by the event
+study's standardized excess (lag k > 0: the series moves k buckets after the events).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def run_scan(store: Store, params: ScanParams) -> ScanResult:
     shared = {f.name: getattr(params, f.name) for f in fields(RespondParams)}
     respond = run_respond(store, RespondParams(**shared | {"label": label}), sets, data)
     notes = list(respond.notes)
-    max_lag = max(1, params.window.buckets(bucket)[1])
+    max_lag = max(1, params.around.buckets(bucket)[1])
     ratios = respond.peaks.select(
         "event_set",
         "series",
@@ -42,8 +43,11 @@ def run_scan(store: Store, params: ScanParams) -> ScanResult:
         pl.col("mean_ratio").alias("peak_ratio"),
         "ci_low",
         "ci_high",
+        "ratio_low_bound",
+        "p_model",
         "p_placebo",
-        "q_placebo",
+        "q_verdict",
+        "z",
         "half_life",
     )
     xcorr_run = None
@@ -94,10 +98,15 @@ def run_scan(store: Store, params: ScanParams) -> ScanResult:
             "peak_ratio",
             "ci_low",
             "ci_high",
+            "ratio_low_bound",
+            "p_model",
             "p_placebo",
-            "q_placebo",
+            "q_verdict",
             "half_life",
+            pl.min_horizontal("q_peak", "q_verdict").alias("q_best"),
+            "z",
         )
-        .sort(["q_peak", "peak_ratio"], descending=[False, True], nulls_last=True)
+        .sort(["q_best", "z"], descending=[False, True], nulls_last=True)
+        .drop("q_best", "z")
     )
     return ScanResult(xcorr_run, respond.run_id, table, list(dict.fromkeys(notes)))

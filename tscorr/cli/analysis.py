@@ -14,7 +14,7 @@ import sys
 import tempfile
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 import typer
 
@@ -44,6 +44,7 @@ from tscorr.cli.app import (
     LabelOpt,
     NlOpt,
     PlacebosOpt,
+    ResponseWindowOpt,
     SeedOpt,
     SeriesOpt,
     SurrogatesOpt,
@@ -132,17 +133,38 @@ def xcorr(
     show(run.peaks.select(PEAK_COLUMNS), title, shown, run.run_id)
 
 
+ANSWERS_SHOWN = 5  # sentences printed under a table (all of them: tscorr report)
+
+
+def _answers(store: Any, run_id: int, shown: Any) -> list[str]:
+    """The first answers of a run as sentences, for a table (not for machine output)."""
+    if shown.mode != "table":
+        return []
+    from tscorr.results.answers import answers
+    from tscorr.results.runview import load_run
+
+    limit = min(ANSWERS_SHOWN, shown.top or ANSWERS_SHOWN)
+    return answers(load_run(store, run_id)).head(limit)["answer"].to_list()
+
+
+def _say(sentences: list[str]) -> None:
+    for number, sentence in enumerate(sentences, start=1):
+        typer.echo(f"\n{number}. {sentence}")
+
+
 RESPOND_COLUMNS = (
     "event_set",
     "series",
     "lag",
     "n_events",
+    "mean_value",
+    "mean_baseline",
     "mean_ratio",
     "ci_low",
     "ci_high",
-    "half_life",
+    "p_model",
     "p_placebo",
-    "q_placebo",
+    "q_verdict",
 )
 
 
@@ -157,6 +179,7 @@ def respond(
     by: ByOpt = None,
     bootstrap: BootstrapOpt = default(R, "bootstrap"),
     interval: IntervalOpt = default(R, "interval"),
+    window: ResponseWindowOpt = None,
     placebos: PlacebosOpt = default(R, "placebos"),
     seed: SeedOpt = default(R, "seed"),
     tz: TzOpt = default(R, "tz"),
@@ -170,10 +193,14 @@ def respond(
     """Event study: each series around each event as a multiple of its usual level.
 
     Per event and lag (buckets after the event; negative before): value, baseline, ratio,
-    difference, z and a flag saying why a value or baseline is missing. Pooled over events:
-    the ratio of means with a t interval (widened at the peak lag), the peak lag, the
-    half-life of the excess, and a placebo p-value from pseudo-events at random days with the
-    same time of day. Writes the responses and response_summary tables.
+    difference, standardized excess (z) and a flag saying why a value or baseline is missing.
+    Pooled over events: the ratio of means with a 95% interval (never below 0; widened at the
+    peak lag), the peak lag (the largest standardized excess: a zero baseline never turns a
+    burst into a fall), the half-life of the excess, a model test of the pre-declared
+    response (the event's own bucket, or --window; negative binomial for counts, log-normal
+    for levels; p shown down to 1e-4) and a placebo test at other dates with the same time
+    of day (no p when fewer than 19 dates qualify). A sentence per answer follows the table.
+    Writes the responses and response_summary tables.
 
     Example: tscorr respond --events "kind = 'race-call'" --series 'trends:*' --bucket 1h --after 12h --baseline prev-days:7
     """
@@ -183,9 +210,11 @@ def respond(
 
     with open_store() as store:
         run = run_respond(store, params)
+        said = _answers(store, run.run_id, shown)
     say_notes(run.notes)
     title = f"run {run.run_id}: peak response (ratio to baseline)"
     show(run.peaks.select(RESPOND_COLUMNS), title, shown, run.run_id)
+    _say(said)
 
 
 @app.command()
@@ -202,6 +231,7 @@ def scan(
     surrogates: SurrogatesOpt = default(S, "surrogates"),
     bootstrap: BootstrapOpt = default(S, "bootstrap"),
     interval: IntervalOpt = default(S, "interval"),
+    window: ResponseWindowOpt = None,
     placebos: PlacebosOpt = default(S, "placebos"),
     seed: SeedOpt = default(S, "seed"),
     tz: TzOpt = default(S, "tz"),

@@ -180,10 +180,16 @@ def say(text: str) -> None:
     err.print(printable(text), highlight=False, markup=False)
 
 
-def _cell(value: Any) -> str:
+# p-values shown no smaller than the level their calibration was tested at
+FLOORS = dict.fromkeys(("p_model", "q_model", "p_verdict", "q_verdict"), 0.0001)
+
+
+def _cell(value: Any, floor: float | None = None) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
+        if floor is not None and value < floor:
+            return f"< {floor:.0e}".replace("e-0", "e-")
         return f"{value:.4g}"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S") + ("Z" if value.tzinfo else "")
@@ -264,7 +270,11 @@ def _table(frame: pl.DataFrame, title: str | None) -> None:
     table = Table(
         title=Text(printable(title)) if title else None, show_lines=False, header_style="bold"
     )
-    cells = [[printable(_cell(v), newlines=False) for v in row] for row in frame.iter_rows()]
+    floors = [FLOORS.get(c) for c in frame.columns]
+    cells = [
+        [printable(_cell(v, f), newlines=False) for v, f in zip(row, floors, strict=True)]
+        for row in frame.iter_rows()
+    ]
     for i, col in enumerate(frame.columns):
         dtype = frame.schema[col]
         whole = dtype.is_numeric() or dtype.is_temporal()
@@ -384,7 +394,16 @@ IntervalOpt = Annotated[
     Interval,
     typer.Option(
         "--interval",
-        help="t (residual t interval, holds with few events) or bootstrap (events resampled).",
+        help="t (2+ events: their spread on the log scale; 1 event: the model's) or bootstrap (events resampled, 2+ events).",
+    ),
+]
+ResponseWindowOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--window",
+        metavar="DURATION",
+        help="The pre-declared response the model test reads: the sum of this span from the "
+        "event's bucket on (default: the event's own bucket), e.g. 4h for 'between 9 PM and 1 AM'.",
     ),
 ]
 PlacebosOpt = Annotated[

@@ -1,8 +1,10 @@
 """One sentence per result, from the stored numbers and their caveats.
 
-A respond peak reads like: "311:total rose to 936 times its usual level on the day of the
-event (lag 0 d, 95% interval 0.03 to 2.8e+07), halving within 0.8 d; 199 placebo dates did
-not reach it (p = 0.005). Caveats: ...". An xcorr peak says at which lag the series moved
+A respond peak reads like: "tweets:congratulations: 87 in the same hour as “AP calls the
+race” (lag +0 h), against 0 in the same hour on the 7 previous days: at least 85 times its
+usual level (95%; the baseline is 0). The response in the event's own hour is far beyond
+chance (negative-binomial test, p < 0.0001); the placebo test has too few dates (6 usable;
+it needs 19)." Verdict words are defined once (:data:`VERDICTS`). An xcorr peak says at which lag the series moved
 most and how likely so strong a peak is by chance. Censoring, outages, relative indices,
 short baselines and coarsened buckets become caveats. Lag k > 0: after the events.
 """
@@ -25,6 +27,7 @@ FLAG_CAVEATS = {
     "missing": "the series has no value at some of these times",
     "censored": "the series was below a top list's cut-off at some of these times",
     "outage": "a fall to a tenth of the baseline while another series doubled: an outage?",
+    "bound": "the ratio is a lower bound where the baseline was below the cut-off",
 }
 
 
@@ -90,45 +93,131 @@ def _series_caveats(view: RunView, series: str) -> list[str]:
     return out
 
 
+# the verdict words, defined once: (word, when it is said)
+VERDICTS = {
+    "far beyond chance": "p_verdict below the tested floor (1e-4) and q_verdict <= 0.05",
+    "more than chance": "q_verdict <= 0.05 over the run's pairs",
+    "may be chance": "q_verdict > 0.05",
+    "too little data to test": "neither the model test nor the placebo test could run",
+}
+SMALL_REFERENCE = 20  # fewer comparisons than this make a weak verdict worth explaining
+FLOOR = 1e-4  # p-values are said down to here: the level the calibration tests reach
+
+
+def verdict(p: float | None, q: float | None) -> str:
+    """The verdict word for a test's p and q (see :data:`VERDICTS`)."""
+    if p is None or not math.isfinite(p):
+        return "too little data to test"
+    q = p if q is None or not math.isfinite(q) else q
+    if p < FLOOR and q <= 0.05:
+        return "far beyond chance"
+    return "more than chance" if q <= 0.05 else "may be chance"
+
+
+def p_text(p: float) -> str:
+    """A p-value as a sentence says it: never below the floor, never in e-notation."""
+    if p < FLOOR:
+        return "p < 0.0001"
+    if p < 0.001:
+        return f"p = {p:.4f}".rstrip("0")
+    return f"p = {p:.2g}" if p < 0.01 else f"p = {p:.2f}"
+
+
+def _baseline_words(view: RunView, unit: str, lag: int) -> str:
+    """What the baseline is, in words: 'the same hour on the 7 previous days'."""
+    spec = str(view.options.get("baseline") or "prev-days:7")
+    kind, _, arg = spec.partition(":")
+    word = WORDS.get(unit, unit + " bucket")
+    if kind == "prev-days":
+        return f"the same {word} on the {arg} previous days"
+    if kind == "same-weekday":
+        return f"the same {word} of the week over the {arg} previous weeks"
+    return f"the {_span_words(arg)} before the window"
+
+
+SPAN_WORDS = {
+    "s": "second", "m": "minute", "min": "minute", "h": "hour", "d": "day", "w": "week",
+    "mo": "month", "q": "quarter", "y": "year",
+}
+
+
+def _span_words(text: str) -> str:
+    """'5d' as '5 days', '1h' as 'hour' (as a reader says it)."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    unit = SPAN_WORDS.get(text[len(digits):], text[len(digits):])
+    count = int(digits or 1)
+    return unit if count == 1 else f"{count:,} {unit}s"
+
+
+def _amount(x: float | None, unit_label: str) -> str:
+    if x is None or not math.isfinite(x):
+        return "no value"
+    return f"{number(x)}{unit_label}"
+
+
+def _multiple(row: dict[str, Any]) -> str:
+    """The multiple of the usual level, its interval or its bound, in words."""
+    ratio, low, high = row.get("mean_ratio"), row.get("ci_low"), row.get("ci_high")
+    bound = row.get("ratio_low_bound")
+    if bound is not None and math.isfinite(bound):
+        return (
+            f"at least {number(bound)} times its usual level (the baseline days were below "
+            "the list's cut-off)"
+        )
+    if ratio is None or not math.isfinite(ratio):
+        if low is not None and math.isfinite(low) and low > 0:
+            return f"at least {number(low)} times its usual level (95%; the baseline is 0)"
+        return "no multiple of its usual level (the baseline is 0 or missing)"
+    text = f"{number(ratio)} times its usual level"
+    if low is None or high is None:
+        return text
+    if low > 0 and math.isfinite(high) and high / low <= 100:
+        return f"{text} (95% interval {number(low)} to {number(high)})"
+    if low > 0 and low > 1:
+        return f"{text} (at least {number(low)} times, 95%; the upper end cannot be pinned down)"
+    return f"{text} (the size cannot be pinned down: the baseline is near 0 or too noisy)"
+
+
 def respond_answer(view: RunView, row: dict[str, Any]) -> str:
-    """The sentence for one respond peak row (a ``response_summary`` row with is_peak)."""
+    """The sentence for one respond peak row (a ``response_summary`` row with is_peak):
+    the numbers first (value against the named baseline, in the data's units), the multiple
+    or its bound, then the verdict of the model test and what the placebo test could say."""
     series, unit, lag = row["series"], view.unit(row["series"]), int(row["lag"])
-    ratio = row["mean_ratio"]
     who = _events_named(view, row["event_set"], series)
-    if ratio is None:
-        verb = "has no ratio to its usual level"
-    elif ratio >= 1:
-        verb = f"rose to {number(ratio)} times its usual level"
-    else:
-        verb = f"fell to {number(ratio)} times its usual level"
-    where = f"{_when(lag, unit)} ({who}; lag {lag:+d} {unit}"
-    interval = (
-        f", 95% interval {number(row['ci_low'])} to {number(row['ci_high'])}"
-        if row.get("ci_low") is not None
-        else ""
+    events = int(row.get("n_events") or 0)
+    each = " on average per event" if events > 1 else ""
+    text = (
+        f"{series}: {_amount(row.get('mean_value'), '')} {_when(lag, unit, who)}{each} "
+        f"(lag {lag:+d} {unit}), against {_amount(row.get('mean_baseline'), '')} in "
+        f"{_baseline_words(view, unit, lag)}: {_multiple(row)}"
     )
-    text = f"{series} {verb} {where}{interval})"
     half = row.get("half_life")
-    if half is not None and math.isfinite(half):
-        text += f", halving within {number(half)} {unit}"
-    p = row.get("p_placebo")
-    placebos = view.options.get("placebos", 0)
-    days = _days_of_data(view, series)
+    if half is not None and math.isfinite(half) and half > 0:
+        text += f", the excess halving within {half:.1f} {unit}"
+    word = verdict(row.get("p_verdict"), row.get("q_verdict"))
+    width = int(row.get("model_buckets") or 1)
+    what = (
+        f"the event's own {WORDS.get(unit, unit)}"
+        if width == 1
+        else f"the first {width} {unit} from the event"
+    )
+    tests = []
+    p = row.get("p_model")
     if p is not None and math.isfinite(p):
-        if p <= 0.05:
-            text += f"; this beats {placebos} placebo dates (p = {number(p)})"
-        elif days is not None and days < 20 * int(row.get("n_events") or 1):
-            text += (
-                f"; with {days} days of data the placebo test cannot tell it from chance "
-                f"(p = {number(p)}; it needs about 20 days per event)"
-            )
-        else:
-            text += f"; placebo dates reach as much (p = {number(p)}), so it may be chance"
+        tests.append(f"{row.get('model') or 'model'} test {p_text(p)}")
+    pp, used = row.get("p_placebo"), int(row.get("placebos_used") or 0)
+    if pp is not None and math.isfinite(pp):
+        tests.append(f"{used} placebo dates {p_text(pp)}")
+    elif view.options.get("placebos"):
+        tests.append(f"the placebo test has too few dates: {used} usable, it needs 19")
+    text += f". In {what}: {word} ({'; '.join(tests)})" if tests else f". {word.capitalize()}"
+    known = int(row.get("model_reference") or 0)
+    if word in ("may be chance", "too little data to test") and known < SMALL_REFERENCE:
+        text += (
+            f"; the series' usual variation is known from only {known} comparison"
+            f"{'s' if known != 1 else ''} with its baseline"
+        )
     caveats = _series_caveats(view, series) + _events_outside(view, row["event_set"], series)
-    if row.get("n_events") == 1:
-        caveats.append("one event: the interval comes from the baseline's own day-to-day spread")
-    if row.get("ci_adjusted"):
-        caveats.append("the interval is widened for having picked the largest lag")
     caveats += _flag_caveats(view, row)
     return text + "." + (f" Caveats: {'; '.join(caveats)}." if caveats else "")
 

@@ -229,6 +229,24 @@ def response_curve(view: RunView, event_set: str, series: str) -> Figure:
         lw=1.2,
         label="ratio to baseline (ratio of means)",
     )
+    # no point value, but a lower bound: censored baselines, or a baseline of zeros whose
+    # interval has a finite lower end only
+    bound = (
+        rows["ratio_low_bound"].to_numpy().astype(float)
+        if "ratio_low_bound" in rows.columns
+        else np.full(len(lags), np.nan)
+    )
+    bound = np.where(np.isfinite(bound), bound, np.where(np.isnan(ratio) & (lo > 0), lo, np.nan))
+    if np.isfinite(bound).any():
+        ax.plot(
+            lags,
+            bound,
+            "^",
+            color=BLUE,
+            ms=6,
+            ls="none",
+            label="at least this (the baseline is 0 or below a list's cut-off)",
+        )
     flagged = _flagged_lags(view, event_set, series)
     if flagged:
         at = np.isin(lags, list(flagged))
@@ -241,19 +259,28 @@ def response_curve(view: RunView, event_set: str, series: str) -> Figure:
             label="flagged: " + ", ".join(sorted({f for v in flagged.values() for f in v}))[:80],
         )
     peak = rows.filter(pl.col("is_peak"))
-    if peak.height:
-        k, v = int(peak["lag"][0]), float(peak["mean_ratio"][0])
-        ax.plot(
-            [k],
-            [v],
-            "o",
-            ms=9,
-            mfc="none",
-            mec=RED,
-            mew=1.5,
-            label=f"peak: lag {k:+d} {unit}, {number(v)} times the baseline",
-        )
-    shown = np.concatenate([ratio, lo[ok], hi[ok]])
+    at_peak = np.flatnonzero(rows["is_peak"].to_numpy()) if peak.height else np.array([], int)
+    if at_peak.size:
+        i = int(at_peak[0])
+        k = int(lags[i])
+        v, least = ratio[i], bound[i]
+        if np.isfinite(v) or np.isfinite(least):
+            ax.plot(
+                [k],
+                [v if np.isfinite(v) else least],
+                "o",
+                ms=9,
+                mfc="none",
+                mec=RED,
+                mew=1.5,
+                label=f"peak: lag {k:+d} {unit}, "
+                + (
+                    f"{number(v)} times the baseline"
+                    if np.isfinite(v)
+                    else f"at least {number(least)} times"
+                ),
+            )
+    shown = np.concatenate([ratio, lo[ok], hi[ok], bound])
     finite = shown[np.isfinite(shown) & (shown > 0)]
     if finite.size and finite.max() / max(finite.min(), 1e-12) >= 100:
         ax.set_yscale("log")
@@ -269,8 +296,15 @@ def overview(view: RunView, anchors: dict[tuple[str, str], str], limit: int = 40
     """Pairs ranked by q (then effect): x the effect, y the pair; each dot links to its section."""
     peaks = view.peaks.head(limit)
     xcorr = view.command == "xcorr"
-    effect = (peaks["r"] if xcorr else peaks["mean_ratio"]).to_numpy().astype(float)
-    q = (peaks["q_peak"] if xcorr else peaks["q_placebo"]).to_numpy().astype(float)
+    if xcorr:
+        effect = peaks["r"].to_numpy().astype(float)
+        q = peaks["q_peak"].to_numpy().astype(float)
+    else:  # a ratio, or its lower bound where only a bound is known
+        effect = (
+            peaks.select(pl.coalesce("mean_ratio", "ratio_low_bound")).to_series().to_numpy()
+        ).astype(float)
+        verdict = "q_verdict" if "q_verdict" in peaks.columns else "q_placebo"
+        q = peaks[verdict].to_numpy().astype(float)
     labels = [_short(f"{s}  [{e}]", 60) for e, s in peaks.select("event_set", "series").iter_rows()]
     height = max(2.2, 0.24 * len(labels) + 1.2)
     fig, ax = plt.subplots(figsize=(WIDTH, height), layout="constrained")

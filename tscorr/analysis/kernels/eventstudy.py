@@ -36,11 +36,11 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from tscorr.analysis.kernels.baseline import baseline_spec
-from tscorr.choices import INTERVALS
 from tscorr.errors import BadInput
 
 
@@ -102,7 +102,14 @@ def parse_baseline(spec: str, bucket_seconds: int) -> Baseline:
 
 @dataclass
 class Responses:
-    """Per event: arrays of shape (m series, J events, W offsets)."""
+    """Per event: arrays of shape (m series, J events, W offsets).
+
+    ``baseline`` is the mean of the observed baseline values, NaN when any of them was
+    censored (below a top list's cut-off: the mean of the others would be biased low);
+    ``bound`` is then the baseline's upper bound (censored values at their cut-off), so
+    ``value / bound`` is a lower bound of the ratio. ``gmean`` is the mean of the baseline
+    values on the model's scale (:mod:`.eventmodel`), for the standardized excess.
+    """
 
     lags: np.ndarray  # (W,)
     value: np.ndarray
@@ -111,6 +118,9 @@ class Responses:
     base_censored: np.ndarray | None = None  # censored buckets among each baseline's days
     base_count: np.ndarray | None = None  # observed values in each baseline
     wanted: int = 0  # values a full baseline has (N days, K weeks or D buckets)
+    bound: np.ndarray | None = None  # the baseline's upper bound where censored values enter
+    gmean: np.ndarray | None = None  # the baseline's mean on the model's scale
+    where: np.ndarray | None = None  # (J, W, K) baseline positions, -1 where not chosen
 
     @property
     def ratio(self) -> np.ndarray:
@@ -118,14 +128,18 @@ class Responses:
             return np.where(self.baseline > 0, self.value / self.baseline, np.nan)
 
     @property
+    def ratio_bound(self) -> np.ndarray:
+        """A lower bound of the ratio where the baseline is only bounded (else NaN)."""
+        if self.bound is None:
+            return np.full(self.value.shape, np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            known = np.isfinite(self.baseline)
+            return np.where(~known & (self.bound > 0), self.value / self.bound, np.nan)
+
+    @property
     def diff(self) -> np.ndarray:
         out: np.ndarray = self.value - self.baseline
         return out
-
-    @property
-    def z(self) -> np.ndarray:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(self.spread > 0, self.diff / self.spread, np.nan)
 
 
 def _take(y: np.ndarray, positions: np.ndarray, blocked: np.ndarray) -> np.ndarray:
@@ -159,13 +173,15 @@ def responses(
     blocked: np.ndarray | None = None,
     censored: np.ndarray | None = None,
     offsets: np.ndarray | None = None,
+    g: np.ndarray | None = None,
 ) -> Responses:
     """Values and baselines around each event position for every row of ``y``.
 
     ``blocked`` marks buckets kept out of baselines (default: every event window).
     ``censored`` (same shape as ``y``, NaN where not censored) lets the result count the
     censored buckets that a baseline had to leave out. ``offsets``: the analysis zone's UTC
-    offset (seconds) at each grid position, for sub-day buckets across DST changes.
+    offset (seconds) at each grid position, for sub-day buckets across DST changes. ``g``:
+    ``y`` on the model's scale, to average the baselines on it too.
     """
     n = y.shape[1]
     lags = np.arange(-before, after + 1)
@@ -181,14 +197,24 @@ def responses(
     chosen = usable & (np.cumsum(usable, axis=-1) <= baseline.count)
     where = np.where(chosen, cand, -1)
     base_values = _take(y, where, blocked)  # (m, J, W, K)
-    with np.errstate(invalid="ignore"), _quiet():
+    with np.errstate(invalid="ignore"), quiet():
         mean = np.nanmean(base_values, axis=-1)
         count = np.sum(~np.isnan(base_values), axis=-1)
         spread = np.where(count >= 2, np.nanstd(base_values, axis=-1, ddof=1), np.nan)
-    base_censored = None
+        gmean = None if g is None else np.nanmean(_take(g, where, blocked), axis=-1)
+    base_censored = bound = None
     if censored is not None:
-        base_censored = np.sum(~np.isnan(_take(censored, where, blocked)), axis=-1)
-    return Responses(lags, value, mean, spread, base_censored, count, baseline.count)
+        cut = _take(censored, where, blocked)
+        base_censored = np.sum(~np.isnan(cut), axis=-1)
+        if base_censored.any():
+            with np.errstate(invalid="ignore"), quiet():
+                bound = np.nanmean(np.where(np.isnan(base_values), cut, base_values), axis=-1)
+            mean = np.where(base_censored > 0, np.nan, mean)
+            if gmean is not None:
+                gmean = np.where(base_censored > 0, np.nan, gmean)
+    return Responses(
+        lags, value, mean, spread, base_censored, count, baseline.count, bound, gmean, where
+    )
 
 
 def baseline_flags(res: Responses) -> list[tuple[str, np.ndarray]]:
@@ -204,191 +230,37 @@ def baseline_flags(res: Responses) -> list[tuple[str, np.ndarray]]:
 
 
 @contextmanager
-def _quiet() -> Iterator[None]:
+def quiet() -> Iterator[None]:
     """Silence numpy's 'mean of empty slice' warnings: an empty baseline is simply NaN."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         yield
 
 
-@dataclass
-class Pooled:
-    """Per series and offset, pooled over events: arrays of shape (m, W)."""
-
-    n_events: np.ndarray
-    mean_ratio: np.ndarray  # ratio of means: sum(value) / sum(baseline)
-    median_ratio: np.ndarray  # median of the per-event ratios
-    ci_low: np.ndarray
-    ci_high: np.ndarray
-    peak: np.ndarray  # (m,) index into lags of the largest mean ratio at lag >= 0
-    half_life: np.ndarray  # (m,) buckets after the peak until the excess over 1 halves
-    # (linear interpolation between buckets; NaN when the peak is not above 1 or never halves)
-    peak_low: np.ndarray  # (m,) the peak's interval, widened for having picked the peak lag
-    peak_high: np.ndarray
-
-
-def ratio_of_means(value: np.ndarray, baseline: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(ratio, events used) over axis 1 of (m, J, W) arrays; events need both, baseline > 0."""
-    ok = np.isfinite(value) & np.isfinite(baseline) & (baseline > 0)
-    num = np.where(ok, value, 0.0).sum(axis=1)
-    den = np.where(ok, baseline, 0.0).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / den, np.nan), ok.sum(axis=1)
-
-
-def _t_interval(
-    res: Responses, ratio: np.ndarray, used: np.ndarray, level: np.ndarray | float
-) -> tuple[np.ndarray, np.ndarray]:
-    """t interval of the ratio of means at ``level`` (scalar or (m, W))."""
-    from scipy.stats import t as student_t  # only here: scipy.stats is slow to import
-
-    v, b = res.value, res.baseline
-    ok = np.isfinite(v) & np.isfinite(b) & (b > 0)
-    resid = np.where(ok, v - ratio[:, None, :] * b, np.nan)
-    with _quiet(), np.errstate(invalid="ignore", divide="ignore"):
-        mean_b = np.nanmean(np.where(ok, b, np.nan), axis=1)
-        sd = np.nanstd(resid, axis=1, ddof=1)
-        se = sd / (np.sqrt(used) * mean_b)
-        tq = student_t.ppf(0.5 + np.asarray(level) / 2, np.maximum(used - 1, 1))
-        half = np.where(used >= 2, tq * se, np.nan)
-        low, high = ratio - half, ratio + half
-        # one event: its own baseline days give the noise, as a coefficient of variation
-        # (multiplicative noise, the same for the value and each baseline day), for both the
-        # value and the baseline mean: R * exp(+-t * cv * sqrt(1 + 1/N))
-        one = used == 1
-        if one.any():
-            spread = np.nanmax(np.where(ok, res.spread, np.nan), axis=1)
-            count = (
-                np.nanmax(np.where(ok, res.base_count, np.nan), axis=1)
-                if res.base_count is not None
-                else np.full(ratio.shape, np.nan)
-            )
-            t1 = student_t.ppf(0.5 + np.asarray(level) / 2, np.maximum(count - 1, 1))
-            width = t1 * spread / mean_b * np.sqrt(1 + 1 / np.maximum(count, 1))
-            single = one & (count >= 2)
-            low = np.where(single, ratio * np.exp(-width), low)
-            high = np.where(single, ratio * np.exp(width), high)
-    return low, high
-
-
-def pool(
-    res: Responses,
-    n_boot: int = 0,
-    seed: int = 0,
-    level: float = 0.95,
-    interval: str = "t",
-) -> Pooled:
-    """Ratio of means over events with its interval (see the module docstring)."""
-    lags = res.lags
-    ratio = res.ratio
-    m, J, W = ratio.shape
-    mean, used = ratio_of_means(res.value, res.baseline)
-    with _quiet():
-        median = np.nanmedian(ratio, axis=1)
-    after = lags >= 0
-    adjusted = 1 - (1 - level) / max(int(after.sum()), 1)
-    if interval == "bootstrap":
-        low, high = _bootstrap(res, n_boot, seed, level)
-        peak_low, peak_high = _bootstrap(res, n_boot, seed, adjusted)
-    elif interval == "t":
-        low, high = _t_interval(res, mean, used, level)
-        peak_low, peak_high = _t_interval(res, mean, used, adjusted)
-    else:
-        raise BadInput(f"--interval '{interval}' is not one of: {', '.join(INTERVALS)}")
-    first = int(np.argmax(after)) if after.any() else 0
-    with _quiet():  # the peak is looked for at lag >= 0 only; all-missing rows peak at lag 0
-        tail = np.nan_to_num(mean[:, first:], nan=-np.inf)
-    peak = first + tail.argmax(axis=1)
-    rows = np.arange(m)
-    return Pooled(
-        used,
-        mean,
-        median,
-        low,
-        high,
-        peak,
-        _half_lives(mean, peak),
-        peak_low[rows, peak],
-        peak_high[rows, peak],
-    )
-
-
-def _bootstrap(
-    res: Responses, n_boot: int, seed: int, level: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile bootstrap of the ratio of means, events resampled (seeded)."""
+def bootstrap_into(pooled: Any, res: Responses, n_boot: int, seed: int) -> None:
+    """Replace the intervals of rows with two events or more by a percentile bootstrap of
+    the ratio of means (events resampled, seeded), on ``pooled`` in place."""
     m, J, W = res.value.shape
-    low = np.full((m, W), np.nan)
-    high = np.full((m, W), np.nan)
     if n_boot <= 0 or J < 2:
-        return low, high
+        return
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, J, size=(n_boot, J))
-    tail = (1 - level) / 2
+    after = res.lags >= 0
+    levels = (0.95, 1 - 0.05 / max(int(after.sum()), 1))
     for i in range(m):
         v, b = res.value[i][picks], res.baseline[i][picks]  # (n_boot, J, W)
         ok = np.isfinite(v) & np.isfinite(b) & (b > 0)
-        with _quiet(), np.errstate(invalid="ignore", divide="ignore"):
+        with quiet(), np.errstate(invalid="ignore", divide="ignore"):
             boots = np.where(ok, v, 0).sum(axis=1) / np.where(ok, b, 0).sum(axis=1)
             boots[~np.isfinite(boots)] = np.nan
-            low[i], high[i] = np.nanquantile(boots, [tail, 1 - tail], axis=0)
-    return low, high
-
-
-def _half_lives(mean: np.ndarray, peak: np.ndarray) -> np.ndarray:
-    m = mean.shape[0]
-    half = np.full(m, np.nan)
-    for i in range(m):
-        top = mean[i, peak[i]]
-        if not np.isfinite(top) or top <= 1:
-            continue
-        excess = mean[i, peak[i] :] - 1
-        target = (top - 1) / 2
-        below = np.flatnonzero(excess <= target)
-        if (
-            below.size
-        ):  # interpolate linearly between the last bucket above half and the first below
-            k = int(below[0])
-            a, b = excess[k - 1], excess[k]
-            half[i] = (k - 1) + (a - target) / (a - b)
-    return half
-
-
-def placebo_pvalue(
-    y: np.ndarray,
-    positions: np.ndarray,
-    before: int,
-    after: int,
-    baseline: Baseline,
-    bucket_seconds: int,
-    observed: np.ndarray,
-    n_placebo: int,
-    seed: int,
-    offsets: np.ndarray | None = None,
-) -> np.ndarray:
-    """How often pseudo-events beat the observed peak mean ratio, per series.
-
-    Pseudo-event sets have as many events as the real one, at random days with the same
-    time of day (the same position within a day, or within the bucket for day buckets), and
-    keep the real events' windows out of their baselines. ``observed`` is each series' largest
-    ratio of means at lag >= 0; the placebo statistic is the same maximum.
-    """
-    n = y.shape[1]
-    per_day = max(1, 86400 // bucket_seconds) if 86400 % bucket_seconds == 0 else 1
-    blocked = window_mask(n, positions, before, after)
-    rng = np.random.default_rng(seed)
-    hits = np.zeros(y.shape[0])
-    phase = positions % per_day
-    days = n // per_day
-    lo_day = (before + 1) // per_day + 1
-    hi_day = max(lo_day + 1, days - (after // per_day) - 1)
-    for _ in range(n_placebo):
-        fake = rng.integers(lo_day, hi_day, size=len(positions)) * per_day + phase
-        fake = np.clip(fake, 0, n - 1)
-        res = responses(y, fake, before, after, baseline, bucket_seconds, blocked, None, offsets)
-        mean = ratio_of_means(res.value, res.baseline)[0][:, res.lags >= 0]
-        with _quiet():
-            stat = np.nanmax(np.where(np.isfinite(mean), mean, -np.inf), axis=1)
-        hits += stat >= observed - 1e-12
-    p = (1 + hits) / (1 + n_placebo)
-    return np.where(np.isfinite(observed), p, np.nan)  # no observed response, no p-value
+            for level, peak in zip(levels, (False, True), strict=True):
+                tail = (1 - level) / 2
+                low, high = np.nanquantile(boots, [tail, 1 - tail], axis=0)
+                several = pooled.n_events[i] >= 2
+                if peak:
+                    k = pooled.peak[i]
+                    if several[k]:
+                        pooled.peak_low[i], pooled.peak_high[i] = low[k], high[k]
+                else:
+                    pooled.ci_low[i] = np.where(several, low, pooled.ci_low[i])
+                    pooled.ci_high[i] = np.where(several, high, pooled.ci_high[i])
