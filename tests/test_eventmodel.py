@@ -125,10 +125,10 @@ def test_model_p_is_calibrated_in_the_default_run(kind: str) -> None:
 @pytest.mark.parametrize("days", [60, 9])
 @pytest.mark.parametrize("kind", EVENT_NULLS)
 def test_model_p_is_calibrated_down_to_its_floor(kind: str, days: int, width: int) -> None:
-    """20,000 null series per family, for the event's own hour and a 4-hour window sum, on
-    60 and on 9 days of data: the share at or below 0.05, 1e-3 and the display floor (1e-4)
-    is at most nominal within a one-sided binomial band (alpha 0.001)."""
-    reps = 20_000
+    """20,000 null series per family (10,000 on 9 days), for the event's own hour and a
+    4-hour window sum, on 60 and on 9 days of data: the share at or below 0.05, 1e-3 and the
+    display floor (1e-4) is at most nominal within a one-sided binomial band (alpha 0.001)."""
+    reps = 20_000 if days > 20 else 10_000
     p = _null_pvalues(kind, reps, days, width, seed=1000 * width + days)
     for level in (0.05, 1e-3, FLOOR):
         hits = int((p <= level).sum())
@@ -293,3 +293,23 @@ def test_runs_with_bounds_and_zero_baselines_draw(tmp_path: Path, fixtures: Path
     write_report(store, [run.run_id, top.run_id], tmp_path / "r.html", "bounds")
     assert (tmp_path / "r.html").read_text().count("<svg") >= 2
     store.close()
+
+
+def test_a_run_that_cannot_reach_q_says_so() -> None:
+    """Placebo-only verdicts: 40 usable placebos give p >= 1/41, so 5 pairs need p <= 0.01
+    and no data could meet it: a note says so; with a model p the note stays away."""
+    from tscorr.analysis.respond import _unreachable
+
+    pairs = pl.DataFrame(
+        {
+            "is_peak": [True] * 5,
+            "p_model": [None] * 5,
+            "q_verdict": [0.12] * 5,
+            "placebos_used": [40] * 5,
+        },
+        schema_overrides={"p_model": pl.Float64},
+    )
+    (note,) = _unreachable(pairs)
+    assert "smallest placebo p is 0.0244 and 5 pairs need p <= 0.01" in note
+    assert _unreachable(pairs.with_columns(pl.lit(1e-6).alias("p_model"))) == []
+    assert _unreachable(pairs.with_columns(pl.lit(400).alias("placebos_used"))) == []

@@ -99,6 +99,7 @@ def run_respond(
     )
     table = result("response_summary", table)
     notes += _placebo_notes(table, params.placebos)
+    notes += _unreachable(table)
     method = {
         "estimator": "ratio of means: sum(value) / sum(baseline) over events with both",
         "peak": "the lag >= 0 with the largest pooled standardized excess (z)",
@@ -207,6 +208,27 @@ def _placebo_notes(table: pl.DataFrame, wanted: int) -> list[str]:
         f"the placebo test has too few dates for {short.height} of {pairs.height} pairs "
         f"({most} usable at most; it needs {placebo.MIN_PLACEBOS}): their verdict rests on "
         "the model test (p_model)"
+    ]
+
+
+def _unreachable(table: pl.DataFrame) -> list[str]:
+    """Say when no pair of the run could reach q_verdict <= 0.05 whatever its data: every
+    verdict rests on placebo tests, and their smallest possible p, 1 / (usable + 1), times
+    the run's pairs stays above 0.05 (Benjamini-Hochberg's first step)."""
+    pairs = table.filter(pl.col("is_peak"))
+    if pairs.is_empty() or pairs["p_model"].is_not_null().any():
+        return []
+    if (pairs["q_verdict"].fill_null(1.0) <= 0.05).any():
+        return []
+    used = pairs["placebos_used"].fill_null(0)
+    best = 1.0 / (float(used.max() or 0) + 1.0)
+    if best * pairs.height <= 0.05:
+        return []
+    return [
+        f"no pair of this run can reach q <= 0.05 whatever its data: with no model test, the "
+        f"smallest placebo p is {best:.3g} and {pairs.height} pairs need p <= "
+        f"{0.05 / pairs.height:.2g}; give more placebos (--placebos), more days of data, or "
+        "fewer series"
     ]
 
 
