@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import polars as pl
@@ -115,14 +116,23 @@ def test_demo_answers_its_question(runner, tmp_path: Path) -> None:  # type: ign
     # the numbers first: 87 tweets in the hour of the call against 0.05 an hour in the 5 days
     # before (6 in 120 hours), and the verdict of the model test at its floor
     assert (
-        "1. tweets:congratulations: 87 in the same hour as “AP calls the presidential race "
-        "for Trump” (lag +0 h), against 0.05 in the 5 days before the window: 1,740 times"
+        "1. congratulations (tweets): 87 tweets in the hour of “AP calls the presidential race "
+        "for Trump” (07:00-08:00 UTC, 9 Nov 2016), against 0.05 an hour in the 5 days before "
+        "the window (4-9 Nov 2016): 1,740 times its usual level"
     ) in result.stdout
-    assert "In the event's own hour: far beyond chance (negative-binomial test p < 0.0001" in (
+    assert "Far beyond chance (negative binomial test of the event's own hour, p < 0.0001)" in (
         result.stdout
     )
-    assert "2. wiki:Donald_Trump: 6,137,438 on the same day as" in result.stdout
+    assert "2. Donald Trump (wiki): 6,137,438 views on the day of" in result.stdout
     assert "fell" not in result.stdout and "cannot tell it from chance" not in result.stdout
+    # the confounder the Brexit lists hold, and the comparison the question asks for
+    assert "Other events in its window: Wales v Northern Ireland (Euro 2016), 25 Jun" in (
+        result.stdout
+    )
+    assert "Compared: the race call moved" in result.stdout
+    assert "the Brexit result moved" in result.stdout
+    for low, high in re.findall(r"95% interval ([\d,.]+) to ([\d,.]+)", result.stdout):
+        assert float(high.replace(",", "")) / float(low.replace(",", "")) <= 100
     assert "BBC forecasts Leave" in result.stdout  # the contrast
     again = runner.invoke(
         app, ["--db", str(db), "sql", "SELECT count(*) AS n FROM runs", "--format", "json"]
@@ -132,7 +142,7 @@ def test_demo_answers_its_question(runner, tmp_path: Path) -> None:  # type: ign
     text = report.read_text()
     assert text.count("<svg") >= 6 and "<script" not in text
     as_json = json.loads(runner.invoke(app, ["demo", "--out", str(db), "--json"]).stdout)
-    assert as_json[0]["answer"].startswith("tweets:congratulations: 87 in the same hour")
+    assert as_json[0]["answer"].startswith("congratulations (tweets): 87 tweets in the hour")
 
 
 def test_export_html_report(loaded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -156,5 +166,6 @@ def test_export_html_report(loaded, tmp_path: Path) -> None:  # type: ignore[no-
     assert text.startswith("<!DOCTYPE html>") and "<script" not in text
     # per pair: the series with its events and the correlogram; plus the overview
     assert text.count("<svg") == 2 * 2 + 1
-    assert "pageviews:Peyton_Manning and kind = playoff" in text
+    assert "Peyton Manning around kind = playoff" in text  # a human name, the key beside it
+    assert "pageviews:Peyton_Manning: the answer is number" in text
     assert "lag (d); k &gt; 0: the series moves k d after the events" in text  # axis title

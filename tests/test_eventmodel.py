@@ -169,8 +169,12 @@ def test_one_event_sparse_burst_reads_as_a_rise(
     assert peak["lag"] == 0 and peak["mean_value"] == 87
     assert peak["p_model"] < FLOOR and peak["ci_low"] > 1
     (sentence,) = answers(load_run(store, run.run_id))["answer"].to_list()
-    assert sentence.startswith("tweets:tweets: 87 in the same hour as “AP call” (lag +0 h)")
-    assert "far beyond chance (negative-binomial test p < 0.0001" in sentence
+    assert sentence.startswith(
+        "tweets (tweets): 87 in the hour of “AP call” (07:00-08:00 UTC, 9 Nov 2016)"
+    )
+    assert "Far beyond chance (negative binomial test of the event's own hour, p < 0.0001" in (
+        sentence
+    )
     assert "fell" not in sentence and "cannot tell" not in sentence
     store.close()
 

@@ -22,6 +22,7 @@ from tscorr.ingest.load import LoadReport, load_file
 from tscorr.ingest.source import LoadOptions
 from tscorr.resources import fixtures_dir
 from tscorr.results.answers import answers
+from tscorr.results.compare import clearest, compare
 from tscorr.results.outputs import write_file
 from tscorr.results.report import write_report
 from tscorr.results.runview import load_run
@@ -37,9 +38,19 @@ REPORT_MARK = '<meta name="generator" content="tscorr demo">'
 STUDIES = (
     ("demo: tweets", "kind = 'race-call'", "tweets:*", "1h", "6h", "12h", "pre:5d"),
     ("demo: candidates", "kind = 'race-call'", "wiki:*", "1d", "0s", "2d", "pre:3d"),
-    ("demo: brexit", "kind = 'referendum-result'", "pageviews:*", "1d", "0s", "0s", "pre:2d"),
+    ("demo: brexit", "kind = 'referendum-result'", "pageviews:*", "1d", "0s", "1d", "prev-days:7"),
 )
-SHOWN = {"demo: tweets": 1, "demo: candidates": 2, "demo: brexit": 3}  # answers printed
+# the answers printed: the series each study asks about (the report has every answer)
+SHOWN = {
+    "demo: tweets": ("tweets:congratulations",),
+    "demo: candidates": ("wiki:Donald_Trump",),
+    "demo: brexit": (
+        "pageviews:en.wikipedia/European_Union",
+        "pageviews:en.wikipedia/Northern_Ireland",
+    ),
+}
+# the comparison the question asks for: the clearest Wikipedia reaction of each night
+COMPARED = ("demo: candidates", "the race call", "demo: brexit", "the Brexit result")
 
 
 @dataclass
@@ -100,7 +111,8 @@ def _load(store: Store) -> list[LoadReport]:
             real / "wikipedia-election2016" / "beckernick_enwiki_daily_views_2016-11-01_to_15.csv",
             options=LoadOptions(prefix="wiki:", unit="views per day"),
         ),
-        load_file(store, real / "wikipedia" / "top100_2016-06-22_to_2016-06-24.csv"),
+        load_file(store, real / "wikipedia" / "top100_brexit_selected_2016-06-16_to_2016-06-30.csv"),
+        load_file(store, events / "euro2016_northern_ireland.csv"),
     ]
 
 
@@ -115,7 +127,7 @@ def run_demo(db: str | Path, force: bool = False, report: str | Path | None = No
     _check_targets(path, report_path, force)
     for stale in (path, path.with_name(path.name + ".wal")):
         stale.unlink(missing_ok=True)
-    runs, said = [], []
+    runs, said, frames = [], [], {}
     with Store.open(path) as store:
         loads = _load(store)
         for label, events, series, bucket, before, after, baseline in STUDIES:
@@ -132,13 +144,18 @@ def run_demo(db: str | Path, force: bool = False, report: str | Path | None = No
                 ),
             )
             runs.append(run.run_id)
-            view = load_run(store, run.run_id)
-            said += answers(view).head(SHOWN[label])["answer"].to_list()
+            frames[label] = answers(load_run(store, run.run_id))
+            for series in SHOWN[label]:
+                said += frames[label].filter(pl.col("series") == series)["answer"].to_list()
+        first, what_first, second, what_second = COMPARED
+        a, b = clearest(frames[first]), clearest(frames[second])
+        if a is not None and b is not None:
+            said.append(compare(a, b, what_first, what_second))
         if report_path is not None:
             title = "tscorr demo: election night 2016, and the Brexit result for contrast"
 
             def write(tmp: Path) -> None:
-                write_report(store, runs, tmp, title, pairs=3)
+                write_report(store, runs, tmp, title, pairs=3, intro=[QUESTION, said[-1]])
                 text = tmp.read_text(encoding="utf-8")
                 tmp.write_text(text.replace("<head>", "<head>" + REPORT_MARK, 1), encoding="utf-8")
 

@@ -128,28 +128,48 @@ def xcorr(
 
     with open_store() as store, progress_bar("correlating") as step:
         run = run_xcorr(store, params, step)
+        table, said = _shown(run.peaks.select(PEAK_COLUMNS), _answers(store, run.run_id), shown)
     say_notes(run.notes)
     title = f"run {run.run_id}: peaks ({LAG_HELP})"
-    show(run.peaks.select(PEAK_COLUMNS), title, shown, run.run_id)
+    show(table, title, shown, run.run_id)
+    _say(said)
 
 
 ANSWERS_SHOWN = 5  # sentences printed under a table (all of them: tscorr report)
 
 
-def _answers(store: Any, run_id: int, shown: Any) -> list[str]:
-    """The first answers of a run as sentences, for a table (not for machine output)."""
-    if shown.mode != "table":
-        return []
+def _answers(store: Any, run_id: int | None) -> Any:
+    """The run's answers frame (one row per pair: fields, and the sentence in ``answer``)."""
     from tscorr.results.answers import answers
     from tscorr.results.runview import load_run
 
+    if run_id is None:
+        return None
+    return answers(load_run(store, run_id))
+
+
+def _shown(frame: Any, answered: Any, shown: Any) -> tuple[Any, tuple[list[str], list[str]]]:
+    """A result table with each pair's verdict and answer joined (machine output), or the
+    table as it is and the first answers as sentences (a terminal table)."""
+    if answered is None:
+        return frame, ([], [])
+    if shown.mode != "table":
+        keys = ["event_set", "series"]
+        extra = answered.select(*keys, "verdict", "answer")
+        return frame.join(extra, on=keys, how="left", maintain_order="left"), ([], [])
+    from tscorr.results.answers import sentences
+
     limit = min(ANSWERS_SHOWN, shown.top or ANSWERS_SHOWN)
-    return answers(load_run(store, run_id)).head(limit)["answer"].to_list()
+    return frame, sentences(answered.head(limit))
 
 
-def _say(sentences: list[str]) -> None:
-    for number, sentence in enumerate(sentences, start=1):
+def _say(said: tuple[list[str], list[str]]) -> None:
+    """The answers, numbered, then the caveats they all share (said once)."""
+    answers, shared = said
+    for number, sentence in enumerate(answers, start=1):
         typer.echo(f"\n{number}. {sentence}")
+    if shared:
+        typer.echo("\nCaveats for every answer above: " + "; ".join(shared) + ".")
 
 
 RESPOND_COLUMNS = (
@@ -210,10 +230,10 @@ def respond(
 
     with open_store() as store:
         run = run_respond(store, params)
-        said = _answers(store, run.run_id, shown)
+        table, said = _shown(run.peaks.select(RESPOND_COLUMNS), _answers(store, run.run_id), shown)
     say_notes(run.notes)
     title = f"run {run.run_id}: peak response (ratio to baseline)"
-    show(run.peaks.select(RESPOND_COLUMNS), title, shown, run.run_id)
+    show(table, title, shown, run.run_id)
     _say(said)
 
 
@@ -245,8 +265,9 @@ def scan(
     """Rank every series by its reaction to an event set: pick an event, see what moved.
 
     Runs xcorr (lags -after..+after; lag k > 0: the series moves k buckets after the events)
-    and respond on the same series, and ranks them by the q-value of the correlation peak,
-    then by the peak response ratio. Both runs are stored.
+    and respond on the same series, and ranks them by the stronger of their q-values (the
+    correlation peak's; the event study's verdict), then by the standardized excess. Both
+    runs are stored; the answers of the first pairs follow the table.
 
     Example: tscorr scan --events "kind = 'race-call'" --series 'pageviews:*' --bucket 1d --after 2d --baseline pre:3d
     """
@@ -256,9 +277,14 @@ def scan(
 
     with open_store() as store:
         result = run_scan(store, params)
+        answered = _answers(store, result.respond_run)  # in the scan's own order
+        keys = ["event_set", "series"]
+        answered = result.table.select(keys).join(answered, on=keys, maintain_order="left")
+        table, said = _shown(result.table, answered, shown)
     say_notes(result.notes)
     title = f"xcorr run {result.xcorr_run}, respond run {result.respond_run}: what moved"
-    show(result.table, title, shown, result.respond_run)
+    show(table, title, shown, result.respond_run)
+    _say(said)
 
 
 @app.command()

@@ -9,7 +9,7 @@ import typer
 
 from tscorr.cli.app import app, open_store, say
 
-KINDS = "auto, series, correlogram, response or overview"
+KINDS = "auto, series, correlogram, response, impact or overview"
 
 
 @app.command()

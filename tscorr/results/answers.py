@@ -1,78 +1,341 @@
-"""One sentence per result, from the stored numbers and their caveats.
+"""One answer per result row: structured fields, and a sentence made from them.
 
-A respond peak reads like: "tweets:congratulations: 87 in the same hour as “AP calls the
-race” (lag +0 h), against 0 in the same hour on the 7 previous days: at least 85 times its
-usual level (95%; the baseline is 0). The response in the event's own hour is far beyond
-chance (negative-binomial test, p < 0.0001); the placebo test has too few dates (6 usable;
-it needs 19)." Verdict words are defined once (:data:`VERDICTS`). An xcorr peak says at which lag the series moved
-most and how likely so strong a peak is by chance. Censoring, outages, relative indices,
-short baselines and coarsened buckets become caveats. Lag k > 0: after the events.
+Every surface reads the same frame (:func:`answers`): the CLI prints the sentences under its
+tables, ``--json``/``--nl`` carry the fields and the text, the report and the demo print
+them. A respond answer leads with the numbers in the data's units and names its baseline:
+
+    congratulations (tweets): 87 tweets in the hour of “AP calls the presidential race for
+    Trump” (07:00-08:00 UTC, 9 Nov 2016), against 0.05 an hour in the 5 days before the
+    window (4-9 Nov 2016): 1,740 times its usual level (95% interval 537 to 9,815), the excess
+    halving within 2 hours. Far beyond chance (negative-binomial test of the event's own hour,
+    p < 0.0001).
+
+Then the other loaded events that fall in its window or baseline (possible confounders) and
+its caveats; caveats every answer shares are said once (:func:`sentences`). Verdict words and
+number formats live in :mod:`tscorr.results.wording`. Lag k > 0: after the events.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from tscorr.results.runview import RunView
+from tscorr.results.wording import (
+    PER,
+    WORDS,
+    amount,
+    bucket_text,
+    day_range,
+    display_name,
+    number,
+    p_text,
+    source_name,
+    span_words,
+    verdict,
+    within,
+)
+
+__all__ = ["answers", "number", "sentences", "Answer"]
 
 FLAG_CAVEATS = {
     "baseline-short": "the baseline has fewer observed values than asked for",
     "baseline-censored": "part of the baseline fell below a top list's cut-off",
     "no-baseline": "some events have no baseline at all",
-    "zero-baseline": "some baselines are zero, so their ratios are undefined",
+    "zero-baseline": "some baselines are 0, so the multiple is a bound or undefined there",
     "negative-baseline": "some baselines are negative, so their ratios are undefined",
     "missing": "the series has no value at some of these times",
     "censored": "the series was below a top list's cut-off at some of these times",
     "outage": "a fall to a tenth of the baseline while another series doubled: an outage?",
-    "bound": "the ratio is a lower bound where the baseline was below the cut-off",
+    "bound": "the multiple is a lower bound where the baseline was below the list's cut-off",
 }
+MODEL_WORDS = {"negative-binomial": "negative binomial", "log-normal": "log-normal", "normal": "normal"}
+SMALL_REFERENCE = 20  # fewer comparisons than this make a weak verdict worth explaining
+WIDE = 100  # an interval whose ends are further apart than this is said in words
 
 
-def number(x: float | None) -> str:
-    """3 significant figures, thousands separated; never scientific below a billion."""
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "n/a"
-    if abs(x) >= 1e9 or (0 < abs(x) < 1e-3):
-        return f"{x:.2g}"
-    if abs(x) >= 100:
-        return f"{x:,.0f}"
-    return f"{x:.3g}"
+@dataclass
+class Answer:
+    """What one result row says, field by field (``text`` is made from the others)."""
+
+    event_set: str
+    series: str
+    name: str  # the series as a person names it
+    lag: int  # buckets after the event (k > 0: after)
+    unit: str  # the pair's bucket: h, d, ...
+    verdict: str  # one of wording.VERDICTS
+    p: float | None  # the p-value the verdict rests on
+    q: float | None
+    test: str  # which test gave it
+    value: float | None = None  # respond: the mean value at the peak lag (data units)
+    baseline: float | None = None  # respond: the mean baseline there
+    multiple: float | None = None  # the ratio of means, when the baseline makes it meaningful
+    low: float | None = None  # its 95% interval (widened for picking the peak)
+    high: float | None = None
+    at_least: float | None = None  # a lower bound where no point value exists
+    r: float | None = None  # xcorr: the correlation at the peak lag
+    half_life: float | None = None  # respond: buckets until the excess halves
+    confounders: list[str] = field(default_factory=list)  # other events in window/baseline
+    caveats: list[str] = field(default_factory=list)
+    text: str = ""
 
 
-WORDS = {"min": "minute", "h": "hour", "d": "day", "w": "week"}
+# --- respond ------------------------------------------------------------------------------
 
 
-def _when(lag: int, unit: str, what: str = "the event") -> str:
-    if lag == 0:
-        word = WORDS.get(unit, unit + " bucket")
-        return f"{'on' if word in ('day', 'week') else 'in'} the same {word} as {what}"
-    side = "after" if lag > 0 else "before"
-    return f"{abs(lag)} {unit} {side} {what}"
+def _noun(view: RunView, series: str) -> str:
+    """What the numbers count, when the file says: 'tweets', 'views'; else nothing."""
+    meta = view.meta(series)
+    unit = str(meta.get("unit") or "").strip()
+    for cut in (" per day", " per hour", " per minute", " per week", " a day", " an hour"):
+        unit = unit.removesuffix(cut)
+    if unit:
+        return unit
+    if meta.get("kind") == "count" and ":" in series:
+        return series.split(":", 1)[0]
+    return ""
 
 
-def _events_named(view: RunView, event_set: str, series: str) -> str:
-    """The events a pair used: by name when one, else counted (only those inside the
-    series' span: the run dropped the others)."""
+def _single_event(view: RunView, event_set: str, series: str) -> dict[str, Any] | None:
     events = view.events_in(event_set, series)
-    if events.height == 1:
-        return f"“{events['name'][0]}”"
-    return f"the {events.height} events of {event_set}"
+    return events.row(0, named=True) if events.height == 1 else None
+
+
+def _bucket_start(view: RunView, series: str, at: datetime, lag: int) -> datetime:
+    """The start of the bucket ``lag`` buckets after the one holding ``at``, in the zone the
+    series was analysed in (calendar days for day buckets)."""
+    zone = ZoneInfo(view.zone(series))
+    step = view.bucket_seconds(series)
+    local = at.astimezone(zone)
+    if step >= 86400:
+        day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        return day + timedelta(days=lag * (step // 86400))
+    epoch = int(at.timestamp())
+    start = epoch - (epoch + int(local.utcoffset().total_seconds())) % step  # type: ignore[union-attr]
+    return datetime.fromtimestamp(start + lag * step, zone)
+
+
+def _baseline_words(view: RunView, unit: str, first: datetime | None, series: str) -> str:
+    """What the baseline is, in words, with its dates for one event: 'the same hour on the
+    7 previous days (2-8 Nov 2016)'."""
+    spec = str(view.options.get("baseline") or "prev-days:7")
+    kind, _, arg = spec.partition(":")
+    word = WORDS.get(unit, unit + " bucket")
+    before = view.params.get("buckets", {}).get("before", 0) or 0
+    dates = ""
+    if first is not None:
+        step = view.bucket_seconds(series)
+        opens = first - timedelta(seconds=int(before) * view.requested_seconds)
+        if kind == "prev-days":
+            span = timedelta(days=int(arg))
+        elif kind == "same-weekday":
+            span = timedelta(weeks=int(arg))
+        else:
+            span = timedelta(seconds=_seconds(arg))
+        last = opens - timedelta(seconds=max(step, 1) if step < 86400 else 86400)
+        dates = f" ({day_range(opens - span, last)})"
+    if kind == "prev-days":
+        if word == "day":
+            return f"the {arg} previous days{dates}"
+        return f"the same {word} on the {arg} previous days{dates}"
+    if kind == "same-weekday":
+        return f"the same {word} of the week over the {arg} previous weeks{dates}"
+    return f"the {span_words(arg)} before the window{dates}"
+
+
+def _seconds(text: str) -> int:
+    from tscorr.units import parse_duration
+
+    return parse_duration(text).seconds
+
+
+def _multiple(row: dict[str, Any], word: str) -> tuple[str, float | None, float | None]:
+    """The multiple of the usual level in words, and (multiple, at_least) as numbers."""
+    ratio, low, high = row.get("mean_ratio"), row.get("ci_low"), row.get("ci_high")
+    bound = row.get("ratio_low_bound")
+    if bound is not None and math.isfinite(bound):
+        return (
+            f"at least {number(bound)} times its usual level (the baseline days were below "
+            "the list's cut-off)",
+            None,
+            bound,
+        )
+    if ratio is None or not math.isfinite(ratio):
+        if low is not None and math.isfinite(low) and low > 1:
+            return f"at least {number(low)} times its usual level (95%; the baseline is 0)", None, low
+        return "no multiple of its usual level (the baseline is 0 or missing)", None, None
+    if word == "may be chance" and 0.8 <= ratio <= 1.25:
+        return f"about its usual level ({number(ratio)} times)", ratio, None
+    text = f"{number(ratio)} times its usual level"
+    if low is None or high is None or not math.isfinite(low):
+        return text, ratio, None
+    if low > 0 and math.isfinite(high) and high / low <= WIDE:
+        return f"{text} (95% interval {number(low)} to {number(high)})", ratio, None
+    if low > 1:
+        return f"{text} (at least {number(low)} times, 95%; how much more cannot be pinned down)", ratio, None
+    return f"{text} (the size cannot be pinned down: the data are too few or too noisy)", ratio, None
+
+
+def _respond(view: RunView, row: dict[str, Any]) -> Answer:
+    series, unit, lag = row["series"], view.unit(row["series"]), int(row["lag"])
+    single = _single_event(view, row["event_set"], series)
+    events = view.events_in(row["event_set"], series).height
+    noun = _noun(view, series)
+    word_p = row.get("p_verdict", row.get("p_placebo"))
+    word = verdict(word_p, row.get("q_verdict", row.get("q_placebo")))
+    multiple, ratio, at_least = _multiple(row, word)
+    bucket = WORDS.get(unit, unit + " bucket")
+    if single is not None:
+        at = single["ts"].astimezone(UTC)
+        start = _bucket_start(view, series, at, lag)
+        where = "in the" if bucket not in ("day", "week") else "on the"
+        what = f"“{single['name']}”"
+        if lag == 0:
+            when = f"{where} {bucket} of {what}"
+        else:
+            side = "after" if lag > 0 else "before"
+            when = f"{where} {bucket} {abs(lag)} {bucket}{'s' if abs(lag) != 1 else ''} {side} {what}"
+        when += f" ({bucket_text(start, view.bucket_seconds(series), view.zone(series))})"
+        first = _bucket_start(view, series, at, 0)
+    else:
+        side = "" if lag == 0 else f" {abs(lag)} {bucket}{'s' if abs(lag) != 1 else ''} {'after' if lag > 0 else 'before'}"
+        when = f"on average{side} in the {bucket} of each of the {events} events of {row['event_set']}"
+        first = None
+    value = row.get("mean_value")
+    noun_text = f" {noun}" if noun and value is not None and math.isfinite(value) else ""
+    base = row.get("mean_baseline")
+    per = PER.get(unit, "a " + unit)
+    bound = row.get("ratio_low_bound")
+    if base is not None and math.isfinite(base):
+        base_text = f"{amount(base)} {per}"
+    elif bound and value is not None and math.isfinite(value) and math.isfinite(bound):
+        base_text = f"at most {amount(value / bound)} {per}"  # censored days at their cut-off
+    else:
+        base_text = "an unknown level"
+    text = (
+        f"{display_name(series)} ({source_name(series) or series}): "
+        f"{amount(value)}{noun_text} {when}, against {base_text} in "
+        f"{_baseline_words(view, unit, first, series)}: {multiple}"
+    )
+    half = within(row.get("half_life"), unit)
+    if half and word != "may be chance":
+        text += f", the excess halving {half}"
+    test, p = _tests(row, unit)
+    text += f". {word[0].upper()}{word[1:]}" + (f" ({test})" if test else "") + "."
+    caveats = _caveats(view, row, word)
+    return Answer(
+        row["event_set"],
+        series,
+        display_name(series),
+        lag,
+        unit,
+        word,
+        word_p,
+        row.get("q_verdict", row.get("q_placebo")),
+        test,
+        row.get("mean_value"),
+        base,
+        ratio,
+        row.get("ci_low"),
+        row.get("ci_high"),
+        at_least,
+        None,
+        row.get("half_life"),
+        [],
+        caveats,
+        text,
+    )
+
+
+def _tests(row: dict[str, Any], unit: str) -> tuple[str, float | None]:
+    """The tests behind a verdict, in words: the model test of the pre-declared response and
+    the placebo dates, when each could run."""
+    parts = []
+    p = row.get("p_model")
+    width = int(row.get("model_buckets") or 1)
+    word = WORDS.get(unit, unit)
+    own = f"the event's own {word}" if width == 1 else f"the first {width} {word}s from the event"
+    if p is not None and math.isfinite(p):
+        model = MODEL_WORDS.get(str(row.get("model")), "model")
+        parts.append(f"{model} test of {own}, {p_text(p)}")
+    pp = row.get("p_placebo")
+    if pp is not None and math.isfinite(pp):
+        parts.append(f"{int(row.get('placebos_used') or 0)} placebo dates, {p_text(pp)}")
+    return "; ".join(parts), p
+
+
+def _caveats(view: RunView, row: dict[str, Any], word: str) -> list[str]:
+    series = row["series"]
+    out = _series_caveats(view, series) + _events_outside(view, row["event_set"], series)
+    used = row.get("placebos_used")
+    if view.options.get("placebos") and (row.get("p_placebo") is None) and used is not None:
+        out.append(f"the placebo test had too few dates ({int(used)} usable; it needs 19)")
+    known = row.get("model_reference")
+    if known is not None and word in ("may be chance", "too little data to test"):
+        if int(known) < SMALL_REFERENCE:
+            out.append(
+                f"the series' usual variation is known from only {int(known)} comparison"
+                f"{'s' if int(known) != 1 else ''} with its baseline"
+            )
+    flags = _flag_caveats(view, row)
+    if row.get("ratio_low_bound") is not None:  # the sentence already says it is a bound
+        said = {FLAG_CAVEATS[f] for f in ("bound", "baseline-censored", "baseline-short")}
+        flags = [f for f in flags if f not in said]
+    return out + flags
+
+
+# --- xcorr --------------------------------------------------------------------------------
+
+
+def _xcorr(view: RunView, row: dict[str, Any]) -> Answer:
+    series, unit, lag = row["series"], view.unit(row["series"]), int(row["lag"])
+    events = view.events_in(row["event_set"], series)
+    single = events.height == 1
+    who = f"“{events['name'][0]}”" if single else f"the {events.height} events of {row['event_set']}"
+    p, q = row.get("p_peak"), row.get("q_peak")
+    word = verdict(p, q)
+    name = f"{display_name(series)} ({source_name(series) or series})"
+    r = row.get("r")
+    caveats = _series_caveats(view, series) + _events_outside(view, row["event_set"], series)
+    if r is None or abs(r) < 0.005:
+        text = f"{name} shows no relation to {who} at any lag (|r| < 0.005)."
+        return Answer(row["event_set"], series, display_name(series), lag, unit, word, p, q, "", r=r, caveats=caveats, text=text)
+    side = "with" if r >= 0 else "against"
+    when = (
+        f"in the same {WORDS.get(unit, unit)} as {'it' if single else 'them'}"
+        if lag == 0
+        else f"{abs(lag)} {unit} {'after' if lag > 0 else 'before'} {'it' if single else 'them'}"
+    )
+    pairs = view.peaks.height
+    test = ""
+    if p is not None and math.isfinite(p):
+        test = f"{p_text(p)}, q = {number(q)} over {pairs} pair{'s' if pairs != 1 else ''}"
+    text = f"{name} moves most {side} {who}, {when} (lag {lag:+d} {unit}, r = {r:.2f}). "
+    text += f"{word[0].upper()}{word[1:]}" + (f" ({test})" if test else "") + "."
+    if events.height < 5:
+        caveats.append(
+            f"{events.height} event{'s' if events.height != 1 else ''}: a correlation over so "
+            "few events says little about how strong the link is"
+        )
+    return Answer(row["event_set"], series, display_name(series), lag, unit, word, p, q, test, r=r, caveats=caveats, text=text)
+
+
+# --- shared -------------------------------------------------------------------------------
 
 
 def _events_outside(view: RunView, event_set: str, series: str) -> list[str]:
-    """A caveat when some events of the set fall outside the series' span."""
     used = view.events_in(event_set, series).height
     every = view.events_of(event_set).height
     if used == every:
         return []
     left = every - used
     falls, was = ("falls", "was") if left == 1 else ("fall", "were")
-    return [
-        f"{left} of the set's {every} events {falls} outside this series' span and {was} not used"
-    ]
+    return [f"{left} of the set's {every} events {falls} outside this series' span and {was} not used"]
 
 
 def _series_caveats(view: RunView, series: str) -> list[str]:
@@ -80,154 +343,15 @@ def _series_caveats(view: RunView, series: str) -> list[str]:
     meta = view.meta(series)
     attrs: dict[str, Any] = meta.get("attrs") or {}
     if meta.get("kind") == "censored":
-        out.append("a top list: days the item is absent are below the cut-off, not zero")
+        out.append("a top list: days an item is absent are below the cut-off, not zero")
     if attrs.get("relative_index"):
         out.append(
             f"a relative search index (0-100), comparable only within {attrs.get('comparable_within', 'its file')}"
         )
     coarse = view.coarsened(series)
     if coarse:
-        out.append(
-            f"analysed in {view.unit(series)} buckets (its native step), not the {coarse} asked for"
-        )
+        out.append(f"analysed in {view.unit(series)} buckets (its native step), not the {coarse} asked for")
     return out
-
-
-# the verdict words, defined once: (word, when it is said)
-VERDICTS = {
-    "far beyond chance": "p_verdict below the tested floor (1e-4) and q_verdict <= 0.05",
-    "more than chance": "q_verdict <= 0.05 over the run's pairs",
-    "may be chance": "q_verdict > 0.05",
-    "too little data to test": "neither the model test nor the placebo test could run",
-}
-SMALL_REFERENCE = 20  # fewer comparisons than this make a weak verdict worth explaining
-FLOOR = 1e-4  # p-values are said down to here: the level the calibration tests reach
-
-
-def verdict(p: float | None, q: float | None) -> str:
-    """The verdict word for a test's p and q (see :data:`VERDICTS`)."""
-    if p is None or not math.isfinite(p):
-        return "too little data to test"
-    q = p if q is None or not math.isfinite(q) else q
-    if p < FLOOR and q <= 0.05:
-        return "far beyond chance"
-    return "more than chance" if q <= 0.05 else "may be chance"
-
-
-def p_text(p: float) -> str:
-    """A p-value as a sentence says it: never below the floor, never in e-notation."""
-    if p < FLOOR:
-        return "p < 0.0001"
-    if p < 0.001:
-        return f"p = {p:.4f}".rstrip("0")
-    return f"p = {p:.2g}" if p < 0.01 else f"p = {p:.2f}"
-
-
-def _baseline_words(view: RunView, unit: str, lag: int) -> str:
-    """What the baseline is, in words: 'the same hour on the 7 previous days'."""
-    spec = str(view.options.get("baseline") or "prev-days:7")
-    kind, _, arg = spec.partition(":")
-    word = WORDS.get(unit, unit + " bucket")
-    if kind == "prev-days":
-        return f"the same {word} on the {arg} previous days"
-    if kind == "same-weekday":
-        return f"the same {word} of the week over the {arg} previous weeks"
-    return f"the {_span_words(arg)} before the window"
-
-
-SPAN_WORDS = {
-    "s": "second", "m": "minute", "min": "minute", "h": "hour", "d": "day", "w": "week",
-    "mo": "month", "q": "quarter", "y": "year",
-}
-
-
-def _span_words(text: str) -> str:
-    """'5d' as '5 days', '1h' as 'hour' (as a reader says it)."""
-    digits = "".join(ch for ch in text if ch.isdigit())
-    unit = SPAN_WORDS.get(text[len(digits):], text[len(digits):])
-    count = int(digits or 1)
-    return unit if count == 1 else f"{count:,} {unit}s"
-
-
-def _amount(x: float | None, unit_label: str) -> str:
-    if x is None or not math.isfinite(x):
-        return "no value"
-    return f"{number(x)}{unit_label}"
-
-
-def _multiple(row: dict[str, Any]) -> str:
-    """The multiple of the usual level, its interval or its bound, in words."""
-    ratio, low, high = row.get("mean_ratio"), row.get("ci_low"), row.get("ci_high")
-    bound = row.get("ratio_low_bound")
-    if bound is not None and math.isfinite(bound):
-        return (
-            f"at least {number(bound)} times its usual level (the baseline days were below "
-            "the list's cut-off)"
-        )
-    if ratio is None or not math.isfinite(ratio):
-        if low is not None and math.isfinite(low) and low > 0:
-            return f"at least {number(low)} times its usual level (95%; the baseline is 0)"
-        return "no multiple of its usual level (the baseline is 0 or missing)"
-    text = f"{number(ratio)} times its usual level"
-    if low is None or high is None:
-        return text
-    if low > 0 and math.isfinite(high) and high / low <= 100:
-        return f"{text} (95% interval {number(low)} to {number(high)})"
-    if low > 0 and low > 1:
-        return f"{text} (at least {number(low)} times, 95%; the upper end cannot be pinned down)"
-    return f"{text} (the size cannot be pinned down: the baseline is near 0 or too noisy)"
-
-
-def respond_answer(view: RunView, row: dict[str, Any]) -> str:
-    """The sentence for one respond peak row (a ``response_summary`` row with is_peak):
-    the numbers first (value against the named baseline, in the data's units), the multiple
-    or its bound, then the verdict of the model test and what the placebo test could say."""
-    series, unit, lag = row["series"], view.unit(row["series"]), int(row["lag"])
-    who = _events_named(view, row["event_set"], series)
-    events = int(row.get("n_events") or 0)
-    each = " on average per event" if events > 1 else ""
-    text = (
-        f"{series}: {_amount(row.get('mean_value'), '')} {_when(lag, unit, who)}{each} "
-        f"(lag {lag:+d} {unit}), against {_amount(row.get('mean_baseline'), '')} in "
-        f"{_baseline_words(view, unit, lag)}: {_multiple(row)}"
-    )
-    half = row.get("half_life")
-    if half is not None and math.isfinite(half) and half > 0:
-        text += f", the excess halving within {half:.1f} {unit}"
-    word = verdict(row.get("p_verdict"), row.get("q_verdict"))
-    width = int(row.get("model_buckets") or 1)
-    what = (
-        f"the event's own {WORDS.get(unit, unit)}"
-        if width == 1
-        else f"the first {width} {unit} from the event"
-    )
-    tests = []
-    p = row.get("p_model")
-    if p is not None and math.isfinite(p):
-        tests.append(f"{row.get('model') or 'model'} test {p_text(p)}")
-    pp, used = row.get("p_placebo"), int(row.get("placebos_used") or 0)
-    if pp is not None and math.isfinite(pp):
-        tests.append(f"{used} placebo dates {p_text(pp)}")
-    elif view.options.get("placebos"):
-        tests.append(f"the placebo test has too few dates: {used} usable, it needs 19")
-    text += f". In {what}: {word} ({'; '.join(tests)})" if tests else f". {word.capitalize()}"
-    known = int(row.get("model_reference") or 0)
-    if word in ("may be chance", "too little data to test") and known < SMALL_REFERENCE:
-        text += (
-            f"; the series' usual variation is known from only {known} comparison"
-            f"{'s' if known != 1 else ''} with its baseline"
-        )
-    caveats = _series_caveats(view, series) + _events_outside(view, row["event_set"], series)
-    caveats += _flag_caveats(view, row)
-    return text + "." + (f" Caveats: {'; '.join(caveats)}." if caveats else "")
-
-
-def _days_of_data(view: RunView, series: str) -> int | None:
-    """Whole days in the span the series was analysed over (placebo dates come from them)."""
-    block = view.block(series)
-    if block is None:
-        return None
-    return max(1, int(block["grid_buckets"] * view.bucket_seconds(series) // 86400))
 
 
 def _flag_caveats(view: RunView, row: dict[str, Any]) -> list[str]:
@@ -236,54 +360,77 @@ def _flag_caveats(view: RunView, row: dict[str, Any]) -> list[str]:
     flags = view.responses.filter(
         (pl.col("event_set") == row["event_set"])
         & (pl.col("series") == row["series"])
+        & (pl.col("lag") == row["lag"])
         & pl.col("flag").is_not_null()
     )["flag"]
     seen = sorted({f for text in flags.to_list() for f in text.split(",")})
     return [FLAG_CAVEATS.get(f, f) for f in seen]
 
 
-def xcorr_answer(view: RunView, row: dict[str, Any]) -> str:
-    """The sentence for one xcorr peak row (the lag of largest |r| of a pair)."""
-    series, unit, lag = row["series"], view.unit(row["series"]), int(row["lag"])
-    who = _events_named(view, row["event_set"], series)
-    direction = "with" if row["r"] >= 0 else "against"
-    events = view.events_in(row["event_set"], series).height
-    single = events == 1
-    if row["r"] is None or abs(row["r"]) < 0.005:
-        return f"{series} shows no relation to {who} at any lag (|r| < 0.005)."
-    text = (
-        f"{series} moves most {direction} {who}, {_when(lag, unit, 'it' if single else 'them')} "
-        f"(lag {lag:+d} {unit}, r = {row['r']:.2f})"
-    )
-    p, q = row.get("p_peak"), row.get("q_peak")
-    pairs = view.peaks.height
-    if p is not None and math.isfinite(p):
-        verdict = (
-            "more than chance"
-            if (q if q is not None else p) < 0.05
-            else "not clearly more than chance"
+def _confounders(view: RunView, answer: Answer) -> list[str]:
+    """Other loaded events (not of this pair's set) inside its window or its baseline."""
+    spans = view.spans(answer.event_set, answer.series)
+    if not spans or view.others is None:
+        return []
+    own = set(view.events_of(answer.event_set)["event_id"].to_list())
+    out = []
+    for where, start, end in spans:
+        hits = view.others.filter(
+            (pl.col("ts") >= start) & (pl.col("ts") < end) & ~pl.col("event_id").is_in(list(own))
         )
-        text += (
-            f"; a peak this strong in a series unrelated to {'it' if single else 'them'} "
-            f"has p = {number(p)} "
-            f"(q = {number(q)} over {pairs} pair{'s' if pairs != 1 else ''}): {verdict}"
-        )
-    caveats = _series_caveats(view, series) + _events_outside(view, row["event_set"], series)
-    if events < 5:
-        caveats.append(
-            f"{events} event{'s' if events != 1 else ''}: one lag's p-value cannot go below "
-            "1 over the number of buckets"
-        )
-    return text + "." + (f" Caveats: {'; '.join(caveats)}." if caveats else "")
+        for name, ts in hits.select("name", "ts").iter_rows():
+            out.append(f"in its {where}: {name}, {ts.astimezone(UTC).day} {ts:%b}")
+    return list(dict.fromkeys(out))
+
+
+def _confounder_text(found: list[str]) -> str:
+    """' Other events in its window: A, 25 Jun; in its baseline: B, 21 Jun.'"""
+    if not found:
+        return ""
+    grouped: dict[str, list[str]] = {}
+    for item in found:
+        where, _, what = item.partition(": ")
+        grouped.setdefault(where, []).append(what)
+    return " Other events " + "; ".join(f"{w}: {', '.join(v)}" for w, v in grouped.items()) + "."
 
 
 def answers(view: RunView) -> pl.DataFrame:
-    """(event_set, series, answer) for every pair of the run, in the order of its peaks."""
-    say = xcorr_answer if view.command == "xcorr" else respond_answer
-    rows = [
-        {"event_set": r["event_set"], "series": r["series"], "answer": say(view, r)}
-        for r in view.peaks.iter_rows(named=True)
-    ]
-    return pl.DataFrame(
-        rows, schema={"event_set": pl.String, "series": pl.String, "answer": pl.String}
+    """One answer per pair of the run, in the order of its peaks: its fields and its text
+    (``answer``); ``confounders`` and ``caveats`` are lists."""
+    make = _xcorr if view.command == "xcorr" else _respond
+    rows = []
+    for row in view.peaks.iter_rows(named=True):
+        answer = make(view, row)
+        answer.confounders = _confounders(view, answer)
+        answer.text += _confounder_text(answer.confounders)
+        rows.append(asdict(answer))
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
+        "event_set": pl.String, "series": pl.String, "name": pl.String, "lag": pl.Int64,
+        "unit": pl.String, "verdict": pl.String, "p": pl.Float64, "q": pl.Float64,
+        "test": pl.String, "value": pl.Float64, "baseline": pl.Float64, "multiple": pl.Float64,
+        "low": pl.Float64, "high": pl.Float64, "at_least": pl.Float64, "r": pl.Float64,
+        "half_life": pl.Float64,
+        "confounders": pl.List(pl.String), "caveats": pl.List(pl.String), "text": pl.String,
+    }
+    frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
+    caveats = pl.col("caveats").list.join("; ")
+    return frame.with_columns(
+        pl.when(pl.col("caveats").list.len() > 0)
+        .then(pl.col("text") + pl.lit(" Caveats: ") + caveats + pl.lit("."))
+        .otherwise(pl.col("text"))
+        .alias("answer")
     )
+
+
+def sentences(frame: pl.DataFrame) -> tuple[list[str], list[str]]:
+    """The answers' sentences with their own caveats, and the caveats every answer shares
+    (said once, when there is more than one answer)."""
+    caveats = frame["caveats"].to_list() if frame.height else []
+    shared: list[str] = []
+    if len(caveats) > 1:
+        shared = [c for c in caveats[0] if all(c in other for other in caveats[1:])]
+    out = []
+    for text, own in zip(frame["text"].to_list(), caveats, strict=True):
+        rest = [c for c in own if c not in shared]
+        out.append(text + (f" Caveats: {'; '.join(rest)}." if rest else ""))
+    return out, shared

@@ -11,7 +11,9 @@ Four kinds, each with titled axes, units, tick labels and a legend:
   the peak marked. Lag k > 0: the series moves k buckets after the events.
 * :func:`response_curve` - the ratio to the baseline by lag with its interval, the baseline
   level (ratio 1) and the flagged lags.
-* :func:`overview` - every pair ranked by q and effect, each dot a link to its pair.
+* :func:`overview` - every pair ranked by its verdict and effect, each dot a link to its pair.
+* :func:`impact` - for event studies, observed against expected with the excess and the
+  cumulative excess (:mod:`tscorr.results.impact`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import textwrap
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,11 +34,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from tscorr.frames import AGGREGATIONS  # noqa: E402
 from tscorr.results.answers import number  # noqa: E402
 from tscorr.results.runview import RunView  # noqa: E402
+from tscorr.results.wording import display_name  # noqa: E402
 from tscorr.store import Store  # noqa: E402
 from tscorr.units import Duration, bucket_start  # noqa: E402
 
@@ -74,15 +78,15 @@ def series_chart(store: Store, view: RunView, event_set: str, series: str) -> Fi
     ts = points["ts"].to_list()
     values = points["value"].to_numpy().astype(float)
     xs, ys = _with_gaps(ts, values, step)
-    ax.plot(
-        xs,
-        ys,
-        color=BLUE,
-        lw=1.2,
-        marker="o" if len(ts) <= 60 else None,
-        ms=3,
-        label=f"{series} ({meta.get('kind') or 'level'}, every {_span_text(step)})",
-    )
+    label = f"{display_name(series)} ({meta.get('kind') or 'level'}, every {_span_text(step)})"
+    if step >= timedelta(days=1) and ts:  # a day's value covers its day: drawn as a span
+        ax.stairs(ys, [*xs, xs[-1] + step], color=BLUE, lw=1.4, baseline=None, label=label,
+                  gid="observed")
+        if len(ts) <= 60:
+            ax.plot([t + step / 2 for t in ts], values, "o", color=BLUE, ms=3)
+    else:
+        ax.plot(xs, ys, color=BLUE, lw=1.2, marker="o" if len(ts) <= 60 else None, ms=3,
+                label=label, gid="observed")
     if censored.height:
         for t in censored["ts"].to_list():
             ax.axvspan(
@@ -98,25 +102,34 @@ def series_chart(store: Store, view: RunView, event_set: str, series: str) -> Fi
             label="absent from the list: below the cut-off",
         )
     for i, (when, name) in enumerate(events.select("ts", "name").iter_rows()):
-        ax.axvline(when, color=RED, lw=1, ls="--", label="event" if i == 0 else None)
+        ax.axvline(
+            when, color=RED, lw=1, ls="--", label="event" if i == 0 else None, gid="event-marker"
+        )
+        own = _floor(when, bucket, view.zone(series))
+        ax.axvspan(own, own + bucket, color=RED, alpha=0.08, lw=0, gid="event-bucket")
+        opens = own - before * bucket
         ax.axvspan(
-            when - before * bucket,
-            when + (after + 1) * bucket,
+            opens,
+            opens + (before + after + 1) * bucket,
             color=ORANGE,
             alpha=0.12,
             lw=0,
             label="analysis window" if i == 0 else None,
+            gid="window",
         )
-        if i < 12:
+        if i < 12:  # horizontal, readable, staggered so that neighbours do not overlap
             ax.annotate(
-                _short(name),
-                (when, 1),
+                _short(name, 36),
+                (when, 1.0),
                 xycoords=("data", "axes fraction"),
-                rotation=90,
+                xytext=(3, -3 - 11 * (i % 3)),
+                textcoords="offset points",
                 va="top",
-                ha="right",
+                ha="left",
                 fontsize=7,
                 color=RED,
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 0.5},
+                gid="event-label",
             )
     positive = values[np.isfinite(values) & (values > 0)]
     if positive.size and positive.max() / positive.min() >= 1000:
@@ -128,7 +141,11 @@ def series_chart(store: Store, view: RunView, event_set: str, series: str) -> Fi
         (before * bucket, (after + 1) * bucket),
         max(3 * (before + after + 1), 14) * bucket,
     )
-    ax.set_title(f"{series} around {event_set}")
+    names = events["name"].to_list()
+    around = f"“{names[0]}”" if len(names) == 1 else f"{len(names)} events ({event_set})"
+    ax.set_title("\n".join(textwrap.wrap(f"{display_name(series)} around {around}", 90)))
+    headroom(ax)
+    ax.yaxis.set_major_formatter(PLAIN)
     ax.set_xlabel(f"time ({meta.get('tz') or 'UTC'}; shown in UTC)")
     ax.set_ylabel(_y_label(meta, step))
     # under the axes: inside, the legend covered the events' labels and the first weeks
@@ -136,6 +153,23 @@ def series_chart(store: Store, view: RunView, event_set: str, series: str) -> Fi
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 3), fontsize=7)
     fig.autofmt_xdate()
     return fig
+
+
+def analysed_points(store: Store, view: RunView, series: str) -> pl.DataFrame:
+    """The series' points (ts, value) at the buckets the run analysed it in."""
+    meta = view.meta(series)
+    points = store.query("SELECT ts, value FROM observations WHERE series = ? ORDER BY ts", [series])
+    bucket = timedelta(seconds=view.bucket_seconds(series))
+    if _native_step(points["ts"].to_list(), bucket) < bucket:
+        return _as_analysed(points, meta, view.bucket(series), view.zone(series))
+    return points
+
+
+def impact(store: Store, view: RunView, event_set: str, series: str) -> Figure:
+    """The CausalImpact-style chart of a respond pair (:mod:`tscorr.results.impact`)."""
+    from tscorr.results.impact import impact_chart
+
+    return impact_chart(view, event_set, series, analysed_points(store, view, series))
 
 
 def correlogram(view: RunView, event_set: str, series: str) -> Figure:
@@ -194,7 +228,12 @@ def correlogram(view: RunView, event_set: str, series: str) -> Figure:
             color="0.35",
             bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.9},
         )
-    ax.set_title(f"{series} against {event_set}: r by lag")
+    ax.set_title(
+        "\n".join(
+            textwrap.wrap(f"{display_name(series)} against {_events_text(view, event_set)}: "
+                          "r by lag", 90)
+        )
+    )
     ax.set_xlabel(lag_label(unit))
     _whole_lags(ax)
     ax.set_ylabel("r")
@@ -284,7 +323,12 @@ def response_curve(view: RunView, event_set: str, series: str) -> Figure:
     finite = shown[np.isfinite(shown) & (shown > 0)]
     if finite.size and finite.max() / max(finite.min(), 1e-12) >= 100:
         ax.set_yscale("log")
-    ax.set_title(f"{series} around {event_set}: ratio to its usual level")
+    ax.set_title(
+        "\n".join(
+            textwrap.wrap(f"{display_name(series)} around {_events_text(view, event_set)}: "
+                          "ratio to its usual level", 90)
+        )
+    )
     ax.set_xlabel(f"lag ({unit}) after the event; negative: before it")
     _whole_lags(ax)
     ax.set_ylabel("value / baseline")
@@ -305,8 +349,12 @@ def overview(view: RunView, anchors: dict[tuple[str, str], str], limit: int = 40
         ).astype(float)
         verdict = "q_verdict" if "q_verdict" in peaks.columns else "q_placebo"
         q = peaks[verdict].to_numpy().astype(float)
-    labels = [_short(f"{s}  [{e}]", 60) for e, s in peaks.select("event_set", "series").iter_rows()]
-    height = max(2.2, 0.24 * len(labels) + 1.2)
+    several = peaks["event_set"].n_unique() > 1  # the set only when there is a choice
+    labels = [
+        "\n".join(textwrap.wrap(display_name(s) + (f" ({e})" if several else ""), 48))
+        for e, s in peaks.select("event_set", "series").iter_rows()
+    ]
+    height = max(2.2, 0.24 * sum(label.count("\n") + 1 for label in labels) + 1.2)
     fig, ax = plt.subplots(figsize=(WIDTH, height), layout="constrained")
     y = np.arange(len(labels))[::-1]
     strong = np.nan_to_num(q, nan=1.0) < 0.05
@@ -326,7 +374,7 @@ def overview(view: RunView, anchors: dict[tuple[str, str], str], limit: int = 40
         if np.nanmax(effect, initial=1) > 20:
             ax.set_xscale("log")
         ax.set_xlabel("peak ratio to baseline")
-    ax.set_title(f"run {view.run_id}: pairs ranked by q, then effect (click a dot)")
+    ax.set_title(f"run {view.run_id}: pairs ranked by their verdict, then by effect")
     ax.legend(loc="lower right", fontsize=7)
     return fig
 
@@ -416,6 +464,50 @@ def _native_step(ts: list[Any], bucket: timedelta) -> timedelta:
     gaps = np.diff(seconds)
     step = int(np.median(gaps)) if gaps.size else int(bucket.total_seconds())
     return timedelta(seconds=max(step, 1))
+
+
+def _events_text(view: RunView, event_set: str) -> str:
+    """An event set as a reader names it: the event's name when it is one, else a count."""
+    events = view.events_of(event_set)
+    if events.height == 1:
+        return f"“{events['name'][0]}”"
+    return f"{events.height} events ({event_set})"
+
+
+PLAIN = FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 else f"{v:g}")
+
+
+def headroom(ax: Any, share: float = 0.25) -> None:
+    """Room above the data for the event labels (a linear axis gains ``share`` of its range
+    at the top; a log axis a third of a decade) and labels flipped to the left of their line
+    in the right part of the chart, so that no label covers a point or leaves the axes."""
+    low, high = ax.get_ylim()
+    if ax.get_yscale() == "log":
+        ax.set_ylim(low, high * 10 ** (share * 1.4))
+    else:
+        ax.set_ylim(low, high + share * (high - low))
+    x0, x1 = ax.get_xlim()
+    for text in ax.texts:
+        if not hasattr(text, "xy") or x1 == x0:
+            continue
+        x = text.xy[0]
+        if not isinstance(x, float):  # a datetime on a date axis: matplotlib's day number
+            x = x.timestamp() / 86400.0
+        if (x - x0) / (x1 - x0) > 0.6:
+            text.set_ha("right")
+            dx, dy = text.xyann
+            text.xyann = (-abs(dx), dy)
+
+
+def _floor(when: Any, bucket: timedelta, zone: str) -> Any:
+    """The start of the analysis bucket holding ``when`` (days in the series' zone)."""
+    from zoneinfo import ZoneInfo
+
+    seconds = int(bucket.total_seconds())
+    if seconds >= 86400:
+        local = when.astimezone(ZoneInfo(zone))
+        return local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return when - timedelta(seconds=int(when.timestamp()) % seconds)
 
 
 def _with_gaps(ts: list[Any], values: np.ndarray, step: timedelta) -> tuple[list[Any], np.ndarray]:

@@ -14,7 +14,7 @@ from tscorr.results.report import write_report
 from tscorr.results.runview import RunView, load_run
 from tscorr.store import Store
 
-KINDS = ("auto", "series", "correlogram", "response", "overview")
+KINDS = ("auto", "series", "correlogram", "response", "impact", "overview")
 FORMATS = ("png", "svg", "html")
 
 
@@ -60,7 +60,7 @@ def plot(
         kind = "correlogram" if view.command == "xcorr" else "response"
     if kind == "correlogram" and view.command != "xcorr":
         raise BadInput(f"run {view.run_id} is an event study; --kind response or series")
-    if kind == "response" and view.command != "respond":
+    if kind in ("response", "impact") and view.command != "respond":
         raise BadInput(f"run {view.run_id} is a cross-correlation; --kind correlogram or series")
 
     def draw(tmp: Path) -> None:
@@ -70,6 +70,8 @@ def plot(
             figure = charts.correlogram(view, e, s)
         elif kind == "response":
             figure = charts.response_curve(view, e, s)
+        elif kind == "impact":
+            figure = charts.impact(store, view, e, s)
         else:
             figure = charts.overview(view, {})
         charts.save(figure, tmp, fmt)

@@ -15,10 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from tscorr.results import charts
-from tscorr.results.answers import answers
+from tscorr.results.answers import answers, sentences
+from tscorr.results.compare import comparisons
 from tscorr.results.html import CSS, table_html
 from tscorr.results.runview import RunView, load_run
+from tscorr.results.wording import display_name
 from tscorr.store import Store
 
 MAX_PAIRS = 12  # pairs drawn in full per run; the overview and the table hold them all
@@ -26,9 +30,15 @@ MAX_ROWS = 500  # table rows per run
 
 
 def build_report(
-    store: Store, run_ids: Sequence[int | None], title: str | None = None, pairs: int = MAX_PAIRS
+    store: Store,
+    run_ids: Sequence[int | None],
+    title: str | None = None,
+    pairs: int = MAX_PAIRS,
+    intro: Sequence[str] = (),
 ) -> str:
-    """The report of ``run_ids`` (None: the latest run) as one HTML document."""
+    """The report of ``run_ids`` (None: the latest run) as one HTML document: ``intro``
+    (the question, a comparison) first, a table of contents, then each run's answers (each
+    said once), its charts, parameters and table."""
     views = [load_run(store, run) for run in run_ids or [None]]
     head = title or "tscorr report: " + ", ".join(f"run {v.run_id}" for v in views)
     parts = [
@@ -41,6 +51,11 @@ def build_report(
         "p_peak: did this series move with these events at all (every lag looked at); "
         "q: the same, adjusted over every pair of the run (Benjamini-Hochberg).</p>",
     ]
+    if intro:
+        parts.append('<section class="question">')
+        parts += [f"<p>{_e(text)}</p>" for text in intro]
+        parts.append("</section>")
+    parts += _contents(views, pairs)
     for view in views:
         parts += _run_section(store, view, pairs)
     versions = views[0].versions if views else {}
@@ -58,29 +73,62 @@ def write_report(
     path: Path,
     title: str | None = None,
     pairs: int = MAX_PAIRS,
+    intro: Sequence[str] = (),
 ) -> None:
     """Write the report of ``run_ids``, drawing the first ``pairs`` pairs of each in full."""
-    path.write_text(build_report(store, run_ids, title, pairs), encoding="utf-8")
+    path.write_text(build_report(store, run_ids, title, pairs, intro), encoding="utf-8")
+
+
+def _run_name(view: RunView) -> str:
+    kind = "cross-correlation" if view.command == "xcorr" else "event study"
+    names = view.events["name"].unique(maintain_order=True).to_list()
+    events = f"“{names[0]}”" if len(names) == 1 else f"{len(names)} events ({view.options.get('events', '')})"
+    return f"Run {view.run_id}: {kind} of {events}" + (f" ({view.label})" if view.label else "")
+
+
+def _set_name(view: RunView, event_set: str) -> str:
+    names = view.events_of(event_set)["name"].to_list()
+    return f"“{names[0]}”" if len(names) == 1 else event_set
+
+
+def _contents(views: Sequence[RunView], pairs: int) -> list[str]:
+    """A table of contents: each run, and each pair drawn in full."""
+    out = ['<nav class="contents"><h2>Contents</h2><ol>']
+    for view in views:
+        out.append(f'<li><a href="#run{view.run_id}">{_e(_run_name(view))}</a><ol>')
+        for i, (e, s) in enumerate(
+            view.peaks.select("event_set", "series").head(pairs).iter_rows()
+        ):
+            out.append(
+                f'<li><a href="#run{view.run_id}-pair{i}">{_e(display_name(s))} around {_e(_set_name(view, e))}</a></li>'
+            )
+        out.append("</ol></li>")
+    out.append("</ol></nav>")
+    return out
 
 
 def _run_section(store: Store, view: RunView, pairs: int) -> list[str]:
-    said = answers(view)
+    frame = answers(view).head(pairs)
+    texts, shared = sentences(frame)
+    said = frame.select("event_set", "series").with_columns(pl.Series("text", texts))
     anchors = {  # the pairs drawn in full; the overview links each to its section
         (e, s): f"run{view.run_id}-pair{i}"
         for i, (e, s) in enumerate(view.peaks.select("event_set", "series").head(pairs).iter_rows())
     }
-    kind = "cross-correlation" if view.command == "xcorr" else "event study"
     out = [
         f'<section class="run" id="run{view.run_id}">',
-        f"<h2>Run {view.run_id}: {kind}" + (f" - {_e(view.label)}" if view.label else "") + "</h2>",
+        f"<h2>{_e(_run_name(view))}</h2>",
         "<h3>Answers</h3><ol>",
     ]
-    for e, s, text in said.head(pairs).iter_rows():
+    for e, s, text in said.iter_rows():
         out.append(f'<li>{_e(text)} <a href="#{anchors[(e, s)]}">charts</a></li>')
     out.append("</ol>")
+    if shared:
+        out.append(f'<p class="caveats">Caveats for every answer above: {_e("; ".join(shared))}.</p>')
+    out += [f'<p class="compare">{_e(text)}</p>' for text in comparisons(frame)]
     if view.peaks.height > 1:
         out.append(f"<figure>{charts.svg(charts.overview(view, anchors))}</figure>")
-    for e, s, text in said.head(pairs).iter_rows():
+    for e, s, _text in said.iter_rows():
         second = (
             charts.correlogram(view, e, s)
             if view.command == "xcorr"
@@ -88,9 +136,16 @@ def _run_section(store: Store, view: RunView, pairs: int) -> list[str]:
         )
         out += [
             f'<section class="pair" id="{anchors[(e, s)]}">',
-            f"<h3>{_e(s)} and {_e(e)}</h3>",
-            f'<p class="answer">{_e(text)}</p>',
-            f"<figure>{charts.svg(charts.series_chart(store, view, e, s))}</figure>",
+            f"<h3>{_e(display_name(s))} around {_e(_set_name(view, e))}</h3>",
+            f'<p class="meta">{_e(s)}: the answer is number '
+            f'{list(anchors).index((e, s)) + 1} above.</p>',
+            "<figure>"
+            + charts.svg(
+                charts.impact(store, view, e, s)
+                if view.command == "respond"
+                else charts.series_chart(store, view, e, s)
+            )
+            + "</figure>",
             f"<figure>{charts.svg(second)}</figure>",
             "</section>",
         ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -34,6 +34,7 @@ class RunView:
     series: pl.DataFrame  # name, kind, unit, step, tz, attrs (dict)
     events: pl.DataFrame  # event_id, ts, kind, name, and event_set
     bands: pl.DataFrame | None = None  # xcorr: the surrogate null band of each pair
+    others: pl.DataFrame | None = None  # every loaded event near the run's (confounders)
 
     @property
     def options(self) -> dict[str, Any]:
@@ -121,6 +122,34 @@ class RunView:
         return events.filter((ts >= start) & (ts < end))
 
 
+    def spans(self, event_set: str, series: str) -> list[tuple[str, datetime, datetime]]:
+        """Where other events would confound a respond pair: each event's window (its
+        bucket ``-before .. +after``) and the baseline span before it, as (what, start, end)
+        in UTC; empty for xcorr runs."""
+        if self.command != "respond":
+            return []
+        buckets = self.params.get("buckets", {})
+        step = self.bucket_seconds(series)
+        before = rescale(int(buckets.get("before", 0) or 0), self.requested, self.bucket(series))
+        after = rescale(int(buckets.get("after", 0) or 0), self.requested, self.bucket(series))
+        spec = str(self.options.get("baseline") or "prev-days:7")
+        kind, _, arg = spec.partition(":")
+        if kind == "prev-days":
+            back = int(arg) * 86400
+        elif kind == "same-weekday":
+            back = int(arg) * 7 * 86400
+        else:
+            back = parse_duration(arg).seconds
+        out = []
+        for ts in self.events_in(event_set, series)["ts"].to_list():
+            at = int(ts.timestamp())
+            start = at - at % step - before * step if step < 86400 else at - at % 86400 - before * step
+            opens = datetime.fromtimestamp(start, UTC)
+            out.append(("window", opens, datetime.fromtimestamp(start + (before + after + 1) * step, UTC)))
+            out.append(("baseline", datetime.fromtimestamp(start - back, UTC), opens))
+        return out
+
+
 def load_run(store: Store, run_id: int | None = None) -> RunView:
     """Read run ``run_id`` (the latest when None) back from the store."""
     run_id = run_id if run_id is not None else store.latest_run()
@@ -140,8 +169,9 @@ def load_run(store: Store, run_id: int | None = None) -> RunView:
         )
     elif command == "respond":
         rows = store.read_result("response_summary", run_id)
+        order: list[str] = [c for c in ("p_verdict", "z") if c in rows.columns] or ["q_placebo"]
         peaks = rows.filter(pl.col("is_peak")).sort(
-            ["q_placebo", "mean_ratio"], descending=[False, True], nulls_last=True
+            [*order, "mean_ratio"], descending=[False] + [True] * len(order), nulls_last=True
         )
         responses = store.read_result("responses", run_id)
     else:
@@ -157,6 +187,7 @@ def load_run(store: Store, run_id: int | None = None) -> RunView:
         pl.col("attrs").map_elements(lambda a: json.loads(a or "{}"), return_dtype=pl.Object)
     )
     events = _events(store, params.get("options", {}))
+    others = _nearby(store, events) if command == "respond" else None
     return RunView(
         run_id,
         command,
@@ -169,6 +200,7 @@ def load_run(store: Store, run_id: int | None = None) -> RunView:
         series,
         events,
         bands,
+        others,
     )
 
 
@@ -181,3 +213,12 @@ def _events(store: Store, options: dict[str, Any]) -> pl.DataFrame:
     else:
         picked = picked.with_columns(pl.lit(options.get("events", "true")).alias("event_set"))
     return picked.select("event_id", "ts", "kind", "name", "event_set").sort("ts")
+
+
+def _nearby(store: Store, events: pl.DataFrame, days: int = 400) -> pl.DataFrame:
+    """Every loaded event within ``days`` of the run's events: the candidates for
+    confounders (another event inside a window or a baseline)."""
+    if events.is_empty():
+        return events.select("event_id", "ts", "kind", "name")
+    times = events["ts"].to_list()
+    return store.events_between(min(times) - timedelta(days=days), max(times) + timedelta(days=days))

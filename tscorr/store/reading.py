@@ -109,6 +109,13 @@ class _Reading(_Base):
 
     # --- analysis inputs ---------------------------------------------------------------------
 
+    def events_between(self, first: datetime, last: datetime) -> pl.DataFrame:
+        """Every event with ``first <= ts <= last`` (event_id, ts, kind, name), by time."""
+        return self.query(
+            "SELECT event_id, ts, kind, name FROM events WHERE ts BETWEEN ? AND ? ORDER BY ts",
+            [first, last],
+        )
+
     def select_events(self, where: str) -> pl.DataFrame:
         """Events matching a SQL boolean expression over the ``events`` columns.
 

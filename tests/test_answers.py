@@ -1,0 +1,157 @@
+"""Answers a person reads: verdict words at their boundaries, comparisons computed by hand,
+confounders named, the report's question and contents first, the answer in --json.
+SYNTHETIC series except where a real fixture is named."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tscorr
+from tscorr.analysis.respond import RespondParams, run_respond
+from tscorr.results.answers import answers, sentences
+from tscorr.results.compare import compare
+from tscorr.results.runview import load_run
+from tscorr.results.wording import VERDICTS, amount, p_text, verdict, within
+
+
+@pytest.mark.parametrize(
+    "p,q,word",
+    [
+        (5e-5, 0.01, "far beyond chance"),
+        (5e-5, 0.2, "may be chance"),  # a small p among many pairs is not enough
+        (2e-4, 0.049, "more than chance"),
+        (0.01, 0.05, "more than chance"),
+        (0.01, 0.051, "may be chance"),
+        (None, None, "too little data to test"),
+        (float("nan"), 0.01, "too little data to test"),
+    ],
+)
+def test_verdict_words_follow_p_and_q(p: float | None, q: float | None, word: str) -> None:
+    assert verdict(p, q) == word and word in VERDICTS
+
+
+def test_numbers_in_sentences_are_never_scientific() -> None:
+    assert p_text(1e-190) == "p < 0.0001" and p_text(0.00023) == "p = 0.0002"
+    assert amount(3e-7) == "almost 0" and amount(6.1e9) == "6.1 billion"
+    assert within(0.84, "d") == "within a day" and within(1.58, "h") == "within 2 hours"
+    assert within(0.5, "h") == "within an hour" and within(float("nan"), "h") is None
+
+
+def test_comparison_is_the_ratio_of_multiples_with_both_uncertainties() -> None:
+    """18x (95% 6 to 54) against 10x (95% 5 to 20): the ratio 1.8 with a log-scale interval
+    whose standard error adds both, computed here by hand: 0.491 to 6.6, so the data cannot
+    tell which was larger."""
+    a = {"name": "A", "multiple": 18.0, "low": 6.0, "high": 54.0, "verdict": "more than chance",
+         "half_life": 0.8, "unit": "d", "at_least": None}
+    b = {"name": "B", "multiple": 10.0, "low": 5.0, "high": 20.0, "verdict": "more than chance",
+         "half_life": 1.7, "unit": "d", "at_least": None}
+    z = 1.959964
+    se = math.hypot(math.log(54 / 6) / (2 * z), math.log(20 / 5) / (2 * z))
+    low, high = math.exp(math.log(1.8) - z * se), math.exp(math.log(1.8) + z * se)
+    text = compare(a, b, "the first night", "the second night")
+    assert f"1.8 times (95% interval {low:.3g} to {high:.3g})" in text
+    assert "The data cannot tell which was larger" in text
+    assert "the excesses halved within a day and within 2 days" in text
+    b.update(multiple=2.0, low=1.5, high=2.7)  # now clearly smaller
+    assert "The first was the larger: 9 times" in compare(a, b, "x", "y")
+    b.update(multiple=None, low=None, high=None, at_least=80.0)  # a bound above A's top
+    assert "The second was the larger: at least 80 times, above the first's 54" in compare(
+        a, b, "x", "y"
+    )
+
+
+def _store(folder: Path) -> tscorr.Store:
+    """Daily views of one article for 40 days with a 6x day, the event that caused it, and
+    two other events: a match inside the window, a holiday inside the baseline."""
+    rng = np.random.default_rng(3)
+    days = np.arange(np.datetime64("2016-05-20"), np.datetime64("2016-06-29"))
+    views = np.round(1000 * rng.lognormal(0, 0.05, len(days)))
+    views[35] *= 6  # 24 June
+    (folder / "v.csv").write_text(
+        "date,Article\n" + "".join(f"{d},{v:.0f}\n" for d, v in zip(days, views, strict=True))
+    )
+    (folder / "e.csv").write_text(
+        "ts,kind,name\n2016-06-24T03:40:00Z,result,Leave wins\n"
+        "2016-06-25T16:00:00Z,football,Wales v Northern Ireland\n"
+        "2016-06-20T12:00:00Z,holiday,A holiday\n"
+        "2016-01-01T12:00:00Z,holiday,Far away\n"
+    )
+    store = tscorr.open(folder / "a.duckdb")
+    tscorr.load_file(store, folder / "v.csv")
+    tscorr.load_file(store, folder / "e.csv")
+    return store
+
+
+def test_answers_name_other_events_in_window_and_baseline(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    run = run_respond(
+        store,
+        RespondParams(events="kind = 'result'", bucket="1d", after="1d", baseline="prev-days:7"),  # type: ignore[arg-type]
+    )
+    row = answers(load_run(store, run.run_id)).row(0, named=True)
+    assert row["confounders"] == [
+        "in its window: Wales v Northern Ireland, 25 Jun",
+        "in its baseline: A holiday, 20 Jun",
+    ]
+    assert "Other events in its window: Wales v Northern Ireland, 25 Jun; in its baseline: A holiday, 20 Jun." in row["text"]
+    assert "Far away" not in row["text"]
+    assert row["value"] == pytest.approx(row["multiple"] * row["baseline"], rel=1e-9)
+    store.close()
+
+
+def test_shared_caveats_are_said_once() -> None:
+    import polars as pl
+
+    frame = pl.DataFrame(
+        {"text": ["A.", "B."], "caveats": [["shared", "only a"], ["shared"]]},
+        schema={"text": pl.String, "caveats": pl.List(pl.String)},
+    )
+    said, shared = sentences(frame)
+    assert said == ["A. Caveats: only a.", "B."] and shared == ["shared"]
+
+
+def test_the_report_opens_with_its_question_and_contents(tmp_path: Path) -> None:
+    from tscorr.results.report import build_report
+
+    store = _store(tmp_path)
+    run = run_respond(store, RespondParams(events="kind = 'result'", bucket="1d", after="1d"))  # type: ignore[arg-type]
+    html = build_report(store, [run.run_id], "t", intro=["Did it move?", "Compared: ..."])
+    question, contents, section = (
+        html.index("Did it move?"),
+        html.index('<nav class="contents">'),
+        html.index(f'id="run{run.run_id}"'),
+    )
+    assert question < contents < section
+    links = set(re.findall(r'<nav class="contents">.*?</nav>', html, re.S)[0].split('href="#')[1:])
+    assert {link.split('"')[0] for link in links} == {f"run{run.run_id}", f"run{run.run_id}-pair0"}
+    assert html.count(answers(load_run(store, run.run_id))["text"][0][:60]) == 1  # said once
+    store.close()
+
+
+def test_json_output_carries_the_verdict_and_the_answer(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store = _store(tmp_path)
+    store.close()
+    from typer.testing import CliRunner
+
+    from tscorr.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        ["--db", str(tmp_path / "a.duckdb"), "respond", "--events", "kind = 'result'",
+         "--bucket", "1d", "--after", "1d", "--json"],
+    )
+    assert result.exit_code == 0, result.stderr
+    (row,) = json.loads(result.stdout)
+    assert row["verdict"] in VERDICTS and row["answer"].startswith("Article (")
+    table = CliRunner().invoke(
+        app,
+        ["--db", str(tmp_path / "a.duckdb"), "respond", "--events", "kind = 'result'",
+         "--bucket", "1d", "--after", "1d"],
+    )
+    assert "\n1. Article (" in table.stdout  # the sentence follows the table
