@@ -155,3 +155,30 @@ def test_json_output_carries_the_verdict_and_the_answer(cli, tmp_path: Path) -> 
          "--bucket", "1d", "--after", "1d"],
     )
     assert "\n1. Article (" in table.stdout  # the sentence follows the table
+
+
+def test_a_run_stored_before_the_model_test_still_answers(tmp_path: Path) -> None:
+    """A respond run from an older tscorr (an upgraded file: the new columns null) keeps
+    the verdict its placebo test gave, never 'too little data to test'."""
+    store = _store(tmp_path)
+    run = run_respond(store, RespondParams(events="kind = 'result'", bucket="1d", after="1d"))  # type: ignore[arg-type]
+    store.con.execute(
+        "UPDATE response_summary SET p_verdict = NULL, q_verdict = NULL, p_model = NULL, "
+        "q_model = NULL, z = NULL, mean_value = NULL, mean_baseline = NULL, model = NULL, "
+        "model_reference = NULL WHERE run_id = ?",
+        [run.run_id],
+    )
+    row = answers(load_run(store, run.run_id)).row(0, named=True)
+    p = store.query("SELECT p_placebo FROM response_summary WHERE is_peak")["p_placebo"][0]
+    assert row["p"] == p and row["verdict"] != "too little data to test"
+    store.close()
+
+
+def test_the_library_front_door(tmp_path: Path) -> None:
+    """tscorr.respond / tscorr.answers: the documented two calls, on a real file."""
+    store = _store(tmp_path)
+    run = tscorr.respond(store, events="kind = 'result'", bucket="1d", after="1d")
+    said = tscorr.answers(store, run.run_id)
+    assert said["series"][0].endswith("Article") and said["answer"][0].startswith("Article (")
+    assert (Path(tscorr.__file__).parent / "py.typed").exists()
+    store.close()

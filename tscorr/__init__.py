@@ -5,6 +5,8 @@ The library is the product; the ``tscorr`` command is a thin client of it::
     import tscorr
     store = tscorr.open("news.duckdb")
     tscorr.load_file(store, "trends.csv")
+    run = tscorr.respond(store, events="kind = 'race-call'", bucket="1h", after="12h")
+    print(tscorr.answers(store, run.run_id)["answer"][0])
 
 Importing ``tscorr`` is cheap: the names below load their modules on first use.
 """
@@ -22,6 +24,15 @@ _LAZY = {
     "LoadReport": ("tscorr.ingest.load", "LoadReport"),
     "load_file": ("tscorr.ingest.load", "load_file"),
     "Store": ("tscorr.store", "Store"),
+    "xcorr": ("tscorr.api", "xcorr"),
+    "respond": ("tscorr.api", "respond"),
+    "scan": ("tscorr.api", "scan"),
+    "explain": ("tscorr.api", "explain"),
+    "answers": ("tscorr.api", "answers"),
+    "XcorrParams": ("tscorr.analysis.request", "XcorrParams"),
+    "RespondParams": ("tscorr.analysis.request", "RespondParams"),
+    "ScanParams": ("tscorr.analysis.request", "ScanParams"),
+    "ExplainParams": ("tscorr.analysis.request", "ExplainParams"),
 }
 
 
@@ -36,4 +47,21 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'tscorr' has no attribute {name!r}")
 
 
-__all__ = ["ExitCode", "LoadOptions", "LoadReport", "Store", "TscorrError", "load_file", "open"]
+__all__ = [
+    "ExitCode",
+    "ExplainParams",
+    "LoadOptions",
+    "LoadReport",
+    "RespondParams",
+    "ScanParams",
+    "Store",
+    "TscorrError",
+    "XcorrParams",
+    "answers",
+    "explain",
+    "load_file",
+    "open",
+    "respond",
+    "scan",
+    "xcorr",
+]

@@ -186,8 +186,11 @@ def _respond(view: RunView, row: dict[str, Any]) -> Answer:
     single = _single_event(view, row["event_set"], series)
     events = view.events_in(row["event_set"], series).height
     noun = _noun(view, series)
-    word_p = row.get("p_verdict", row.get("p_placebo"))
-    word = verdict(word_p, row.get("q_verdict", row.get("q_placebo")))
+    # the verdict's p and q; runs stored before there was one (an upgraded file) have the
+    # placebo test's only
+    word_p = _first(row, "p_verdict", "p_placebo")
+    word_q = _first(row, "q_verdict", "q_placebo")
+    word = verdict(word_p, word_q)
     multiple, ratio, at_least = _multiple(row, word)
     bucket = WORDS.get(unit, unit + " bucket")
     if single is not None:
@@ -225,34 +228,41 @@ def _respond(view: RunView, row: dict[str, Any]) -> Answer:
     half = within(row.get("half_life"), unit)
     if half and word != "may be chance":
         text += f", the excess halving {half}"
-    test, p = _tests(row, unit)
+    test = _tests(row, unit)
     text += f". {word[0].upper()}{word[1:]}" + (f" ({test})" if test else "") + "."
     caveats = _caveats(view, row, word)
     return Answer(
-        row["event_set"],
-        series,
-        display_name(series),
-        lag,
-        unit,
-        word,
-        word_p,
-        row.get("q_verdict", row.get("q_placebo")),
-        test,
-        row.get("mean_value"),
-        base,
-        ratio,
-        row.get("ci_low"),
-        row.get("ci_high"),
-        at_least,
-        None,
-        row.get("half_life"),
-        [],
-        caveats,
-        text,
+        event_set=row["event_set"],
+        series=series,
+        name=display_name(series),
+        lag=lag,
+        unit=unit,
+        verdict=word,
+        p=word_p,
+        q=word_q,
+        test=test,
+        value=value,
+        baseline=base,
+        multiple=ratio,
+        low=row.get("ci_low"),
+        high=row.get("ci_high"),
+        at_least=at_least,
+        half_life=row.get("half_life"),
+        caveats=caveats,
+        text=text,
     )
 
 
-def _tests(row: dict[str, Any], unit: str) -> tuple[str, float | None]:
+def _first(row: dict[str, Any], *keys: str) -> float | None:
+    """The first of ``keys`` the row holds a value for."""
+    for key in keys:
+        value = row.get(key)
+        if value is not None:
+            return float(value)
+    return None
+
+
+def _tests(row: dict[str, Any], unit: str) -> str:
     """The tests behind a verdict, in words: the model test of the pre-declared response and
     the placebo dates, when each could run."""
     parts = []
@@ -266,7 +276,7 @@ def _tests(row: dict[str, Any], unit: str) -> tuple[str, float | None]:
     pp = row.get("p_placebo")
     if pp is not None and math.isfinite(pp):
         parts.append(f"{int(row.get('placebos_used') or 0)} placebo dates, {p_text(pp)}")
-    return "; ".join(parts), p
+    return "; ".join(parts)
 
 
 def _caveats(view: RunView, row: dict[str, Any], word: str) -> list[str]:
@@ -304,7 +314,10 @@ def _xcorr(view: RunView, row: dict[str, Any]) -> Answer:
     caveats = _series_caveats(view, series) + _events_outside(view, row["event_set"], series)
     if r is None or abs(r) < 0.005:
         text = f"{name} shows no relation to {who} at any lag (|r| < 0.005)."
-        return Answer(row["event_set"], series, display_name(series), lag, unit, word, p, q, "", r=r, caveats=caveats, text=text)
+        return Answer(
+            event_set=row["event_set"], series=series, name=display_name(series), lag=lag,
+            unit=unit, verdict=word, p=p, q=q, test="", r=r, caveats=caveats, text=text,
+        )
     side = "with" if r >= 0 else "against"
     when = (
         f"in the same {WORDS.get(unit, unit)} as {'it' if single else 'them'}"
@@ -322,7 +335,10 @@ def _xcorr(view: RunView, row: dict[str, Any]) -> Answer:
             f"{events.height} event{'s' if events.height != 1 else ''}: a correlation over so "
             "few events says little about how strong the link is"
         )
-    return Answer(row["event_set"], series, display_name(series), lag, unit, word, p, q, test, r=r, caveats=caveats, text=text)
+    return Answer(
+        event_set=row["event_set"], series=series, name=display_name(series), lag=lag,
+        unit=unit, verdict=word, p=p, q=q, test=test, r=r, caveats=caveats, text=text,
+    )
 
 
 # --- shared -------------------------------------------------------------------------------
