@@ -15,7 +15,7 @@ import mpmath
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 from simulate import EVENT_NULLS, event_null
@@ -23,8 +23,12 @@ from statsmodels.stats import rates
 from statsmodels.stats.proportion import proportion_confint
 
 import tscorr
-from tscorr.analysis.kernels.eventfit import conditional_sf_vec
-from tscorr.analysis.kernels.eventmodel import FLOOR, conditional_sf, rate_ratio_interval
+from tscorr.analysis.kernels.eventmodel import (
+    FLOOR,
+    conditional_sf,
+    conditional_sf_vec,
+    rate_ratio_interval,
+)
 from tscorr.analysis.kernels.eventstudy import parse_baseline
 from tscorr.analysis.kernels.study import model_test, study
 from tscorr.analysis.respond import RespondParams, run_respond
@@ -49,6 +53,7 @@ def test_poisson_limit_is_the_exact_conditional_test(x: int, b: int, n: int) -> 
     )
 
 
+@settings(deadline=None, max_examples=60)  # 40-digit sums: slow on a busy machine
 @given(
     st.integers(1, 60),
     st.integers(0, 200),
@@ -317,3 +322,11 @@ def test_a_run_that_cannot_reach_q_says_so() -> None:
     assert "smallest placebo p is 0.0244 and 5 pairs need p <= 0.01" in note
     assert _unreachable(pairs.with_columns(pl.lit(1e-6).alias("p_model"))) == []
     assert _unreachable(pairs.with_columns(pl.lit(400).alias("placebos_used"))) == []
+
+
+def test_tiny_p_values_are_stored_not_rounded_to_zero() -> None:
+    """87 against 7 zeros, no overdispersion: p = (1/8)^87, about 2.7e-79, kept as a number
+    (a 1 - cdf would store 0)."""
+    x, b, n = np.array([87]), np.array([0]), np.array([7.0])
+    assert conditional_sf(x, b, n, 0.0) == pytest.approx(8.0**-87, rel=1e-9)
+    assert 0 < conditional_sf(x, b, n, 0.05) < 1e-40

@@ -28,6 +28,7 @@ import numpy as np
 from tscorr.analysis.kernels.eventmodel import (
     NB_MAX_MEAN,
     Model,
+    conditional_tail,
     spread_mask,
     t_sf,
     tail_df,
@@ -74,48 +75,6 @@ def effective_count(resid: np.ndarray, pos: np.ndarray) -> np.ndarray:
         rho = np.clip(np.nan_to_num(cov / (r**2).sum(axis=1)), 0.0, 0.999)
     out: np.ndarray = np.maximum(ok.sum(axis=1) * (1 - rho) / (1 + rho), 2.0)
     return out
-
-
-def conditional_tail(
-    x: np.ndarray, t: np.ndarray, n: np.ndarray
-) -> Callable[[np.ndarray], np.ndarray]:
-    """``f(alpha) = P(X >= x)`` elementwise, for X given X + B = t beta-binomial(t, 1/alpha,
-    n/alpha) (binomial(t, 1/(n+1)) where alpha is 0): the tail's terms ``k = x .. t`` summed
-    at once, their binomial coefficients made once for every alpha asked (the guard's
-    bisection asks many; the totals are small: counts with a usual level of at most 50)."""
-    from scipy import special, stats
-
-    x, t, n = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, t, n)))
-    pos = (x > 0) & (t >= x)
-    span = int(np.max(np.where(pos, t - x, 0))) + 1 if pos.any() else 1
-    k = x[..., None] + np.arange(span, dtype=float)  # (..., span): the tail's counts
-    inside = pos[..., None] & (k <= t[..., None])
-    kk = np.where(inside, k, 0.0)
-    tt = np.where(inside, t[..., None], 0.0)
-    choose = special.gammaln(tt + 1) - special.gammaln(kk + 1) - special.gammaln(tt - kk + 1)
-
-    def tail(alpha: np.ndarray) -> np.ndarray:
-        a_ = np.broadcast_to(np.asarray(alpha, dtype=float), x.shape)
-        out = np.ones(x.shape)
-        poisson = pos & (a_ < 1e-8)
-        nb = pos & ~poisson
-        if poisson.any():
-            out[poisson] = stats.binom.sf(x[poisson] - 1, t[poisson], 1.0 / (n[poisson] + 1.0))
-        if nb.any():
-            a = (1.0 / np.where(nb, a_, 1.0))[..., None]
-            b = (n / np.where(nb, a_, 1.0))[..., None]
-            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                logpmf = choose + special.betaln(kk + a, tt - kk + b) - special.betaln(a, b)
-                total = np.where(inside, np.exp(logpmf), 0.0).sum(axis=-1)
-            out[nb] = np.minimum(1.0, total[nb])
-        return out
-
-    return tail
-
-
-def conditional_sf_vec(x: np.ndarray, t: np.ndarray, n: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """:func:`conditional_tail` at one set of ``alpha``."""
-    return conditional_tail(x, t, n)(alpha)
 
 
 def _guarded(
