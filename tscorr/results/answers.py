@@ -96,8 +96,9 @@ def _noun(view: RunView, series: str) -> str:
         unit = unit.removesuffix(cut)
     if unit:
         return unit
-    if meta.get("kind") == "count" and ":" in series:
-        return series.split(":", 1)[0]
+    prefix = series.split(":", 1)[0] if ":" in series else ""
+    if meta.get("kind") == "count" and prefix.isalpha():  # 'tweets', never '311'
+        return prefix
     return ""
 
 
