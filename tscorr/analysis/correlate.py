@@ -23,6 +23,7 @@ from tscorr.analysis.inputs import (
 )
 from tscorr.analysis.kernels.adjust import bh_qvalues
 from tscorr.analysis.kernels.discovery import Assessed, assess_pairs, from_significance
+from tscorr.analysis.kernels.ranknormal import CHECK_BELOW
 from tscorr.analysis.kernels.significance import assess, chunk_rows_for
 from tscorr.analysis.kernels.tails import import_ahead
 from tscorr.analysis.kernels.xcorr import Prepared
@@ -64,6 +65,8 @@ class _Part:
     q_at: np.ndarray
     p_peak: np.ndarray
     method: list[str]
+    p_exact: np.ndarray  # (m,) the exact all-shift check of p_peak (NaN: not made)
+    check: np.ndarray  # (m,) bool: the check disagrees with p_peak
     whole: np.ndarray  # indices of the pairs whose every lag is held below
     r: np.ndarray  # (len(whole), 2L+1)
     n: np.ndarray
@@ -89,6 +92,8 @@ class _Part:
             got.q_at,
             got.p_peak,
             list(got.method),
+            got.p_exact,
+            got.check,
             whole,
             got.r[whole],
             got.n[whole],
@@ -226,9 +231,11 @@ def run_xcorr(
         raise NoData(
             "no series has both enough buckets for this --max-lag and events inside its span"
         )
-    # q_peak: Benjamini-Hochberg over every pair of the run
+    # q_peak: Benjamini-Hochberg over every pair of the run; q_set: within each event set
     p_peak = np.concatenate([part.p_peak for part in parts])
     q_peak = bh_qvalues(p_peak)
+    q_set = set_qvalues(parts, p_peak)
+    notes.append(method_note(parts))
     # the widest window a pair was tested over (a coarsened block counts its own buckets)
     widest = max(2 * part.max_lag + 1 for part in parts)
     out_of_reach = unreachable_note(p_peak, q_peak, widest)
@@ -236,10 +243,18 @@ def run_xcorr(
         notes.append(out_of_reach)
     if not keep_all:  # every lag of the discoveries, from their series read again
         _discoveries(store, params, sets, parts, q_peak, data, plan if data is None else None)
-    table, bands, peaks = _tables(parts, q_peak, keep_all)
+    table, bands, peaks = _tables(parts, q_peak, q_set, keep_all)
     method = {
-        "discovery": "p_peak per pair; q_peak = Benjamini-Hochberg over the pairs of the run",
-        "localisation": "p_value per lag; q_value = adjusted within the pair (max-|r|)",
+        "discovery": (
+            "p_peak per pair; q_peak = Benjamini-Hochberg over the pairs of the run; q_set = "
+            "Benjamini-Hochberg within the pair's event set (a union of per-set lists does "
+            "not keep the run's false discovery rate)"
+        ),
+        "localisation": (
+            "p_value per lag; q_value = adjusted within the pair (Sidak over the window's "
+            "lags for the default test, max-|r| for --surrogates N)"
+        ),
+        "p_method": method_counts(parts),
         "nulls": nulls,
         "bands": "per pair in the xcorr_bands table",
     }
@@ -317,8 +332,46 @@ def _discoveries(
             part.add(index, got)
 
 
+def set_qvalues(parts: list[_Part], p_peak: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg of ``p_peak`` (the parts' pairs, in order) within each event set."""
+    labels = np.concatenate([np.full(len(part.names), i) for i, part in enumerate(parts)])
+    names = np.array([part.label for part in parts])[labels]
+    q_set = np.full(p_peak.shape, np.nan)
+    for label in dict.fromkeys(part.label for part in parts):
+        mine = names == label
+        q_set[mine] = bh_qvalues(p_peak[mine])
+    return q_set
+
+
+def method_counts(parts: list[_Part]) -> dict[str, object]:
+    """How the run's pairs got their p_peak, and what the exact check found."""
+    counts: dict[str, int] = {}
+    for part in parts:
+        for name in part.method:
+            counts[name] = counts.get(name, 0) + 1
+    checked = sum(int(np.count_nonzero(np.isfinite(part.p_exact))) for part in parts)
+    disagree = sum(int(np.count_nonzero(part.check)) for part in parts)
+    return {"pairs": counts, "checked": checked, "check_disagrees": disagree}
+
+
+def method_note(parts: list[_Part]) -> str:
+    """One sentence: the pairs per p_method and the exact check's disagreements."""
+    found = method_counts(parts)
+    counts = found["pairs"]
+    assert isinstance(counts, dict)
+    by = ", ".join(f"{name} {count:,}" for name, count in sorted(counts.items()))
+    text = f"p_peak by method (pairs): {by}"
+    if found["checked"]:
+        text += (
+            f"; the exact all-shift count (p_peak_exact) was made for the {found['checked']:,} "
+            f"pairs with p_peak <= {CHECK_BELOW:g}, and disagrees with p_peak (p_check) in "
+            f"{found['check_disagrees']:,}"
+        )
+    return text
+
+
 def _tables(
-    parts: list[_Part], q_peak: np.ndarray, keep_all: bool
+    parts: list[_Part], q_peak: np.ndarray, q_set_all: np.ndarray, keep_all: bool
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The xcorr rows (every lag of the kept pairs, the peak row of the others, pair after
     pair as the parts hold them), the bands of the pairs stored whole, and each pair's peak
@@ -328,6 +381,7 @@ def _tables(
     for part in parts:
         m = len(part.names)
         q = q_peak[offset : offset + m]
+        q_set = q_set_all[offset : offset + m]
         offset += m
         width = 2 * part.max_lag + 1
         whole = part.whole
@@ -374,8 +428,16 @@ def _tables(
                     "p_peak": part.p_peak[row_pair],
                     "p_method": pl.Series(part.method, dtype=pl.String).gather(rows),
                     "q_peak": q[row_pair],
+                    "q_set": q_set[row_pair],
+                    "p_peak_exact": part.p_exact[row_pair],
+                    "p_check": part.check[row_pair],
                 },
                 nan_to_null=True,
+            ).with_columns(  # no check made: null, not "agrees"
+                pl.when(pl.col("p_peak_exact").is_null())
+                .then(None)
+                .otherwise(pl.col("p_check"))
+                .alias("p_check")
             )
         )
         if whole.size and not np.isnan(part.band[held]).all():

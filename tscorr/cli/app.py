@@ -44,6 +44,7 @@ from tscorr.choices import (
     INTERVALS,
     KEEPS,
     OUTPUTS,
+    SHOWN_DOWN_TO,
     TESTS,
     listed,
 )
@@ -180,10 +181,12 @@ def say(text: str) -> None:
     err.print(printable(text), highlight=False, markup=False)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, column: str = "") -> str:
     if value is None:
         return ""
     if isinstance(value, float):
+        if column.startswith(("p_", "q_")) and 0 <= value < SHOWN_DOWN_TO:
+            return f"< {SHOWN_DOWN_TO:g}"  # the file keeps the number
         return f"{value:.4g}"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S") + ("Z" if value.tzinfo else "")
@@ -264,7 +267,10 @@ def _table(frame: pl.DataFrame, title: str | None) -> None:
     table = Table(
         title=Text(printable(title)) if title else None, show_lines=False, header_style="bold"
     )
-    cells = [[printable(_cell(v), newlines=False) for v in row] for row in frame.iter_rows()]
+    cells = [
+        [printable(_cell(v, c), newlines=False) for v, c in zip(row, frame.columns, strict=True)]
+        for row in frame.iter_rows()
+    ]
     for i, col in enumerate(frame.columns):
         dtype = frame.schema[col]
         whole = dtype.is_numeric() or dtype.is_temporal()

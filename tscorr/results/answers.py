@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from tscorr.choices import SHOWN_DOWN_TO
 from tscorr.results.runview import RunView
 
 FLAG_CAVEATS = {
@@ -37,6 +38,14 @@ def number(x: float | None) -> str:
     if abs(x) >= 100:
         return f"{x:,.0f}"
     return f"{x:.3g}"
+
+
+def pvalue(x: float | None) -> str:
+    """A p- or q-value for reading: :func:`number`, or "< 1e-12" below that (a normal tail
+    that far out says "overwhelming", not its digits; the stored number is kept)."""
+    if x is not None and math.isfinite(x) and 0 <= x < SHOWN_DOWN_TO:
+        return f"< {SHOWN_DOWN_TO:g}"
+    return number(x)
 
 
 WORDS = {"min": "minute", "h": "hour", "d": "day", "w": "week"}
@@ -176,8 +185,8 @@ def xcorr_answer(view: RunView, row: dict[str, Any]) -> str:
         )
         text += (
             f"; a peak this strong in a series unrelated to {'it' if single else 'them'} "
-            f"has p = {number(p)} "
-            f"(q = {number(q)} over {pairs} pair{'s' if pairs != 1 else ''}): {verdict}"
+            f"has p {stated(pvalue(p))} "
+            f"(q {stated(pvalue(q))} over {pairs} pair{'s' if pairs != 1 else ''}): {verdict}"
         )
     caveats = _series_caveats(view, series) + _events_outside(view, row["event_set"], series)
     if events < 5:
@@ -186,6 +195,11 @@ def xcorr_answer(view: RunView, row: dict[str, Any]) -> str:
             "1 over the number of buckets"
         )
     return text + "." + (f" Caveats: {'; '.join(caveats)}." if caveats else "")
+
+
+def stated(shown: str) -> str:
+    """'= 0.03', or '< 1e-12' as it is."""
+    return shown if shown.startswith("<") else f"= {shown}"
 
 
 def answers(view: RunView) -> pl.DataFrame:

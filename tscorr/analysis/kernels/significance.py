@@ -95,6 +95,10 @@ class Significance:
     # over a window of 2L+1 lags (the level a peak must pass after looking at every lag);
     # None for the other tests
     band: np.ndarray | None = None
+    # (m,) the default test's exact all-shift count of the window peak (NaN where not
+    # computed) and whether it disagrees with the derived p_peak (:mod:`.ranknormal`)
+    p_exact: np.ndarray | None = None
+    check: np.ndarray | None = None
 
 
 def null_band(cc: np.ndarray, max_lag: int, ordered_peaks: np.ndarray | None = None) -> np.ndarray:
@@ -377,6 +381,14 @@ def surrogate_test(
     return Significance(r, pairs, p, p_peak, q, method, info, np.vstack(bands))
 
 
+def derived_applies(n: int, n_surrogates: int) -> bool:
+    """Whether ``--test surrogate`` takes the default per-lag null on rank-normal scores
+    (:mod:`.ranknormal`): unless ``--surrogates N`` asks for a sample of N shifts (the
+    Monte Carlo max-|r| test of :func:`surrogate_test`), or the series is too short for a
+    p below 0.05 from its shifts (no p-value then, as before)."""
+    return n - 1 >= MIN_SHIFTS and not 0 < n_surrogates < n - 1
+
+
 def assess(
     e: np.ndarray,
     y: np.ndarray,
@@ -400,6 +412,10 @@ def assess(
         return Significance(r, n, p, p_peak, q, ["analytic"] * len(r))
     if prep is None or prep.max_lag != max_lag or prep.estimator != estimator:
         prep = Prepared.build(y, max_lag, estimator)
+    if test == "surrogate" and derived_applies(prep.n, n_surrogates):
+        from tscorr.analysis.kernels.derived import derived_test  # it imports this module
+
+        return derived_test(prep, e, chunk_rows)
     if test == "surrogate":  # ccf: r from the test's own circular products
         r_given = None if estimator == "ccf" else prep.correlate(e)
         return surrogate_test(prep, e, r_given, n_surrogates, seed, chunk_rows)

@@ -1,0 +1,164 @@
+"""The exact null of a sum of event blocks at independent uniform positions
+(``p_method = block-conv``): for rows whose rank-normal scores are heavily tied (sparse
+counts) or event sets of few blocks, where a normal tail is no good.
+
+The per-lag statistic is ``C(k) = sum_i w_i z[(p_i + k) mod n]`` (``z``: the row's centred
+rank-normal scores, 0 at a missing bucket; ``p_i``, ``w_i``: the buckets where the encoded
+events differ from their most common value, and by how much). The events are cut into
+blocks, runs of events less than ``gap`` buckets apart. Under the null "each block falls at
+an independent uniform position, whatever the series does", a block b contributes one of
+the n values ``X_b(s) = sum_{i in b} w_i z[(p_i + s) mod n]`` with probability 1/n each, and
+the sum's distribution is the convolution of the blocks' histograms: the product of their
+Fourier transforms on a common grid. Single events of one weight share one histogram, so a
+set of spread events costs one transform. Missing buckets need nothing of their own: a
+block falling on them adds their 0.
+
+The values are rounded to a grid of step h, so the sum on the grid is within ``B h / 2`` of
+the true sum (B: the number of blocks); the p-value counts every grid sum within that much
+of the observed one, so rounding can only make it larger. Where the convolution's tail is
+below :data:`CONV_FLOOR` (the transform's rounding, about 1e-16 of the largest mass, would
+decide), a Chernoff bound computed from the same grid histograms (``P(S >= a) <= min_theta
+exp(-theta a) prod_b E exp(theta X_b)``, exact for the grid) takes over: an upper bound,
+so the p-value stays valid however small it gets. Arrays in, arrays out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tscorr.analysis.kernels.fourier import irfft, rfft
+
+CONV_FLOOR = 1e-10  # a convolved tail below this is read from the Chernoff bound instead
+ROUNDING = 0.05  # the grid's rounding moves the sum by at most this many of its sd
+MAX_GRID = 2**18  # bins of the common grid, at most
+MIN_GRID = 2**14  # ... and at least
+_THETAS = np.geomspace(0.02, 50.0, 60)  # theta, in units of a / var(S), tried for the bound
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """An event set cut into blocks: each block's offsets from its first event and the
+    weights there; ``start``: each block's first bucket. Single events of one weight are
+    kept apart as ``singles`` (weight -> count), since they share one histogram."""
+
+    start: list[int]
+    offsets: list[np.ndarray]
+    weights: list[np.ndarray]
+    singles: dict[float, int]
+
+    @property
+    def count(self) -> int:
+        return len(self.start) + sum(self.singles.values())
+
+
+def blocks_of(positions: np.ndarray, weights: np.ndarray, gap: int) -> Blocks:
+    """Cut the events (``positions`` ascending, ``weights`` there) into runs of events less
+    than ``gap`` buckets apart (a run is a block)."""
+    start: list[int] = []
+    offsets: list[np.ndarray] = []
+    block_weights: list[np.ndarray] = []
+    singles: dict[float, int] = {}
+    if positions.size == 0:
+        return Blocks(start, offsets, block_weights, singles)
+    breaks = np.flatnonzero(np.diff(positions) >= max(gap, 1)) + 1
+    for pos, w in zip(np.split(positions, breaks), np.split(weights, breaks), strict=True):
+        if pos.size == 1:
+            key = float(w[0])
+            singles[key] = singles.get(key, 0) + 1
+        else:
+            start.append(int(pos[0]))
+            offsets.append(pos - pos[0])
+            block_weights.append(w)
+    return Blocks(start, offsets, block_weights, singles)
+
+
+def block_values(z: np.ndarray, offsets: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``X(s) = sum_i w_i z[(o_i + s) mod n]`` for every s: the block slid over the row."""
+    out = np.zeros(z.size)
+    for o, w in zip(offsets.tolist(), weights.tolist(), strict=True):
+        out += w * np.roll(z, -o)
+    return out
+
+
+def _chernoff(
+    values: list[np.ndarray], masses: list[np.ndarray], counts: list[int], a: float, sd: float
+) -> float:
+    """``min_theta exp(-theta a) prod_b E exp(theta X_b)`` over a grid of theta > 0, for
+    ``a`` above the mean 0: an upper bound of ``P(sum_b X_b >= a)`` for independent X_b
+    with the given (grid) distributions, ``counts`` copies of each (every theta gives a
+    bound; the grid finds a near minimum)."""
+    theta = _THETAS * a / max(sd * sd, 1e-300)
+    log_bound = -theta * a
+    for x, w, c in zip(values, masses, counts, strict=True):
+        exponents = theta[:, None] * x[None, :]
+        top = exponents.max(axis=1)
+        log_bound += c * (top + np.log(np.exp(exponents - top[:, None]) @ w))
+    return float(np.exp(min(0.0, float(log_bound.min()))))
+
+
+def block_conv_pvalues(z: np.ndarray, blocks: Blocks, stat: np.ndarray) -> np.ndarray:
+    """Two-sided p-values ``P(|S| >= |stat_k|)`` for one row, S the sum of the blocks at
+    independent uniform positions (see the module docstring). ``z`` (n,): the row's centred
+    scores; ``stat`` (2L+1,): each lag's observed ``C(k)`` (NaN: undefined, kept NaN)."""
+    n = z.size
+    hist_values: list[np.ndarray] = []  # each distinct block's values, and its count
+    counts: list[int] = []
+    for weight, c in blocks.singles.items():
+        hist_values.append(weight * z)
+        counts.append(c)
+    for o, w in zip(blocks.offsets, blocks.weights, strict=True):
+        hist_values.append(block_values(z, o, w))
+        counts.append(1)
+    out = np.full(stat.shape, np.nan)
+    ok = np.isfinite(stat)
+    if not hist_values or not ok.any():
+        return out
+    total = sum(counts)
+    lows = [float(v.min()) for v in hist_values]
+    spans = [float(v.max()) - lo for v, lo in zip(hist_values, lows, strict=True)]
+    var = sum(c * float(v.var()) for v, c in zip(hist_values, counts, strict=True))
+    sd = float(np.sqrt(var))
+    whole = sum(c * s for s, c in zip(spans, counts, strict=True))
+    if sd <= 0.0 or whole <= 0.0:
+        out[ok] = 1.0
+        return out
+    # total rounding B h / 2 at most ROUNDING sd, and no coarser than MIN_GRID bins allow
+    # (few blocks: the rounding would otherwise merge the largest values, which decide p)
+    step = min(ROUNDING * 2.0 * sd / total, whole / (MIN_GRID - total - 2))
+    bins = int(np.ceil(whole / step)) + total + 2
+    grid = min(MAX_GRID, 1 << (bins - 1).bit_length())
+    step = max(step, whole / (grid - total - 2))
+    shift = total * step / 2.0  # the grid's sum is within this of the true sum
+    spectrum = np.ones(grid // 2 + 1, dtype=np.complex128)
+    grid_x: list[np.ndarray] = []
+    grid_w: list[np.ndarray] = []
+    for v, lo, c in zip(hist_values, lows, counts, strict=True):
+        idx = np.rint((v - lo) / step).astype(np.int64)
+        mass = np.bincount(idx, minlength=1) / n
+        spectrum *= rfft(mass, grid) ** c
+        used = np.flatnonzero(mass)
+        grid_x.append(lo + used * step)
+        grid_w.append(mass[used])
+    pmf = np.maximum(irfft(spectrum, grid), 0.0)
+    origin = sum(lo * c for lo, c in zip(lows, counts, strict=True))  # the grid's first sum
+    above = np.cumsum(pmf[::-1])[::-1]  # P(S_grid >= origin + j h)
+    below = np.cumsum(pmf)  # P(S_grid <= origin + j h)
+    a = np.abs(stat[ok]) - shift
+    p = np.ones(a.shape)
+    for j, level in enumerate(a.tolist()):
+        if level <= 0.0:
+            continue
+        hi = int(np.ceil((level - origin) / step - 1e-9))
+        lo = int(np.floor((-level - origin) / step + 1e-9))
+        upper = float(above[hi]) if 0 <= hi < grid else (1.0 if hi < 0 else 0.0)
+        lower = float(below[lo]) if 0 <= lo < grid else (0.0 if lo < 0 else 1.0)
+        if upper < CONV_FLOOR:
+            upper = min(CONV_FLOOR, _chernoff(grid_x, grid_w, counts, level, sd))
+        if lower < CONV_FLOOR:
+            flipped = [-x for x in grid_x]
+            lower = min(CONV_FLOOR, _chernoff(flipped, grid_w, counts, level, sd))
+        p[j] = min(1.0, upper + lower)
+    out[ok] = np.maximum(p, np.finfo(float).tiny)
+    return out

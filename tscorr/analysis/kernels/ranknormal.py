@@ -1,0 +1,334 @@
+"""The default test of ``xcorr`` (``--test surrogate``): per-lag p-values from a derived
+circular-shift null on rank-normal scores, Sidak over the lags, an exact all-shift check.
+
+Null hypothesis: the events' timing is independent of the series, so that shifting the
+events circularly by any number of buckets is as likely as what was observed. Nothing else
+is assumed about the series: a trend, a cycle, heavy tails or autocorrelation are kept.
+
+* **Scores.** Each series is replaced, once, by rank-normal scores of its observed buckets
+  (``Phi^-1((rank - 1/2) / n_obs)``, ties averaged), centred and scaled over them; a missing
+  bucket scores 0. The reported ``r`` stays the user's estimator on the data.
+* **Per-lag statistic.** ``C(k) = sum_t ec[t] z[(t + k) mod n]`` (``ec``: the centred
+  encoded events; k > 0: the series k buckets after the events), read at the 2L+1 lags by
+  gathering the scores at the event buckets (``C(k) = sum_i w_i z[p_i + k]``: the events'
+  common value meets scores that sum to 0), or by one inverse FFT where the events are many.
+* **Its exact circular-shift variance.** Over the n shifts C has mean 0 and mean square
+  ``sum_f |E_f|^2 |Z_f|^2 / n^2`` (Parseval), a product of the two power spectra: one
+  matrix product per block of series and event set, no inverse transform. A row with gaps
+  scales it by the events' weight meeting observed buckets at that lag against the mean
+  over shifts (``Q(k) / mean Q``), so that a lag whose events fall on missing buckets is
+  not judged against shifts where they all meet data.
+* **Per-lag p** (``p_value``): ``rank-normal``, the normal tail ``2 Phi(-|C(k)| / sd(k))``,
+  where the scores are continuous enough; ``block-conv`` (:mod:`.blockconv`), exact under
+  "event blocks fall at independent uniform positions", where a row's most common value
+  holds at least :data:`TIED` of its observed buckets (sparse counts: the scores' skew
+  would make the normal tail too thin) or the events form at most :data:`FEW_BLOCKS`
+  blocks (runs of events closer than the lag window).
+* **Within the pair** (``q_value``): Sidak over the window's W = 2L+1 lags,
+  ``1 - (1 - p)^W``; the pair's ``p_peak`` is the smallest, Sidak's adjustment of the
+  smallest p. Neither needs enough shifts: a p-value is as small as the evidence.
+* **The exact check** (``p_peak_exact``): for pairs with ``p_peak <= CHECK_BELOW``, the
+  largest ``|C(k)| / sd(k)`` over the window is counted among the windows of every circular
+  shift further than 2L from the observed one (nearer windows hold the effect itself):
+  ``(1 + reach) / (1 + shifts)``. ``p_check`` flags a pair where the reaching shifts form
+  at least :data:`CHECK_REACH` separate runs (neighbouring windows overlap: a run is about
+  one independent draw) and the derived ``p_peak`` is below a third of that count: the
+  derived tail claims more than the shifts support.
+
+Arrays in, arrays out; column j of every (m, 2L+1) array is lag ``j - L``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tscorr.analysis.kernels.blockconv import Blocks, block_conv_pvalues, blocks_of
+from tscorr.analysis.kernels.cores import on_cores
+from tscorr.analysis.kernels.fourier import irfft, rfft, rfft_rows
+from tscorr.analysis.kernels.gather import sparse_of
+from tscorr.analysis.kernels.slide import positions_reach, where_2d
+from tscorr.analysis.kernels.tails import far_from_effect
+
+TIED = 0.3  # a row whose most common value holds this share of its observed buckets: block-conv
+FEW_BLOCKS = 3  # an event set of at most this many blocks: block-conv
+CHECK_BELOW = 0.05  # pairs with p_peak at most this get the exact all-shift count
+CHECK_REACH = 10  # the count resolves the peak's p: at least this many separate runs reach it
+CHECK_RATIO = 1 / 3  # p_check: the derived p_peak below this share of the exact count
+GATHER_PER_BUCKET = 8.0  # gather while events x lags <= this x n (else one inverse FFT a row)
+METHODS = ("rank-normal", "block-conv")
+_ROWS_PER_TASK = 64  # rows ranked at a time, on every core
+
+
+def rank_normal(y0: np.ndarray, observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rank-normal scores of each row's observed buckets, centred and of unit variance
+    over them, 0 where a bucket is missing; and each row's tie share (the share of its
+    observed buckets holding its most common value). Ranks are averaged over ties, as
+    ``scipy.stats.rankdata`` gives them (one sort of the rows, not rankdata's per-row work)."""
+    from scipy.special import ndtri
+
+    m, n = y0.shape
+    # a missing bucket ranks last (it scores 0 below): the observed ones rank 1..count
+    masked = np.where(observed, y0, np.inf)
+    order = np.argsort(masked, axis=1, kind="stable")
+    ordered = np.take_along_axis(masked, order, axis=1)
+    fresh = np.ones((m, n), dtype=bool)
+    fresh[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    fresh[~np.isfinite(ordered)] = True  # a missing bucket is no tie
+    starts = np.flatnonzero(fresh.ravel())
+    ends = np.append(starts[1:], m * n)  # one past each run
+    lengths = ends - starts
+    # a run's average rank, within its row: (first + last) / 2 + 1 (0-based first, last)
+    middle = (starts % n) + (lengths - 1) / 2.0 + 1.0
+    ranks_sorted = np.repeat(middle, lengths).reshape(m, n)
+    ranks = np.empty((m, n))
+    np.put_along_axis(ranks, order, ranks_sorted, axis=1)
+    count = observed.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = ndtri((ranks - 0.5) / count[:, None])
+    z[~observed] = 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z -= np.where(observed, (z.sum(axis=1) / np.maximum(count, 1))[:, None], 0.0)
+        sd = np.sqrt((z**2).sum(axis=1) / np.maximum(count, 1))
+        z /= np.where(sd > 0, sd, 1.0)[:, None]
+    longest = np.maximum.reduceat(lengths, np.searchsorted(starts, np.arange(m) * n))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(count > 0, longest / np.maximum(count, 1), 1.0)
+    return z, share
+
+
+@dataclass
+class Scores:
+    """Rows' scores made once for every event set: the scores ``z`` (m, n), their circular
+    spectra (m, n//2+1), power spectra (:class:`EventSide` weights its own for Parseval),
+    the tie share, the observed buckets and each row's count of them."""
+
+    z: np.ndarray
+    spectrum: np.ndarray
+    power: np.ndarray
+    tie_share: np.ndarray
+    observed: np.ndarray
+    count: np.ndarray
+
+    @classmethod
+    def of(cls, y0: np.ndarray, observed: np.ndarray) -> Scores:
+        m, n = y0.shape
+        z, share = np.empty((m, n)), np.empty(m)
+
+        def part(lo: int) -> None:
+            rows = slice(lo, lo + _ROWS_PER_TASK)
+            z[rows], share[rows] = rank_normal(y0[rows], observed[rows])
+
+        on_cores(part, m, _ROWS_PER_TASK)
+        spectrum = rfft_rows(z, n)
+        power = spectrum.real**2 + spectrum.imag**2  # the events' side carries the weights
+        return cls(z, spectrum, power, share, observed, observed.sum(axis=1))
+
+    def subset(self, rows: np.ndarray | slice) -> Scores:
+        return Scores(
+            self.z[rows],
+            self.spectrum[rows],
+            self.power[rows],
+            self.tie_share[rows],
+            self.observed[rows],
+            self.count[rows],
+        )
+
+
+def _parseval_weights(n: int) -> np.ndarray:
+    """Weights of the rfft bins in a sum over the full spectrum: 2 but at 0 and Nyquist."""
+    w = np.full(n // 2 + 1, 2.0)
+    w[0] = 1.0
+    if n % 2 == 0:
+        w[-1] = 1.0
+    return w
+
+
+class EventSide:
+    """What one event set brings to every row's test, made once per set: the buckets where
+    the encoded events ``e`` (n,) differ from their most common value and by how much, the
+    centred events' common value ``base`` (``ec = base`` elsewhere), the conjugate spectra
+    of ``ec`` and ``ec^2``, the power spectrum of ``ec`` (Parseval-weighted), the blocks,
+    and whether the 2L+1 lag sums are gathered."""
+
+    def __init__(self, e: np.ndarray, max_lag: int) -> None:
+        e = np.asarray(e, dtype=float)
+        n = e.size
+        self.n, self.max_lag = n, max_lag
+        sparse = sparse_of(e)
+        self.positions = sparse.positions
+        self.weights = sparse.weights
+        self.base = sparse.base - float(e.mean())
+        ec = e - e.mean()
+        fe = rfft(ec, n)
+        self.conj = np.conj(fe)
+        self.conj_sq = np.conj(rfft(ec**2, n))
+        self.power = (fe.real**2 + fe.imag**2) * _parseval_weights(n)
+        self.mean_sq = float((ec**2).sum())
+        self.blocks: Blocks = blocks_of(self.positions, self.weights, max(1, max_lag))
+        self.gather = self.positions.size * (2 * max_lag + 1) <= GATHER_PER_BUCKET * n
+        self.index = (self.positions[:, None] + np.arange(-max_lag, max_lag + 1)[None, :]) % n
+
+
+def lag_sums(a: np.ndarray, spectrum: np.ndarray | None, side: EventSide) -> np.ndarray:
+    """``sum_i w_i a[:, (p_i + k) mod n]`` for k = -L..L, (rows, 2L+1): for rows ``a`` whose
+    sum is 0 this is ``sum_t ec[t] a[t + k]``. Gathered, or read off one inverse FFT a row
+    (``spectrum``: rfft of ``a``, needed then)."""
+    if side.gather or spectrum is None:
+        if not side.positions.size:
+            return np.zeros((a.shape[0], side.index.shape[1]))
+        sums: np.ndarray = np.einsum("rpw,p->rw", a[:, side.index], side.weights)
+        return sums
+    L = side.max_lag
+    full = irfft(side.conj[None, :] * spectrum, side.n, axis=1)
+    return np.concatenate([full[:, side.n - L :], full[:, : L + 1]], axis=1)
+
+
+def meeting_weight(observed: np.ndarray, side: EventSide) -> np.ndarray:
+    """``Q(k) = sum_t ec[t]^2 o[t + k]`` for k = -L..L (rows, 2L+1): the events' squared
+    weight meeting observed buckets at each lag."""
+    o = observed.astype(float)
+    count = o.sum(axis=1, keepdims=True)
+    if side.gather:
+        extra = (side.base + side.weights) ** 2 - side.base**2
+        if not side.positions.size:
+            return np.broadcast_to(side.base**2 * count, (o.shape[0], side.index.shape[1])).copy()
+        met: np.ndarray = side.base**2 * count + np.einsum("rpw,p->rw", o[:, side.index], extra)
+        return met
+    L = side.max_lag
+    full = irfft(side.conj_sq[None, :] * rfft(o, side.n, axis=1), side.n, axis=1)
+    return np.concatenate([full[:, side.n - L :], full[:, : L + 1]], axis=1)
+
+
+@dataclass
+class PerLag:
+    """One event set against some rows: each lag's statistic and p-values, each pair's."""
+
+    stat: np.ndarray  # (m, W) C(k) / sd(k): the per-lag z (NaN: undefined)
+    p: np.ndarray  # (m, W) per-lag p
+    q: np.ndarray  # (m, W) Sidak over the window
+    p_peak: np.ndarray  # (m,)
+    method: list[str]  # (m,) rank-normal or block-conv
+    p_exact: np.ndarray  # (m,) the exact all-shift count, NaN where not computed
+    check: np.ndarray  # (m,) bool: the exact count and the derived p_peak disagree
+    sd: np.ndarray  # (m,) the circular-shift sd of C over a complete circle
+
+
+def sidak(p: np.ndarray, width: np.ndarray | int) -> np.ndarray:
+    """``1 - (1 - p)^width``, accurate for tiny p, never 0 where p is not."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = -np.expm1(np.asarray(width) * np.log1p(-np.minimum(p, 1.0)))
+    return np.where(np.isnan(p), np.nan, np.maximum(out, np.minimum(p, np.finfo(float).tiny)))
+
+
+def per_lag(scores: Scores, side: EventSide, defined: np.ndarray) -> PerLag:
+    """The test of rows ``scores`` against one event set (see the module docstring);
+    ``defined`` (m, W): where the lag's r is defined (elsewhere p is NaN)."""
+    from scipy.special import ndtr
+
+    m = scores.z.shape[0]
+    n = side.n
+    width = 2 * side.max_lag + 1
+    c = lag_sums(scores.z, scores.spectrum, side)
+    var = (scores.power @ side.power) / float(n) ** 2  # mean over shifts of C^2
+    sd = np.sqrt(var)
+    scale = np.broadcast_to(sd[:, None], (m, width)).copy()
+    gaps = np.flatnonzero(scores.count < n)
+    if gaps.size:  # the events' weight meeting data at each lag, against its mean
+        q_lag = meeting_weight(scores.observed[gaps], side)
+        mean_q = side.mean_sq * scores.count[gaps, None] / n
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale[gaps] = sd[gaps, None] * np.sqrt(np.maximum(q_lag, 0.0) / mean_q)
+    ok = defined & (scale > 1e-12 * np.maximum(np.abs(c), 1.0))
+    stat = np.full((m, width), np.nan)
+    stat[ok] = c[ok] / scale[ok]
+    p = np.full((m, width), np.nan)
+    p[ok] = 2.0 * ndtr(-np.abs(stat[ok]))
+    method = ["rank-normal"] * m
+    few = side.blocks.count <= FEW_BLOCKS
+    for i in np.flatnonzero(few | (scores.tie_share >= TIED)).tolist():
+        row_c = np.where(defined[i], c[i], np.nan)
+        p[i] = block_conv_pvalues(scores.z[i], side.blocks, row_c)
+        method[i] = "block-conv"
+    p = np.where(np.isnan(p), np.nan, np.maximum(p, np.finfo(float).tiny))
+    lags_defined = np.isfinite(p).sum(axis=1)
+    q = sidak(p, lags_defined[:, None])
+    with np.errstate(invalid="ignore"):
+        best = np.where(np.isnan(q), np.inf, q).min(axis=1)
+    p_peak = np.where(lags_defined > 0, best, np.nan)
+    p_exact = np.full(m, np.nan)
+    check = np.zeros(m, dtype=bool)
+    rows = np.flatnonzero(np.nan_to_num(p_peak, nan=1.0) <= CHECK_BELOW)
+    if rows.size:
+        picked = [method[i] for i in rows.tolist()]
+        p_exact[rows], reach = exact_check(
+            scores.subset(rows), side, stat[rows], c[rows], picked, sd[rows]
+        )
+        check[rows] = (reach >= CHECK_REACH) & (p_peak[rows] < CHECK_RATIO * p_exact[rows])
+    return PerLag(stat, p, q, p_peak, method, p_exact, check, sd)
+
+
+def exact_check(
+    scores: Scores,
+    side: EventSide,
+    stat: np.ndarray,
+    c: np.ndarray,
+    method: list[str],
+    sd: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The exact all-shift count of each row's window peak (see the module docstring):
+    ``(1 + reach) / (1 + shifts)`` over the shifts further than 2L from the observed one
+    (every shift but it on a circle shorter than 4L+1), and the separate runs of positions
+    reaching it (:func:`clusters`). A ``block-conv``
+    row's peak is its largest |C|, a ``rank-normal`` row's the largest |C| / sd(k)."""
+    m, n = scores.z.shape
+    L = side.max_lag
+    circle = irfft(side.conj[None, :] * scores.spectrum, n, axis=1)  # C at every shift
+    scale = np.broadcast_to(sd[:, None], (m, n)).copy()
+    gaps = np.flatnonzero(scores.count < n)
+    block = np.array([name == "block-conv" for name in method], dtype=bool)
+    normal_gaps = [i for i in gaps.tolist() if not block[i]]
+    if normal_gaps:
+        rows = np.array(normal_gaps)
+        obs = scores.observed[rows].astype(float)
+        q_circle = irfft(side.conj_sq[None, :] * rfft(obs, n, axis=1), n, axis=1)
+        mean_q = side.mean_sq * scores.count[rows, None] / n
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale[rows] = sd[rows, None] * np.sqrt(np.maximum(q_circle, 0.0) / mean_q)
+    scale[block] = sd[block, None]  # block-conv tests C itself
+    with np.errstate(invalid="ignore", divide="ignore"):
+        zc = np.where(scale > 1e-12 * np.maximum(np.abs(circle), 1.0), circle / scale, 0.0)
+    defined = np.isfinite(stat)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        size = np.where(block[:, None], np.abs(c) / sd[:, None], np.abs(stat))
+    peak = np.where(defined, size, 0.0).max(axis=1)
+    threshold = peak - 1e-9 * np.maximum(peak, 1.0)
+    row, pos = where_2d(np.abs(zc) >= threshold[:, None])
+    reach, far = positions_reach(row, pos, (m, n), L)
+    groups = clusters(row, pos, m, n, 2 * L + 1)
+    if 4 * L + 1 > n:  # a short circle: every shift but the observed one
+        return (1.0 + reach) / n, groups
+    shifts = int(far_from_effect(n, L).sum())
+    return (1.0 + far) / (1.0 + shifts), groups
+
+
+def clusters(row: np.ndarray, pos: np.ndarray, m: int, n: int, width: int) -> np.ndarray:
+    """(m,) how many separate runs the positions of each row form around its circle (runs:
+    positions less than ``width`` apart), less the run holding position 0 (the observed
+    window's own). The reaching windows of one run overlap, so the count of shifts reaching
+    a value is about that many independent draws, not as many as the shifts."""
+    out = np.zeros(m)
+    if not pos.size:
+        return out
+    found = np.bincount(row, minlength=m)
+    first = np.cumsum(found) - found
+    following = np.empty_like(pos)
+    following[:-1] = pos[1:]
+    has = found > 0
+    following[first[has] + found[has] - 1] = pos[first[has]] + n
+    breaks = np.bincount(row, weights=(following - pos) >= width, minlength=m)
+    runs = np.where(has, np.maximum(breaks, 1), 0)
+    own = np.bincount(row, weights=np.minimum(pos, n - pos) <= width, minlength=m) > 0
+    out[:] = np.maximum(runs - own, 0)
+    return out
