@@ -8,11 +8,14 @@ with ``y[t + k]`` (the series k buckets after the events). Arrays in, arrays out
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import numpy as np
 
 from tscorr.analysis.kernels.cores import on_cores
 from tscorr.analysis.kernels.ranknormal import METHODS, EventSide, PerLag, Scores, per_lag
 from tscorr.analysis.kernels.significance import Significance
+from tscorr.analysis.kernels.slide import peak_columns
 from tscorr.analysis.kernels.xcorr import Prepared
 
 GATHER_BYTES = 2**22  # a chunk's gathered (rows, events, lags) array, at most about this
@@ -64,24 +67,26 @@ def null_band(prep: Prepared, side: EventSide, rows: slice, width: int) -> np.nd
     peak's (Sidak's two-sided level over ``width`` lags), sd being the circular-shift rms of
     the rows' ``ccf`` r (Parseval, from the raw spectra): a normal reading of the shift
     null on the data's own scale."""
-    from scipy.special import ndtri
-
     n = prep.n
     spectrum = np.fft.rfft(prep.y0[rows], n, axis=1)
     mean_sq = (spectrum.real**2 + spectrum.imag**2) @ side.power / float(n) ** 2
     sd_e = np.sqrt(side.mean_sq / n)
     with np.errstate(invalid="ignore", divide="ignore"):
         sd_r = np.sqrt(mean_sq) / n / (sd_e * prep.sd_y[rows])
-    lag_level = float(ndtri(0.975))
-    peak_level = float(ndtri(1.0 - (1.0 - 0.95 ** (1.0 / width)) / 2.0))
+    normal = NormalDist()
+    lag_level = normal.inv_cdf(0.975)
+    peak_level = normal.inv_cdf(1.0 - (1.0 - 0.95 ** (1.0 / width)) / 2.0)
     return np.column_stack([lag_level * sd_r, peak_level * sd_r])
 
 
 def derived_test(
-    prep: Prepared, e: np.ndarray, chunk_rows: int = 128, band: bool = True
+    prep: Prepared, e: np.ndarray, chunk_rows: int = 128, every_lag: bool = True
 ) -> Significance:
     """r, per-lag p, Sidak-adjusted q, ``p_peak``, the method and the exact check of every
-    row of ``prep`` against events ``e`` (n,); ``band``: the null band of each row too."""
+    row of ``prep`` against events ``e`` (n,). ``every_lag``: p and q at every lag and the
+    null band of each row; else p and q at the stored peak row's column
+    (:func:`peak_columns`) and the smallest p's only (NaN elsewhere), no band."""
+    band = every_lag
     L, n = prep.max_lag, prep.n
     m = len(prep.sd_y)
     width = 2 * L + 1
@@ -97,7 +102,8 @@ def derived_test(
     def chunk(lo: int) -> tuple[np.ndarray, PerLag, np.ndarray | None]:
         rows = slice(lo, min(lo + step, m))
         r = ccf_by_gather(prep, side, rows) if r_all is None else r_all[rows]
-        got = per_lag(scores.subset(rows), side, ~np.isnan(r))
+        at = None if every_lag else peak_columns(r, L)
+        got = per_lag(scores.subset(rows), side, ~np.isnan(r), at)
         return r, got, null_band(prep, side, rows, width) if band else None
 
     done = on_cores(chunk, m, step)

@@ -24,18 +24,10 @@ from tscorr.analysis.kernels.significance import (
     assess,
     derived_applies,
 )
+from tscorr.analysis.kernels.slide import peak_columns
 from tscorr.analysis.kernels.xcorr import Prepared
 
-
-def peak_columns(r: np.ndarray, max_lag: int) -> np.ndarray:
-    """Each row's peak column as the ``xcorr_peaks`` view picks it: the largest ``|r|``, ties
-    to the smaller ``|lag|``, then the negative lag; lag 0 where every r is undefined."""
-    lag = np.arange(-max_lag, max_lag + 1)
-    preference = np.lexsort((lag, np.abs(lag)))  # by |lag|, then lag
-    a = np.where(np.isnan(r), -1.0, np.abs(r))[:, preference]
-    best = a.max(axis=1, keepdims=True)
-    out: np.ndarray = preference[np.argmax(a == best, axis=1)]
-    return out
+__all__ = ["Assessed", "assess_pairs", "from_significance", "peak_columns"]
 
 
 @dataclass
@@ -105,7 +97,7 @@ def assess_pairs(
     if derived:
         from tscorr.analysis.kernels.derived import derived_test
 
-        sig = derived_test(prep, e, chunk_rows, band=detail == "all")
+        sig = derived_test(prep, e, chunk_rows, every_lag=detail == "all")
         return from_significance(sig, L, keep=detail == "all")
     sig = assess(
         e, prep.y0, L, prep.estimator, test, n_surrogates, seed, prep=prep, chunk_rows=chunk_rows

@@ -94,3 +94,14 @@ def positions_reach(
     covered = np.cumsum(diff.reshape(m, cols), axis=1)[:, :-1] > 0
     near = covered.sum(axis=1) - covered[:, 2 * max_lag]  # shift 0 is not a draw
     return reach, reach - near
+
+
+def peak_columns(r: np.ndarray, max_lag: int) -> np.ndarray:
+    """Each row's peak column as the ``xcorr_peaks`` view picks it: the largest ``|r|``, ties
+    to the smaller ``|lag|``, then the negative lag; lag 0 where every r is undefined."""
+    lag = np.arange(-max_lag, max_lag + 1)
+    preference = np.lexsort((lag, np.abs(lag)))  # by |lag|, then lag
+    a = np.where(np.isnan(r), -1.0, np.abs(r))[:, preference]
+    best = a.max(axis=1, keepdims=True)
+    out: np.ndarray = preference[np.argmax(a == best, axis=1)]
+    return out
