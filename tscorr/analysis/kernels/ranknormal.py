@@ -15,9 +15,10 @@ is assumed about the series: a trend, a cycle, heavy tails or autocorrelation ar
 * **Its exact circular-shift variance.** Over the n shifts C has mean 0 and mean square
   ``sum_f |E_f|^2 |Z_f|^2 / n^2`` (Parseval), a product of the two power spectra: one
   matrix product per block of series and event set, no inverse transform. A row with gaps
-  scales it by the events' weight meeting observed buckets at that lag against the mean
-  over shifts (``Q(k) / mean Q``), so that a lag whose events fall on missing buckets is
-  not judged against shifts where they all meet data.
+  gets the variance of C(k) given which events meet data at lag k, from the scores'
+  autocovariance over observed pairs (:func:`gap_scale`), so that a lag whose events fall
+  on missing buckets is not judged against shifts where they all meet data, and the events
+  that do meet data carry their full weight.
 * **Per-lag p** (``p_value``): ``rank-normal``, the normal tail ``2 Phi(-|C(k)| / sd(k))``,
   where the scores are continuous enough; ``block-conv`` (:mod:`.blockconv`), exact under
   "event blocks fall at independent uniform positions", where a row's most common value
@@ -300,11 +301,8 @@ def per_lag(
     sd = np.sqrt(var)
     scale = np.broadcast_to(sd[:, None], (m, width)).copy()
     gaps = np.flatnonzero(scores.count < n)
-    if gaps.size:  # the events' weight meeting data at each lag, against its mean
-        q_lag = meeting_weight(scores.observed[gaps], side)
-        mean_q = side.mean_sq * scores.count[gaps, None] / n
-        with np.errstate(invalid="ignore", divide="ignore"):
-            scale[gaps] = sd[gaps, None] * np.sqrt(np.maximum(q_lag, 0.0) / mean_q)
+    if gaps.size:
+        scale[gaps] = gap_scale(scores.subset(gaps), side, sd[gaps])
     ok = defined & (scale > 1e-12 * np.maximum(np.abs(c), 1.0))
     stat = np.full((m, width), np.nan)
     stat[ok] = c[ok] / scale[ok]
@@ -337,25 +335,58 @@ def per_lag(
     if rows.size:
         picked = [method[i] for i in rows.tolist()]
         p_exact[rows], reach = exact_check(
-            scores.subset(rows), side, stat[rows], c[rows], picked, sd[rows]
+            scores.subset(rows), side, stat[rows], picked, sd[rows]
         )
         check[rows] = (reach >= CHECK_REACH) & (p_peak[rows] < CHECK_RATIO * p_exact[rows])
     return PerLag(stat, p, q, p_peak, method, p_exact, check, sd)
+
+
+PAIRWISE_EVENTS = 400  # events up to which a gappy row's variance is a quadratic form per lag
+
+
+def gap_scale(scores: Scores, side: EventSide, sd: np.ndarray) -> np.ndarray:
+    """(rows, 2L+1) the sd of ``C(k)`` for rows with gaps, given which events meet data at
+    lag k: ``C(k) = sum_i w_i z[p_i + k]`` (z is 0 at a missing bucket), so its variance is
+    ``sum_ij a_i a_j gamma(p_i - p_j)`` with ``a_i = w_i o[p_i + k]`` and ``gamma`` the
+    scores' circular autocovariance over the pairs observed at that separation (two inverse
+    FFTs a row). A complete row's is the same sum with every ``o = 1``: the Parseval variance
+    (:func:`per_lag`). With more than :data:`PAIRWISE_EVENTS` events (the quadratic forms
+    cost events^2 a lag), the Parseval sd scaled by ``sqrt(Q(k) / mean Q)``, Q the events'
+    squared weight meeting data."""
+    n = side.n
+    if not side.gather or side.positions.size > PAIRWISE_EVENTS:
+        q_lag = meeting_weight(scores.observed, side)
+        mean_q = side.mean_sq * scores.count[:, None] / n
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out: np.ndarray = sd[:, None] * np.sqrt(np.maximum(q_lag, 0.0) / mean_q)
+        return out
+    o = scores.observed.astype(float)
+    fo = rfft(o, n, axis=1)
+    lagged = irfft(scores.spectrum.real**2 + scores.spectrum.imag**2, n, axis=1)
+    pairs = np.rint(irfft(fo.real**2 + fo.imag**2, n, axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gamma = np.where(pairs > 0, lagged / np.maximum(pairs, 1.0), 0.0)
+    apart = (side.positions[:, None] - side.positions[None, :]) % n
+    a = side.weights[None, :, None] * o[:, side.index]  # (rows, events, lags)
+    var = np.einsum("rpw,rpq,rqw->rw", a, gamma[:, apart], a, optimize=True)
+    return np.sqrt(np.maximum(var, 0.0))
 
 
 def exact_check(
     scores: Scores,
     side: EventSide,
     stat: np.ndarray,
-    c: np.ndarray,
     method: list[str],
     sd: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The exact all-shift count of each row's window peak (see the module docstring):
     ``(1 + reach) / (1 + shifts)`` over the shifts further than 2L from the observed one
     (every shift but it on a circle shorter than 4L+1), and the separate runs of positions
-    reaching it (:func:`clusters`). A ``block-conv``
-    row's peak is its largest |C|, a ``rank-normal`` row's the largest |C| / sd(k)."""
+    reaching it (:func:`clusters`). The statistic on the circle: ``|C| / sd`` (``block-conv``
+    rows and complete ones: the per-lag test's order), ``|C(s)| / (sd sqrt(Q(s) / mean Q))``
+    for ``rank-normal`` rows with gaps (the events' squared weight meeting data at shift s
+    against its mean: a proxy of their gap-aware variance, which costs a quadratic form per
+    shift); ``stat``: NaN at the lags that are not defined (they are not the peak)."""
     m, n = scores.z.shape
     L = side.max_lag
     circle = irfft(side.conj[None, :] * scores.spectrum, n, axis=1)  # C at every shift
@@ -373,10 +404,8 @@ def exact_check(
     scale[block] = sd[block, None]  # block-conv tests C itself
     with np.errstate(invalid="ignore", divide="ignore"):
         zc = np.where(scale > 1e-12 * np.maximum(np.abs(circle), 1.0), circle / scale, 0.0)
-    defined = np.isfinite(stat)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        size = np.where(block[:, None], np.abs(c) / sd[:, None], np.abs(stat))
-    peak = np.where(defined, size, 0.0).max(axis=1)
+    taus = np.arange(-L, L + 1) % n
+    peak = np.where(np.isfinite(stat), np.abs(zc[:, taus]), 0.0).max(axis=1)
     threshold = peak - 1e-9 * np.maximum(peak, 1.0)
     row, pos = where_2d(np.abs(zc) >= threshold[:, None])
     reach, far = positions_reach(row, pos, (m, n), L)
