@@ -73,7 +73,7 @@ def test_lag_sums_variance_and_meeting_weight_by_brute_force(count: int, lag: in
     assert side.gather == (count == 3)
     ec = e - e.mean()
     circle = np.array([[ec @ np.roll(z, -s) for s in range(n)] for z in scores.z])
-    c = lag_sums(scores.z, scores.spectrum, side)
+    c = lag_sums(scores.z, side)
     np.testing.assert_allclose(c, circle[:, np.arange(-lag, lag + 1) % n], atol=1e-10)
     var = scores.power @ side.power / n**2
     np.testing.assert_allclose(var, (circle**2).mean(axis=1), rtol=1e-10)
@@ -170,7 +170,10 @@ def test_the_rule_picks_block_conv_at_its_boundaries() -> None:
     spread = np.zeros(n)
     spread[np.arange(10, n - 10, 97)] = 1.0  # ten blocks
     assert derived_test(prep, spread).method == ["rank-normal", "block-conv"]
-    for blocks, name in ((ranknormal.FEW_BLOCKS, "block-conv"), (ranknormal.FEW_BLOCKS + 1, "rank-normal")):
+    for blocks, name in (
+        (ranknormal.FEW_BLOCKS, "block-conv"),
+        (ranknormal.FEW_BLOCKS + 1, "rank-normal"),
+    ):
         few = np.zeros(n)
         few[np.arange(blocks) * 200 + 50] = 1.0
         few[np.arange(blocks) * 200 + 51] = 1.0  # each block two events

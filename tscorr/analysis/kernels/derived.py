@@ -23,16 +23,15 @@ TEST_NAME = "per-lag circular-shift null on rank-normal scores; Sidak over the l
 
 
 def scores_of(prep: Prepared) -> Scores:
-    """The rows' rank-normal scores and spectra, made once per block and kept with
+    """The rows' rank-normal scores and power spectra, made once per block and kept with
     ``prep`` (a :meth:`Prepared.subset` slices them with the rest)."""
     cache = prep._cache
     if "scores" not in cache:
         made = Scores.of(prep.y0, prep.observed)
-        cache["scores"], cache["score_spectrum"] = made.z, made.spectrum
+        cache["scores"] = made.z
         cache["score_power"], cache["tie_share"] = made.power, made.tie_share
     return Scores(
         cache["scores"],
-        cache["score_spectrum"],
         cache["score_power"],
         cache["tie_share"],
         prep.observed,

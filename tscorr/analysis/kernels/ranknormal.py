@@ -41,6 +41,7 @@ Arrays in, arrays out; column j of every (m, 2L+1) array is lag ``j - L``.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -63,31 +64,41 @@ METHODS = ("rank-normal", "block-conv")
 _ROWS_PER_TASK = 64  # rows ranked at a time, on every core
 
 
+@functools.lru_cache(maxsize=4096)
+def _half_rank_scores(count: int) -> np.ndarray:
+    """``Phi^-1((r - 1/2) / count)`` for every average rank r = 1, 1.5, 2, ..., count (index
+    ``2 r - 2``): a row's scores are read off this table, not computed bucket by bucket."""
+    ranks = np.arange(1, 2 * count) / 2.0 + 0.5
+    out = normal_quantile((ranks - 0.5) / count)
+    out.flags.writeable = False
+    return out
+
+
 def rank_normal(y0: np.ndarray, observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rank-normal scores of each row's observed buckets, centred and of unit variance
     over them, 0 where a bucket is missing; and each row's tie share (the share of its
     observed buckets holding its most common value). Ranks are averaged over ties, as
-    ``scipy.stats.rankdata`` gives them (one sort of the rows, not rankdata's per-row work)."""
+    ``scipy.stats.rankdata`` gives them (one sort of the rows)."""
     m, n = y0.shape
     # a missing bucket ranks last (it scores 0 below): the observed ones rank 1..count
     masked = np.where(observed, y0, np.inf)
-    order = np.argsort(masked, axis=1, kind="stable")
+    order = np.argsort(masked, axis=1)
     ordered = np.take_along_axis(masked, order, axis=1)
     fresh = np.ones((m, n), dtype=bool)
     fresh[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
     fresh[~np.isfinite(ordered)] = True  # a missing bucket is no tie
     starts = np.flatnonzero(fresh.ravel())
-    ends = np.append(starts[1:], m * n)  # one past each run
-    lengths = ends - starts
-    # a run's average rank, within its row: (first + last) / 2 + 1 (0-based first, last)
-    middle = (starts % n) + (lengths - 1) / 2.0 + 1.0
-    ranks_sorted = np.repeat(middle, lengths).reshape(m, n)
-    ranks = np.empty((m, n))
-    np.put_along_axis(ranks, order, ranks_sorted, axis=1)
+    lengths = np.diff(np.append(starts, m * n))
+    # a run's average rank within its row, doubled: first + last + 2 (0-based first, last)
+    doubled = 2 * (starts % n) + lengths + 1
     count = observed.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = normal_quantile((ranks - 0.5) / np.maximum(count, 1)[:, None])
-    z[~observed] = 0.0
+    z = np.zeros((m, n))
+    sorted_scores = np.repeat(doubled, lengths).reshape(m, n)
+    for i in range(m):
+        k = int(count[i])
+        if k:
+            row = sorted_scores[i, :k]
+            z[i, order[i, :k]] = _half_rank_scores(k)[row - 2]
     with np.errstate(invalid="ignore", divide="ignore"):
         z -= np.where(observed, (z.sum(axis=1) / np.maximum(count, 1))[:, None], 0.0)
         sd = np.sqrt((z**2).sum(axis=1) / np.maximum(count, 1))
@@ -100,12 +111,11 @@ def rank_normal(y0: np.ndarray, observed: np.ndarray) -> tuple[np.ndarray, np.nd
 
 @dataclass
 class Scores:
-    """Rows' scores made once for every event set: the scores ``z`` (m, n), their circular
-    spectra (m, n//2+1), power spectra (:class:`EventSide` weights its own for Parseval),
+    """Rows' scores made once for every event set: the scores ``z`` (m, n), their power
+    spectra (m, n//2+1; :class:`EventSide` weights its own for Parseval),
     the tie share, the observed buckets and each row's count of them."""
 
     z: np.ndarray
-    spectrum: np.ndarray
     power: np.ndarray
     tie_share: np.ndarray
     observed: np.ndarray
@@ -121,14 +131,13 @@ class Scores:
             z[rows], share[rows] = rank_normal(y0[rows], observed[rows])
 
         on_cores(part, m, _ROWS_PER_TASK)
-        spectrum = rfft_rows(z, n)
+        spectrum = rfft_rows(z, n)  # kept as its power alone (an inverse FFT remakes it)
         power = spectrum.real**2 + spectrum.imag**2  # the events' side carries the weights
-        return cls(z, spectrum, power, share, observed, observed.sum(axis=1))
+        return cls(z, power, share, observed, observed.sum(axis=1))
 
     def subset(self, rows: np.ndarray | slice) -> Scores:
         return Scores(
             self.z[rows],
-            self.spectrum[rows],
             self.power[rows],
             self.tie_share[rows],
             self.observed[rows],
@@ -171,17 +180,17 @@ class EventSide:
         self.index = (self.positions[:, None] + np.arange(-max_lag, max_lag + 1)[None, :]) % n
 
 
-def lag_sums(a: np.ndarray, spectrum: np.ndarray | None, side: EventSide) -> np.ndarray:
+def lag_sums(a: np.ndarray, side: EventSide) -> np.ndarray:
     """``sum_i w_i a[:, (p_i + k) mod n]`` for k = -L..L, (rows, 2L+1): for rows ``a`` whose
-    sum is 0 this is ``sum_t ec[t] a[t + k]``. Gathered, or read off one inverse FFT a row
-    (``spectrum``: rfft of ``a``, needed then)."""
-    if side.gather or spectrum is None:
+    sum is 0 this is ``sum_t ec[t] a[t + k]``. Gathered at the events, or (many events)
+    read off one forward and one inverse FFT a row."""
+    if side.gather:
         if not side.positions.size:
             return np.zeros((a.shape[0], side.index.shape[1]))
         sums: np.ndarray = np.einsum("rpw,p->rw", a[:, side.index], side.weights)
         return sums
     L = side.max_lag
-    full = irfft(side.conj[None, :] * spectrum, side.n, axis=1)
+    full = irfft(side.conj[None, :] * rfft(a, side.n, axis=1), side.n, axis=1)
     return np.concatenate([full[:, side.n - L :], full[:, : L + 1]], axis=1)
 
 
@@ -296,7 +305,7 @@ def per_lag(
     m = scores.z.shape[0]
     n = side.n
     width = 2 * side.max_lag + 1
-    c = lag_sums(scores.z, scores.spectrum, side)
+    c = lag_sums(scores.z, side)
     var = (scores.power @ side.power) / float(n) ** 2  # mean over shifts of C^2
     sd = np.sqrt(var)
     scale = np.broadcast_to(sd[:, None], (m, width)).copy()
@@ -334,9 +343,7 @@ def per_lag(
     rows = np.flatnonzero(np.nan_to_num(p_peak, nan=1.0) <= CHECK_BELOW)
     if rows.size:
         picked = [method[i] for i in rows.tolist()]
-        p_exact[rows], reach = exact_check(
-            scores.subset(rows), side, stat[rows], picked, sd[rows]
-        )
+        p_exact[rows], reach = exact_check(scores.subset(rows), side, stat[rows], picked, sd[rows])
         check[rows] = (reach >= CHECK_REACH) & (p_peak[rows] < CHECK_RATIO * p_exact[rows])
     return PerLag(stat, p, q, p_peak, method, p_exact, check, sd)
 
@@ -362,7 +369,7 @@ def gap_scale(scores: Scores, side: EventSide, sd: np.ndarray) -> np.ndarray:
         return out
     o = scores.observed.astype(float)
     fo = rfft(o, n, axis=1)
-    lagged = irfft(scores.spectrum.real**2 + scores.spectrum.imag**2, n, axis=1)
+    lagged = irfft(scores.power, n, axis=1)
     pairs = np.rint(irfft(fo.real**2 + fo.imag**2, n, axis=1))
     with np.errstate(invalid="ignore", divide="ignore"):
         gamma = np.where(pairs > 0, lagged / np.maximum(pairs, 1.0), 0.0)
@@ -389,7 +396,7 @@ def exact_check(
     shift); ``stat``: NaN at the lags that are not defined (they are not the peak)."""
     m, n = scores.z.shape
     L = side.max_lag
-    circle = irfft(side.conj[None, :] * scores.spectrum, n, axis=1)  # C at every shift
+    circle = irfft(side.conj[None, :] * rfft(scores.z, n, axis=1), n, axis=1)  # C, every shift
     scale = np.broadcast_to(sd[:, None], (m, n)).copy()
     gaps = np.flatnonzero(scores.count < n)
     block = np.array([name == "block-conv" for name in method], dtype=bool)
