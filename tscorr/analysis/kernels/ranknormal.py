@@ -375,7 +375,7 @@ def gap_scale(scores: Scores, side: EventSide, sd: np.ndarray) -> np.ndarray:
         gamma = np.where(pairs > 0, lagged / np.maximum(pairs, 1.0), 0.0)
     apart = (side.positions[:, None] - side.positions[None, :]) % n
     a = side.weights[None, :, None] * o[:, side.index]  # (rows, events, lags)
-    var = np.einsum("rpw,rpq,rqw->rw", a, gamma[:, apart], a, optimize=True)
+    var: np.ndarray = np.einsum("rpw,rpq,rqw->rw", a, gamma[:, apart], a, optimize=True)
     return np.sqrt(np.maximum(var, 0.0))
 
 
