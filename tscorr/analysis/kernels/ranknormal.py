@@ -375,8 +375,9 @@ def gap_scale(scores: Scores, side: EventSide, sd: np.ndarray) -> np.ndarray:
         gamma = np.where(pairs > 0, lagged / np.maximum(pairs, 1.0), 0.0)
     apart = (side.positions[:, None] - side.positions[None, :]) % n
     a = side.weights[None, :, None] * o[:, side.index]  # (rows, events, lags)
-    var: np.ndarray = np.einsum("rpw,rpq,rqw->rw", a, gamma[:, apart], a, optimize=True)
-    return np.sqrt(np.maximum(var, 0.0))
+    var = np.einsum("rpw,rpq,rqw->rw", a, gamma[:, apart], a, optimize=True)
+    out: np.ndarray = np.sqrt(np.maximum(var, 0.0))
+    return out
 
 
 def exact_check(
