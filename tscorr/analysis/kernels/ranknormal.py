@@ -376,8 +376,8 @@ def gap_scale(scores: Scores, side: EventSide, sd: np.ndarray) -> np.ndarray:
     apart = (side.positions[:, None] - side.positions[None, :]) % n
     a = side.weights[None, :, None] * o[:, side.index]  # (rows, events, lags)
     var = np.einsum("rpw,rpq,rqw->rw", a, gamma[:, apart], a, optimize=True)
-    out: np.ndarray = np.sqrt(np.maximum(var, 0.0))
-    return out
+    sd_k: np.ndarray = np.sqrt(np.maximum(var, 0.0))
+    return sd_k
 
 
 def exact_check(
