@@ -245,3 +245,31 @@ def test_the_check_flags_a_normal_tail_where_ties_make_it_too_thin(
         flags[rule], small[rule] = count, below
     assert small[True] <= 6 and flags[True] == 0  # 1,200 null pairs: about 1.2 expected
     assert small[False] > 3 * max(small[True], 1) and flags[False] >= 3
+
+
+def test_with_gaps_block_conv_conditions_on_the_events_meeting_data() -> None:
+    """Two single events on a row with a gap: at a lag where both meet data, S is the sum of
+    two draws from the observed scores; where one falls in the gap, one draw (the missing
+    bucket adds 0 and is no draw). Both enumerated exactly."""
+    rng = np.random.default_rng(13)
+    n, lag = 60, 3
+    y = rng.poisson(0.7, n).astype(float)
+    observed = np.ones(n, dtype=bool)
+    observed[20:30] = False
+    z, _ = rank_normal(np.where(observed, y, 0.0)[None, :], observed[None, :])
+    z = z[0]
+    positions = np.array([10, 18])  # the second meets the gap at lags +2 and +3
+    blocks = blocks_of(positions, np.ones(2), gap=2)
+    k = np.arange(-lag, lag + 1)
+    stat = np.array([z[(10 + j) % n] + z[(18 + j) % n] for j in k])
+    got = block_conv_pvalues(z, blocks, stat, observed)
+    seen = z[observed]
+    one = np.abs(seen)
+    two = np.abs(np.add.outer(seen, seen)).ravel()
+    for j, lag_k in enumerate(k):
+        both = observed[(10 + lag_k) % n] and observed[(18 + lag_k) % n]
+        null = two if both else one
+        sd = np.sqrt(np.mean(null**2))
+        exact = np.mean(null >= abs(stat[j]) - 1e-12)
+        looser = np.mean(null >= abs(stat[j]) - 2 * blockconv.ROUNDING * sd)
+        assert exact - 1e-9 <= got[j] <= looser + 1e-9, (lag_k, got[j], exact)

@@ -41,12 +41,14 @@ _THETAS = np.geomspace(0.02, 50.0, 60)  # theta, in units of a / var(S), tried f
 class Blocks:
     """An event set cut into blocks: each block's offsets from its first event and the
     weights there; ``start``: each block's first bucket. Single events of one weight are
-    kept apart as ``singles`` (weight -> count), since they share one histogram."""
+    kept apart as ``singles`` (weight -> count; ``single_at``: their buckets), since they
+    share one histogram."""
 
     start: list[int]
     offsets: list[np.ndarray]
     weights: list[np.ndarray]
     singles: dict[float, int]
+    single_at: dict[float, np.ndarray]  # weight -> the single events' buckets
 
     @property
     def count(self) -> int:
@@ -60,18 +62,21 @@ def blocks_of(positions: np.ndarray, weights: np.ndarray, gap: int) -> Blocks:
     offsets: list[np.ndarray] = []
     block_weights: list[np.ndarray] = []
     singles: dict[float, int] = {}
+    at: dict[float, list[int]] = {}
     if positions.size == 0:
-        return Blocks(start, offsets, block_weights, singles)
+        return Blocks(start, offsets, block_weights, singles, {})
     breaks = np.flatnonzero(np.diff(positions) >= max(gap, 1)) + 1
     for pos, w in zip(np.split(positions, breaks), np.split(weights, breaks), strict=True):
         if pos.size == 1:
             key = float(w[0])
             singles[key] = singles.get(key, 0) + 1
+            at.setdefault(key, []).append(int(pos[0]))
         else:
             start.append(int(pos[0]))
             offsets.append(pos - pos[0])
             block_weights.append(w)
-    return Blocks(start, offsets, block_weights, singles)
+    single_at = {key: np.array(found) for key, found in at.items()}
+    return Blocks(start, offsets, block_weights, singles, single_at)
 
 
 def block_values(z: np.ndarray, offsets: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -98,19 +103,62 @@ def _chernoff(
     return float(np.exp(min(0.0, float(log_bound.min()))))
 
 
-def block_conv_pvalues(z: np.ndarray, blocks: Blocks, stat: np.ndarray) -> np.ndarray:
+def block_conv_pvalues(
+    z: np.ndarray, blocks: Blocks, stat: np.ndarray, observed: np.ndarray | None = None
+) -> np.ndarray:
     """Two-sided p-values ``P(|S| >= |stat_k|)`` for one row, S the sum of the blocks at
     independent uniform positions (see the module docstring). ``z`` (n,): the row's centred
-    scores; ``stat`` (2L+1,): each lag's observed ``C(k)`` (NaN: undefined, kept NaN)."""
+    scores; ``stat`` (2L+1,): each lag's observed ``C(k)`` (NaN: undefined, kept NaN).
+
+    ``observed`` (n,): a row with gaps is tested, lag by lag, conditional on how many of each
+    block's events meet data there (a single event that meets data against the observed
+    buckets only; one that does not adds 0): landing on data is not itself evidence, and a
+    censored series' missing days (low, not neutral) never count as draws of the null."""
     n = z.size
-    hist_values: list[np.ndarray] = []  # each distinct block's values, and its count
-    counts: list[int] = []
-    for weight, c in blocks.singles.items():
-        hist_values.append(weight * z)
-        counts.append(c)
-    for o, w in zip(blocks.offsets, blocks.weights, strict=True):
-        hist_values.append(block_values(z, o, w))
-        counts.append(1)
+    width = stat.size
+    if observed is None or observed.all():
+        values: list[np.ndarray] = [w * z for w in blocks.singles]
+        counts = list(blocks.singles.values())
+        for o, w in zip(blocks.offsets, blocks.weights, strict=True):
+            values.append(block_values(z, o, w))
+            counts.append(1)
+        return _sum_tail(values, counts, stat)
+    lag = np.arange(width) - (width - 1) // 2
+    o_float = observed.astype(float)
+    seen = z[observed]
+    signature: list[tuple[int, ...]] = []
+    met_singles = [
+        observed[(at[:, None] + lag[None, :]) % n].sum(axis=0) for at in blocks.single_at.values()
+    ]
+    meets = [block_values(o_float, o, np.ones(o.size)) for o in blocks.offsets]
+    met_blocks = [
+        np.rint(m[(s + lag) % n]).astype(int) for m, s in zip(meets, blocks.start, strict=True)
+    ]
+    for k in range(width):
+        signature.append(tuple(int(x[k]) for x in met_singles + met_blocks))
+    out = np.full(width, np.nan)
+    slid = [block_values(z, o, w) for o, w in zip(blocks.offsets, blocks.weights, strict=True)]
+    for key in dict.fromkeys(signature):
+        lags = np.array([k for k in range(width) if signature[k] == key])
+        values, counts = [], []
+        for weight, c in zip(blocks.single_at, key[: len(met_singles)], strict=True):
+            if c:
+                values.append(weight * seen)
+                counts.append(c)
+        for x, m, c in zip(slid, meets, key[len(met_singles) :], strict=True):
+            if c:
+                values.append(x[np.rint(m) == c])
+                counts.append(1)
+        if not values:  # no event meets data at these lags: C is 0, nothing to test
+            out[lags] = np.where(np.isfinite(stat[lags]), 1.0, np.nan)
+            continue
+        out[lags] = _sum_tail(values, counts, stat[lags])
+    return out
+
+
+def _sum_tail(hist_values: list[np.ndarray], counts: list[int], stat: np.ndarray) -> np.ndarray:
+    """``P(|S| >= |stat|)``, S the sum of ``counts`` independent draws from each of the
+    equally likely ``hist_values`` (see the module docstring)."""
     out = np.full(stat.shape, np.nan)
     ok = np.isfinite(stat)
     if not hist_values or not ok.any():
@@ -136,7 +184,7 @@ def block_conv_pvalues(z: np.ndarray, blocks: Blocks, stat: np.ndarray) -> np.nd
     grid_w: list[np.ndarray] = []
     for v, lo, c in zip(hist_values, lows, counts, strict=True):
         idx = np.rint((v - lo) / step).astype(np.int64)
-        mass = np.bincount(idx, minlength=1) / n
+        mass = np.bincount(idx, minlength=1) / v.size
         spectrum *= rfft(mass, grid) ** c
         used = np.flatnonzero(mass)
         grid_x.append(lo + used * step)

@@ -331,7 +331,8 @@ def per_lag(
     few = side.blocks.count <= FEW_BLOCKS
     for i in np.flatnonzero(few | (scores.tie_share >= TIED)).tolist():
         row_c = np.where(defined[i], c[i], np.nan)
-        p[i] = block_conv_pvalues(scores.z[i], side.blocks, row_c)
+        gappy = scores.observed[i] if scores.count[i] < n else None
+        p[i] = block_conv_pvalues(scores.z[i], side.blocks, row_c, gappy)
         lags_defined[i] = np.isfinite(p[i]).sum()
         top[i] = np.argmin(np.where(np.isfinite(p[i]), p[i], np.inf))
         method[i] = "block-conv"
