@@ -33,7 +33,9 @@ from tscorr.analysis.kernels.fourier import irfft, rfft
 CONV_FLOOR = 1e-10  # a convolved tail below this is read from the Chernoff bound instead
 ROUNDING = 0.05  # the grid's rounding moves the sum by at most this many of its sd
 MAX_GRID = 2**18  # bins of the common grid, at most
-MIN_GRID = 2**14  # ... and at least
+MIN_GRID = 2**14  # ... and at least, for up to FEW_FOR_FINE blocks
+MIN_GRID_MANY = 2**10  # ... for more (their rounding bound sets the step)
+FEW_FOR_FINE = 8
 _THETAS = np.geomspace(0.02, 50.0, 60)  # theta, in units of a / var(S), tried for the bound
 
 
@@ -172,41 +174,47 @@ def _sum_tail(hist_values: list[np.ndarray], counts: list[int], stat: np.ndarray
     if sd <= 0.0 or whole <= 0.0:
         out[ok] = 1.0
         return out
-    # total rounding B h / 2 at most ROUNDING sd, and no coarser than MIN_GRID bins allow
-    # (few blocks: the rounding would otherwise merge the largest values, which decide p)
-    step = min(ROUNDING * 2.0 * sd / total, whole / (MIN_GRID - total - 2))
+    # total rounding B h / 2 at most ROUNDING sd; few blocks: no coarser than MIN_GRID bins
+    # allow (the rounding would otherwise merge the largest values, which decide p)
+    finest = MIN_GRID if total <= FEW_FOR_FINE else MIN_GRID_MANY
+    step = min(ROUNDING * 2.0 * sd / total, whole / (finest - total - 2))
     bins = int(np.ceil(whole / step)) + total + 2
     grid = min(MAX_GRID, 1 << (bins - 1).bit_length())
     step = max(step, whole / (grid - total - 2))
     shift = total * step / 2.0  # the grid's sum is within this of the true sum
-    spectrum = np.ones(grid // 2 + 1, dtype=np.complex128)
+    masses = np.zeros((len(hist_values), grid))
     grid_x: list[np.ndarray] = []
     grid_w: list[np.ndarray] = []
-    for v, lo, c in zip(hist_values, lows, counts, strict=True):
+    for j, (v, lo) in enumerate(zip(hist_values, lows, strict=True)):
         idx = np.rint((v - lo) / step).astype(np.int64)
         mass = np.bincount(idx, minlength=1) / v.size
-        spectrum *= rfft(mass, grid) ** c
+        masses[j, : mass.size] = mass
         used = np.flatnonzero(mass)
         grid_x.append(lo + used * step)
         grid_w.append(mass[used])
+    spectra = rfft(masses, grid, axis=1)  # every distinct block in one call
+    spectrum = np.prod(spectra ** np.array(counts)[:, None], axis=0)
     pmf = np.maximum(irfft(spectrum, grid), 0.0)
     origin = sum(lo * c for lo, c in zip(lows, counts, strict=True))  # the grid's first sum
-    above = np.cumsum(pmf[::-1])[::-1]  # P(S_grid >= origin + j h)
-    below = np.cumsum(pmf)  # P(S_grid <= origin + j h)
+    above = np.append(np.cumsum(pmf[::-1])[::-1], 0.0)  # P(S_grid >= origin + j h)
+    below = np.concatenate([[0.0], np.cumsum(pmf)])  # P(S_grid <= origin + (j - 1) h)
     a = np.abs(stat[ok]) - shift
-    p = np.ones(a.shape)
-    for j, level in enumerate(a.tolist()):
-        if level <= 0.0:
-            continue
-        hi = int(np.ceil((level - origin) / step - 1e-9))
-        lo = int(np.floor((-level - origin) / step + 1e-9))
-        upper = float(above[hi]) if 0 <= hi < grid else (1.0 if hi < 0 else 0.0)
-        lower = float(below[lo]) if 0 <= lo < grid else (0.0 if lo < 0 else 1.0)
-        if upper < CONV_FLOOR:
-            upper = min(CONV_FLOOR, _chernoff(grid_x, grid_w, counts, level, sd))
-        if lower < CONV_FLOOR:
+    hi = np.clip(np.ceil((a - origin) / step - 1e-9), 0, grid).astype(np.int64)
+    lo = np.clip(np.floor((-a - origin) / step + 1e-9) + 1, 0, grid).astype(np.int64)
+    upper, lower = above[hi], below[lo]
+    p = np.minimum(1.0, upper + lower)
+    top = origin + whole  # the largest sum: beyond it (or below origin) a tail is exactly 0
+    thin_up = (upper < CONV_FLOOR) & (a <= top)
+    thin_down = (lower < CONV_FLOOR) & (-a >= origin)
+    for j in np.flatnonzero((a > 0) & (thin_up | thin_down)).tolist():
+        level = float(a[j])
+        up, down = float(upper[j]), float(lower[j])
+        if thin_up[j]:
+            up = min(CONV_FLOOR, _chernoff(grid_x, grid_w, counts, level, sd))
+        if thin_down[j]:
             flipped = [-x for x in grid_x]
-            lower = min(CONV_FLOOR, _chernoff(flipped, grid_w, counts, level, sd))
-        p[j] = min(1.0, upper + lower)
+            down = min(CONV_FLOOR, _chernoff(flipped, grid_w, counts, level, sd))
+        p[j] = min(1.0, up + down)
+    p[a <= 0.0] = 1.0
     out[ok] = np.maximum(p, np.finfo(float).tiny)
     return out
