@@ -37,8 +37,7 @@ def _write(tmp_path: Path, strong: float) -> tuple[Path, Path]:
         rows += [f"{start + np.timedelta64(t, 'h')}Z,s{i},{y[t]:.9g}" for t in range(n)]
     (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
     (tmp_path / "e.csv").write_text(
-        "ts,kind,name\n"
-        + "".join(f"{start + np.timedelta64(int(t), 'h')}Z,x,e{t}\n" for t in hits)
+        "ts,kind,name\n" + "".join(f"{start + np.timedelta64(int(t), 'h')}Z,x,e{t}\n" for t in hits)
     )
     return tmp_path / "m.csv", tmp_path / "e.csv"
 

@@ -23,11 +23,11 @@ from tscorr.analysis.inputs import (
 )
 from tscorr.analysis.kernels.adjust import bh_qvalues
 from tscorr.analysis.kernels.discovery import Assessed, assess_pairs, from_significance
-from tscorr.analysis.kernels.ranknormal import CHECK_BELOW
 from tscorr.analysis.kernels.significance import assess, chunk_rows_for
 from tscorr.analysis.kernels.tails import import_ahead
 from tscorr.analysis.kernels.xcorr import Prepared
 from tscorr.analysis.request import XcorrParams, save_run
+from tscorr.analysis.xcorr_notes import method_counts, method_note, unreachable_note
 from tscorr.choices import DISCOVERY_Q, KEEP_ALL_ROWS
 from tscorr.errors import NoData
 from tscorr.store import Store
@@ -127,8 +127,9 @@ def run_xcorr(
     """Correlate each event set with each series at lags -L..L and store the run.
 
     Series are read and aligned in batches (bounded by the store's memory limit). Every
-    pair's ``p_peak`` comes from the exact all-shift null; every lag's ``p_value`` and
-    ``q_value`` are computed for the pairs whose every lag is stored (``--keep``). ``sets``
+    pair's ``p_peak`` comes from the per-lag null on rank-normal scores (``--test
+    surrogate``, :mod:`tscorr.analysis.kernels.ranknormal`); every lag's ``p_value`` and
+    ``q_value`` are kept for the pairs whose every lag is stored (``--keep``). ``sets``
     and ``data`` (already selected events, already aligned and transformed series) spare a
     caller that has them a second read; they must match ``params``.
     """
@@ -235,7 +236,7 @@ def run_xcorr(
     p_peak = np.concatenate([part.p_peak for part in parts])
     q_peak = bh_qvalues(p_peak)
     q_set = set_qvalues(parts, p_peak)
-    notes.append(method_note(parts))
+    notes.append(method_note(*_methods(parts)))
     # the widest window a pair was tested over (a coarsened block counts its own buckets)
     widest = max(2 * part.max_lag + 1 for part in parts)
     out_of_reach = unreachable_note(p_peak, q_peak, widest)
@@ -254,7 +255,7 @@ def run_xcorr(
             "p_value per lag; q_value = adjusted within the pair (Sidak over the window's "
             "lags for the default test, max-|r| for --surrogates N)"
         ),
-        "p_method": method_counts(parts),
+        "p_method": method_counts(*_methods(parts)),
         "nulls": nulls,
         "bands": "per pair in the xcorr_bands table",
     }
@@ -343,31 +344,11 @@ def set_qvalues(parts: list[_Part], p_peak: np.ndarray) -> np.ndarray:
     return q_set
 
 
-def method_counts(parts: list[_Part]) -> dict[str, object]:
-    """How the run's pairs got their p_peak, and what the exact check found."""
-    counts: dict[str, int] = {}
-    for part in parts:
-        for name in part.method:
-            counts[name] = counts.get(name, 0) + 1
-    checked = sum(int(np.count_nonzero(np.isfinite(part.p_exact))) for part in parts)
-    disagree = sum(int(np.count_nonzero(part.check)) for part in parts)
-    return {"pairs": counts, "checked": checked, "check_disagrees": disagree}
-
-
-def method_note(parts: list[_Part]) -> str:
-    """One sentence: the pairs per p_method and the exact check's disagreements."""
-    found = method_counts(parts)
-    counts = found["pairs"]
-    assert isinstance(counts, dict)
-    by = ", ".join(f"{name} {count:,}" for name, count in sorted(counts.items()))
-    text = f"p_peak by method (pairs): {by}"
-    if found["checked"]:
-        text += (
-            f"; the exact all-shift count (p_peak_exact) was made for the {found['checked']:,} "
-            f"pairs with p_peak <= {CHECK_BELOW:g}, and disagrees with p_peak (p_check) in "
-            f"{found['check_disagrees']:,}"
-        )
-    return text
+def _methods(parts: list[_Part]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Every pair's p_method, exact check and its verdict, in the parts' order."""
+    method = [name for part in parts for name in part.method]
+    p_exact = np.concatenate([part.p_exact for part in parts])
+    return method, p_exact, np.concatenate([part.check for part in parts])
 
 
 def _tables(
@@ -455,28 +436,6 @@ def _tables(
     starts = np.cumsum([0] + [f.height for f in frames[:-1]])
     at = np.concatenate([rows + start for rows, start in zip(peak_rows, starts, strict=True)])
     return table, result("xcorr_bands", bands), table[at]
-
-
-STRONG = 1e-3  # a pair this strong on its own is worth a word when the run hides it
-
-
-def unreachable_note(p_peak: np.ndarray, q_peak: np.ndarray, width: int) -> str | None:
-    """A note for a run too big for its own p-values: some pairs have ``p_peak <= STRONG``
-    but none reaches ``q_peak <= DISCOVERY_Q``. Benjamini-Hochberg over N pairs needs
-    ``p_peak <= 0.05 k / N`` for k discoveries, while a peak over ``width`` lags pays for
-    all of them and a fitted tail extrapolates at most 3 decades past the shifts."""
-    p = p_peak[np.isfinite(p_peak)]
-    strong = int(np.count_nonzero(p <= STRONG))
-    q = q_peak[np.isfinite(q_peak)]
-    if not strong or (q.size and float(q.min()) <= DISCOVERY_Q):
-        return None
-    return (
-        f"{strong:,} pairs have p_peak <= {STRONG:g} (the smallest {float(p.min()):.2g}), but "
-        f"none reaches q_peak <= {DISCOVERY_Q} over the run's {p.size:,} pairs, where k "
-        f"discoveries need p_peak <= {DISCOVERY_Q / p.size:.1g} x k; a peak over up to {width} lags "
-        "pays for every lag, and a fitted tail extrapolates at most 3 decades past the "
-        "shifts: test fewer pairs (series or event sets) or use a narrower --max-lag"
-    )
 
 
 def _few(names: list[str]) -> str:
