@@ -30,12 +30,15 @@ def scores_of(prep: Prepared) -> Scores:
         made = Scores.of(prep.y0, prep.observed)
         cache["scores"] = made.z
         cache["score_power"], cache["tie_share"] = made.power, made.tie_share
+        if made.acov is not None:
+            cache["score_acov"] = made.acov
     return Scores(
         cache["scores"],
         cache["score_power"],
         cache["tie_share"],
         prep.observed,
         prep.observed.sum(axis=1),
+        cache.get("score_acov"),
     )
 
 
@@ -93,8 +96,9 @@ def derived_test(
     scores = scores_of(prep)
     gathered = side.gather and prep.estimator == "ccf"
     r_all = None if gathered else prep.correlate(e)
-    if gathered:
-        prep.win_y  # noqa: B018 (made once, before the threads share it)
+    if gathered:  # made once, before the threads share them
+        prep.win_y  # noqa: B018
+    prep.pairs  # noqa: B018
     per_row = max(side.positions.size * width, n) * 8
     step = int(max(8, min(chunk_rows, GATHER_BYTES // max(per_row, 1))))
 

@@ -120,6 +120,10 @@ class Scores:
     tie_share: np.ndarray
     observed: np.ndarray
     count: np.ndarray
+    # (m, n) rows with gaps: the scores' circular autocovariance over the pairs observed at
+    # each separation (:func:`gap_scale`), made once for every event set; None: no row has
+    # a gap (complete rows' entries are unused)
+    acov: np.ndarray | None = None
 
     @classmethod
     def of(cls, y0: np.ndarray, observed: np.ndarray) -> Scores:
@@ -133,7 +137,18 @@ class Scores:
         on_cores(part, m, _ROWS_PER_TASK)
         spectrum = rfft_rows(z, n)  # kept as its power alone (an inverse FFT remakes it)
         power = spectrum.real**2 + spectrum.imag**2  # the events' side carries the weights
-        return cls(z, power, share, observed, observed.sum(axis=1))
+        count = observed.sum(axis=1)
+        gappy = np.flatnonzero(count < n)
+        acov = None
+        if gappy.size:
+            acov = np.zeros((m, n))
+
+            def covary(lo: int) -> None:
+                rows = gappy[lo : lo + _ROWS_PER_TASK]
+                acov[rows] = observed_acov(power[rows], observed[rows])
+
+            on_cores(covary, gappy.size, _ROWS_PER_TASK)
+        return cls(z, power, share, observed, count, acov)
 
     def subset(self, rows: np.ndarray | slice) -> Scores:
         return Scores(
@@ -142,7 +157,21 @@ class Scores:
             self.tie_share[rows],
             self.observed[rows],
             self.count[rows],
+            None if self.acov is None else self.acov[rows],
         )
+
+
+def observed_acov(power: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """(rows, n) ``gamma(d) = sum_t z[t] z[t + d] / #{t: o[t] and o[t + d]}`` (circular; 0
+    where no pair is observed d apart), from the scores' power spectra: two inverse FFTs a
+    row."""
+    n = observed.shape[1]
+    fo = rfft(observed.astype(float), n, axis=1)
+    lagged = irfft(power, n, axis=1)
+    pairs = np.rint(irfft(fo.real**2 + fo.imag**2, n, axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: np.ndarray = np.where(pairs > 0, lagged / np.maximum(pairs, 1.0), 0.0)
+    return out
 
 
 def _parseval_weights(n: int) -> np.ndarray:
@@ -368,15 +397,11 @@ def gap_scale(scores: Scores, side: EventSide, sd: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
             out: np.ndarray = sd[:, None] * np.sqrt(np.maximum(q_lag, 0.0) / mean_q)
         return out
-    o = scores.observed.astype(float)
-    fo = rfft(o, n, axis=1)
-    lagged = irfft(scores.power, n, axis=1)
-    pairs = np.rint(irfft(fo.real**2 + fo.imag**2, n, axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        gamma = np.where(pairs > 0, lagged / np.maximum(pairs, 1.0), 0.0)
+    gamma = observed_acov(scores.power, scores.observed) if scores.acov is None else scores.acov
     apart = (side.positions[:, None] - side.positions[None, :]) % n
-    a = side.weights[None, :, None] * o[:, side.index]  # (rows, events, lags)
-    var = np.einsum("rpw,rpq,rqw->rw", a, gamma[:, apart], a, optimize=True)
+    # (rows, events, lags): each event's weight where it meets data at that lag
+    a = side.weights[None, :, None] * scores.observed[:, side.index]
+    var = (a * np.matmul(gamma[:, apart], a)).sum(axis=1)  # a' G a, a row at a time (BLAS)
     sd_k: np.ndarray = np.sqrt(np.maximum(var, 0.0))
     return sd_k
 
