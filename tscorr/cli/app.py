@@ -401,7 +401,10 @@ SurrogatesOpt = Annotated[
     typer.Option(
         "--surrogates",
         metavar="N",
-        help="0: every circular shift (exact); N >= 19: a seeded sample.",
+        help=(
+            "0: the per-lag null on rank-normal scores (default); N >= 19: the max-|r| test "
+            "on a seeded sample of N circular shifts."
+        ),
     ),
 ]
 
