@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy.stats import poisson
-from simulate import FAMILIES, family_events, family_series, three_gaps
+from simulate import FAMILIES, clustered_events, family_events, family_series, three_gaps
 
+from tscorr.analysis.kernels import ranknormal
 from tscorr.analysis.kernels.discovery import assess_pairs
 from tscorr.analysis.kernels.xcorr import Prepared
 
@@ -115,3 +116,45 @@ def test_stronger_effects_never_get_a_larger_median_p(events: int, reps: int) ->
         medians.append(_median_p(events, size, reps, np.random.default_rng(events)))
     assert all(b <= a * (1 + 1e-9) for a, b in zip(medians, medians[1:], strict=False)), medians
     assert medians[-1] < 0.1 * medians[0] or events == 1
+
+
+def _boundary_p(share: float, events: str, pairs: int, seed: int) -> tuple[np.ndarray, set[str]]:
+    """Null p_peak of lognormal AR series whose lowest ``share`` of buckets tie at 0 (a
+    zero-inflated series), against 30 random events or 4 bursts of 8 (``events``)."""
+    rng = np.random.default_rng(seed)
+    y = family_series(rng, "lognormal", pairs // SETS, N)
+    cut = np.quantile(y, share, axis=1, keepdims=True)
+    y[y <= cut] = 0.0
+    prep = Prepared.build(y, LAG)
+    out, methods = [], set()
+    for _ in range(SETS):
+        if events == "bursts":
+            e = clustered_events(rng, N, 4, 8, 12, margin=24)
+        else:
+            e = family_events(rng, "lognormal", N)
+        got = assess_pairs(prep, e)
+        out.append(got.p_peak)
+        methods |= set(got.method)
+    return np.concatenate(out), methods
+
+
+@pytest.mark.parametrize(
+    ("share", "events", "method", "pairs"),
+    [
+        (ranknormal.TIED - 0.02, "spread", "rank-normal", 2000),  # just below the tie rule
+        (ranknormal.TIED + 0.02, "spread", "block-conv", 1000),  # just above
+        (0.0, "bursts", "rank-normal", 2000),  # four blocks: one more than FEW_BLOCKS
+        pytest.param(
+            ranknormal.TIED - 0.02, "spread", "rank-normal", 20_000, marks=pytest.mark.slow
+        ),
+        pytest.param(0.0, "bursts", "rank-normal", 20_000, marks=pytest.mark.slow),
+    ],
+)
+def test_the_rule_is_calibrated_on_both_sides_of_its_boundary(
+    share: float, events: str, method: str, pairs: int
+) -> None:
+    """Where the rule still trusts the normal tail (a tie share just below 30%, four bursts
+    of events) and where it stops (just above), null pairs stay within the band."""
+    p, methods = _boundary_p(share, events, pairs, seed=int(share * 100) + len(events))
+    assert methods == {method}
+    _within_band(p, (0.05, 1e-3) if pairs < 20_000 else (0.05, 1e-3, 1e-4))
