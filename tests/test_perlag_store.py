@@ -92,3 +92,34 @@ def test_p_values_below_1e_12_are_shown_as_such_and_stored_whole() -> None:
     assert _cell(3e-40, "p_peak") == "< 1e-12" and _cell(3e-40, "q_set") == "< 1e-12"
     assert _cell(3e-40, "r") == "3e-40" and _cell(2e-12, "p_peak") == "2e-12"
     assert pvalue(3e-40) == "< 1e-12" and pvalue(0.0123) == "0.0123"
+
+
+def test_q_set_is_benjamini_hochberg_within_each_event_set(tmp_path: Path) -> None:
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(4)
+    n = 24 * 30
+    start = np.datetime64("2016-01-01T00:00")
+    rows = ["ts,series,value"]
+    for i in range(6):
+        y = rng.lognormal(size=n)
+        rows += [f"{start + np.timedelta64(t, 'h')}Z,s{i},{y[t]:.9g}" for t in range(n)]
+    (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
+    lines = ["ts,kind,name"]
+    for kind in ("a", "b"):
+        for t in rng.choice(n - 5, 12, replace=False):
+            lines.append(f"{start + np.timedelta64(int(t), 'h')}Z,{kind},{kind}{t}")
+    (tmp_path / "e.csv").write_text("\n".join(lines) + "\n")
+    with tscorr.open(tmp_path / "db.duckdb") as store:
+        tscorr.load_file(store, tmp_path / "m.csv")
+        tscorr.load_file(store, tmp_path / "e.csv")
+        run_xcorr(store, XcorrParams(events="true", by="kind", max_lag=6))
+        peaks = store.query("SELECT event_set, p_peak, q_peak, q_set FROM xcorr_peaks")
+    assert peaks.height == 12
+    np.testing.assert_allclose(
+        peaks["q_peak"].to_numpy(), multipletests(peaks["p_peak"].to_numpy(), method="fdr_bh")[1]
+    )
+    for name in ("kind = a", "kind = b"):
+        one = peaks.filter(peaks["event_set"] == name)
+        want = multipletests(one["p_peak"].to_numpy(), method="fdr_bh")[1]
+        np.testing.assert_allclose(one["q_set"].to_numpy(), want)
