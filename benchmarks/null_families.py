@@ -31,7 +31,7 @@ from simulate import FAMILIES, family_events, family_series, three_gaps  # noqa:
 from tscorr.analysis.kernels.discovery import assess_pairs  # noqa: E402
 from tscorr.analysis.kernels.xcorr import Prepared  # noqa: E402
 
-N, LAG, SETS = 60 * 24, 24, 5
+N, LAG, SETS = 60 * 24, 24, 5  # --hours and --max-lag change N and LAG
 LEVELS = (0.05, 1e-3, 1e-4)
 
 
@@ -113,9 +113,13 @@ def main() -> None:
     parser.add_argument("--power", action="store_true")
     parser.add_argument("--monotone", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hours", type=int, default=N, help="series length (buckets)")
+    parser.add_argument("--max-lag", type=int, default=LAG)
     a = parser.parse_args()
+    global N, LAG
+    N, LAG = a.hours, a.max_lag
     if a.pairs:
-        print(f"null pairs per family: {a.pairs:,} (60 days of hours, +-{LAG} lags)")
+        print(f"null pairs per family: {a.pairs:,} ({N:,} hours, +-{LAG} lags)")
         print(
             "family       p<=0.05 count<=bound  p<=1e-3 ...          p<=1e-4 ...          methods, s"
         )

@@ -37,6 +37,16 @@ is assumed about the series: a trend, a cycle, heavy tails or autocorrelation ar
   derived tail claims more than the shifts support.
 
 Arrays in, arrays out; column j of every (m, 2L+1) array is lag ``j - L``.
+
+References
+----------
+Sidak, Z. (1967). Rectangular confidence regions for the means of multivariate normal
+distributions. JASA 62, 626-633. Beasley, T. M., Erickson, S. and Allison, D. B. (2009).
+Rank-based inverse normal transformations are increasingly used, but are they merited?
+Behavior Genetics 39, 580-595. Chernoff, H. (1952). A measure of asymptotic efficiency for
+tests of a hypothesis based on the sum of observations. Ann. Math. Stat. 23, 493-507.
+Benjamini, Y. and Hochberg, Y. (1995). Controlling the false discovery rate. JRSS B 57,
+289-300 (``q_peak``, ``q_set``).
 """
 
 from __future__ import annotations
