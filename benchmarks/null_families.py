@@ -107,6 +107,7 @@ def monotone(seed: int, reps: int = 40) -> None:
 
 
 def main() -> None:
+    global N, LAG
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=20_000, help="null pairs per family")
     parser.add_argument("--families", default=",".join(FAMILIES))
@@ -116,7 +117,6 @@ def main() -> None:
     parser.add_argument("--hours", type=int, default=N, help="series length (buckets)")
     parser.add_argument("--max-lag", type=int, default=LAG)
     a = parser.parse_args()
-    global N, LAG
     N, LAG = a.hours, a.max_lag
     if a.pairs:
         print(f"null pairs per family: {a.pairs:,} ({N:,} hours, +-{LAG} lags)")
