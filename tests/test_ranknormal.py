@@ -274,3 +274,12 @@ def test_with_gaps_block_conv_conditions_on_the_events_meeting_data() -> None:
         exact = np.mean(null >= abs(stat[j]) - 1e-12)
         looser = np.mean(null >= abs(stat[j]) - 2 * blockconv.ROUNDING * sd)
         assert exact - 1e-9 <= got[j] <= looser + 1e-9, (lag_k, got[j], exact)
+
+
+def test_a_long_block_slides_by_fft_as_by_shifted_copies() -> None:
+    rng = np.random.default_rng(14)
+    z = rng.normal(size=300)
+    offsets = np.sort(rng.choice(280, 60, replace=False))
+    weights = rng.uniform(0.5, 2.0, 60)
+    brute = np.array([weights @ z[(offsets + s) % 300] for s in range(300)])
+    np.testing.assert_allclose(blockconv.block_values(z, offsets, weights), brute, atol=1e-12)

@@ -36,6 +36,7 @@ MAX_GRID = 2**18  # bins of the common grid, at most
 MIN_GRID = 2**14  # ... and at least, for up to FEW_FOR_FINE blocks
 MIN_GRID_MANY = 2**10  # ... for more (their rounding bound sets the step)
 FEW_FOR_FINE = 8
+SHORT_BLOCK = 32  # a block of more events is slid over the row by FFT
 _THETAS = np.geomspace(0.02, 50.0, 60)  # theta, in units of a / var(S), tried for the bound
 
 
@@ -82,8 +83,16 @@ def blocks_of(positions: np.ndarray, weights: np.ndarray, gap: int) -> Blocks:
 
 
 def block_values(z: np.ndarray, offsets: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``X(s) = sum_i w_i z[(o_i + s) mod n]`` for every s: the block slid over the row."""
-    out = np.zeros(z.size)
+    """``X(s) = sum_i w_i z[(o_i + s) mod n]`` for every s: the block slid over the row
+    (shifted copies summed for a short block, one circular correlation by FFT for a long
+    one: a step or decay encoding makes a block of thousands of buckets)."""
+    n = z.size
+    if offsets.size > SHORT_BLOCK:
+        pattern = np.zeros(n)
+        np.add.at(pattern, offsets % n, weights)
+        out: np.ndarray = irfft(np.conj(rfft(pattern, n)) * rfft(z, n), n)
+        return out
+    out = np.zeros(n)
     for o, w in zip(offsets.tolist(), weights.tolist(), strict=True):
         out += w * np.roll(z, -o)
     return out
