@@ -99,11 +99,20 @@ CREATE TABLE IF NOT EXISTS xcorr (
     n           BIGINT,
     p_value     DOUBLE,     -- localisation: this lag's own p-value (per lag); NULL on the peak
                             -- row of a pair stored by its peak alone (xcorr --keep peaks)
-    q_value     DOUBLE,     -- localisation: this lag adjusted within its pair (the largest
-                            -- |r| of each null draw over the whole window must reach it)
-    p_peak      DOUBLE,     -- discovery: p-value of the pair's largest |r| over the window
+    q_value     DOUBLE,     -- localisation: this lag adjusted within its pair (Sidak over the
+                            -- window's lags; --surrogates N: the max-|r| null)
+    p_peak      DOUBLE,     -- discovery: p-value of the pair's peak over the window (Sidak of
+                            -- the smallest per-lag p); stored as computed, however small
     q_peak      DOUBLE,     -- discovery: Benjamini-Hochberg of p_peak over every pair of the run
-    p_method    VARCHAR     -- how p_peak was obtained: exact, monte-carlo, gpd-tail, analytic
+    p_method    VARCHAR,    -- how p_peak was obtained: rank-normal, block-conv (default test),
+                            -- monte-carlo, gpd-tail (--surrogates N), analytic
+    q_set       DOUBLE,     -- Benjamini-Hochberg of p_peak within the pair's event set (a union
+                            -- of per-set lists does not keep the run's FDR: use q_peak for that)
+    p_peak_exact DOUBLE,    -- the exact count of every circular shift's window peak reaching
+                            -- this pair's (pairs with p_peak <= 0.05; NULL elsewhere)
+    p_check     BOOLEAN     -- p_peak is below a third of p_peak_exact where at least 10 separate
+                            -- runs of shifts reach it: the derived tail claims more than the
+                            -- shifts support (NULL where no check was made)
 );
 
 -- The surrogate null of each xcorr pair, for pictures and SQL: at any one lag |r| stays below
@@ -203,7 +212,7 @@ FROM points p JOIN series s USING (series_id);
 
 CREATE OR REPLACE VIEW xcorr_peaks AS
 SELECT run_id, event_set, series, lag, lag_seconds, r, n, p_value, q_value, p_peak, q_peak,
-       p_method
+       p_method, q_set, p_peak_exact, p_check
 FROM (
     SELECT x.*, row_number() OVER (
         PARTITION BY run_id, event_set, series

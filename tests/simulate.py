@@ -91,3 +91,70 @@ def event_null(rng: np.random.Generator, kind: str, m: int, days: int) -> np.nda
     if kind == "pageviews":
         return np.round(np.exp(7 + 0.3 * cycle + ar1(rng, 0.3 * rng.standard_t(3, (m, n)), 0.8)))
     raise KeyError(kind)
+
+
+# --- the null families of issue 25 (per-lag nulls on rank-normal scores) -------------------
+
+FAMILIES = (
+    "lognormal",
+    "t3",
+    "pageviews",
+    "ar-daily",
+    "counts",
+    "sparse",
+    "clustered",
+    "trend-walk",
+    "gaps",
+)
+
+
+def three_gaps(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
+    """(m, n) bool: True where a bucket is missing, three gaps of 1-7 days (hours) per row,
+    placed at random (they may overlap)."""
+    holes = np.zeros((m, n), dtype=bool)
+    for i in range(m):
+        for _ in range(3):
+            width = int(rng.integers(24, 7 * 24 + 1))
+            start = int(rng.integers(0, n - width))
+            holes[i, start : start + width] = True
+    return holes
+
+
+def family_series(rng: np.random.Generator, kind: str, m: int, n: int) -> np.ndarray:
+    """(m, n) hourly series of one null family, unrelated to any event set (NaN: missing).
+    ``ar-daily``: AR(0.9) with a daily cycle of its own phase; ``counts``: overdispersed
+    (negative binomial, mean 5, variance 30); ``sparse``: counts with about 85% zeros;
+    ``trend-walk``: half linear trends plus AR noise, half random walks; ``gaps``: AR(0.9)
+    with a daily cycle and three gaps of 1-7 days per row; ``clustered``: pageviews-like
+    series (the events are clustered, :func:`family_events`)."""
+    hour = np.arange(n)
+    if kind in ("lognormal", "t3", "pageviews"):
+        return null_series(rng, kind, m, n)
+    if kind in ("ar-daily", "gaps"):
+        phase = rng.uniform(0, 24, (m, 1))
+        y = ar1(rng, rng.normal(size=(m, n)), 0.9) + 2 * np.sin(2 * np.pi * (hour + phase) / 24)
+        if kind == "gaps":
+            y[three_gaps(rng, m, n)] = np.nan
+        return y
+    if kind == "counts":
+        return rng.negative_binomial(1.0, 1 / 6, (m, n)).astype(float)  # mean 5, var 30
+    if kind == "sparse":
+        rate = rng.gamma(0.5, 0.35, (m, n))  # overdispersed: most buckets 0
+        return rng.poisson(rate).astype(float)
+    if kind == "clustered":
+        return null_series(rng, "pageviews", m, n)
+    if kind == "trend-walk":
+        half = m // 2
+        slope = rng.normal(0, 3 / n, (half, 1))
+        trend = slope * hour + ar1(rng, rng.normal(size=(half, n)), 0.5)
+        walk = np.cumsum(rng.normal(size=(m - half, n)), axis=1)
+        return np.vstack([trend, walk])
+    raise ValueError(kind)
+
+
+def family_events(rng: np.random.Generator, kind: str, n: int) -> np.ndarray:
+    """One event set for a family: 30 random events, or for ``clustered`` 6 bursts of 5
+    events within 12 hours."""
+    if kind == "clustered":
+        return clustered_events(rng, n, 6, 5, 12, margin=24)
+    return random_events(rng, n, 30)

@@ -188,8 +188,8 @@ def test_a_run_too_big_for_its_p_values_says_so() -> None:
     """A million pairs, a thousand of them at a fitted tail's floor (the 1,000,000-pair
     benchmark's case): none can reach q_peak <= 0.05, and the run says why; a hundred
     thousand fewer pairs, and the same thousand are discoveries, with nothing to say."""
-    from tscorr.analysis.correlate import unreachable_note
     from tscorr.analysis.kernels.adjust import bh_qvalues
+    from tscorr.analysis.xcorr_notes import unreachable_note
 
     rng = np.random.default_rng(0)
     for pairs, expected in ((1_000_000, True), (10_000, False)):

@@ -52,15 +52,16 @@ def test_surrogate_pvalues_are_seeded_and_in_range() -> None:
 
 
 def test_beyond_the_surrogates_the_tail_takes_over() -> None:
-    """A strong effect gets a peak p below 1/(S+1) from the fitted tail, never 0; a weak one
-    and every per-lag p keep their empirical values."""
+    """The max-|r| shift test (``--surrogates N``; its exact form is kept as a function): a
+    strong effect gets a peak p below 1/(S+1) from the fitted tail, never 0; a weak one and
+    every per-lag p keep their empirical values."""
     rng = np.random.default_rng(8)
     n = 2000
     e = np.zeros(n)
     e[rng.choice(n - 5, 40, replace=False)] = 1.0
     y = rng.normal(size=(2, n))
     y[0] += 3.0 * np.roll(e, 2)
-    sig = assess(e, y, 5)
+    sig = significance.surrogate_test(Prepared.build(y, 5), e, None)
     shifts = sig.info["shifts_used"]
     assert sig.info["exact"] and shifts == n - 1
     at2 = 5 + 2

@@ -22,6 +22,7 @@ BY = ("kind", "name")
 KEEPS = ("auto", "all", "peaks")
 KEEP_ALL_ROWS = 1_000_000
 DISCOVERY_Q = 0.05  # --keep peaks still stores every lag of pairs with q_peak at or below this
+SHOWN_DOWN_TO = 1e-12  # p- and q-values are stored as computed, shown as "< 1e-12" below
 
 # loading
 SERIES_KINDS = ("count", "level", "censored")

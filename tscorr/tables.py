@@ -26,6 +26,9 @@ XCORR: Mapping[str, pl.DataType] = {
     "p_peak": pl.Float64(),  # per pair
     "q_peak": pl.Float64(),  # per pair, Benjamini-Hochberg over the pairs of the run
     "p_method": pl.String(),
+    "q_set": pl.Float64(),  # per pair, Benjamini-Hochberg within the event set
+    "p_peak_exact": pl.Float64(),  # per pair, the exact all-shift count (where checked)
+    "p_check": pl.Boolean(),  # per pair, the count and p_peak disagree
 }
 RESPONSES: Mapping[str, pl.DataType] = {
     "event_id": pl.Int64(),

@@ -1,22 +1,7 @@
--- Version 7 -> 8: event studies whose verdict follows the evidence. Each respond pair gets a
--- model test of its pre-declared response (p_model, q_model, the model and its dispersion), the
--- pooled standardized excess that picks its peak lag, the values in data units, a lower bound
--- of the ratio where baselines were censored, and the placebo sets it could use.
-ALTER TABLE responses ADD COLUMN baseline_bound DOUBLE;
-ALTER TABLE response_summary ADD COLUMN z DOUBLE;
-ALTER TABLE response_summary ADD COLUMN mean_value DOUBLE;
-ALTER TABLE response_summary ADD COLUMN mean_baseline DOUBLE;
-ALTER TABLE response_summary ADD COLUMN ratio_low_bound DOUBLE;
-ALTER TABLE response_summary ADD COLUMN placebos_used BIGINT;
-ALTER TABLE response_summary ADD COLUMN p_model DOUBLE;
-ALTER TABLE response_summary ADD COLUMN q_model DOUBLE;
-ALTER TABLE response_summary ADD COLUMN model VARCHAR;
-ALTER TABLE response_summary ADD COLUMN dispersion DOUBLE;
-ALTER TABLE response_summary ADD COLUMN base_max DOUBLE;
-ALTER TABLE response_summary ADD COLUMN model_buckets BIGINT;
-ALTER TABLE response_summary ADD COLUMN model_value DOUBLE;
-ALTER TABLE response_summary ADD COLUMN model_baseline DOUBLE;
-ALTER TABLE response_summary ADD COLUMN model_events BIGINT;
-ALTER TABLE response_summary ADD COLUMN model_reference BIGINT;
-ALTER TABLE response_summary ADD COLUMN p_verdict DOUBLE;
-ALTER TABLE response_summary ADD COLUMN q_verdict DOUBLE;
+-- Version 7 -> 8: the default xcorr test gives per-lag p-values from a derived null on
+-- rank-normal scores, Sidak over the lags (issue 25). Each pair also gets q_set (Benjamini-
+-- Hochberg within its event set), the exact all-shift check of p_peak and whether the two
+-- disagree. Older runs keep NULL there. The view is made again by store.sql.
+ALTER TABLE xcorr ADD COLUMN q_set DOUBLE;
+ALTER TABLE xcorr ADD COLUMN p_peak_exact DOUBLE;
+ALTER TABLE xcorr ADD COLUMN p_check BOOLEAN;

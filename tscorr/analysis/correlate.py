@@ -27,6 +27,7 @@ from tscorr.analysis.kernels.significance import assess, chunk_rows_for
 from tscorr.analysis.kernels.tails import import_ahead
 from tscorr.analysis.kernels.xcorr import Prepared
 from tscorr.analysis.request import XcorrParams, save_run
+from tscorr.analysis.xcorr_notes import method_counts, method_note, unreachable_note
 from tscorr.choices import DISCOVERY_Q, KEEP_ALL_ROWS
 from tscorr.errors import NoData
 from tscorr.store import Store
@@ -64,6 +65,8 @@ class _Part:
     q_at: np.ndarray
     p_peak: np.ndarray
     method: list[str]
+    p_exact: np.ndarray  # (m,) the exact all-shift check of p_peak (NaN: not made)
+    check: np.ndarray  # (m,) bool: the check disagrees with p_peak
     whole: np.ndarray  # indices of the pairs whose every lag is held below
     r: np.ndarray  # (len(whole), 2L+1)
     n: np.ndarray
@@ -89,6 +92,8 @@ class _Part:
             got.q_at,
             got.p_peak,
             list(got.method),
+            got.p_exact,
+            got.check,
             whole,
             got.r[whole],
             got.n[whole],
@@ -122,8 +127,9 @@ def run_xcorr(
     """Correlate each event set with each series at lags -L..L and store the run.
 
     Series are read and aligned in batches (bounded by the store's memory limit). Every
-    pair's ``p_peak`` comes from the exact all-shift null; every lag's ``p_value`` and
-    ``q_value`` are computed for the pairs whose every lag is stored (``--keep``). ``sets``
+    pair's ``p_peak`` comes from the per-lag null on rank-normal scores (``--test
+    surrogate``, :mod:`tscorr.analysis.kernels.ranknormal`); every lag's ``p_value`` and
+    ``q_value`` are kept for the pairs whose every lag is stored (``--keep``). ``sets``
     and ``data`` (already selected events, already aligned and transformed series) spare a
     caller that has them a second read; they must match ``params``.
     """
@@ -226,9 +232,11 @@ def run_xcorr(
         raise NoData(
             "no series has both enough buckets for this --max-lag and events inside its span"
         )
-    # q_peak: Benjamini-Hochberg over every pair of the run
+    # q_peak: Benjamini-Hochberg over every pair of the run; q_set: within each event set
     p_peak = np.concatenate([part.p_peak for part in parts])
     q_peak = bh_qvalues(p_peak)
+    q_set = set_qvalues(parts, p_peak)
+    notes.append(method_note(*_methods(parts)))
     # the widest window a pair was tested over (a coarsened block counts its own buckets)
     widest = max(2 * part.max_lag + 1 for part in parts)
     out_of_reach = unreachable_note(p_peak, q_peak, widest)
@@ -236,10 +244,18 @@ def run_xcorr(
         notes.append(out_of_reach)
     if not keep_all:  # every lag of the discoveries, from their series read again
         _discoveries(store, params, sets, parts, q_peak, data, plan if data is None else None)
-    table, bands, peaks = _tables(parts, q_peak, keep_all)
+    table, bands, peaks = _tables(parts, q_peak, q_set, keep_all)
     method = {
-        "discovery": "p_peak per pair; q_peak = Benjamini-Hochberg over the pairs of the run",
-        "localisation": "p_value per lag; q_value = adjusted within the pair (max-|r|)",
+        "discovery": (
+            "p_peak per pair; q_peak = Benjamini-Hochberg over the pairs of the run; q_set = "
+            "Benjamini-Hochberg within the pair's event set (a union of per-set lists does "
+            "not keep the run's false discovery rate)"
+        ),
+        "localisation": (
+            "p_value per lag; q_value = adjusted within the pair (Sidak over the window's "
+            "lags for the default test, max-|r| for --surrogates N)"
+        ),
+        "p_method": method_counts(*_methods(parts)),
         "nulls": nulls,
         "bands": "per pair in the xcorr_bands table",
     }
@@ -317,8 +333,26 @@ def _discoveries(
             part.add(index, got)
 
 
+def set_qvalues(parts: list[_Part], p_peak: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg of ``p_peak`` (the parts' pairs, in order) within each event set."""
+    labels = np.concatenate([np.full(len(part.names), i) for i, part in enumerate(parts)])
+    names = np.array([part.label for part in parts])[labels]
+    q_set = np.full(p_peak.shape, np.nan)
+    for label in dict.fromkeys(part.label for part in parts):
+        mine = names == label
+        q_set[mine] = bh_qvalues(p_peak[mine])
+    return q_set
+
+
+def _methods(parts: list[_Part]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Every pair's p_method, exact check and its verdict, in the parts' order."""
+    method = [name for part in parts for name in part.method]
+    p_exact = np.concatenate([part.p_exact for part in parts])
+    return method, p_exact, np.concatenate([part.check for part in parts])
+
+
 def _tables(
-    parts: list[_Part], q_peak: np.ndarray, keep_all: bool
+    parts: list[_Part], q_peak: np.ndarray, q_set_all: np.ndarray, keep_all: bool
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The xcorr rows (every lag of the kept pairs, the peak row of the others, pair after
     pair as the parts hold them), the bands of the pairs stored whole, and each pair's peak
@@ -328,6 +362,7 @@ def _tables(
     for part in parts:
         m = len(part.names)
         q = q_peak[offset : offset + m]
+        q_set = q_set_all[offset : offset + m]
         offset += m
         width = 2 * part.max_lag + 1
         whole = part.whole
@@ -374,8 +409,16 @@ def _tables(
                     "p_peak": part.p_peak[row_pair],
                     "p_method": pl.Series(part.method, dtype=pl.String).gather(rows),
                     "q_peak": q[row_pair],
+                    "q_set": q_set[row_pair],
+                    "p_peak_exact": part.p_exact[row_pair],
+                    "p_check": part.check[row_pair],
                 },
                 nan_to_null=True,
+            ).with_columns(  # no check made: null, not "agrees"
+                pl.when(pl.col("p_peak_exact").is_null())
+                .then(None)
+                .otherwise(pl.col("p_check"))
+                .alias("p_check")
             )
         )
         if whole.size and not np.isnan(part.band[held]).all():
@@ -393,28 +436,6 @@ def _tables(
     starts = np.cumsum([0] + [f.height for f in frames[:-1]])
     at = np.concatenate([rows + start for rows, start in zip(peak_rows, starts, strict=True)])
     return table, result("xcorr_bands", bands), table[at]
-
-
-STRONG = 1e-3  # a pair this strong on its own is worth a word when the run hides it
-
-
-def unreachable_note(p_peak: np.ndarray, q_peak: np.ndarray, width: int) -> str | None:
-    """A note for a run too big for its own p-values: some pairs have ``p_peak <= STRONG``
-    but none reaches ``q_peak <= DISCOVERY_Q``. Benjamini-Hochberg over N pairs needs
-    ``p_peak <= 0.05 k / N`` for k discoveries, while a peak over ``width`` lags pays for
-    all of them and a fitted tail extrapolates at most 3 decades past the shifts."""
-    p = p_peak[np.isfinite(p_peak)]
-    strong = int(np.count_nonzero(p <= STRONG))
-    q = q_peak[np.isfinite(q_peak)]
-    if not strong or (q.size and float(q.min()) <= DISCOVERY_Q):
-        return None
-    return (
-        f"{strong:,} pairs have p_peak <= {STRONG:g} (the smallest {float(p.min()):.2g}), but "
-        f"none reaches q_peak <= {DISCOVERY_Q} over the run's {p.size:,} pairs, where k "
-        f"discoveries need p_peak <= {DISCOVERY_Q / p.size:.1g} x k; a peak over up to {width} lags "
-        "pays for every lag, and a fitted tail extrapolates at most 3 decades past the "
-        "shifts: test fewer pairs (series or event sets) or use a narrower --max-lag"
-    )
 
 
 def _few(names: list[str]) -> str:

@@ -253,7 +253,7 @@ class XcorrParams(Request):
     season: Duration | None = None
     estimator: str = "ccf"
     test: str = "surrogate"
-    surrogates: int = 0  # 0: every circular shift (exact); N >= 19: a seeded sample of N
+    surrogates: int = 0  # 0: the per-lag null (every shift's variance); N >= 19: N shifts' max-|r|
     keep: str = "auto"  # which rows are stored: all lags, or peaks (and the discoveries' lags)
 
     def check(self) -> None:
@@ -318,7 +318,7 @@ class RespondParams(Request):
 class ScanParams(RespondParams):
     """A respond run's options plus the xcorr test's; ``after`` is also the largest lag."""
 
-    surrogates: int = 0  # 0: every circular shift
+    surrogates: int = 0  # 0: the per-lag null; N >= 19: a sample of N shifts
 
     def check(self) -> None:
         super().check()

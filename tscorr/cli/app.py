@@ -44,6 +44,7 @@ from tscorr.choices import (
     INTERVALS,
     KEEPS,
     OUTPUTS,
+    SHOWN_DOWN_TO,
     TESTS,
     listed,
 )
@@ -180,16 +181,25 @@ def say(text: str) -> None:
     err.print(printable(text), highlight=False, markup=False)
 
 
-# p-values shown no smaller than the level their calibration was tested at
-FLOORS = dict.fromkeys(("p_model", "q_model", "p_verdict", "q_verdict"), 0.0001)
+# p- and q-values are shown no smaller than the level their calibration was tested at: the
+# event study's model test down to 1e-4, the rest down to SHOWN_DOWN_TO (the file keeps the
+# number)
+FLOORS = dict.fromkeys(("p_model", "q_model", "p_verdict", "q_verdict"), 1e-4)
 
 
-def _cell(value: Any, floor: float | None = None) -> str:
+def _floor(column: str) -> float | None:
+    if column in FLOORS:
+        return FLOORS[column]
+    return SHOWN_DOWN_TO if column.startswith(("p_", "q_")) else None
+
+
+def _cell(value: Any, column: str = "") -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        if floor is not None and value < floor:
-            return f"< {floor:.0e}".replace("e-0", "e-")
+        floor = _floor(column)
+        if floor is not None and 0 <= value < floor:
+            return f"< {floor:g}"
         return f"{value:.4g}"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S") + ("Z" if value.tzinfo else "")
@@ -270,9 +280,8 @@ def _table(frame: pl.DataFrame, title: str | None) -> None:
     table = Table(
         title=Text(printable(title)) if title else None, show_lines=False, header_style="bold"
     )
-    floors = [FLOORS.get(c) for c in frame.columns]
     cells = [
-        [printable(_cell(v, f), newlines=False) for v, f in zip(row, floors, strict=True)]
+        [printable(_cell(v, c), newlines=False) for v, c in zip(row, frame.columns, strict=True)]
         for row in frame.iter_rows()
     ]
     for i, col in enumerate(frame.columns):
@@ -414,7 +423,10 @@ SurrogatesOpt = Annotated[
     typer.Option(
         "--surrogates",
         metavar="N",
-        help="0: every circular shift (exact); N >= 19: a seeded sample.",
+        help=(
+            "0: the per-lag null on rank-normal scores (default); N >= 19: the max-|r| test "
+            "on a seeded sample of N circular shifts."
+        ),
     ),
 ]
 

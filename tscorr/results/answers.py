@@ -35,13 +35,15 @@ from tscorr.results.wording import (
     display_name,
     number,
     p_text,
+    pvalue,
     source_name,
     span_words,
+    stated,
     verdict,
     within,
 )
 
-__all__ = ["answers", "number", "sentences", "Answer"]
+__all__ = ["Answer", "answers", "number", "pvalue", "sentences", "stated"]
 
 FLAG_CAVEATS = {
     "baseline-short": "the baseline has fewer observed values than asked for",

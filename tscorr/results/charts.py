@@ -37,7 +37,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from tscorr.frames import AGGREGATIONS  # noqa: E402
-from tscorr.results.answers import number  # noqa: E402
+from tscorr.results.answers import number, pvalue, stated  # noqa: E402
 from tscorr.results.runview import RunView  # noqa: E402
 from tscorr.results.wording import display_name  # noqa: E402
 from tscorr.store import Store  # noqa: E402
@@ -206,7 +206,7 @@ def correlogram(view: RunView, event_set: str, series: str) -> Figure:
         peak = view.peaks.filter((pl.col("event_set") == event_set) & (pl.col("series") == series))
         p = peak["p_peak"][0] if peak.height else None
         text = f"peak: lag {int(lags[k]):+d} {unit}, r = {number(float(r[k]))}" + (
-            f", p_peak = {number(p)}" if p is not None else ""
+            f", p_peak {stated(pvalue(p))}" if p is not None else ""
         )
         ax.plot([lags[k]], [r[k]], "o", ms=9, mfc="none", mec=RED, mew=1.5, label=text)
     window = view.max_lag(series) or 0

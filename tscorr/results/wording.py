@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+from tscorr.choices import SHOWN_DOWN_TO
+
 # the verdict words: (word, when it is said)
 VERDICTS = {
     "far beyond chance": "the verdict's p is below the tested floor (1e-4) and its q <= 0.05",
@@ -45,6 +47,20 @@ def number(x: float | None) -> str:
     if abs(x) >= 100:
         return f"{x:,.0f}"
     return f"{x:.3g}"
+
+
+def pvalue(x: float | None) -> str:
+    """A p- or q-value for a table or chart: :func:`number`, or "< 1e-12" below that (a
+    normal tail that far out says "overwhelming", not its digits; the stored number is
+    kept). Sentences say p with :func:`p_text` instead."""
+    if x is not None and math.isfinite(x) and 0 <= x < SHOWN_DOWN_TO:
+        return f"< {SHOWN_DOWN_TO:g}"
+    return number(x)
+
+
+def stated(shown: str) -> str:
+    """'= 0.03', or '< 1e-12' as it is."""
+    return shown if shown.startswith("<") else f"= {shown}"
 
 
 def amount(x: float | None) -> str:

@@ -25,7 +25,7 @@ from tscorr.store.reading import FILTER_MEMORY, FILTER_SECONDS, _Reading
 from tscorr.store.staging import IngestCounts, SourceMeta, drop_stages
 from tscorr.units import parse_size
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 __all__ = [
     "DEFAULT_DB",

@@ -8,37 +8,33 @@ many tests. Two families, answering two questions:
 * **Localisation** (per lag within a pair): at which lags? ``p_value`` is each lag's own
   p-value; ``q_value`` adjusts it within the pair, so that the lags flagged at ``q_value < a``
   are all real with probability about ``1 - a`` (a family-wise bound, which also bounds the
-  false discovery rate): the exact max-|r| null over every shift (Westfall and Young; it
-  knows that neighbouring lags are correlated) wherever that null reaches, and Holm's
-  adjustment of the lags' fitted-tail p-values beyond it (fewer than 10 shifts further than
-  2L from the observed one reach the value: nearer shifts carry the real effect into their
-  window). ``p_peak`` is the pair's smallest ``q_value``.
+  false discovery rate): Sidak over the window's lags for the default test, the max-|r|
+  null (Westfall and Young) with Holm over fitted tails for ``--surrogates N``.
+  ``p_peak`` is the pair's smallest ``q_value``.
 
 Tests (``--test``):
 
 ``surrogate`` (default)
+    The per-lag null on rank-normal scores, Sidak over the lags (:mod:`.ranknormal`, run by
+    :mod:`.derived`): it assumes only that the events' timing is independent of the series,
+    and needs no minimum number of shifts. ``--surrogates N`` (N below the series' length)
+    takes the max-|r| Monte Carlo test below instead: a seeded sample of N circular shifts.
+``surrogate --surrogates N`` (:func:`surrogate_test`)
     The event series is shifted circularly; each shift keeps the events' own pattern and
     leaves the metric, with all its autocorrelation, untouched, so the shifted correlations
-    are draws from the null "the events' phase is independent of the series". Every shift is
-    used, so the test is **exact conditional on the series**, whatever its trend or cycle:
-    under the null the observed correlation's rank among the n - 1 shifted ones is uniform.
-    Under a shift s, r at lag k is the circular cross-correlation at s + k, so one FFT
-    product per pair gives the null at every shift (the L wrapped products at the ends of a
-    linear lag are the only difference). ``p_value(k) = (1 + #{|r_s| >= |r(k)|}) / n``;
-    ``--surrogates N`` caps the shifts at a seeded sample of N (then a Monte Carlo test).
-    Beyond the draws' reach (fewer than 10 reach the value) a generalized Pareto tail fitted
-    to the null's largest |r_s|, checked by an Anderson-Darling test, takes over (Knijnenburg
-    et al. 2009). The fit reads the circle's correlations more than 2L positions from lag 0
-    (:func:`tails.far_from_effect`), where a real effect smeared over neighbouring lags
-    cannot make the null look heavy. The tail is used only where those draws are worth at
-    least 25 independent ones:
-    neighbouring shifts of a smooth series give nearly the same correlation, so the draws are
-    counted as E = S / tau (tau: their integrated autocorrelation time along the shift axis).
-    A fitted shape below 0 is replaced by the exponential tail; a tail p-value never reaches
-    below 1/1000 of 1/(E+1); where no fit passes the p-value stays empirical. A pair with
-    fewer than 20 buckets gets no p-value (its r is kept). Looking at 2L+1 lags costs
-    evidence: ``p_peak`` grows with the window (20 series responding by 5 shocks' sd to 30
-    events on a year of hours: median 1e-5 at +-6 lags, 3e-4 at +-168).
+    are draws from the null "the events' phase is independent of the series". Under a
+    shift s, r at lag k is the circular cross-correlation at s + k, so one FFT product per
+    pair gives the null at every shift. ``p_value(k) = (1 + #{|r_s| >= |r(k)|}) / (1 + S)``
+    over the S sampled shifts (every shift, an exact test, when the function is called
+    without a cap). Beyond the draws' reach (fewer than 10 reach the value) a generalized
+    Pareto tail fitted to the null's largest |r_s|, checked by an Anderson-Darling test,
+    takes over (Knijnenburg et al. 2009), fitted to the circle's correlations more than 2L
+    positions from lag 0 (:func:`tails.far_from_effect`), and only where those draws are
+    worth at least 25 independent ones (E = S / tau, tau their integrated autocorrelation
+    time along the shift axis); a tail p-value never reaches below 1/1000 of 1/(E+1).
+    Within the pair, the exact max-|r| null where it reaches and Holm's adjustment of the
+    fitted tails beyond it; ``p_peak`` is the pair's smallest adjusted p. A pair with fewer
+    than 20 buckets gets no p-value (its r is kept), whichever form the test takes.
 ``prewhiten``
     An AR(p) model (order by AIC, up to ``max_order``) is fitted to each metric and applied to
     both the metric and the events; the correlations of the filtered pair get the white-noise
@@ -95,6 +91,10 @@ class Significance:
     # over a window of 2L+1 lags (the level a peak must pass after looking at every lag);
     # None for the other tests
     band: np.ndarray | None = None
+    # (m,) the default test's exact all-shift count of the window peak (NaN where not
+    # computed) and whether it disagrees with the derived p_peak (:mod:`.ranknormal`)
+    p_exact: np.ndarray | None = None
+    check: np.ndarray | None = None
 
 
 def null_band(cc: np.ndarray, max_lag: int, ordered_peaks: np.ndarray | None = None) -> np.ndarray:
@@ -377,6 +377,14 @@ def surrogate_test(
     return Significance(r, pairs, p, p_peak, q, method, info, np.vstack(bands))
 
 
+def derived_applies(n: int, n_surrogates: int) -> bool:
+    """Whether ``--test surrogate`` takes the default per-lag null on rank-normal scores
+    (:mod:`.ranknormal`): unless ``--surrogates N`` asks for a sample of N shifts (the
+    Monte Carlo max-|r| test of :func:`surrogate_test`), or the series is too short for a
+    p below 0.05 from its shifts (no p-value then, as before)."""
+    return n - 1 >= MIN_SHIFTS and not 0 < n_surrogates < n - 1
+
+
 def assess(
     e: np.ndarray,
     y: np.ndarray,
@@ -400,6 +408,10 @@ def assess(
         return Significance(r, n, p, p_peak, q, ["analytic"] * len(r))
     if prep is None or prep.max_lag != max_lag or prep.estimator != estimator:
         prep = Prepared.build(y, max_lag, estimator)
+    if test == "surrogate" and derived_applies(prep.n, n_surrogates):
+        from tscorr.analysis.kernels.derived import derived_test  # it imports this module
+
+        return derived_test(prep, e, chunk_rows)
     if test == "surrogate":  # ccf: r from the test's own circular products
         r_given = None if estimator == "ccf" else prep.correlate(e)
         return surrogate_test(prep, e, r_given, n_surrogates, seed, chunk_rows)

@@ -1,0 +1,56 @@
+"""The notes an xcorr run writes about its inference: how its pairs got their p-values,
+what the exact check found, and when a run is too big for its own evidence."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tscorr.analysis.kernels.ranknormal import CHECK_BELOW
+from tscorr.choices import DISCOVERY_Q
+
+
+def method_counts(method: list[str], p_exact: np.ndarray, check: np.ndarray) -> dict[str, object]:
+    """How the run's pairs got their p_peak (``method``, one per pair), and what the exact
+    check found (``p_exact``: NaN where not made; ``check``: it disagrees)."""
+    counts: dict[str, int] = {}
+    for name in method:
+        counts[name] = counts.get(name, 0) + 1
+    checked = int(np.count_nonzero(np.isfinite(p_exact)))
+    return {"pairs": counts, "checked": checked, "check_disagrees": int(np.count_nonzero(check))}
+
+
+def method_note(method: list[str], p_exact: np.ndarray, check: np.ndarray) -> str:
+    """One sentence: the pairs per p_method and the exact check's disagreements."""
+    found = method_counts(method, p_exact, check)
+    counts = found["pairs"]
+    assert isinstance(counts, dict)
+    by = ", ".join(f"{name} {count:,}" for name, count in sorted(counts.items()))
+    text = f"p_peak by method (pairs): {by}"
+    if found["checked"]:
+        text += (
+            f"; the exact all-shift count (p_peak_exact) was made for the {found['checked']:,} "
+            f"pairs with p_peak <= {CHECK_BELOW:g}, and disagrees with p_peak (p_check) in "
+            f"{found['check_disagrees']:,}"
+        )
+    return text
+
+
+STRONG = 1e-3  # a pair this strong on its own is worth a word when the run hides it
+
+
+def unreachable_note(p_peak: np.ndarray, q_peak: np.ndarray, width: int) -> str | None:
+    """A note for a run too big for its own evidence: some pairs have ``p_peak <= STRONG``
+    but none reaches ``q_peak <= DISCOVERY_Q``. Benjamini-Hochberg over N pairs needs
+    ``p_peak <= 0.05 k / N`` for k discoveries, and a peak over ``width`` lags pays for all
+    of them (Sidak's factor; with ``--surrogates N`` also the shifts' resolution)."""
+    p = p_peak[np.isfinite(p_peak)]
+    strong = int(np.count_nonzero(p <= STRONG))
+    q = q_peak[np.isfinite(q_peak)]
+    if not strong or (q.size and float(q.min()) <= DISCOVERY_Q):
+        return None
+    return (
+        f"{strong:,} pairs have p_peak <= {STRONG:g} (the smallest {float(p.min()):.2g}), but "
+        f"none reaches q_peak <= {DISCOVERY_Q} over the run's {p.size:,} pairs, where k "
+        f"discoveries need p_peak <= {DISCOVERY_Q / p.size:.1g} x k; a peak over up to {width} lags "
+        "pays for every lag: test fewer pairs (series or event sets) or use a narrower --max-lag"
+    )
