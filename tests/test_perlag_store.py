@@ -67,6 +67,13 @@ def test_a_run_stores_its_methods_checks_and_set_q(tmp_path: Path) -> None:
         assert any(note.startswith("p_peak by method (pairs): rank-normal 2") for note in run.notes)
 
 
+V9_SUMMARY = (
+    "z", "mean_value", "mean_baseline", "ratio_low_bound", "placebos_used", "p_model", "q_model",
+    "model", "dispersion", "base_max", "model_buckets", "model_value", "model_baseline",
+    "model_events", "model_reference", "p_verdict", "q_verdict",
+)
+
+
 def test_a_version_7_file_opens_and_keeps_its_runs(tmp_path: Path) -> None:
     metric, events = _write(tmp_path, 0.0)
     db = tmp_path / "old.duckdb"
@@ -79,6 +86,11 @@ def test_a_version_7_file_opens_and_keeps_its_runs(tmp_path: Path) -> None:
     for column in ("q_set", "p_peak_exact", "p_check"):
         con.execute(f"ALTER TABLE xcorr DROP COLUMN {column}")
     con.execute(V7_VIEW)
+    for table, column in (  # and without version 9's event-study columns
+        *((("responses", "baseline_bound"),)),
+        *(("response_summary", c) for c in V9_SUMMARY),
+    ):
+        con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     con.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
     con.close()
     with tscorr.open(db, read_only=True) as store:
