@@ -118,7 +118,8 @@ def load(
         str | None,
         typer.Option(
             metavar="DATE",
-            help="ical: expand recurring events up to this date (default: a year on).",
+            help="ical: expand recurring events up to this date, that day included "
+            "(default: a year on).",
         ),
     ] = None,
     as_json: JsonOpt = False,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -14,6 +15,16 @@ import polars as pl
 
 from tscorr.errors import BadQuery, NotFound, TscorrError
 from tscorr.store.base import _Base, _first_line
+
+# DuckDB's words for a bare word in a filter (kind = hurricane, or "hurricane": an identifier)
+_UNKNOWN_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
+
+
+def _quoted(where: str, word: str) -> str:
+    """``where`` with ``word`` (bare or in double quotes) as a text literal: kind = 'word'."""
+    bare = rf'(?:"{re.escape(word)}"|(?<![\w\'"]){re.escape(word)}(?![\w\'"]))'
+    compared = re.sub(rf"\s*(=|==|!=|<>)\s*{bare}", rf" \1 '{word}'", where)
+    return compared if compared != where else re.sub(bare, f"'{word}'", where)
 
 FILTER_SECONDS = float(os.environ.get("TSCORR_FILTER_SECONDS", 30))  # an --events filter's time
 FILTER_MEMORY = "1GB"  # ... and memory
@@ -152,6 +163,12 @@ class _Reading(_Base):
                 "write a simpler condition"
             ) from exc
         except duckdb.Error as exc:
+            word = _UNKNOWN_COLUMN.search(str(exc))
+            if isinstance(exc, duckdb.BinderException) and word:
+                raise BadQuery(
+                    f"event filter '{where}': {word[1]} is not a column; put text in single "
+                    f"quotes: {_quoted(where, word[1])}"
+                ) from exc
             raise BadQuery(
                 f"event filter '{where}' failed: {_first_line(exc)}; write a SQL condition over "
                 "event_id, ts, ts_end, kind, name, weight, source_id, attrs"
