@@ -148,8 +148,8 @@ def _until(opts: LoadOptions, events: list[Any], notes: list[str]) -> datetime:
         until: datetime = parsed.ts[0]
         if not _CLOCK.search(given):  # a date: up to the end of that day, as a reader expects
             local = until.astimezone(ZoneInfo(opts.tz))
-            until = (local + timedelta(days=1)).astimezone(UTC)  # wall-clock day: 23 or 25 h
-        return until
+            until = local + timedelta(days=1)  # a wall-clock day: 23 or 25 hours at a change
+        return until.astimezone(ZoneInfo(opts.tz))
     starts = [_as_utc(s) for e in events if (s := _single(e, "DTSTART")) is not None]
     until = max(starts, default=datetime.now(UTC)) + timedelta(days=366)
     if any(k in e for e in events for k in ("RRULE", "RDATE")):
@@ -157,7 +157,7 @@ def _until(opts: LoadOptions, events: list[Any], notes: list[str]) -> datetime:
             f"recurring events expanded up to {until:%Y-%m-%d} (a year past the latest start); "
             "--until sets another end"
         )
-    return until
+    return until.astimezone(ZoneInfo(opts.tz))
 
 
 def _single(event: Any, key: str) -> date | datetime | None:
@@ -269,9 +269,9 @@ def _expand(calendar: Any, members: list[Any], until: datetime) -> list[Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         found: list[Any] = list(
-            recurring_ical_events.of(one).between(
-                begin.replace(tzinfo=None), until.replace(tzinfo=None)
-            )
+            # aware bounds in --tz: a zoned event compares as an instant, a floating one by
+            # its wall time in --tz (where it is read)
+            recurring_ical_events.of(one).between(begin.astimezone(until.tzinfo), until)
         )
     return found
 
