@@ -221,7 +221,7 @@ def _unreachable(table: pl.DataFrame) -> list[str]:
     if (pairs["q_verdict"].fill_null(1.0) <= 0.05).any():
         return []
     used = pairs["placebos_used"].fill_null(0)
-    best = 1.0 / (float(used.max() or 0) + 1.0)
+    best = 1.0 / (float(used.to_numpy().max(initial=0)) + 1.0)
     if best * pairs.height <= 0.05:
         return []
     return [

@@ -130,7 +130,7 @@ def xcorr(
         run = run_xcorr(store, params, step)
     say_notes(run.notes)
     title = f"run {run.run_id}: peaks ({LAG_HELP})"
-    show(run.peaks.select(PEAK_COLUMNS), title, shown, run.run_id)
+    show(run.peaks.select(PEAK_COLUMNS), title, shown, run.run_id, table="xcorr")
 
 
 ANSWERS_SHOWN = 5  # sentences printed under a table (all of them: tscorr report)
@@ -213,7 +213,7 @@ def respond(
         said = _answers(store, run.run_id, shown)
     say_notes(run.notes)
     title = f"run {run.run_id}: peak response (ratio to baseline)"
-    show(run.peaks.select(RESPOND_COLUMNS), title, shown, run.run_id)
+    show(run.peaks.select(RESPOND_COLUMNS), title, shown, run.run_id, table="respond")
     _say(said)
 
 
@@ -258,7 +258,7 @@ def scan(
         result = run_scan(store, params)
     say_notes(result.notes)
     title = f"xcorr run {result.xcorr_run}, respond run {result.respond_run}: what moved"
-    show(result.table, title, shown, result.respond_run)
+    show(result.table, title, shown, result.respond_run, table="scan")
 
 
 @app.command()
@@ -315,7 +315,7 @@ def explain(
         best, left_on=["series", "ts"], right_on=["series", "spike_ts"], how="left"
     ).select("ts", "value", "baseline", "z", "rank", "kind", "name", "lead_seconds", "kind_r")
     title = f"run {run.run_id}: spikes in {series} and the events before them"
-    show(table, title, shown, run.run_id)
+    show(table, title, shown, run.run_id, table="explain")
 
 
 if TYPE_CHECKING:  # to mypy they are enums; to typer, enums of the library's names

@@ -26,6 +26,7 @@ def _quoted(where: str, word: str) -> str:
     compared = re.sub(rf"\s*(=|==|!=|<>)\s*{bare}", rf" \1 '{word}'", where)
     return compared if compared != where else re.sub(bare, f"'{word}'", where)
 
+
 FILTER_SECONDS = float(os.environ.get("TSCORR_FILTER_SECONDS", 30))  # an --events filter's time
 FILTER_MEMORY = "1GB"  # ... and memory
 
