@@ -136,7 +136,8 @@ def load(
 
     Rows that cannot be read go to the rejects table with their line and reason; a file
     loaded before (same sha256) is skipped unless --force, which replaces the earlier load of
-    the same content or path wholly. A metric file is a level (an empty bucket is missing)
+    the same content or path wholly (a load whose every row was rejected is replaced by a
+    retry without it). A metric file is a level (an empty bucket is missing)
     unless --kind count; --agg count turns one row per occurrence into a count series.
 
     Example: tscorr load tweets.csv --agg count --series-name tweets:congrats
