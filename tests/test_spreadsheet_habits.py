@@ -160,3 +160,27 @@ def test_until_a_date_includes_that_day(
         times = store.query("SELECT ts FROM events ORDER BY ts")["ts"].to_list()
     assert len(times) == days
     assert times[-1].astimezone(UTC).replace(tzinfo=None) == datetime(2024, 1, days, 15, 0)
+
+
+@pytest.mark.parametrize(
+    ("header", "cells", "expected"),
+    [
+        (["Date", "Time", "Event"], ["11/9/2016", "2:29 AM", "x"], ("Date", "Time")),
+        (["day", "time of day", "views"], ["2016-11-09", "14:30", "3"], ("day", "time of day")),
+        # a full timestamp column wins; a time column of instants is not a time of day
+        (["timestamp", "date", "time", "v"], ["2016-11-09T07:29Z", "x", "2:29 AM", "1"], None),
+        (["date", "time", "v"], ["2016-11-09", "2016-11-09T07:29:00Z", "1"], None),
+    ],
+)
+def test_a_date_and_time_pair_is_found_only_when_the_header_and_cells_say_so(
+    header: list[str], cells: list[str], expected: tuple[str, str] | None
+) -> None:
+    import polars as pl
+
+    from tscorr.ingest.feeds import get_feed
+    from tscorr.ingest.feeds.shape import resolve_roles
+    from tscorr.ingest.source import LoadOptions
+
+    raw = pl.DataFrame([pl.Series(h, [c]) for h, c in zip(header, cells, strict=True)])
+    roles = resolve_roles(raw.columns, get_feed("csv").spec, LoadOptions(), "f.csv", raw)
+    assert ((roles.ts, roles.ts_time) if roles.ts_time else None) == expected

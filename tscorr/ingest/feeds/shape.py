@@ -66,11 +66,7 @@ def resolve_roles(
     names them or, without it, when the header says so and ``raw``'s time cells agree."""
     by_norm = {_norm(c): c for c in reversed(columns)}
     found: dict[str, str | None] = {}
-    pair = (
-        daytime.split_pair(opts.ts_col, columns, where)
-        if opts.ts_col
-        else daytime.detect_pair(columns, raw)
-    )
+    pair = daytime.split_pair(opts.ts_col, columns, where) if opts.ts_col else None
     for role in ROLES:
         explicit = getattr(opts, f"{role}_col", None)
         if role == "ts" and pair:
@@ -96,6 +92,10 @@ def resolve_roles(
                 f"{where}: no timestamp column (looked for {looked}; found: "
                 f"{', '.join(columns)}); pass --ts-col"
             )
+    if opts.ts_col is None:  # a Date and a Time column, when the time column was chosen
+        both = daytime.detect_pair(columns, raw)
+        if both and found["ts"] in both:
+            pair, found["ts"] = both, both[0]
     ts = found.pop("ts")
     assert ts is not None
     return Roles(ts=ts, **found, ts_time=pair[1] if pair else None)
