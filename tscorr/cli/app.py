@@ -270,7 +270,7 @@ def show(
 def _table(frame: pl.DataFrame, title: str | None, name: str = "*") -> None:
     """A Rich table; numbers and times never wrap. Wider than the terminal, it keeps names
     readable and says what it leaves out (:mod:`tscorr.cli.fit`)."""
-    from tscorr.cli.fit import LOW_VALUE, NAMES, Column, fit, wrap
+    from tscorr.cli.fit import LOW_VALUE, NAMES, Column, fit, fold, terminal_width, wrap
 
     floors = [FLOORS.get(c) for c in frame.columns]
     cells = [
@@ -291,7 +291,7 @@ def _table(frame: pl.DataFrame, title: str | None, name: str = "*") -> None:
         Column(printable(c, newlines=False), [r[i] for r in cells], k)
         for i, (c, k) in enumerate(zip(frame.columns, kinds, strict=True))
     ]
-    width = terminal_width()
+    width = terminal_width(out.width)
     layout = fit(columns, width, LOW_VALUE.get(name, LOW_VALUE["*"]))
     notes = layout.notes()
     table = Table(
@@ -317,7 +317,7 @@ def _table(frame: pl.DataFrame, title: str | None, name: str = "*") -> None:
         shown = [row[i] for i in layout.shown]
         if layout.widths:
             shown = [
-                _fold(c, kinds[i], w)
+                fold(c, kinds[i], w)
                 for c, i, w in zip(shown, layout.shown, layout.widths, strict=True)
             ]
         table.add_row(*(Text(c) for c in shown))
@@ -326,19 +326,6 @@ def _table(frame: pl.DataFrame, title: str | None, name: str = "*") -> None:
     (Console(file=out.file, soft_wrap=False, width=width) if wide else out).print(
         table, width=width
     )
-
-
-def _fold(cell: str, kind: str, width: int) -> str:
-    """A cell in lines of ``width`` (text at its spaces and separators; numbers never)."""
-    from tscorr.cli.fit import wrap
-
-    return cell if len(cell) <= width or kind in ("number", "time") else wrap(cell, width)
-
-
-def terminal_width() -> int:
-    """``COLUMNS`` when set (also for output that is not a terminal), else the console's."""
-    columns = os.environ.get("COLUMNS", "")
-    return int(columns) if columns.isdigit() and int(columns) > 0 else out.width
 
 
 def say_notes(notes: Sequence[str]) -> None:

@@ -136,8 +136,8 @@ def load(
 
     Rows that cannot be read go to the rejects table with their line and reason; a file
     loaded before (same sha256) is skipped unless --force, which replaces the earlier load of
-    the same content or path wholly (a load whose every row was rejected is replaced by a
-    retry without it). A metric file is a level (an empty bucket is missing)
+    the same content or path wholly (a load whose every row was rejected does not count:
+    loading the file again replaces it). A metric file is a level (an empty bucket is missing)
     unless --kind count; --agg count turns one row per occurrence into a count series.
 
     Example: tscorr load tweets.csv --agg count --series-name tweets:congrats
@@ -301,12 +301,17 @@ def _runs_summary(runs: pl.DataFrame) -> pl.DataFrame:
 
 
 def _options_given(command: str, params: str | None) -> str:
+    """The options of a run's ``params`` that differ from the command's defaults."""
     from dataclasses import MISSING, fields
 
     from tscorr.analysis.request import ExplainParams, RespondParams, ScanParams, XcorrParams
 
-    requests = {"xcorr": XcorrParams, "respond": RespondParams, "scan": ScanParams}
-    request = {**requests, "explain": ExplainParams}.get(command)
+    request = {
+        "xcorr": XcorrParams,
+        "respond": RespondParams,
+        "scan": ScanParams,
+        "explain": ExplainParams,
+    }.get(command)
     try:
         given = json.loads(params or "{}").get("options", {})
     except (ValueError, AttributeError):

@@ -16,6 +16,7 @@ Pure text measurement: no Rich here, so the rules can be tested on their own.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -211,3 +212,15 @@ def wrap(text: str, width: int) -> str:
         line += piece
     lines.append(line)
     return "\n".join(s.rstrip(" ") for s in lines if s.strip())
+
+
+def fold(cell: str, kind: str, width: int) -> str:
+    """A cell in lines of ``width``: text at its spaces and separators; numbers and times as
+    they are."""
+    return cell if len(cell) <= width or kind in ("number", "time") else wrap(cell, width)
+
+
+def terminal_width(console: int) -> int:
+    """``COLUMNS`` when set (for output that is not a terminal too), else ``console``."""
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else console
