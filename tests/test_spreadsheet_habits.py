@@ -184,3 +184,10 @@ def test_a_date_and_time_pair_is_found_only_when_the_header_and_cells_say_so(
     raw = pl.DataFrame([pl.Series(h, [c]) for h, c in zip(header, cells, strict=True)])
     roles = resolve_roles(raw.columns, get_feed("csv").spec, LoadOptions(), "f.csv", raw)
     assert ((roles.ts, roles.ts_time) if roles.ts_time else None) == expected
+
+
+def test_a_misspelt_column_is_not_taken_for_text(sandy) -> None:  # type: ignore[no-untyped-def]
+    done = sandy("xcorr", "--events", "kidn = 'hurricane'", "--series", "311:NYCEM")
+    assert done.exit_code != 0
+    assert "single quotes" not in done.stderr
+    assert "write a SQL condition over event_id, ts, ts_end, kind" in done.stderr

@@ -20,11 +20,18 @@ from tscorr.store.base import _Base, _first_line
 _UNKNOWN_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
 
 
-def _quoted(where: str, word: str) -> str:
-    """``where`` with ``word`` (bare or in double quotes) as a text literal: kind = 'word'."""
+def _quoted(where: str, word: str) -> str | None:
+    """``where`` with ``word`` (bare or in double quotes) as a text literal where it stands
+    as a value (kind = word, kind IN (word, ...)): kind = 'word'; None where it does not (a
+    misspelt column)."""
     bare = rf'(?:"{re.escape(word)}"|(?<![\w\'"]){re.escape(word)}(?![\w\'"]))'
-    compared = re.sub(rf"\s*(=|==|!=|<>)\s*{bare}", rf" \1 '{word}'", where)
-    return compared if compared != where else re.sub(bare, f"'{word}'", where)
+    text = "'" + word.replace("'", "''") + "'"
+    compared = re.sub(rf"\s*(=|==|!=|<>)\s*{bare}", lambda m: f" {m[1]} {text}", where)
+    if compared != where:
+        return compared
+    if re.search(rf"(?i)\bin\s*\([^)]*{bare}", where):
+        return re.sub(bare, lambda _: text, where)
+    return None
 
 
 FILTER_SECONDS = float(os.environ.get("TSCORR_FILTER_SECONDS", 30))  # an --events filter's time
@@ -165,10 +172,11 @@ class _Reading(_Base):
             ) from exc
         except duckdb.Error as exc:
             word = _UNKNOWN_COLUMN.search(str(exc))
-            if isinstance(exc, duckdb.BinderException) and word:
+            quoted = _quoted(where, word[1]) if word else None
+            if isinstance(exc, duckdb.BinderException) and word and quoted:
                 raise BadQuery(
                     f"event filter '{where}': {word[1]} is not a column; put text in single "
-                    f"quotes: {_quoted(where, word[1])}"
+                    f"quotes: {quoted}"
                 ) from exc
             raise BadQuery(
                 f"event filter '{where}' failed: {_first_line(exc)}; write a SQL condition over "
