@@ -254,9 +254,8 @@ def feeds(
 
     from tscorr.ingest import load as loading
 
-    show(
-        pl.DataFrame(loading.describe_feeds()), None, output(as_json, as_csv, as_nl, as_table, top)
-    )
+    shown = output(as_json, as_csv, as_nl, as_table, top)
+    show(pl.DataFrame(loading.describe_feeds()), None, shown, table="feeds")
 
 
 @app.command()

@@ -35,6 +35,7 @@ LOW_VALUE: dict[str, tuple[str, ...]] = {
         "source_id",
     ),
     "ls events": ("names",),
+    "feeds": ("produces",),
     "ls runs": (),
     "load": ("feed", "replaced", "duplicates", "rows_read", "series", "points", "events"),
     "respond": (
@@ -169,8 +170,8 @@ def fit(columns: list[Column], width: int, low: tuple[str, ...]) -> Layout:
 
 def _share(columns: list[Column], room: int, whole: bool) -> list[int]:
     """Widths adding up to at most ``room``: each column's least, then what is left given to
-    names first, then other text, then the headers of numbers and times, each up to its
-    natural width."""
+    names first, then other text, then the headers of numbers and times, each group's share
+    in proportion to what its columns lack of their natural width."""
     if whole:
         return [c.natural for c in columns]
     widths = [c.least for c in columns]
@@ -178,11 +179,17 @@ def _share(columns: list[Column], room: int, whole: bool) -> list[int]:
         return [max(4, room // len(columns))] * len(columns)
     spare = room - sum(widths)
     for kinds in (("name",), ("text",), ("number", "time")):
-        for i, c in enumerate(columns):
-            if c.kind in kinds and spare > 0:
-                grow = min(spare, c.natural - widths[i])
-                widths[i] += grow
-                spare -= grow
+        need = {i: c.natural - widths[i] for i, c in enumerate(columns) if c.kind in kinds}
+        total = sum(need.values())
+        if spare <= 0 or total <= 0:
+            continue
+        share = min(spare, total)  # shared in proportion to what each column lacks
+        given = {i: share * n // total for i, n in need.items()}
+        for i in sorted(need, key=lambda i: -need[i])[: share - sum(given.values())]:
+            given[i] += 1
+        for i, g in given.items():
+            widths[i] += g
+        spare -= share
     return widths
 
 
