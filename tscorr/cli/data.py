@@ -68,7 +68,12 @@ def load(
     form: Annotated[Form, typer.Option(help="Detected from the columns unless given.")] = pick(
         FORMS, "auto"
     ),
-    ts_col: Annotated[str | None, typer.Option(metavar="TEXT", help="Timestamp column.")] = None,
+    ts_col: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TEXT", help="Timestamp column, or DATE,TIME: a date and a time-of-day column."
+        ),
+    ] = None,
     series_col: Annotated[
         str | None, typer.Option(metavar="TEXT", help="Series-name column (long form).")
     ] = None,
