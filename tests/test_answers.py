@@ -182,3 +182,32 @@ def test_the_library_front_door(tmp_path: Path) -> None:
     assert said["series"][0].endswith("Article") and said["answer"][0].startswith("Article (")
     assert (Path(tscorr.__file__).parent / "py.typed").exists()
     store.close()
+
+
+def test_the_report_shows_which_series_moved(tmp_path: Path) -> None:
+    """Two articles around one event: the report draws them on one time axis, each as a
+    multiple of its own usual level, with the event labelled (and nothing for one series)."""
+    from tscorr.results import charts
+    from tscorr.results.report import build_report
+
+    rng = np.random.default_rng(8)
+    days = np.arange(np.datetime64("2016-05-20"), np.datetime64("2016-06-29"))
+    a = np.round(1000 * rng.lognormal(0, 0.05, len(days)))
+    b = np.round(500 * rng.lognormal(0, 0.05, len(days)))
+    a[35], b[35] = a[35] * 6, b[35] * 2
+    (tmp_path / "v.csv").write_text(
+        "date,A,B\n" + "".join(f"{d},{x:.0f},{y:.0f}\n" for d, x, y in zip(days, a, b, strict=True))
+    )
+    (tmp_path / "e.csv").write_text("ts,kind,name\n2016-06-24T03:40:00Z,result,Leave wins\n")
+    store = tscorr.open(tmp_path / "m.duckdb")
+    tscorr.load_file(store, tmp_path / "v.csv")
+    tscorr.load_file(store, tmp_path / "e.csv")
+    run = run_respond(store, RespondParams(events="true", bucket="1d", after="1d"))  # type: ignore[arg-type]
+    view = load_run(store, run.run_id)
+    figure = charts.moved(view, "true")
+    assert figure is not None
+    lines = [line for ax in figure.axes for line in ax.get_children() if line.get_gid() == "moved"]
+    assert len(lines) == 2
+    assert "Which series moved around “Leave wins”" in charts.svg(figure)
+    assert '<figure class="moved">' in build_report(store, [run.run_id])
+    store.close()

@@ -242,17 +242,17 @@ def _events(store: Store) -> list[tuple[datetime, datetime | None, str]]:
 
 
 def test_a_daily_rule_expands_to_until(store: Store) -> None:
-    _load(store, "ical/icaljs_daily_recur.ics", until="2012-09-01")
+    _load(store, "ical/icaljs_daily_recur.ics", until="2012-09-01")  # a date: that day included
     la = ZoneInfo("America/Los_Angeles")
     rule = rrulestr("FREQ=DAILY", dtstart=datetime(2012, 8, 1, 5, tzinfo=la))
     expected = [
         d.astimezone(UTC)
         for d in rule.between(
-            datetime(2012, 8, 1, tzinfo=UTC), datetime(2012, 9, 1, tzinfo=UTC), inc=True
+            datetime(2012, 8, 1, tzinfo=UTC), datetime(2012, 9, 2, tzinfo=UTC), inc=False
         )
     ]
     got = _events(store)
-    assert [e[0] for e in got] == expected and len(got) == 31
+    assert [e[0] for e in got] == expected and len(got) == 32
     assert got[0][:2] == (
         datetime(2012, 8, 1, 12, tzinfo=UTC),
         datetime(2012, 8, 1, 13, tzinfo=UTC),

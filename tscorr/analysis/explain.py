@@ -8,7 +8,7 @@ cross-correlation of that event kind (as impulses) with the series at lags 0..wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -18,7 +18,7 @@ from tscorr.analysis.inputs import load_aligned
 from tscorr.analysis.kernels.spikes import Spike, find_spikes
 from tscorr.analysis.kernels.xcorr import xcorr
 from tscorr.analysis.request import ExplainParams, save_run
-from tscorr.errors import NoData
+from tscorr.errors import BadInput, NoData
 from tscorr.store import Store
 from tscorr.tables import result
 from tscorr.units import buckets_in
@@ -36,6 +36,7 @@ def run_explain(store: Store, params: ExplainParams) -> ExplainRun:
     bucket = params.bucket
     window = buckets_in(params.window, bucket, "--window")
     season = None if params.season is None else buckets_in(params.season, bucket, "--season")
+    params, named = _one_series(store, params)
     exact = "".join(f"[{c}]" if c in "*?[" else c for c in params.series)  # a glob of one name
     data = load_aligned(store, exact, bucket, params.tz, "none", None)
     if data.names != [params.series]:
@@ -62,7 +63,7 @@ def run_explain(store: Store, params: ExplainParams) -> ExplainRun:
             for row in _explanations(params.series, sp, events, positions, kind_r, window, grid)
         ],
     )
-    notes = list(data.notes)
+    notes = [*named, *data.notes]
     if not found:
         notes.append(f"no bucket of {params.series} reaches z >= {params.threshold}")
     method = {
@@ -100,6 +101,30 @@ def _kind_correlations(
         if np.isfinite(tail).any():
             out[kind] = float(np.nanmax(tail))
     return out
+
+
+MATCHES_SHOWN = 10  # names listed when --series is a glob of several
+
+
+def _one_series(store: Store, params: ExplainParams) -> tuple[ExplainParams, list[str]]:
+    """``params`` naming one series: a glob (``pageviews:*``) that matches one name is that
+    name, with a note; one that matches several is refused with the matches listed."""
+    glob = params.series
+    if not any(c in glob for c in "*?["):
+        return params, []
+    names = store.series_matching(glob)["name"].to_list()
+    if not names:
+        raise NoData(f"no series matches '{glob}'; 'tscorr ls series' lists them")
+    if glob in names:
+        return params, []  # a name holding a '*'
+    if len(names) == 1:
+        return replace(params, series=names[0]), [f"--series '{glob}' matches {names[0]}"]
+    shown = ", ".join(names[:MATCHES_SHOWN])
+    more = f" and {len(names) - MATCHES_SHOWN} more" if len(names) > MATCHES_SHOWN else ""
+    raise BadInput(
+        f"explain takes one series, and --series '{glob}' matches {len(names)}: {shown}{more}; "
+        "pass one of them (tscorr ls series --series GLOB lists them all)"
+    )
 
 
 def _spike_row(series: str, sp: Spike, starts: pl.Series) -> dict[str, object]:

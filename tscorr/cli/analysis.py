@@ -128,10 +128,10 @@ def xcorr(
 
     with open_store() as store, progress_bar("correlating") as step:
         run = run_xcorr(store, params, step)
-        table, said = _shown(run.peaks.select(PEAK_COLUMNS), _answers(store, run.run_id), shown)
+        frame, said = _shown(run.peaks.select(PEAK_COLUMNS), _answers(store, run.run_id), shown)
     say_notes(run.notes)
     title = f"run {run.run_id}: peaks ({LAG_HELP})"
-    show(table, title, shown, run.run_id)
+    show(frame, title, shown, run.run_id, table="xcorr")
     _say(said)
 
 
@@ -230,10 +230,10 @@ def respond(
 
     with open_store() as store:
         run = run_respond(store, params)
-        table, said = _shown(run.peaks.select(RESPOND_COLUMNS), _answers(store, run.run_id), shown)
+        frame, said = _shown(run.peaks.select(RESPOND_COLUMNS), _answers(store, run.run_id), shown)
     say_notes(run.notes)
     title = f"run {run.run_id}: peak response (ratio to baseline)"
-    show(table, title, shown, run.run_id)
+    show(frame, title, shown, run.run_id, table="respond")
     _say(said)
 
 
@@ -280,10 +280,10 @@ def scan(
         answered = _answers(store, result.respond_run)  # in the scan's own order
         keys = ["event_set", "series"]
         answered = result.table.select(keys).join(answered, on=keys, maintain_order="left")
-        table, said = _shown(result.table, answered, shown)
+        frame, said = _shown(result.table, answered, shown)
     say_notes(result.notes)
     title = f"xcorr run {result.xcorr_run}, respond run {result.respond_run}: what moved"
-    show(table, title, shown, result.respond_run)
+    show(frame, title, shown, result.respond_run, table="scan")
     _say(said)
 
 
@@ -341,7 +341,7 @@ def explain(
         best, left_on=["series", "ts"], right_on=["series", "spike_ts"], how="left"
     ).select("ts", "value", "baseline", "z", "rank", "kind", "name", "lead_seconds", "kind_r")
     title = f"run {run.run_id}: spikes in {series} and the events before them"
-    show(table, title, shown, run.run_id)
+    show(table, title, shown, run.run_id, table="explain")
 
 
 if TYPE_CHECKING:  # to mypy they are enums; to typer, enums of the library's names

@@ -251,8 +251,10 @@ def show(
     title: str | None = None,
     out_as: Output = Output(),
     run_id: int | None = None,
+    table: str = "*",
 ) -> None:
-    """Print ``frame``; machine-readable modes carry ``run_id`` as their first column."""
+    """Print ``frame``; machine-readable modes carry ``run_id`` as their first column.
+    ``table`` names it for :data:`tscorr.cli.fit.LOW_VALUE` (``respond``, ``ls series``)."""
     import polars as pl
 
     if out_as.top is not None:
@@ -272,33 +274,67 @@ def show(
         )
         typer.echo(text.write_csv(), nl=False)
     else:
-        _table(frame, title)
+        _table(frame, title, table)
 
 
-def _table(frame: pl.DataFrame, title: str | None) -> None:
-    """A Rich table; numbers and times never wrap (text columns give way instead)."""
-    table = Table(
-        title=Text(printable(title)) if title else None, show_lines=False, header_style="bold"
-    )
+def _table(frame: pl.DataFrame, title: str | None, name: str = "*") -> None:
+    """A Rich table; numbers and times never wrap. Wider than the terminal, it keeps names
+    readable and says what it leaves out (:mod:`tscorr.cli.fit`)."""
+    from tscorr.cli.fit import LOW_VALUE, NAMES, Column, fit, fold, terminal_width, wrap
+
     cells = [
         [printable(_cell(v, c), newlines=False) for v, c in zip(row, frame.columns, strict=True)]
         for row in frame.iter_rows()
     ]
-    for i, col in enumerate(frame.columns):
-        dtype = frame.schema[col]
-        whole = dtype.is_numeric() or dtype.is_temporal()
-        header = Text(printable(col, newlines=False))
-        width = max([len(r[i]) for r in cells] + [1]) if whole else None
+    kinds = [
+        "number"
+        if t.is_numeric()
+        else "time"
+        if t.is_temporal()
+        else "name"
+        if c in NAMES
+        else "text"
+        for c, t in frame.schema.items()
+    ]
+    columns = [
+        Column(printable(c, newlines=False), [r[i] for r in cells], k)
+        for i, (c, k) in enumerate(zip(frame.columns, kinds, strict=True))
+    ]
+    width = terminal_width(out.width)
+    layout = fit(columns, width, LOW_VALUE.get(name, LOW_VALUE["*"]))
+    notes = layout.notes()
+    table = Table(
+        title=Text(printable(title)) if title else None,
+        caption=Text("\n".join(notes)) if notes else None,
+        caption_justify="left",
+        show_lines=False,
+        header_style="bold",
+    )
+    for pos, i in enumerate(layout.shown):
+        col, kind = columns[i], kinds[i]
+        whole = kind in ("number", "time")
+        fixed = layout.widths[pos] if layout.widths else None
         table.add_column(
-            header,
-            justify="right" if dtype.is_numeric() else "left",
+            Text(wrap(col.name, fixed) if fixed else col.name),
+            justify="right" if kind == "number" else "left",
             overflow="fold",
-            no_wrap=whole,
-            min_width=width,
+            no_wrap=whole and fixed is None,
+            min_width=col.natural if whole and fixed is None else None,
+            width=fixed,
         )
     for row in cells:
-        table.add_row(*(Text(c) for c in row))
-    out.print(table)
+        shown = [row[i] for i in layout.shown]
+        if layout.widths:
+            shown = [
+                fold(c, kinds[i], w)
+                for c, i, w in zip(shown, layout.shown, layout.widths, strict=True)
+            ]
+        table.add_row(*(Text(c) for c in shown))
+    # a console is at most its own width wide: a wider COLUMNS gets a console of its own
+    wide = width > out.width
+    (Console(file=out.file, soft_wrap=False, width=width) if wide else out).print(
+        table, width=width
+    )
 
 
 def say_notes(notes: Sequence[str]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -34,6 +36,8 @@ from tscorr.errors import BadInput, RowsRejected, TscorrError
 LISTINGS = ("overview", "series", "events", "sources", "runs")
 
 if TYPE_CHECKING:  # to mypy they are enums; to typer, enums of the library's names
+    import polars as pl
+
     Form: TypeAlias = Enum
     DateOrder: TypeAlias = Enum
     What: TypeAlias = Enum
@@ -64,7 +68,12 @@ def load(
     form: Annotated[Form, typer.Option(help="Detected from the columns unless given.")] = pick(
         FORMS, "auto"
     ),
-    ts_col: Annotated[str | None, typer.Option(metavar="TEXT", help="Timestamp column.")] = None,
+    ts_col: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TEXT", help="Timestamp column, or DATE,TIME: a date and a time-of-day column."
+        ),
+    ] = None,
     series_col: Annotated[
         str | None, typer.Option(metavar="TEXT", help="Series-name column (long form).")
     ] = None,
@@ -118,7 +127,8 @@ def load(
         str | None,
         typer.Option(
             metavar="DATE",
-            help="ical: expand recurring events up to this date (default: a year on).",
+            help="ical: expand recurring events up to this date, that day included "
+            "(default: a year on).",
         ),
     ] = None,
     as_json: JsonOpt = False,
@@ -131,7 +141,8 @@ def load(
 
     Rows that cannot be read go to the rejects table with their line and reason; a file
     loaded before (same sha256) is skipped unless --force, which replaces the earlier load of
-    the same content or path wholly. A metric file is a level (an empty bucket is missing)
+    the same content or path wholly (a load whose every row was rejected does not count:
+    loading the file again replaces it). A metric file is a level (an empty bucket is missing)
     unless --kind count; --agg count turns one row per occurrence into a count series.
 
     Example: tscorr load tweets.csv --agg count --series-name tweets:congrats
@@ -192,6 +203,7 @@ def load(
                 ),
                 None,
                 shown,
+                table="load",
             )
             for r in reports:
                 for note in r.notes:
@@ -247,9 +259,8 @@ def feeds(
 
     from tscorr.ingest import load as loading
 
-    show(
-        pl.DataFrame(loading.describe_feeds()), None, output(as_json, as_csv, as_nl, as_table, top)
-    )
+    shown = output(as_json, as_csv, as_nl, as_table, top)
+    show(pl.DataFrame(loading.describe_feeds()), None, shown, table="feeds")
 
 
 @app.command()
@@ -278,7 +289,60 @@ def ls(
             frame = store.list_sources()
         else:
             frame = store.list_runs()
-    show(frame, listing, output(as_json, as_csv, as_nl, as_table, top))
+    shown = output(as_json, as_csv, as_nl, as_table, top)
+    if listing == "runs" and shown.mode == "table":  # the options in short; --json: all params
+        frame = _runs_summary(frame)
+    show(frame, listing, shown, table=f"ls {listing}")
+
+
+def _runs_summary(runs: pl.DataFrame) -> pl.DataFrame:
+    """``ls runs`` for a terminal: each run's command, label, time and the options it was
+    given that are not the defaults, as they would be written."""
+    import polars as pl
+
+    options = [_options_given(c, p) for c, p in zip(runs["command"], runs["params"], strict=True)]
+    return runs.drop("params").with_columns(pl.Series("options", options, pl.String))
+
+
+def _options_given(command: str, params: str | None) -> str:
+    """The options of a run's ``params`` that differ from the command's defaults."""
+    from dataclasses import MISSING, fields
+
+    from tscorr.analysis.request import ExplainParams, RespondParams, ScanParams, XcorrParams
+
+    request = {
+        "xcorr": XcorrParams,
+        "respond": RespondParams,
+        "scan": ScanParams,
+        "explain": ExplainParams,
+    }.get(command)
+    try:
+        given = json.loads(params or "{}").get("options", {})
+    except (ValueError, AttributeError):
+        return ""
+    defaults: dict[str, object] = {}
+    for f in fields(request) if request else ():
+        value = f.default
+        if value is MISSING:
+            continue
+        if value is None and f.name in ("before", "after", "window"):
+            value = "0"  # as runs record "none"
+        defaults[f.name] = (
+            value if value is None or isinstance(value, int | float | str) else str(value)
+        )
+    words = []
+    for key, value in given.items():
+        if key == "label" or value is None or (key in defaults and defaults[key] == value):
+            continue
+        words.append(f"--{key.replace('_', '-')} {_quoted(str(value))}")
+    return " ".join(words)
+
+
+def _quoted(value: str) -> str:
+    """A value as a shell would need it: nyc* -> 'nyc*'; kind = 'x' -> "kind = 'x'"."""
+    if re.fullmatch(r"[\w.:/+,=@%-]+", value):
+        return value
+    return f"'{value}'" if "'" not in value else '"' + value.replace('"', '\\"') + '"'
 
 
 @app.command()

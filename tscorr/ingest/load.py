@@ -100,7 +100,14 @@ def load_file(
         replace = store.sources_like(source.sha256, str(path))
     else:
         seen = store.find_source(source.sha256)
-        if seen is not None:
+        if seen is not None and not seen["rows_loaded"]:
+            # every row of the earlier load was rejected: a retry (other options) replaces it
+            replace = [int(seen["source_id"])]
+            notes.append(
+                f"source {seen['source_id']} (the same file) loaded no rows, every one "
+                "rejected; this load replaces it"
+            )
+        elif seen is not None:
             notes.append(
                 f"already loaded as source {seen['source_id']} ({seen['path']}); "
                 "pass --force to load it again"
@@ -114,7 +121,7 @@ def load_file(
         tz=options.tz,
         options={k: v for k, v in asdict(options).items() if v not in (None, {}, "auto")},
     )
-    if replace:
+    if replace and force:
         notes.append(
             "--force: replaces source "
             + ", ".join(str(i) for i in replace)

@@ -172,6 +172,13 @@ def impact(store: Store, view: RunView, event_set: str, series: str) -> Figure:
     return impact_chart(view, event_set, series, analysed_points(store, view, series))
 
 
+def moved(view: RunView, event_set: str) -> Figure | None:
+    """Which series moved around the set's first event (:mod:`tscorr.results.impact`)."""
+    from tscorr.results.impact import moved_chart
+
+    return moved_chart(view, event_set)
+
+
 def correlogram(view: RunView, event_set: str, series: str) -> Figure:
     rows = view.rows.filter((pl.col("event_set") == event_set) & (pl.col("series") == series)).sort(
         "lag"

@@ -189,3 +189,63 @@ def _step_text(step: timedelta) -> str:
 
 def _label(name: str, width: int = 48) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def moved_chart(view: RunView, event_set: str, limit: int = 6) -> Figure | None:
+    """Which series moved: the run's first ``limit`` series (in the order of their verdicts)
+    around the set's first event on one time axis, each divided by its own expected level
+    (1 = usual), the event a labelled marker. None when fewer than two series have values."""
+    if view.responses is None:
+        return None
+    events = view.events_of(event_set)
+    if events.is_empty():
+        return None
+    first = events.row(0, named=True)
+    names = view.peaks.filter(pl.col("event_set") == event_set)["series"].to_list()
+    fig, ax = plt.subplots(figsize=(7.5, 3.6), layout="constrained")
+    drawn = 0
+    for series in names:
+        if drawn >= limit:
+            break
+        rows = view.responses.filter(
+            (pl.col("event_set") == event_set)
+            & (pl.col("series") == series)
+            & (pl.col("event_id") == first["event_id"])
+        ).sort("lag")
+        if rows.is_empty():
+            continue
+        step = timedelta(seconds=view.bucket_seconds(series))
+        at = first["ts"].astimezone(UTC)
+        offset = _bucket_offset(at, step, view.zone(series))
+        starts = [t.astimezone(UTC) - offset for t in rows["ts"].to_list()]
+        value = rows["value"].to_numpy().astype(float)
+        base = rows["baseline"].to_numpy().astype(float)
+        if "baseline_bound" in rows.columns:  # a censored baseline at its bound: at least
+            base = np.where(np.isfinite(base), base, rows["baseline_bound"].to_numpy())
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(base > 0, value / base, np.nan)
+        if not np.isfinite(ratio).any():
+            continue
+        ax.stairs(ratio, [*starts, starts[-1] + step], lw=1.5, baseline=None,
+                  label=_label(display_name(series), 40), gid="moved")
+        drawn += 1
+    if drawn < 2:
+        plt.close(fig)
+        return None
+    ax.axhline(1, color="black", lw=0.8, ls="--")
+    ax.axvline(first["ts"], color=RED, lw=1.2, ls="--", gid="event-marker")
+    ax.annotate(_label(first["name"]), (first["ts"], 1.0), xycoords=("data", "axes fraction"),
+                xytext=(4, -4), textcoords="offset points", ha="left", va="top", fontsize=8,
+                color=RED, gid="event-label",
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
+    low, high = ax.get_ylim()
+    if high > 0 and high / max(low, 1e-9) > 50 and low > 0:
+        ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(PLAIN)
+    headroom(ax)
+    ax.set_ylabel("times the usual level")
+    ax.set_xlabel("time (UTC)")
+    ax.set_title("\n".join(textwrap.wrap(f"Which series moved around “{first['name']}”", 80)))
+    fig.legend(loc="outside lower center", ncols=3, fontsize=7)
+    fig.autofmt_xdate()
+    return fig

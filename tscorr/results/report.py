@@ -126,6 +126,11 @@ def _run_section(store: Store, view: RunView, pairs: int) -> list[str]:
     if shared:
         out.append(f'<p class="caveats">Caveats for every answer above: {_e("; ".join(shared))}.</p>')
     out += [f'<p class="compare">{_e(text)}</p>' for text in comparisons(frame)]
+    if view.command == "respond":  # several series around one event, on one time axis
+        for event_set in view.peaks["event_set"].unique(maintain_order=True).to_list()[:3]:
+            figure = charts.moved(view, event_set)
+            if figure is not None:
+                out.append(f'<figure class="moved">{charts.svg(figure)}</figure>')
     if view.peaks.height > 1:
         out.append(f"<figure>{charts.svg(charts.overview(view, anchors))}</figure>")
     for e, s, _text in said.iter_rows():

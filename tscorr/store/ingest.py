@@ -22,7 +22,7 @@ class _Loading(_Base):
 
     def find_source(self, sha256: str) -> dict[str, Any] | None:
         rows = self.query(
-            "SELECT source_id, feed, path, loaded_at FROM sources WHERE sha256 = ? "
+            "SELECT source_id, feed, path, loaded_at, rows_loaded FROM sources WHERE sha256 = ? "
             "ORDER BY source_id DESC LIMIT 1",
             [sha256],
         ).to_dicts()

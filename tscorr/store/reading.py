@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -14,6 +15,24 @@ import polars as pl
 
 from tscorr.errors import BadQuery, NotFound, TscorrError
 from tscorr.store.base import _Base, _first_line
+
+# DuckDB's words for a bare word in a filter (kind = hurricane, or "hurricane": an identifier)
+_UNKNOWN_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
+
+
+def _quoted(where: str, word: str) -> str | None:
+    """``where`` with ``word`` (bare or in double quotes) as a text literal where it stands
+    as a value (kind = word, kind IN (word, ...)): kind = 'word'; None where it does not (a
+    misspelt column)."""
+    bare = rf'(?:"{re.escape(word)}"|(?<![\w\'"]){re.escape(word)}(?![\w\'"]))'
+    text = "'" + word.replace("'", "''") + "'"
+    compared = re.sub(rf"\s*(=|==|!=|<>)\s*{bare}", lambda m: f" {m[1]} {text}", where)
+    if compared != where:
+        return compared
+    if re.search(rf"(?i)\bin\s*\([^)]*{bare}", where):
+        return re.sub(bare, lambda _: text, where)
+    return None
+
 
 FILTER_SECONDS = float(os.environ.get("TSCORR_FILTER_SECONDS", 30))  # an --events filter's time
 FILTER_MEMORY = "1GB"  # ... and memory
@@ -159,6 +178,13 @@ class _Reading(_Base):
                 "write a simpler condition"
             ) from exc
         except duckdb.Error as exc:
+            word = _UNKNOWN_COLUMN.search(str(exc))
+            quoted = _quoted(where, word[1]) if word else None
+            if isinstance(exc, duckdb.BinderException) and word and quoted:
+                raise BadQuery(
+                    f"event filter '{where}': {word[1]} is not a column; put text in single "
+                    f"quotes: {quoted}"
+                ) from exc
             raise BadQuery(
                 f"event filter '{where}' failed: {_first_line(exc)}; write a SQL condition over "
                 "event_id, ts, ts_end, kind, name, weight, source_id, attrs"

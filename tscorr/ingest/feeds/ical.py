@@ -7,9 +7,10 @@ RFC 5545): this module only decides what an occurrence means as an event.
   ``CATEGORIES`` the kind (else ``--kind``, else ``calendar``), ``UID``, ``LOCATION``,
   ``DESCRIPTION``, ``URL`` and the other categories go to ``attrs``.
 * **Recurrences** (``RRULE``, ``RDATE``, ``EXDATE``, moved occurrences with
-  ``RECURRENCE-ID``) are expanded from the first ``DTSTART`` up to ``--until`` (default: one
-  year past the latest ``DTSTART`` in the file); each occurrence is one event, with
-  ``attrs.recurrence`` and ``attrs.occurrence`` (its original start).
+  ``RECURRENCE-ID``) are expanded from the first ``DTSTART`` up to ``--until`` (a date
+  includes that whole day; default: one year past the latest ``DTSTART`` in the file); each
+  occurrence is one event, with ``attrs.recurrence`` and ``attrs.occurrence`` (its original
+  start).
 * **End**: ``DTEND``, else ``DTSTART + DURATION``, else (all-day) the next day, else none.
 * **Times**: UTC (``...Z``); local to a ``TZID`` that is an IANA name, a vendor-prefixed one
   (``/mozilla.org/.../America/New_York``) or a Windows name (``Eastern Standard Time``) - the
@@ -47,6 +48,7 @@ from tscorr.ingest.timeparse import parse_timestamps
 MAX_OCCURRENCES = 100_000  # per file: a rule that never ends, read over a long --until
 _BEGIN = re.compile(r"^BEGIN:VEVENT\s*$", re.IGNORECASE)
 _END = re.compile(r"^END:VEVENT\s*$", re.IGNORECASE)
+_CLOCK = re.compile(r"\d:\d\d|T\d|\d{14}")  # a time of day in an --until value
 _VENDOR_TZID = re.compile(r'TZID="?(/[^:;"\r\n]+)')
 
 
@@ -136,14 +138,18 @@ def _blocks(text: str) -> list[tuple[int, str]]:
 
 
 def _until(opts: LoadOptions, events: list[Any], notes: list[str]) -> datetime:
-    """The end of recurrence expansion: --until, or a year past the latest DTSTART."""
+    """The end of recurrence expansion: --until (a date: that whole day included), or a year
+    past the latest DTSTART."""
     given = opts.extra.get("until")
     if given:
         parsed = parse_timestamps(pl.Series([given]), opts.tz)
         if parsed.ts[0] is None:
             raise BadInput(f"--until '{given}' is not a date or time; write e.g. 2026-12-31")
         until: datetime = parsed.ts[0]
-        return until
+        if not _CLOCK.search(given):  # a date: up to the end of that day, as a reader expects
+            local = until.astimezone(ZoneInfo(opts.tz))
+            until = local + timedelta(days=1)  # a wall-clock day: 23 or 25 hours at a change
+        return until.astimezone(ZoneInfo(opts.tz))
     starts = [_as_utc(s) for e in events if (s := _single(e, "DTSTART")) is not None]
     until = max(starts, default=datetime.now(UTC)) + timedelta(days=366)
     if any(k in e for e in events for k in ("RRULE", "RDATE")):
@@ -151,7 +157,7 @@ def _until(opts: LoadOptions, events: list[Any], notes: list[str]) -> datetime:
             f"recurring events expanded up to {until:%Y-%m-%d} (a year past the latest start); "
             "--until sets another end"
         )
-    return until
+    return until.astimezone(ZoneInfo(opts.tz))
 
 
 def _single(event: Any, key: str) -> date | datetime | None:
@@ -263,9 +269,9 @@ def _expand(calendar: Any, members: list[Any], until: datetime) -> list[Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         found: list[Any] = list(
-            recurring_ical_events.of(one).between(
-                begin.replace(tzinfo=None), until.replace(tzinfo=None)
-            )
+            # aware bounds in --tz: a zoned event compares as an instant, a floating one by
+            # its wall time in --tz (where it is read)
+            recurring_ical_events.of(one).between(begin.astimezone(until.tzinfo), until)
         )
     return found
 

@@ -24,6 +24,7 @@ import polars as pl
 from tscorr.choices import AGGS
 from tscorr.errors import BadInput, UnknownName
 from tscorr.frames import FeedFrames
+from tscorr.ingest import daytime
 from tscorr.ingest.source import LoadOptions, SourceFile
 from tscorr.ingest.spec import FeedSpec
 from tscorr.ingest.timeparse import parse_timestamps
@@ -46,18 +47,31 @@ class Roles:
     name: str | None = None
     ts_end: str | None = None
     weight: str | None = None
+    ts_time: str | None = None  # a time-of-day column read with the date column ``ts``
 
 
 def _norm(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
 
 
-def resolve_roles(columns: Sequence[str], spec: FeedSpec, opts: LoadOptions, where: str) -> Roles:
-    """Map roles to columns: explicit options first, then the spec's candidate names."""
+def resolve_roles(
+    columns: Sequence[str],
+    spec: FeedSpec,
+    opts: LoadOptions,
+    where: str,
+    raw: pl.DataFrame | None = None,
+) -> Roles:
+    """Map roles to columns: explicit options first, then the spec's candidate names; a date
+    and a time column together (see :mod:`tscorr.ingest.daytime`) when ``--ts-col DATE,TIME``
+    names them or, without it, when the header says so and ``raw``'s time cells agree."""
     by_norm = {_norm(c): c for c in reversed(columns)}
     found: dict[str, str | None] = {}
+    pair = daytime.split_pair(opts.ts_col, columns, where) if opts.ts_col else None
     for role in ROLES:
         explicit = getattr(opts, f"{role}_col", None)
+        if role == "ts" and pair:
+            found[role] = pair[0]
+            continue
         if explicit is not None:
             if explicit not in columns:
                 raise BadInput(
@@ -78,9 +92,13 @@ def resolve_roles(columns: Sequence[str], spec: FeedSpec, opts: LoadOptions, whe
                 f"{where}: no timestamp column (looked for {looked}; found: "
                 f"{', '.join(columns)}); pass --ts-col"
             )
+    if opts.ts_col is None:  # a Date and a Time column, when the time column was chosen
+        both = daytime.detect_pair(columns, raw)
+        if both and found["ts"] in both:
+            pair, found["ts"] = both, both[0]
     ts = found.pop("ts")
     assert ts is not None
-    return Roles(ts=ts, **found)
+    return Roles(ts=ts, **found, ts_time=pair[1] if pair else None)
 
 
 def decide_form(roles: Roles, opts: LoadOptions) -> str:
@@ -159,12 +177,20 @@ def shape_table(
     where = source.display_name
     if raw.width == 0 or raw.height == 0:
         raise BadInput(f"{where}: has no data rows; check that it is the right file")
-    roles = resolve_roles(raw.columns, spec, opts, where)
+    roles = resolve_roles(raw.columns, spec, opts, where, raw)
     form = decide_form(roles, opts)
     group = raw[roles.series] if form == "long" and roles.series else None
-    times = parse_timestamps(raw[roles.ts], opts.tz, opts.date_order, group=group)
+    stamps, clock = raw[roles.ts], None
+    if roles.ts_time:  # a date column and a time-of-day column: one wall time
+        stamps, clock = daytime.combine(raw[roles.ts], raw[roles.ts_time])
+    times = parse_timestamps(stamps, opts.tz, opts.date_order, group=group)
     notes = list(times.notes)
-    reason = times.reason.fill_null(
+    if roles.ts_time and not opts.ts_col:
+        notes.append(
+            f"timestamps: columns '{roles.ts}' and '{roles.ts_time}' read together "
+            "(--ts-col names another)"
+        )
+    reason = (times.reason if clock is None else times.reason.fill_null(clock)).fill_null(
         pl.select(
             pl.when(_blank(raw[roles.ts], times.ts.is_null())).then(pl.lit("empty timestamp"))
         ).to_series()
@@ -334,7 +360,7 @@ def _wide(
     numbers: dict[str, pl.Series] = {}
     ignored: list[str] = []
     for col in raw.columns:
-        if col == roles.ts:
+        if col in (roles.ts, roles.ts_time):
             continue
         values = to_number(raw[col])
         filled = int((~_blank(raw[col])).sum())
@@ -437,7 +463,11 @@ def _events(
         )
         .otherwise(pl.lit(None, pl.String))
     ).to_series()
-    used = {c for c in (roles.ts, roles.kind, roles.name, roles.ts_end, roles.weight) if c}
+    used = {
+        c
+        for c in (roles.ts, roles.ts_time, roles.kind, roles.name, roles.ts_end, roles.weight)
+        if c
+    }
     rest = [c for c in raw.columns if c not in used]
     attrs = (
         raw.select(pl.struct(pl.col(rest).cast(pl.String)).struct.json_encode()).to_series()

@@ -197,7 +197,7 @@ def _settled(
     block), as it is for a file read whole."""
     if opts.date_order != "auto" or raw.height == 0:
         return opts
-    roles = resolve_roles(raw.columns, spec, opts, source.display_name)
+    roles = resolve_roles(raw.columns, spec, opts, source.display_name, raw)
     columns = [c for c in (roles.ts, roles.ts_end) if c and raw[c].dtype == pl.String]
     candidates = [order_candidates(raw[c]) for c in columns]
     counts = [candidate_order_counts(c) for c in candidates]
