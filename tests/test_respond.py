@@ -120,7 +120,11 @@ def test_placebo_dates_are_distinct_and_outside_real_windows() -> None:
     sets = placebo_sets(days, 1, 199, np.random.default_rng(0))
     assert sorted(int(x[0]) for x in sets) == [6, 7, 8, 9, 10]
     three = placebo_sets(np.arange(40), 3, 50, np.random.default_rng(0))
-    assert all(len(set(x.tolist())) == 3 for x in three)  # no date twice in a set
+    assert three.shape == (50, 3) and all(len(set(x.tolist())) == 3 for x in three)  # distinct
+    # which event goes to which date is random: the first event's date is not always the
+    # earliest of its set (with 2 events on 3 days every set is drawn, in both orders)
+    pairs = placebo_sets(np.arange(3), 2, 199, np.random.default_rng(1))
+    assert pairs.shape == (3, 2) and len({tuple(p) for p in pairs}) == 3
     n = 6 * 24
     y = np.ones((1, n))
     y[0, pos[0]] = 50

@@ -128,7 +128,7 @@ def xcorr(
 
     with open_store() as store, progress_bar("correlating") as step:
         run = run_xcorr(store, params, step)
-        frame, said = _shown(run.peaks.select(PEAK_COLUMNS), _answers(store, run.run_id), shown)
+        frame, said = _shown(run.peaks.select(PEAK_COLUMNS), _answers(store, run.run_id, shown), shown)
     say_notes(run.notes)
     title = f"run {run.run_id}: peaks ({LAG_HELP})"
     show(frame, title, shown, run.run_id, table="xcorr")
@@ -138,14 +138,17 @@ def xcorr(
 ANSWERS_SHOWN = 5  # sentences printed under a table (all of them: tscorr report)
 
 
-def _answers(store: Any, run_id: int | None) -> Any:
-    """The run's answers frame (one row per pair: fields, and the sentence in ``answer``)."""
+def _answers(store: Any, run_id: int | None, shown: Any, pairs: Any = None) -> Any:
+    """The run's answers frame (one row per pair: fields, and the sentence in ``answer``):
+    every pair for machine output, the first few for a table's sentences (in the order of
+    ``pairs`` when given)."""
     from tscorr.results.answers import answers
     from tscorr.results.runview import load_run
 
     if run_id is None:
         return None
-    return answers(load_run(store, run_id))
+    limit = None if shown.mode != "table" else min(ANSWERS_SHOWN, shown.top or ANSWERS_SHOWN)
+    return answers(load_run(store, run_id), limit, pairs)
 
 
 def _shown(frame: Any, answered: Any, shown: Any) -> tuple[Any, tuple[list[str], list[str]]]:
@@ -230,7 +233,7 @@ def respond(
 
     with open_store() as store:
         run = run_respond(store, params)
-        frame, said = _shown(run.peaks.select(RESPOND_COLUMNS), _answers(store, run.run_id), shown)
+        frame, said = _shown(run.peaks.select(RESPOND_COLUMNS), _answers(store, run.run_id, shown), shown)
     say_notes(run.notes)
     title = f"run {run.run_id}: peak response (ratio to baseline)"
     show(frame, title, shown, run.run_id, table="respond")
@@ -277,9 +280,7 @@ def scan(
 
     with open_store() as store:
         result = run_scan(store, params)
-        answered = _answers(store, result.respond_run)  # in the scan's own order
-        keys = ["event_set", "series"]
-        answered = result.table.select(keys).join(answered, on=keys, maintain_order="left")
+        answered = _answers(store, result.respond_run, shown, result.table)  # scan's order
         frame, said = _shown(result.table, answered, shown)
     say_notes(result.notes)
     title = f"xcorr run {result.xcorr_run}, respond run {result.respond_run}: what moved"

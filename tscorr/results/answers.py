@@ -413,12 +413,21 @@ def _confounder_text(found: list[str]) -> str:
     return " Other events " + "; ".join(f"{w}: {', '.join(v)}" for w, v in grouped.items()) + "."
 
 
-def answers(view: RunView) -> pl.DataFrame:
-    """One answer per pair of the run, in the order of its peaks: its fields and its text
+def answers(
+    view: RunView, limit: int | None = None, pairs: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """One answer per pair of the run, in the order of its peaks (or of ``pairs``: rows of
+    event_set and series), the first ``limit`` only when given: its fields and its text
     (``answer``); ``confounders`` and ``caveats`` are lists."""
     make = _xcorr if view.command == "xcorr" else _respond
     rows = []
-    for row in view.peaks.iter_rows(named=True):
+    peaks = view.peaks
+    if pairs is not None:
+        keys = ["event_set", "series"]
+        peaks = pairs.select(keys).join(peaks, on=keys, how="inner", maintain_order="left")
+    if limit is not None:
+        peaks = peaks.head(limit)
+    for row in peaks.iter_rows(named=True):
         answer = make(view, row)
         answer.confounders = _confounders(view, answer)
         answer.text += _confounder_text(answer.confounders)

@@ -149,7 +149,6 @@ def fit(
     (n,): the event windows, kept out of every baseline; ``baseline``, ``step`` (seconds),
     ``offsets`` (the zone's UTC offset per position): as for the responses.
     """
-    from scipy import stats
 
     m, n = y.shape
     s = window_sums(y, width)
@@ -223,5 +222,5 @@ def fit(
         model.dispersion[cont] = out
         assert model.tail_df is not None
         model.tail_df[cont] = nu
-    del stats
+
     return model

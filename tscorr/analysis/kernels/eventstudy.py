@@ -142,6 +142,17 @@ class Responses:
         return out
 
 
+def _blocked_at(blocked: np.ndarray, safe: np.ndarray) -> np.ndarray:
+    """``blocked`` at positions ``safe`` (events first): one mask (n,) for every event, or
+    one per event (J, n), as placebo sets studied together each keep their own windows."""
+    if blocked.ndim == 1:
+        out: np.ndarray = blocked[safe]
+        return out
+    event = np.arange(safe.shape[0]).reshape((-1,) + (1,) * (safe.ndim - 1))
+    picked: np.ndarray = blocked[event, safe]
+    return picked
+
+
 def _take(y: np.ndarray, positions: np.ndarray, blocked: np.ndarray) -> np.ndarray:
     """y[:, positions] with NaN for positions off the grid or inside an event window."""
     n = y.shape[1]
@@ -149,7 +160,7 @@ def _take(y: np.ndarray, positions: np.ndarray, blocked: np.ndarray) -> np.ndarr
     safe = np.where(ok, positions, 0)
     out = y[:, safe]
     out[:, ~ok] = np.nan
-    out[:, ok & blocked[safe]] = np.nan
+    out[:, ok & _blocked_at(blocked, safe)] = np.nan
     return out
 
 
@@ -163,6 +174,20 @@ def window_mask(n: int, positions: np.ndarray, before: int, after: int) -> np.nd
     return np.cumsum(cover[:n]) > 0
 
 
+def window_masks(n: int, positions: np.ndarray, before: int, after: int) -> np.ndarray:
+    """:func:`window_mask` of each row of ``positions`` (S, J) at once: (S, n)."""
+    sets = positions.shape[0]
+    cover = np.zeros((sets, n + 1), dtype=np.int64)
+    rows = np.arange(sets)
+    lo = np.clip(positions - before, 0, n)
+    hi = np.clip(positions + after + 1, 0, n)
+    for j in range(positions.shape[1]):  # one event per row at a time: no index repeats
+        cover[rows, lo[:, j]] += 1
+        cover[rows, hi[:, j]] -= 1
+    out: np.ndarray = np.cumsum(cover[:, :n], axis=1) > 0
+    return out
+
+
 def responses(
     y: np.ndarray,
     positions: np.ndarray,
@@ -174,6 +199,7 @@ def responses(
     censored: np.ndarray | None = None,
     offsets: np.ndarray | None = None,
     g: np.ndarray | None = None,
+    spread: bool = True,
 ) -> Responses:
     """Values and baselines around each event position for every row of ``y``.
 
@@ -181,7 +207,8 @@ def responses(
     ``censored`` (same shape as ``y``, NaN where not censored) lets the result count the
     censored buckets that a baseline had to leave out. ``offsets``: the analysis zone's UTC
     offset (seconds) at each grid position, for sub-day buckets across DST changes. ``g``:
-    ``y`` on the model's scale, to average the baselines on it too.
+    ``y`` on the model's scale, to average the baselines on it too. ``blocked`` may also be
+    one mask per event (J, n). ``spread=False`` leaves the baselines' spread out (NaN).
     """
     n = y.shape[1]
     lags = np.arange(-before, after + 1)
@@ -191,7 +218,7 @@ def responses(
     value = _take(y, at, np.zeros(n, dtype=bool))
     cand = baseline.candidates(at, positions, before, bucket_seconds, offsets)
     on = (cand >= 0) & (cand < n)
-    usable = ~on | ~blocked[np.clip(cand, 0, n - 1)]  # off the grid: a day with no value
+    usable = ~on | ~_blocked_at(blocked, np.clip(cand, 0, n - 1))  # off the grid: no value
     if baseline.kind == "pre":
         usable = np.ones_like(usable)  # the pre window is what it is: blocked buckets are gaps
     chosen = usable & (np.cumsum(usable, axis=-1) <= baseline.count)
@@ -200,7 +227,11 @@ def responses(
     with np.errstate(invalid="ignore"), quiet():
         mean = np.nanmean(base_values, axis=-1)
         count = np.sum(~np.isnan(base_values), axis=-1)
-        spread = np.where(count >= 2, np.nanstd(base_values, axis=-1, ddof=1), np.nan)
+        spread_ = (
+            np.where(count >= 2, np.nanstd(base_values, axis=-1, ddof=1), np.nan)
+            if spread
+            else np.full(mean.shape, np.nan)
+        )
         gmean = None if g is None else np.nanmean(_take(g, where, blocked), axis=-1)
     base_censored = bound = None
     if censored is not None:
@@ -213,7 +244,7 @@ def responses(
             if gmean is not None:
                 gmean = np.where(base_censored > 0, np.nan, gmean)
     return Responses(
-        lags, value, mean, spread, base_censored, count, baseline.count, bound, gmean, where
+        lags, value, mean, spread_, base_censored, count, baseline.count, bound, gmean, where
     )
 
 

@@ -96,17 +96,33 @@ def candidate_days(
 
 def placebo_sets(
     days: np.ndarray, events: int, wanted: int, rng: np.random.Generator
-) -> list[np.ndarray]:
-    """Sets of ``events`` distinct candidate days: all of them when there are at most
-    ``wanted``, else ``wanted`` drawn at random (one event: distinct days)."""
+) -> np.ndarray:
+    """Sets of ``events`` distinct candidate days, (sets, events): all of them when there
+    are at most ``wanted`` (each set's days in random order: which event goes to which
+    date), else ``wanted`` drawn at random (one event: distinct days). One draw for all."""
     u = len(days)
-    if u < events:
-        return []
+    if u < events or events == 0:
+        return np.zeros((0, events), dtype=days.dtype)
     if comb(u, events) <= wanted:
-        return [days[list(c)] for c in combinations(range(u), events)]
+        every = np.array(list(combinations(range(u), events)), dtype=np.int64)
+        order = rng.random(every.shape).argsort(axis=1)
+        out: np.ndarray = days[np.take_along_axis(every, order, axis=1)]
+        return out
     if events == 1:
-        return [days[[i]] for i in rng.choice(u, size=wanted, replace=False)]
-    return [days[rng.choice(u, size=events, replace=False)] for _ in range(wanted)]
+        return days[rng.choice(u, size=wanted, replace=False)][:, None]
+    if events * 4 > u:  # many events for the days there are: one set at a time
+        return np.stack([days[rng.choice(u, size=events, replace=False)] for _ in range(wanted)])
+    # ordered tuples of iid days, the rows that repeat a day drawn again: uniform over
+    # ordered tuples of distinct days (which event goes to which date is random)
+    picked = rng.integers(0, u, size=(wanted, events))
+    for _ in range(1000):
+        ordered = np.sort(picked, axis=1)
+        again = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+        if not again.any():
+            break
+        picked[again] = rng.integers(0, u, size=(int(again.sum()), events))
+    out_sets: np.ndarray = days[picked]
+    return out_sets
 
 
 def placebo_test(
@@ -121,22 +137,30 @@ def placebo_test(
     step: int,
     wanted: int,
     seed: int,
+    chunk: int = 64,
 ) -> Placebo:
-    """``statistic(fake_positions)`` gives (m,) values (NaN: not computable) for a placebo
-    set; ``observed`` (m,) is the real set's. See the module docstring."""
+    """``statistic(fakes)`` gives (m, S) values (NaN: not computable) for ``S`` placebo sets
+    ``fakes`` (S, J) at once; ``observed`` (m,) is the real set's. The sets are drawn first,
+    then studied ``chunk`` at a time (the same numbers whatever the chunk). See the module
+    docstring."""
     days, phase = candidate_days(n, positions, before, after, per, clock, step)
     rng = np.random.default_rng(seed)
     sets = placebo_sets(days, len(positions), wanted, rng)
     m = len(observed)
     hits = np.zeros(m)
     used = np.zeros(m)
-    for chosen in sets:
-        order = rng.permutation(len(chosen))  # which event goes to which date
-        fake = from_local(chosen[order] * per + phase, clock, step)
-        stat = statistic(fake)
+    fakes = (
+        from_local(sets * per + phase[None, :], clock, step)
+        if len(sets)
+        else np.zeros((0, len(positions)), dtype=np.int64)
+    )
+    for start in range(0, len(fakes), max(chunk, 1)):
+        batch = fakes[start : start + max(chunk, 1)]
+        stat = statistic(batch)  # (m, S)
         fine = np.isfinite(stat)
-        used += fine
-        hits += fine & (stat >= observed - 1e-9 * np.maximum(1.0, np.abs(observed)))
+        used += fine.sum(axis=1)
+        bar = observed[:, None] - 1e-9 * np.maximum(1.0, np.abs(observed[:, None]))
+        hits += (fine & (stat >= bar)).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = (1 + hits) / (1 + used)
     p = np.where(np.isfinite(observed) & (used >= MIN_PLACEBOS), p, np.nan)

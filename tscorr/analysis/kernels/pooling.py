@@ -110,7 +110,7 @@ def intervals(
     res: Responses, model: Model, ratio: np.ndarray, level: np.ndarray | float
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ratio of means' interval at ``level`` (scalar or (m, W)); see the module."""
-    from scipy import stats
+    from scipy import special  # not scipy.stats: the same quantiles, a fast import
 
     v, b = res.value, res.baseline
     m, J, W = v.shape
@@ -121,7 +121,7 @@ def intervals(
         resid = np.where(ok, v - ratio[:, None, :] * b, np.nan)
         mean_b = np.nanmean(np.where(ok, b, np.nan), axis=1)
         se = np.nanstd(resid, axis=1, ddof=1) / (np.sqrt(used) * mean_b)
-        tq = stats.t.ppf(0.5 + level / 2, np.maximum(used - 1, 1))
+        tq = special.stdtrit(np.maximum(used - 1, 1), 0.5 + level / 2)
         rel = tq * se / ratio
         spread = (used >= 2) & np.isfinite(rel) & (ratio > 0)
         low = np.where(spread, ratio * np.exp(-rel), np.nan)
@@ -151,7 +151,7 @@ def intervals(
         if g.any():
             sigma = np.broadcast_to(model.dispersion[:, None], (m, W))[g]
             logs = np.broadcast_to((model.method == "log-normal")[:, None], (m, W))[g]
-            q = stats.norm.ppf(0.5 + level[g] / 2)
+            q = special.ndtri(0.5 + level[g] / 2)
             half = q * sigma * np.sqrt(1 + 1 / np.maximum(n_mean[g], 1)) / np.sqrt(n_used[g])
             r = ratio[g]
             absb = np.abs(mu[g]) + 1e-300

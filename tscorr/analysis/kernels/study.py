@@ -146,14 +146,55 @@ def peak_statistic(res: Responses, model: eventmodel.Model) -> np.ndarray:
         return np.asarray(np.nanmax(z, axis=1))
 
 
+def peak_statistics(s: Study, fakes: np.ndarray) -> np.ndarray:
+    """:func:`peak_statistic` of placebo sets ``fakes`` (S, J) studied together: (m, S).
+
+    Each set keeps its own windows (and the real ones) out of its baselines, exactly as if
+    studied alone: the mask is given per event."""
+    sets, per_set = fakes.shape
+    n = len(s.blocked)
+    own = eventstudy.window_masks(n, fakes, s.before, s.after)
+    blocked = np.repeat(own | s.blocked[None, :], per_set, axis=0)  # (S * J, n)
+    res = eventstudy.responses(
+        s.y,
+        fakes.ravel(),
+        s.before,
+        s.after,
+        s.baseline,
+        s.step,
+        blocked,
+        s.censored,
+        s.offsets,
+        s.g,
+        spread=False,
+    )
+    num, var = pooling.excess(res, s.model)  # (m, S * J, W)
+    m, _, width = num.shape
+    num = num.reshape(m, sets, per_set, width)
+    var = var.reshape(m, sets, per_set, width)
+    ok = np.isfinite(num) & np.isfinite(var)
+    top = np.where(ok, num, 0.0).sum(axis=2)
+    bottom = np.sqrt(np.where(ok, var, 0.0).sum(axis=2))
+    with np.errstate(invalid="ignore", divide="ignore"), eventstudy.quiet():
+        z = np.where(ok.any(axis=2), top / bottom, np.nan)[:, :, res.lags >= 0]
+        return np.asarray(np.nanmax(z, axis=2))
+
+
+CHUNK_VALUES = 4_000_000  # (rows x events x lags x baseline values) studied at once
+
+
 def placebo_test(s: Study, wanted: int, seed: int) -> placebo.Placebo:
-    """The placebo test of the peak statistic (see :mod:`.placebo`)."""
+    """The placebo test of the peak statistic (see :mod:`.placebo`), its sets studied in
+    chunks that keep the arrays under :data:`CHUNK_VALUES` values."""
     m = s.y.shape[0]
     if not wanted:
         return placebo.Placebo(np.full(m, np.nan), np.zeros(m, dtype=np.int64), 0)
     observed = peak_statistic(s.res, s.model)
+    width = s.before + s.after + 1
+    k = s.baseline.count * (3 if s.baseline.kind != "pre" else 1)
+    chunk = max(1, CHUNK_VALUES // max(m * len(s.positions) * width * k, 1))
     return placebo.placebo_test(
-        lambda fake: peak_statistic(s.responses_at(fake), s.model),
+        lambda fakes: peak_statistics(s, fakes),
         observed,
         s.y.shape[1],
         s.positions,
@@ -164,4 +205,5 @@ def placebo_test(s: Study, wanted: int, seed: int) -> placebo.Placebo:
         s.step,
         wanted,
         seed,
+        chunk,
     )
