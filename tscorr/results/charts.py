@@ -52,7 +52,7 @@ def lag_label(unit: str) -> str:
     return f"lag ({unit}); k > 0: the series moves k {unit} after the events"
 
 
-def _whole_lags(ax: Any) -> None:
+def whole_lags(ax: Any) -> None:
     """Lags are whole buckets: no tick at lag 0.25."""
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
@@ -237,12 +237,12 @@ def correlogram(view: RunView, event_set: str, series: str) -> Figure:
         )
     ax.set_title(
         "\n".join(
-            textwrap.wrap(f"{display_name(series)} against {_events_text(view, event_set)}: "
+            textwrap.wrap(f"{display_name(series)} against {events_text(view, event_set)}: "
                           "r by lag", 90)
         )
     )
     ax.set_xlabel(lag_label(unit))
-    _whole_lags(ax)
+    whole_lags(ax)
     ax.set_ylabel("r")
     # under the axes: inside, "best" still covered points of a busy correlogram
     handles, labels = ax.get_legend_handles_labels()
@@ -251,96 +251,10 @@ def correlogram(view: RunView, event_set: str, series: str) -> Figure:
 
 
 def response_curve(view: RunView, event_set: str, series: str) -> Figure:
-    rows = view.rows.filter((pl.col("event_set") == event_set) & (pl.col("series") == series)).sort(
-        "lag"
-    )
-    unit = view.unit(series)
-    fig, ax = plt.subplots(figsize=(WIDTH, HEIGHT), layout="constrained")
-    lags = rows["lag"].to_numpy()
-    ratio = rows["mean_ratio"].to_numpy().astype(float)
-    lo = rows["ci_low"].to_numpy().astype(float)
-    hi = rows["ci_high"].to_numpy().astype(float)
-    ok = np.isfinite(lo) & np.isfinite(hi) & (lo > 0)
-    if ok.any():
-        ax.fill_between(
-            lags[ok], lo[ok], hi[ok], color=BLUE, alpha=0.18, lw=0, label="95% interval"
-        )
-    ax.axhline(1, color="black", lw=0.8, ls="--", label="baseline level (ratio 1)")
-    ax.plot(
-        lags,
-        ratio,
-        color=BLUE,
-        marker="o",
-        ms=3,
-        lw=1.2,
-        label="ratio to baseline (ratio of means)",
-    )
-    # no point value, but a lower bound: censored baselines, or a baseline of zeros whose
-    # interval has a finite lower end only
-    bound = (
-        rows["ratio_low_bound"].to_numpy().astype(float)
-        if "ratio_low_bound" in rows.columns
-        else np.full(len(lags), np.nan)
-    )
-    bound = np.where(np.isfinite(bound), bound, np.where(np.isnan(ratio) & (lo > 0), lo, np.nan))
-    if np.isfinite(bound).any():
-        ax.plot(
-            lags,
-            bound,
-            "^",
-            color=BLUE,
-            ms=6,
-            ls="none",
-            label="at least this (the baseline is 0 or below a list's cut-off)",
-        )
-    flagged = _flagged_lags(view, event_set, series)
-    if flagged:
-        at = np.isin(lags, list(flagged))
-        ax.plot(
-            lags[at],
-            ratio[at],
-            "x",
-            color=RED,
-            ms=7,
-            label="flagged: " + ", ".join(sorted({f for v in flagged.values() for f in v}))[:80],
-        )
-    peak = rows.filter(pl.col("is_peak"))
-    at_peak = np.flatnonzero(rows["is_peak"].to_numpy()) if peak.height else np.array([], int)
-    if at_peak.size:
-        i = int(at_peak[0])
-        k = int(lags[i])
-        v, least = ratio[i], bound[i]
-        if np.isfinite(v) or np.isfinite(least):
-            ax.plot(
-                [k],
-                [v if np.isfinite(v) else least],
-                "o",
-                ms=9,
-                mfc="none",
-                mec=RED,
-                mew=1.5,
-                label=f"peak: lag {k:+d} {unit}, "
-                + (
-                    f"{number(v)} times the baseline"
-                    if np.isfinite(v)
-                    else f"at least {number(least)} times"
-                ),
-            )
-    shown = np.concatenate([ratio, lo[ok], hi[ok], bound])
-    finite = shown[np.isfinite(shown) & (shown > 0)]
-    if finite.size and finite.max() / max(finite.min(), 1e-12) >= 100:
-        ax.set_yscale("log")
-    ax.set_title(
-        "\n".join(
-            textwrap.wrap(f"{display_name(series)} around {_events_text(view, event_set)}: "
-                          "ratio to its usual level", 90)
-        )
-    )
-    ax.set_xlabel(f"lag ({unit}) after the event; negative: before it")
-    _whole_lags(ax)
-    ax.set_ylabel("value / baseline")
-    ax.legend(loc="best", fontsize=7, framealpha=0.8)
-    return fig
+    """The ratio to the baseline by lag (:func:`tscorr.results.impact.response_curve`)."""
+    from tscorr.results.impact import response_curve as draw
+
+    return draw(view, event_set, series)
 
 
 def overview(view: RunView, anchors: dict[tuple[str, str], str], limit: int = 40) -> Figure:
@@ -473,7 +387,7 @@ def _native_step(ts: list[Any], bucket: timedelta) -> timedelta:
     return timedelta(seconds=max(step, 1))
 
 
-def _events_text(view: RunView, event_set: str) -> str:
+def events_text(view: RunView, event_set: str) -> str:
     """An event set as a reader names it: the event's name when it is one, else a count."""
     events = view.events_of(event_set)
     if events.height == 1:
@@ -533,7 +447,7 @@ def _with_gaps(ts: list[Any], values: np.ndarray, step: timedelta) -> tuple[list
     return xs, np.array(ys, dtype=float)
 
 
-def _flagged_lags(view: RunView, event_set: str, series: str) -> dict[int, set[str]]:
+def flagged_lags(view: RunView, event_set: str, series: str) -> dict[int, set[str]]:
     if view.responses is None:
         return {}
     rows = view.responses.filter(

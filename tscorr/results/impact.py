@@ -30,9 +30,17 @@ import numpy as np
 import polars as pl
 from matplotlib.figure import Figure
 
-from tscorr.results.charts import PLAIN, headroom
+from tscorr.results.charts import (
+    HEIGHT,
+    PLAIN,
+    WIDTH,
+    events_text,
+    flagged_lags,
+    headroom,
+    whole_lags,
+)
 from tscorr.results.runview import RunView
-from tscorr.results.wording import display_name, span_words
+from tscorr.results.wording import display_name, number, span_words
 
 BLUE, ORANGE, GREY, RED, GREEN = "#1f77b4", "#d95f02", "#888888", "#c0392b", "#2a9d5c"
 Z = 1.959964
@@ -248,4 +256,97 @@ def moved_chart(view: RunView, event_set: str, limit: int = 6) -> Figure | None:
     ax.set_title("\n".join(textwrap.wrap(f"Which series moved around “{first['name']}”", 80)))
     fig.legend(loc="outside lower center", ncols=3, fontsize=7)
     fig.autofmt_xdate()
+    return fig
+
+
+def response_curve(view: RunView, event_set: str, series: str) -> Figure:
+    rows = view.rows.filter((pl.col("event_set") == event_set) & (pl.col("series") == series)).sort(
+        "lag"
+    )
+    unit = view.unit(series)
+    fig, ax = plt.subplots(figsize=(WIDTH, HEIGHT), layout="constrained")
+    lags = rows["lag"].to_numpy()
+    ratio = rows["mean_ratio"].to_numpy().astype(float)
+    lo = rows["ci_low"].to_numpy().astype(float)
+    hi = rows["ci_high"].to_numpy().astype(float)
+    ok = np.isfinite(lo) & np.isfinite(hi) & (lo > 0)
+    if ok.any():
+        ax.fill_between(
+            lags[ok], lo[ok], hi[ok], color=BLUE, alpha=0.18, lw=0, label="95% interval"
+        )
+    ax.axhline(1, color="black", lw=0.8, ls="--", label="baseline level (ratio 1)")
+    ax.plot(
+        lags,
+        ratio,
+        color=BLUE,
+        marker="o",
+        ms=3,
+        lw=1.2,
+        label="ratio to baseline (ratio of means)",
+    )
+    # no point value, but a lower bound: censored baselines, or a baseline of zeros whose
+    # interval has a finite lower end only
+    bound = (
+        rows["ratio_low_bound"].to_numpy().astype(float)
+        if "ratio_low_bound" in rows.columns
+        else np.full(len(lags), np.nan)
+    )
+    bound = np.where(np.isfinite(bound), bound, np.where(np.isnan(ratio) & (lo > 0), lo, np.nan))
+    if np.isfinite(bound).any():
+        ax.plot(
+            lags,
+            bound,
+            "^",
+            color=BLUE,
+            ms=6,
+            ls="none",
+            label="at least this (the baseline is 0 or below a list's cut-off)",
+        )
+    flagged = flagged_lags(view, event_set, series)
+    if flagged:
+        at = np.isin(lags, list(flagged))
+        ax.plot(
+            lags[at],
+            ratio[at],
+            "x",
+            color=RED,
+            ms=7,
+            label="flagged: " + ", ".join(sorted({f for v in flagged.values() for f in v}))[:80],
+        )
+    peak = rows.filter(pl.col("is_peak"))
+    at_peak = np.flatnonzero(rows["is_peak"].to_numpy()) if peak.height else np.array([], int)
+    if at_peak.size:
+        i = int(at_peak[0])
+        k = int(lags[i])
+        v, least = ratio[i], bound[i]
+        if np.isfinite(v) or np.isfinite(least):
+            ax.plot(
+                [k],
+                [v if np.isfinite(v) else least],
+                "o",
+                ms=9,
+                mfc="none",
+                mec=RED,
+                mew=1.5,
+                label=f"peak: lag {k:+d} {unit}, "
+                + (
+                    f"{number(v)} times the baseline"
+                    if np.isfinite(v)
+                    else f"at least {number(least)} times"
+                ),
+            )
+    shown = np.concatenate([ratio, lo[ok], hi[ok], bound])
+    finite = shown[np.isfinite(shown) & (shown > 0)]
+    if finite.size and finite.max() / max(finite.min(), 1e-12) >= 100:
+        ax.set_yscale("log")
+    ax.set_title(
+        "\n".join(
+            textwrap.wrap(f"{display_name(series)} around {events_text(view, event_set)}: "
+                          "ratio to its usual level", 90)
+        )
+    )
+    ax.set_xlabel(f"lag ({unit}) after the event; negative: before it")
+    whole_lags(ax)
+    ax.set_ylabel("value / baseline")
+    ax.legend(loc="best", fontsize=7, framealpha=0.8)
     return fig
