@@ -60,6 +60,7 @@ err = Console(stderr=True)
 
 
 GLOBAL_OPTIONS = ("--db", "--memory-limit")  # accepted before or after the command
+GLOBAL_FLAGS = ("--trust",)  # the same, without a value
 
 
 class _Boundary(TyperGroup):
@@ -74,6 +75,10 @@ class _Boundary(TyperGroup):
             if args[i] in GLOBAL_OPTIONS and i + 1 < len(args) and i > 0:
                 moved += args[i : i + 2]
                 i += 2
+                continue
+            if args[i] in GLOBAL_FLAGS and i > 0:
+                moved.append(args[i])
+                i += 1
                 continue
             if args[i].split("=", 1)[0] in GLOBAL_OPTIONS and "=" in args[i] and i > 0:
                 moved.append(args[i])
@@ -108,6 +113,7 @@ app = typer.Typer(
 class _State:
     db: str = DEFAULT_DB
     memory_limit: str | None = None
+    trust: bool = False
 
 
 state = _State()
@@ -141,6 +147,15 @@ def _main(
             help="Memory DuckDB and the analysis may use: 2GB, 512MB or 50% (the default).",
         ),
     ] = None,
+    trust: Annotated[
+        bool,
+        typer.Option(
+            "--trust",
+            help="Open a database whose schema is not tscorr's (its own views or macros, "
+            "e.g. a file from someone else); without it such a file is refused, since its SQL "
+            "would run inside tscorr's commands.",
+        ),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
@@ -152,6 +167,7 @@ def _main(
     """
     state.db = db
     state.memory_limit = memory_limit
+    state.trust = trust
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -289,10 +305,19 @@ def say_notes(notes: Sequence[str]) -> None:
 
 
 @contextmanager
-def open_store(read_only: bool = False) -> Iterator[Store]:
+def open_store(
+    read_only: bool = False, allow_files: bool = False, loading: bool = False
+) -> Iterator[Store]:
     from tscorr.store import Store
 
-    store = Store.open(state.db, read_only=read_only, memory_limit=state.memory_limit)
+    store = Store.open(
+        state.db,
+        read_only=read_only,
+        memory_limit=state.memory_limit,
+        trust=state.trust,
+        allow_files=allow_files,
+        loading=loading,
+    )
     try:
         yield store
     finally:

@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Annotated, TypeAlias
 
 import typer
 
-from tscorr.choices import AGGS, DATE_ORDERS, FORMS, OUTPUTS, SERIES_KINDS, listed
+from tscorr.choices import (
+    AGGS,
+    DATE_ORDERS,
+    FORMS,
+    OUTPUTS,
+    SERIES_KINDS,
+    SQL_SECONDS,
+    listed,
+)
 from tscorr.cli.app import (
     CsvOpt,
     JsonOpt,
@@ -167,7 +175,7 @@ def load(
         },
     )
     reports, failure = [], None
-    with open_store() as store, tempfile.TemporaryDirectory() as spool:
+    with open_store(loading=True) as store, tempfile.TemporaryDirectory() as spool:
         for file in paths:
             try:
                 name = None
@@ -322,6 +330,10 @@ def sql(
         bool,
         typer.Option(help="With --write: let SQL read and write files outside the database."),
     ] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(metavar="SECONDS", help="Stop the SQL after this long; 0: no limit."),
+    ] = SQL_SECONDS,
     fmt: Annotated[
         SqlFormat | None, typer.Option("--format", help="Same as --table, --json, --csv, --nl.")
     ] = None,
@@ -339,8 +351,11 @@ def sql(
     shown = output(as_json, as_csv, as_nl, as_table, top)
     if fmt is not None:
         shown = Output(SqlFormat(fmt).value, top)
-    with open_store(read_only=not write) as store:
-        frame = store.user_sql(query, allow_files=write and allow_files)
+    if not timeout >= 0:
+        raise typer.BadParameter(f"--timeout {timeout}: write 0 (no limit) or a number of seconds")
+    files = write and allow_files
+    with open_store(read_only=not write, allow_files=files) as store:
+        frame = store.user_sql(query, allow_files=files, timeout=timeout or None)
     show(frame, None, shown)
 
 

@@ -29,7 +29,8 @@ class _Base:
         self.name = name
         self._owned = owned
         self.read_only = read_only
-        self._sandboxed = False  # user SQL may no longer reach files (see user_sql)
+        self._sandboxed = False  # SQL may no longer reach files (see Store.open, user_sql)
+        self.trusted = False  # the file's schema was not checked (Store.open's trust)
         self.memory_limit = 0  # bytes DuckDB and the analysis blocks may use (set on open)
 
     def files(self) -> list[Path]:
