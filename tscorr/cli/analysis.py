@@ -62,6 +62,7 @@ from tscorr.cli.app import (
     say,
     say_notes,
     show,
+    state,
 )
 
 LAG_HELP = "Lag k > 0: the series moves k buckets AFTER the events; r(k) = corr(e[t], y[t+k])."
@@ -325,7 +326,9 @@ def export(
     """Write a run's result table to a file (csv, tsv, parquet, json, ndjson, md, html).
 
     html is the run's self-contained report, as tscorr report writes it: one sentence per
-    result, charts with titled axes, the parameters and the table.
+    result, charts with titled axes, the parameters and the table. In csv and tsv a text cell
+    beginning with =, +, -, @, tab or CR gets a leading ' so spreadsheets do not run it as a
+    formula (--raw: as stored); json, ndjson and parquet keep every value as it is.
 
     Example: tscorr export 3 --table xcorr --out xcorr.parquet
     """
@@ -339,12 +342,14 @@ def export(
         if out == "-":  # standard output: written through a private file, then printed
             with tempfile.TemporaryDirectory() as spool:
                 path, rows = exporting.export_result(
-                    store, run, name, chosen, Path(spool) / f"out.{chosen}", True
+                    store, run, name, chosen, Path(spool) / f"out.{chosen}", True, state.raw
                 )
                 sys.stdout.buffer.write(path.read_bytes())
             return
         target = Path(out) if out else Path(f"tscorr-export.{chosen}")
-        path, rows = exporting.export_result(store, run, name, chosen, target, force)
+        path, rows = exporting.export_result(
+            store, run, name, chosen, target, force, state.raw
+        )
     say(f"wrote {rows} rows to {path}")
 
 

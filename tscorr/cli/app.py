@@ -60,7 +60,7 @@ err = Console(stderr=True)
 
 
 GLOBAL_OPTIONS = ("--db", "--memory-limit")  # accepted before or after the command
-GLOBAL_FLAGS = ("--trust",)  # the same, without a value
+GLOBAL_FLAGS = ("--trust", "--raw")  # the same, without a value
 
 
 class _Boundary(TyperGroup):
@@ -114,6 +114,7 @@ class _State:
     db: str = DEFAULT_DB
     memory_limit: str | None = None
     trust: bool = False
+    raw: bool = False
 
 
 state = _State()
@@ -156,6 +157,14 @@ def _main(
             "would run inside tscorr's commands.",
         ),
     ] = False,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw",
+            help="CSV and TSV output as stored: no leading ' before a text cell beginning "
+            "with =, +, -, @, tab or CR (which spreadsheets would run as a formula).",
+        ),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
@@ -168,6 +177,7 @@ def _main(
     state.db = db
     state.memory_limit = memory_limit
     state.trust = trust
+    state.raw = raw
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -265,12 +275,14 @@ def show(
         for row in frame.iter_rows(named=True):
             typer.echo(json.dumps(_record(row), default=_json))
     elif out_as.mode == "csv":
+        from tscorr.results.outputs import spreadsheet_safe
+
         text = frame.with_columns(
             pl.col(c).map_elements(_json, return_dtype=pl.String)
             for c, t in frame.schema.items()
             if isinstance(t, pl.Datetime)
         )
-        typer.echo(text.write_csv(), nl=False)
+        typer.echo((text if state.raw else spreadsheet_safe(text)).write_csv(), nl=False)
     else:
         _table(frame, title)
 
