@@ -45,9 +45,7 @@ def formula_run(cli, tmp_path: Path):  # type: ignore[no-untyped-def]
             writer.writerow([days[5 + 4 * i], "x", name])
     assert cli("load", str(metrics), "--prefix", "", "--kind", "count").exit_code == 0
     assert cli("load", str(events)).exit_code == 0
-    run = cli(
-        "xcorr", "--events", "true", "--by", "name", "--bucket", "1d", "--max-lag", "2"
-    )
+    run = cli("xcorr", "--events", "true", "--by", "name", "--bucket", "1d", "--max-lag", "2")
     assert run.exit_code == 0, run.output
     return cli
 

@@ -180,9 +180,7 @@ def test_trust_opens_a_refused_file_and_is_documented(copy, invoke) -> None:  # 
         ("BEGIN; CREATE VIEW mine AS SELECT 1 AS x; DROP VIEW xcorr_peaks; COMMIT", "missing"),
     ],
 )
-def test_c_sql_write_cannot_plant_a_macro_or_a_view(
-    copy, invoke, sql: str, problem: str
-) -> None:  # type: ignore[no-untyped-def]
+def test_c_sql_write_cannot_plant_a_macro_or_a_view(copy, invoke, sql: str, problem: str) -> None:  # type: ignore[no-untyped-def]
     db = copy("plant")
     with tscorr.open(db, read_only=True) as store:
         before = store.query("SELECT count(*) AS n, sum(hash(series_id, ts, value)) FROM points")
@@ -238,9 +236,12 @@ def test_every_connection_is_a_sandbox(copy, tmp_path: Path) -> None:  # type: i
             with pytest.raises(BadQuery, match="already refused files"):
                 store.user_sql("SELECT 1", allow_files=True)
     with Store.open(db, allow_files=True) as store:  # sql --write --allow-files
-        assert store.user_sql(
-            f"SELECT content FROM read_text('{tmp_path / 'secret.txt'}')", allow_files=True
-        ).item() == SECRET
+        assert (
+            store.user_sql(
+                f"SELECT content FROM read_text('{tmp_path / 'secret.txt'}')", allow_files=True
+            ).item()
+            == SECRET
+        )
 
 
 @pytest.mark.parametrize(
@@ -300,9 +301,7 @@ def test_a15_db_that_is_a_pipe_a_folder_or_sqlite_is_refused_at_once(
     assert lite.read_bytes().startswith(b"SQLite format 3")
 
 
-def test_b_a_read_only_file_system_is_named(
-    copy, invoke, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+def test_b_a_read_only_file_system_is_named(copy, invoke, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     import tscorr.store as store_pkg
 
     def read_only_fs(*args: object, **kwargs: object) -> None:

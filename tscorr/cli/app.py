@@ -12,6 +12,7 @@ library (:mod:`tscorr.analysis.request`, :mod:`tscorr.choices`).
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import sys
@@ -226,9 +227,21 @@ def _json(value: Any) -> Any:
     return str(value)
 
 
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or Infinity: null for them (as ``export`` writes), at any depth."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value
+
+
 def _record(row: dict[str, Any]) -> dict[str, Any]:
-    """A row for --json: JSON text columns as objects, not strings inside strings."""
-    out = dict(row)
+    """A row for --json: JSON text columns as objects, not strings inside strings; NaN and
+    infinities as null."""
+    out = {k: _finite(v) for k, v in row.items()}
     for key in JSON_COLUMNS & out.keys():
         if isinstance(out[key], str):
             try:
@@ -267,6 +280,7 @@ def show(
 
     if out_as.top is not None:
         frame = frame.head(out_as.top)
+    frame = _beyond_python(frame, table=out_as.mode == "table")
     if run_id is not None and out_as.mode != "table" and "run_id" not in frame.columns:
         frame = frame.select(pl.lit(run_id, pl.Int64).alias("run_id"), pl.all())
     if out_as.mode == "json":
@@ -285,6 +299,27 @@ def show(
         typer.echo((text if state.raw else spreadsheet_safe(text)).write_csv(), nl=False)
     else:
         _table(frame, title)
+
+
+def _beyond_python(frame: pl.DataFrame, table: bool) -> pl.DataFrame:
+    """Time columns holding a year Python cannot (0, 10000: a file written by another tool or
+    an older tscorr) as ISO text, so every listing still reads back whatever a file holds."""
+    import polars as pl
+
+    def beyond(c: str) -> bool:
+        year = frame[c].dt.year()
+        return bool(((year < 1) | (year > 9999)).any())
+
+    def form(dtype: Any) -> str:
+        if not isinstance(dtype, pl.Datetime):
+            return "%Y-%m-%d"
+        zone = ("Z" if table else "%:z") if dtype.time_zone else ""
+        return ("%Y-%m-%d %H:%M:%S" if table else "%Y-%m-%dT%H:%M:%S%.f") + zone
+
+    late = [c for c, t in frame.schema.items() if isinstance(t, pl.Datetime | pl.Date)]
+    return frame.with_columns(
+        pl.col(c).dt.to_string(form(frame.schema[c])) for c in late if beyond(c)
+    )
 
 
 def _table(frame: pl.DataFrame, title: str | None) -> None:
