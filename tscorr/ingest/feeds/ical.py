@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import re
+import time as time_module
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -193,19 +194,22 @@ def _occurrences(
     expanded = 0
     for uid, members in recurring.items():
         first = lines[members[0]]
+        group = [events[i] for i in members]
         try:
-            found = _expand(calendar, [events[i] for i in members], until)
+            found = _expand(calendar, group, until, MAX_OCCURRENCES - len(out))
+        except _TooMany as many:
+            rule = next((str(e["RRULE"].to_ical().decode()) for e in group if "RRULE" in e), "")
+            raise BadInput(
+                f"recurring event {uid}{f' (RRULE:{rule})' if rule else ''} has more than "
+                f"{MAX_OCCURRENCES:,} occurrences in the file up to {until:%Y-%m-%d}; expansion "
+                f"stopped there after {many.seconds:.1f} s; pass an earlier --until"
+            ) from None
         except Exception as exc:  # the library's errors for a broken rule or date
             reason = f"recurrence cannot be expanded ({str(exc).splitlines()[0][:160]})"
             rejects.append((first, raw.get(first, ""), reason))
             continue
         expanded += len(found)
         out.extend(Occurrence(o["DTSTART"].dt, _end(o), o, first) for o in found)
-        if len(out) > MAX_OCCURRENCES:
-            raise BadInput(
-                f"recurring event {uid} has more than {MAX_OCCURRENCES:,} occurrences up to "
-                f"{until:%Y-%m-%d}; pass an earlier --until"
-            )
     if recurring:
         notes.append(f"{len(recurring)} recurring events expanded into {expanded} occurrences")
     return out, rejects
@@ -251,8 +255,17 @@ def _end(event: Any) -> date | datetime | None:
     return None
 
 
-def _expand(calendar: Any, members: list[Any], until: datetime) -> list[Any]:
-    """The occurrences of one recurring event (its overrides included) up to ``until``."""
+class _TooMany(Exception):
+    """A recurrence reached its cap while being expanded."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+
+def _expand(calendar: Any, members: list[Any], until: datetime, limit: int) -> list[Any]:
+    """The occurrences of one recurring event (its overrides included) up to ``until``,
+    generated one by one in order of start: more than ``limit`` raises :class:`_TooMany` as
+    soon as it is reached, so a rule repeating every second never builds its whole list."""
     one = icalendar.Calendar()
     for tz in calendar.walk("VTIMEZONE"):
         one.add_component(tz)
@@ -260,13 +273,16 @@ def _expand(calendar: Any, members: list[Any], until: datetime) -> list[Any]:
         one.add_component(member)
     starts = [_as_utc(m["DTSTART"].dt) for m in members]
     begin = min(starts) - timedelta(days=1)
+    started = time_module.perf_counter()
+    found: list[Any] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        found: list[Any] = list(
-            recurring_ical_events.of(one).between(
-                begin.replace(tzinfo=None), until.replace(tzinfo=None)
-            )
-        )
+        for occurrence in recurring_ical_events.of(one).after(begin.replace(tzinfo=None)):
+            if _as_utc(occurrence["DTSTART"].dt) > until:
+                break
+            if len(found) >= limit:
+                raise _TooMany(time_module.perf_counter() - started)
+            found.append(occurrence)
     return found
 
 
