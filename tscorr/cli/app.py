@@ -15,8 +15,9 @@ import json
 import math
 import os
 import re
+import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -97,7 +98,11 @@ class _Boundary(TyperGroup):
             typer.echo(f"Error: {printable(str(exc), newlines=False)}", err=True)
             raise typer.Exit(int(exc.exit_code)) from None
         except KeyboardInterrupt:
-            typer.echo("Interrupted: what was not committed was rolled back.", err=True)
+            state.interrupt_said = True
+            if state.own_process:  # exiting: a second signal (DuckDB may deliver the same
+                # Ctrl-C again) must not turn exit 130 into death by SIGINT mid-sentence
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+            typer.echo(f"Interrupted: {_truth()}", err=True)
             raise typer.Exit(130) from None
 
 
@@ -111,7 +116,37 @@ app = typer.Typer(
 )
 
 
+ROLLED_BACK = "what was not committed was rolled back."
+
+
+def _truth() -> str:
+    """What an interrupted command did, as the database says afterwards (see on_interrupt)."""
+    check, state.on_interrupt = state.on_interrupt, None
+    if check is None:
+        return ROLLED_BACK
+    try:
+        return check()
+    except BaseException:  # a second Ctrl-C, or a file that cannot be opened now
+        return ROLLED_BACK[:-1] + " (the database could not be checked)."
+
+
+def on_interrupt(check: Callable[[Store], str]) -> None:
+    """Have Ctrl-C report what the command did: ``check`` reads the database again, read-only
+    (after the command's own connection is closed), and says what was committed."""
+
+    def checked() -> str:
+        from tscorr.store import Store
+
+        with Store.open(state.db, read_only=True, trust=state.trust) as store:
+            return check(store)
+
+    state.on_interrupt = checked
+
+
 class _State:
+    on_interrupt: Callable[[], str] | None = None
+    interrupt_said = False  # the boundary has said what an interrupt did
+    own_process = False  # run by main(): the process ends with the command
     db: str = DEFAULT_DB
     memory_limit: str | None = None
     trust: bool = False
@@ -176,6 +211,7 @@ def _main(
     Example: tscorr --db news.duckdb load trends.csv timeline.csv
     """
     state.db = db
+    state.on_interrupt = None
     state.memory_limit = memory_limit
     state.trust = trust
     state.raw = raw
@@ -504,5 +540,27 @@ def progress_bar(what: str, enabled: bool = True) -> Iterator[Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Console-script entry point."""
-    app(args=list(argv) if argv is not None else sys.argv[1:], prog_name="tscorr")
+    """Console-script entry point. Ctrl-C before a command runs (typer turns it into exit 130
+    without a word) says so too: nothing was changed yet."""
+    state.interrupt_said, state.own_process = False, True
+    try:
+        app(args=list(argv) if argv is not None else sys.argv[1:], prog_name="tscorr")
+    except KeyboardInterrupt:
+        code: Any = 130
+    except SystemExit as exc:
+        code = exc.code
+    else:
+        code = 0
+    # the command is over: a Ctrl-C from now on (or one DuckDB delivers twice) changes
+    # nothing and must not turn the exit code into death by SIGINT
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if code != 130:
+        raise SystemExit(code)
+    if not state.interrupt_said:
+        sys.stderr.write(f"Interrupted: {ROLLED_BACK}\n")
+    # Python would end a process whose start was interrupted (an import running code through
+    # PyRun_*) by killing itself with SIGINT, whatever the exit code: the connections are
+    # closed and the line written, so leave now with the code the line goes with
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)

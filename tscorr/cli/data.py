@@ -30,6 +30,7 @@ from tscorr.cli.app import (
     TopOpt,
     app,
     choice,
+    on_interrupt,
     open_store,
     output,
     pick,
@@ -42,6 +43,8 @@ from tscorr.errors import BadInput, RowsRejected, TscorrError
 LISTINGS = ("overview", "series", "events", "sources", "runs")
 
 if TYPE_CHECKING:  # to mypy they are enums; to typer, enums of the library's names
+    from tscorr.store import Store
+
     Form: TypeAlias = Enum
     DateOrder: TypeAlias = Enum
     What: TypeAlias = Enum
@@ -176,6 +179,8 @@ def load(
     )
     reports, failure = [], None
     with open_store(loading=True) as store, tempfile.TemporaryDirectory() as spool:
+        before = int(store.scalar("SELECT coalesce(max(source_id), 0) FROM sources"))
+        on_interrupt(lambda after: _load_truth(after, before))
         for file in paths:
             try:
                 name = None
@@ -212,6 +217,18 @@ def load(
             f"{Path(refused[0].path).name}: {refused[0].notes[-1]} "
             '(kept in the rejects table: tscorr sql "SELECT * FROM rejects")'
         )
+
+
+def _load_truth(store: Store, before: int) -> str:
+    """Which files an interrupted load committed, as the database says."""
+    new = store.query(
+        "SELECT source_id, path FROM sources WHERE source_id > ? ORDER BY 1", [before]
+    )
+    if new.height == 0:
+        return "nothing was loaded (the file being read was rolled back)."
+    names = ", ".join(Path(p).name for p in new["path"])
+    ids = ", ".join(str(i) for i in new["source_id"])
+    return f"loaded before the interrupt: {names} (source {ids}); the rest was rolled back."
 
 
 def _spool_stdin(folder: Path, feed: str | None) -> Path:
@@ -314,10 +331,25 @@ def rm(
             if not sys.stdin.isatty():
                 raise BadInput(f"removing source {shown} needs --yes when not asked at a terminal")
             typer.confirm(f"remove source {shown} and everything it loaded?", abort=True)
+        on_interrupt(lambda after: _removal_truth(after, ids))
         removed = store.remove_sources(ids)
     import polars as pl
 
     show(pl.DataFrame([removed]), "removed", output(as_json, as_csv, as_nl, as_table, top))
+
+
+def _removal_truth(store: Store, ids: list[int]) -> str:
+    """Whether an interrupted rm removed its sources, as the database says."""
+    frame = store.query(
+        "SELECT count(*) AS n FROM sources WHERE source_id IN (SELECT unnest(?::BIGINT[]))",
+        [ids],
+    )
+    left, shown = int(frame.item()), ", ".join(str(i) for i in ids)
+    if left == 0:
+        return f"the removal was committed before the interrupt: source {shown} is gone."
+    if left == len(ids):
+        return f"nothing was removed (rolled back): source {shown} is still there."
+    return f"{len(ids) - left} of sources {shown} were removed; check 'tscorr ls sources'."
 
 
 @app.command()

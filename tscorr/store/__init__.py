@@ -20,7 +20,7 @@ import duckdb
 from tscorr.choices import DEFAULT_DB
 from tscorr.errors import BadInput, DatabaseBusy, NotFound, TscorrError
 from tscorr.resources import schemas_dir
-from tscorr.store.base import _first_line
+from tscorr.store.base import _first_line, ctrl_c
 from tscorr.store.ingest import LOAD_MEMORY, _Loading
 from tscorr.store.reading import FILTER_MEMORY, FILTER_SECONDS, _Reading
 from tscorr.store.staging import IngestCounts, SourceMeta, drop_stages
@@ -100,15 +100,16 @@ class Store(_Loading, _Reading):
         store.memory_limit = limit
         store.trusted = trust
         try:
-            if store._owned:  # a caller's own connection keeps its own settings
-                store._exec("SET TimeZone = 'UTC'")
-                store._exec("SET lock_configuration = true")
-                store._sandboxed = not allow_files
-            store._check_schema(before_upgrade=True)
-            store._prepare_schema()
-            store._check_schema(before_upgrade=False)
-            if not read_only:  # a load a killed process left half-staged never happened
-                drop_stages(store)
+            with ctrl_c():
+                if store._owned:  # a caller's own connection keeps its own settings
+                    store._exec("SET TimeZone = 'UTC'")
+                    store._exec("SET lock_configuration = true")
+                    store._sandboxed = not allow_files
+                store._check_schema(before_upgrade=True)
+                store._prepare_schema()
+                store._check_schema(before_upgrade=False)
+                if not read_only:  # a load a killed process left half-staged never happened
+                    drop_stages(store)
         except (TscorrError, duckdb.Error) as exc:
             store.close()  # a refused file leaves no connection behind
             if isinstance(exc, TscorrError):

@@ -14,7 +14,7 @@ import polars as pl
 
 from tscorr.choices import SQL_SECONDS
 from tscorr.errors import BadQuery, NotFound, TscorrError
-from tscorr.store.base import _Base, _first_line
+from tscorr.store.base import _Base, _first_line, _is_interrupt
 from tscorr.store.trust import schema_problem
 
 FILTER_SECONDS = float(os.environ.get("TSCORR_FILTER_SECONDS", 30))  # an --events filter's time
@@ -103,7 +103,13 @@ class _Reading(_Base):
             self._exec("SET enable_external_access = false")
             self._exec("SET lock_configuration = true")
             self._sandboxed = True
-        timer = threading.Timer(timeout, self.con.interrupt) if timeout else None
+        fired = threading.Event()  # the timer, not Ctrl-C, interrupted the SQL
+
+        def stop() -> None:
+            fired.set()
+            self.con.interrupt()
+
+        timer = threading.Timer(timeout, stop) if timeout else None
         try:
             statements = self.con.extract_statements(sql)
             if timer is not None:
@@ -122,8 +128,10 @@ class _Reading(_Base):
         except TscorrError:
             raise
         except (duckdb.InterruptException, RuntimeError) as exc:
-            if "interrupt" not in str(exc).lower():
+            if not _is_interrupt(exc):
                 raise
+            if not fired.is_set():
+                raise KeyboardInterrupt from exc
             raise BadQuery(
                 f"the SQL ran longer than {timeout:g} s and was stopped (nothing it was "
                 "changing was kept); pass a longer --timeout, or 0 for none"
@@ -165,10 +173,10 @@ class _Reading(_Base):
             problem = schema_problem(self.con, current=True)
         except BaseException:
             if own:
-                self.con.rollback()
+                self._rollback()
             raise
         if problem:
-            self.con.rollback()
+            self._rollback()
             raise BadQuery(
                 f"refused '{' '.join(query.split())[:80]}': {problem}, and tscorr would refuse "
                 "to open the file; the change was rolled back (a TEMP MACRO or TEMP VIEW lasts "
@@ -200,8 +208,14 @@ class _Reading(_Base):
         )
         sandbox = duckdb.connect(":memory:")
         # a filter may not run away with the machine: a memory cap, and a timer that
-        # interrupts it after FILTER_SECONDS
-        timer = threading.Timer(FILTER_SECONDS, sandbox.interrupt)
+        # interrupts it after FILTER_SECONDS (Ctrl-C stays a KeyboardInterrupt)
+        fired = threading.Event()
+
+        def stop() -> None:
+            fired.set()
+            sandbox.interrupt()
+
+        timer = threading.Timer(FILTER_SECONDS, stop)
         try:
             sandbox.execute("SET TimeZone = 'UTC'").complete()
             sandbox.execute(f"SET memory_limit = '{FILTER_MEMORY}'").complete()
@@ -216,8 +230,10 @@ class _Reading(_Base):
             ).pl()
             return selected
         except (duckdb.InterruptException, RuntimeError) as exc:
-            if "interrupt" not in str(exc).lower():
+            if not _is_interrupt(exc):
                 raise
+            if not fired.is_set():
+                raise KeyboardInterrupt from exc
             raise BadQuery(
                 f"event filter '{where}' ran longer than {FILTER_SECONDS:g} s and was stopped; "
                 "write a simpler condition"
