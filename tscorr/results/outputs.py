@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tscorr.errors import BadInput
+from tscorr.errors import BadInput, TscorrError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -91,6 +91,8 @@ def write_file(
         os.replace(tmp, out)
     except OSError as exc:
         raise BadInput(f"cannot write {out}: {exc.strerror or exc}") from exc
+    except TscorrError:  # the content could not be made (it says why); nothing was written
+        raise
     except Exception as exc:  # a writer's own I/O error (polars reports "os error 28")
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BadInput(f"cannot write {out}: {first}") from exc

@@ -71,8 +71,23 @@ class _Base:
 
     # --- low-level helpers -------------------------------------------------------------------
 
+    @contextmanager
+    def _own_sql(self) -> Iterator[None]:
+        """tscorr's own SQL: Ctrl-C as a KeyboardInterrupt; a table or column missing from a
+        file opened with --trust (its schema is not tscorr's) as one line."""
+        try:
+            with ctrl_c():
+                yield
+        except (duckdb.CatalogException, duckdb.BinderException) as exc:
+            if not self.trusted:
+                raise
+            raise BadInput(
+                f"{self.name}: {_first_line(exc)} (the file's schema is not tscorr's; it was "
+                "opened with --trust)"
+            ) from exc
+
     def _exec(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
-        with ctrl_c():
+        with self._own_sql():
             self.con.execute(sql, params or [])
             return self.con.fetchall()
 
@@ -86,7 +101,7 @@ class _Base:
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         """Run SQL written by tscorr itself and return a polars frame."""
-        with ctrl_c():
+        with self._own_sql():
             frame: pl.DataFrame = self.con.sql(sql, params=params or None).pl()
         return frame
 
