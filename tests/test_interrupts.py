@@ -8,6 +8,7 @@ change was made or rolled back, which is checked against the database afterwards
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 import tscorr
 from tscorr.store import Store
 
-SANDY = "real/sandy-311-calls--sandy-311-calls-by-day.csv"
+SANDY = "real/sandy-311-calls--sandy-311-calls-by-day.csv"  # source 1 of the base database
 
 
 def counts(db: Path) -> dict[str, int]:
@@ -28,9 +29,9 @@ def counts(db: Path) -> dict[str, int]:
 
 
 @pytest.fixture
-def two_sources(cli, db_path: Path, fixtures: Path):  # type: ignore[no-untyped-def]
-    assert cli("load", str(fixtures / SANDY), "--prefix", "311:", "--kind", "count").exit_code == 0
-    assert cli("load", str(fixtures / "events/news2012-2016.csv")).exit_code == 0
+def two_sources(cli, db_path: Path, base_db: Path):  # type: ignore[no-untyped-def]
+    """The Sandy calls (source 1) and three news events (source 2), one xcorr run."""
+    shutil.copy(base_db, db_path)
     return cli
 
 
@@ -109,6 +110,7 @@ def test_b_ctrl_c_during_an_analysis_or_an_export(
     two_sources, db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     args = ["--events", "true", "--series", "311:total", "--bucket", "1d", "--max-lag", "2"]
+    runs = counts(db_path)["runs"]
     interrupt_exec(monkeypatch, "INSERT INTO xcorr", RuntimeError("Query interrupted"))
     result = two_sources("xcorr", *args)
     assert result.exit_code == 130
@@ -116,7 +118,7 @@ def test_b_ctrl_c_during_an_analysis_or_an_export(
         "Interrupted: no run was saved (the database is as it was)."
     )
     monkeypatch.undo()
-    assert counts(db_path)["runs"] == 0
+    assert counts(db_path)["runs"] == runs
     assert two_sources("xcorr", *args).exit_code == 0
     out = tmp_path / "peaks.csv"
     out.write_text("old\n")

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -35,12 +36,9 @@ def test_a12_a_column_of_inf_and_nan_is_not_called_non_numeric(
 
 
 @pytest.fixture
-def one_run(cli, db_path: Path, fixtures: Path):  # type: ignore[no-untyped-def]
-    data = fixtures / "real/sandy-311-calls--sandy-311-calls-by-day.csv"
-    assert cli("load", str(data), "--prefix", "311:", "--kind", "count").exit_code == 0
-    assert cli("load", str(fixtures / "events/news2012-2016.csv")).exit_code == 0
-    args = ["--events", "true", "--series", "311:total", "--bucket", "1d", "--max-lag", "2"]
-    assert cli("xcorr", *args).exit_code == 0
+def one_run(cli, db_path: Path, base_db: Path):  # type: ignore[no-untyped-def]
+    """The session's base database: Sandy calls, news events, xcorr run 1."""
+    shutil.copy(base_db, db_path)
     return cli
 
 

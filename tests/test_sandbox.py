@@ -9,45 +9,21 @@ leak or the falsified result, so the test is known to be able to fail.
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
+from crafted import craft, digest
 
 import tscorr
 from tscorr.store import Store
 
-SANDY = "real/sandy-311-calls--sandy-311-calls-by-day.csv"
 SECRET = "hunter2-the-secret-of-this-machine"
 
 
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tscorr database with the Sandy 311 calls and three news events (built once)."""
-    fixtures = Path(__file__).resolve().parent.parent / "fixtures"
-    db = tmp_path_factory.mktemp("base") / "base.duckdb"
-    with tscorr.open(db) as store:
-        tscorr.load_file(
-            store, fixtures / SANDY, options=tscorr.LoadOptions(prefix="311:", series_kind="count")
-        )
-        tscorr.load_file(store, fixtures / "events/news2012-2016.csv")
-    return db
-
-
 @pytest.fixture
-def copy(base: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
-    def make(name: str) -> Path:
-        target = tmp_path / f"{name}.duckdb"
-        shutil.copy(base, target)
-        return target
-
-    return make
+def copy(copy_db):  # type: ignore[no-untyped-def]
+    return copy_db
 
 
 @pytest.fixture
@@ -71,13 +47,6 @@ def sandbox_off(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(store_pkg, "_connect", connect)
     monkeypatch.setattr(Store, "_check_schema", lambda self, before_upgrade: None)
-
-
-def craft(db: Path, *sql: str) -> None:
-    con = duckdb.connect(str(db))
-    for statement in sql:
-        con.execute(statement)
-    con.close()
 
 
 XCORR = ["--series", "311:total", "--bucket", "1d", "--max-lag", "5", "--json"]
