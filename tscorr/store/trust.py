@@ -68,24 +68,23 @@ def _as_created(views: dict[str, str]) -> dict[str, str | None]:
     """The file's definitions of tscorr's views, written the way DuckDB writes a view it has
     just created (a view read back from a file is written with other parentheses); None for
     one that cannot be created over tscorr's tables alone."""
-    ours = shipped().views
+    return {name: _created_form(name, sql) for name, sql in views.items()}
+
+
+@cache
+def _created_form(name: str, sql: str) -> str | None:
+    """:func:`_as_created` of one view (remembered: the same file opens many times)."""
+    head = f"CREATE VIEW {name} AS "
+    if name not in shipped().views or not sql.startswith(head):
+        return None
     con = _scratch(views=False)
-    out: dict[str, str | None] = {}
     try:
-        for name, sql in views.items():
-            head = f"CREATE VIEW {name} AS "
-            if name not in ours or not sql.startswith(head):
-                out[name] = None
-                continue
-            try:
-                con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql[len(head) :]}")
-            except duckdb.Error:
-                out[name] = None
-                continue
-            out[name] = _views(con).get(name)
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql[len(head) :]}")
+        return _views(con).get(name)
+    except duckdb.Error:
+        return None
     finally:
         con.close()
-    return out
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, tuple[str, str | None]]]:
