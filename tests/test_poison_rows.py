@@ -142,3 +142,26 @@ def test_sql_json_writes_null_for_non_finite_values(cli, db_path: Path) -> None:
     ]
     lines = cli("sql", "--nl", sql)
     assert json.loads(lines.stdout) == {"a": None, "b": None, "c": None, "l": [1.0, None], "d": 2.5}
+
+
+@pytest.mark.parametrize("estimator", ["ccf", "pearson"])
+def test_d_values_near_the_float_limit_keep_their_correlation(estimator: str) -> None:
+    """A series holding +-1e308 (or 1e200, whose squares overflow) correlates as its scaled
+    copy does: no inf/NaN turned into an empty table, no overflow warning."""
+    import numpy as np
+
+    from tscorr.analysis.kernels.xcorr import xcorr
+
+    rng = np.random.default_rng(7)
+    e = (rng.random(300) < 0.05).astype(float)
+    base = rng.normal(size=300) + 3 * np.roll(e, 2)
+    base[40] = np.nan
+    y = np.vstack([base, base * 1e307, base * 1e200])
+    y[1, 10], y[1, 11] = 1.7e308, -1.7e308  # the sum of these alone overflows
+    scaled = y.copy()
+    scaled[1] /= 1.7e308
+    r, n = xcorr(e, y, 4, estimator)
+    expected, _ = xcorr(e, scaled, 4, estimator)
+    assert np.isfinite(r).all()
+    np.testing.assert_allclose(r, expected, rtol=1e-9, atol=1e-12)
+    assert np.argmax(r[2]) == 4 + 2  # the planted lag +2 survives a 1e200 scale
