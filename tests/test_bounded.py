@@ -97,3 +97,22 @@ def test_sql_timeout_rolls_back_a_write(cli, db_path: Path) -> None:  # type: ig
     assert result.exit_code == 6 and "stopped" in result.output
     with tscorr.open(db_path, read_only=True) as store:
         assert not store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'big'")
+
+
+def test_c12_an_event_filter_holds_its_memory_cap(
+    cli, store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A string DuckDB builds outside its buffer manager (``repeat``) went past the 1 GB cap
+    (4 GB measured); the filter now fails at the allocation, whatever the limit."""
+    from tscorr.errors import BadQuery
+    from tscorr.store import reading
+
+    events = tmp_path / "e.csv"
+    events.write_text("ts,kind,name\n2016-11-08,x,a\n2016-11-09,x,b\n")
+    tscorr.load_file(store, events)
+    monkeypatch.setattr(reading, "FILTER_MEMORY", "100MB")
+    started = time.perf_counter()
+    with pytest.raises(BadQuery, match=r"needed more than 100MB of memory and was stopped"):
+        store.select_events("length(repeat('x', 300000000)) > 0")
+    assert time.perf_counter() - started < 10
+    assert store.select_events("kind = 'x'").height == 2  # the cap is lifted afterwards

@@ -16,6 +16,8 @@ from tscorr.choices import SQL_SECONDS
 from tscorr.errors import BadQuery, NotFound, TscorrError
 from tscorr.store.base import _Base, _first_line, _is_interrupt
 from tscorr.store.trust import schema_problem
+from tscorr.store.watch import Watchdog, address_space
+from tscorr.units import parse_size
 
 FILTER_SECONDS = float(os.environ.get("TSCORR_FILTER_SECONDS", 30))  # an --events filter's time
 FILTER_MEMORY = "1GB"  # ... and memory
@@ -206,16 +208,14 @@ class _Reading(_Base):
         events = self.query(
             "SELECT event_id, ts, ts_end, kind, name, weight, source_id, attrs FROM events"
         )
-        sandbox = duckdb.connect(":memory:")
-        # a filter may not run away with the machine: a memory cap, and a timer that
-        # interrupts it after FILTER_SECONDS (Ctrl-C stays a KeyboardInterrupt)
-        fired = threading.Event()
-
-        def stop() -> None:
-            fired.set()
-            sandbox.interrupt()
-
-        timer = threading.Timer(FILTER_SECONDS, stop)
+        sandbox = duckdb.connect(
+            ":memory:",
+            config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+        )
+        # a filter may not run away with the machine: DuckDB's memory limit, and a watchdog
+        # that interrupts it after FILTER_SECONDS or once the process has grown by
+        # FILTER_MEMORY (Ctrl-C stays a KeyboardInterrupt)
+        watch = Watchdog(sandbox.interrupt, FILTER_SECONDS, parse_size(FILTER_MEMORY))
         try:
             sandbox.execute("SET TimeZone = 'UTC'").complete()
             sandbox.execute(f"SET memory_limit = '{FILTER_MEMORY}'").complete()
@@ -224,19 +224,30 @@ class _Reading(_Base):
             sandbox.unregister("_events")
             sandbox.execute("SET enable_external_access = false").complete()
             sandbox.execute("SET lock_configuration = true").complete()
-            timer.start()
-            selected: pl.DataFrame = sandbox.sql(
-                f"SELECT event_id, ts, kind, name, weight FROM events WHERE ({where}) ORDER BY ts"
-            ).pl()
+            watch.start()
+            with address_space(parse_size(FILTER_MEMORY)):
+                selected: pl.DataFrame = sandbox.sql(
+                    f"SELECT event_id, ts, kind, name, weight FROM events WHERE ({where}) "
+                    "ORDER BY ts"
+                ).pl()
             return selected
         except (duckdb.InterruptException, RuntimeError) as exc:
             if not _is_interrupt(exc):
                 raise
-            if not fired.is_set():
+            if watch.why is None:
                 raise KeyboardInterrupt from exc
+            what = (
+                f"ran longer than {FILTER_SECONDS:g} s"
+                if watch.why == "time"
+                else f"needed more than {FILTER_MEMORY} of memory"
+            )
             raise BadQuery(
-                f"event filter '{where}' ran longer than {FILTER_SECONDS:g} s and was stopped; "
-                "write a simpler condition"
+                f"event filter '{where}' {what} and was stopped; write a simpler condition"
+            ) from exc
+        except duckdb.OutOfMemoryException as exc:
+            raise BadQuery(
+                f"event filter '{where}' needed more than {FILTER_MEMORY} of memory and was "
+                "stopped; write a simpler condition"
             ) from exc
         except duckdb.Error as exc:
             raise BadQuery(
@@ -244,7 +255,7 @@ class _Reading(_Base):
                 "event_id, ts, ts_end, kind, name, weight, source_id, attrs"
             ) from exc
         finally:
-            timer.cancel()
+            watch.stop()
             sandbox.close()
 
     def series_matching(self, glob: str) -> pl.DataFrame:
