@@ -30,7 +30,7 @@ import polars as pl
 
 from tscorr.choices import DATE_ORDERS
 from tscorr.errors import UnknownName
-from tscorr.frames import FIRST, LAST, RANGE_REASON
+from tscorr.ingest.timerange import in_calendar
 from tscorr.units import check_zone
 
 _UTC = pl.Datetime("us", "UTC")
@@ -112,50 +112,12 @@ def parse_timestamps(
     if date_order not in DATE_ORDERS:
         raise UnknownName("date order", date_order, DATE_ORDERS)
     check_zone(tz)
-    return _in_range(values, _parse(values, tz, date_order, group))
+    parsed = _parse(values, tz, date_order, group)
+    ts, reason = in_calendar(values, parsed.ts, parsed.reason)
+    return ParsedTimes(ts, reason, parsed.notes)
 
 
-# a seconds field of 60: a leap second, which would be stored as the next minute's instant
-_LEAP = r"(?:^|[^\d])\d{1,2}:\d{2}:60(?:[.,]\d+)?(?:[^\d]|$)|^\d{12}60$"
-
-
-def _in_range(values: pl.Series, parsed: ParsedTimes) -> ParsedTimes:
-    """Reject leap seconds and instants outside years 1-9999, with their reasons."""
-    ts, reason = parsed.ts, parsed.reason
-    outside = ts.is_not_null() & ((ts < FIRST) | (ts > LAST))
-    leap = pl.repeat(False, len(values), eager=True)
-    if values.dtype == pl.String:  # a literal search first: the regex only where it may apply
-        maybe = (
-            values.str.contains(":60", literal=True) | values.str.ends_with("60")
-        ).fill_null(False)
-        if maybe.any():
-            idx = maybe.arg_true()
-            hits = values.gather(idx).str.strip_chars().str.contains(_LEAP).fill_null(False)
-            leap = leap.scatter(idx, hits)
-    bad = (outside | leap) & reason.is_null()
-    if not bad.any():
-        return parsed
-    shown = values.cast(pl.String) if values.dtype != pl.Object else ts.cast(pl.String)
-    why = pl.select(
-        pl.when(leap)
-        .then(
-            pl.format(
-                "timestamp '{}' is a leap second (:60), which cannot be stored as its own instant",
-                pl.lit(shown),
-            )
-        )
-        .otherwise(pl.format("timestamp '{}' " + RANGE_REASON, pl.lit(shown)))
-    ).to_series()
-    return ParsedTimes(
-        pl.select(pl.when(bad).then(None).otherwise(ts)).to_series().cast(_UTC).alias("ts"),
-        pl.select(pl.when(bad).then(why).otherwise(reason)).to_series().alias("reason"),
-        parsed.notes,
-    )
-
-
-def _parse(
-    values: pl.Series, tz: str, date_order: str, group: pl.Series | None
-) -> ParsedTimes:
+def _parse(values: pl.Series, tz: str, date_order: str, group: pl.Series | None) -> ParsedTimes:
     dtype = values.dtype
     if isinstance(dtype, pl.Datetime):
         if dtype.time_zone is not None:
