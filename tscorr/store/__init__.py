@@ -101,8 +101,8 @@ class Store(_Loading, _Reading):
         store.trusted = trust
         try:
             with ctrl_c():
-                if store._owned:  # a caller's own connection keeps its own settings
-                    store._exec("SET TimeZone = 'UTC'")
+                store._exec("SET TimeZone = 'UTC'")
+                if store._owned:  # a caller's own connection keeps its other settings
                     store._exec("SET lock_configuration = true")
                     store._sandboxed = not allow_files
                 store._check_schema(before_upgrade=True)
