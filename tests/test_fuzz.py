@@ -188,7 +188,7 @@ COMMANDS = (
     ["ls", "series", "--csv"],
     ["sql", "--json", "SELECT * FROM observations LIMIT 3"],
     ["xcorr", "--events", "true", "--series", "311:total", "--bucket", "1d", "--max-lag", "2"],
-    ["plot"],
+    ["plot", "--out", "{tmp}/plot.png"],
     ["export", "--out", "-"],
 )
 
@@ -222,7 +222,8 @@ def test_crafted_databases_are_refused_or_read_never_a_traceback(
                 break  # a change DuckDB itself refuses: the file stays as far as it got
     con.close()
     before = db.read_bytes()
-    result = CliRunner().invoke(app, ["--db", str(db), *command])
+    args = [a.replace("{tmp}", str(tmp)) for a in command]
+    result = CliRunner().invoke(app, ["--db", str(db), *args])
     assert result.exception is None or isinstance(result.exception, SystemExit), (
         changes,
         command,
