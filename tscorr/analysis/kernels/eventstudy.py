@@ -354,6 +354,9 @@ def _half_lives(mean: np.ndarray, peak: np.ndarray) -> np.ndarray:
     return half
 
 
+PLACEBO_BYTES = 32 << 20  # what one group of pseudo-event sets may hold in its arrays
+
+
 def placebo_pvalue(
     y: np.ndarray,
     positions: np.ndarray,
@@ -382,13 +385,38 @@ def placebo_pvalue(
     days = n // per_day
     lo_day = (before + 1) // per_day + 1
     hi_day = max(lo_day + 1, days - (after // per_day) - 1)
-    for _ in range(n_placebo):
-        fake = rng.integers(lo_day, hi_day, size=len(positions)) * per_day + phase
-        fake = np.clip(fake, 0, n - 1)
-        res = responses(y, fake, before, after, baseline, bucket_seconds, blocked, None, offsets)
-        mean = ratio_of_means(res.value, res.baseline)[0][:, res.lags >= 0]
-        with _quiet():
-            stat = np.nanmax(np.where(np.isfinite(mean), mean, -np.inf), axis=1)
-        hits += stat >= observed - 1e-12
+    fakes = [
+        np.clip(rng.integers(lo_day, hi_day, size=len(positions)) * per_day + phase, 0, n - 1)
+        for _ in range(n_placebo)
+    ]
+    # several pseudo-event sets go through one call (each event's response depends on its
+    # own position alone): 200 placebos of a 3-event set were 200 calls, most of respond's
+    # time over thousands of event sets; a group's arrays stay near PLACEBO_BYTES
+    width = before + after + 1
+    per_set = max(1, y.shape[0] * len(positions) * width * max(baseline.count, 1) * 8)
+    group = max(1, PLACEBO_BYTES // per_set)
+    J = len(positions)
+    for start in range(0, n_placebo, group):
+        chunk = fakes[start : start + group]
+        res = responses(
+            y,
+            np.concatenate(chunk),
+            before,
+            after,
+            baseline,
+            bucket_seconds,
+            blocked,
+            None,
+            offsets,
+        )
+        shape = (y.shape[0], len(chunk), J, width)
+        value, base = res.value.reshape(shape), res.baseline.reshape(shape)
+        ok = np.isfinite(value) & np.isfinite(base) & (base > 0)
+        num = np.where(ok, value, 0.0).sum(axis=2)
+        den = np.where(ok, base, 0.0).sum(axis=2)
+        with np.errstate(invalid="ignore", divide="ignore"), _quiet():
+            mean = np.where(den > 0, num / den, np.nan)[:, :, res.lags >= 0]
+            stat = np.nanmax(np.where(np.isfinite(mean), mean, -np.inf), axis=2)
+        hits += (stat >= observed[:, None] - 1e-12).sum(axis=1)
     p = (1 + hits) / (1 + n_placebo)
     return np.where(np.isfinite(observed), p, np.nan)  # no observed response, no p-value
