@@ -197,3 +197,28 @@ def test_b_real_sigint_during_rm_tells_the_truth(
             assert line.startswith("Interrupted") and not gone
     else:
         assert proc.returncode == 0 and gone
+
+
+def test_b_ctrl_c_in_sql_write_says_which_statements_were_kept(
+    two_sources, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    real = Store._user_statement
+
+    def statement(self: Store, query: str, last: bool) -> Any:
+        if "second" in query:
+            raise RuntimeError("Query interrupted")
+        return real(self, query, last)
+
+    monkeypatch.setattr(Store, "_user_statement", statement)
+    result = two_sources(
+        "sql", "--write", "CREATE TABLE first AS SELECT 1 AS x; CREATE TABLE second AS SELECT 2"
+    )
+    assert result.exit_code == 130
+    assert result.output == (
+        "Interrupted: the first statement had been committed; the one running (and any open "
+        "BEGIN) was rolled back.\n"
+    )
+    monkeypatch.undo()
+    with tscorr.open(db_path, read_only=True) as store:
+        made = store.query("SELECT table_name FROM duckdb_tables() ORDER BY 1")["table_name"]
+    assert "first" in made.to_list() and "second" not in made.to_list()

@@ -352,6 +352,15 @@ def _removal_truth(store: Store, ids: list[int]) -> str:
     return f"{len(ids) - left} of sources {shown} were removed; check 'tscorr ls sources'."
 
 
+def _sql_truth(kept: int) -> str:
+    """What an interrupted sql --write kept: each statement outside BEGIN ... COMMIT is
+    committed as it ends."""
+    if kept == 0:
+        return "nothing was changed (the statement running was rolled back)."
+    which = "the first statement" if kept == 1 else f"the first {kept} statements"
+    return f"{which} had been committed; the one running (and any open BEGIN) was rolled back."
+
+
 @app.command()
 def sql(
     query: Annotated[
@@ -387,6 +396,8 @@ def sql(
         raise typer.BadParameter(f"--timeout {timeout}: write 0 (no limit) or a number of seconds")
     files = write and allow_files
     with open_store(read_only=not write, allow_files=files) as store:
+        if write:
+            on_interrupt(lambda _: _sql_truth(store.sql_kept))
         frame = store.user_sql(query, allow_files=files, timeout=timeout or None)
     show(frame, None, shown)
 

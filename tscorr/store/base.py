@@ -51,6 +51,7 @@ class _Base:
         self.read_only = read_only
         self._sandboxed = False  # SQL may no longer reach files (see Store.open, user_sql)
         self.trusted = False  # the file's schema was not checked (Store.open's trust)
+        self.sql_kept = 0  # statements of the last user SQL that were committed (user_sql)
         self.memory_limit = 0  # bytes DuckDB and the analysis blocks may use (set on open)
 
     def files(self) -> list[Path]:

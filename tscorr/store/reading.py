@@ -117,6 +117,7 @@ class _Reading(_Base):
             if timer is not None:
                 timer.start()
             rows, inside = pl.DataFrame(), False  # inside: the user's BEGIN ... COMMIT
+            self.sql_kept = 0
             for i, statement in enumerate(statements):
                 last = i == len(statements) - 1
                 if self.read_only or self.trusted or statement.type not in _DDL:
@@ -126,6 +127,8 @@ class _Reading(_Base):
                 if statement.type == duckdb.StatementType.TRANSACTION:
                     word = statement.query.strip().split(None, 1)[0].upper().rstrip(";")
                     inside = word in ("BEGIN", "START")
+                if not inside:  # autocommit, or the user's COMMIT: kept from here on
+                    self.sql_kept = i + 1
             return rows
         except TscorrError:
             raise
