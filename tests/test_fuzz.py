@@ -171,6 +171,8 @@ CHANGES = st.one_of(
             "DELETE FROM meta",
             "UPDATE meta SET value = '3' WHERE key = 'schema_version'",
             "UPDATE meta SET value = '99' WHERE key = 'schema_version'",
+            "UPDATE meta SET value = 'seven' WHERE key = 'schema_version'",
+            "UPDATE meta SET value = NULL WHERE key = 'schema_version'",
             "UPDATE runs SET params = '[1]'",
             "UPDATE runs SET params = NULL",
             "INSERT INTO points SELECT series_id, TIMESTAMPTZ '0000-06-01 00:00:00+00', 1, "

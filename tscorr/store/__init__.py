@@ -146,7 +146,15 @@ class Store(_Loading, _Reading):
         if not self._table_exists("meta"):
             return 0
         row = self._exec("SELECT value FROM meta WHERE key = 'schema_version'")
-        return int(row[0][0]) if row else 0
+        if not row:
+            return 0
+        try:
+            return int(row[0][0])
+        except (TypeError, ValueError):
+            raise BadInput(
+                f"{self.name}: its schema version is {str(row[0][0])[:40]!r}, not a number "
+                "(the file was changed by another tool); pass another --db"
+            ) from None
 
     def _prepare_schema(self) -> None:
         version = self.schema_version()
