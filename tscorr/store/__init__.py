@@ -24,7 +24,7 @@ from tscorr.store.base import _first_line, ctrl_c
 from tscorr.store.ingest import LOAD_MEMORY, _Loading
 from tscorr.store.reading import FILTER_MEMORY, FILTER_SECONDS, _Reading
 from tscorr.store.staging import IngestCounts, SourceMeta, drop_stages
-from tscorr.store.trust import TRUST_HINT, macro_problem, schema_problem, view_problem
+from tscorr.store.trust import TRUST_HINT, macro_problem, table_problem, view_problem
 from tscorr.units import parse_size
 
 SCHEMA_VERSION = 7
@@ -135,8 +135,8 @@ class Store(_Loading, _Reading):
         version = self.schema_version() if not before_upgrade else None
         if before_upgrade:
             problem = macro_problem(self.con) or view_problem(self.con, exact=False)
-        elif version == SCHEMA_VERSION:
-            problem = schema_problem(self.con, current=True)
+        elif version == SCHEMA_VERSION:  # macros were checked before (an upgrade adds none)
+            problem = view_problem(self.con, exact=True) or table_problem(self.con)
         else:
             return
         if problem:

@@ -19,8 +19,10 @@ lifts the check (:meth:`tscorr.store.Store.open`).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import duckdb
 
@@ -64,27 +66,27 @@ def shipped() -> Shipped:
         con.close()
 
 
-def _as_created(views: dict[str, str]) -> dict[str, str | None]:
-    """The file's definitions of tscorr's views, written the way DuckDB writes a view it has
-    just created (a view read back from a file is written with other parentheses); None for
-    one that cannot be created over tscorr's tables alone."""
-    return {name: _created_form(name, sql) for name, sql in views.items()}
-
-
-@cache
-def _created_form(name: str, sql: str) -> str | None:
-    """:func:`_as_created` of one view (remembered: the same file opens many times)."""
+def _syntax(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> str | None:
+    """A view's definition as DuckDB parses it (its syntax tree as JSON, without the text
+    positions), or None when it is not ``CREATE VIEW name AS <one SELECT>``. Parsing only: the
+    definition is not bound or run. A view read back from a file is written with other
+    parentheses than the one just created; their trees are the same."""
     head = f"CREATE VIEW {name} AS "
-    if name not in shipped().views or not sql.startswith(head):
+    if not sql.startswith(head):
         return None
-    con = _scratch(views=False)
-    try:
-        con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql[len(head) :]}")
-        return _views(con).get(name)
-    except duckdb.Error:
+    found = con.execute("SELECT json_serialize_sql(?)", [sql[len(head) :].rstrip("; ")]).fetchall()
+    tree = json.loads(str(found[0][0]))
+    if tree.get("error") or len(tree.get("statements", [])) != 1:
         return None
-    finally:
-        con.close()
+    return json.dumps(_positionless(tree), sort_keys=True)
+
+
+def _positionless(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _positionless(v) for k, v in node.items() if not k.startswith("query_location")}
+    if isinstance(node, list):
+        return [_positionless(v) for v in node]
+    return node
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, tuple[str, str | None]]]:
@@ -155,9 +157,11 @@ def view_problem(con: duckdb.DuckDBPyConnection, exact: bool) -> str | None:
         gone = sorted(set(ours.views) - set(theirs))
         if gone:
             return f"view '{gone[0]}' is missing"
-        mine = {name: sql for name, sql in theirs.items() if name in ours.views}
-        for name, sql in sorted(_as_created(mine).items()):
-            if sql != ours.views[name]:
+        for name in sorted(set(theirs) & set(ours.views)):
+            # both parsed by this connection: what a tree holds depends on its settings (the
+            # storage version it writes)
+            found = _syntax(con, name, theirs[name])
+            if found is None or found != _syntax(con, name, ours.views[name]):
                 return f"view '{name}' is not tscorr's definition of {name}"
     return None
 
