@@ -39,8 +39,10 @@ class Shipped:
     views: dict[str, str]
 
 
-def _scratch(views: bool) -> duckdb.DuckDBPyConnection:
-    """An in-memory database with tscorr's tables (and ``views``), reaching no file."""
+@cache
+def shipped() -> Shipped:
+    """``schemas/store.sql`` as DuckDB itself describes it (built once, in memory, reaching
+    no file)."""
     con = duckdb.connect(
         ":memory:",
         config={
@@ -49,18 +51,10 @@ def _scratch(views: bool) -> duckdb.DuckDBPyConnection:
             "autoload_known_extensions": False,
         },
     )
-    text = (schemas_dir() / "store.sql").read_text(encoding="utf-8")
-    for statement in con.extract_statements(text):
-        if views or " VIEW " not in statement.query.upper():
-            con.execute(statement.query)
-    return con
-
-
-@cache
-def shipped() -> Shipped:
-    """``schemas/store.sql`` as DuckDB itself describes it (built once in memory)."""
-    con = _scratch(views=True)
     try:
+        text = (schemas_dir() / "store.sql").read_text(encoding="utf-8")
+        for statement in con.extract_statements(text):
+            con.execute(statement.query)
         return Shipped(_tables(con), _views(con))
     finally:
         con.close()
