@@ -138,8 +138,8 @@ class _Reading(_Base):
             if not fired.is_set():
                 raise KeyboardInterrupt from exc
             raise BadQuery(
-                f"the SQL ran longer than {timeout:g} s and was stopped (nothing it was "
-                "changing was kept); pass a longer --timeout, or 0 for none"
+                f"the SQL ran longer than {timeout:g} s and was stopped (the statement "
+                "running was rolled back); pass a longer --timeout, or 0 for none"
             ) from exc
         except duckdb.Error as exc:
             message = _first_line(exc)
