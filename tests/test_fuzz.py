@@ -200,10 +200,12 @@ COMMANDS = (
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(st.lists(CHANGES, min_size=1, max_size=3), st.sampled_from(COMMANDS))
+@given(st.lists(CHANGES, min_size=1, max_size=3), st.sampled_from(COMMANDS), st.booleans())
 def test_crafted_databases_are_refused_or_read_never_a_traceback(
-    base_db: Path, tmp_path_factory, changes: list[str], command: list[str]
+    base_db: Path, tmp_path_factory, changes: list[str], command: list[str], trust: bool
 ) -> None:  # type: ignore[no-untyped-def]
+    """... and opened with --trust (the schema check lifted), still one line, and still no
+    local file: the connection's sandbox holds."""
     import shutil
 
     import duckdb
@@ -225,6 +227,8 @@ def test_crafted_databases_are_refused_or_read_never_a_traceback(
     con.close()
     before = db.read_bytes()
     args = [a.replace("{tmp}", str(tmp)) for a in command]
+    if trust:
+        args = ["--trust", *args]
     result = CliRunner().invoke(app, ["--db", str(db), *args])
     assert result.exception is None or isinstance(result.exception, SystemExit), (
         changes,

@@ -179,7 +179,7 @@ def test_sql_write_keeps_the_users_own_views_and_temp_macros(copy, invoke) -> No
 
 
 def test_every_connection_is_a_sandbox(copy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from tscorr.errors import BadQuery
+    from tscorr.errors import BadInput, BadQuery
 
     (tmp_path / "secret.txt").write_text(SECRET)
     db = copy("settings")
@@ -198,7 +198,7 @@ def test_every_connection_is_a_sandbox(copy, tmp_path: Path) -> None:  # type: i
                 "autoload_known_extensions": "false",
                 "lock_configuration": "true",
             }
-            with pytest.raises(duckdb.Error, match="disabled by configuration"):
+            with pytest.raises(BadInput, match="disabled by configuration"):
                 store.query(f"SELECT content FROM read_text('{tmp_path / 'secret.txt'}')")
             with pytest.raises(duckdb.Error, match="locked"):
                 store.query("SET enable_external_access = true")

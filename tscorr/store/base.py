@@ -74,12 +74,18 @@ class _Base:
 
     @contextmanager
     def _own_sql(self) -> Iterator[None]:
-        """tscorr's own SQL: Ctrl-C as a KeyboardInterrupt; a table or column missing from a
-        file opened with --trust (its schema is not tscorr's) as one line."""
+        """tscorr's own SQL: Ctrl-C as a KeyboardInterrupt; a file's own SQL reaching for a
+        file, and any DuckDB error in a file opened with --trust (its schema is not
+        tscorr's: a table missing, a column of another type), as one line."""
         try:
             with ctrl_c():
                 yield
-        except (duckdb.CatalogException, duckdb.BinderException) as exc:
+        except duckdb.PermissionException as exc:  # the file's own SQL, reaching for a file
+            raise BadInput(
+                f"{self.name}: {_first_line(exc)} (the file's own SQL tried to reach a file; "
+                "tscorr's connections cannot)"
+            ) from exc
+        except duckdb.Error as exc:
             if not self.trusted:
                 raise
             raise BadInput(
