@@ -389,9 +389,7 @@ def export(
         target = Path(out) if out else Path(f"tscorr-export.{chosen}")
         before = _stamp(target)
         on_interrupt(lambda _: _file_truth(target, before))
-        path, rows = exporting.export_result(
-            store, run, name, chosen, target, force, state.raw
-        )
+        path, rows = exporting.export_result(store, run, name, chosen, target, force, state.raw)
     say(f"wrote {rows} rows to {path}")
 
 

@@ -46,7 +46,7 @@ from tscorr.choices import (
     TESTS,
     listed,
 )
-from tscorr.cli.cells import _beyond_python, _cell, _json, _record, printable
+from tscorr.cli.cells import beyond_python, cell_text, json_default, json_record, printable
 from tscorr.errors import TscorrError
 from tscorr.units import UNITS_HELP
 
@@ -252,19 +252,21 @@ def show(
 
     if out_as.top is not None:
         frame = frame.head(out_as.top)
-    frame = _beyond_python(frame, table=out_as.mode == "table")
+    frame = beyond_python(frame, table=out_as.mode == "table")
     if run_id is not None and out_as.mode != "table" and "run_id" not in frame.columns:
         frame = frame.select(pl.lit(run_id, pl.Int64).alias("run_id"), pl.all())
     if out_as.mode == "json":
-        typer.echo(json.dumps([_record(r) for r in frame.to_dicts()], default=_json, indent=1))
+        typer.echo(
+            json.dumps([json_record(r) for r in frame.to_dicts()], default=json_default, indent=1)
+        )
     elif out_as.mode == "nl":
         for row in frame.iter_rows(named=True):
-            typer.echo(json.dumps(_record(row), default=_json))
+            typer.echo(json.dumps(json_record(row), default=json_default))
     elif out_as.mode == "csv":
         from tscorr.results.outputs import spreadsheet_safe
 
         text = frame.with_columns(
-            pl.col(c).map_elements(_json, return_dtype=pl.String)
+            pl.col(c).map_elements(json_default, return_dtype=pl.String)
             for c, t in frame.schema.items()
             if isinstance(t, pl.Datetime)
         )
@@ -278,7 +280,7 @@ def _table(frame: pl.DataFrame, title: str | None) -> None:
     table = Table(
         title=Text(printable(title)) if title else None, show_lines=False, header_style="bold"
     )
-    cells = [[printable(_cell(v), newlines=False) for v in row] for row in frame.iter_rows()]
+    cells = [[printable(cell_text(v), newlines=False) for v in row] for row in frame.iter_rows()]
     for i, col in enumerate(frame.columns):
         dtype = frame.schema[col]
         whole = dtype.is_numeric() or dtype.is_temporal()

@@ -34,7 +34,7 @@ def printable(text: str, newlines: bool = True) -> str:
     return out
 
 
-def _cell(value: Any) -> str:
+def cell_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
@@ -47,7 +47,7 @@ def _cell(value: Any) -> str:
 JSON_COLUMNS = frozenset({"params", "versions", "options", "attrs"})  # stored as JSON text
 
 
-def _json(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     """JSON for what json cannot write: RFC 3339 for times, text for the rest."""
     if isinstance(value, datetime):
         return value.isoformat()
@@ -65,7 +65,7 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _record(row: dict[str, Any]) -> dict[str, Any]:
+def json_record(row: dict[str, Any]) -> dict[str, Any]:
     """A row for --json: JSON text columns as objects, not strings inside strings; NaN and
     infinities as null."""
     out = {k: _finite(v) for k, v in row.items()}
@@ -78,7 +78,7 @@ def _record(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _beyond_python(frame: pl.DataFrame, table: bool) -> pl.DataFrame:
+def beyond_python(frame: pl.DataFrame, table: bool) -> pl.DataFrame:
     """Time columns holding a year Python cannot (0, 10000: a file written by another tool or
     an older tscorr) as ISO text, so every listing still reads back whatever a file holds."""
     import polars as pl
