@@ -280,3 +280,9 @@ def test_b_a_read_only_file_system_is_named(copy, invoke, monkeypatch: pytest.Mo
     result = invoke(copy("rofs"), "xcorr", "--events", "true")
     assert result.exit_code == 3 and "read-only file system" in result.output
     assert "not a DuckDB database" not in result.output
+
+
+def test_e_a_database_in_a_missing_folder_is_named_as_such(invoke, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = invoke(tmp_path / "nowhere" / "x.duckdb", "xcorr", "--events", "true")
+    assert result.exit_code == 3 and "does not exist" in result.output
+    assert "not a DuckDB database" not in result.output

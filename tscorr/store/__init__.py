@@ -236,6 +236,11 @@ def _connect(
             raise BadInput(
                 f"{name}: cannot be opened (permission denied); check its permissions"
             ) from exc
+        if "no such file or directory" in message.lower():
+            raise BadInput(
+                f"{name}: cannot be created (folder {Path(name).parent} does not exist); "
+                "pass another --db"
+            ) from exc
         if "read-only file system" in message.lower():
             raise BadInput(
                 f"{name}: cannot be opened for writing (read-only file system); copy it "
