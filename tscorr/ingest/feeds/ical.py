@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import polars as pl
 import recurring_ical_events
+from dateutil.rrule import rrulestr
 
 from tscorr.errors import BadInput
 from tscorr.frames import EVENTS, FeedFrames
@@ -196,7 +197,8 @@ def _occurrences(
         first = lines[members[0]]
         group = [events[i] for i in members]
         try:
-            found = _expand(calendar, group, until, MAX_OCCURRENCES - len(out))
+            counted = _count_rules(group, until, MAX_OCCURRENCES - len(out))
+            found = _expand(calendar, group, until, MAX_OCCURRENCES - len(out), counted)
         except _TooMany as many:
             rule = next((str(e["RRULE"].to_ical().decode()) for e in group if "RRULE" in e), "")
             raise BadInput(
@@ -262,10 +264,49 @@ class _TooMany(Exception):
         self.seconds = seconds
 
 
-def _expand(calendar: Any, members: list[Any], until: datetime, limit: int) -> list[Any]:
-    """The occurrences of one recurring event (its overrides included) up to ``until``,
-    generated one by one in order of start: more than ``limit`` raises :class:`_TooMany` as
-    soon as it is reached, so a rule repeating every second never builds its whole list."""
+def _count_rules(members: list[Any], until: datetime, limit: int) -> bool:
+    """Count each RRULE's occurrences up to ``until`` before anything is expanded, one at a
+    time (dateutil's rule is lazy: 100,000 of a rule repeating every second take 0.2 s), and
+    raise :class:`_TooMany` once more than ``limit`` (plus the EXDATEs that may remove some)
+    are counted; the library expanding them afterwards builds a day of occurrences at once
+    (86,400 for that rule). A rule dateutil cannot read is left to the library; False when
+    there was one."""
+    started = time_module.perf_counter()
+    every = True
+    for event in members:
+        rule, start = event.get("RRULE"), event.get("DTSTART")
+        if rule is None or isinstance(rule, list) or start is None or isinstance(start, list):
+            continue
+        first = start.dt
+        if not isinstance(first, datetime):
+            first = datetime(first.year, first.month, first.day)
+        end = until if first.tzinfo is not None else until.replace(tzinfo=None)
+        exdates = event.get("EXDATE")
+        removed = sum(
+            len(getattr(p, "dts", []))
+            for p in (exdates if isinstance(exdates, list) else [exdates])
+        )
+        try:
+            occurrences = rrulestr(rule.to_ical().decode(), dtstart=first)
+            counted = 0
+            for when in occurrences:
+                if when > end:
+                    break
+                counted += 1
+                if counted > limit + removed:
+                    raise _TooMany(time_module.perf_counter() - started)
+        except (ValueError, TypeError, OverflowError):
+            every = False  # the library says what is wrong with the rule, as a rejected row
+    return every
+
+
+def _expand(
+    calendar: Any, members: list[Any], until: datetime, limit: int, counted: bool = False
+) -> list[Any]:
+    """The occurrences of one recurring event (its overrides included) up to ``until``.
+    ``counted``: every rule's occurrences were counted within the cap (:func:`_count_rules`),
+    so the span is expanded at once; otherwise they are generated in order of start and
+    more than ``limit`` raises :class:`_TooMany` as soon as it is reached."""
     one = icalendar.Calendar()
     for tz in calendar.walk("VTIMEZONE"):
         one.add_component(tz)
@@ -277,7 +318,18 @@ def _expand(calendar: Any, members: list[Any], until: datetime, limit: int) -> l
     found: list[Any] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for occurrence in recurring_ical_events.of(one).after(begin.replace(tzinfo=None)):
+        query = recurring_ical_events.of(one)
+        if counted:
+            stop = until.replace(tzinfo=None) + timedelta(seconds=1)  # until itself counts
+            found = [
+                o
+                for o in query.between(begin.replace(tzinfo=None), stop)
+                if _as_utc(o["DTSTART"].dt) <= until
+            ]
+            if len(found) > limit:
+                raise _TooMany(time_module.perf_counter() - started)
+            return found
+        for occurrence in query.after(begin.replace(tzinfo=None)):
             if _as_utc(occurrence["DTSTART"].dt) > until:
                 break
             if len(found) >= limit:
