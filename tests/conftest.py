@@ -51,3 +51,7 @@ def cli(runner: CliRunner, db_path: Path):  # type: ignore[no-untyped-def]
         return runner.invoke(app, ["--db", str(db_path), *args])
 
     return invoke
+
+
+# a real tscorr database built once per session, copied per test (the issue-29 hardening tests)
+from crafted import base_db, copy_db  # noqa: E402, F401

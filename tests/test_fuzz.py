@@ -4,6 +4,7 @@ refused file leaves the database as it was."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,112 @@ def test_one_bad_file_does_not_stop_the_others(cli, tmp_path: Path) -> None:  # 
     result = cli("load", str(good), str(bad), str(later), "--feed", "csv")
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert "good.csv" in result.output and "later.csv" in result.output
+
+
+# --- crafted databases: random schema changes, views and macros ---------------------------
+# A file from someone else is refused (one line, the file unchanged) or read; never a
+# traceback, and never a file of this machine in the output.
+
+SECRET = "fuzz-secret-d41d8cd9"
+TABLES = ("events", "points", "series", "sources", "runs", "xcorr", "meta", "rejects")
+BUILTINS = ("epoch_us", "abs", "hash", "coalesce", "lower", "list_contains", "least", "unnest")
+CHANGES = st.one_of(
+    st.builds(lambda f: f"CREATE MACRO {f}(x) AS x", st.sampled_from(BUILTINS)),
+    st.builds(
+        lambda f: f"CREATE MACRO {f}(a) AS TABLE SELECT 1 AS a",
+        st.sampled_from(("range", "read_csv", "generate_series")),
+    ),
+    st.builds(lambda t: f"CREATE MACRO {t}_m(x) AS x + 1", st.sampled_from(TABLES)),
+    st.builds(
+        lambda t: f"ALTER TABLE {t} RENAME TO {t}_x; CREATE VIEW {t} AS SELECT * FROM {t}_x",
+        st.sampled_from(TABLES),
+    ),
+    st.builds(
+        lambda v: (
+            f"CREATE OR REPLACE VIEW {v} AS SELECT "
+            "(SELECT content FROM read_text('{secret}')) AS series, now() AS ts, 1.0 AS value"
+        ),
+        st.sampled_from(("observations", "xcorr_peaks")),
+    ),
+    st.builds(lambda t: f"CREATE VIEW {t}_mine AS SELECT * FROM {t}", st.sampled_from(TABLES)),
+    st.builds(lambda t: f"DROP TABLE {t} CASCADE", st.sampled_from(TABLES)),
+    st.builds(lambda t: f"ALTER TABLE {t} ADD COLUMN zz INTEGER", st.sampled_from(TABLES)),
+    st.sampled_from(
+        [
+            "ALTER TABLE events ALTER kind TYPE INTEGER USING 1",
+            "ALTER TABLE points DROP COLUMN flag",
+            "ALTER TABLE events ALTER weight SET DEFAULT 99",
+            "CREATE SCHEMA s; CREATE MACRO s.helper(x) AS x",
+            "CREATE TABLE mine AS SELECT 1 AS x",
+            "DELETE FROM meta",
+            "UPDATE meta SET value = '3' WHERE key = 'schema_version'",
+            "UPDATE meta SET value = '99' WHERE key = 'schema_version'",
+            "UPDATE meta SET value = 'seven' WHERE key = 'schema_version'",
+            "UPDATE meta SET value = NULL WHERE key = 'schema_version'",
+            "UPDATE runs SET params = '[1]'",
+            "UPDATE runs SET params = NULL",
+            "INSERT INTO points SELECT series_id, TIMESTAMPTZ '0000-06-01 00:00:00+00', 1, "
+            "NULL, source_id FROM points LIMIT 1",
+            "INSERT INTO events VALUES (999, TIMESTAMPTZ '9999-12-31 23:00:00+00' + "
+            "INTERVAL 2 HOUR, NULL, 'x', 'y', 1, 1, NULL)",
+            "UPDATE points SET value = 'inf'::DOUBLE WHERE value > 100",
+            "DELETE FROM series",
+        ]
+    ),
+)
+COMMANDS = (
+    ["ls"],
+    ["ls", "events"],
+    ["ls", "series", "--csv"],
+    ["sql", "--json", "SELECT * FROM observations LIMIT 3"],
+    ["xcorr", "--events", "true", "--series", "311:total", "--bucket", "1d", "--max-lag", "2"],
+    ["plot", "--out", "{tmp}/plot.png"],
+    ["export", "--out", "-"],
+)
+
+
+@settings(
+    max_examples=int(os.environ.get("TSCORR_FUZZ_EXAMPLES", 10)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.lists(CHANGES, min_size=1, max_size=3), st.sampled_from(COMMANDS), st.booleans())
+def test_crafted_databases_are_refused_or_read_never_a_traceback(
+    base_db: Path, tmp_path_factory, changes: list[str], command: list[str], trust: bool
+) -> None:  # type: ignore[no-untyped-def]
+    """... and opened with --trust (the schema check lifted), still one line, and still no
+    local file: the connection's sandbox holds."""
+    import shutil
+
+    import duckdb
+    from typer.testing import CliRunner
+
+    from tscorr.cli import app
+
+    tmp = tmp_path_factory.mktemp("crafted")
+    (tmp / "secret.txt").write_text(SECRET)
+    db = tmp / "crafted.duckdb"
+    shutil.copy(base_db, db)
+    con = duckdb.connect(str(db))
+    for change in changes:
+        for statement in change.replace("{secret}", str(tmp / "secret.txt")).split("; "):
+            try:
+                con.execute(statement)
+            except duckdb.Error:
+                break  # a change DuckDB itself refuses: the file stays as far as it got
+    con.close()
+    before = db.read_bytes()
+    args = [a.replace("{tmp}", str(tmp)) for a in command]
+    if trust:
+        args = ["--trust", *args]
+    result = CliRunner().invoke(app, ["--db", str(db), *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        changes,
+        command,
+        result.output[-2000:],
+    )
+    assert SECRET not in result.output
+    if result.exit_code not in (0, 130):
+        assert result.output.startswith("Error:"), result.output
+        if command[0] in ("ls", "sql", "plot", "export"):  # refused readers change nothing
+            assert db.read_bytes() == before

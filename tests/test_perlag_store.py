@@ -11,7 +11,7 @@ import numpy as np
 
 import tscorr
 from tscorr.analysis.correlate import XcorrParams, run_xcorr
-from tscorr.cli.app import _cell
+from tscorr.cli.cells import cell_text as _cell
 from tscorr.results.answers import pvalue
 from tscorr.store import SCHEMA_VERSION
 

@@ -38,6 +38,7 @@ OUTPUTS = ("table", "json", "csv", "nl")  # how a command prints its rows
 # bounds: beyond these a run would take hours or all the memory
 LIMITS = {"placebos": 10_000, "bootstrap": 100_000, "surrogates": 10_000_000}
 MAX_BASELINE = 1000  # days, weeks or buckets in one baseline
+SQL_SECONDS = 3600.0  # how long 'tscorr sql' may run unless --timeout says otherwise
 
 
 def listed(names: tuple[str, ...]) -> str:

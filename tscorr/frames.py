@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC as UTC_ZONE
+from datetime import datetime
 
 import polars as pl
 
 UTC = pl.Datetime("us", "UTC")
+
+# the instants every reader of the file can hold: DuckDB, Python's datetime and polars share
+# years 1 to 9999 (a year-0 or year-10000 row would load, then break every listing)
+FIRST = datetime(1, 1, 1, tzinfo=UTC_ZONE)
+LAST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC_ZONE)
+RANGE_REASON = "is outside years 1-9999 (UTC)"
 
 POINTS: Mapping[str, pl.DataType] = {
     "series": pl.String(),
@@ -90,12 +98,38 @@ class FeedFrames:
     through: float = 1.0  # share of the file read once this part is in (a reader's blocks)
 
     def __post_init__(self) -> None:
-        self.points, dup_points = dedupe_points(conform(self.points, POINTS))
-        self.series = conform(self.series, SERIES)
-        self.events, dup_events = dedupe_events(conform(self.events, EVENTS))
         self.rejects = conform(self.rejects, REJECTS)
-        self.censored, dup_censored = dedupe_points(conform(self.censored, CENSORED))
+        points, gone_points = _in_calendar(conform(self.points, POINTS), ("ts",), "series")
+        events, gone_events = _in_calendar(conform(self.events, EVENTS), ("ts", "ts_end"), "kind")
+        censored, gone_censored = _in_calendar(conform(self.censored, CENSORED), ("ts",), "series")
+        self.points, dup_points = dedupe_points(points)
+        self.series = conform(self.series, SERIES)
+        self.events, dup_events = dedupe_events(events)
+        self.censored, dup_censored = dedupe_points(censored)
         self.duplicates += dup_points + dup_events + dup_censored
+        gone = [g for g in (gone_points, gone_events, gone_censored) if g.height]
+        if gone:
+            self.rejects = pl.concat([self.rejects, *gone])
+
+
+def _in_calendar(
+    frame: pl.DataFrame, columns: tuple[str, ...], label: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows within years 1-9999, the others as rejects): the last guard for a reader whose
+    times did not go through the timestamp parser (which rejects them with their text)."""
+    outside = pl.lit(False)
+    for column in columns:
+        outside = outside | ((pl.col(column) < FIRST) | (pl.col(column) > LAST)).fill_null(False)
+    flagged = frame.with_columns(outside.alias("_outside"))
+    if not flagged["_outside"].any():
+        return frame, empty(REJECTS)
+    bad = flagged.filter(pl.col("_outside"))
+    rejects = bad.select(
+        pl.lit(None, pl.Int64).alias("line"),
+        pl.format("{},{}", pl.col(label), pl.col("ts").cast(pl.String)).alias("raw"),
+        pl.format("timestamp {} " + RANGE_REASON, pl.col("ts").cast(pl.String)).alias("reason"),
+    )
+    return flagged.filter(~pl.col("_outside")).drop("_outside"), rejects
 
 
 # --- de-duplication: the one place, for every feed ------------------------------------------

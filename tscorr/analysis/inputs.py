@@ -31,7 +31,7 @@ import polars as pl
 from tscorr.analysis import align
 from tscorr.analysis.kernels.transforms import apply_transforms
 from tscorr.choices import BY
-from tscorr.errors import NoData, UnknownName
+from tscorr.errors import BadInput, NoData, UnknownName
 from tscorr.store import Store
 from tscorr.units import (
     Duration,
@@ -248,6 +248,15 @@ def plan_alignment(
     if spans.height == 0:
         raise NoData(f"the series matching '{glob}' have no points")
     meta = meta.join(spans, on="series_id", how="inner").sort("series_id")
+    beyond = meta.filter(
+        (pl.col("first").dt.year() < 1) | (pl.col("last").dt.year() > 9999)
+    )["name"]
+    if beyond.len():
+        raise BadInput(
+            f"series {beyond[0]} has points outside years 1-9999 (written by another tool or "
+            "an older tscorr), which no analysis can place on a calendar; remove them with "
+            "tscorr sql --write \"DELETE FROM points WHERE year(ts) NOT BETWEEN 1 AND 9999\""
+        )
     notes: list[str] = []
     coarse: dict[str, list[str]] = {}
     effs: list[Duration] = []

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
@@ -55,6 +57,7 @@ from tscorr.cli.app import (
     app,
     choice,
     default,
+    on_interrupt,
     open_store,
     output,
     pick,
@@ -63,7 +66,45 @@ from tscorr.cli.app import (
     say,
     say_notes,
     show,
+    state,
 )
+
+if TYPE_CHECKING:
+    from tscorr.store import Store
+
+
+@contextmanager
+def analysing() -> Iterator[Store]:
+    """The store of an analysis; Ctrl-C then says whether its run was saved."""
+    with open_store() as store:
+        before = int(store.scalar("SELECT coalesce(max(run_id), 0) FROM runs"))
+        on_interrupt(lambda after: _run_truth(after, before))
+        yield store
+
+
+def _run_truth(store: Store, before: int) -> str:
+    runs = store.query("SELECT run_id FROM runs WHERE run_id > ? ORDER BY 1", [before])
+    if runs.height == 0:
+        return "no run was saved (the database is as it was)."
+    shown = ", ".join(str(r) for r in runs["run_id"])
+    return f"run {shown} was saved before the interrupt ('tscorr ls runs')."
+
+
+def _file_truth(path: Path, before: tuple[int, int] | None) -> str:
+    """Whether an interrupted export replaced ``path`` (written whole, or not at all)."""
+    now = _stamp(path)
+    if now is None or now == before:
+        return f"{path} was not written" + (" (the old file is as it was)." if now else ".")
+    return f"{path} was written whole before the interrupt."
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_size)
+
 
 LAG_HELP = "Lag k > 0: the series moves k buckets AFTER the events; r(k) = corr(e[t], y[t+k])."
 PEAK_COLUMNS = ("event_set", "series", "lag", "r", "n", "p_peak", "q_peak", "p_method")
@@ -126,7 +167,7 @@ def xcorr(
     params = request_from(XcorrParams, locals())
     from tscorr.analysis.correlate import run_xcorr
 
-    with open_store() as store, progress_bar("correlating") as step:
+    with analysing() as store, progress_bar("correlating") as step:
         run = run_xcorr(store, params, step)
         frame, said = _shown(run.peaks.select(PEAK_COLUMNS), _answers(store, run.run_id, shown), shown)
     say_notes(run.notes)
@@ -231,7 +272,7 @@ def respond(
     params = request_from(RespondParams, locals())
     from tscorr.analysis.respond import run_respond
 
-    with open_store() as store:
+    with analysing() as store:
         run = run_respond(store, params)
         frame, said = _shown(run.peaks.select(RESPOND_COLUMNS), _answers(store, run.run_id, shown), shown)
     say_notes(run.notes)
@@ -278,7 +319,7 @@ def scan(
     params = request_from(ScanParams, locals())
     from tscorr.analysis.scan import run_scan
 
-    with open_store() as store:
+    with analysing() as store:
         result = run_scan(store, params)
         answered = _answers(store, result.respond_run, shown, result.table)  # scan's order
         frame, said = _shown(result.table, answered, shown)
@@ -334,7 +375,7 @@ def explain(
 
     from tscorr.analysis.explain import run_explain
 
-    with open_store() as store:
+    with analysing() as store:
         run = run_explain(store, params)
     say_notes(run.notes)
     best = run.explanations.filter(pl.col("rank") <= 3)
@@ -382,7 +423,9 @@ def export(
     """Write a run's result table to a file (csv, tsv, parquet, json, ndjson, md, html).
 
     html is the run's self-contained report, as tscorr report writes it: one sentence per
-    result, charts with titled axes, the parameters and the table.
+    result, charts with titled axes, the parameters and the table. In csv and tsv a text cell
+    beginning with =, +, -, @, tab or CR gets a leading ' so spreadsheets do not run it as a
+    formula (--raw: as stored); json, ndjson and parquet keep every value as it is.
 
     Example: tscorr export 3 --table xcorr --out xcorr.parquet
     """
@@ -396,12 +439,14 @@ def export(
         if out == "-":  # standard output: written through a private file, then printed
             with tempfile.TemporaryDirectory() as spool:
                 path, rows = exporting.export_result(
-                    store, run, name, chosen, Path(spool) / f"out.{chosen}", True
+                    store, run, name, chosen, Path(spool) / f"out.{chosen}", True, state.raw
                 )
                 sys.stdout.buffer.write(path.read_bytes())
             return
         target = Path(out) if out else Path(f"tscorr-export.{chosen}")
-        path, rows = exporting.export_result(store, run, name, chosen, target, force)
+        before = _stamp(target)
+        on_interrupt(lambda _: _file_truth(target, before))
+        path, rows = exporting.export_result(store, run, name, chosen, target, force, state.raw)
     say(f"wrote {rows} rows to {path}")
 
 

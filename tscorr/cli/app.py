@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import json
 import os
-import re
+import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
@@ -44,10 +43,10 @@ from tscorr.choices import (
     INTERVALS,
     KEEPS,
     OUTPUTS,
-    SHOWN_DOWN_TO,
     TESTS,
     listed,
 )
+from tscorr.cli.cells import beyond_python, cell_text, json_default, json_record, printable
 from tscorr.errors import TscorrError
 from tscorr.units import UNITS_HELP
 
@@ -61,6 +60,7 @@ err = Console(stderr=True)
 
 
 GLOBAL_OPTIONS = ("--db", "--memory-limit")  # accepted before or after the command
+GLOBAL_FLAGS = ("--trust", "--raw")  # the same, without a value
 
 
 class _Boundary(TyperGroup):
@@ -75,6 +75,10 @@ class _Boundary(TyperGroup):
             if args[i] in GLOBAL_OPTIONS and i + 1 < len(args) and i > 0:
                 moved += args[i : i + 2]
                 i += 2
+                continue
+            if args[i] in GLOBAL_FLAGS and i > 0:
+                moved.append(args[i])
+                i += 1
                 continue
             if args[i].split("=", 1)[0] in GLOBAL_OPTIONS and "=" in args[i] and i > 0:
                 moved.append(args[i])
@@ -92,7 +96,11 @@ class _Boundary(TyperGroup):
             typer.echo(f"Error: {printable(str(exc), newlines=False)}", err=True)
             raise typer.Exit(int(exc.exit_code)) from None
         except KeyboardInterrupt:
-            typer.echo("Interrupted: what was not committed was rolled back.", err=True)
+            state.interrupt_said = True
+            if state.own_process:  # exiting: a second signal (DuckDB may deliver the same
+                # Ctrl-C again) must not turn exit 130 into death by SIGINT mid-sentence
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+            typer.echo(f"Interrupted: {_truth()}", err=True)
             raise typer.Exit(130) from None
 
 
@@ -106,9 +114,41 @@ app = typer.Typer(
 )
 
 
+ROLLED_BACK = "what was not committed was rolled back."
+
+
+def _truth() -> str:
+    """What an interrupted command did, as the database says afterwards (see on_interrupt)."""
+    check, state.on_interrupt = state.on_interrupt, None
+    if check is None:
+        return ROLLED_BACK
+    try:
+        return check()
+    except BaseException:  # a second Ctrl-C, or a file that cannot be opened now
+        return ROLLED_BACK[:-1] + " (the database could not be checked)."
+
+
+def on_interrupt(check: Callable[[Store], str]) -> None:
+    """Have Ctrl-C report what the command did: ``check`` reads the database again, read-only
+    (after the command's own connection is closed), and says what was committed."""
+
+    def checked() -> str:
+        from tscorr.store import Store
+
+        with Store.open(state.db, read_only=True, trust=state.trust) as store:
+            return check(store)
+
+    state.on_interrupt = checked
+
+
 class _State:
+    on_interrupt: Callable[[], str] | None = None
+    interrupt_said = False  # the boundary has said what an interrupt did
+    own_process = False  # run by main(): the process ends with the command
     db: str = DEFAULT_DB
     memory_limit: str | None = None
+    trust: bool = False
+    raw: bool = False
 
 
 state = _State()
@@ -142,6 +182,23 @@ def _main(
             help="Memory DuckDB and the analysis may use: 2GB, 512MB or 50% (the default).",
         ),
     ] = None,
+    trust: Annotated[
+        bool,
+        typer.Option(
+            "--trust",
+            help="Open a database whose schema is not tscorr's (its own views or macros, "
+            "e.g. a file from someone else); without it such a file is refused, since its SQL "
+            "would run inside tscorr's commands.",
+        ),
+    ] = False,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw",
+            help="CSV and TSV output as stored: no leading ' before a text cell beginning "
+            "with =, +, -, @, tab or CR (which spreadsheets would run as a formula).",
+        ),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
@@ -152,80 +209,18 @@ def _main(
     Example: tscorr --db news.duckdb load trends.csv timeline.csv
     """
     state.db = db
+    state.on_interrupt = None
     state.memory_limit = memory_limit
+    state.trust = trust
+    state.raw = raw
 
 
 # --- rendering ----------------------------------------------------------------------------------
-
-# control characters (an ESC starts a terminal command: clear the screen, set the title) and
-# bidirectional overrides, from data or from file and column names, are shown escaped
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: str, newlines: bool = True) -> str:
-    """``text`` with control characters shown as escapes (``\x1b``); newlines kept unless
-    ``newlines`` is False (table cells)."""
-    out = _UNSAFE.sub(
-        lambda m: (
-            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}"
-        ),
-        text,
-    )
-    if not newlines:
-        out = out.replace("\n", "\\n").replace("\t", "\\t")
-    return out
 
 
 def say(text: str) -> None:
     """One line on stderr: escaped, never read as Rich markup."""
     err.print(printable(text), highlight=False, markup=False)
-
-
-# p- and q-values are shown no smaller than the level their calibration was tested at: the
-# event study's model test down to 1e-4, the rest down to SHOWN_DOWN_TO (the file keeps the
-# number)
-FLOORS = dict.fromkeys(("p_model", "q_model", "p_verdict", "q_verdict"), 1e-4)
-
-
-def _floor(column: str) -> float | None:
-    if column in FLOORS:
-        return FLOORS[column]
-    return SHOWN_DOWN_TO if column.startswith(("p_", "q_")) else None
-
-
-def _cell(value: Any, column: str = "") -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        floor = _floor(column)
-        if floor is not None and 0 <= value < floor:
-            return f"< {floor:g}"
-        return f"{value:.4g}"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S") + ("Z" if value.tzinfo else "")
-    return str(value)
-
-
-JSON_COLUMNS = frozenset({"params", "versions", "options", "attrs"})  # stored as JSON text
-
-
-def _json(value: Any) -> Any:
-    """JSON for what json cannot write: RFC 3339 for times, text for the rest."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
-
-
-def _record(row: dict[str, Any]) -> dict[str, Any]:
-    """A row for --json: JSON text columns as objects, not strings inside strings."""
-    out = dict(row)
-    for key in JSON_COLUMNS & out.keys():
-        if isinstance(out[key], str):
-            try:
-                out[key] = json.loads(out[key])
-            except ValueError:
-                pass
-    return out
 
 
 @dataclass(frozen=True)
@@ -259,20 +254,25 @@ def show(
 
     if out_as.top is not None:
         frame = frame.head(out_as.top)
+    frame = beyond_python(frame, table=out_as.mode == "table")
     if run_id is not None and out_as.mode != "table" and "run_id" not in frame.columns:
         frame = frame.select(pl.lit(run_id, pl.Int64).alias("run_id"), pl.all())
     if out_as.mode == "json":
-        typer.echo(json.dumps([_record(r) for r in frame.to_dicts()], default=_json, indent=1))
+        typer.echo(
+            json.dumps([json_record(r) for r in frame.to_dicts()], default=json_default, indent=1)
+        )
     elif out_as.mode == "nl":
         for row in frame.iter_rows(named=True):
-            typer.echo(json.dumps(_record(row), default=_json))
+            typer.echo(json.dumps(json_record(row), default=json_default))
     elif out_as.mode == "csv":
+        from tscorr.results.outputs import spreadsheet_safe
+
         text = frame.with_columns(
-            pl.col(c).map_elements(_json, return_dtype=pl.String)
+            pl.col(c).map_elements(json_default, return_dtype=pl.String)
             for c, t in frame.schema.items()
             if isinstance(t, pl.Datetime)
         )
-        typer.echo(text.write_csv(), nl=False)
+        typer.echo((text if state.raw else spreadsheet_safe(text)).write_csv(), nl=False)
     else:
         _table(frame, title, table)
 
@@ -283,7 +283,7 @@ def _table(frame: pl.DataFrame, title: str | None, name: str = "*") -> None:
     from tscorr.cli.fit import LOW_VALUE, NAMES, Column, fit, fold, terminal_width, wrap
 
     cells = [
-        [printable(_cell(v, c), newlines=False) for v, c in zip(row, frame.columns, strict=True)]
+        [printable(cell_text(v, c), newlines=False) for v, c in zip(row, frame.columns, strict=True)]
         for row in frame.iter_rows()
     ]
     kinds = [
@@ -344,10 +344,19 @@ def say_notes(notes: Sequence[str]) -> None:
 
 
 @contextmanager
-def open_store(read_only: bool = False) -> Iterator[Store]:
+def open_store(
+    read_only: bool = False, allow_files: bool = False, loading: bool = False
+) -> Iterator[Store]:
     from tscorr.store import Store
 
-    store = Store.open(state.db, read_only=read_only, memory_limit=state.memory_limit)
+    store = Store.open(
+        state.db,
+        read_only=read_only,
+        memory_limit=state.memory_limit,
+        trust=state.trust,
+        allow_files=allow_files,
+        loading=loading,
+    )
     try:
         yield store
     finally:
@@ -499,5 +508,27 @@ def progress_bar(what: str, enabled: bool = True) -> Iterator[Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Console-script entry point."""
-    app(args=list(argv) if argv is not None else sys.argv[1:], prog_name="tscorr")
+    """Console-script entry point. Ctrl-C before a command runs (typer turns it into exit 130
+    without a word) says so too: nothing was changed yet."""
+    state.interrupt_said, state.own_process = False, True
+    try:
+        app(args=list(argv) if argv is not None else sys.argv[1:], prog_name="tscorr")
+    except KeyboardInterrupt:
+        code: Any = 130
+    except SystemExit as exc:
+        code = exc.code
+    else:
+        code = 0
+    # the command is over: a Ctrl-C from now on (or one DuckDB delivers twice) changes
+    # nothing and must not turn the exit code into death by SIGINT
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if code != 130:
+        raise SystemExit(code)
+    if not state.interrupt_said:
+        sys.stderr.write(f"Interrupted: {ROLLED_BACK}\n")
+    # Python would end a process whose start was interrupted (an import running code through
+    # PyRun_*) by killing itself with SIGINT, whatever the exit code: the connections are
+    # closed and the line written, so leave now with the code the line goes with
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)

@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Annotated, TypeAlias
 
 import typer
 
-from tscorr.choices import AGGS, DATE_ORDERS, FORMS, OUTPUTS, SERIES_KINDS, listed
+from tscorr.choices import (
+    AGGS,
+    DATE_ORDERS,
+    FORMS,
+    OUTPUTS,
+    SERIES_KINDS,
+    SQL_SECONDS,
+    listed,
+)
 from tscorr.cli.app import (
     CsvOpt,
     JsonOpt,
@@ -24,6 +32,7 @@ from tscorr.cli.app import (
     TopOpt,
     app,
     choice,
+    on_interrupt,
     open_store,
     output,
     pick,
@@ -37,6 +46,8 @@ LISTINGS = ("overview", "series", "events", "sources", "runs")
 
 if TYPE_CHECKING:  # to mypy they are enums; to typer, enums of the library's names
     import polars as pl
+
+    from tscorr.store import Store
 
     Form: TypeAlias = Enum
     DateOrder: TypeAlias = Enum
@@ -178,7 +189,9 @@ def load(
         },
     )
     reports, failure = [], None
-    with open_store() as store, tempfile.TemporaryDirectory() as spool:
+    with open_store(loading=True) as store, tempfile.TemporaryDirectory() as spool:
+        before = int(store.scalar("SELECT coalesce(max(source_id), 0) FROM sources"))
+        on_interrupt(lambda after: _load_truth(after, before))
         for file in paths:
             try:
                 name = None
@@ -216,6 +229,18 @@ def load(
             f"{Path(refused[0].path).name}: {refused[0].notes[-1]} "
             '(kept in the rejects table: tscorr sql "SELECT * FROM rejects")'
         )
+
+
+def _load_truth(store: Store, before: int) -> str:
+    """Which files an interrupted load committed, as the database says."""
+    new = store.query(
+        "SELECT source_id, path FROM sources WHERE source_id > ? ORDER BY 1", [before]
+    )
+    if new.height == 0:
+        return "nothing was loaded (the file being read was rolled back)."
+    names = ", ".join(Path(p).name for p in new["path"])
+    ids = ", ".join(str(i) for i in new["source_id"])
+    return f"loaded before the interrupt: {names} (source {ids}); the rest was rolled back."
 
 
 def _spool_stdin(folder: Path, feed: str | None) -> Path:
@@ -370,10 +395,34 @@ def rm(
             if not sys.stdin.isatty():
                 raise BadInput(f"removing source {shown} needs --yes when not asked at a terminal")
             typer.confirm(f"remove source {shown} and everything it loaded?", abort=True)
+        on_interrupt(lambda after: _removal_truth(after, ids))
         removed = store.remove_sources(ids)
     import polars as pl
 
     show(pl.DataFrame([removed]), "removed", output(as_json, as_csv, as_nl, as_table, top))
+
+
+def _removal_truth(store: Store, ids: list[int]) -> str:
+    """Whether an interrupted rm removed its sources, as the database says."""
+    frame = store.query(
+        "SELECT count(*) AS n FROM sources WHERE source_id IN (SELECT unnest(?::BIGINT[]))",
+        [ids],
+    )
+    left, shown = int(frame.item()), ", ".join(str(i) for i in ids)
+    if left == 0:
+        return f"the removal was committed before the interrupt: source {shown} is gone."
+    if left == len(ids):
+        return f"nothing was removed (rolled back): source {shown} is still there."
+    return f"{len(ids) - left} of sources {shown} were removed; check 'tscorr ls sources'."
+
+
+def _sql_truth(kept: int) -> str:
+    """What an interrupted sql --write kept: each statement outside BEGIN ... COMMIT is
+    committed as it ends."""
+    if kept == 0:
+        return "nothing was changed (the statement running was rolled back)."
+    which = "the first statement" if kept == 1 else f"the first {kept} statements"
+    return f"{which} had been committed; the one running (and any open BEGIN) was rolled back."
 
 
 @app.command()
@@ -386,6 +435,10 @@ def sql(
         bool,
         typer.Option(help="With --write: let SQL read and write files outside the database."),
     ] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(metavar="SECONDS", help="Stop the SQL after this long; 0: no limit."),
+    ] = SQL_SECONDS,
     fmt: Annotated[
         SqlFormat | None, typer.Option("--format", help="Same as --table, --json, --csv, --nl.")
     ] = None,
@@ -403,8 +456,13 @@ def sql(
     shown = output(as_json, as_csv, as_nl, as_table, top)
     if fmt is not None:
         shown = Output(SqlFormat(fmt).value, top)
-    with open_store(read_only=not write) as store:
-        frame = store.user_sql(query, allow_files=write and allow_files)
+    if not timeout >= 0:
+        raise typer.BadParameter(f"--timeout {timeout}: write 0 (no limit) or a number of seconds")
+    files = write and allow_files
+    with open_store(read_only=not write, allow_files=files) as store:
+        if write:
+            on_interrupt(lambda _: _sql_truth(store.sql_kept))
+        frame = store.user_sql(query, allow_files=files, timeout=timeout or None)
     show(frame, None, shown)
 
 

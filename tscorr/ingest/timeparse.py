@@ -30,6 +30,7 @@ import polars as pl
 
 from tscorr.choices import DATE_ORDERS
 from tscorr.errors import UnknownName
+from tscorr.ingest.timerange import in_calendar
 from tscorr.units import check_zone
 
 _UTC = pl.Datetime("us", "UTC")
@@ -111,6 +112,12 @@ def parse_timestamps(
     if date_order not in DATE_ORDERS:
         raise UnknownName("date order", date_order, DATE_ORDERS)
     check_zone(tz)
+    parsed = _parse(values, tz, date_order, group)
+    ts, reason = in_calendar(values, parsed.ts, parsed.reason)
+    return ParsedTimes(ts, reason, parsed.notes)
+
+
+def _parse(values: pl.Series, tz: str, date_order: str, group: pl.Series | None) -> ParsedTimes:
     dtype = values.dtype
     if isinstance(dtype, pl.Datetime):
         if dtype.time_zone is not None:

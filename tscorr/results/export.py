@@ -1,6 +1,10 @@
 """Writing result tables to files: a registry of formats, like the feed registry.
 
 Every writer takes a polars frame and a path. Timestamps are written in ISO 8601 UTC.
+CSV and TSV are opened in spreadsheets: their text cells that a spreadsheet would run as a
+formula (beginning ``=``, ``+``, ``-``, ``@``, tab or CR: a series named from a CSV header, a
+GDELT actor, a logged path) get a leading ``'`` unless ``raw``. JSON, NDJSON and Parquet keep
+every value as it is (typed formats, not evaluated); Markdown and HTML escape markup.
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ from pathlib import Path
 import polars as pl
 
 from tscorr.errors import UnknownName
-from tscorr.results.outputs import write_file
+from tscorr.results.outputs import spreadsheet_safe, write_file
 from tscorr.store import Store
 
 Writer = Callable[[pl.DataFrame, Path], None]
 WRITERS: dict[str, Writer] = {}
+SPREADSHEET_FORMATS = frozenset({"csv", "tsv"})  # cells neutralised unless raw
 
 # result tables users can export, and the SQL object each one reads
 TABLES = {
@@ -108,21 +113,32 @@ def write(
     path: str | Path,
     force: bool = False,
     protect: Sequence[Path] = (),
+    raw: bool = False,
 ) -> Path:
     """Write ``frame`` as ``fmt``; an existing file only with ``force``, never a protected one
-    (the database), see :mod:`tscorr.results.outputs`."""
+    (the database), see :mod:`tscorr.results.outputs`. CSV and TSV cells that a spreadsheet
+    would run as formulas get a leading ``'`` unless ``raw``."""
     if fmt not in WRITERS:
         raise UnknownName("export format", fmt, WRITERS)
     writer = WRITERS[fmt]
+    if fmt in SPREADSHEET_FORMATS and not raw:
+        frame = spreadsheet_safe(frame)
     return write_file(path, lambda tmp: writer(frame, tmp), force, protect)
 
 
 def export_result(
-    store: Store, run: int | None, table: str, fmt: str, out: str | Path, force: bool = False
+    store: Store,
+    run: int | None,
+    table: str,
+    fmt: str,
+    out: str | Path,
+    force: bool = False,
+    raw: bool = False,
 ) -> tuple[Path, int]:
     """Write ``table`` of ``run`` (latest when None) to ``out`` in ``fmt``; returns path, rows.
 
-    An existing file is overwritten only with ``force``; the database itself never."""
+    An existing file is overwritten only with ``force``; the database itself never. ``raw``:
+    CSV and TSV cells are written as they are (see :func:`write`)."""
     run_id = run if run is not None else store.latest_run()
     if table not in TABLES:
         raise UnknownName("result table", table, TABLES)
@@ -138,5 +154,5 @@ def export_result(
             out, lambda tmp: write_report(store, [run_id], tmp, title), force, store.files()
         )
         return written, frame.height
-    written = write(frame, fmt, out, force, store.files())
+    written = write(frame, fmt, out, force, store.files(), raw)
     return written, frame.height

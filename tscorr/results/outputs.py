@@ -11,8 +11,33 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tscorr.errors import BadInput
+from tscorr.errors import BadInput, TscorrError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+# a text cell beginning with one of these is read as a formula by spreadsheets (=HYPERLINK,
+# DDE payloads); a leading ' makes it text, the way spreadsheet tools expect
+FORMULA_START = "=+-@\t\r"
+
+
+def spreadsheet_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with every text cell (and column name) that a spreadsheet would read as a
+    formula given a leading ``'``; numbers, times and empty cells are untouched."""
+    import polars as pl
+
+    pattern = "^[" + "".join(f"\\x{ord(c):02x}" for c in FORMULA_START) + "]"
+    text = [c for c, t in frame.schema.items() if t in (pl.String, pl.Categorical, pl.Enum)]
+    safe = frame.with_columns(
+        pl.when(pl.col(c).cast(pl.String).str.contains(pattern))
+        .then(pl.lit("'") + pl.col(c).cast(pl.String))
+        .otherwise(pl.col(c).cast(pl.String))
+        .alias(c)
+        for c in text
+    )
+    return safe.rename({c: "'" + c for c in safe.columns if c[:1] and c[0] in FORMULA_START})
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -66,6 +91,8 @@ def write_file(
         os.replace(tmp, out)
     except OSError as exc:
         raise BadInput(f"cannot write {out}: {exc.strerror or exc}") from exc
+    except TscorrError:  # the content could not be made (it says why); nothing was written
+        raise
     except Exception as exc:  # a writer's own I/O error (polars reports "os error 28")
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BadInput(f"cannot write {out}: {first}") from exc

@@ -150,6 +150,23 @@ class RunView:
         return out
 
 
+def _stored_object(text: str | None, what: str, empty_ok: bool = False) -> dict[str, Any]:
+    """A JSON object stored by tscorr; anything else (a list, a string, NULL, broken JSON:
+    a file changed by another tool) is one line."""
+    if text is None and empty_ok:
+        return {}
+    try:
+        value = json.loads(text) if text is not None else None
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise BadInput(
+            f"{what} is not a JSON object (the file was changed by another tool); tscorr "
+            "cannot draw this run"
+        )
+    return value
+
+
 def load_run(store: Store, run_id: int | None = None) -> RunView:
     """Read run ``run_id`` (the latest when None) back from the store."""
     run_id = run_id if run_id is not None else store.latest_run()
@@ -159,7 +176,13 @@ def load_run(store: Store, run_id: int | None = None) -> RunView:
     if info.height == 0:
         store.read_result("runs", run_id)  # raises NotFound with the usual message
     command, label, params, versions = info.row(0)[1:]
-    params = json.loads(params)
+    params = _stored_object(params, f"run {run_id}'s params")
+    for part in ("options", "buckets", "alignment", "method"):
+        if part in params and params[part] is not None and not isinstance(params[part], dict):
+            raise BadInput(
+                f"run {run_id}'s params.{part} is not a JSON object (the file was changed by "
+                "another tool); tscorr cannot draw this run"
+            )
     responses = bands = None
     if command == "xcorr":
         bands = store.read_result("xcorr_bands", run_id)
@@ -184,7 +207,9 @@ def load_run(store: Store, run_id: int | None = None) -> RunView:
         "SELECT name, kind, agg, unit, step, tz, attrs FROM series WHERE list_contains(?, name)",
         [names],
     ).with_columns(
-        pl.col("attrs").map_elements(lambda a: json.loads(a or "{}"), return_dtype=pl.Object)
+        pl.col("attrs").map_elements(
+            lambda a: _stored_object(a, "a series' attrs", empty_ok=True), return_dtype=pl.Object
+        )
     )
     events = _events(store, params.get("options", {}))
     others = _nearby(store, events) if command == "respond" else None
@@ -193,7 +218,7 @@ def load_run(store: Store, run_id: int | None = None) -> RunView:
         command,
         label,
         params,
-        json.loads(versions or "{}"),
+        _stored_object(versions, f"run {run_id}'s versions", empty_ok=True),
         rows,
         peaks,
         responses,

@@ -21,6 +21,26 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _is_interrupt(exc: BaseException) -> bool:
+    """DuckDB turns Ctrl-C during a query into ``RuntimeError: Query interrupted`` (or its
+    own InterruptException), not a KeyboardInterrupt."""
+    return isinstance(exc, duckdb.InterruptException) or (
+        isinstance(exc, RuntimeError) and "interrupt" in str(exc).lower()
+    )
+
+
+@contextmanager
+def ctrl_c() -> Iterator[None]:
+    """Ctrl-C inside DuckDB becomes the KeyboardInterrupt it is, so the caller (and the CLI's
+    boundary) handles one kind of interrupt, never a RuntimeError traceback."""
+    try:
+        yield
+    except (RuntimeError, duckdb.Error) as exc:
+        if _is_interrupt(exc):
+            raise KeyboardInterrupt from exc
+        raise
+
+
 class _Base:
     """The connection, its transactions and the small helpers of every store method."""
 
@@ -29,7 +49,9 @@ class _Base:
         self.name = name
         self._owned = owned
         self.read_only = read_only
-        self._sandboxed = False  # user SQL may no longer reach files (see user_sql)
+        self._sandboxed = False  # SQL may no longer reach files (see Store.open, user_sql)
+        self.trusted = False  # the file's schema was not checked (Store.open's trust)
+        self.sql_kept = 0  # statements of the last user SQL that were committed (user_sql)
         self.memory_limit = 0  # bytes DuckDB and the analysis blocks may use (set on open)
 
     def files(self) -> list[Path]:
@@ -50,9 +72,31 @@ class _Base:
 
     # --- low-level helpers -------------------------------------------------------------------
 
+    @contextmanager
+    def _own_sql(self) -> Iterator[None]:
+        """tscorr's own SQL: Ctrl-C as a KeyboardInterrupt; a file's own SQL reaching for a
+        file, and any DuckDB error in a file opened with --trust (its schema is not
+        tscorr's: a table missing, a column of another type), as one line."""
+        try:
+            with ctrl_c():
+                yield
+        except duckdb.PermissionException as exc:  # the file's own SQL, reaching for a file
+            raise BadInput(
+                f"{self.name}: {_first_line(exc)} (the file's own SQL tried to reach a file; "
+                "tscorr's connections cannot)"
+            ) from exc
+        except duckdb.Error as exc:
+            if not self.trusted:
+                raise
+            raise BadInput(
+                f"{self.name}: {_first_line(exc)} (the file's schema is not tscorr's; it was "
+                "opened with --trust)"
+            ) from exc
+
     def _exec(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
-        self.con.execute(sql, params or [])
-        return self.con.fetchall()
+        with self._own_sql():
+            self.con.execute(sql, params or [])
+            return self.con.fetchall()
 
     def _table_exists(self, name: str) -> bool:
         rows = self._exec(
@@ -64,7 +108,8 @@ class _Base:
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         """Run SQL written by tscorr itself and return a polars frame."""
-        frame: pl.DataFrame = self.con.sql(sql, params=params or None).pl()
+        with self._own_sql():
+            frame: pl.DataFrame = self.con.sql(sql, params=params or None).pl()
         return frame
 
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
@@ -74,25 +119,34 @@ class _Base:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One transaction: everything or nothing. A DuckDB failure inside (disk full, an
-        interrupted query) becomes one line; the database is left as it was."""
+        """One transaction: everything or nothing. A DuckDB failure inside (disk full) becomes
+        one line; Ctrl-C a KeyboardInterrupt; either way the database is left as it was. (Ctrl-C
+        while the commit itself runs may come after it took effect: the CLI checks the file.)"""
         self.con.begin()
         try:
-            yield
+            with ctrl_c():
+                yield
         except duckdb.Error as exc:
-            self.con.rollback()
+            self._rollback()
             raise BadInput(
                 f"{self.name}: the write failed ({_first_line(exc)}); nothing was changed"
             ) from exc
         except BaseException:
-            self.con.rollback()
+            self._rollback()
             raise
         try:
-            self.con.commit()
+            with ctrl_c():
+                self.con.commit()
         except duckdb.Error as exc:
             raise BadInput(
                 f"{self.name}: the write failed ({_first_line(exc)}); nothing was changed"
             ) from exc
+
+    def _rollback(self) -> None:
+        try:
+            self.con.rollback()
+        except (duckdb.Error, RuntimeError):
+            pass  # no transaction left to roll back (DuckDB ended it): nothing was kept
 
     @contextmanager
     def _registered(self, name: str, frame: pl.DataFrame) -> Iterator[str]:

@@ -116,14 +116,10 @@ class _Loading(_Base):
         row under ``--strict``, Ctrl-C) leaves the database as it was."""
         writer = SourceWriter(self, meta, replace)
         # a load needs little of DuckDB's memory: what it caches of the pages it writes is
-        # capped, so a load's peak does not grow with the file (a caller's own connection
-        # keeps its own settings)
-        capped = self._owned and self.memory_limit > LOAD_MEMORY
-        if capped:
-            self._exec(f"SET memory_limit = '{LOAD_MEMORY // 2**20}MiB'")
+        # capped, so a load's peak does not grow with the file. A store tscorr opened has its
+        # configuration locked: the cap is chosen when it is opened (Store.open's loading);
+        # a caller's own connection keeps its own settings
         try:
             yield writer
         finally:
             writer.drop_stage()
-            if capped:
-                self._exec(f"SET memory_limit = '{self.memory_limit // 2**20}MiB'")

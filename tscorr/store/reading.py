@@ -13,8 +13,12 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from tscorr.choices import SQL_SECONDS
 from tscorr.errors import BadQuery, NotFound, TscorrError
-from tscorr.store.base import _Base, _first_line
+from tscorr.store.base import _Base, _first_line, _is_interrupt
+from tscorr.store.trust import schema_problem
+from tscorr.store.watch import Watchdog, address_space
+from tscorr.units import parse_size
 
 # DuckDB's words for a bare word in a filter (kind = hurricane, or "hurricane": an identifier)
 _UNKNOWN_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
@@ -36,6 +40,16 @@ def _quoted(where: str, word: str) -> str | None:
 
 FILTER_SECONDS = float(os.environ.get("TSCORR_FILTER_SECONDS", 30))  # an --events filter's time
 FILTER_MEMORY = "1GB"  # ... and memory
+
+# statements that can add or change a schema object, checked by user_sql before they stay
+_DDL = frozenset(
+    {
+        duckdb.StatementType.CREATE,
+        duckdb.StatementType.CREATE_FUNC,
+        duckdb.StatementType.ALTER,
+        duckdb.StatementType.DROP,
+    }
+)
 
 
 INSERT_ROWS = 500_000  # result rows handed to DuckDB per INSERT
@@ -89,28 +103,63 @@ class _Reading(_Base):
 
     # --- user SQL ----------------------------------------------------------------------------
 
-    def user_sql(self, sql: str, allow_files: bool = False) -> pl.DataFrame:
+    def user_sql(
+        self, sql: str, allow_files: bool = False, timeout: float | None = SQL_SECONDS
+    ) -> pl.DataFrame:
         """Run a user's SQL; the last statement's rows come back (empty for a command).
 
-        Unless ``allow_files``, the connection first loses access to every file but the
-        database (no COPY TO, EXPORT, ATTACH, read_text, INSTALL) and its configuration is
-        locked, so the SQL can read and (opened for writing) change the database and
-        nothing else.
+        Unless ``allow_files`` (and a store opened with it), the SQL cannot reach any file but
+        the database (no COPY TO, EXPORT, ATTACH, read_text, INSTALL) nor change the
+        configuration, so it can read and (opened for writing) change the database and
+        nothing else. A change that would leave the file with a schema tscorr refuses on open
+        (a macro, a view in place of a tscorr table or view, a dropped table; see
+        :mod:`.trust`) is rolled back, unless the store is trusted. ``timeout``: seconds
+        after which the SQL is interrupted (None or 0: no limit).
         """
         if not sql.strip():
             raise BadQuery("no SQL statement given")
-        if not allow_files and not self._sandboxed:
+        if allow_files and self._sandboxed:
+            raise BadQuery("this connection already refused files; open the database again")
+        if not allow_files and not self._sandboxed:  # a caller's own connection
             self._exec("SET enable_external_access = false")
             self._exec("SET lock_configuration = true")
             self._sandboxed = True
-        elif allow_files and self._sandboxed:
-            raise BadQuery("this connection already refused files; open the database again")
+        fired = threading.Event()  # the timer, not Ctrl-C, interrupted the SQL
+
+        def stop() -> None:
+            fired.set()
+            self.con.interrupt()
+
+        timer = threading.Timer(timeout, stop) if timeout else None
         try:
-            relation = self.con.sql(sql)  # runs every statement, relation of the last one
-            rows: pl.DataFrame = relation.pl() if relation is not None else pl.DataFrame()
+            statements = self.con.extract_statements(sql)
+            if timer is not None:
+                timer.start()
+            rows, inside = pl.DataFrame(), False  # inside: the user's BEGIN ... COMMIT
+            self.sql_kept = 0
+            for i, statement in enumerate(statements):
+                last = i == len(statements) - 1
+                if self.read_only or self.trusted or statement.type not in _DDL:
+                    rows = self._user_statement(statement.query, last)
+                else:
+                    rows = self._guarded(statement.query, last, inside)
+                if statement.type == duckdb.StatementType.TRANSACTION:
+                    word = statement.query.strip().split(None, 1)[0].upper().rstrip(";")
+                    inside = word in ("BEGIN", "START")
+                if not inside:  # autocommit, or the user's COMMIT: kept from here on
+                    self.sql_kept = i + 1
             return rows
         except TscorrError:
             raise
+        except (duckdb.InterruptException, RuntimeError) as exc:
+            if not _is_interrupt(exc):
+                raise
+            if not fired.is_set():
+                raise KeyboardInterrupt from exc
+            raise BadQuery(
+                f"the SQL ran longer than {timeout:g} s and was stopped (the statement "
+                "running was rolled back); pass a longer --timeout, or 0 for none"
+            ) from exc
         except duckdb.Error as exc:
             message = _first_line(exc)
             if self.read_only and ("read-only" in message or "read only" in message):
@@ -125,6 +174,41 @@ class _Reading(_Base):
                     "--write --allow-files"
                 ) from exc
             raise BadQuery(f"SQL error: {message}") from exc
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    def _user_statement(self, query: str, last: bool) -> pl.DataFrame:
+        if not last:
+            self.con.execute(query)
+            return pl.DataFrame()
+        relation = self.con.sql(query)
+        rows: pl.DataFrame = relation.pl() if relation is not None else pl.DataFrame()
+        return rows
+
+    def _guarded(self, query: str, last: bool, inside: bool) -> pl.DataFrame:
+        """A statement that changes the schema, checked before it is kept: in a transaction
+        of its own, or (``inside`` the user's BEGIN ... COMMIT) rolling that one back."""
+        own = not inside
+        if own:
+            self.con.begin()
+        try:
+            rows = self._user_statement(query, last)
+            problem = schema_problem(self.con, current=True)
+        except BaseException:
+            if own:
+                self._rollback()
+            raise
+        if problem:
+            self._rollback()
+            raise BadQuery(
+                f"refused '{' '.join(query.split())[:80]}': {problem}, and tscorr would refuse "
+                "to open the file; the change was rolled back (a TEMP MACRO or TEMP VIEW lasts "
+                "for this SQL; --trust lifts the check)"
+            )
+        if own:
+            self.con.commit()
+        return rows
 
     # --- analysis inputs ---------------------------------------------------------------------
 
@@ -153,10 +237,14 @@ class _Reading(_Base):
         events = self.query(
             "SELECT event_id, ts, ts_end, kind, name, weight, source_id, attrs FROM events"
         )
-        sandbox = duckdb.connect(":memory:")
-        # a filter may not run away with the machine: a memory cap, and a timer that
-        # interrupts it after FILTER_SECONDS
-        timer = threading.Timer(FILTER_SECONDS, sandbox.interrupt)
+        sandbox = duckdb.connect(
+            ":memory:",
+            config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+        )
+        # a filter may not run away with the machine: DuckDB's memory limit, and a watchdog
+        # that interrupts it after FILTER_SECONDS or once the process has grown by
+        # FILTER_MEMORY (Ctrl-C stays a KeyboardInterrupt)
+        watch = Watchdog(sandbox.interrupt, FILTER_SECONDS, parse_size(FILTER_MEMORY))
         try:
             sandbox.execute("SET TimeZone = 'UTC'").complete()
             sandbox.execute(f"SET memory_limit = '{FILTER_MEMORY}'").complete()
@@ -165,17 +253,30 @@ class _Reading(_Base):
             sandbox.unregister("_events")
             sandbox.execute("SET enable_external_access = false").complete()
             sandbox.execute("SET lock_configuration = true").complete()
-            timer.start()
-            selected: pl.DataFrame = sandbox.sql(
-                f"SELECT event_id, ts, kind, name, weight FROM events WHERE ({where}) ORDER BY ts"
-            ).pl()
+            watch.start()
+            with address_space(parse_size(FILTER_MEMORY)):
+                selected: pl.DataFrame = sandbox.sql(
+                    f"SELECT event_id, ts, kind, name, weight FROM events WHERE ({where}) "
+                    "ORDER BY ts"
+                ).pl()
             return selected
         except (duckdb.InterruptException, RuntimeError) as exc:
-            if "interrupt" not in str(exc).lower():
+            if not _is_interrupt(exc):
                 raise
+            if watch.why is None:
+                raise KeyboardInterrupt from exc
+            what = (
+                f"ran longer than {FILTER_SECONDS:g} s"
+                if watch.why == "time"
+                else f"needed more than {FILTER_MEMORY} of memory"
+            )
             raise BadQuery(
-                f"event filter '{where}' ran longer than {FILTER_SECONDS:g} s and was stopped; "
-                "write a simpler condition"
+                f"event filter '{where}' {what} and was stopped; write a simpler condition"
+            ) from exc
+        except duckdb.OutOfMemoryException as exc:
+            raise BadQuery(
+                f"event filter '{where}' needed more than {FILTER_MEMORY} of memory and was "
+                "stopped; write a simpler condition"
             ) from exc
         except duckdb.Error as exc:
             word = _UNKNOWN_COLUMN.search(str(exc))
@@ -190,7 +291,7 @@ class _Reading(_Base):
                 "event_id, ts, ts_end, kind, name, weight, source_id, attrs"
             ) from exc
         finally:
-            timer.cancel()
+            watch.stop()
             sandbox.close()
 
     def series_matching(self, glob: str) -> pl.DataFrame:

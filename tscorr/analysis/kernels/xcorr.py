@@ -66,6 +66,22 @@ def window_sums(a: np.ndarray, max_lag: int) -> np.ndarray:
     return out
 
 
+def _shrink(part: np.ndarray, sums: np.ndarray, count: np.ndarray, squared: bool) -> None:
+    """Rows whose ``sums`` (of values, or of ``squared`` values) overflowed, their values
+    near the float limit (+-1e308), divided by their largest magnitude and summed again: a
+    correlation does not change with a row's scale, and the row is no longer lost to inf and
+    NaN. In an ordinary block this is one check of m sums."""
+    over = ~np.isfinite(sums) & (count > 0)
+    if not over.any():
+        return
+    idx = np.flatnonzero(over)
+    scale = np.abs(part[idx]).max(axis=1)
+    scale[~np.isfinite(scale) | (scale == 0)] = 1.0
+    part[idx] /= scale[:, None]
+    shrunk = part[idx]
+    sums[idx] = (shrunk**2 if squared else shrunk).sum(axis=1)
+
+
 class Prepared:
     """The metric rows made ready once for every event set: centred values, spreads, complete
     pairs per lag and (made when first asked for) their FFTs and window sums.
@@ -105,12 +121,16 @@ class Prepared:
                     np.copyto(part, y[rows])
             else:
                 part = np.where(seen, y[rows], 0.0)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = np.where(count > 0, part.sum(axis=1) / count, 0.0)
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                total = part.sum(axis=1)
+                _shrink(part, total, count, False)  # values near 1e308: their sum overflows
+                mean = np.where(count > 0, total / count, 0.0)
                 part -= mean[:, None]
                 if not full:
                     part[~seen] = 0.0
-                sd_y[rows] = np.sqrt((part**2).sum(axis=1) / count)
+                squares = (part**2).sum(axis=1)
+                _shrink(part, squares, count, True)  # ... or their squares do (past 1e154)
+                sd_y[rows] = np.sqrt(squares / count)
             if not full:
                 y0[rows] = part
             complete[rows] = count == n

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import re
+import time as time_module
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -37,6 +38,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import polars as pl
 import recurring_ical_events
+from dateutil.rrule import rrulestr
 
 from tscorr.errors import BadInput
 from tscorr.frames import EVENTS, FeedFrames
@@ -199,19 +201,23 @@ def _occurrences(
     expanded = 0
     for uid, members in recurring.items():
         first = lines[members[0]]
+        group = [events[i] for i in members]
         try:
-            found = _expand(calendar, [events[i] for i in members], until)
+            counted = _count_rules(group, until, MAX_OCCURRENCES - len(out))
+            found = _expand(calendar, group, until, MAX_OCCURRENCES - len(out), counted)
+        except _TooMany as many:
+            rule = next((str(e["RRULE"].to_ical().decode()) for e in group if "RRULE" in e), "")
+            raise BadInput(
+                f"recurring event {uid}{f' (RRULE:{rule})' if rule else ''} has more than "
+                f"{MAX_OCCURRENCES:,} occurrences in the file up to {until:%Y-%m-%d}; expansion "
+                f"stopped there after {many.seconds:.1f} s; pass an earlier --until"
+            ) from None
         except Exception as exc:  # the library's errors for a broken rule or date
             reason = f"recurrence cannot be expanded ({str(exc).splitlines()[0][:160]})"
             rejects.append((first, raw.get(first, ""), reason))
             continue
         expanded += len(found)
         out.extend(Occurrence(o["DTSTART"].dt, _end(o), o, first) for o in found)
-        if len(out) > MAX_OCCURRENCES:
-            raise BadInput(
-                f"recurring event {uid} has more than {MAX_OCCURRENCES:,} occurrences up to "
-                f"{until:%Y-%m-%d}; pass an earlier --until"
-            )
     if recurring:
         notes.append(f"{len(recurring)} recurring events expanded into {expanded} occurrences")
     return out, rejects
@@ -257,8 +263,56 @@ def _end(event: Any) -> date | datetime | None:
     return None
 
 
-def _expand(calendar: Any, members: list[Any], until: datetime) -> list[Any]:
-    """The occurrences of one recurring event (its overrides included) up to ``until``."""
+class _TooMany(Exception):
+    """A recurrence reached its cap while being expanded."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+
+def _count_rules(members: list[Any], until: datetime, limit: int) -> bool:
+    """Count each RRULE's occurrences up to ``until`` before anything is expanded, one at a
+    time (dateutil's rule is lazy: 100,000 of a rule repeating every second take 0.2 s), and
+    raise :class:`_TooMany` once more than ``limit`` (plus the EXDATEs that may remove some)
+    are counted; the library expanding them afterwards builds a day of occurrences at once
+    (86,400 for that rule). A rule dateutil cannot read is left to the library; False when
+    there was one."""
+    started = time_module.perf_counter()
+    every = True
+    for event in members:
+        rule, start = event.get("RRULE"), event.get("DTSTART")
+        if rule is None or isinstance(rule, list) or start is None or isinstance(start, list):
+            continue
+        first = start.dt
+        if not isinstance(first, datetime):
+            first = datetime(first.year, first.month, first.day)
+        end = until if first.tzinfo is not None else until.replace(tzinfo=None)
+        exdates = event.get("EXDATE")
+        removed = sum(
+            len(getattr(p, "dts", []))
+            for p in (exdates if isinstance(exdates, list) else [exdates])
+        )
+        try:
+            occurrences = rrulestr(rule.to_ical().decode(), dtstart=first)
+            counted = 0
+            for when in occurrences:
+                if when > end:
+                    break
+                counted += 1
+                if counted > limit + removed:
+                    raise _TooMany(time_module.perf_counter() - started)
+        except (ValueError, TypeError, OverflowError):
+            every = False  # the library says what is wrong with the rule, as a rejected row
+    return every
+
+
+def _expand(
+    calendar: Any, members: list[Any], until: datetime, limit: int, counted: bool = False
+) -> list[Any]:
+    """The occurrences of one recurring event (its overrides included) up to ``until``.
+    ``counted``: every rule's occurrences were counted within the cap (:func:`_count_rules`),
+    so the span is expanded at once; otherwise they are generated in order of start and
+    more than ``limit`` raises :class:`_TooMany` as soon as it is reached."""
     one = icalendar.Calendar()
     for tz in calendar.walk("VTIMEZONE"):
         one.add_component(tz)
@@ -266,13 +320,28 @@ def _expand(calendar: Any, members: list[Any], until: datetime) -> list[Any]:
         one.add_component(member)
     starts = [_as_utc(m["DTSTART"].dt) for m in members]
     begin = min(starts) - timedelta(days=1)
+    started = time_module.perf_counter()
+    found: list[Any] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        found: list[Any] = list(
-            # aware bounds in --tz: a zoned event compares as an instant, a floating one by
-            # its wall time in --tz (where it is read)
-            recurring_ical_events.of(one).between(begin.astimezone(until.tzinfo), until)
-        )
+        query = recurring_ical_events.of(one)
+        # aware bounds in --tz: a zoned event compares as an instant, a floating one by its
+        # wall time in --tz (where it is read)
+        first = begin.astimezone(until.tzinfo)
+        if counted:
+            stop = until + timedelta(seconds=1)  # until itself counts
+            found = [
+                o for o in query.between(first, stop) if _as_utc(o["DTSTART"].dt) <= until
+            ]
+            if len(found) > limit:
+                raise _TooMany(time_module.perf_counter() - started)
+            return found
+        for occurrence in query.after(first):
+            if _as_utc(occurrence["DTSTART"].dt) > until:
+                break
+            if len(found) >= limit:
+                raise _TooMany(time_module.perf_counter() - started)
+            found.append(occurrence)
     return found
 
 

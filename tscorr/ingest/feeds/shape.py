@@ -146,6 +146,15 @@ def _what_is_wrong(raw: pl.Series) -> pl.Series:
     ).to_series()
 
 
+def _not_finite(raw: pl.Series) -> pl.Series:
+    """Values that are numbers but not finite: inf, -Infinity, NaN, 1e400."""
+    if raw.dtype.is_numeric():
+        parsed = raw.cast(pl.Float64)
+    else:
+        parsed = raw.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+    return (parsed.is_not_null() & ~parsed.is_finite()).fill_null(False)
+
+
 def _finite(numbers: pl.Series) -> pl.Series:
     """inf, -inf, NaN and numbers too large for a float (1e400) become null: rejected rows."""
     return pl.select(pl.when(numbers.is_finite()).then(numbers)).to_series().alias(numbers.name)
@@ -364,7 +373,10 @@ def _wide(
             continue
         values = to_number(raw[col])
         filled = int((~_blank(raw[col])).sum())
-        if filled and int(values.is_not_null().sum()) >= _NUMERIC_SHARE * filled:
+        # inf and NaN are numbers too (rejected below as not finite): a column of them is a
+        # numeric column whose rows are all refused, not a text column
+        numeric = values.is_not_null() | _not_finite(raw[col])
+        if filled and int(numeric.sum()) >= _NUMERIC_SHARE * filled:
             numbers[col] = values
         else:
             ignored.append(col)
