@@ -31,6 +31,17 @@ from tscorr.choices import (
     listed,
 )
 from tscorr.cli.app import (
+    app,
+    on_interrupt,
+    open_store,
+    output,
+    progress_bar,
+    say,
+    say_notes,
+    show,
+    state,
+)
+from tscorr.cli.options import (
     AfterOpt,
     BaselineOpt,
     BeforeOpt,
@@ -54,19 +65,10 @@ from tscorr.cli.app import (
     Test,
     TopOpt,
     TzOpt,
-    app,
     choice,
     default,
-    on_interrupt,
-    open_store,
-    output,
     pick,
-    progress_bar,
     request_from,
-    say,
-    say_notes,
-    show,
-    state,
 )
 
 if TYPE_CHECKING:

@@ -24,21 +24,23 @@ from tscorr.choices import (
     listed,
 )
 from tscorr.cli.app import (
-    CsvOpt,
-    JsonOpt,
-    NlOpt,
     Output,
-    TableOpt,
-    TopOpt,
     app,
-    choice,
     on_interrupt,
     open_store,
     output,
-    pick,
     progress_bar,
     say,
     show,
+)
+from tscorr.cli.options import (
+    CsvOpt,
+    JsonOpt,
+    NlOpt,
+    TableOpt,
+    TopOpt,
+    choice,
+    pick,
 )
 from tscorr.errors import BadInput, RowsRejected, TscorrError
 
