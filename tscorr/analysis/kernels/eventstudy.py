@@ -16,18 +16,15 @@ Baselines (per event, per offset):
     the D buckets just before the event window opens (one value for every offset).
 
 A bucket inside any event's window (``-before .. +after`` around it) never enters a baseline.
-The baseline is the mean of the observed values; ``z`` divides the difference by their
-standard deviation (two values at least). :func:`baseline_flags` says why a baseline is short
-(``baseline-short``), impossible (``no-baseline``) or zero (``zero-baseline``).
+The baseline is the mean of the observed values (NaN when any of them was censored: then
+``bound``, the mean with censored values at their cut-off, is an upper bound).
+:func:`baseline_flags` says why a baseline is short (``baseline-short``), impossible
+(``no-baseline``) or zero (``zero-baseline``).
 
-Pooled over events (:func:`pool`), the response at a lag is the **ratio of means**
-``sum(value) / sum(baseline)`` over the events where both exist: unlike the mean of per-event
-ratios it is not biased up by small, noisy baselines. Its interval is a t interval on the
-events' residuals ``value - R * baseline`` (J-1 degrees of freedom), which keeps its coverage
-with few events, where resampling events cannot; with one event, it comes from the spread of
-that event's baseline values as a coefficient of variation, for the value and for the
-baseline mean alike: ``R * exp(+-t * cv * sqrt(1 + 1/N))``. The peak row's interval is
-widened for having picked the largest of the lags >= 0 (Bonferroni over those lags).
+Pooling over events, the standardized excess, the intervals and the tests live in
+:mod:`.pooling`, :mod:`.eventmodel` and :mod:`.placebo`; :mod:`.study` runs them together.
+:func:`bootstrap_into` offers the percentile bootstrap of the ratio of means instead
+(``--interval bootstrap``).
 """
 
 from __future__ import annotations

@@ -121,6 +121,9 @@ def placebo_sets(
         if not again.any():
             break
         picked[again] = rng.integers(0, u, size=(int(again.sum()), events))
+    else:  # never met at events * 4 <= days; a row still repeating a day is drawn directly
+        for row in np.flatnonzero(again):
+            picked[row] = rng.choice(u, size=events, replace=False)
     out_sets: np.ndarray = days[picked]
     return out_sets
 
