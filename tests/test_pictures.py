@@ -512,3 +512,13 @@ def test_event_charts_as_a_browser_draws_them(sandy: Store, tmp_path: Path) -> N
         assert got["inside"] and got["bucketOk"] and got["flat"], (name, got)
         assert got["labels"] >= 1 and got["line"] > 0 and not got["covered"], (name, got)
     assert result["impact"]["expected"] > 10  # the expected level is drawn, not an empty path
+
+
+def test_an_event_study_is_drawn_as_observed_against_expected(sandy: Store, tmp_path: Path) -> None:
+    """``plot`` of a respond run draws the impact chart unless asked otherwise."""
+    from tscorr.results.pictures import plot
+
+    path, what = plot(sandy, 1, tmp_path / "auto.png")
+    assert what.startswith("impact of 311:total")
+    pixels = np.asarray(Image.open(path).convert("L"))
+    assert pixels.shape[0] > 600 and pixels.std() > 10  # three panels, drawn

@@ -56,8 +56,8 @@ def plot(
         )
         return path, f"the report of run {view.run_id}"
     e, s = pick_pair(view, series, event_set)
-    if kind == "auto":
-        kind = "correlogram" if view.command == "xcorr" else "response"
+    if kind == "auto":  # an event study's picture is observed against expected (#26)
+        kind = "correlogram" if view.command == "xcorr" else "impact"
     if kind == "correlogram" and view.command != "xcorr":
         raise BadInput(f"run {view.run_id} is an event study; --kind response or series")
     if kind in ("response", "impact") and view.command != "respond":
