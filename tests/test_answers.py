@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -211,3 +212,30 @@ def test_the_report_shows_which_series_moved(tmp_path: Path) -> None:
     assert "Which series moved around “Leave wins”" in charts.svg(figure)
     assert '<figure class="moved">' in build_report(store, [run.run_id])
     store.close()
+
+
+def test_machine_output_answers_its_first_rows_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--json carries a verdict and an answer for the rows it prints, up to a bound (a
+    sentence costs about a millisecond: 20,000 pairs had taken 20 s); beyond it they are
+    null, never made."""
+    from typer.testing import CliRunner
+
+    from tscorr.cli import app as tscorr_app
+
+    analysis = sys.modules["tscorr.cli.analysis"]
+
+    store = _store(tmp_path)
+    (tmp_path / "w.csv").write_text(
+        "date,Other\n" + "".join(f"2016-06-{d:02d},{100 + d}\n" for d in range(1, 29))
+    )
+    tscorr.load_file(store, tmp_path / "w.csv")
+    store.close()
+    monkeypatch.setattr(analysis, "ANSWERS_MACHINE", 1)
+    result = CliRunner().invoke(
+        tscorr_app,
+        ["--db", str(tmp_path / "a.duckdb"), "respond", "--events", "kind = 'result'",
+         "--bucket", "1d", "--after", "1d", "--json"],
+    )
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert len(rows) == 2 and rows[0]["answer"] and rows[1]["answer"] is None

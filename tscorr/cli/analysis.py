@@ -179,6 +179,9 @@ def xcorr(
 
 
 ANSWERS_SHOWN = 5  # sentences printed under a table (all of them: tscorr report)
+# machine output carries the verdict and answer of its first rows, up to this many; the
+# rest stay null (tscorr.answers and the report make every one)
+ANSWERS_MACHINE = 1000
 
 
 def _answers(store: Any, run_id: int | None, shown: Any, pairs: Any = None) -> Any:
@@ -190,7 +193,10 @@ def _answers(store: Any, run_id: int | None, shown: Any, pairs: Any = None) -> A
 
     if run_id is None:
         return None
-    limit = None if shown.mode != "table" else min(ANSWERS_SHOWN, shown.top or ANSWERS_SHOWN)
+    if shown.mode == "table":
+        limit = min(ANSWERS_SHOWN, shown.top or ANSWERS_SHOWN)
+    else:  # the rows printed, up to ANSWERS_MACHINE (a sentence costs about a millisecond)
+        limit = min(shown.top or ANSWERS_MACHINE, ANSWERS_MACHINE)
     return answers(load_run(store, run_id), limit, pairs)
 
 
