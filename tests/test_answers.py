@@ -239,3 +239,25 @@ def test_machine_output_answers_its_first_rows_only(tmp_path: Path, monkeypatch:
     assert result.exit_code == 0, result.stderr
     rows = json.loads(result.stdout)
     assert len(rows) == 2 and rows[0]["answer"] and rows[1]["answer"] is None
+
+
+def test_windows_are_the_series_own_days(tmp_path: Path) -> None:
+    """Daily counts read in New York; the event at 19:30 on 29 Oct 2012 local, another at
+    22:00 local (02:00 UTC on the 30th): the same New York day, so inside a window of that
+    day alone (a UTC day had put it outside), and named by its New York date."""
+    days = np.arange(np.datetime64("2012-10-01"), np.datetime64("2012-11-10"))
+    (tmp_path / "c.csv").write_text(
+        "date,calls\n" + "".join(f"{d},{100 + i % 7}\n" for i, d in enumerate(days))
+    )
+    (tmp_path / "e.csv").write_text(
+        "ts,kind,name\n2012-10-29T23:30:00Z,storm,Landfall\n2012-10-30T02:00:00Z,power,Blackout\n"
+    )
+    store = tscorr.open(tmp_path / "ny.duckdb")
+    tscorr.load_file(store, tmp_path / "c.csv", options=tscorr.LoadOptions(tz="America/New_York"))
+    tscorr.load_file(store, tmp_path / "e.csv")
+    run = run_respond(
+        store, RespondParams(events="kind = 'storm'", bucket="1d", after="0s", placebos=0)  # type: ignore[arg-type]
+    )
+    row = answers(load_run(store, run.run_id)).row(0, named=True)
+    assert row["confounders"] == ["in its window: Blackout, 29 Oct"]
+    store.close()

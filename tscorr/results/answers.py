@@ -109,20 +109,6 @@ def _single_event(view: RunView, event_set: str, series: str) -> dict[str, Any] 
     return events.row(0, named=True) if events.height == 1 else None
 
 
-def _bucket_start(view: RunView, series: str, at: datetime, lag: int) -> datetime:
-    """The start of the bucket ``lag`` buckets after the one holding ``at``, in the zone the
-    series was analysed in (calendar days for day buckets)."""
-    zone = ZoneInfo(view.zone(series))
-    step = view.bucket_seconds(series)
-    local = at.astimezone(zone)
-    if step >= 86400:
-        day = local.replace(hour=0, minute=0, second=0, microsecond=0)
-        return day + timedelta(days=lag * (step // 86400))
-    epoch = int(at.timestamp())
-    start = epoch - (epoch + int(local.utcoffset().total_seconds())) % step  # type: ignore[union-attr]
-    return datetime.fromtimestamp(start + lag * step, zone)
-
-
 def _baseline_words(view: RunView, unit: str, first: datetime | None, series: str) -> str:
     """What the baseline is, in words, with its dates for one event: 'the same hour on the
     7 previous days (2-8 Nov 2016)'."""
@@ -198,7 +184,7 @@ def _respond(view: RunView, row: dict[str, Any]) -> Answer:
     bucket = WORDS.get(unit, unit + " bucket")
     if single is not None:
         at = single["ts"].astimezone(UTC)
-        start = _bucket_start(view, series, at, lag)
+        start = view.bucket_start(series, at, lag)
         where = "in the" if bucket not in ("day", "week") else "on the"
         what = f"“{single['name']}”"
         if lag == 0:
@@ -207,7 +193,7 @@ def _respond(view: RunView, row: dict[str, Any]) -> Answer:
             side = "after" if lag > 0 else "before"
             when = f"{where} {bucket} {abs(lag)} {bucket}{'s' if abs(lag) != 1 else ''} {side} {what}"
         when += f" ({bucket_text(start, view.bucket_seconds(series), view.zone(series))})"
-        first = _bucket_start(view, series, at, 0)
+        first = view.bucket_start(series, at)
     else:
         side = "" if lag == 0 else f" {abs(lag)} {bucket}{'s' if abs(lag) != 1 else ''} {'after' if lag > 0 else 'before'}"
         when = f"on average{side} in the {bucket} of each of the {events} events of {row['event_set']}"
@@ -397,8 +383,10 @@ def _confounders(view: RunView, answer: Answer) -> list[str]:
         hits = view.others.filter(
             (pl.col("ts") >= start) & (pl.col("ts") < end) & ~pl.col("event_id").is_in(list(own))
         )
+        zone = ZoneInfo(view.zone(answer.series))
         for name, ts in hits.select("name", "ts").iter_rows():
-            out.append(f"in its {where}: {name}, {ts.astimezone(UTC).day} {ts:%b}")
+            local = ts.astimezone(zone)  # the day as the series counts its days
+            out.append(f"in its {where}: {name}, {local.day} {local:%b}")
     return list(dict.fromkeys(out))
 
 

@@ -105,7 +105,7 @@ def series_chart(store: Store, view: RunView, event_set: str, series: str) -> Fi
         ax.axvline(
             when, color=RED, lw=1, ls="--", label="event" if i == 0 else None, gid="event-marker"
         )
-        own = _floor(when, bucket, view.zone(series))
+        own: Any = view.bucket_start(series, when)  # matplotlib takes datetimes
         ax.axvspan(own, own + bucket, color=RED, alpha=0.08, lw=0, gid="event-bucket")
         opens = own - before * bucket
         ax.axvspan(
@@ -418,17 +418,6 @@ def headroom(ax: Any, share: float = 0.25) -> None:
             text.set_ha("right")
             dx, dy = text.xyann
             text.xyann = (-abs(dx), dy)
-
-
-def _floor(when: Any, bucket: timedelta, zone: str) -> Any:
-    """The start of the analysis bucket holding ``when`` (days in the series' zone)."""
-    from zoneinfo import ZoneInfo
-
-    seconds = int(bucket.total_seconds())
-    if seconds >= 86400:
-        local = when.astimezone(ZoneInfo(zone))
-        return local.replace(hour=0, minute=0, second=0, microsecond=0)
-    return when - timedelta(seconds=int(when.timestamp()) % seconds)
 
 
 def _with_gaps(ts: list[Any], values: np.ndarray, step: timedelta) -> tuple[list[Any], np.ndarray]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import textwrap
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import matplotlib
@@ -82,7 +82,7 @@ def impact_chart(
     starts = [t.astimezone(UTC) for t in rows["ts"].to_list()]
     # the stored ts is the event's instant moved by whole buckets: back to bucket starts
     at = first["ts"].astimezone(UTC)
-    offset = _bucket_offset(at, step, view.zone(series))
+    offset = at - view.bucket_start(series, at)
     starts = [t - offset for t in starts]
     value = rows["value"].to_numpy().astype(float)
     base = rows["baseline"].to_numpy().astype(float)
@@ -166,17 +166,6 @@ def impact_chart(
     return fig
 
 
-def _bucket_offset(at: datetime, step: timedelta, zone: str) -> timedelta:
-    """How far ``at`` lies into its bucket (day buckets are days of the series' zone)."""
-    from zoneinfo import ZoneInfo
-
-    seconds = int(step.total_seconds())
-    if seconds >= 86400:
-        local = at.astimezone(ZoneInfo(zone))
-        return local - local.replace(hour=0, minute=0, second=0, microsecond=0)
-    return timedelta(seconds=int(at.timestamp()) % seconds)
-
-
 def _wanted(spec: str, step: timedelta) -> int:
     """Values a full baseline holds: N days, K weeks, or the buckets of ``pre:D``."""
     from tscorr.units import parse_duration
@@ -224,7 +213,7 @@ def moved_chart(view: RunView, event_set: str, limit: int = 6) -> Figure | None:
             continue
         step = timedelta(seconds=view.bucket_seconds(series))
         at = first["ts"].astimezone(UTC)
-        offset = _bucket_offset(at, step, view.zone(series))
+        offset = at - view.bucket_start(series, at)
         starts = [t.astimezone(UTC) - offset for t in rows["ts"].to_list()]
         value = rows["value"].to_numpy().astype(float)
         base = rows["baseline"].to_numpy().astype(float)

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -122,6 +123,20 @@ class RunView:
         return events.filter((ts >= start) & (ts < end))
 
 
+    def bucket_start(self, series: str, at: datetime, lag: int = 0) -> datetime:
+        """The start of the analysis bucket ``lag`` buckets after the one holding ``at``, in
+        the zone the series was analysed in (calendar days for day buckets)."""
+        zone = ZoneInfo(self.zone(series))
+        step = self.bucket_seconds(series)
+        local = at.astimezone(zone)
+        if step >= 86400:
+            day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+            return day + timedelta(days=lag * (step // 86400))
+        epoch = int(at.timestamp())
+        offset = local.utcoffset()
+        shift = int(offset.total_seconds()) if offset is not None else 0
+        return datetime.fromtimestamp(epoch - (epoch + shift) % step + lag * step, zone)
+
     def spans(self, event_set: str, series: str) -> list[tuple[str, datetime, datetime]]:
         """Where other events would confound a respond pair: each event's window (its
         bucket ``-before .. +after``) and the baseline span before it, as (what, start, end)
@@ -129,7 +144,6 @@ class RunView:
         if self.command != "respond":
             return []
         buckets = self.params.get("buckets", {})
-        step = self.bucket_seconds(series)
         before = rescale(int(buckets.get("before", 0) or 0), self.requested, self.bucket(series))
         after = rescale(int(buckets.get("after", 0) or 0), self.requested, self.bucket(series))
         spec = str(self.options.get("baseline") or "prev-days:7")
@@ -142,11 +156,10 @@ class RunView:
             back = parse_duration(arg).seconds
         out = []
         for ts in self.events_in(event_set, series)["ts"].to_list():
-            at = int(ts.timestamp())
-            start = at - at % step - before * step if step < 86400 else at - at % 86400 - before * step
-            opens = datetime.fromtimestamp(start, UTC)
-            out.append(("window", opens, datetime.fromtimestamp(start + (before + after + 1) * step, UTC)))
-            out.append(("baseline", datetime.fromtimestamp(start - back, UTC), opens))
+            opens = self.bucket_start(series, ts, -before).astimezone(UTC)
+            closes = self.bucket_start(series, ts, after + 1).astimezone(UTC)
+            out.append(("window", opens, closes))
+            out.append(("baseline", opens - timedelta(seconds=back), opens))
         return out
 
 
