@@ -261,3 +261,11 @@ def test_windows_are_the_series_own_days(tmp_path: Path) -> None:
     row = answers(load_run(store, run.run_id)).row(0, named=True)
     assert row["confounders"] == ["in its window: Blackout, 29 Oct"]
     store.close()
+
+
+def test_table_cells_say_counts_as_people_write_them() -> None:
+    from tscorr.cli.cells import cell_text
+
+    assert cell_text(86615.0) == "86,615" and cell_text(6137438.0) == "6,137,438"
+    assert cell_text(0.01141) == "0.01141" and cell_text(1.235e11) == "1.235e+11"
+    assert cell_text(3e-5, "p_model") == "< 0.0001"

@@ -56,6 +56,8 @@ def cell_text(value: Any, column: str = "") -> str:
         floor = _floor(column)
         if floor is not None and 0 <= value < floor:
             return f"< {floor:g}"
+        if 1e4 <= abs(value) < 1e9:  # 86,615 views, not 8.662e+04 (4 figures are kept)
+            return f"{value:,.0f}"
         return f"{value:.4g}"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S") + ("Z" if value.tzinfo else "")

@@ -90,6 +90,12 @@ class Answer:
 # --- respond ------------------------------------------------------------------------------
 
 
+def _named(series: str) -> str:
+    """'Donald Trump (pageviews, en.wikipedia)'; a name without a storage prefix alone."""
+    source = source_name(series)
+    return f"{display_name(series)} ({source})" if source else display_name(series)
+
+
 def _noun(view: RunView, series: str) -> str:
     """What the numbers count, when the file says: 'tweets', 'views'; else nothing."""
     meta = view.meta(series)
@@ -210,7 +216,7 @@ def _respond(view: RunView, row: dict[str, Any]) -> Answer:
     else:
         base_text = "an unknown level"
     text = (
-        f"{display_name(series)} ({source_name(series) or series}): "
+        f"{_named(series)}: "
         f"{amount(value)}{noun_text} {when}, against {base_text} in "
         f"{_baseline_words(view, unit, first, series)}: {multiple}"
     )
@@ -298,7 +304,7 @@ def _xcorr(view: RunView, row: dict[str, Any]) -> Answer:
     who = f"“{events['name'][0]}”" if single else f"the {events.height} events of {row['event_set']}"
     p, q = row.get("p_peak"), row.get("q_peak")
     word = verdict(p, q)
-    name = f"{display_name(series)} ({source_name(series) or series})"
+    name = _named(series)
     r = row.get("r")
     caveats = _series_caveats(view, series) + _events_outside(view, row["event_set"], series)
     if r is None or abs(r) < 0.005:
@@ -355,7 +361,11 @@ def _series_caveats(view: RunView, series: str) -> list[str]:
         )
     coarse = view.coarsened(series)
     if coarse:
-        out.append(f"analysed in {view.unit(series)} buckets (its native step), not the {coarse} asked for")
+        word = WORDS.get(view.unit(series), view.unit(series))
+        out.append(
+            f"analysed in {word} buckets (its native step), not the {span_words(coarse)} "
+            "buckets asked for"
+        )
     return out
 
 
