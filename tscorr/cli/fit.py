@@ -32,7 +32,7 @@ LOW_VALUE: dict[str, tuple[str, ...]] = {
         "rows_read",
         "events_loaded",
         "points_loaded",
-        "source_id",
+        "loaded_at",  # the id stays: `tscorr rm` takes it
     ),
     "ls events": ("names",),
     "feeds": ("produces",),
