@@ -132,6 +132,9 @@ def test_the_report_opens_with_its_question_and_contents(tmp_path: Path) -> None
     links = set(re.findall(r'<nav class="contents">.*?</nav>', html, re.S)[0].split('href="#')[1:])
     assert {link.split('"')[0] for link in links} == {f"run{run.run_id}", f"run{run.run_id}-pair0"}
     assert html.count(answers(load_run(store, run.run_id))["text"][0][:60]) == 1  # said once
+    # how to read it speaks of what the report holds: an event study has no p_peak
+    reading = re.findall(r'<p class="meta">(.*?)</p>', html)[0]
+    assert "usual level" in reading and "p_peak" not in reading
     store.close()
 
 

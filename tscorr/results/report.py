@@ -47,9 +47,7 @@ def build_report(
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(head)}</title><style>{CSS}</style></head><body>",
         f"<h1>{_e(head)}</h1>",
-        '<p class="meta">Lag k &gt; 0: the series moves k buckets after the events. '
-        "p_peak: did this series move with these events at all (every lag looked at); "
-        "q: the same, adjusted over every pair of the run (Benjamini-Hochberg).</p>",
+        f'<p class="meta">{_e(_reading(views))}</p>',
     ]
     if intro:
         parts.append('<section class="question">')
@@ -65,6 +63,24 @@ def build_report(
         + ".</footer></body></html>"
     )
     return "\n".join(parts)
+
+
+def _reading(views: Sequence[RunView]) -> str:
+    """How to read the report's numbers, for the kinds of run it holds."""
+    commands = {v.command for v in views}
+    text = "Lag k > 0: the series moves k buckets after the events."
+    if "xcorr" in commands:
+        text += (
+            " p_peak: did this series move with these events at all (every lag looked at); "
+            "q: the same, adjusted over every pair of the run (Benjamini-Hochberg)."
+        )
+    if "respond" in commands:
+        text += (
+            " Event studies: each series as a multiple of its usual level (the baseline); the "
+            "verdict joins a test of the event's own bucket against the series' history and a "
+            "placebo test at other dates, adjusted over every pair of the run."
+        )
+    return text
 
 
 def write_report(
