@@ -1,7 +1,8 @@
 """The package layers, as the README's Layout draws them, checked on every import.
 
 core (errors, units, frames, resources, choices) <- store <- ingest <- analysis <- results <- demo <- cli
-(api, the library's front door, beside demo: analyses and answers in one call each)
+(api, the library's front door, beside demo: analyses and answers in one call each;
+the package's face, tscorr/__init__.py, names it and what it takes, loading each on first use)
 with kernels apart: arrays in, arrays out, importing only core and each other.
 """
 
@@ -45,13 +46,16 @@ ALLOWED = {
         "cli",
     },
     "entry": {"core", "cli", "entry"},
+    "face": {"core", "store", "ingest", "ingest.load", "analysis", "api"},
 }
 
 
 def layer(module: str) -> str:
     if module in CORE:
         return "core"
-    if module in ("tscorr", "tscorr.__main__", "tscorr._entry"):
+    if module == "tscorr":
+        return "face"
+    if module in ("tscorr.__main__", "tscorr._entry"):
         return "entry"
     if module == "tscorr.ingest.load":
         return "ingest.load"
