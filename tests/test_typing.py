@@ -3,10 +3,14 @@ what they accept (``Duration | str``), what a run reads back as what it is (``Du
 
 from __future__ import annotations
 
+import inspect
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 from mypy import api
+
+import tscorr
 
 ROOT = Path(__file__).resolve().parent.parent
 SNIPPETS = Path(__file__).resolve().parent / "snippets"
@@ -42,3 +46,16 @@ def test_mypy_catches_a_wrong_option(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert 'Argument "bucket"' in out and '"float"' in out, out
     assert 'Unexpected keyword argument "afterwards"' in out, out
     assert 'expression has type "Duration"' in out, out
+
+
+def test_the_front_door_shows_its_options() -> None:
+    """help(tscorr.scan) lists the request's fields, not ``**options``."""
+    for call, request in [
+        (tscorr.xcorr, tscorr.XcorrParams),
+        (tscorr.respond, tscorr.RespondParams),
+        (tscorr.scan, tscorr.ScanParams),
+        (tscorr.explain, tscorr.ExplainParams),
+    ]:
+        shown = inspect.signature(call).parameters
+        assert list(shown) == ["store", *(f.name for f in fields(request))], call.__name__
+        assert shown["bucket"].default == request.__dataclass_fields__["bucket"].default
