@@ -1,8 +1,7 @@
 """The package layers, as the README's Layout draws them, checked on every import.
 
 core (errors, units, frames, resources, choices) <- store <- ingest <- analysis <- results <- demo <- cli
-(api, the library's front door, beside demo: analyses and answers in one call each;
-the package's face, tscorr/__init__.py, names it and what it takes, loading each on first use)
+(api, the library's front door, beside demo: analyses and answers in one call each)
 with kernels apart: arrays in, arrays out, importing only core and each other.
 """
 
@@ -46,6 +45,7 @@ ALLOWED = {
         "cli",
     },
     "entry": {"core", "cli", "entry"},
+    # tscorr/__init__.py names the front door and what it takes (for mypy; each loads on use)
     "face": {"core", "store", "ingest", "ingest.load", "analysis", "api"},
 }
 
