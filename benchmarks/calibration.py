@@ -91,7 +91,7 @@ def _pool(y: np.ndarray, pos: np.ndarray, before: int, after: int, base: Any) ->
 def coverage(events: int, sims: int, truth: float = 3.0) -> tuple[float, float]:
     """Interval coverage of a planted 3x at lag 0 and the pooled estimate's mean."""
     rng = np.random.default_rng(events)
-    base = es.parse_baseline("prev-days:7", 3600)
+    base = es.Baseline("prev-days", 7)
     covered, estimates = 0, []
     for _ in range(sims):
         days = 8 + events * 2 + 2
@@ -109,7 +109,7 @@ def coverage(events: int, sims: int, truth: float = 3.0) -> tuple[float, float]:
 
 def null_peak_exclusion(sims: int) -> float:
     rng = np.random.default_rng(5)
-    base = es.parse_baseline("prev-days:7", 3600)
+    base = es.Baseline("prev-days", 7)
     excluded = 0
     for _ in range(sims):
         y = rng.poisson(hourly_counts(rng, 40, 20.0)).astype(float)[None, :]

@@ -149,7 +149,7 @@ def test_event_study_interval_covers_with_few_events(events: int, low: float, hi
     """A planted 3x at 3 counts an hour (Poisson, daily cycle): the t interval of the ratio
     of means covers 3 in >= 90% with 3, 5 and 10 events and near 95% with 30."""
     rng = np.random.default_rng(events)
-    base = es.parse_baseline("prev-days:7", HOUR)
+    base = es.Baseline("prev-days", 7)
     sims, covered, estimates = 200, 0, []
     for _ in range(sims):
         days = 10 + 2 * events
@@ -168,7 +168,7 @@ def test_peak_interval_is_adjusted_for_picking_the_peak() -> None:
     """No effect, 7 lags >= 0: the peak row's interval excludes 1 in about 5% or less (the
     unadjusted interval of the best lag did in a third of series)."""
     rng = np.random.default_rng(5)
-    base = es.parse_baseline("prev-days:7", HOUR)
+    base = es.Baseline("prev-days", 7)
     sims, excluded = 300, 0
     for _ in range(sims):
         y = rng.poisson(hourly_counts(rng, 40, 20.0)).astype(float)[None, :]
@@ -204,7 +204,7 @@ def test_one_event_interval_covers() -> None:
     """One event, a level with multiplicative (lognormal) noise, a planted 3x: the interval
     from the baseline days' own spread covers 3 in about 95% of draws."""
     rng = np.random.default_rng(12)
-    base = es.parse_baseline("prev-days:7", HOUR)
+    base = es.Baseline("prev-days", 7)
     sims, covered = 300, 0
     for _ in range(sims):
         level = hourly_counts(rng, 10, 200.0)

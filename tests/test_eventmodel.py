@@ -23,13 +23,13 @@ from statsmodels.stats import rates
 from statsmodels.stats.proportion import proportion_confint
 
 import tscorr
+from tscorr.analysis.kernels.baseline import Baseline
 from tscorr.analysis.kernels.eventmodel import (
     FLOOR,
     conditional_sf,
     conditional_sf_vec,
     rate_ratio_interval,
 )
-from tscorr.analysis.kernels.eventstudy import parse_baseline
 from tscorr.analysis.kernels.study import model_test, study
 from tscorr.analysis.respond import RespondParams, run_respond
 from tscorr.results.answers import answers
@@ -37,7 +37,7 @@ from tscorr.results.runview import load_run
 from tscorr.store import Store
 
 HOUR = 3600
-PREV7 = parse_baseline("prev-days:7", HOUR)
+PREV7 = Baseline("prev-days", 7)
 
 
 @pytest.mark.parametrize("x,b,n", [(87, 0, 7), (5, 3, 7), (3, 10, 4), (12, 40, 7), (1, 0, 1)])

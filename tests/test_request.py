@@ -108,12 +108,12 @@ def test_the_kernels_implement_every_name_the_requests_accept() -> None:
 def test_durations_are_parsed_once_into_types() -> None:
     p = XcorrParams(events="true", bucket="1d", max_lag="7d", encode="decay:6h", season="1w")
     assert p.bucket == Duration(1, "d") and p.max_lag == Duration(7, "d")
-    assert p.max_lag_buckets() == 7
+    assert p.scale().max_lag == 7 and p.scale().season == 7
     assert p.encode == Encoding("decay", Duration(6, "h"))
     assert p.record()["encode"] == "decay:6h" and p.record()["bucket"] == "1d"
     r = RespondParams(events="true", before="0s", after="2d", bucket="1d")
-    assert r.around.buckets(r.bucket) == (0, 2)
-    assert r.response_buckets(r.bucket) == 1  # the event's own bucket by default
+    assert (r.scale().before, r.scale().after) == (0, 2)
+    assert r.scale().response == 1  # the event's own bucket by default
     assert XcorrParams(events="true", max_lag="24").max_lag == 24
     # typed values go through unchanged
     assert XcorrParams(events="true", bucket=Duration(15, "m")).bucket == Duration(15, "m")

@@ -33,14 +33,14 @@ def hourly(rng: np.random.Generator, days: int, noise: float = 0.05) -> np.ndarr
 def test_prev_days_baseline_is_the_same_hour_on_previous_days() -> None:
     y = np.arange(24 * 5, dtype=float)[None, :]
     pos = np.array([24 * 4 + 3])  # day 4, 03:00
-    res = es.responses(y, pos, 0, 1, es.parse_baseline("prev-days:2", HOUR), HOUR)
+    res = es.responses(y, pos, 0, 1, es.Baseline("prev-days", 2), HOUR)
     # lag 0 at 03:00: baseline = mean(value at 03:00 on days 3 and 2)
     assert res.baseline[0, 0, 0] == np.mean([24 * 3 + 3, 24 * 2 + 3])
     assert res.baseline[0, 0, 1] == np.mean([24 * 3 + 4, 24 * 2 + 4])
-    week = es.parse_baseline("same-weekday:1", 86400)
+    week = es.Baseline("same-weekday", 1)
     daily = np.arange(30, dtype=float)[None, :]
     assert es.responses(daily, np.array([20]), 0, 0, week, 86400).baseline[0, 0, 0] == 13.0
-    pre = es.parse_baseline("pre:3h", HOUR)
+    pre = es.Baseline("pre", 3)  # pre:3h in hour buckets
     got = es.responses(y, pos, 1, 2, pre, HOUR).baseline[0, 0]
     assert np.all(got == np.mean([pos[0] - 2, pos[0] - 3, pos[0] - 4]))  # before the window opens
 
@@ -49,13 +49,13 @@ def test_other_events_windows_stay_out_of_baselines() -> None:
     y = np.ones((1, 24 * 6))
     y[0, 24 * 4 + 3] = 50.0  # an earlier event's spike, at the same hour the day before
     pos = np.array([24 * 4 + 3, 24 * 5 + 3])
-    res = es.responses(y, pos, 0, 0, es.parse_baseline("prev-days:2", HOUR), HOUR)
+    res = es.responses(y, pos, 0, 0, es.Baseline("prev-days", 2), HOUR)
     assert res.baseline[0, 1, 0] == 1.0  # day 4's spike is the first event's window, not "usual"
 
 
 def test_unknown_baseline_is_a_clear_error() -> None:
     with pytest.raises(BadInput, match="use prev-days:N, same-weekday:K or pre:DURATION"):
-        es.parse_baseline("yesterday", HOUR)
+        RespondParams(events="true", baseline="yesterday")
 
 
 def test_planted_tenfold_spike_reads_ten_with_peak_and_decay() -> None:
@@ -66,7 +66,7 @@ def test_planted_tenfold_spike_reads_ten_with_peak_and_decay() -> None:
         y[p + 1] *= 10
         y[p + 2] *= 5.5
         y[p + 3] *= 3.25
-    s = study(y[None, :], pos, 2, 6, es.parse_baseline("prev-days:7", HOUR), HOUR)
+    s = study(y[None, :], pos, 2, 6, es.Baseline("prev-days", 7), HOUR)
     res, pooled = s.res, s.pooled
     assert res.lags[pooled.peak[0]] == 1
     assert pooled.mean_ratio[0, pooled.peak[0]] == pytest.approx(10, rel=0.05)
@@ -78,7 +78,7 @@ def test_bootstrap_interval_is_still_offered() -> None:
     y = hourly(rng, 60, noise=0.2)
     pos = np.sort(rng.choice(np.arange(8, 55), 12, replace=False)) * 24 + 5
     y[pos] *= 3.0
-    s = study(y[None, :], pos, 0, 0, es.parse_baseline("prev-days:7", HOUR), HOUR)
+    s = study(y[None, :], pos, 0, 0, es.Baseline("prev-days", 7), HOUR)
     t_low = s.pooled.ci_low.copy()
     es.bootstrap_into(s.pooled, s.res, 400, 0)
     assert s.pooled.ci_low[0, 0] < s.pooled.mean_ratio[0, 0] < s.pooled.ci_high[0, 0]
@@ -93,7 +93,7 @@ def test_placebo_pvalues_are_uniform_on_null_data(events: int) -> None:
     within a binomial band, for 1, 3 and 10 events (lognormal levels with a daily cycle)."""
     rng = np.random.default_rng(2 + events)
     pvalues = []
-    base = es.parse_baseline("prev-days:7", HOUR)
+    base = es.Baseline("prev-days", 7)
     for _ in range(150):
         y = hourly(rng, 60, noise=0.2)
         pos = np.sort(rng.choice(np.arange(8, 55), events, replace=False)) * 24 + 5
@@ -128,7 +128,7 @@ def test_placebo_dates_are_distinct_and_outside_real_windows() -> None:
     n = 6 * 24
     y = np.ones((1, n))
     y[0, pos[0]] = 50
-    s = study(y, pos, 24, 24, es.parse_baseline("prev-days:2", HOUR), HOUR)
+    s = study(y, pos, 24, 24, es.Baseline("prev-days", 2), HOUR)
     res = placebo_test(s, 199, 0)
     assert np.isnan(res.p[0]) and res.used[0] == 0 and res.dates == 0
 
@@ -298,7 +298,7 @@ def test_outage_is_flagged_not_read_as_a_low_value() -> None:
     pos = np.array([24 * 20 + 2])
     y[0, pos[0] + 1] *= 8  # searches spike
     y[1, pos[0] + 1] = 0.0  # the site is down at the same hour
-    res = es.responses(y, pos, 0, 2, es.parse_baseline("prev-days:7", HOUR), HOUR)
+    res = es.responses(y, pos, 0, 2, es.Baseline("prev-days", 7), HOUR)
     from tscorr.analysis.respond import _flags
 
     flags = _flags(res, np.full(y.shape, np.nan), pos)
@@ -308,7 +308,7 @@ def test_outage_is_flagged_not_read_as_a_low_value() -> None:
 def test_no_response_means_no_placebo_p_value() -> None:
     y = np.full((1, 24 * 30), np.nan)  # a series with no value at all: nothing to compare
     pos = np.array([24 * 20 + 2])
-    s = study(y, pos, 0, 3, es.parse_baseline("prev-days:7", HOUR), HOUR)
+    s = study(y, pos, 0, 3, es.Baseline("prev-days", 7), HOUR)
     res = placebo_test(s, 19, 0)
     assert np.isnan(res.p[0]) and res.used[0] == 0
 

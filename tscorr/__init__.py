@@ -13,9 +13,18 @@ Importing ``tscorr`` is cheap: the names below load their modules on first use.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tscorr.errors import ExitCode, TscorrError
+
+if TYPE_CHECKING:  # what mypy reads; at run time each name loads on first use (_LAZY)
+    from tscorr.analysis.request import ExplainParams, RespondParams, ScanParams, XcorrParams
+    from tscorr.api import answers, explain, respond, scan, xcorr
+    from tscorr.ingest.load import LoadReport, load_file
+    from tscorr.ingest.source import LoadOptions
+    from tscorr.store import Store
+
+    open = Store.open
 
 __version__ = "0.1.0"
 

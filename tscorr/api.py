@@ -6,14 +6,19 @@
     print(tscorr.answers(store, run.run_id)["answer"][0])
 
 Options are the request's fields (:class:`~tscorr.analysis.request.RespondParams` and
-friends), written as on the command line (``bucket="1h"``) or typed (``Duration``); a bad
-one raises :class:`~tscorr.errors.BadInput` naming the option. Lag k > 0 means the series
-moves k buckets after the events.
+friends), written as on the command line (``bucket="1h"``) or typed (``Duration``); each call
+has its request's keyword signature, so mypy checks them. A bad one raises
+:class:`~tscorr.errors.BadInput` naming the option. Lag k > 0 means the series moves k
+buckets after the events.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
+
+from tscorr.analysis.request import ExplainParams, RespondParams, ScanParams, XcorrParams
 
 if TYPE_CHECKING:
     import polars as pl
@@ -24,37 +29,63 @@ if TYPE_CHECKING:
     from tscorr.analysis.scan import ScanResult
     from tscorr.store import Store
 
+P = ParamSpec("P")
+Q = TypeVar("Q")
+Out = TypeVar("Out")
 
-def xcorr(store: Store, **options: Any) -> XcorrRun:
+
+def _door(
+    request: Callable[P, Q], run: Callable[[Store, Q], Out]
+) -> Callable[Concatenate[Store, P], Out]:
+    """``run`` called as ``call(store, **options)``: the options are ``request``'s fields,
+    with its signature (for mypy, ``help()`` and ``inspect``)."""
+
+    def call(store: Store, /, *args: P.args, **options: P.kwargs) -> Out:
+        return run(store, request(*args, **options))
+
+    call.__name__ = call.__qualname__ = run.__name__.lstrip("_")
+    call.__doc__ = run.__doc__
+    options = [p.replace(annotation=p.empty) for p in inspect.signature(request).parameters.values()]
+    store = inspect.Parameter("store", inspect.Parameter.POSITIONAL_ONLY)
+    vars(call)["__signature__"] = inspect.Signature([store, *options])
+    return call
+
+
+# the runs import numpy, scipy and duckdb: each is imported on the first call
+
+
+def _xcorr(store: Store, params: XcorrParams) -> XcorrRun:
     """Lagged cross-correlation of each series with each event set, stored as a run."""
     from tscorr.analysis.correlate import run_xcorr
-    from tscorr.analysis.request import XcorrParams
 
-    return run_xcorr(store, XcorrParams(**options))
+    return run_xcorr(store, params)
 
 
-def respond(store: Store, **options: Any) -> RespondRun:
+def _respond(store: Store, params: RespondParams) -> RespondRun:
     """Event study: each series around each event as a multiple of its usual level."""
-    from tscorr.analysis.request import RespondParams
     from tscorr.analysis.respond import run_respond
 
-    return run_respond(store, RespondParams(**options))
+    return run_respond(store, params)
 
 
-def scan(store: Store, **options: Any) -> ScanResult:
+def _scan(store: Store, params: ScanParams) -> ScanResult:
     """xcorr and respond on the same series, ranked: what moved."""
-    from tscorr.analysis.request import ScanParams
     from tscorr.analysis.scan import run_scan
 
-    return run_scan(store, ScanParams(**options))
+    return run_scan(store, params)
 
 
-def explain(store: Store, **options: Any) -> ExplainRun:
+def _explain(store: Store, params: ExplainParams) -> ExplainRun:
     """Spikes in one series and the events before each."""
     from tscorr.analysis.explain import run_explain
-    from tscorr.analysis.request import ExplainParams
 
-    return run_explain(store, ExplainParams(**options))
+    return run_explain(store, params)
+
+
+xcorr = _door(XcorrParams, _xcorr)
+respond = _door(RespondParams, _respond)
+scan = _door(ScanParams, _scan)
+explain = _door(ExplainParams, _explain)
 
 
 def answers(store: Store, run_id: int | None = None) -> pl.DataFrame:

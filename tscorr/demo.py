@@ -136,9 +136,9 @@ def run_demo(db: str | Path, force: bool = False, report: str | Path | None = No
                 RespondParams(
                     events=events,
                     series=series,
-                    bucket=bucket,  # type: ignore[arg-type]
-                    before=before,  # type: ignore[arg-type]
-                    after=after,  # type: ignore[arg-type]
+                    bucket=bucket,
+                    before=before,
+                    after=after,
                     baseline=baseline,
                     label=label,
                 ),

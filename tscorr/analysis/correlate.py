@@ -134,7 +134,8 @@ def run_xcorr(
     caller that has them a second read; they must match ``params``.
     """
     bucket = params.bucket
-    max_lag = params.max_lag_buckets()
+    scale = params.scale()  # the lags and the season in buckets of the requested bucket
+    max_lag = scale.max_lag
     sets = sets if sets is not None else event_sets(store, params.events, params.by)
     blocks: Iterable[Block]
     plan: Plan | None = None
@@ -143,7 +144,7 @@ def run_xcorr(
         record, notes, n_series = data.record(), list(data.notes), len(data.names)
     else:
         plan = plan_alignment(
-            store, params.series, bucket, params.tz, params.transform, params.season
+            store, params.series, bucket, params.tz, params.transform, scale.season
         )
         blocks = iter_blocks(store, plan)
         record, notes, n_series = plan.record(), list(plan.notes), plan.series
@@ -165,7 +166,7 @@ def run_xcorr(
     done = 0
     chunk_memory = store.memory_limit or 2**33
     for block in blocks:
-        lag = block.span(max_lag)
+        lag = scale.on(block.bucket).max_lag
         observed = (~np.isnan(block.y)).sum(axis=1)
         usable = observed >= lag + 3
         _note_skipped(notes, np.array(block.names)[~usable], lag + 3, block.bucket)
@@ -268,7 +269,7 @@ def run_xcorr(
         "xcorr",
         params,
         record,
-        {"max_lag": max_lag, "season": params.season_buckets()},
+        {"max_lag": max_lag, "season": scale.season},
         method,
         notes,
         {"xcorr": table, "xcorr_bands": bands},
@@ -308,10 +309,11 @@ def _discoveries(
     else:
         assert data is not None
         blocks = (b.only(names) for b in data.blocks)
+    scale = params.scale()
     for block in blocks:
         if not block.names:
             continue
-        lag = block.span(params.max_lag_buckets())
+        lag = scale.on(block.bucket).max_lag
         prep = Prepared.build(block.y, lag, params.estimator)
         for label, events in sets.items():
             rows = [i for i, name in enumerate(block.names) if (label, name) in wanted]

@@ -21,7 +21,6 @@ from tscorr.analysis.request import ExplainParams, save_run
 from tscorr.errors import BadInput, NoData
 from tscorr.store import Store
 from tscorr.tables import result
-from tscorr.units import buckets_in
 
 
 @dataclass
@@ -33,21 +32,17 @@ class ExplainRun:
 
 
 def run_explain(store: Store, params: ExplainParams) -> ExplainRun:
-    bucket = params.bucket
-    window = buckets_in(params.window, bucket, "--window")
-    season = None if params.season is None else buckets_in(params.season, bucket, "--season")
+    asked = params.scale()
     params, named = _one_series(store, params)
     exact = "".join(f"[{c}]" if c in "*?[" else c for c in params.series)  # a glob of one name
-    data = load_aligned(store, exact, bucket, params.tz, "none", None)
+    data = load_aligned(store, exact, params.bucket, params.tz, "none", None)
     if data.names != [params.series]:
         raise NoData(f"no series is named '{params.series}'; 'tscorr ls series' lists them")
     block = data.blocks[0]
     y = block.raw[0]
     grid = block.grid
-    bucket = block.bucket
-    window = block.span(window)
-    if season is not None:
-        season = block.span(season)
+    scale = asked.on(block.bucket)  # the window and the season in the series' own buckets
+    window, season = scale.window, scale.season
     found = find_spikes(
         y, params.threshold, season, params.history, counts=block.kinds[0] == "count"
     )

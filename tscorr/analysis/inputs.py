@@ -16,7 +16,8 @@ The observation model (:mod:`tscorr.ingest.observe`) decides how each series is 
   ``censored`` series it is missing.
 
 Series with the same effective bucket, zone and span form a :class:`Block` and are analysed
-together as one matrix; lags and windows are counted in that block's buckets.
+together as one matrix; lags and windows are counted in that block's buckets
+(:meth:`~tscorr.analysis.scale.Scale.on`).
 """
 
 from __future__ import annotations
@@ -30,17 +31,16 @@ import polars as pl
 
 from tscorr.analysis import align
 from tscorr.analysis.kernels.transforms import apply_transforms
+from tscorr.analysis.scale import Scale
 from tscorr.choices import BY
 from tscorr.errors import BadInput, NoData, UnknownName
 from tscorr.store import Store
 from tscorr.units import (
     Duration,
     bucket_start,
-    buckets_in,
     check_zone,
     finer,
     parse_duration,
-    rescale,
 )
 
 EVENT_SERIES = "events:"  # prefix of the count series made from events of a kind
@@ -82,10 +82,6 @@ class Block:
             [self.steps[i] for i in keep],
             self.requested,
         )
-
-    def span(self, buckets: int) -> int:
-        """``buckets`` of the requested bucket in this block's buckets (rounded up)."""
-        return rescale(buckets, self.requested, self.grid.bucket)
 
     def record(self) -> dict[str, Any]:
         """How this block was aligned, for ``runs.params``."""
@@ -157,7 +153,7 @@ class Plan:
     groups: list[Group]
     requested: Duration
     transform: str
-    season: Duration | None
+    season: int | None  # buckets of ``requested`` (seasonal-diff)
     notes: list[str] = field(default_factory=list)
     extra: pl.DataFrame | None = None
 
@@ -234,12 +230,12 @@ def plan_alignment(
     bucket: Duration,
     tz: str | None,
     transform: str,
-    season: Duration | None,
+    season: int | None,
 ) -> Plan:
     """Every series matching ``glob`` on its grid (its span, native step and zone), without
     reading its points. ``tz`` None: calendar buckets in the zone each series was loaded in.
     ``glob`` starting with ``events:`` also matches event kinds as count series
-    (``events:race-call``)."""
+    (``events:race-call``). ``season``: buckets of ``bucket`` (for ``seasonal-diff``)."""
     if tz is not None:
         check_zone(tz)
     meta, spans, extra = _catalogue(store, glob)
@@ -318,13 +314,11 @@ def rows_per_batch(memory: int, buckets: int) -> int:
 def iter_blocks(store: Store, plan: Plan, max_rows: int | None = None) -> Iterator[Block]:
     """Each group's series, read from the store and aligned, ``max_rows`` series at a time
     (default: as many as :func:`rows_per_batch` allows under the store's memory limit)."""
-    season = None if plan.season is None else buckets_in(plan.season, plan.requested, "--season")
+    asked = Scale(plan.requested, season=plan.season)
     for group in plan.groups:
         grid = group.grid
         size = max_rows or rows_per_batch(store.memory_limit or 2**33, grid.n)
-        season_buckets = season
-        if season is not None and grid.bucket != plan.requested:
-            season_buckets = rescale(season, plan.requested, grid.bucket)
+        season_buckets = asked.on(grid.bucket).season
         for lo in range(0, len(group.rows), size):
             rows = group.rows[lo : lo + size]
             ids = [int(r["series_id"]) for r in rows]
@@ -355,7 +349,7 @@ def load_aligned(
     bucket: Duration,
     tz: str | None,
     transform: str,
-    season: Duration | None,
+    season: int | None,
 ) -> Aligned:
     """Read the series matching ``glob``, align each block, apply ``transform`` (all in
     memory at once; :func:`plan_alignment` and :func:`iter_blocks` read them in batches)."""

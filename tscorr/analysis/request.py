@@ -3,8 +3,12 @@
 A request is built from what a user wrote (``bucket="1h"``, ``max_lag="7d"``, ``season="none"``)
 or from typed values (:class:`~tscorr.units.Duration`); construction turns each field into its
 type or raises :class:`~tscorr.errors.BadInput` naming the field as the CLI spells it
-(``--max-lag``). The runs then never parse text. :meth:`Request.record` gives the options back
-as JSON for ``runs.params.options``; :func:`run_record` is the one shape every run stores.
+(``--max-lag``). Its fields are typed as what they accept (``Duration | str``, see
+:class:`Parsed`) and read as what they hold (``params.bucket`` is a ``Duration``), so both
+pass ``mypy --strict``. :meth:`scale` counts its spans in buckets once
+(:class:`~tscorr.analysis.scale.Scale`); the runs then never parse text or convert a duration.
+:meth:`Request.record` gives the options back as JSON for ``runs.params.options``;
+:func:`save_run` is the one shape every run stores.
 
 Lag convention: lag k > 0 means the series moves k buckets after the events.
 """
@@ -14,10 +18,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from importlib import metadata
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, dataclass_transform
 
-from tscorr.analysis.kernels.baseline import baseline_spec
+from tscorr.analysis.kernels.baseline import Baseline
+from tscorr.analysis.scale import Scale
 from tscorr.choices import (
+    BASELINES,
     BY,
     ENCODINGS,
     ESTIMATORS,
@@ -27,9 +33,10 @@ from tscorr.choices import (
     MAX_BASELINE,
     TESTS,
     TRANSFORMS,
+    listed,
 )
 from tscorr.errors import BadInput, UnknownName
-from tscorr.units import Duration, buckets_in, check_zone, parse_duration, parse_span
+from tscorr.units import Duration, check_zone, parse_duration, parse_span
 
 if TYPE_CHECKING:
     import polars as pl
@@ -61,20 +68,6 @@ class Encoding:
 
     def __str__(self) -> str:
         return f"decay:{self.half_life}" if self.half_life else self.name
-
-
-@dataclass(frozen=True)
-class Window:
-    """The buckets around each event: ``before`` and ``after`` it (either may be zero)."""
-
-    before: Duration | None
-    after: Duration | None
-
-    def buckets(self, bucket: Duration) -> tuple[int, int]:
-        return (
-            buckets_in(self.before, bucket, "--before"),
-            buckets_in(self.after, bucket, "--after"),
-        )
 
 
 # --- field parsers: (value, option name) -> typed value -----------------------------------
@@ -135,10 +128,20 @@ def _transform(value: Any, what: str) -> str:
     return ",".join(names)
 
 
-def _baseline(value: Any, what: str) -> str:
-    """The spec as written (stripped); what it says is checked against the bucket in
-    :meth:`RespondParams.check`, by the parser the event study uses."""
-    return _text(value, what).strip()
+def _baseline(value: Any, what: str) -> Baseline:
+    """``prev-days:N``, ``same-weekday:K`` or ``pre:DURATION``; a ``pre`` window is counted
+    in buckets (and checked against them) by :class:`~tscorr.analysis.scale.Scale`."""
+    if isinstance(value, Baseline):
+        return value
+    spec = _text(value, what).strip()
+    kind, _, arg = spec.partition(":")
+    if kind in ("prev-days", "same-weekday") and arg.isdigit() and int(arg) > 0:
+        if int(arg) > MAX_BASELINE:
+            raise BadInput(f"{what} {spec}: at most {MAX_BASELINE} days or weeks")
+        return Baseline(kind, int(arg))
+    if kind == "pre" and arg:
+        return Baseline("pre", 0, parse_duration(arg, f"{what} pre"))
+    raise BadInput(f"{what} '{spec}' is not understood; use {listed(BASELINES)}")
 
 
 def _zone(value: Any, what: str) -> str | None:
@@ -181,23 +184,20 @@ def _text(value: Any, what: str) -> str:
     return value
 
 
+def _encoding(value: Any, what: str) -> Encoding:
+    return Encoding.parse(value, what)
+
+
+# fields whose type is their text's (checked here); those that turn text into a type are Parsed
 PARSERS: dict[str, Callable[[Any, str], Any]] = {
     "events": _text,
     "series": _text,
-    "bucket": _duration,
-    "max_lag": _lag,
-    "before": _span,
-    "after": _span,
-    "window": _span,
-    "season": _season,
     "by": _by,
-    "encode": lambda v, what: Encoding.parse(v, what),
     "transform": _transform,
     "estimator": _choice(ESTIMATORS),
     "test": _choice(TESTS),
     "keep": _choice(KEEPS),
     "interval": _choice(INTERVALS),
-    "baseline": _baseline,
     "tz": _zone,
     "seed": _seed,
     "surrogates": _count("surrogates"),
@@ -208,12 +208,46 @@ PARSERS: dict[str, Callable[[Any, str], Any]] = {
 }
 
 
-@dataclass(frozen=True, kw_only=True)
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Parsed(Generic[T]):
+    """A field that takes its value typed or as a user writes it (``"1h"``) and holds it
+    typed: ``XcorrParams(bucket="1h")`` type-checks, and ``params.bucket`` is a ``Duration``
+    to every reader. ``parse`` raises BadInput naming the option (``--bucket``)."""
+
+    def __init__(self, parse: Callable[[Any, str], T], default: T) -> None:
+        self._parse = parse
+        self._default = default
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, obj: object | None, owner: type | None = None) -> T:
+        if obj is None:  # on the class: the field's default, as dataclasses ask for it
+            return self._default
+        value: T = obj.__dict__[self._name]
+        return value
+
+    def __set__(self, obj: object, value: T | str) -> None:
+        obj.__dict__[self._name] = self._parse(value, option(self._name))
+
+
+@dataclass_transform(kw_only_default=True, field_specifiers=(field,))
+def request(cls: type[R]) -> type[R]:
+    """A frozen, keyword-only dataclass. mypy is not told it is frozen: it would then read
+    an inherited :class:`Parsed` field as what it accepts (``Duration | str``), not as what
+    it holds; assigning to a field still raises ``FrozenInstanceError``."""
+    return dataclass(frozen=True, kw_only=True)(cls)
+
+
+@request
 class Request:
     """Options every analysis shares. Subclasses add theirs; all are parsed on construction."""
 
     series: str = "*"
-    bucket: Duration = field(default=Duration(1, "h"))
+    bucket: Parsed[Duration] = Parsed(_duration, Duration(1, "h"))
     tz: str | None = None  # None: each series' own zone (the one it was loaded in)
     label: str | None = None
 
@@ -227,12 +261,16 @@ class Request:
     def check(self) -> None:
         """Rules between fields; the default has none."""
 
+    def scale(self) -> Scale:
+        """The request's spans in buckets of ``bucket`` (see :class:`Scale`)."""
+        return Scale(self.bucket)
+
     def record(self) -> dict[str, Any]:
         """The options as JSON values (durations as written: ``1h``, ``7d``; zero as ``0``)."""
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, Duration | Encoding):
+            if isinstance(value, Duration | Encoding | Baseline):
                 value = str(value)
             elif value is None and f.name in ("before", "after", "window"):
                 value = "0"
@@ -240,17 +278,17 @@ class Request:
         return out
 
 
-@dataclass(frozen=True, kw_only=True)
+@request
 class XcorrParams(Request):
     """Every option of an xcorr run (lag k > 0: the series moves k buckets after the events)."""
 
     events: str
     seed: int = 0
-    max_lag: int | Duration = 24  # buckets, or a duration such as 7d
+    max_lag: Parsed[int | Duration] = Parsed(_lag, 24)  # buckets, or a duration such as 7d
     by: str | None = None
-    encode: Encoding = field(default=Encoding("impulse"))
+    encode: Parsed[Encoding] = Parsed(_encoding, Encoding("impulse"))
     transform: str = "none"
-    season: Duration | None = None
+    season: Parsed[Duration | None] = Parsed(_season, None)
     estimator: str = "ccf"
     test: str = "surrogate"
     surrogates: int = 0  # 0: the per-lag null (every shift's variance); N >= 19: N shifts' max-|r|
@@ -264,57 +302,52 @@ class XcorrParams(Request):
             )
         if "seasonal-diff" in self.transform.split(",") and self.season is None:
             raise BadInput("--transform seasonal-diff needs --season, e.g. --season 1w")
-        self.max_lag_buckets()
+        self.scale()
 
-    def max_lag_buckets(self) -> int:
-        """The largest lag in buckets of ``bucket``."""
-        if isinstance(self.max_lag, int):
-            return self.max_lag
-        return buckets_in(self.max_lag, self.bucket, "--max-lag")
-
-    def season_buckets(self) -> int | None:
-        return None if self.season is None else buckets_in(self.season, self.bucket, "--season")
+    def scale(self) -> Scale:
+        """The largest lag and the season in buckets of ``bucket``."""
+        return Scale.of(self.bucket, max_lag=self.max_lag, season=self.season)
 
 
-@dataclass(frozen=True, kw_only=True)
+@request
 class RespondParams(Request):
     """Every option of a respond run (event study); lags count buckets after the event's."""
 
     events: str
     seed: int = 0
-    before: Duration | None = None
-    after: Duration | None = field(default=Duration(24, "h"))
-    baseline: str = "prev-days:7"
+    before: Parsed[Duration | None] = Parsed(_span, None)
+    after: Parsed[Duration | None] = Parsed(_span, Duration(24, "h"))
+    baseline: Parsed[Baseline] = Parsed(_baseline, Baseline("prev-days", 7))
     by: str | None = None
     bootstrap: int = 999  # resamples, for interval = "bootstrap"
     placebos: int = 199
     interval: str = "t"  # t | bootstrap
     # the pre-declared response the model test reads: the sum of the buckets in this span
     # from the event's bucket on (None: the event's own bucket)
-    window: Duration | None = None
+    window: Parsed[Duration | None] = Parsed(_span, None)
 
-    @property
-    def around(self) -> Window:
-        """The buckets studied around each event (``--before``, ``--after``)."""
-        return Window(self.before, self.after)
-
-    def response_buckets(self, bucket: Duration) -> int:
-        """Buckets of ``bucket`` the pre-declared response sums (at least one)."""
-        if self.window is None:
-            return 1
-        return max(1, buckets_in(self.window, bucket, "--window"))
+    def scale(self) -> Scale:
+        """The buckets studied around each event (``--before``, ``--after``), the response
+        the model test sums (``--window``, at least one) and a ``pre`` baseline, in buckets
+        of ``bucket``."""
+        return Scale.of(
+            self.bucket,
+            before=self.before,
+            after=self.after,
+            baseline=self.baseline,
+            response=self.window,
+        )
 
     def check(self) -> None:
-        _, after = self.around.buckets(self.bucket)
-        baseline_spec(self.baseline, self.bucket.seconds)
-        if self.response_buckets(self.bucket) > after + 1:
+        scale = self.scale()
+        if scale.response > scale.after + 1:
             raise BadInput(
                 f"--window {self.window} is longer than --after {self.after or 0} plus the "
                 "event's own bucket; lengthen --after or shorten --window"
             )
 
 
-@dataclass(frozen=True, kw_only=True)
+@request
 class ScanParams(RespondParams):
     """A respond run's options plus the xcorr test's; ``after`` is also the largest lag."""
 
@@ -329,21 +362,23 @@ class ScanParams(RespondParams):
             )
 
 
-@dataclass(frozen=True, kw_only=True)
+@request
 class ExplainParams(Request):
     """Every option of an explain run: spikes in one series and the events before each."""
 
     series: str = field()  # required: one exact name (not the base's glob default)
-    window: Duration | None = field(default=Duration(24, "h"))
+    window: Parsed[Duration | None] = Parsed(_span, Duration(24, "h"))
     threshold: float = 5.0
-    season: Duration | None = field(default=Duration(1, "d"))
+    season: Parsed[Duration | None] = Parsed(_season, Duration(1, "d"))
     history: int = 7  # seasons (or buckets without a season) in the baseline
     events: str = "true"
 
     def check(self) -> None:
-        buckets_in(self.window, self.bucket, "--window")
-        if self.season is not None:
-            buckets_in(self.season, self.bucket, "--season")
+        self.scale()
+
+    def scale(self) -> Scale:
+        """The window before a spike and the season in buckets of ``bucket``."""
+        return Scale.of(self.bucket, window=self.window, season=self.season)
 
 
 def versions() -> dict[str, str]:

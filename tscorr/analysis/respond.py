@@ -15,10 +15,10 @@ from tscorr.analysis.correlate import pair_qvalues
 from tscorr.analysis.inputs import Aligned, Block, event_sets, load_aligned
 from tscorr.analysis.kernels import eventmodel, eventstudy, placebo, pooling, study
 from tscorr.analysis.request import RespondParams, save_run
+from tscorr.analysis.scale import Scale
 from tscorr.errors import BadInput, NoData
 from tscorr.store import Store
 from tscorr.tables import result
-from tscorr.units import buckets_in, finer, parse_duration, rescale
 
 
 @dataclass
@@ -43,23 +43,18 @@ def run_respond(
     Each alignment block (see :mod:`tscorr.analysis.inputs`) is studied in its own buckets: a daily
     series asked for at 1h is studied in days, ``--after 24h`` becoming one day.
     """
-    bucket = params.bucket
-    before, after = params.around.buckets(bucket)
+    asked = params.scale()
     sets = sets if sets is not None else event_sets(store, params.events, params.by)
-    data = data or load_aligned(store, params.series, bucket, params.tz, "none", None)
+    data = data or load_aligned(store, params.series, params.bucket, params.tz, "none", None)
     per_event, summary, notes = [], [], list(data.notes)
     skipped: list[str] = []
     for block in data.blocks:
-        b_before, b_after = block.span(before), block.span(after)
-        if b_before + b_after + 1 > block.grid.n:
+        scale = asked.on(block.bucket)  # the window, response and baseline in its buckets
+        if scale.before + scale.after + 1 > block.grid.n:
             notes.append(f"{_few(block.names)}: the window spans more buckets than the series hold")
             continue
         try:
-            base = eventstudy.parse_baseline(
-                _rescaled_baseline(params.baseline, block), block.bucket.seconds
-            )
-            if base.kind != "pre":
-                base.per_period(block.bucket.seconds)
+            scale.periods()
         except BadInput as exc:  # a series analysed in weeks or months has no "previous day"
             skipped.append(f"{_few(block.names)} skipped: in {block.bucket} buckets {exc}")
             continue
@@ -79,9 +74,8 @@ def run_respond(
                 events.filter(pl.Series(inside)),
                 positions[inside],
                 block,
-                base,
+                scale,
                 params,
-                (b_before, b_after),
                 offsets,
             )
             per_event.append(frames[0])
@@ -121,7 +115,7 @@ def run_respond(
         "respond",
         params,
         data.record(),
-        {"before": before, "after": after},
+        {"before": asked.before, "after": asked.after},
         method,
         notes,
         {"responses": responses, "response_summary": table},
@@ -144,22 +138,22 @@ def _study(
     events: pl.DataFrame,
     pos: np.ndarray,
     block: Block,
-    base: eventstudy.Baseline,
+    scale: Scale,
     params: RespondParams,
-    window: tuple[int, int],
     offsets: np.ndarray | None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One event set against one block: per-event responses and their pooled summary.
 
-    ``pos`` are the events' buckets in the block; ``window`` is (before, after) in them."""
-    b_before, b_after = window
+    ``pos`` are the events' buckets in the block; ``scale`` counts the window, the response
+    and the baseline in them."""
+    assert scale.baseline is not None  # a respond request always has one
     step_s = block.bucket.seconds
     s = study.study(
         block.raw,
         pos,
-        b_before,
-        b_after,
-        base,
+        scale.before,
+        scale.after,
+        scale.baseline,
         step_s,
         block.kinds,
         block.censored,
@@ -168,7 +162,7 @@ def _study(
     )
     if params.interval == "bootstrap":
         eventstudy.bootstrap_into(s.pooled, s.res, params.bootstrap, params.seed)
-    width = min(block.span(params.response_buckets(block.requested)), b_after + 1)
+    width = min(scale.response, scale.after + 1)
     test = study.model_test(s, width)
     placebos = study.placebo_test(s, params.placebos, params.seed)
     flags = _flags(s.res, block.censored, pos)
@@ -234,19 +228,6 @@ def _unreachable(table: pl.DataFrame) -> list[str]:
 
 def _few(names: list[str]) -> str:
     return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-
-
-def _rescaled_baseline(spec: str, block: Block) -> str:
-    """A ``pre:D`` baseline shorter than a coarsened block's bucket becomes one bucket."""
-    kind, _, arg = spec.partition(":")
-    if kind == "pre" and block.coarsened:
-        span = parse_duration(arg, "--baseline pre")
-        if finer(span, block.bucket) or span.seconds % block.bucket.seconds:
-            count = rescale(
-                buckets_in(span, block.requested, "--baseline pre"), block.requested, block.bucket
-            )
-            return f"pre:{count * block.bucket.count}{block.bucket.unit}"
-    return spec
 
 
 def _flags(res: eventstudy.Responses, censored: np.ndarray, positions: np.ndarray) -> np.ndarray:

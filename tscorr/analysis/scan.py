@@ -35,7 +35,7 @@ def run_scan(store: Store, params: ScanParams) -> ScanResult:
     shared = {f.name: getattr(params, f.name) for f in fields(RespondParams)}
     respond = run_respond(store, RespondParams(**shared | {"label": label}), sets, data)
     notes = list(respond.notes)
-    max_lag = max(1, params.around.buckets(bucket)[1])
+    max_lag = max(1, params.scale().after)
     ratios = respond.peaks.select(
         "event_set",
         "series",

@@ -1,30 +1,39 @@
-"""What a baseline option says, read once for the request and the event study alike:
-``prev-days:N`` (the same clock time on the N days before), ``same-weekday:K`` (on the K
-weeks before) or ``pre:DURATION`` (the buckets just before the window opens).
+"""What a baseline is, typed: ``prev-days:N`` (the same clock time on the N days before),
+``same-weekday:K`` (on the K weeks before) or ``pre:DURATION`` (the buckets just before the
+window opens). The request reads the text once (:mod:`tscorr.analysis.request`); its
+:class:`~tscorr.analysis.scale.Scale` counts a ``pre`` span in each block's buckets; the
+kernels (:mod:`.eventstudy`) only read ``kind`` and ``count``.
 
 No numpy here: the CLI's requests read it at start-up.
 """
 
 from __future__ import annotations
 
-from tscorr.choices import BASELINES, MAX_BASELINE, listed
+from dataclasses import dataclass
+
 from tscorr.errors import BadInput
-from tscorr.units import parse_duration
+from tscorr.units import Duration
 
 
-def baseline_spec(spec: str, bucket_seconds: int) -> tuple[str, int]:
-    """(kind, count): days or weeks for the moving baselines, buckets of ``bucket_seconds``
-    for ``pre``. A spec that is not understood, too long or not whole buckets is refused."""
-    kind, _, arg = spec.strip().partition(":")
-    if kind in ("prev-days", "same-weekday") and arg.isdigit() and int(arg) > 0:
-        if int(arg) > MAX_BASELINE:
-            raise BadInput(f"--baseline {spec}: at most {MAX_BASELINE} days or weeks")
-        return kind, int(arg)
-    if kind == "pre" and arg:
-        span = parse_duration(arg, "--baseline pre")
-        if span.seconds % bucket_seconds:
-            raise BadInput(f"--baseline pre:{arg} is not a whole number of buckets")
-        if span.seconds // bucket_seconds > MAX_BASELINE:
-            raise BadInput(f"--baseline {spec}: at most {MAX_BASELINE} buckets")
-        return "pre", span.seconds // bucket_seconds
-    raise BadInput(f"--baseline '{spec}' is not understood; use {listed(BASELINES)}")
+@dataclass(frozen=True)
+class Baseline:
+    """``kind`` prev-days | same-weekday | pre; ``count`` days (prev-days), weeks
+    (same-weekday) or, for ``pre``, buckets of the scale it was resolved in (0 before that);
+    ``span``: the ``pre`` window as written."""
+
+    kind: str
+    count: int
+    span: Duration | None = None
+
+    def per_period(self, bucket_seconds: int) -> int:
+        """Buckets in a day (prev-days) or a week (same-weekday); the bucket must divide it."""
+        period = 86400 if self.kind == "prev-days" else 7 * 86400
+        if period % bucket_seconds:
+            raise BadInput(
+                f"--baseline {self.kind}:{self.count} needs a bucket that divides a "
+                f"{'day' if period == 86400 else 'week'}"
+            )
+        return period // bucket_seconds
+
+    def __str__(self) -> str:
+        return f"pre:{self.span}" if self.kind == "pre" else f"{self.kind}:{self.count}"

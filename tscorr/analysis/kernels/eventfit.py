@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tscorr.analysis.kernels.baseline import Baseline
 from tscorr.analysis.kernels.eventmodel import (
     NB_MAX_MEAN,
     Model,
@@ -34,7 +35,7 @@ from tscorr.analysis.kernels.eventmodel import (
     tail_df,
     window_sums,
 )
-from tscorr.analysis.kernels.eventstudy import Baseline, quiet, responses
+from tscorr.analysis.kernels.eventstudy import quiet, responses
 
 GUARD = 0.5  # the reference's largest residual must be at least this likely under the model
 CHUNK = 20_000_000  # values of (rows, positions, baseline values) handled at once

@@ -37,64 +37,43 @@ from typing import Any
 
 import numpy as np
 
-from tscorr.analysis.kernels.baseline import baseline_spec
-from tscorr.errors import BadInput
+from tscorr.analysis.kernels.baseline import Baseline
 
 
-@dataclass(frozen=True)
-class Baseline:
-    kind: str  # prev-days | same-weekday | pre
-    count: int  # days, weeks, or buckets of the pre window
+def candidates(
+    baseline: Baseline,
+    at: np.ndarray,
+    positions: np.ndarray,
+    before: int,
+    bucket_seconds: int,
+    offsets: np.ndarray | None,
+) -> np.ndarray:
+    """Candidate baseline positions, most recent first: (J, W, K) for (event, offset).
 
-    def per_period(self, bucket_seconds: int) -> int:
-        """Buckets in a day (prev-days) or a week (same-weekday); the bucket must divide it."""
-        period = 86400 if self.kind == "prev-days" else 7 * 86400
-        if period % bucket_seconds:
-            raise BadInput(
-                f"--baseline {self.kind}:{self.count} needs a bucket that divides a "
-                f"{'day' if period == 86400 else 'week'}"
-            )
-        return period // bucket_seconds
-
-    def candidates(
-        self,
-        at: np.ndarray,
-        positions: np.ndarray,
-        before: int,
-        bucket_seconds: int,
-        offsets: np.ndarray | None,
-    ) -> np.ndarray:
-        """Candidate baseline positions, most recent first: (J, W, K) for (event, offset).
-
-        ``at`` (J, W): the response buckets; ``positions`` (J,): the event buckets. For
-        ``pre`` the candidates are the ``count`` buckets before the window opens (the same for
-        every offset). For the moving baselines they are the same local clock time 1, 2, ...
-        periods back, starting with the first period that is before the window opens; K = 3N
-        so that up to 2N blocked days can be skipped. ``offsets``: the zone's UTC offset in
-        seconds at each grid position (None: no DST to follow).
-        """
-        if self.kind == "pre":
-            start = positions - before - 1
-            pre = start[:, None] - np.arange(self.count)[None, :]
-            return np.broadcast_to(pre[:, None, :], (*at.shape, self.count))
-        per = self.per_period(bucket_seconds)  # buckets per period away from DST changes
-        lag = at - positions[:, None]
-        first = (lag + before) // per + 1  # periods back to get before the window opens
-        k = first[:, :, None] + np.arange(3 * self.count)[None, None, :]
-        naive: np.ndarray = at[:, :, None] - k * per
-        if offsets is None or per == 1:
-            return naive
-        n = len(offsets)
-        here = offsets[np.clip(at, 0, n - 1)][:, :, None]
-        there = offsets[np.clip(naive, 0, n - 1)]
-        # same local clock time: move by whole local periods, then undo the offset change
-        out: np.ndarray = naive + (here - there) // bucket_seconds
-        return out
-
-
-def parse_baseline(spec: str, bucket_seconds: int) -> Baseline:
-    """The baseline ``spec`` in buckets of ``bucket_seconds`` (see :mod:`.baseline`)."""
-    return Baseline(*baseline_spec(spec, bucket_seconds))
+    ``at`` (J, W): the response buckets; ``positions`` (J,): the event buckets. For
+    ``pre`` the candidates are the ``count`` buckets before the window opens (the same for
+    every offset). For the moving baselines they are the same local clock time 1, 2, ...
+    periods back, starting with the first period that is before the window opens; K = 3N
+    so that up to 2N blocked days can be skipped. ``offsets``: the zone's UTC offset in
+    seconds at each grid position (None: no DST to follow).
+    """
+    if baseline.kind == "pre":
+        start = positions - before - 1
+        pre = start[:, None] - np.arange(baseline.count)[None, :]
+        return np.broadcast_to(pre[:, None, :], (*at.shape, baseline.count))
+    per = baseline.per_period(bucket_seconds)  # buckets per period away from DST changes
+    lag = at - positions[:, None]
+    first = (lag + before) // per + 1  # periods back to get before the window opens
+    k = first[:, :, None] + np.arange(3 * baseline.count)[None, None, :]
+    naive: np.ndarray = at[:, :, None] - k * per
+    if offsets is None or per == 1:
+        return naive
+    n = len(offsets)
+    here = offsets[np.clip(at, 0, n - 1)][:, :, None]
+    there = offsets[np.clip(naive, 0, n - 1)]
+    # same local clock time: move by whole local periods, then undo the offset change
+    out: np.ndarray = naive + (here - there) // bucket_seconds
+    return out
 
 
 @dataclass
@@ -213,7 +192,7 @@ def responses(
         blocked = window_mask(n, positions, before, after)
     at = positions[:, None] + lags[None, :]  # (J, W)
     value = _take(y, at, np.zeros(n, dtype=bool))
-    cand = baseline.candidates(at, positions, before, bucket_seconds, offsets)
+    cand = candidates(baseline, at, positions, before, bucket_seconds, offsets)
     on = (cand >= 0) & (cand < n)
     usable = ~on | ~_blocked_at(blocked, np.clip(cand, 0, n - 1))  # off the grid: no value
     if baseline.kind == "pre":

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tscorr.analysis.kernels import eventfit, eventmodel, eventstudy, placebo, pooling
-from tscorr.analysis.kernels.eventstudy import Baseline, Responses
+from tscorr.analysis.kernels.baseline import Baseline
+from tscorr.analysis.kernels.eventstudy import Responses
 
 
 @dataclass
