@@ -318,35 +318,61 @@ def rows_per_batch(memory: int, buckets: int) -> int:
 def iter_blocks(store: Store, plan: Plan, max_rows: int | None = None) -> Iterator[Block]:
     """Each group's series, read from the store and aligned, ``max_rows`` series at a time
     (default: as many as :func:`rows_per_batch` allows under the store's memory limit)."""
-    season = None if plan.season is None else buckets_in(plan.season, plan.requested, "--season")
     for group in plan.groups:
-        grid = group.grid
-        size = max_rows or rows_per_batch(store.memory_limit or 2**33, grid.n)
-        season_buckets = season
-        if season is not None and grid.bucket != plan.requested:
-            season_buckets = rescale(season, plan.requested, grid.bucket)
+        size = max_rows or rows_per_batch(store.memory_limit or 2**33, group.grid.n)
         for lo in range(0, len(group.rows), size):
             rows = group.rows[lo : lo + size]
             ids = [int(r["series_id"]) for r in rows]
-            points = store.read_points(ids)  # made series (ids < 0) have none stored
-            if plan.extra is not None:
-                made = align.stored_form(plan.extra, ids)
-                points = pl.concat([made, points.cast(made.schema)]) if made.height else points
-            kinds = [r["kind"] for r in rows]
-            aggs = [r["agg"] for r in rows]
-            raw = align.series_matrix(points, ids, aggs, grid, [k == "count" for k in kinds])
-            del points
-            yield Block(
-                grid=grid,
-                names=[r["name"] for r in rows],
-                y=apply_transforms(raw, plan.transform, season_buckets),
-                raw=raw,
-                censored=align.censored_matrix(store.read_censored(ids), ids, grid),
-                kinds=kinds,
-                aggs=aggs,
-                steps=[r["step"] for r in rows],
-                requested=plan.requested,
-            )
+            points = batch_points(store, plan, ids)
+            yield align_batch(points, rows, group.grid, plan, store.read_censored(ids))
+
+
+def batch_points(store: Store, plan: Plan, ids: list[int]) -> pl.DataFrame:
+    """The points of series ``ids`` as :func:`align_batch` takes them: (row, ts_us, value),
+    ``row`` the position in ``ids``; made series (``events:KIND``, ids < 0) from the plan."""
+    points = store.read_points(ids)  # made series (ids < 0) have none stored
+    if plan.extra is not None:
+        made = align.stored_form(plan.extra, ids)
+        points = pl.concat([made, points.cast(made.schema)]) if made.height else points
+    return points
+
+
+def align_batch(
+    points: pl.DataFrame,
+    rows: list[dict[str, Any]],
+    grid: align.Grid,
+    plan: Plan,
+    censored: pl.DataFrame | None = None,
+) -> Block:
+    """Series ``rows`` (catalogue rows of one group) on ``grid``: bucketed, transformed.
+
+    ``points``: (row, ts_us, value) as :func:`batch_points` gives them, in any order.
+    ``censored`` None: no bucket is censored (an xcorr never reads the bounds)."""
+    ids = [int(r["series_id"]) for r in rows]
+    season = None
+    if plan.season is not None:
+        season = buckets_in(plan.season, plan.requested, "--season")
+        if grid.bucket != plan.requested:
+            season = rescale(season, plan.requested, grid.bucket)
+    kinds = [r["kind"] for r in rows]
+    aggs = [r["agg"] for r in rows]
+    raw = align.series_matrix(points, ids, aggs, grid, [k == "count" for k in kinds])
+    del points
+    if censored is None:
+        censored = pl.DataFrame(
+            schema={"series_id": pl.Int64, "ts": pl.Datetime("us", "UTC"), "below": pl.Float64}
+        )
+    return Block(
+        grid=grid,
+        names=[r["name"] for r in rows],
+        y=apply_transforms(raw, plan.transform, season),
+        raw=raw,
+        censored=align.censored_matrix(censored, ids, grid),
+        kinds=kinds,
+        aggs=aggs,
+        steps=[r["step"] for r in rows],
+        requested=plan.requested,
+    )
 
 
 def load_aligned(
