@@ -3,7 +3,9 @@
 SYNTHETIC data: 90 hourly series over 120 days (AR(1) with a daily cycle), two event kinds
 of 15 events, the first 8 series responding 2 hours after the first kind; one series with
 gaps, ten series over a shorter span (a second alignment group). Loaded into a real DuckDB
-file; the engine runs 20 series a task on 2 spawned workers.
+file opened with a small memory limit, so that one process reads the series in batches of
+36 (as it would read 256 a batch of a larger run): the engine's tasks are those batches, on
+2 spawned workers.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from tscorr.errors import BadInput, UnknownName
 from tscorr.store import Store
 
 HOURS = 24 * 120
+MEMORY = "80MB"  # batches of 36 or 37 series of 2,880 hours
 PAIR = ["event_set", "series", "lag"]
 
 
@@ -54,7 +57,7 @@ def make_db(folder: Path, m: int = 90, seed: int = 5) -> Path:
         folder / "events.csv"
     )
     db = folder / "engine.duckdb"
-    with tscorr.open(db) as store:
+    with tscorr.open(db, memory_limit=MEMORY) as store:
         tscorr.load_file(store, folder / "points.parquet")
         tscorr.load_file(store, folder / "events.csv")
     return db
@@ -65,10 +68,12 @@ def engine_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_db(tmp_path_factory.mktemp("engine"))
 
 
-def run(store: Store, engine: Engine | None, keep: str = "auto") -> tuple[pl.DataFrame, dict]:
+def run(
+    store: Store, engine: Engine | None, keep: str = "auto", series: str = "*"
+) -> tuple[pl.DataFrame, dict]:
     got = run_xcorr(
         store,
-        XcorrParams(events="true", by="kind", max_lag=12, keep=keep),
+        XcorrParams(events="true", by="kind", max_lag=12, keep=keep, series=series),
         engine=engine,
     )
     table = store.query(
@@ -86,12 +91,12 @@ def assert_same(one: pl.DataFrame, many: pl.DataFrame) -> None:
     np.testing.assert_allclose(many["r"].to_numpy(), one["r"].to_numpy(), rtol=0, atol=1e-15)
 
 
-LOCAL = Engine("local", workers=2, series_per_file=20)
+LOCAL = Engine("local", workers=2)
 
 
 @pytest.mark.parametrize("keep", ["all", "peaks"])
 def test_the_process_engine_gives_the_in_process_numbers(engine_db: Path, keep: str) -> None:
-    with tscorr.open(engine_db) as store:
+    with tscorr.open(engine_db, memory_limit=MEMORY) as store:
         one, one_params = run(store, None, keep)
         many, params = run(store, LOCAL, keep)
     assert_same(one, many)
@@ -99,24 +104,61 @@ def test_the_process_engine_gives_the_in_process_numbers(engine_db: Path, keep: 
     assert one.filter(pl.col("q_peak") <= 0.05)["series"].n_unique() >= 8
     engine = params["method"]["engine"]
     assert engine["kind"] == "local" and engine["workers"] == 2
-    assert engine["tasks"] == 5  # 80 series of the long span in 4 files, 10 of the short in 1
+    assert engine["tasks"] == 4  # 80 series of the long span in 3 batches, 10 of the short in 1
     assert one_params["method"]["engine"] == {"kind": "in-process", "workers": 1}
     assert params["alignment"] == one_params["alignment"]
 
 
 def test_small_runs_stay_in_process(engine_db: Path) -> None:
-    """One file's worth of series or one worker: no process is started."""
-    with tscorr.open(engine_db) as store:
-        _, params = run(store, Engine("local", workers=1, series_per_file=20))
+    """One batch of series or one worker: no process is started."""
+    with tscorr.open(engine_db, memory_limit=MEMORY) as store:
+        _, params = run(store, Engine("local", workers=1))
         assert params["method"]["engine"]["kind"] == "in-process"
-        _, params = run(store, Engine("local", workers=2, series_per_file=500))
+    with tscorr.open(engine_db, memory_limit=MEMORY) as store:  # 10 series: one batch
+        _, params = run(store, Engine("local", workers=2), series="m:00*")
         assert params["method"]["engine"]["kind"] == "in-process"
 
 
 def test_engine_options_are_checked() -> None:
     with pytest.raises(BadInput, match="--workers must be at least 1"):
         Engine(workers=0)
-    with pytest.raises(BadInput, match="--scheduler needs --engine dask"):
-        Engine(scheduler="tcp://localhost:8786")
     with pytest.raises(UnknownName):
         Engine("spark")
+
+
+def test_cli_workers_and_scan(engine_db: Path, tmp_path: Path) -> None:
+    """``--workers 2`` through the CLI (xcorr and scan): the same peaks as ``--workers 1``,
+    and the run records where it ran."""
+    from typer.testing import CliRunner
+
+    from tscorr.cli import app
+
+    db = tmp_path / "cli.duckdb"
+    db.write_bytes(engine_db.read_bytes())
+    runner = CliRunner()
+    for command in (
+        ["xcorr", "--events", "true", "--by", "kind", "--max-lag", "12"],
+        ["scan", "--events", "kind = 'a'", "--after", "6h", "--baseline", "pre:1d"],
+    ):
+        for workers in ("1", "2"):
+            got = runner.invoke(app, ["--db", str(db), *command, "--workers", workers, "--csv"])
+            assert got.exit_code == 0, got.output
+    with tscorr.open(db, read_only=True) as store:
+        runs = store.query(
+            "SELECT run_id, params->'$.method.engine.kind' AS kind FROM runs "
+            "WHERE command = 'xcorr' ORDER BY run_id"
+        )
+        assert [json.loads(k) for k in runs["kind"]] == ["in-process", "local"] * 2
+        ids = runs["run_id"].to_list()
+        for one, two in ((ids[0], ids[1]), (ids[2], ids[3])):
+            a, b = (
+                store.query(
+                    "SELECT * EXCLUDE (run_id) FROM xcorr_peaks WHERE run_id = ? ORDER BY ALL",
+                    [run_id],
+                ).sort("event_set", "series")
+                for run_id in (one, two)
+            )
+            assert_same(a.sort(PAIR), b.sort(PAIR))
+    bad = runner.invoke(app, ["--db", str(db), *command, "--workers", "0"])
+    assert bad.exit_code == 3
+    assert "--workers must be at least 1" in bad.output

@@ -18,7 +18,9 @@ from tscorr.analysis import align
 from tscorr.analysis.inputs import (
     Aligned,
     Block,
+    Group,
     Plan,
+    batches,
     event_sets,
     iter_blocks,
     plan_alignment,
@@ -68,8 +70,8 @@ def run_xcorr(
     and ``data`` (already selected events, already aligned and transformed series) spare a
     caller that has them a second read; they must match ``params``.
 
-    ``engine`` (default: this process) runs the blocks in worker processes or on a Dask
-    cluster (:mod:`tscorr.engine`); it changes where the numbers are computed, never them.
+    ``engine`` (default: this process) runs the blocks in worker processes
+    (:mod:`tscorr.engine`); it changes where the numbers are computed, never them.
     The workers read their series themselves, so ``data`` spares them nothing: the run
     then plans its alignment again (the same grids ``data`` was aligned on).
     """
@@ -111,15 +113,20 @@ def run_xcorr(
 
     results: Iterable[BlockResult]
     costs: dict[str, Any] = {}
-    spread = engine is not None and engine.spreads(n_series)
+    tasks: list[Group] = []
+    if engine is not None and engine.count > 1:
+        # the workers read their series themselves: the batches of the plan (``data`` was
+        # aligned on the same grids)
+        mine = plan or plan_alignment(
+            store, params.series, bucket, params.tz, params.transform, params.season
+        )
+        tasks = batches(mine, chunk_memory)
+    spread = engine is not None and engine.spreads(len(tasks))
     if spread:
         from tscorr.engine.run import map_blocks
 
         assert engine is not None
-        mine = plan or plan_alignment(
-            store, params.series, bucket, params.tz, params.transform, params.season
-        )
-        results = map_blocks(store, mine, sets, params, keep_all, engine, tick, costs)
+        results = map_blocks(store, mine, tasks, sets, params, keep_all, engine, tick, costs)
     else:
         results = (
             correlate_block(b, sets, params, keep_all, chunk_memory, data is None, tick)

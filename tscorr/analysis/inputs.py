@@ -310,21 +310,36 @@ def plan_alignment(
 BYTES_PER_BUCKET = 96
 
 
+# series in one batch at most: a batch is the unit of work of one process and of an engine's
+# task (tscorr.engine), so that both cut the same blocks (the kernels work in chunks of rows
+# from a block's first row, and BLAS may round a row's products differently in another chunk)
+BATCH_ROWS = 256
+
+
 def rows_per_batch(memory: int, buckets: int) -> int:
-    """Series aligned at once so that a batch stays within an eighth of ``memory`` bytes."""
-    return int(max(16, memory // 8 // (BYTES_PER_BUCKET * max(buckets, 1))))
+    """Series aligned at once so that a batch stays within an eighth of ``memory`` bytes
+    (at most :data:`BATCH_ROWS`)."""
+    return int(min(BATCH_ROWS, max(16, memory // 8 // (BYTES_PER_BUCKET * max(buckets, 1)))))
+
+
+def batches(plan: Plan, memory: int, max_rows: int | None = None) -> list[Group]:
+    """The plan's series in batches of one group: ``max_rows`` series (default: as many as
+    :func:`rows_per_batch` allows under ``memory`` bytes)."""
+    out = []
+    for group in plan.groups:
+        size = max_rows or rows_per_batch(memory, group.grid.n)
+        rows = group.rows
+        out += [Group(group.grid, rows[lo : lo + size]) for lo in range(0, len(rows), size)]
+    return out
 
 
 def iter_blocks(store: Store, plan: Plan, max_rows: int | None = None) -> Iterator[Block]:
     """Each group's series, read from the store and aligned, ``max_rows`` series at a time
     (default: as many as :func:`rows_per_batch` allows under the store's memory limit)."""
-    for group in plan.groups:
-        size = max_rows or rows_per_batch(store.memory_limit or 2**33, group.grid.n)
-        for lo in range(0, len(group.rows), size):
-            rows = group.rows[lo : lo + size]
-            ids = [int(r["series_id"]) for r in rows]
-            points = batch_points(store, plan, ids)
-            yield align_batch(points, rows, group.grid, plan, store.read_censored(ids))
+    for batch in batches(plan, store.memory_limit or 2**33, max_rows):
+        ids = [int(r["series_id"]) for r in batch.rows]
+        points = batch_points(store, plan, ids)
+        yield align_batch(points, batch.rows, batch.grid, plan, store.read_censored(ids))
 
 
 def batch_points(store: Store, plan: Plan, ids: list[int]) -> pl.DataFrame:

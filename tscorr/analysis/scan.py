@@ -14,6 +14,7 @@ from tscorr.analysis.correlate import run_xcorr
 from tscorr.analysis.inputs import event_sets, load_aligned
 from tscorr.analysis.request import RespondParams, ScanParams, XcorrParams
 from tscorr.analysis.respond import run_respond
+from tscorr.engine import Engine
 from tscorr.errors import NoData
 from tscorr.store import Store
 
@@ -26,7 +27,8 @@ class ScanResult:
     notes: list[str]
 
 
-def run_scan(store: Store, params: ScanParams) -> ScanResult:
+def run_scan(store: Store, params: ScanParams, engine: Engine | None = None) -> ScanResult:
+    """Run the scan; ``engine`` runs its xcorr's blocks (:mod:`tscorr.engine`)."""
     label = params.label or f"scan: {params.events}"
     bucket = params.bucket
     # both runs read the same events and the same untransformed series: do it once
@@ -67,6 +69,7 @@ def run_scan(store: Store, params: ScanParams) -> ScanResult:
             ),
             sets=sets,
             data=data,
+            engine=engine,
         )
         xcorr_run = run.run_id
         notes += run.notes

@@ -65,6 +65,7 @@ from tscorr.cli.options import (
     Test,
     TopOpt,
     TzOpt,
+    WorkersOpt,
     choice,
     default,
     pick,
@@ -72,6 +73,7 @@ from tscorr.cli.options import (
 )
 
 if TYPE_CHECKING:
+    from tscorr.engine import Engine
     from tscorr.store import Store
 
 
@@ -150,6 +152,7 @@ def xcorr(
     seed: SeedOpt = default(X, "seed"),
     tz: TzOpt = default(X, "tz"),
     label: LabelOpt = None,
+    workers: WorkersOpt = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
     as_nl: NlOpt = False,
@@ -163,14 +166,19 @@ def xcorr(
     xcorr_peaks view); the terminal shows each pair's peak, sorted by q_peak (Benjamini-Hochberg
     over the pairs: the number to filter by) then |r|.
 
+    The pairs are spread over --workers processes of this machine; the numbers are the same.
+
     Example: tscorr xcorr --events "kind = 'race-call'" --series 'pageviews:*' --bucket 1h --max-lag 48
+
+    Example: tscorr xcorr --events "kind = 'race-call'" --by kind --max-lag 7d --workers 8
     """
     shown = output(as_json, as_csv, as_nl, as_table, top)
     params = request_from(XcorrParams, locals())
+    runner = _engine(workers)
     from tscorr.analysis.correlate import run_xcorr
 
     with analysing() as store, progress_bar("correlating") as step:
-        run = run_xcorr(store, params, step)
+        run = run_xcorr(store, params, step, engine=runner)
         frame, said = _shown(run.peaks.select(PEAK_COLUMNS), _answers(store, run.run_id, shown), shown)
     say_notes(run.notes)
     title = f"run {run.run_id}: peaks ({LAG_HELP})"
@@ -308,6 +316,7 @@ def scan(
     seed: SeedOpt = default(S, "seed"),
     tz: TzOpt = default(S, "tz"),
     label: LabelOpt = None,
+    workers: WorkersOpt = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
     as_nl: NlOpt = False,
@@ -325,16 +334,23 @@ def scan(
     """
     shown = output(as_json, as_csv, as_nl, as_table, top)
     params = request_from(ScanParams, locals())
+    runner = _engine(workers)
     from tscorr.analysis.scan import run_scan
 
     with analysing() as store:
-        result = run_scan(store, params)
+        result = run_scan(store, params, runner)
         answered = _answers(store, result.respond_run, shown, result.table)  # scan's order
         frame, said = _shown(result.table, answered, shown)
     say_notes(result.notes)
     title = f"xcorr run {result.xcorr_run}, respond run {result.respond_run}: what moved"
     show(frame, title, shown, result.respond_run, table="scan")
     _say(said)
+
+
+def _engine(workers: int | None) -> Engine:
+    from tscorr.engine import Engine
+
+    return Engine("local", workers)
 
 
 @app.command()

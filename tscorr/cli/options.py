@@ -131,3 +131,14 @@ TableOpt = Annotated[bool, typer.Option("--table", help="Print a table (the defa
 TopOpt = Annotated[
     int | None, typer.Option("--top", metavar="N", help="Print the first N rows only.")
 ]
+
+# where an xcorr's blocks run (tscorr.engine): an execution choice, never a number's
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        metavar="N",
+        help="Worker processes (default: this machine's cores; 1: this process only). "
+        "The numbers are the same for any N.",
+    ),
+]

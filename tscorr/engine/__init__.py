@@ -1,4 +1,4 @@
-"""Where an xcorr's blocks run: this process, worker processes, or a Dask cluster.
+"""Where an xcorr's blocks run: this process or worker processes of this machine.
 
 An :class:`Engine` is an execution choice, not part of the statistical request: every
 engine runs the same block function (:func:`tscorr.analysis.pairs.correlate_block`) on the
@@ -20,10 +20,6 @@ from typing import Any
 from tscorr.choices import ENGINES
 from tscorr.errors import BadInput, UnknownName
 
-# series a task reads and aligns at once (one Parquet file of the local engine; the target
-# size of a partition): ~250 hourly series of a year are ~2 M points, ~35 MB in a worker
-SERIES_PER_FILE = 250
-
 
 def cores() -> int:
     """The cores this process may run on."""
@@ -37,38 +33,32 @@ def cores() -> int:
 class Engine:
     """How an xcorr run is executed.
 
-    ``kind``: ``local`` (this machine) or ``dask``. ``workers``: processes (local; default
-    the machine's cores; 1 runs in this process) or the LocalCluster's workers (dask without
-    a scheduler). ``scheduler``: a Dask scheduler's address (``tcp://host:8786``); None
-    starts a LocalCluster. ``series_per_file``: series per task."""
+    ``kind``: ``local`` (this machine; the only one so far). ``workers``: processes (default
+    the machine's cores; 1 runs in this process). ``scheduler``: reserved for a cluster
+    engine (a Dask scheduler's address). A task is one batch of series as one process reads them
+    (:func:`tscorr.analysis.inputs.batches`): the same blocks, the same numbers."""
 
     kind: str = "local"
     workers: int | None = None
     scheduler: str | None = None
-    series_per_file: int = SERIES_PER_FILE
 
     def __post_init__(self) -> None:
         if self.kind not in ENGINES:
             raise UnknownName("engine", self.kind, ENGINES)
         if self.workers is not None and self.workers < 1:
             raise BadInput(f"--workers must be at least 1 (got {self.workers})")
-        if self.scheduler is not None and self.kind != "dask":
-            raise BadInput("--scheduler needs --engine dask")
-        if self.series_per_file < 1:
-            raise BadInput("series per file must be at least 1")
+        if self.scheduler is not None:
+            raise BadInput("a scheduler needs a cluster engine, which this tscorr has not")
 
     @property
     def count(self) -> int:
-        """Worker processes (local), or LocalCluster workers (dask)."""
+        """Worker processes."""
         return self.workers or cores()
 
-    def spreads(self, n_series: int) -> bool:
-        """Whether a run over ``n_series`` series leaves this process: always on Dask; with
-        more than one worker and more than one file's worth of series on the local engine
-        (fewer run faster here than a worker starts)."""
-        if self.kind == "dask":
-            return True
-        return self.count > 1 and n_series > self.series_per_file
+    def spreads(self, tasks: int) -> bool:
+        """Whether a run of ``tasks`` batches leaves this process: with more than one worker
+        and more than one batch (one batch runs faster here than a worker starts)."""
+        return self.count > 1 and tasks > 1
 
     def record(self, spread: bool) -> dict[str, Any]:
         """The engine for ``runs.params.method.engine`` (provenance; no number depends on it)."""
@@ -76,7 +66,5 @@ class Engine:
             return {"kind": "in-process", "workers": 1}
         return {
             "kind": self.kind,
-            "workers": self.count if self.kind == "local" or self.scheduler is None else None,
-            "scheduler": self.scheduler,
-            "series_per_file": self.series_per_file,
+            "workers": self.count,
         }

@@ -1,7 +1,7 @@
 """The local engine: the run's blocks on spawned worker processes of this machine.
 
-The driver writes a Parquet file of whole series for each task (about
-``Engine.series_per_file`` series of one alignment group) while the workers analyse the
+The driver writes a Parquet file of whole series for each task (one batch of series as
+one process would read them) while the workers analyse the
 files written before; each worker reads its file, aligns and correlates it
 (:func:`tscorr.engine.task.run_task`) and deletes it. Workers are started with ``spawn``
 (a forked child of a process whose polars or DuckDB threads have run can hang) and run one
@@ -57,25 +57,16 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def tasks_of(plan: Plan, per_file: int) -> list[Group]:
-    """The plan's series in tasks of at most ``per_file`` series of one group each."""
-    return [
-        Group(g.grid, g.rows[lo : lo + per_file])
-        for g in plan.groups
-        for lo in range(0, len(g.rows), per_file)
-    ]
-
-
 def run_local(
     store: Store,
     plan: Plan,
+    tasks: list[Group],
     context: Context,
     engine: Engine,
     tick: Callable[[int], None],
     stats: dict[str, Any],
 ) -> Iterator[tuple[Group, BlockResult]]:
     """Each task's result, in the plan's order (group after group, series in order)."""
-    tasks = tasks_of(plan, engine.series_per_file)
     workers = min(engine.count, len(tasks))
     sets = len(context.sets)
     stats.update(write_s=0.0, start_s=0.0, points=0)

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from tscorr.analysis.inputs import Plan
+from tscorr.analysis.inputs import Group, Plan
 from tscorr.analysis.pairs import BlockResult
 from tscorr.analysis.request import XcorrParams
 from tscorr.engine import Engine
@@ -24,6 +24,7 @@ from tscorr.store import Store
 def map_blocks(
     store: Store,
     plan: Plan,
+    tasks: list[Group],
     sets: dict[str, pl.DataFrame],
     params: XcorrParams,
     keep_all: bool,
@@ -31,7 +32,7 @@ def map_blocks(
     tick: Callable[[int], None],
     stats: dict[str, Any],
 ) -> Iterator[BlockResult]:
-    """Every block of ``plan`` correlated with every event set on ``engine``'s workers;
+    """Every batch ``tasks`` of ``plan`` correlated with every event set on ``engine``'s workers;
     ``stats`` receives what it cost (seconds by phase, the workers' peak memory)."""
     started = time.perf_counter()
     skeleton = dataclasses.replace(plan, groups=[], notes=[])
@@ -39,12 +40,14 @@ def map_blocks(
     if engine.kind == "dask":
         from tscorr.engine.dask import run_dask
 
-        results = run_dask(store, plan, sets, params, keep_all, skeleton, engine, tick, stats)
+        results = run_dask(
+            store, plan, tasks, sets, params, keep_all, skeleton, engine, tick, stats
+        )
     else:
         from tscorr.engine.local import run_local
 
-        context = Context(sets, params, keep_all, skeleton, max(memory // engine.count, 2**28))
-        results = (got for _, got in run_local(store, plan, context, engine, tick, stats))
+        context = Context(sets, params, keep_all, skeleton, memory)
+        results = (got for _, got in run_local(store, plan, tasks, context, engine, tick, stats))
     yield from results
     stats.update(describe(stats.pop("task_stats", [])))
     stats["engine_s"] = round(time.perf_counter() - started, 3)

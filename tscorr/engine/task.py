@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from tscorr.analysis.inputs import Group, Plan, align_batch, rows_per_batch
+from tscorr.analysis.inputs import Group, Plan, align_batch
 from tscorr.analysis.pairs import BlockResult, correlate_block
 from tscorr.analysis.request import XcorrParams
 
@@ -34,13 +34,13 @@ ONE_THREAD = {
 @dataclass(frozen=True)
 class Context:
     """What every task of a run needs, sent to each worker once: the event sets, the
-    request, the plan's alignment settings (no groups) and the bytes a worker may use."""
+    request, the plan's alignment settings (no groups) and the driver's memory limit."""
 
     sets: dict[str, pl.DataFrame]
     params: XcorrParams
     keep_all: bool
     plan: Plan  # requested bucket, transform, season, made series; groups left empty
-    memory: int  # bytes one worker may use for its blocks and the kernels' chunks
+    chunk_memory: int  # the driver's: the kernels' chunks of rows are the same as in one process
 
 
 @dataclass(frozen=True)
@@ -78,32 +78,29 @@ def run_task(task: Task, context: Context) -> Done:
     stats = {"read_s": time.perf_counter() - wall, "align_s": 0.0, "kernel_s": 0.0}
     out = BlockResult()
     several = len(task.groups) > 1
-    for group in task.groups:
-        size = rows_per_batch(context.memory, group.grid.n)
-        for lo in range(0, len(group.rows), size):
-            rows = group.rows[lo : lo + size]
-            t = time.perf_counter()
-            ids = [int(r["series_id"]) for r in rows]
-            mine = frame.filter(pl.col("series_id").is_in(ids)) if several or lo else frame
-            points = mine.select(
-                pl.col("series_id")
-                .replace_strict(ids, range(len(ids)), return_dtype=pl.Int64)
-                .alias("row"),
-                "ts_us",
-                "value",
-            )
-            block = align_batch(points, rows, group.grid, context.plan)
-            del points, mine
-            stats["align_s"] += time.perf_counter() - t
-            t = time.perf_counter()
-            got = correlate_block(
-                block, context.sets, context.params, context.keep_all, context.memory
-            )
-            stats["kernel_s"] += time.perf_counter() - t
-            out.parts += got.parts
-            out.nulls += got.nulls
-            out.notes += got.notes
-            del block
+    for group in task.groups:  # each one batch, as one process cuts them
+        t = time.perf_counter()
+        ids = [int(r["series_id"]) for r in group.rows]
+        mine = frame.filter(pl.col("series_id").is_in(ids)) if several else frame
+        points = mine.select(
+            pl.col("series_id")
+            .replace_strict(ids, range(len(ids)), return_dtype=pl.Int64)
+            .alias("row"),
+            "ts_us",
+            "value",
+        )
+        block = align_batch(points, group.rows, group.grid, context.plan)
+        del points, mine
+        stats["align_s"] += time.perf_counter() - t
+        t = time.perf_counter()
+        got = correlate_block(
+            block, context.sets, context.params, context.keep_all, context.chunk_memory
+        )
+        stats["kernel_s"] += time.perf_counter() - t
+        out.parts += got.parts
+        out.nulls += got.nulls
+        out.notes += got.notes
+        del block
     stats["cpu_s"] = time.process_time() - cpu
     stats["wall_s"] = time.perf_counter() - wall
     stats["peak_mib"] = peak_mib()
