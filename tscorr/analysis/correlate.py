@@ -70,8 +70,8 @@ def run_xcorr(
     and ``data`` (already selected events, already aligned and transformed series) spare a
     caller that has them a second read; they must match ``params``.
 
-    ``engine`` (default: this process) runs the blocks in worker processes
-    (:mod:`tscorr.engine`); it changes where the numbers are computed, never them.
+    ``engine`` (default: this process) runs the blocks in worker processes or on a Dask
+    cluster (:mod:`tscorr.engine`); it changes where the numbers are computed, never them.
     The workers read their series themselves, so ``data`` spares them nothing: the run
     then plans its alignment again (the same grids ``data`` was aligned on).
     """
@@ -114,7 +114,7 @@ def run_xcorr(
     results: Iterable[BlockResult]
     costs: dict[str, Any] = {}
     tasks: list[Group] = []
-    if engine is not None and engine.count > 1:
+    if engine is not None and (engine.count > 1 or engine.kind != "local"):
         # the workers read their series themselves: the batches of the plan (``data`` was
         # aligned on the same grids)
         mine = plan or plan_alignment(

@@ -24,6 +24,7 @@ from tscorr.analysis.request import ExplainParams, RespondParams, ScanParams, Xc
 from tscorr.choices import (
     DISCOVERY_Q,
     ENCODINGS,
+    ENGINES,
     EXPORT_FORMATS,
     KEEP_ALL_ROWS,
     RESULT_TABLES,
@@ -49,6 +50,7 @@ from tscorr.cli.options import (
     BucketOpt,
     ByOpt,
     CsvOpt,
+    EngineOpt,
     Estimator,
     EventsOpt,
     IntervalOpt,
@@ -58,6 +60,7 @@ from tscorr.cli.options import (
     NlOpt,
     PlacebosOpt,
     ResponseWindowOpt,
+    SchedulerOpt,
     SeedOpt,
     SeriesOpt,
     SurrogatesOpt,
@@ -153,6 +156,8 @@ def xcorr(
     tz: TzOpt = default(X, "tz"),
     label: LabelOpt = None,
     workers: WorkersOpt = None,
+    engine: EngineOpt = pick(ENGINES, "local"),
+    scheduler: SchedulerOpt = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
     as_nl: NlOpt = False,
@@ -166,15 +171,18 @@ def xcorr(
     xcorr_peaks view); the terminal shows each pair's peak, sorted by q_peak (Benjamini-Hochberg
     over the pairs: the number to filter by) then |r|.
 
-    The pairs are spread over --workers processes of this machine; the numbers are the same.
+    The pairs are spread over --workers processes of this machine, or over a Dask cluster
+    with --engine dask (after 'tscorr partition DIR'); the numbers are the same.
 
     Example: tscorr xcorr --events "kind = 'race-call'" --series 'pageviews:*' --bucket 1h --max-lag 48
 
     Example: tscorr xcorr --events "kind = 'race-call'" --by kind --max-lag 7d --workers 8
+
+    Example: tscorr xcorr --events "kind = 'race-call'" --engine dask --scheduler tcp://10.0.0.5:8786
     """
     shown = output(as_json, as_csv, as_nl, as_table, top)
     params = request_from(XcorrParams, locals())
-    runner = _engine(workers)
+    runner = _engine(engine, workers, scheduler)
     from tscorr.analysis.correlate import run_xcorr
 
     with analysing() as store, progress_bar("correlating") as step:
@@ -317,6 +325,8 @@ def scan(
     tz: TzOpt = default(S, "tz"),
     label: LabelOpt = None,
     workers: WorkersOpt = None,
+    engine: EngineOpt = pick(ENGINES, "local"),
+    scheduler: SchedulerOpt = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
     as_nl: NlOpt = False,
@@ -334,7 +344,7 @@ def scan(
     """
     shown = output(as_json, as_csv, as_nl, as_table, top)
     params = request_from(ScanParams, locals())
-    runner = _engine(workers)
+    runner = _engine(engine, workers, scheduler)
     from tscorr.analysis.scan import run_scan
 
     with analysing() as store:
@@ -347,10 +357,10 @@ def scan(
     _say(said)
 
 
-def _engine(workers: int | None) -> Engine:
+def _engine(kind: Enum, workers: int | None, scheduler: str | None) -> Engine:
     from tscorr.engine import Engine
 
-    return Engine("local", workers)
+    return Engine(kind.value, workers, scheduler)
 
 
 @app.command()

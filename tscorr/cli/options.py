@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 import typer
 
-from tscorr.choices import BASELINES, BY, ESTIMATORS, INTERVALS, KEEPS, TESTS, listed
+from tscorr.choices import BASELINES, BY, ENGINES, ESTIMATORS, INTERVALS, KEEPS, TESTS, listed
 from tscorr.units import UNITS_HELP
 
 
@@ -140,5 +140,25 @@ WorkersOpt = Annotated[
         metavar="N",
         help="Worker processes (default: this machine's cores; 1: this process only). "
         "The numbers are the same for any N.",
+    ),
+]
+
+if TYPE_CHECKING:
+    EngineKind: TypeAlias = Enum
+else:
+    EngineKind = choice("EngineKind", ENGINES)
+EngineOpt = Annotated[
+    EngineKind,
+    typer.Option(
+        "--engine",
+        help="local: processes of this machine; dask: a Dask cluster (--scheduler, or a "
+        "LocalCluster of --workers workers) reading the files of 'tscorr partition' "
+        "(pip install 'tscorr[dask]').",
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://10.0.0.5:8786."
     ),
 ]

@@ -1,4 +1,4 @@
-"""Where an xcorr's blocks run: this process or worker processes of this machine.
+"""Where an xcorr's blocks run: this process, worker processes, or a Dask cluster.
 
 An :class:`Engine` is an execution choice, not part of the statistical request: every
 engine runs the same block function (:func:`tscorr.analysis.pairs.correlate_block`) on the
@@ -33,9 +33,10 @@ def cores() -> int:
 class Engine:
     """How an xcorr run is executed.
 
-    ``kind``: ``local`` (this machine; the only one so far). ``workers``: processes (default
-    the machine's cores; 1 runs in this process). ``scheduler``: reserved for a cluster
-    engine (a Dask scheduler's address). A task is one batch of series as one process reads them
+    ``kind``: ``local`` (this machine) or ``dask``. ``workers``: processes (local; default
+    the machine's cores; 1 runs in this process) or the LocalCluster's workers (dask without
+    a scheduler). ``scheduler``: a Dask scheduler's address (``tcp://host:8786``); None
+    starts a LocalCluster. A task is one batch of series as one process reads them
     (:func:`tscorr.analysis.inputs.batches`): the same blocks, the same numbers."""
 
     kind: str = "local"
@@ -47,17 +48,20 @@ class Engine:
             raise UnknownName("engine", self.kind, ENGINES)
         if self.workers is not None and self.workers < 1:
             raise BadInput(f"--workers must be at least 1 (got {self.workers})")
-        if self.scheduler is not None:
-            raise BadInput("a scheduler needs a cluster engine, which this tscorr has not")
+        if self.scheduler is not None and self.kind != "dask":
+            raise BadInput("--scheduler needs --engine dask")
 
     @property
     def count(self) -> int:
-        """Worker processes."""
+        """Worker processes (local), or LocalCluster workers (dask)."""
         return self.workers or cores()
 
     def spreads(self, tasks: int) -> bool:
-        """Whether a run of ``tasks`` batches leaves this process: with more than one worker
-        and more than one batch (one batch runs faster here than a worker starts)."""
+        """Whether a run of ``tasks`` batches leaves this process: always on Dask; with more
+        than one worker and more than one batch on the local engine (one batch runs faster
+        here than a worker starts)."""
+        if self.kind == "dask":
+            return True
         return self.count > 1 and tasks > 1
 
     def record(self, spread: bool) -> dict[str, Any]:
@@ -66,5 +70,6 @@ class Engine:
             return {"kind": "in-process", "workers": 1}
         return {
             "kind": self.kind,
-            "workers": self.count,
+            "workers": self.count if self.scheduler is None else None,
+            "scheduler": self.scheduler,
         }

@@ -88,7 +88,7 @@ def run_local(
                 ids = [int(r["series_id"]) for r in group.rows]
                 stats["points"] += write_series(store, plan, ids, path)
                 stats["write_s"] += time.perf_counter() - t
-                pending.append((group, pool.submit(_work, Task(str(path), [group], True))))
+                pending.append((group, pool.submit(_work, Task([str(path)], [group], True))))
                 while len(pending) > 2 * workers:  # a few files ahead of the workers
                     yield _collect(*pending.popleft(), tick, sets, done)
             while pending:

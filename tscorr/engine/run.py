@@ -37,18 +37,17 @@ def map_blocks(
     started = time.perf_counter()
     skeleton = dataclasses.replace(plan, groups=[], notes=[])
     memory = store.memory_limit or 2**33
+    context = Context(sets, params, keep_all, skeleton, memory)
     if engine.kind == "dask":
         from tscorr.engine.dask import run_dask
 
-        results = run_dask(
-            store, plan, tasks, sets, params, keep_all, skeleton, engine, tick, stats
-        )
+        results = run_dask(store, plan, tasks, context, engine, tick, stats)
     else:
         from tscorr.engine.local import run_local
 
-        context = Context(sets, params, keep_all, skeleton, memory)
-        results = (got for _, got in run_local(store, plan, tasks, context, engine, tick, stats))
-    yield from results
+        results = run_local(store, plan, tasks, context, engine, tick, stats)
+    for _, got in results:
+        yield got
     stats.update(describe(stats.pop("task_stats", [])))
     stats["engine_s"] = round(time.perf_counter() - started, 3)
     for key in ("write_s", "start_s"):

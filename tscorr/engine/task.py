@@ -45,11 +45,15 @@ class Context:
 
 @dataclass(frozen=True)
 class Task:
-    """One file and the series of it to analyse, by the grid each is aligned on."""
+    """Files and the series of them to analyse, by the grid each is aligned on.
 
-    path: str
+    ``named``: the files are a dataset's of ``tscorr partition`` (series by name, ts as a
+    timestamp), not the run's own (series_id, ts_us)."""
+
+    paths: list[str]
     groups: list[Group]
-    delete: bool = False  # the file was made for this run only
+    delete: bool = False  # the files were made for this run only
+    named: bool = False
 
 
 @dataclass
@@ -72,19 +76,22 @@ def one_thread() -> None:
 def run_task(task: Task, context: Context) -> Done:
     """Read ``task.path``, align each group's series, correlate them with every event set."""
     wall, cpu = time.perf_counter(), time.process_time()
-    frame = pl.read_parquet(task.path, columns=["series_id", "ts_us", "value"])
+    frame, key = _read(task)
     if task.delete:
-        os.unlink(task.path)
+        for path in task.paths:
+            os.unlink(path)
     stats = {"read_s": time.perf_counter() - wall, "align_s": 0.0, "kernel_s": 0.0}
     out = BlockResult()
     several = len(task.groups) > 1
     for group in task.groups:  # each one batch, as one process cuts them
         t = time.perf_counter()
-        ids = [int(r["series_id"]) for r in group.rows]
-        mine = frame.filter(pl.col("series_id").is_in(ids)) if several else frame
+        keys = [r[key] for r in group.rows]
+        if key == "series_id":
+            keys = [int(k) for k in keys]
+        mine = frame.filter(pl.col(_COLUMN[key]).is_in(keys)) if several else frame
         points = mine.select(
-            pl.col("series_id")
-            .replace_strict(ids, range(len(ids)), return_dtype=pl.Int64)
+            pl.col(_COLUMN[key])
+            .replace_strict(keys, range(len(keys)), return_dtype=pl.Int64)
             .alias("row"),
             "ts_us",
             "value",
@@ -105,6 +112,34 @@ def run_task(task: Task, context: Context) -> Done:
     stats["wall_s"] = time.perf_counter() - wall
     stats["peak_mib"] = peak_mib()
     return Done(out, stats)
+
+
+_COLUMN = {"series_id": "series_id", "name": "series"}  # catalogue key -> the files' column
+
+
+def _read(task: Task) -> tuple[pl.DataFrame, str]:
+    """The task's points as (key column, ts_us, value) and the catalogue key they carry."""
+    if not task.named:
+        return pl.read_parquet(task.paths, columns=["series_id", "ts_us", "value"]), "series_id"
+    names = [r["name"] for g in task.groups for r in g.rows]
+    lazy = pl.scan_parquet(task.paths)
+    ts = pl.col("ts")
+    dtype = lazy.collect_schema()["ts"]
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:  # naive: UTC
+        ts = ts.dt.replace_time_zone("UTC")
+    frame = (
+        lazy.filter(pl.col("series").is_in(names))
+        .select(
+            "series",
+            ts.dt.convert_time_zone("UTC")
+            .cast(pl.Datetime("us", "UTC"))
+            .dt.epoch("us")
+            .alias("ts_us"),
+            pl.col("value").cast(pl.Float64),
+        )
+        .collect()
+    )
+    return frame, "name"
 
 
 def peak_mib() -> float:
