@@ -220,6 +220,9 @@ def main() -> None:
         db = str(folder / "scale.duckdb")
         load_s, _, load_mb = child(["--db", db, "load", str(points), "--series-col", "series"])
         child(["--db", db, "load", str(events)])
+        part_s = 0.0
+        if a.engine == "dask":  # the Parquet files of whole series the Dask workers read
+            part_s, _, _ = child(["--db", db, "partition", str(folder / "parts")])
         y, sets = np.load(folder / "y.npy"), np.load(folder / "sets.npy")
         shifts = np.random.default_rng(1).choice(np.arange(1, HOURS), SHIFTS, replace=False)
         # interleaved: in-process, the peer, the engine, the peer, ... (run ids 1, 2, 3, ...)
@@ -280,6 +283,8 @@ def main() -> None:
     print(
         f"load (Parquet, {n_points:,} points): {load_s:.1f} s, {n_points / load_s / 1e6:.1f} M points/s, peak {load_mb:,.0f} MB"
     )
+    if part_s:
+        print(f"tscorr partition (Parquet files of whole series, once): {part_s:.1f} s")
     print(f"medians of {a.reps} interleaved runs (wall s / CPU s incl. workers / driver peak MB):")
     for key, name in (
         ("one", "in this process (--workers 1)"),

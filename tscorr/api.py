@@ -19,18 +19,23 @@ if TYPE_CHECKING:
     import polars as pl
 
     from tscorr.analysis.correlate import XcorrRun
+    from tscorr.analysis.engine import Engine
     from tscorr.analysis.explain import ExplainRun
     from tscorr.analysis.respond import RespondRun
     from tscorr.analysis.scan import ScanResult
     from tscorr.store import Store
 
 
-def xcorr(store: Store, **options: Any) -> XcorrRun:
-    """Lagged cross-correlation of each series with each event set, stored as a run."""
+def xcorr(store: Store, engine: Engine | None = None, **options: Any) -> XcorrRun:
+    """Lagged cross-correlation of each series with each event set, stored as a run.
+
+    ``engine`` (``tscorr.analysis.engine.Engine("local", workers=4)``): where the blocks run; the
+    numbers are the same. Worker processes are spawned: call it under
+    ``if __name__ == "__main__":`` in a script."""
     from tscorr.analysis.correlate import run_xcorr
     from tscorr.analysis.request import XcorrParams
 
-    return run_xcorr(store, XcorrParams(**options))
+    return run_xcorr(store, XcorrParams(**options), engine=engine)
 
 
 def respond(store: Store, **options: Any) -> RespondRun:
@@ -41,12 +46,13 @@ def respond(store: Store, **options: Any) -> RespondRun:
     return run_respond(store, RespondParams(**options))
 
 
-def scan(store: Store, **options: Any) -> ScanResult:
-    """xcorr and respond on the same series, ranked: what moved."""
+def scan(store: Store, engine: Engine | None = None, **options: Any) -> ScanResult:
+    """xcorr and respond on the same series, ranked: what moved (``engine``: as in
+    :func:`xcorr`)."""
     from tscorr.analysis.request import ScanParams
     from tscorr.analysis.scan import run_scan
 
-    return run_scan(store, ScanParams(**options))
+    return run_scan(store, ScanParams(**options), engine)
 
 
 def explain(store: Store, **options: Any) -> ExplainRun:

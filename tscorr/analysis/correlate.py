@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from tscorr.analysis import align
+from tscorr.analysis.engine import Engine
 from tscorr.analysis.inputs import (
     Aligned,
     Block,
@@ -33,7 +34,6 @@ from tscorr.analysis.pairs import BlockResult, Part, correlate_block
 from tscorr.analysis.request import XcorrParams, save_run
 from tscorr.analysis.xcorr_notes import method_counts, method_note, unreachable_note
 from tscorr.choices import DISCOVERY_Q, KEEP_ALL_ROWS
-from tscorr.engine import Engine
 from tscorr.errors import NoData
 from tscorr.store import Store
 from tscorr.tables import result
@@ -71,7 +71,7 @@ def run_xcorr(
     caller that has them a second read; they must match ``params``.
 
     ``engine`` (default: this process) runs the blocks in worker processes or on a Dask
-    cluster (:mod:`tscorr.engine`); it changes where the numbers are computed, never them.
+    cluster (:mod:`tscorr.analysis.engine`); it changes where the numbers are computed, never them.
     The workers read their series themselves, so ``data`` spares them nothing: the run
     then plans its alignment again (the same grids ``data`` was aligned on).
     """
@@ -123,7 +123,7 @@ def run_xcorr(
         tasks = batches(mine, chunk_memory)
     spread = engine is not None and engine.spreads(len(tasks))
     if spread:
-        from tscorr.engine.run import map_blocks
+        from tscorr.analysis.engine.run import map_blocks
 
         assert engine is not None
         results = map_blocks(store, mine, tasks, sets, params, keep_all, engine, tick, costs)

@@ -311,7 +311,7 @@ BYTES_PER_BUCKET = 96
 
 
 # series in one batch at most: a batch is the unit of work of one process and of an engine's
-# task (tscorr.engine), so that both cut the same blocks (the kernels work in chunks of rows
+# task (tscorr.analysis.engine), so that both cut the same blocks (the kernels work in chunks of rows
 # from a block's first row, and BLAS may round a row's products differently in another chunk)
 BATCH_ROWS = 256
 

@@ -1,7 +1,7 @@
 """One block of aligned series against every event set: each pair's peak row.
 
 The unit of work of an xcorr run, the same in one process and in many
-(:mod:`tscorr.engine`): it sees arrays and frames, never files or the store.
+(:mod:`tscorr.analysis.engine`): it sees arrays and frames, never files or the store.
 
 Lag convention: lag k > 0 means the series moves k buckets after the events,
 ``r(k) = corr(e[t], y[t+k])``.

@@ -11,10 +11,10 @@ from dataclasses import dataclass, fields
 import polars as pl
 
 from tscorr.analysis.correlate import run_xcorr
+from tscorr.analysis.engine import Engine
 from tscorr.analysis.inputs import event_sets, load_aligned
 from tscorr.analysis.request import RespondParams, ScanParams, XcorrParams
 from tscorr.analysis.respond import run_respond
-from tscorr.engine import Engine
 from tscorr.errors import NoData
 from tscorr.store import Store
 
@@ -28,7 +28,7 @@ class ScanResult:
 
 
 def run_scan(store: Store, params: ScanParams, engine: Engine | None = None) -> ScanResult:
-    """Run the scan; ``engine`` runs its xcorr's blocks (:mod:`tscorr.engine`)."""
+    """Run the scan; ``engine`` runs its xcorr's blocks (:mod:`tscorr.analysis.engine`)."""
     label = params.label or f"scan: {params.events}"
     bucket = params.bucket
     # both runs read the same events and the same untransformed series: do it once

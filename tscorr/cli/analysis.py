@@ -76,7 +76,7 @@ from tscorr.cli.options import (
 )
 
 if TYPE_CHECKING:
-    from tscorr.engine import Engine
+    from tscorr.analysis.engine import Engine
     from tscorr.store import Store
 
 
@@ -358,7 +358,7 @@ def scan(
 
 
 def _engine(kind: Enum, workers: int | None, scheduler: str | None) -> Engine:
-    from tscorr.engine import Engine
+    from tscorr.analysis.engine import Engine
 
     return Engine(kind.value, workers, scheduler)
 

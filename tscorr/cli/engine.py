@@ -50,7 +50,7 @@ def partition(
         from tscorr.errors import BadInput
 
         raise BadInput("--series-per-file must be at least 1")
-    from tscorr.engine.partitions import register_dataset, write_dataset
+    from tscorr.analysis.engine.partitions import register_dataset, write_dataset
 
     with open_store() as store:
         if register:

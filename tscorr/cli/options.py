@@ -132,7 +132,7 @@ TopOpt = Annotated[
     int | None, typer.Option("--top", metavar="N", help="Print the first N rows only.")
 ]
 
-# where an xcorr's blocks run (tscorr.engine): an execution choice, never a number's
+# where an xcorr's blocks run (tscorr.analysis.engine): an execution choice, never a number's
 WorkersOpt = Annotated[
     int | None,
     typer.Option(

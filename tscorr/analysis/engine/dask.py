@@ -24,10 +24,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tscorr.analysis.engine import Engine
+from tscorr.analysis.engine.task import ONE_THREAD, Context, Done, Task, one_thread, run_task
 from tscorr.analysis.inputs import Group, Plan, batches
 from tscorr.analysis.pairs import BlockResult
-from tscorr.engine import Engine
-from tscorr.engine.task import ONE_THREAD, Context, Done, Task, one_thread, run_task
 from tscorr.errors import BadInput
 from tscorr.store import Store
 

@@ -1,13 +1,12 @@
 """Parquet files of whole series: what the workers read.
 
-Two kinds: the local engine's files, made for one run, and the datasets of ``tscorr
-partition`` that a cluster engine reads again and again (below).
+Two kinds: the local engine's files, made for one run and read once, and the datasets of
+``tscorr partition`` that a cluster engine reads again and again (below).
 
-Each file holds (series_id, ts_us, value) of whole series, sorted by series then time
-(``ts_us``: microseconds since 1970 UTC). The local engine writes one file per task from
-the store while the workers analyse the files written before it; the points come out of
-the store as :func:`~tscorr.analysis.inputs.batch_points` gives them to one process, so a
-worker aligns exactly what the driver would have.
+The local engine writes one file per task from the store while the workers analyse the
+files written before it; the points come out of the store as
+:func:`~tscorr.analysis.inputs.batch_points` gives them to one process, so a worker aligns
+exactly what the driver would have.
 """
 
 from __future__ import annotations
@@ -24,23 +23,16 @@ from tscorr.store import Store
 
 Step = Callable[[str, int, int], None]  # (what, done, total)
 
-COLUMNS = {"series_id": pl.Int64, "ts_us": pl.Int64, "value": pl.Float64}
-
 
 def write_series(store: Store, plan: Plan, ids: list[int], path: Path) -> int:
-    """The points of series ``ids`` (made series of the plan included) into ``path``;
-    returns how many."""
+    """The points of series ``ids`` (made series of the plan included) into ``path`` as
+    :func:`~tscorr.analysis.inputs.batch_points` gives them to one process: (row, ts_us,
+    value), ``row`` the position in ``ids``, in the store's order. A file made for one run
+    and read once: neither sorted nor compressed (sorting took 0.15-0.3 s of the driver's
+    time a file of 256 series, the write itself 0.03-0.05 s); returns the points."""
     points = batch_points(store, plan, ids)
-    frame = points.select(
-        pl.col("row")
-        .cast(pl.Int64)
-        .replace_strict(range(len(ids)), ids, return_dtype=pl.Int64)
-        .alias("series_id"),
-        pl.col("ts_us").cast(pl.Int64),
-        pl.col("value").cast(pl.Float64),
-    ).sort("series_id", "ts_us")
-    frame.write_parquet(path, compression="lz4", statistics=True)
-    return frame.height
+    points.write_parquet(path, compression="uncompressed", statistics=False)
+    return points.height
 
 
 # --- persistent datasets (tscorr partition), read by a cluster engine ---------------------

@@ -13,11 +13,11 @@ from typing import Any
 
 import polars as pl
 
+from tscorr.analysis.engine import Engine
+from tscorr.analysis.engine.task import Context, describe
 from tscorr.analysis.inputs import Group, Plan
 from tscorr.analysis.pairs import BlockResult
 from tscorr.analysis.request import XcorrParams
-from tscorr.engine import Engine
-from tscorr.engine.task import Context, describe
 from tscorr.store import Store
 
 
@@ -39,11 +39,11 @@ def map_blocks(
     memory = store.memory_limit or 2**33
     context = Context(sets, params, keep_all, skeleton, memory)
     if engine.kind == "dask":
-        from tscorr.engine.dask import run_dask
+        from tscorr.analysis.engine.dask import run_dask
 
         results = run_dask(store, plan, tasks, context, engine, tick, stats)
     else:
-        from tscorr.engine.local import run_local
+        from tscorr.analysis.engine.local import run_local
 
         results = run_local(store, plan, tasks, context, engine, tick, stats)
     for _, got in results:

@@ -5,10 +5,10 @@ engine runs the same block function (:func:`tscorr.analysis.pairs.correlate_bloc
 same aligned series, so ``p_peak`` and ``q_peak`` are equal and r agrees to rounding
 whatever the engine. The driver keeps the planning, Benjamini-Hochberg over every pair, the
 discoveries' second pass and the single write of the run; workers read their own series
-from Parquet files of whole series (:mod:`tscorr.engine.partitions`) and hand back each
+from Parquet files of whole series (:mod:`tscorr.analysis.engine.partitions`) and hand back each
 pair's peak row. The run's record names the engine (provenance only).
 
-This module imports nothing heavy; :mod:`tscorr.engine.run` does the work.
+This module imports nothing heavy; :mod:`tscorr.analysis.engine.run` does the work.
 """
 
 from __future__ import annotations

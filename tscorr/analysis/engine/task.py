@@ -3,7 +3,8 @@ the driver's plan says, run the block function, hand back each pair's peak row.
 
 The same :func:`~tscorr.analysis.inputs.align_batch` and
 :func:`~tscorr.analysis.pairs.correlate_block` as one process runs, so the numbers are the
-same. A task's file holds (series_id, ts_us, value): whole series, sorted by series then
+same. A task's files hold whole series: the local engine's (row, ts_us, value) as the store
+gave them, or a dataset's of ``tscorr partition`` (series, ts, value), sorted by series then
 time (``ts_us``: microseconds since 1970 UTC).
 """
 
@@ -48,7 +49,7 @@ class Task:
     """Files and the series of them to analyse, by the grid each is aligned on.
 
     ``named``: the files are a dataset's of ``tscorr partition`` (series by name, ts as a
-    timestamp), not the run's own (series_id, ts_us)."""
+    timestamp), not the run's own (row, ts_us) of one group."""
 
     paths: list[str]
     groups: list[Group]
@@ -82,22 +83,21 @@ def run_task(task: Task, context: Context) -> Done:
             os.unlink(path)
     stats = {"read_s": time.perf_counter() - wall, "align_s": 0.0, "kernel_s": 0.0}
     out = BlockResult()
-    several = len(task.groups) > 1
     for group in task.groups:  # each one batch, as one process cuts them
         t = time.perf_counter()
-        keys = [r[key] for r in group.rows]
-        if key == "series_id":
-            keys = [int(k) for k in keys]
-        mine = frame.filter(pl.col(_COLUMN[key]).is_in(keys)) if several else frame
-        points = mine.select(
-            pl.col(_COLUMN[key])
-            .replace_strict(keys, range(len(keys)), return_dtype=pl.Int64)
-            .alias("row"),
-            "ts_us",
-            "value",
-        )
+        if key == "row":  # the run's own file: this group's points, as the store gave them
+            points = frame
+        else:
+            names = [r["name"] for r in group.rows]
+            points = frame.filter(pl.col("series").is_in(names)).select(
+                pl.col("series")
+                .replace_strict(names, range(len(names)), return_dtype=pl.Int64)
+                .alias("row"),
+                "ts_us",
+                "value",
+            )
         block = align_batch(points, group.rows, group.grid, context.plan)
-        del points, mine
+        del points
         stats["align_s"] += time.perf_counter() - t
         t = time.perf_counter()
         got = correlate_block(
@@ -114,13 +114,10 @@ def run_task(task: Task, context: Context) -> Done:
     return Done(out, stats)
 
 
-_COLUMN = {"series_id": "series_id", "name": "series"}  # catalogue key -> the files' column
-
-
 def _read(task: Task) -> tuple[pl.DataFrame, str]:
-    """The task's points as (key column, ts_us, value) and the catalogue key they carry."""
+    """The task's points as (row or series, ts_us, value), and which of the two."""
     if not task.named:
-        return pl.read_parquet(task.paths, columns=["series_id", "ts_us", "value"]), "series_id"
+        return pl.read_parquet(task.paths, columns=["row", "ts_us", "value"]), "row"
     names = [r["name"] for g in task.groups for r in g.rows]
     lazy = pl.scan_parquet(task.paths)
     ts = pl.col("ts")
@@ -139,7 +136,7 @@ def _read(task: Task) -> tuple[pl.DataFrame, str]:
         )
         .collect()
     )
-    return frame, "name"
+    return frame, "series"
 
 
 def peak_mib() -> float:

@@ -3,7 +3,7 @@
 The driver writes a Parquet file of whole series for each task (one batch of series as
 one process would read them) while the workers analyse the
 files written before; each worker reads its file, aligns and correlates it
-(:func:`tscorr.engine.task.run_task`) and deletes it. Workers are started with ``spawn``
+(:func:`tscorr.analysis.engine.task.run_task`) and deletes it. Workers are started with ``spawn``
 (a forked child of a process whose polars or DuckDB threads have run can hang) and run one
 thread each. The event sets and the request reach each worker once, at its start.
 """
@@ -21,11 +21,11 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from tscorr.analysis.engine import Engine
+from tscorr.analysis.engine.partitions import write_series
+from tscorr.analysis.engine.task import ONE_THREAD, Context, Done, Task, one_thread, run_task
 from tscorr.analysis.inputs import Group, Plan
 from tscorr.analysis.pairs import BlockResult
-from tscorr.engine import Engine
-from tscorr.engine.partitions import write_series
-from tscorr.engine.task import ONE_THREAD, Context, Done, Task, one_thread, run_task
 from tscorr.store import Store
 
 _CONTEXT: Context | None = None  # a worker's run context, set at its start
