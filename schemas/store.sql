@@ -206,6 +206,26 @@ CREATE TABLE IF NOT EXISTS explanations (
     kind_r       DOUBLE
 );
 
+-- Parquet datasets of whole series for a cluster engine (tscorr partition): path (the folder
+-- as given), how ('written' from this file, or 'registered': a user's own files), counts.
+CREATE TABLE IF NOT EXISTS partition_sets (
+    dataset_id BIGINT PRIMARY KEY,
+    path       VARCHAR NOT NULL,
+    how        VARCHAR NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    files      BIGINT,
+    series     BIGINT,
+    points     BIGINT
+);
+
+-- The file (relative to the dataset's path) that holds each series: its stable bucket.
+CREATE TABLE IF NOT EXISTS partition_files (
+    dataset_id BIGINT NOT NULL,
+    series_id  BIGINT NOT NULL,
+    file       VARCHAR NOT NULL,
+    PRIMARY KEY (dataset_id, series_id)
+);
+
 CREATE OR REPLACE VIEW observations AS
 SELECT s.name AS series, p.ts, p.value
 FROM points p JOIN series s USING (series_id);

@@ -18,7 +18,10 @@ from typing import TYPE_CHECKING, Any
 from tscorr.errors import ExitCode, TscorrError
 
 if TYPE_CHECKING:  # what mypy reads; at run time each name loads on first use (_LAZY)
+    from tscorr.analysis.correlate import run_xcorr
+    from tscorr.analysis.engine import Engine
     from tscorr.analysis.request import ExplainParams, RespondParams, ScanParams, XcorrParams
+    from tscorr.analysis.scan import run_scan
     from tscorr.api import answers, explain, respond, scan, xcorr
     from tscorr.ingest.load import LoadReport, load_file
     from tscorr.ingest.source import LoadOptions
@@ -42,6 +45,10 @@ _LAZY = {
     "RespondParams": ("tscorr.analysis.request", "RespondParams"),
     "ScanParams": ("tscorr.analysis.request", "ScanParams"),
     "ExplainParams": ("tscorr.analysis.request", "ExplainParams"),
+    # a run on several cores or a Dask cluster: run_xcorr(store, XcorrParams(...), engine=...)
+    "Engine": ("tscorr.analysis.engine", "Engine"),
+    "run_xcorr": ("tscorr.analysis.correlate", "run_xcorr"),
+    "run_scan": ("tscorr.analysis.scan", "run_scan"),
 }
 
 
@@ -57,6 +64,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Engine",
     "ExitCode",
     "ExplainParams",
     "LoadOptions",
@@ -71,6 +79,8 @@ __all__ = [
     "load_file",
     "open",
     "respond",
+    "run_scan",
+    "run_xcorr",
     "scan",
     "xcorr",
 ]

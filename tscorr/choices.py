@@ -20,6 +20,8 @@ BY = ("kind", "name")
 # which xcorr rows are stored: every lag of every pair, or each pair's peak lag (and every lag
 # of the discoveries); auto: every lag while the run has at most KEEP_ALL_ROWS of them
 KEEPS = ("auto", "all", "peaks")
+# where an xcorr's blocks run: this machine's processes, or a Dask cluster (tscorr.analysis.engine)
+ENGINES = ("local", "dask")
 KEEP_ALL_ROWS = 1_000_000
 DISCOVERY_Q = 0.05  # --keep peaks still stores every lag of pairs with q_peak at or below this
 SHOWN_DOWN_TO = 1e-12  # p- and q-values are stored as computed, shown as "< 1e-12" below

@@ -6,33 +6,37 @@ Lag convention: lag k > 0 means the series moves k buckets after the events,
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from tscorr.analysis import align
+from tscorr.analysis.engine import Engine
 from tscorr.analysis.inputs import (
     Aligned,
     Block,
+    Group,
     Plan,
+    batches,
     event_sets,
     iter_blocks,
     plan_alignment,
 )
 from tscorr.analysis.kernels.adjust import bh_qvalues
-from tscorr.analysis.kernels.discovery import Assessed, assess_pairs, from_significance
-from tscorr.analysis.kernels.significance import assess, chunk_rows_for
+from tscorr.analysis.kernels.discovery import assess_pairs
 from tscorr.analysis.kernels.tails import import_ahead
 from tscorr.analysis.kernels.xcorr import Prepared
+from tscorr.analysis.pairs import BlockResult, Part, correlate_block
 from tscorr.analysis.request import XcorrParams, save_run
 from tscorr.analysis.xcorr_notes import method_counts, method_note, unreachable_note
 from tscorr.choices import DISCOVERY_Q, KEEP_ALL_ROWS
 from tscorr.errors import NoData
 from tscorr.store import Store
 from tscorr.tables import result
-from tscorr.units import Duration
 
 Step = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -49,80 +53,13 @@ class XcorrRun:
     notes: list[str]
 
 
-@dataclass
-class _Part:
-    """One event set against one batch of series: every pair's peak row, and every lag of
-    the pairs stored whole (``whole``: their indices, ascending)."""
-
-    label: str
-    names: list[str]
-    bucket: Duration
-    max_lag: int
-    column: np.ndarray  # (m,) the peak row's column
-    r_at: np.ndarray
-    n_at: np.ndarray
-    p_at: np.ndarray
-    q_at: np.ndarray
-    p_peak: np.ndarray
-    method: list[str]
-    p_exact: np.ndarray  # (m,) the exact all-shift check of p_peak (NaN: not made)
-    check: np.ndarray  # (m,) bool: the check disagrees with p_peak
-    whole: np.ndarray  # indices of the pairs whose every lag is held below
-    r: np.ndarray  # (len(whole), 2L+1)
-    n: np.ndarray
-    p: np.ndarray
-    q: np.ndarray
-    band: np.ndarray  # (len(whole), 2), NaN for tests without a band
-
-    @classmethod
-    def of(cls, label: str, names: list[str], bucket: Duration, lag: int, got: Assessed) -> _Part:
-        m = len(names)
-        at = np.arange(m), got.column
-        whole = np.flatnonzero(got.detailed)
-        band = got.band[whole] if got.band is not None else np.full((whole.size, 2), np.nan)
-        return cls(
-            label,
-            names,
-            bucket,
-            lag,
-            got.column,
-            got.r[at],
-            got.n[at],
-            got.p_at,
-            got.q_at,
-            got.p_peak,
-            list(got.method),
-            got.p_exact,
-            got.check,
-            whole,
-            got.r[whole],
-            got.n[whole],
-            got.p[whole],
-            got.q[whole],
-            band,
-        )
-
-    def add(self, index: np.ndarray, got: Assessed) -> None:
-        """Every lag of pairs ``index`` (tested again lag by lag: the same numbers as the
-        first pass's, and every lag's own p-value)."""
-        self.whole = np.concatenate([self.whole, index])
-        order = np.argsort(self.whole, kind="stable")
-        self.whole = self.whole[order]
-        band = got.band if got.band is not None else np.full((len(index), 2), np.nan)
-        for name in ("r", "n", "p", "q"):
-            setattr(self, name, np.vstack([getattr(self, name), getattr(got, name)])[order])
-        self.band = np.vstack([self.band, band])[order]
-        # p_peak and the method stay the first pass's (q_peak was computed from them); the
-        # per-lag test gives the same numbers (to rounding, where a tail was fitted)
-        self.p_at[index], self.q_at[index] = got.p_at, got.q_at
-
-
 def run_xcorr(
     store: Store,
     params: XcorrParams,
     step: Step | None = None,
     sets: dict[str, pl.DataFrame] | None = None,
     data: Aligned | None = None,
+    engine: Engine | None = None,
 ) -> XcorrRun:
     """Correlate each event set with each series at lags -L..L and store the run.
 
@@ -132,6 +69,11 @@ def run_xcorr(
     ``q_value`` are kept for the pairs whose every lag is stored (``--keep``). ``sets``
     and ``data`` (already selected events, already aligned and transformed series) spare a
     caller that has them a second read; they must match ``params``.
+
+    ``engine`` (default: this process) runs the blocks in worker processes or on a Dask
+    cluster (:mod:`tscorr.analysis.engine`); it changes where the numbers are computed, never them.
+    The workers read their series themselves, so ``data`` spares them nothing: the run
+    then plans its alignment again (the same grids ``data`` was aligned on).
     """
     bucket = params.bucket
     scale = params.scale()  # the lags and the season in buckets of the requested bucket
@@ -161,72 +103,42 @@ def run_xcorr(
             + (f" ({total:,} pairs x {2 * max_lag + 1} lags)" if params.keep == "auto" else "")
             + "; --keep all stores every lag"
         )
-    parts: list[_Part] = []
-    nulls: list[dict[str, object]] = []
-    done = 0
     chunk_memory = store.memory_limit or 2**33
-    for block in blocks:
-        lag = scale.on(block.bucket).max_lag
-        observed = (~np.isnan(block.y)).sum(axis=1)
-        usable = observed >= lag + 3
-        _note_skipped(notes, np.array(block.names)[~usable], lag + 3, block.bucket)
-        if not usable.any() or lag >= block.grid.n - 2:
-            done += len(sets) * len(block.names)
-            continue
-        names = [n for n, ok in zip(block.names, usable, strict=True) if ok]
-        y = block.y if usable.all() else block.y[usable]  # (a mask would copy every row)
-        # the series' FFTs and window sums, made once for every event set of the block; a
-        # block read here is centred in place (a caller's data stays as it was)
-        prep = (
-            Prepared.build(y, lag, params.estimator, overwrite=data is None)
-            if params.test != "prewhiten"
-            else None
+    done = 0
+
+    def tick(pairs: int) -> None:
+        nonlocal done
+        if step:
+            step("pairs", done, total)
+        done += pairs
+
+    results: Iterable[BlockResult]
+    costs: dict[str, Any] = {}
+    tasks: list[Group] = []
+    if engine is not None and (engine.count > 1 or engine.kind != "local"):
+        # the workers read their series themselves: the batches of the plan (``data`` was
+        # aligned on the same grids)
+        mine = plan or plan_alignment(
+            store, params.series, bucket, params.tz, params.transform, scale.season
         )
-        chunk_rows = chunk_rows_for(chunk_memory, block.grid.n)
-        for label, events in sets.items():
-            if step:
-                step("pairs", done, total)
-            done += len(block.names)
-            try:
-                e, dropped = align.encode_events(
-                    events, block.grid, params.encode.name, params.encode.half_life
-                )
-            except NoData:
-                notes.append(f"event set '{label}': no event inside the span of {_few(names)}")
-                continue
-            if dropped:
-                notes.append(
-                    f"event set '{label}': {dropped} events outside the span of {_few(names)}"
-                )
-            if prep is None:  # prewhitening filters each series on its own
-                sig = assess(e, y, lag, params.estimator, params.test)
-                got = from_significance(sig, lag)
-            else:
-                got = assess_pairs(
-                    prep,
-                    e,
-                    params.test,
-                    params.surrogates,
-                    params.seed,
-                    chunk_rows,
-                    detail="all" if keep_all else "peaks",
-                )
-            if got.info:
-                nulls.append({"event_set": label, "series": _few(names), **got.info})
-                if got.info.get("p_min") is None:
-                    notes.append(
-                        f"event set '{label}', {_few(names)}: no p-value, the surrogate test "
-                        f"needs at least {got.info['minimum_buckets']} {block.bucket} buckets "
-                        f"at --max-lag {lag} (has {block.grid.n})"
-                    )
-            flat = np.isnan(got.r).all(axis=1)
-            if flat.any():
-                notes.append(
-                    f"event set '{label}': no correlation with {_few(list(np.array(names)[flat]))}"
-                    " (constant over the span, or no events where it has values)"
-                )
-            parts.append(_Part.of(label, names, block.bucket, lag, got))
-        del prep, y, block
+        tasks = batches(mine, chunk_memory)
+    spread = engine is not None and engine.spreads(len(tasks))
+    if spread:
+        from tscorr.analysis.engine.run import map_blocks
+
+        assert engine is not None
+        results = map_blocks(store, mine, tasks, sets, params, keep_all, engine, tick, costs)
+    else:
+        results = (
+            correlate_block(b, sets, params, keep_all, chunk_memory, data is None, tick)
+            for b in blocks
+        )
+    parts: list[Part] = []
+    nulls: list[dict[str, object]] = []
+    for got in results:
+        parts += got.parts
+        nulls += got.nulls
+        notes += got.notes
     if step:
         step("pairs", total, total)
     if not parts:
@@ -234,6 +146,7 @@ def run_xcorr(
             "no series has both enough buckets for this --max-lag and events inside its span"
         )
     # q_peak: Benjamini-Hochberg over every pair of the run; q_set: within each event set
+    bh_started = time.perf_counter()
     p_peak = np.concatenate([part.p_peak for part in parts])
     q_peak = bh_qvalues(p_peak)
     q_set = set_qvalues(parts, p_peak)
@@ -246,6 +159,8 @@ def run_xcorr(
     if not keep_all:  # every lag of the discoveries, from their series read again
         _discoveries(store, params, sets, parts, q_peak, data, plan if data is None else None)
     table, bands, peaks = _tables(parts, q_peak, q_set, keep_all)
+    if costs:  # what the engine's phases cost, seconds (provenance: the numbers are the same)
+        costs["driver_after_s"] = round(time.perf_counter() - bh_started, 3)
     method = {
         "discovery": (
             "p_peak per pair; q_peak = Benjamini-Hochberg over the pairs of the run; q_set = "
@@ -259,6 +174,8 @@ def run_xcorr(
         "p_method": method_counts(*_methods(parts)),
         "nulls": nulls,
         "bands": "per pair in the xcorr_bands table",
+        # where the numbers were computed (provenance only: no number depends on it)
+        "engine": (engine or Engine()).record(spread) | costs,
     }
     if not keep_all:
         method["kept"] = (
@@ -283,7 +200,7 @@ def _discoveries(
     store: Store,
     params: XcorrParams,
     sets: dict[str, pl.DataFrame],
-    parts: list[_Part],
+    parts: list[Part],
     q_peak: np.ndarray,
     data: Aligned | None,
     plan: Plan | None,
@@ -291,7 +208,7 @@ def _discoveries(
     """Test every lag of the pairs with q_peak <= DISCOVERY_Q that the first pass gave only
     their peak numbers: their series are read (or taken from ``data``) again, aligned as
     before (a series' grid is its own), and tested lag by lag."""
-    wanted: dict[tuple[str, str], tuple[_Part, int]] = {}
+    wanted: dict[tuple[str, str], tuple[Part, int]] = {}
     offset = 0
     for part in parts:
         q = q_peak[offset : offset + len(part.names)]
@@ -335,7 +252,7 @@ def _discoveries(
             part.add(index, got)
 
 
-def set_qvalues(parts: list[_Part], p_peak: np.ndarray) -> np.ndarray:
+def set_qvalues(parts: list[Part], p_peak: np.ndarray) -> np.ndarray:
     """Benjamini-Hochberg of ``p_peak`` (the parts' pairs, in order) within each event set."""
     labels = np.concatenate([np.full(len(part.names), i) for i, part in enumerate(parts)])
     names = np.array([part.label for part in parts])[labels]
@@ -346,7 +263,7 @@ def set_qvalues(parts: list[_Part], p_peak: np.ndarray) -> np.ndarray:
     return q_set
 
 
-def _methods(parts: list[_Part]) -> tuple[list[str], np.ndarray, np.ndarray]:
+def _methods(parts: list[Part]) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Every pair's p_method, exact check and its verdict, in the parts' order."""
     method = [name for part in parts for name in part.method]
     p_exact = np.concatenate([part.p_exact for part in parts])
@@ -354,7 +271,7 @@ def _methods(parts: list[_Part]) -> tuple[list[str], np.ndarray, np.ndarray]:
 
 
 def _tables(
-    parts: list[_Part], q_peak: np.ndarray, q_set_all: np.ndarray, keep_all: bool
+    parts: list[Part], q_peak: np.ndarray, q_set_all: np.ndarray, keep_all: bool
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The xcorr rows (every lag of the kept pairs, the peak row of the others, pair after
     pair as the parts hold them), the bands of the pairs stored whole, and each pair's peak
@@ -438,18 +355,6 @@ def _tables(
     starts = np.cumsum([0] + [f.height for f in frames[:-1]])
     at = np.concatenate([rows + start for rows, start in zip(peak_rows, starts, strict=True)])
     return table, result("xcorr_bands", bands), table[at]
-
-
-def _few(names: list[str]) -> str:
-    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-
-
-def _note_skipped(notes: list[str], skipped: np.ndarray, need: int, bucket: Duration) -> None:
-    if len(skipped):
-        notes.append(
-            f"{len(skipped)} series skipped, fewer than {need} observed {bucket} buckets: "
-            f"{_few([str(s) for s in skipped])}"
-        )
 
 
 def pair_qvalues(table: pl.DataFrame, column: str) -> pl.Series:

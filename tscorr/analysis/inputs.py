@@ -306,41 +306,80 @@ def plan_alignment(
 BYTES_PER_BUCKET = 96
 
 
+# series in one batch at most: a batch is the unit of work of one process and of an engine's
+# task (tscorr.analysis.engine), so that both cut the same blocks (the kernels work in chunks of rows
+# from a block's first row, and BLAS may round a row's products differently in another chunk)
+BATCH_ROWS = 256
+
+
 def rows_per_batch(memory: int, buckets: int) -> int:
-    """Series aligned at once so that a batch stays within an eighth of ``memory`` bytes."""
-    return int(max(16, memory // 8 // (BYTES_PER_BUCKET * max(buckets, 1))))
+    """Series aligned at once so that a batch stays within an eighth of ``memory`` bytes
+    (at most :data:`BATCH_ROWS`)."""
+    return int(min(BATCH_ROWS, max(16, memory // 8 // (BYTES_PER_BUCKET * max(buckets, 1)))))
+
+
+def batches(plan: Plan, memory: int, max_rows: int | None = None) -> list[Group]:
+    """The plan's series in batches of one group: ``max_rows`` series (default: as many as
+    :func:`rows_per_batch` allows under ``memory`` bytes)."""
+    out = []
+    for group in plan.groups:
+        size = max_rows or rows_per_batch(memory, group.grid.n)
+        rows = group.rows
+        out += [Group(group.grid, rows[lo : lo + size]) for lo in range(0, len(rows), size)]
+    return out
 
 
 def iter_blocks(store: Store, plan: Plan, max_rows: int | None = None) -> Iterator[Block]:
     """Each group's series, read from the store and aligned, ``max_rows`` series at a time
     (default: as many as :func:`rows_per_batch` allows under the store's memory limit)."""
-    asked = Scale(plan.requested, season=plan.season)
-    for group in plan.groups:
-        grid = group.grid
-        size = max_rows or rows_per_batch(store.memory_limit or 2**33, grid.n)
-        season_buckets = asked.on(grid.bucket).season
-        for lo in range(0, len(group.rows), size):
-            rows = group.rows[lo : lo + size]
-            ids = [int(r["series_id"]) for r in rows]
-            points = store.read_points(ids)  # made series (ids < 0) have none stored
-            if plan.extra is not None:
-                made = align.stored_form(plan.extra, ids)
-                points = pl.concat([made, points.cast(made.schema)]) if made.height else points
-            kinds = [r["kind"] for r in rows]
-            aggs = [r["agg"] for r in rows]
-            raw = align.series_matrix(points, ids, aggs, grid, [k == "count" for k in kinds])
-            del points
-            yield Block(
-                grid=grid,
-                names=[r["name"] for r in rows],
-                y=apply_transforms(raw, plan.transform, season_buckets),
-                raw=raw,
-                censored=align.censored_matrix(store.read_censored(ids), ids, grid),
-                kinds=kinds,
-                aggs=aggs,
-                steps=[r["step"] for r in rows],
-                requested=plan.requested,
-            )
+    for batch in batches(plan, store.memory_limit or 2**33, max_rows):
+        ids = [int(r["series_id"]) for r in batch.rows]
+        points = batch_points(store, plan, ids)
+        yield align_batch(points, batch.rows, batch.grid, plan, store.read_censored(ids))
+
+
+def batch_points(store: Store, plan: Plan, ids: list[int]) -> pl.DataFrame:
+    """The points of series ``ids`` as :func:`align_batch` takes them: (row, ts_us, value),
+    ``row`` the position in ``ids``; made series (``events:KIND``, ids < 0) from the plan."""
+    points = store.read_points(ids)  # made series (ids < 0) have none stored
+    if plan.extra is not None:
+        made = align.stored_form(plan.extra, ids)
+        points = pl.concat([made, points.cast(made.schema)]) if made.height else points
+    return points
+
+
+def align_batch(
+    points: pl.DataFrame,
+    rows: list[dict[str, Any]],
+    grid: align.Grid,
+    plan: Plan,
+    censored: pl.DataFrame | None = None,
+) -> Block:
+    """Series ``rows`` (catalogue rows of one group) on ``grid``: bucketed, transformed.
+
+    ``points``: (row, ts_us, value) as :func:`batch_points` gives them, in any order.
+    ``censored`` None: no bucket is censored (an xcorr never reads the bounds)."""
+    ids = [int(r["series_id"]) for r in rows]
+    season = Scale(plan.requested, season=plan.season).on(grid.bucket).season
+    kinds = [r["kind"] for r in rows]
+    aggs = [r["agg"] for r in rows]
+    raw = align.series_matrix(points, ids, aggs, grid, [k == "count" for k in kinds])
+    del points
+    if censored is None:
+        censored = pl.DataFrame(
+            schema={"series_id": pl.Int64, "ts": pl.Datetime("us", "UTC"), "below": pl.Float64}
+        )
+    return Block(
+        grid=grid,
+        names=[r["name"] for r in rows],
+        y=apply_transforms(raw, plan.transform, season),
+        raw=raw,
+        censored=align.censored_matrix(censored, ids, grid),
+        kinds=kinds,
+        aggs=aggs,
+        steps=[r["step"] for r in rows],
+        requested=plan.requested,
+    )
 
 
 def load_aligned(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 import polars as pl
 
 from tscorr.analysis.correlate import run_xcorr
+from tscorr.analysis.engine import Engine
 from tscorr.analysis.inputs import event_sets, load_aligned
 from tscorr.analysis.request import RespondParams, ScanParams, XcorrParams
 from tscorr.analysis.respond import run_respond
@@ -26,7 +27,8 @@ class ScanResult:
     notes: list[str]
 
 
-def run_scan(store: Store, params: ScanParams) -> ScanResult:
+def run_scan(store: Store, params: ScanParams, engine: Engine | None = None) -> ScanResult:
+    """Run the scan; ``engine`` runs its xcorr's blocks (:mod:`tscorr.analysis.engine`)."""
     label = params.label or f"scan: {params.events}"
     bucket = params.bucket
     # both runs read the same events and the same untransformed series: do it once
@@ -67,6 +69,7 @@ def run_scan(store: Store, params: ScanParams) -> ScanResult:
             ),
             sets=sets,
             data=data,
+            engine=engine,
         )
         xcorr_run = run.run_id
         notes += run.notes

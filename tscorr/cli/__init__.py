@@ -4,6 +4,7 @@
 from tscorr.cli import data  # noqa: F401, I001
 from tscorr.cli import analysis  # noqa: F401
 from tscorr.cli import pictures  # noqa: F401
+from tscorr.cli import engine  # noqa: F401
 from tscorr.cli.app import app, main
 
 __all__ = ["app", "main"]

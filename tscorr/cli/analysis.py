@@ -24,6 +24,7 @@ from tscorr.analysis.request import ExplainParams, RespondParams, ScanParams, Xc
 from tscorr.choices import (
     DISCOVERY_Q,
     ENCODINGS,
+    ENGINES,
     EXPORT_FORMATS,
     KEEP_ALL_ROWS,
     RESULT_TABLES,
@@ -49,6 +50,7 @@ from tscorr.cli.options import (
     BucketOpt,
     ByOpt,
     CsvOpt,
+    EngineOpt,
     Estimator,
     EventsOpt,
     IntervalOpt,
@@ -58,6 +60,7 @@ from tscorr.cli.options import (
     NlOpt,
     PlacebosOpt,
     ResponseWindowOpt,
+    SchedulerOpt,
     SeedOpt,
     SeriesOpt,
     SurrogatesOpt,
@@ -65,6 +68,7 @@ from tscorr.cli.options import (
     Test,
     TopOpt,
     TzOpt,
+    WorkersOpt,
     choice,
     default,
     pick,
@@ -72,6 +76,7 @@ from tscorr.cli.options import (
 )
 
 if TYPE_CHECKING:
+    from tscorr.analysis.engine import Engine
     from tscorr.store import Store
 
 
@@ -150,6 +155,9 @@ def xcorr(
     seed: SeedOpt = default(X, "seed"),
     tz: TzOpt = default(X, "tz"),
     label: LabelOpt = None,
+    workers: WorkersOpt = None,
+    engine: EngineOpt = pick(ENGINES, "local"),
+    scheduler: SchedulerOpt = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
     as_nl: NlOpt = False,
@@ -163,14 +171,22 @@ def xcorr(
     xcorr_peaks view); the terminal shows each pair's peak, sorted by q_peak (Benjamini-Hochberg
     over the pairs: the number to filter by) then |r|.
 
+    The pairs are spread over --workers processes of this machine, or over a Dask cluster
+    with --engine dask (after 'tscorr partition DIR'); the numbers are the same.
+
     Example: tscorr xcorr --events "kind = 'race-call'" --series 'pageviews:*' --bucket 1h --max-lag 48
+
+    Example: tscorr xcorr --events "kind = 'race-call'" --by kind --max-lag 7d --workers 8
+
+    Example: tscorr xcorr --events "kind = 'race-call'" --engine dask --scheduler tcp://10.0.0.5:8786
     """
     shown = output(as_json, as_csv, as_nl, as_table, top)
     params = request_from(XcorrParams, locals())
+    runner = _engine(engine, workers, scheduler)
     from tscorr.analysis.correlate import run_xcorr
 
     with analysing() as store, progress_bar("correlating") as step:
-        run = run_xcorr(store, params, step)
+        run = run_xcorr(store, params, step, engine=runner)
         frame, said = _shown(run.peaks.select(PEAK_COLUMNS), _answers(store, run.run_id, shown), shown)
     say_notes(run.notes)
     title = f"run {run.run_id}: peaks ({LAG_HELP})"
@@ -308,6 +324,9 @@ def scan(
     seed: SeedOpt = default(S, "seed"),
     tz: TzOpt = default(S, "tz"),
     label: LabelOpt = None,
+    workers: WorkersOpt = None,
+    engine: EngineOpt = pick(ENGINES, "local"),
+    scheduler: SchedulerOpt = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
     as_nl: NlOpt = False,
@@ -325,16 +344,23 @@ def scan(
     """
     shown = output(as_json, as_csv, as_nl, as_table, top)
     params = request_from(ScanParams, locals())
+    runner = _engine(engine, workers, scheduler)
     from tscorr.analysis.scan import run_scan
 
     with analysing() as store:
-        result = run_scan(store, params)
+        result = run_scan(store, params, runner)
         answered = _answers(store, result.respond_run, shown, result.table)  # scan's order
         frame, said = _shown(result.table, answered, shown)
     say_notes(result.notes)
     title = f"xcorr run {result.xcorr_run}, respond run {result.respond_run}: what moved"
     show(frame, title, shown, result.respond_run, table="scan")
     _say(said)
+
+
+def _engine(kind: Enum, workers: int | None, scheduler: str | None) -> Engine:
+    from tscorr.analysis.engine import Engine
+
+    return Engine(kind.value, workers, scheduler)
 
 
 @app.command()

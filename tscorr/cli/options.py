@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 import typer
 
-from tscorr.choices import BASELINES, BY, ESTIMATORS, INTERVALS, KEEPS, TESTS, listed
+from tscorr.choices import BASELINES, BY, ENGINES, ESTIMATORS, INTERVALS, KEEPS, TESTS, listed
 from tscorr.units import UNITS_HELP
 
 
@@ -130,4 +130,35 @@ NlOpt = Annotated[bool, typer.Option("--nl", help="Print one JSON object per lin
 TableOpt = Annotated[bool, typer.Option("--table", help="Print a table (the default).")]
 TopOpt = Annotated[
     int | None, typer.Option("--top", metavar="N", help="Print the first N rows only.")
+]
+
+# where an xcorr's blocks run (tscorr.analysis.engine): an execution choice, never a number's
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        metavar="N",
+        help="Worker processes (default: this machine's cores; 1: this process only). "
+        "The numbers are the same for any N.",
+    ),
+]
+
+if TYPE_CHECKING:
+    EngineKind: TypeAlias = Enum
+else:
+    EngineKind = choice("EngineKind", ENGINES)
+EngineOpt = Annotated[
+    EngineKind,
+    typer.Option(
+        "--engine",
+        help="local: processes of this machine; dask: a Dask cluster (--scheduler, or a "
+        "LocalCluster of --workers workers) reading the files of 'tscorr partition' "
+        "(pip install 'tscorr[dask]').",
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://10.0.0.5:8786."
+    ),
 ]

@@ -22,12 +22,13 @@ from tscorr.errors import BadInput, DatabaseBusy, NotFound, TscorrError
 from tscorr.resources import schemas_dir
 from tscorr.store.base import _first_line, ctrl_c
 from tscorr.store.ingest import LOAD_MEMORY, _Loading
+from tscorr.store.partitions import _Partitions
 from tscorr.store.reading import FILTER_MEMORY, FILTER_SECONDS, _Reading
 from tscorr.store.staging import IngestCounts, SourceMeta, drop_stages
 from tscorr.store.trust import TRUST_HINT, macro_problem, table_problem, view_problem
 from tscorr.units import parse_size
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 __all__ = [
     "DEFAULT_DB",
@@ -49,7 +50,7 @@ class _NeedsUpgrade(Exception):
 READABLE_BY = "v1.1.0"
 
 
-class Store(_Loading, _Reading):
+class Store(_Loading, _Reading, _Partitions):
     """A tscorr database. Use :meth:`open`; close it (or use ``with``) when done."""
 
     # --- opening -----------------------------------------------------------------------------

@@ -1,0 +1,160 @@
+"""The Dask engine: the run's batches as tasks on a Dask cluster (``--engine dask``).
+
+The points live in a Parquet dataset of whole series (``tscorr partition DIR``); the
+catalogue says which file holds each series. Each task is one batch of series as one
+process cuts them (:func:`tscorr.analysis.inputs.batches`: the same blocks, the same
+numbers), and reads the file (or the two) that hold them inside the worker. The event sets
+and the request are scattered to every worker once; each task hands back its pairs' peak
+rows, and the driver runs Benjamini-Hochberg and the single write of the run.
+
+Worker settings tscorr imposes on a cluster it starts (a LocalCluster): one thread per
+worker, BLAS and polars at one thread, and no ``MALLOC_TRIM_THRESHOLD_`` (the nanny's
+default of 65536 turns off glibc's dynamic mmap threshold: every multi-MB temporary of the
+kernel became a fresh mmap, and its CPU doubled). Workers of a cluster started elsewhere
+keep their own environment; the run's record says what they ran with.
+
+Dask is an optional dependency (``pip install 'tscorr[dask]'``), imported here only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tscorr.analysis.engine import Engine
+from tscorr.analysis.engine.task import ONE_THREAD, Context, Done, Task, one_thread, run_task
+from tscorr.analysis.inputs import Group, Plan, batches
+from tscorr.analysis.pairs import BlockResult
+from tscorr.errors import BadInput
+from tscorr.store import Store
+
+TRIM = "MALLOC_TRIM_THRESHOLD_"
+_SET_UP = False  # this worker process holds BLAS at one thread already
+
+
+def _work(task: Task, context: Context) -> Done:
+    global _SET_UP
+    if not _SET_UP:
+        one_thread()
+        _SET_UP = True
+    done = run_task(task, context)
+    done.stats["trim_set"] = float(TRIM in os.environ)
+    return done
+
+
+def worker_settings() -> dict[str, Any]:
+    """What a worker runs with: its BLAS threads, polars threads, and the malloc variable."""
+    import polars as pl
+    from threadpoolctl import threadpool_info
+
+    one_thread()
+    return {
+        "blas_threads": max((p["num_threads"] for p in threadpool_info()), default=1),
+        "polars_threads": pl.thread_pool_size(),
+        "malloc_trim": os.environ.get(TRIM),
+    }
+
+
+@contextmanager
+def client_for(engine: Engine) -> Iterator[Any]:
+    """A client of ``engine.scheduler``, or of a LocalCluster of ``engine.count`` workers
+    started with tscorr's worker settings."""
+    try:
+        import dask
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise BadInput(
+            "--engine dask needs Dask: pip install 'tscorr[dask]' (dask[distributed])"
+        ) from exc
+    if engine.scheduler is not None:
+        try:
+            client = Client(engine.scheduler, timeout="20s")  # type: ignore[no-untyped-call]
+        except (OSError, TimeoutError) as exc:
+            raise BadInput(
+                f"no Dask scheduler answers at {engine.scheduler} ({exc}); start one with "
+                "'dask scheduler' or leave out --scheduler for a local cluster"
+            ) from exc
+        with client:
+            yield client
+        return
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
+    environ.pop(TRIM, None)
+    environ.update(ONE_THREAD)
+    with (
+        dask.config.set({"distributed.nanny.pre-spawn-environ": environ}),
+        LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=engine.count,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=40,  # errors only: the run's notes say what matters
+        ) as cluster,
+        Client(cluster) as client,  # type: ignore[no-untyped-call]
+    ):
+        yield client
+
+
+def _tasks(tasks: list[Group], root: str, where: dict[int, str]) -> list[Task]:
+    """One task per batch: the file (or files) holding its series, read in the worker."""
+    return [
+        Task(
+            sorted({str(Path(root) / where[int(r["series_id"])]) for r in g.rows}),
+            [g],
+            named=True,
+        )
+        for g in tasks
+    ]
+
+
+def run_dask(
+    store: Store,
+    plan: Plan,
+    tasks: list[Group],
+    context: Context,
+    engine: Engine,
+    tick: Callable[[int], None],
+    stats: dict[str, Any],
+) -> Iterator[tuple[Group, BlockResult]]:
+    """Each batch's result, in the plan's order."""
+    import time
+
+    dataset, root = store.partition_set()
+    ids = [int(r["series_id"]) for g in tasks for r in g.rows]
+    files = store.partition_files(dataset, ids)
+    where = dict(zip(files["series_id"].to_list(), files["file"].to_list(), strict=True))
+    missing = [r["name"] for g in tasks for r in g.rows if int(r["series_id"]) not in where]
+    if missing:
+        raise BadInput(
+            f"series {missing[0]} is not in the Parquet partitions at {root} "
+            f"({len(missing)} such, loaded after them?); write them again with "
+            "'tscorr partition DIR'"
+        )
+    work = _tasks(tasks, root, where)
+    t = time.perf_counter()
+    with client_for(engine) as client:
+        stats["start_s"] = time.perf_counter() - t
+        workers = client.scheduler_info()["workers"]
+        stats["workers"] = len(workers)
+        lowest: int = min((int(w.get("memory_limit") or 0) for w in workers.values()), default=0)
+        if 0 < lowest < context.chunk_memory:
+            # blocks sized from the workers' memory: the batches one process would cut
+            # under that limit (run xcorr with --memory-limit of it to compare bit for bit)
+            tasks = batches(plan, lowest)
+            work = _tasks(tasks, root, where)
+            stats["batch_memory"] = lowest
+        shared = client.scatter(context, broadcast=True)
+        futures = [client.submit(_work, task, shared, pure=False) for task in work]
+        done: list[dict[str, float]] = stats.setdefault("task_stats", [])
+        sets = len(context.sets)
+        try:
+            for group, future in zip(tasks, futures, strict=True):
+                got: Done = future.result()
+                tick(sets * len(group.rows))
+                done.append(got.stats)
+                yield group, got.result
+        finally:
+            client.cancel(futures)
+    stats["workers_with_malloc_trim"] = int(sum(s.get("trim_set", 0.0) for s in done))
