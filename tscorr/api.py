@@ -22,7 +22,20 @@ if TYPE_CHECKING:
     from tscorr.analysis.explain import ExplainRun
     from tscorr.analysis.respond import RespondRun
     from tscorr.analysis.scan import ScanResult
+    from tscorr.ingest.load import LoadResult
     from tscorr.store import Store
+
+
+def load(store: Store, paths: Any, **options: Any) -> LoadResult:
+    """Load files (paths or glob patterns) into ``store``, each in its own transaction; the
+    options are :class:`~tscorr.ingest.request.LoadParams`' fields (``tz``, ``feed``,
+    ``kind``, ``ts_col``, ...), as ``tscorr load`` takes them. Returns a report per file and
+    the first failure (a file that could not be loaded at all), which is not raised: the
+    other files load."""
+    from tscorr.ingest.load import load_files
+    from tscorr.ingest.request import LoadParams
+
+    return load_files(store, LoadParams(paths=paths, **options))
 
 
 def xcorr(store: Store, **options: Any) -> XcorrRun:

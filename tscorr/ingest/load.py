@@ -6,16 +6,17 @@ those stages and returns plain data; nothing here prints.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
-from contextlib import closing
+from collections.abc import Callable, Generator, Mapping
+from contextlib import AbstractContextManager, closing, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from tscorr.errors import BadInput, RowsRejected, TscorrError, UnknownName
+from tscorr.errors import BadInput, NotFound, RowsRejected, TscorrError, UnknownName
 from tscorr.frames import FeedFrames
 from tscorr.ingest import feeds, observe
+from tscorr.ingest.request import LoadParams, is_pattern
 from tscorr.ingest.source import LoadOptions, SourceFile
 from tscorr.store import IngestCounts, SourceMeta, Store
 from tscorr.units import check_zone
@@ -57,6 +58,53 @@ class LoadReport:
             "events": c.events if c else 0,
             "notes": "; ".join(self.notes),
         }
+
+
+# the progress of a load of several files: (path, its position from 1, how many) -> a context
+# giving the step of that file (None: no display)
+Progress = Callable[[str, int, int], AbstractContextManager[Step | None]]
+
+
+@dataclass
+class LoadResult:
+    """What a load of several files did: a report per file loaded (or skipped, or wholly
+    rejected), and the first failure of a file that could not be loaded at all."""
+
+    reports: list[LoadReport]
+    failure: TscorrError | None = None
+
+
+def load_files(
+    store: Store,
+    params: LoadParams,
+    progress: Progress | None = None,
+    failed: Callable[[str, TscorrError], None] | None = None,
+    names: Mapping[str, str] | None = None,
+) -> LoadResult:
+    """Load every file of ``params`` (glob patterns expanded, in name order), each in its own
+    transaction: a file that fails is left out whole and the others still load (``failed``
+    hears of each, the result keeps the first). ``progress`` gives each file's step;
+    ``names`` shows a file under another name (standard input spooled to a file is ``-``)."""
+    options = params.options()
+    files = params.files()
+    reports: list[LoadReport] = []
+    failure: TscorrError | None = None
+    for i, file in enumerate(files, start=1):
+        try:
+            if is_pattern(file):
+                raise NotFound(f"{file}: no file matches this pattern; check the path")
+            shown = (names or {}).get(file)
+            with progress(file, i, len(files)) if progress else nullcontext(None) as step:
+                reports.append(
+                    load_file(
+                        store, file, params.feed, options, params.strict, params.force, step, shown
+                    )
+                )
+        except TscorrError as exc:
+            failure = failure or exc
+            if failed is not None:
+                failed(file, exc)
+    return LoadResult(reports, failure)
 
 
 def load_file(

@@ -55,8 +55,13 @@ class IngestCounts:
 
 
 STAGES = ("points", "censored", "events", "rejects")
-# rows of a file held in memory before its parts are staged on disk (about 100 bytes each)
+# rows of a file held in memory before its parts are staged on disk: at least HOLD_ROWS, more
+# when the store's memory limit allows (HELD_ROW_BYTES of it per row, up to HOLD_MAX rows).
+# Staging writes every row twice (the stage, then the tables), so a file held whole loads
+# faster: 6 M rows took 0.5-0.7 s less held than staged (2 cores)
 HOLD_ROWS = 4_000_000
+HOLD_MAX = 24_000_000
+HELD_ROW_BYTES = 400  # a held point (about 40 bytes) and its copies while it is written
 _STAGE_DDL = {
     "points": "code BIGINT, ts TIMESTAMPTZ, value DOUBLE, flag VARCHAR, seq BIGINT",
     "censored": "code BIGINT, ts TIMESTAMPTZ, below DOUBLE, seq BIGINT",
@@ -101,7 +106,7 @@ class SourceWriter:
         self.met: set[int] = set()  # codes with rows in some part
         self.again: set[int] = set()  # ... and in more than one (their steps are redone)
         # parts are held in memory up to ``hold_rows`` rows (the usual file), then staged
-        self.hold_rows = HOLD_ROWS if hold_rows is None else hold_rows
+        self.hold_rows = _hold_rows(store.memory_limit) if hold_rows is None else hold_rows
         self.held: list[dict[str, pl.DataFrame]] = []
         self.held_rows = 0
         self.staged = False
@@ -131,9 +136,10 @@ class SourceWriter:
         self.met |= codes_here
         for name, step in (steps or {}).items():
             self.steps[self.codes[name]] = step
+        # held or staged, a part keeps only the stage's columns (names are in ``codes``)
         part = {
-            "points": self._numbered(frames.points.with_columns(code)),
-            "censored": self._numbered(frames.censored.with_columns(code)),
+            "points": self._numbered(frames.points.select(code, "ts", "value", "flag")),
+            "censored": self._numbered(frames.censored.select(code, "ts", "below")),
             "events": self._numbered(frames.events),
             "rejects": frames.rejects,
         }
@@ -431,6 +437,13 @@ class SourceWriter:
         if self.staged:
             self.staged = False
             drop_stages(self.store)
+
+
+def _hold_rows(memory_limit: int) -> int:
+    """Rows of a file held in memory before its parts are staged (HOLD_ROWS 0: none)."""
+    if HOLD_ROWS <= 0:
+        return HOLD_ROWS
+    return max(HOLD_ROWS, min(HOLD_MAX, memory_limit // HELD_ROW_BYTES))
 
 
 def _batches(sizes: pl.DataFrame, max_rows: int) -> Iterator[pl.Series]:
