@@ -243,8 +243,12 @@ def _part_steps(frames: FeedFrames, tz: str) -> dict[str, str | None]:
     wanted = frames.series.filter(pl.col("step").is_null())["series"]
     if wanted.len() == 0:
         return {}
-    seen = pl.concat([frames.points.select("series", "ts"), frames.censored.select("series", "ts")])
-    return observe.native_steps(seen.filter(pl.col("series").is_in(wanted.implode())), tz)
+    seen = frames.points.select("series", "ts")
+    if frames.censored.height:
+        seen = pl.concat([seen, frames.censored.select("series", "ts")])
+    if wanted.len() < frames.series.height:  # (most files: every series wants its step)
+        seen = seen.filter(pl.col("series").is_in(wanted.implode()))
+    return observe.native_steps(seen, tz)
 
 
 def _check_names(frames: FeedFrames, source: SourceFile) -> None:
