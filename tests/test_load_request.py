@@ -115,3 +115,46 @@ def test_the_cli_says_which_file_of_many_failed(cli, tmp_path: Path) -> None:  #
     message = f"{pattern}: no file matches this pattern; check the path"
     assert f"failed: {message}" in " ".join(result.stderr.split())  # wrapped on stderr
     assert result.stderr.endswith(f"Error: {message}\n")
+
+
+def test_together_commits_every_file_in_one_transaction(store: Store, tmp_path: Path) -> None:
+    files = _month(tmp_path / "dumps")
+    files[2].write_text(files[2].read_text() + "2016-11-03T00:00:00Z,views:a,oops\n")
+    twin = tmp_path / "dumps" / "pageviews-20161104.csv"
+    twin.write_bytes(files[0].read_bytes())  # the same content under another name
+    result = tscorr.load(store, str(tmp_path / "dumps" / "*.csv"), together=True)
+    assert result.failure is None
+    assert [r.status for r in result.reports] == ["loaded", "loaded", "loaded", "skipped"]
+    assert "the same content as" in result.reports[3].notes[-1]
+    assert store.scalar("SELECT count(*) FROM sources") == 3
+    assert store.scalar("SELECT count(*) FROM points") == 3 * 48
+    ids = store.query("SELECT source_id, path FROM sources ORDER BY source_id")
+    assert [Path(p).name for p in ids["path"]] == [f.name for f in files]
+    reject = store.query("SELECT source_id, line, reason FROM rejects")
+    assert reject.rows() == [(ids["source_id"][2], 50, "value 'oops' is not a number")]
+    left = store.query("SELECT table_name FROM information_schema.tables")["table_name"]
+    assert not any(name.startswith("_tscorr_stage") for name in left)
+
+
+def test_together_keeps_nothing_when_one_file_fails(store: Store, tmp_path: Path) -> None:
+    files = _month(tmp_path / "dumps")
+    files[2].write_bytes(b"\x00\x01" * 50)  # the last file fails, after two were staged
+    result = tscorr.load(store, str(tmp_path / "dumps" / "*.csv"), together=True)
+    assert isinstance(result.failure, BadInput)
+    assert result.reports == []
+    assert store.scalar("SELECT count(*) FROM sources") == 0
+    assert store.scalar("SELECT count(*) FROM points") == 0
+    left = store.query("SELECT table_name FROM information_schema.tables")["table_name"]
+    assert not any(name.startswith("_tscorr_stage") for name in left)
+    again = tscorr.load(store, str(tmp_path / "dumps" / "pageviews-2016110[12].csv"))
+    assert [r.status for r in again.reports] == ["loaded", "loaded"]  # nothing was kept
+
+
+def test_the_cli_loads_files_together(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    files = _month(tmp_path / "dumps")
+    files[1].write_bytes(b"\x00\x01" * 50)
+    refused = cli("load", str(tmp_path / "dumps" / "*.csv"), "--together", "--json")
+    assert refused.exit_code == ExitCode.BAD_INPUT
+    assert refused.stdout == ""
+    counted = cli("sql", "SELECT count(*) AS n FROM sources", "--json")
+    assert json.loads(counted.stdout) == [{"n": 0}]

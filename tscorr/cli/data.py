@@ -81,6 +81,10 @@ def load(
     ] = "UTC",
     strict: Annotated[bool, typer.Option(help="Refuse a file with any rejected row.")] = False,
     force: Annotated[bool, typer.Option(help="Load a file again even if already loaded.")] = False,
+    together: Annotated[
+        bool,
+        typer.Option(help="All the files in one transaction: every one of them, or none."),
+    ] = False,
     form: Annotated[Form, typer.Option(help="Detected from the columns unless given.")] = pick(
         FORMS, "auto"
     ),
@@ -153,7 +157,8 @@ def load(
     as_table: TableOpt = False,
     top: TopOpt = None,
 ) -> None:
-    """Load event and metric files into the database, one transaction per file.
+    """Load event and metric files into the database, one transaction per file (or, with
+    --together, one for them all). A quoted glob ('dumps/*.csv') loads every file it matches.
 
     Rows that cannot be read go to the rejects table with their line and reason; a file
     loaded before (same sha256) is skipped unless --force, which replaces the earlier load of
@@ -196,7 +201,7 @@ def load(
 
 # the load command's options that are LoadParams fields (the rest choose the output)
 _LOADS = (
-    "feed", "tz", "strict", "force", "form", "ts_col", "series_col", "value_col", "kind_col",
+    "feed", "tz", "strict", "force", "together", "form", "ts_col", "series_col", "value_col", "kind_col",
     "name_col", "kind", "prefix", "agg", "unit", "series_name", "date_order", "encoding",
     "bucket", "by", "path", "until",
 )  # fmt: skip

@@ -48,7 +48,8 @@ class LoadParams:
     ``paths``: files (plain or gzip), glob patterns (``'dumps/pageviews-201611*.gz'``,
     expanded in name order) or ``-`` for standard input. ``kind``: a series kind (count,
     level, censored) for metric files, else the kind of the events of a file without a kind
-    column. Each file loads in its own transaction.
+    column. Each file loads in its own transaction, or with ``together`` all of them in
+    one (a file that fails then leaves every file out).
     """
 
     paths: Sequence[str | Path] = ()
@@ -56,6 +57,7 @@ class LoadParams:
     tz: str = "UTC"
     strict: bool = False
     force: bool = False
+    together: bool = False  # every file in one transaction: all of them or none
     form: str = "auto"
     ts_col: str | None = None
     series_col: str | None = None

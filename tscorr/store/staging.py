@@ -71,14 +71,25 @@ _STAGE_DDL = {
 }
 
 
-def stage_name(kind: str) -> str:
-    return f"_tscorr_stage_{kind}"
+def stage_name(kind: str, tag: str = "") -> str:
+    """The stage table of ``kind``; ``tag`` tells apart the stages of the files of one load
+    that commits them together."""
+    return f"_tscorr_stage_{kind}{tag}"
 
 
-def drop_stages(store: _Loading) -> None:
-    """Drop every stage table (a load that ended, or one a killed process left behind)."""
-    for kind in STAGES:
-        store._exec(f"DROP TABLE IF EXISTS {stage_name(kind)}")
+def drop_stages(store: _Loading, tag: str | None = None) -> None:
+    """Drop the stage tables of ``tag``, or (None) every stage table: a load that ended, or
+    the stages a killed process left behind."""
+    if tag is not None:
+        for kind in STAGES:
+            store._exec(f"DROP TABLE IF EXISTS {stage_name(kind, tag)}")
+        return
+    left = store._exec(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+        "current_schema() AND table_name LIKE '\\_tscorr\\_stage\\_%' ESCAPE '\\'"
+    )
+    for (name,) in left:
+        store._exec(f'DROP TABLE IF EXISTS "{name}"')
 
 
 class SourceWriter:
@@ -95,8 +106,10 @@ class SourceWriter:
         meta: SourceMeta,
         replace: Sequence[int],
         hold_rows: int | None = None,
+        tag: str = "",
     ) -> None:
         self.store = store
+        self.tag = tag  # of this file's stage tables
         self.meta = meta
         self.replace = list(replace)
         self.rows_read = self.rows_rejected = self.duplicates = 0
@@ -184,7 +197,7 @@ class SourceWriter:
             if marked.height and self.staged:
                 with self.store._registered("_tscorr_again", marked):
                     gone = self.store._exec(
-                        f"DELETE FROM {stage_name('points')} s USING _tscorr_again a "
+                        f"DELETE FROM {stage_name('points', self.tag)} s USING _tscorr_again a "
                         "WHERE s.code = a.code AND s.ts = a.ts"
                     )[0][0]
                 self.duplicates += int(gone)
@@ -200,9 +213,9 @@ class SourceWriter:
         )
 
     def _start_stage(self) -> None:
-        drop_stages(self.store)
+        drop_stages(self.store, self.tag)
         for kind, columns in _STAGE_DDL.items():
-            self.store._exec(f"CREATE TABLE {stage_name(kind)} ({columns})")
+            self.store._exec(f"CREATE TABLE {stage_name(kind, self.tag)} ({columns})")
         self.staged = True
         held, self.held, self.held_rows = self.held, [], 0
         for part in held:
@@ -214,7 +227,7 @@ class SourceWriter:
                 with self.store._registered("_tscorr_part", frame):
                     columns = ", ".join(c.split()[0] for c in _STAGE_DDL[kind].split(", "))
                     self.store._exec(
-                        f"INSERT INTO {stage_name(kind)} SELECT {columns} FROM _tscorr_part"
+                        f"INSERT INTO {stage_name(kind, self.tag)} SELECT {columns} FROM _tscorr_part"
                     )
 
     # --- native steps ----------------------------------------------------------------------
@@ -246,8 +259,8 @@ class SourceWriter:
             return
         store = self.store
         rows = (
-            f"(SELECT code, ts FROM {stage_name('points')} UNION ALL "
-            f"SELECT code, ts FROM {stage_name('censored')})"
+            f"(SELECT code, ts FROM {stage_name('points', self.tag)} UNION ALL "
+            f"SELECT code, ts FROM {stage_name('censored', self.tag)})"
         )
         with store._registered("_tscorr_wanted", wanted.to_frame()):
             sizes = store.query(
@@ -267,8 +280,9 @@ class SourceWriter:
 
     # --- the end -----------------------------------------------------------------------
 
-    def finish(self, notes: Sequence[str] = ()) -> IngestCounts:
-        """Move the file into the store in one transaction; return what was written."""
+    def finish(self, notes: Sequence[str] = (), transaction: bool = True) -> IngestCounts:
+        """Move the file into the store in one transaction (``transaction`` False: in the
+        caller's, which commits the files of a load together); return what was written."""
         store = self.store
         with ExitStack() as stack:
             if not self.staged:  # the held parts, straight from memory under the stage names
@@ -276,8 +290,11 @@ class SourceWriter:
                     self.add(FeedFrames(rows_read=0))
                 for kind in STAGES:
                     frame = pl.concat([p[kind] for p in self.held], how="vertical_relaxed")
-                    stack.enter_context(store._registered(stage_name(kind), frame))
-            with store.transaction():
+                    stack.enter_context(store._registered(stage_name(kind, self.tag), frame))
+            if transaction:
+                with store.transaction():
+                    counts = self._commit(notes)
+            else:
                 counts = self._commit(notes)
         return IngestCounts(**counts)
 
@@ -330,7 +347,7 @@ class SourceWriter:
             series.select("series", "code"), on="series"
         )
         replaced = 0
-        points, censored = stage_name("points"), stage_name("censored")
+        points, censored = stage_name("points", self.tag), stage_name("censored", self.tag)
         with store._registered("_tscorr_ids", ids.select("code", "series_id")):
             staged = f"(SELECT i.series_id, p.* FROM {points} p JOIN _tscorr_ids i USING (code))"
             if known.height:
@@ -360,7 +377,7 @@ class SourceWriter:
             )
         n_events, skipped = self._events(source_id)
         store._exec(
-            f"INSERT INTO rejects SELECT ?, line, raw, reason FROM {stage_name('rejects')}",
+            f"INSERT INTO rejects SELECT ?, line, raw, reason FROM {stage_name('rejects', self.tag)}",
             [source_id],
         )
         duplicates = self.duplicates + skipped
@@ -412,7 +429,7 @@ class SourceWriter:
         """Insert the file's events not already stored (nor earlier in the file): (written,
         skipped)."""
         store = self.store
-        events = stage_name("events")
+        events = stage_name("events", self.tag)
         total = int(store._exec(f"SELECT count(*) FROM {events}")[0][0])
         if total == 0:
             return 0, 0
@@ -436,7 +453,7 @@ class SourceWriter:
         """Drop the stage tables, if this load made them (after its end or its failure)."""
         if self.staged:
             self.staged = False
-            drop_stages(self.store)
+            drop_stages(self.store, self.tag)
 
 
 def _hold_rows(memory_limit: int) -> int:
