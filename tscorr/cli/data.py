@@ -172,9 +172,10 @@ def load(
     from tscorr.ingest.load import load_files
     from tscorr.ingest.request import LoadParams
 
+    given = locals()  # the options, by name: the request takes those it knows
     params = LoadParams(
         paths=[str(p) for p in paths],
-        **{k: v.value if isinstance(v, Enum) else v for k, v in locals().items() if k in _LOADS},
+        **{k: given[k].value if isinstance(given[k], Enum) else given[k] for k in _LOADS},
     )
     with open_store(loading=True) as store, tempfile.TemporaryDirectory() as spool:
         before = int(store.scalar("SELECT coalesce(max(source_id), 0) FROM sources"))
@@ -201,9 +202,9 @@ def load(
 
 # the load command's options that are LoadParams fields (the rest choose the output)
 _LOADS = (
-    "feed", "tz", "strict", "force", "together", "form", "ts_col", "series_col", "value_col", "kind_col",
-    "name_col", "kind", "prefix", "agg", "unit", "series_name", "date_order", "encoding",
-    "bucket", "by", "path", "until",
+    "feed", "tz", "strict", "force", "together", "form", "ts_col", "series_col", "value_col",
+    "kind_col", "name_col", "kind", "prefix", "agg", "unit", "series_name", "date_order",
+    "encoding", "bucket", "by", "path", "until",
 )  # fmt: skip
 
 

@@ -2,13 +2,18 @@
 
 DuckDB holds whatever a transaction appends statement by statement in memory until it
 commits, so a big file written block by block inside one transaction would need memory for
-all of it. A file of up to HOLD_ROWS rows (one part or several) is held in memory and
-written straight from there; a bigger one is staged instead: each part is appended to ``_tscorr_stage_*`` tables as it comes
-(each append its own small commit, so memory holds one part), and :meth:`SourceWriter.finish`
+all of it. A file of up to HOLD_ROWS rows (more when the memory limit allows; one part or
+several) is held in memory and written straight from there; a bigger one is staged instead:
+each part is appended to temporary ``_tscorr_stage_*`` tables as it comes (each append its
+own small commit; DuckDB keeps temporary tables within its memory limit and spills the rest
+to its temporary folder, so memory holds about one part), and :meth:`SourceWriter.finish`
 moves everything into ``points``, ``events``, ``censored`` and ``rejects`` in one transaction
 (single ``INSERT ... SELECT`` statements, which DuckDB writes to disk as they go). Until that
-commit nothing of the file is visible; on any failure, or Ctrl-C, the stage is dropped, and a
-stage left by a killed process is dropped when the database is next opened for writing.
+commit nothing of the file is visible; on any failure, or Ctrl-C, the stage is dropped, and
+a killed process's temporary tables end with its connection (stage tables an older tscorr
+left in the database file are dropped when it is next opened for writing). A temporary
+stage costs a third of the CPU of one in the database file (6 M rows: 0.21 against 0.64
+CPU-s; no write-ahead log, no compression).
 
 Series are staged by a code local to the load (their names are few and stay in memory);
 they get their ``series_id`` in the final transaction.
@@ -215,7 +220,7 @@ class SourceWriter:
     def _start_stage(self) -> None:
         drop_stages(self.store, self.tag)
         for kind, columns in _STAGE_DDL.items():
-            self.store._exec(f"CREATE TABLE {stage_name(kind, self.tag)} ({columns})")
+            self.store._exec(f"CREATE TEMP TABLE {stage_name(kind, self.tag)} ({columns})")
         self.staged = True
         held, self.held, self.held_rows = self.held, [], 0
         for part in held:
