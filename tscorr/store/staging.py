@@ -294,7 +294,8 @@ class SourceWriter:
                 if not self.held:  # nothing came: one empty part gives every column
                     self.add(FeedFrames(rows_read=0))
                 for kind in STAGES:
-                    frame = pl.concat([p[kind] for p in self.held], how="vertical_relaxed")
+                    held = [p[kind] for p in self.held]  # not copied into one chunk
+                    frame = pl.concat(held, how="vertical_relaxed", rechunk=False)
                     stack.enter_context(store._registered(stage_name(kind, self.tag), frame))
             if transaction:
                 with store.transaction():
