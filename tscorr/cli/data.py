@@ -70,7 +70,8 @@ def load(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            metavar="FILE...", help="Files to load (plain or gzip); - for standard input."
+            metavar="FILE...",
+            help="Files to load (plain or gzip) or quoted glob patterns; - for standard input.",
         ),
     ],
     feed: Annotated[
