@@ -5,6 +5,7 @@ series) and the long table as Parquet.
     python benchmarks/bench_load.py                 # 6,000,000 points
     python benchmarks/bench_load.py --rows 6e7      # 60,000,000 (about 2.4 GB of CSV on disk)
     python benchmarks/bench_load.py --rows 2e5 --repeat 3 --formats csv
+    python benchmarks/bench_load.py --formats gzip --big   # also 1 GiB of CSV in gzip (memory)
 
 Generates SYNTHETIC points (200 series of minutes; ISO timestamps with Z; the long table
 sorted by series and time), written block by block so the generator's memory stays small,
@@ -25,6 +26,7 @@ Goal (issue 27): within 1.5x of DuckDB's reader, CSV and Parquet, at 6 M and 60 
 from __future__ import annotations
 
 import argparse
+import gzip
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -92,6 +94,12 @@ def write_files(rows: int, folder: Path, formats: list[str]) -> dict[str, Path]:
             paths["csv"] = csv
         else:
             csv.unlink()
+    if "gzip" in formats:  # the long CSV again, gzipped (read as a stream)
+        gz = folder / "long.csv.gz"
+        with gz.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6) as fh:
+            for i, block in enumerate(long_blocks(rows)):
+                block.write_csv(fh, include_header=i == 0)
+        paths["gzip"] = gz
     if "wide" in formats:  # the same points as a spreadsheet: a time column, one per series
         wide = folder / "wide.csv"
         per = rows // N_SERIES
@@ -118,7 +126,10 @@ def main() -> None:
     parser.add_argument("--rows", type=float, default=6e6, help="points (6e6, 6e7)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each side, interleaved")
     parser.add_argument(
-        "--formats", default="csv,wide,parquet", help="comma-separated: csv, wide, parquet"
+        "--formats", default="csv,wide,parquet", help="comma-separated: csv, wide, parquet, gzip"
+    )
+    parser.add_argument(
+        "--big", action="store_true", help="also a gzip holding 1 GiB of CSV (tscorr's memory)"
     )
     args = parser.parse_args()
     rows = int(args.rows)
@@ -150,7 +161,37 @@ def main() -> None:
             )
             print(comparison_line(kind, samples, "tscorr", "duckdb"), flush=True)
             path.unlink()  # disk: a 60 M-row CSV is 2.4 GB
-    print("goal: tscorr within 1.5x of DuckDB's reader (wall), CSV and Parquet, 6 M and 60 M")
+        if args.big:
+            big = folder / "big.csv.gz"
+            with (
+                big.open("wb") as raw,
+                gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1) as fh,
+            ):
+                fh.write(b"ts,series,value\n")
+                written, year = 0, 2016
+                while written < 2**30:  # the same minutes, a year later each round: all distinct
+                    for block in long_blocks(2_000_000, n_series=20_000):
+                        data = block.write_csv(include_header=False).encode()
+                        data = data.replace(b"2016-", f"{year}-".encode())
+                        fh.write(data)
+                        written += len(data)
+                    year += 1
+            samples = interleaved(
+                {
+                    "duckdb": lambda i: python_step(
+                        PEER, str(big), str(folder / f"peer{i}.duckdb")
+                    ),
+                    "tscorr": lambda i: cli_step(
+                        "load", str(big), "--db", str(folder / f"tscorr{i}.duckdb"), "--json"
+                    ),
+                },
+                1,
+            )
+            print(comparison_line("big.csv.gz", samples, "tscorr", "duckdb"), flush=True)
+    print(
+        "goals: tscorr within 1.5x of DuckDB's reader (wall), CSV and Parquet, 6 M and 60 M; "
+        "peak < 2,048 MiB on the 1 GiB gzip"
+    )
 
 
 if __name__ == "__main__":
