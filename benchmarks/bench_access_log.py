@@ -4,14 +4,16 @@
     python benchmarks/bench_access_log.py --lines 1000000
 
 Writes a synthetic Combined Log Format file (lines drawn from the real Elastic sample's
-shape: 10 paths, a few statuses, one hour per 360,000 lines), then, each in a fresh process:
+shape: 10 paths, a few statuses, one hour per 360,000 lines), then, each in a fresh process
+and a fresh database, ``--repeat`` times (default 3) alternating which side goes first:
 
 * peer: DuckDB reads the lines (``read_csv`` with one VARCHAR column), extracts time, status
   and bytes with ``regexp_extract`` and writes requests/4xx/5xx/bytes per minute;
-* tscorr: ``tscorr.load_file`` with the access-log feed (1-minute buckets).
+* tscorr: ``tscorr load LOG --feed access-log --bucket 1m`` through the command line.
 
-Prints lines per second for each, the ratio, and each process's peak memory: tscorr reads
-in chunks, so its peak should not grow with the number of lines.
+Prints the medians of wall and CPU seconds (user + system, every thread) of each side, the
+ratios, lines per second and tscorr's peak memory: tscorr reads in chunks, so its peak
+should not grow with the number of lines.
 """
 
 from __future__ import annotations
@@ -24,11 +26,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import run_child  # noqa: E402
+from _common import HEADER, cli_step, comparison_line, interleaved, medians, python_step  # noqa: E402
 
 PEER = r"""
-import json, sys, time, duckdb
-start = time.perf_counter()
+import sys, duckdb
 con = duckdb.connect(sys.argv[2])
 con.execute(r'''
 CREATE TABLE per_minute AS
@@ -47,19 +48,6 @@ SELECT date_trunc('minute', ts) AS bucket, count(*) AS requests,
 FROM parsed WHERE ts IS NOT NULL GROUP BY ALL
 ''', [sys.argv[1]]).complete()
 con.close()
-print(json.dumps({"inner_s": time.perf_counter() - start}))
-"""
-
-TSCORR = """
-import json, sys, time
-import pyarrow, tscorr, tscorr.ingest.feeds
-from tscorr.ingest.source import LoadOptions
-tscorr.ingest.feeds.ensure_loaded()
-start = time.perf_counter()
-store = tscorr.open(sys.argv[2])
-report = tscorr.load_file(store, sys.argv[1], feed="access-log", options=LoadOptions(extra={"bucket": "1m"}))
-store.close()
-print(json.dumps({"inner_s": time.perf_counter() - start, "rows": report.counts.rows_read}))
 """
 
 PATHS = [
@@ -101,21 +89,35 @@ def make_log(path: Path, lines: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=10_000_000)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each side, interleaved")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "access.log"
+        folder = Path(tmp)
+        log = folder / "access.log"
         make_log(log, args.lines)
         size = log.stat().st_size / 2**20
-        peer = run_child(PEER, str(log), str(Path(tmp) / "peer.duckdb"))
-        ours = run_child(TSCORR, str(log), str(Path(tmp) / "tscorr.duckdb"))
+
+        def databases() -> None:
+            for db in folder.glob("*.duckdb*"):
+                db.unlink()
+
+        samples = interleaved(
+            {
+                "duckdb": lambda i: python_step(PEER, str(log), str(folder / f"peer{i}.duckdb")),
+                "tscorr": lambda i: cli_step(
+                    "load", str(log), "--feed", "access-log", "--bucket", "1m",
+                    "--db", str(folder / f"tscorr{i}.duckdb"), "--json",
+                ),
+            },
+            args.repeat,
+            after_each=databases,
+        )  # fmt: skip
     print(f"log: {args.lines:,} lines, {size:.0f} MiB")
-    print(
-        f"duckdb regexp_extract : {args.lines / peer['inner_s']:12,.0f} lines/s  ({peer['inner_s']:.1f} s, peak {peer['peak_mib']:.0f} MiB)"
-    )
-    print(
-        f"tscorr load           : {args.lines / ours['inner_s']:12,.0f} lines/s  ({ours['inner_s']:.1f} s, peak {ours['peak_mib']:.0f} MiB)"
-    )
-    print(f"ratio tscorr/duckdb   : {ours['inner_s'] / peer['inner_s']:.2f}x time")
+    print(HEADER)
+    print(comparison_line("access-log", samples, "tscorr", "duckdb"))
+    for side in ("duckdb", "tscorr"):
+        wall, _cpu = medians(samples[side])
+        print(f"{side:<14} {args.lines / wall:>12,.0f} lines/s (wall)")
 
 
 if __name__ == "__main__":

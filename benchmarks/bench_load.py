@@ -1,22 +1,26 @@
-"""Benchmark: `tscorr load` against DuckDB's own readers, in the same run: long CSV, the same
-CSV gzipped, and the same rows as Parquet.
+"""Benchmark: `tscorr load` through the command line against DuckDB's own readers of the same
+file, interleaved in the same run: a long CSV, a wide CSV (a spreadsheet: one column per
+series) and the long table as Parquet.
 
-    python benchmarks/bench_load.py            # 2,000,000 rows
-    python benchmarks/bench_load.py --rows 200000
-    python benchmarks/bench_load.py --big      # also a gzip holding 1 GiB of CSV (memory)
+    python benchmarks/bench_load.py                 # 6,000,000 points
+    python benchmarks/bench_load.py --rows 6e7      # 60,000,000 (about 2.4 GB of CSV on disk)
+    python benchmarks/bench_load.py --rows 2e5 --repeat 3 --formats csv
+    python benchmarks/bench_load.py --formats gzip --big   # also 1 GiB of CSV in gzip (memory)
 
-Generates a SYNTHETIC long-form table (ts, series, value; ISO timestamps with Z), then times,
-each in a fresh process and a fresh database file:
+Generates SYNTHETIC points (200 series of minutes; ISO timestamps with Z; the long table
+sorted by series and time), written block by block so the generator's memory stays small,
+into a temporary folder that is deleted at the end. Then, for each file, ``--repeat`` times
+(default 3), alternating which side goes first, each in a fresh process and a fresh database
+file:
 
-* the peer: ``CREATE TABLE t AS SELECT * FROM read_csv(file)`` (or ``read_parquet``) in
-  DuckDB;
-* tscorr: ``tscorr.load_file`` (per-value timestamp parsing, series ids, rejects, native
-  steps, provenance), which reads big files block by block.
+* the peer: ``python -c`` importing duckdb and running ``CREATE TABLE t AS SELECT * FROM
+  read_csv(FILE)`` (or ``read_parquet``);
+* tscorr: ``python -m tscorr load FILE --db DB`` (start-up, feed detection, per-value
+  timestamp parsing, series ids, rejects, native steps, provenance, one transaction).
 
-Each side runs ``--repeat`` times (default 3), alternating; the fastest run of each counts.
-Prints seconds for each (the time inside the process, after the libraries are imported,
-including opening the database and writing it), points/s, the ratio tscorr / DuckDB and each
-process's peak memory.
+Prints the medians of wall and CPU seconds (user + system, every thread) of each side, the
+ratios tscorr / DuckDB, tscorr's peak memory and the load average when the file was done.
+Goal (issue 27): within 1.5x of DuckDB's reader, CSV and Parquet, at 6 M and 60 M rows.
 """
 
 from __future__ import annotations
@@ -25,116 +29,169 @@ import argparse
 import gzip
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import run_child  # noqa: E402
+from _common import HEADER, cli_step, comparison_line, interleaved, python_step  # noqa: E402
 
 PEER = """
-import json, sys, time, duckdb
-start = time.perf_counter()
+import json, sys, duckdb
 con = duckdb.connect(sys.argv[2])
 reader = "read_parquet" if sys.argv[1].endswith(".parquet") else "read_csv"
 con.execute(f"CREATE TABLE t AS SELECT * FROM {reader}(?)", [sys.argv[1]]).complete()
+print(json.dumps({"rows": con.execute("SELECT count(*) FROM t").fetchone()[0]}))
 con.close()
-print(json.dumps({"inner_s": time.perf_counter() - start}))
 """
 
-TSCORR = """
-import json, sys, time
-import duckdb, pyarrow, tscorr, tscorr.ingest.feeds, tscorr.ingest.load, tscorr.store
-tscorr.ingest.feeds.ensure_loaded()  # library imports stay outside the timer, as `import duckdb` does
-start = time.perf_counter()
-store = tscorr.open(sys.argv[2])
-report = tscorr.load_file(store, sys.argv[1])
-store.close()
-print(json.dumps({"inner_s": time.perf_counter() - start, "points": report.counts.points}))
-"""
+N_SERIES = 200
+BLOCK = 2_000_000  # points generated at a time
 
 
-def make_table(rows: int, n_series: int = 200) -> pl.DataFrame:
+def long_blocks(rows: int, n_series: int = N_SERIES) -> Iterator[pl.DataFrame]:
+    """The long table (ts, series, value) in blocks of whole series, sorted by series, time."""
     rng = np.random.default_rng(0)
     per = rows // n_series
-    start = np.datetime64("2016-01-01T00:00:00")
-    ts = (start + np.arange(per) * np.timedelta64(60, "s")).astype("datetime64[s]").astype(str)
-    return pl.DataFrame(
-        {
-            "ts": np.char.add(np.tile(ts, n_series), "Z"),
-            "series": np.repeat([f"metric:{i:03d}" for i in range(n_series)], per),
-            "value": rng.gamma(2.0, 50.0, per * n_series).round(3),
-        }
-    )
+    ts = pl.datetime_range(
+        pl.datetime(2016, 1, 1),
+        pl.datetime(2016, 1, 1) + pl.duration(minutes=per - 1),
+        "1m",
+        eager=True,
+    ).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    step = max(1, BLOCK // per)
+    for lo in range(0, n_series, step):
+        names = [f"metric:{i:03d}" for i in range(lo, min(lo + step, n_series))]
+        yield pl.DataFrame(
+            {
+                "ts": pl.concat([ts] * len(names)),
+                "series": np.repeat(names, per),
+                "value": rng.gamma(2.0, 50.0, per * len(names)).round(3),
+            }
+        )
 
 
-def write_big_gzip(path: Path, gib: float = 1.0) -> int:
-    """A gzip holding ``gib`` GiB of long CSV (distinct points: 20,000 series of minutes)."""
-    block = make_table(2_000_000, n_series=20_000)
-    text = block.write_csv(include_header=False).encode()
-    rows = 0
-    with gzip.open(path, "wb", compresslevel=1) as fh:
-        fh.write(b"ts,series,value\n")
-        written, k = 0, 0
-        while written < gib * 2**30:
-            # the same minutes, a year later each round: every point distinct
-            shifted = text.replace(b"2016-", f"{2016 + k}-".encode()) if k else text
-            fh.write(shifted)
-            written += len(shifted)
-            rows += block.height
-            k += 1
-    return rows
-
-
-def compare(kind: str, path: Path, folder: Path, repeat: int) -> None:
-    peers, mine = [], []
-    for i in range(repeat):
-        peers.append(run_child(PEER, str(path), str(folder / f"peer-{kind}{i}.duckdb")))
-        mine.append(run_child(TSCORR, str(path), str(folder / f"tscorr-{kind}{i}.duckdb")))
-    peer = min(peers, key=lambda r: r["inner_s"])
-    ours = min(mine, key=lambda r: r["inner_s"])
-    points = int(ours["points"])
-    print(
-        f"{kind:<12} {peer['inner_s']:>9.2f} s {ours['inner_s']:>9.2f} s "
-        f"{points / ours['inner_s'] / 1e6:>8.1f} M/s {ours['inner_s'] / peer['inner_s']:>7.2f}x "
-        f"{peer['peak_mib']:>9,.0f} {ours['peak_mib']:>9,.0f}"
-    )
+def write_files(rows: int, folder: Path, formats: list[str]) -> dict[str, Path]:
+    paths: dict[str, Path] = {}
+    if "csv" in formats or "parquet" in formats:
+        csv, parquet = folder / "long.csv", folder / "long.parquet"
+        writer = None
+        with csv.open("wb") as fh:
+            for i, block in enumerate(long_blocks(rows)):
+                if "csv" in formats:
+                    block.write_csv(fh, include_header=i == 0)
+                if "parquet" in formats:
+                    table = block.to_arrow()
+                    writer = writer or pq.ParquetWriter(parquet, table.schema)
+                    writer.write_table(table)
+        if writer is not None:
+            writer.close()
+            paths["parquet"] = parquet
+        if "csv" in formats:
+            paths["csv"] = csv
+        else:
+            csv.unlink()
+    if "gzip" in formats:  # the long CSV again, gzipped (read as a stream)
+        gz = folder / "long.csv.gz"
+        with gz.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6) as fh:
+            for i, block in enumerate(long_blocks(rows)):
+                block.write_csv(fh, include_header=i == 0)
+        paths["gzip"] = gz
+    if "wide" in formats:  # the same points as a spreadsheet: a time column, one per series
+        wide = folder / "wide.csv"
+        per = rows // N_SERIES
+        rng = np.random.default_rng(1)
+        ts = pl.datetime_range(
+            pl.datetime(2016, 1, 1),
+            pl.datetime(2016, 1, 1) + pl.duration(minutes=per - 1),
+            "1m",
+            eager=True,
+        ).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        with wide.open("wb") as fh:
+            for i, lo in enumerate(range(0, per, BLOCK // N_SERIES)):
+                hi = min(per, lo + BLOCK // N_SERIES)
+                values = rng.gamma(2.0, 50.0, (hi - lo, N_SERIES)).round(3)
+                frame = pl.DataFrame(values, schema=[f"metric:{j:03d}" for j in range(N_SERIES)])
+                frame.insert_column(0, ts[lo:hi].alias("ts"))
+                frame.write_csv(fh, include_header=i == 0)
+        paths["wide"] = wide
+    return paths
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=2_000_000)
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each; the fastest counts")
-    parser.add_argument("--big", action="store_true", help="also a gzip of 1 GiB of CSV")
+    parser.add_argument("--rows", type=float, default=6e6, help="points (6e6, 6e7)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each side, interleaved")
+    parser.add_argument(
+        "--formats", default="csv,wide,parquet", help="comma-separated: csv, wide, parquet, gzip"
+    )
+    parser.add_argument(
+        "--big", action="store_true", help="also a gzip holding 1 GiB of CSV (tscorr's memory)"
+    )
     args = parser.parse_args()
+    rows = int(args.rows)
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        table = make_table(args.rows)
-        csv, gz, parquet = folder / "long.csv", folder / "long.csv.gz", folder / "long.parquet"
-        table.write_csv(csv)
-        with gzip.open(gz, "wb", compresslevel=6) as fh:
-            fh.write(csv.read_bytes())
-        table.write_parquet(parquet)
-        print(
-            f"{args.rows:,} rows: CSV {csv.stat().st_size / 2**20:.0f} MiB, gzip "
-            f"{gz.stat().st_size / 2**20:.0f} MiB, Parquet {parquet.stat().st_size / 2**20:.0f} MiB"
-        )
-        print(
-            f"{'file':<12} {'duckdb':>11} {'tscorr':>11} {'points/s':>10} {'ratio':>8} "
-            f"{'peak MiB':>9} {'(tscorr)':>9}"
-        )
-        compare("csv", csv, folder, args.repeat)
-        compare("csv.gz", gz, folder, args.repeat)
-        compare("parquet", parquet, folder, args.repeat)
+        paths = write_files(rows, folder, formats)
+        sizes = ", ".join(f"{k} {p.stat().st_size / 2**20:,.0f} MiB" for k, p in paths.items())
+        print(f"{rows:,} points: {sizes}")
+        print(HEADER)
+        for kind in formats:
+            path = paths[kind]
+
+            def databases() -> None:
+                for db in folder.glob("*.duckdb*"):
+                    db.unlink()
+
+            samples = interleaved(
+                {
+                    "duckdb": lambda i, p=path: python_step(
+                        PEER, str(p), str(folder / f"peer{i}.duckdb")
+                    ),
+                    "tscorr": lambda i, p=path: cli_step(
+                        "load", str(p), "--db", str(folder / f"tscorr{i}.duckdb"), "--json"
+                    ),
+                },
+                args.repeat,
+                after_each=databases,
+            )
+            print(comparison_line(kind, samples, "tscorr", "duckdb"), flush=True)
+            path.unlink()  # disk: a 60 M-row CSV is 2.4 GB
         if args.big:
             big = folder / "big.csv.gz"
-            rows = write_big_gzip(big)
-            print(
-                f"big: {rows:,} rows, 1 GiB of CSV in {big.stat().st_size / 2**20:.0f} MiB of gzip"
+            with (
+                big.open("wb") as raw,
+                gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1) as fh,
+            ):
+                fh.write(b"ts,series,value\n")
+                written, year = 0, 2016
+                while written < 2**30:  # the same minutes, a year later each round: all distinct
+                    for block in long_blocks(2_000_000, n_series=20_000):
+                        data = block.write_csv(include_header=False).encode()
+                        data = data.replace(b"2016-", f"{year}-".encode())
+                        fh.write(data)
+                        written += len(data)
+                    year += 1
+            samples = interleaved(
+                {
+                    "duckdb": lambda i: python_step(
+                        PEER, str(big), str(folder / f"peer{i}.duckdb")
+                    ),
+                    "tscorr": lambda i: cli_step(
+                        "load", str(big), "--db", str(folder / f"tscorr{i}.duckdb"), "--json"
+                    ),
+                },
+                1,
             )
-            compare("big.csv.gz", big, folder, 1)
-    print("goals: CSV within 2x of DuckDB, Parquet >= 10 M points/s, tscorr peak < 2,048 MiB")
+            print(comparison_line("big.csv.gz", samples, "tscorr", "duckdb"), flush=True)
+    print(
+        "goals: tscorr within 1.5x of DuckDB's reader (wall), CSV and Parquet, 6 M and 60 M; "
+        "peak < 2,048 MiB on the 1 GiB gzip"
+    )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The package layers, as the README's Layout draws them, checked on every import.
 
 core (errors, units, frames, resources, choices) <- store <- ingest <- analysis <- results <- demo <- cli
-(api, the library's front door, beside demo: analyses and answers in one call each)
+(api, the library's front door, beside demo: loads, analyses and answers in one call each)
 with kernels apart: arrays in, arrays out, importing only core and each other.
 """
 
@@ -32,7 +32,8 @@ ALLOWED = {
     "analysis": {"core", "store", "kernels", "analysis"},
     "results": {"core", "store", "results"},
     "demo": {"core", "store", "ingest", "ingest.load", "analysis", "results"},
-    "api": {"core", "store", "analysis", "results", "api"},  # the library's front door
+    # the library's front door: loads, analyses and answers
+    "api": {"core", "store", "ingest", "ingest.load", "analysis", "results", "api"},
     "cli": {
         "core",
         "store",

@@ -335,7 +335,8 @@ def test_a_stage_left_by_a_killed_load_is_gone_at_the_next_open(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A process killed between its staged parts and the final commit: nothing it staged is
-    visible, and the next open for writing drops the stage."""
+    visible (its stage, temporary tables, ended with its connection), nothing of it is left
+    in the file, and the next load works."""
     monkeypatch.setattr(blocks, "BLOCK_BYTES", 64)
     path = tmp_path / "k.csv"
     path.write_text("ts,series,value\n" + "".join(f"2016-01-{d:02d},k,{d}\n" for d in range(1, 29)))
@@ -366,10 +367,29 @@ def test_a_stage_left_by_a_killed_load_is_gone_at_the_next_open(
     with tscorr.open(db, read_only=True) as store:
         assert store.scalar("SELECT count(*) FROM points") == 0
         assert store.scalar("SELECT count(*) FROM sources") == 0
-        staged = store.scalar("SELECT count(*) FROM _tscorr_stage_points")
-        assert staged > 0  # the killed load had staged rows
+        left = store.query("SELECT table_name FROM information_schema.tables")["table_name"]
+        assert not any(name.startswith("_tscorr_stage") for name in left)
     with tscorr.open(db) as store:
         left = store.query("SELECT table_name FROM information_schema.tables")["table_name"]
         assert not any(name.startswith("_tscorr_stage") for name in left)
         report = tscorr.load_file(store, path)
         assert report.counts is not None and report.counts.points == 28
+
+
+def test_stage_tables_an_older_load_left_in_the_file_are_dropped_at_the_next_open(
+    tmp_path: Path,
+) -> None:
+    """Stages used to be tables of the database file (and a load of several files has one
+    set per file): any left behind by a killed process are dropped when the file is next
+    opened for writing, and nothing else is."""
+    db = tmp_path / "old.duckdb"
+    with tscorr.open(db) as store:
+        for name in ("_tscorr_stage_points", "_tscorr_stage_rejects_3", "_tscorrXstage_kept"):
+            store._exec(f"CREATE TABLE {name} (a INTEGER)")
+    with tscorr.open(db, read_only=True) as store:
+        left = set(store.query("SELECT table_name FROM information_schema.tables")["table_name"])
+        assert {"_tscorr_stage_points", "_tscorr_stage_rejects_3"} <= left  # reading drops none
+    with tscorr.open(db) as store:
+        left = set(store.query("SELECT table_name FROM information_schema.tables")["table_name"])
+    assert "_tscorr_stage_points" not in left and "_tscorr_stage_rejects_3" not in left
+    assert "_tscorrXstage_kept" in left

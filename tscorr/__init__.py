@@ -33,6 +33,9 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "LoadOptions": ("tscorr.ingest.source", "LoadOptions"),
+    "LoadParams": ("tscorr.ingest.request", "LoadParams"),
+    "LoadResult": ("tscorr.ingest.load", "LoadResult"),
+    "load": ("tscorr.api", "load"),
     "LoadReport": ("tscorr.ingest.load", "LoadReport"),
     "load_file": ("tscorr.ingest.load", "load_file"),
     "Store": ("tscorr.store", "Store"),
@@ -68,7 +71,9 @@ __all__ = [
     "ExitCode",
     "ExplainParams",
     "LoadOptions",
+    "LoadParams",
     "LoadReport",
+    "LoadResult",
     "RespondParams",
     "ScanParams",
     "Store",
@@ -76,6 +81,7 @@ __all__ = [
     "XcorrParams",
     "answers",
     "explain",
+    "load",
     "load_file",
     "open",
     "respond",

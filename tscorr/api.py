@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from tscorr.analysis.request import ExplainParams, RespondParams, ScanParams, XcorrParams
+from tscorr.ingest.request import LoadParams
 
 if TYPE_CHECKING:
     import polars as pl
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from tscorr.analysis.explain import ExplainRun
     from tscorr.analysis.respond import RespondRun
     from tscorr.analysis.scan import ScanResult
+    from tscorr.ingest.load import LoadResult
     from tscorr.store import Store
 
 P = ParamSpec("P")
@@ -82,6 +84,17 @@ def _explain(store: Store, params: ExplainParams) -> ExplainRun:
     return run_explain(store, params)
 
 
+def _load(store: Store, params: LoadParams) -> LoadResult:
+    """Load files (paths or glob patterns) into ``store``, each in its own transaction (all in
+    one with ``together=True``); the options are those of ``tscorr load`` (``tz``, ``feed``,
+    ``kind``, ``ts_col``, ...). Returns a report per file and the first failure (a file that
+    could not be loaded at all), which is not raised: the other files load."""
+    from tscorr.ingest.load import load_files
+
+    return load_files(store, params)
+
+
+load = _door(LoadParams, _load)
 xcorr = _door(XcorrParams, _xcorr)
 respond = _door(RespondParams, _respond)
 scan = _door(ScanParams, _scan)

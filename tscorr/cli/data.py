@@ -8,6 +8,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeAlias
@@ -42,13 +43,15 @@ from tscorr.cli.options import (
     choice,
     pick,
 )
-from tscorr.errors import BadInput, RowsRejected, TscorrError
+from tscorr.errors import BadInput, RowsRejected
 
 LISTINGS = ("overview", "series", "events", "sources", "runs")
 
 if TYPE_CHECKING:  # to mypy they are enums; to typer, enums of the library's names
     import polars as pl
 
+    from tscorr.ingest.load import LoadReport
+    from tscorr.ingest.request import LoadParams
     from tscorr.store import Store
 
     Form: TypeAlias = Enum
@@ -67,7 +70,8 @@ def load(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            metavar="FILE...", help="Files to load (plain or gzip); - for standard input."
+            metavar="FILE...",
+            help="Files to load (plain or gzip) or quoted glob patterns; - for standard input.",
         ),
     ],
     feed: Annotated[
@@ -78,6 +82,10 @@ def load(
     ] = "UTC",
     strict: Annotated[bool, typer.Option(help="Refuse a file with any rejected row.")] = False,
     force: Annotated[bool, typer.Option(help="Load a file again even if already loaded.")] = False,
+    together: Annotated[
+        bool,
+        typer.Option(help="All the files in one transaction: every one of them, or none."),
+    ] = False,
     form: Annotated[Form, typer.Option(help="Detected from the columns unless given.")] = pick(
         FORMS, "auto"
     ),
@@ -150,7 +158,8 @@ def load(
     as_table: TableOpt = False,
     top: TopOpt = None,
 ) -> None:
-    """Load event and metric files into the database, one transaction per file.
+    """Load event and metric files into the database, one transaction per file (or, with
+    --together, one for them all). A quoted glob ('dumps/*.csv') loads every file it matches.
 
     Rows that cannot be read go to the rejects table with their line and reason; a file
     loaded before (same sha256) is skipped unless --force, which replaces the earlier load of
@@ -161,76 +170,75 @@ def load(
     Example: tscorr load tweets.csv --agg count --series-name tweets:congrats
     """
     shown = output(as_json, as_csv, as_nl, as_table, top)
-    import polars as pl
+    from tscorr.ingest.load import load_files
+    from tscorr.ingest.request import LoadParams
 
-    from tscorr.ingest import load as loading
-    from tscorr.ingest.source import LoadOptions
-
-    series_kind = kind if kind in SERIES_KINDS else None
-    kind = None if series_kind else kind
-    options = LoadOptions(
-        tz=tz,
-        date_order=DateOrder(date_order).value,
-        form=Form(form).value,
-        ts_col=ts_col,
-        series_col=series_col,
-        value_col=value_col,
-        kind_col=kind_col,
-        name_col=name_col,
-        kind=kind,
-        prefix=prefix,
-        agg=agg,
-        series_kind=series_kind,
-        unit=unit,
-        encoding=encoding,
-        series_name=series_name,
-        extra={
-            k: v
-            for k, v in (("bucket", bucket), ("by", by), ("path", path), ("until", until))
-            if v is not None
-        },
+    given = locals()  # the options, by name: the request takes those it knows
+    params = LoadParams(
+        paths=[str(p) for p in paths],
+        **{k: given[k].value if isinstance(given[k], Enum) else given[k] for k in _LOADS},
     )
-    reports, failure = [], None
     with open_store(loading=True) as store, tempfile.TemporaryDirectory() as spool:
         before = int(store.scalar("SELECT coalesce(max(source_id), 0) FROM sources"))
         on_interrupt(lambda after: _load_truth(after, before))
-        for file in paths:
-            try:
-                name = None
-                if str(file) == "-":  # standard input, spooled to a file (bounded)
-                    file, name = _spool_stdin(Path(spool), feed), "-"
-                with _progress(file) as step:
-                    reports.append(
-                        loading.load_file(store, file, feed, options, strict, force, step, name)
-                    )
-            except TscorrError as exc:
-                failure = failure or exc
-                if len(paths) > 1:
-                    say(f"failed: {exc}")
-    if reports:
-        rows = pl.DataFrame([r.row() for r in reports])
-        if shown.mode != "table":
-            show(rows, None, shown)
-        else:
-            show(
-                rows.drop("notes").with_columns(
-                    pl.col("path").map_elements(lambda p: Path(p).name, return_dtype=pl.String)
-                ),
-                None,
-                shown,
-                table="load",
-            )
-            for r in reports:
-                for note in r.notes:
-                    say(f"{Path(r.path).name}: {note}")
-    if failure is not None:
-        raise failure
-    refused = [r for r in reports if r.status == "rejected"]
+        params, names = _with_stdin(params, Path(spool))
+        several = len(params.files()) > 1
+        result = load_files(
+            store,
+            params,
+            progress=_progress,
+            failed=(lambda _f, exc: say(f"failed: {exc}")) if several else None,
+            names=names,
+        )
+    _show_loads(result.reports, shown)
+    if result.failure is not None:
+        raise result.failure
+    refused = [r for r in result.reports if r.status == "rejected"]
     if refused:
         raise RowsRejected(
             f"{Path(refused[0].path).name}: {refused[0].notes[-1]} "
             '(kept in the rejects table: tscorr sql "SELECT * FROM rejects")'
         )
+
+
+# the load command's options that are LoadParams fields (the rest choose the output)
+_LOADS = (
+    "feed", "tz", "strict", "force", "together", "form", "ts_col", "series_col", "value_col",
+    "kind_col", "name_col", "kind", "prefix", "agg", "unit", "series_name", "date_order",
+    "encoding", "bucket", "by", "path", "until",
+)  # fmt: skip
+
+
+def _with_stdin(params: LoadParams, folder: Path) -> tuple[LoadParams, dict[str, str]]:
+    """``-`` among the paths: standard input spooled to a file in ``folder``, shown as ``-``."""
+    if "-" not in params.paths:
+        return params, {}
+    spooled = str(_spool_stdin(folder, params.feed))
+    paths = [spooled if p == "-" else p for p in params.paths]
+    return replace(params, paths=paths), {spooled: "-"}
+
+
+def _show_loads(reports: list[LoadReport], shown: Output) -> None:
+    """One row per file; in the table, each file's notes follow on stderr."""
+    import polars as pl
+
+    if not reports:
+        return
+    rows = pl.DataFrame([r.row() for r in reports])
+    if shown.mode != "table":
+        show(rows, None, shown)
+        return
+    show(
+        rows.drop("notes").with_columns(
+            pl.col("path").map_elements(lambda p: Path(p).name, return_dtype=pl.String)
+        ),
+        None,
+        shown,
+        table="load",
+    )
+    for r in reports:
+        for note in r.notes:
+            say(f"{Path(r.path).name}: {note}")
 
 
 def _load_truth(store: Store, before: int) -> str:
@@ -260,13 +268,15 @@ def _spool_stdin(folder: Path, feed: str | None) -> Path:
 
 
 @contextmanager
-def _progress(path: Path) -> Iterator[Callable[[str, float], None]]:
-    """One file's load as the percentage of the file read, with an ETA; shown only for
-    files over a few MB."""
+def _progress(file: str, at: int, files: int) -> Iterator[Callable[[str, float], None]]:
+    """One file's load as the percentage of the file read, with an ETA, and which file of
+    how many it is; shown on a terminal, for files over a few MB (or loads of several)."""
     from tscorr.ingest.load import PROGRESS_BYTES
 
+    path = Path(file)
     big = path.exists() and path.stat().st_size > PROGRESS_BYTES
-    with progress_bar(f"{path.name} (%)", enabled=big) as step:
+    what = f"{path.name} ({at:,}/{files:,}, %)" if files > 1 else f"{path.name} (%)"
+    with progress_bar(what, enabled=big or files > 1) as step:
         yield lambda stage, share: step(stage, round(100 * share), 100)
 
 

@@ -6,18 +6,20 @@ those stages and returns plain data; nothing here prints.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
-from contextlib import closing
+from collections.abc import Callable, Generator, Mapping
+from contextlib import AbstractContextManager, ExitStack, closing, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from tscorr.errors import BadInput, RowsRejected, TscorrError, UnknownName
+from tscorr.errors import BadInput, NotFound, RowsRejected, TscorrError, UnknownName
 from tscorr.frames import FeedFrames
 from tscorr.ingest import feeds, observe
+from tscorr.ingest.request import LoadParams, is_pattern
 from tscorr.ingest.source import LoadOptions, SourceFile
 from tscorr.store import IngestCounts, SourceMeta, Store
+from tscorr.store.staging import SourceWriter
 from tscorr.units import check_zone
 
 # (stage, share of the file read): "reading", "writing", "done"
@@ -59,6 +61,113 @@ class LoadReport:
         }
 
 
+# the progress of a load of several files: (path, its position from 1, how many) -> a context
+# giving the step of that file (None: no display)
+Progress = Callable[[str, int, int], AbstractContextManager[Step | None]]
+
+
+@dataclass
+class LoadResult:
+    """What a load of several files did: a report per file loaded (or skipped, or wholly
+    rejected), and the first failure of a file that could not be loaded at all."""
+
+    reports: list[LoadReport]
+    failure: TscorrError | None = None
+
+
+def load_files(
+    store: Store,
+    params: LoadParams,
+    progress: Progress | None = None,
+    failed: Callable[[str, TscorrError], None] | None = None,
+    names: Mapping[str, str] | None = None,
+) -> LoadResult:
+    """Load every file of ``params`` (glob patterns expanded, in name order).
+
+    Each file loads in its own transaction: a file that fails is left out whole and the
+    others still load (``failed`` hears of each, the result keeps the first). With
+    ``params.together`` the files are staged one by one and committed in one transaction at
+    the end: all of them or, when one fails, none. ``progress`` gives each file's step;
+    ``names`` shows a file under another name (standard input spooled to a file is ``-``)."""
+    if params.together:
+        return _load_together(store, params, progress, failed, names)
+    options = params.options()
+    files = params.files()
+    reports: list[LoadReport] = []
+    failure: TscorrError | None = None
+    for i, file in enumerate(files, start=1):
+        try:
+            if is_pattern(file):
+                raise NotFound(f"{file}: no file matches this pattern; check the path")
+            shown = (names or {}).get(file)
+            with progress(file, i, len(files)) if progress else nullcontext(None) as step:
+                reports.append(
+                    load_file(
+                        store, file, params.feed, options, params.strict, params.force, step, shown
+                    )
+                )
+        except TscorrError as exc:
+            failure = failure or exc
+            if failed is not None:
+                failed(file, exc)
+    return LoadResult(reports, failure)
+
+
+def _load_together(
+    store: Store,
+    params: LoadParams,
+    progress: Progress | None,
+    failed: Callable[[str, TscorrError], None] | None,
+    names: Mapping[str, str] | None,
+) -> LoadResult:
+    """Every file staged on disk (so memory holds a part at a time), then one transaction
+    moves them all into the tables, in order; on any failure nothing is kept."""
+    options = params.options()
+    files = params.files()
+    skipped: list[LoadReport] = []
+    staged: list[tuple[_Plan, SourceWriter, dict[str, object] | None]] = []
+    content: dict[str, str] = {}  # sha256 -> the file of this load that holds it
+    with ExitStack() as stages:
+        for i, file in enumerate(files, start=1):
+            try:
+                if is_pattern(file):
+                    raise NotFound(f"{file}: no file matches this pattern; check the path")
+                plan = _plan(
+                    store, file, params.feed, options, params.force, (names or {}).get(file)
+                )
+                if isinstance(plan, LoadReport):
+                    skipped.append(plan)
+                    continue
+                earlier = content.setdefault(plan.meta.sha256, plan.shown)
+                if earlier != plan.shown and not params.force:
+                    plan.notes.append(f"the same content as {earlier}, loaded with it")
+                    skipped.append(
+                        LoadReport(plan.shown, plan.feed.name, "skipped", None, plan.notes)
+                    )
+                    continue
+                writer = stages.enter_context(
+                    store.loading(plan.meta, plan.replace, hold_rows=0, tag=f"_{i}")
+                )
+                with progress(file, i, len(files)) if progress else nullcontext(None) as step:
+                    say = step or (lambda _stage, _share: None)
+                    staged.append(
+                        (plan, writer, _write(store, writer, plan, options, params.strict, say))
+                    )
+            except TscorrError as exc:
+                if failed is not None:
+                    failed(file, exc)
+                return LoadResult([], exc)
+        reports = []
+        with store.transaction():
+            for plan, writer, first_reject in staged:
+                reports.append(
+                    plan.report(writer.finish(plan.notes, transaction=False), first_reject)
+                )
+    order = {f: n for n, f in enumerate((names or {}).get(f, f) for f in files)}
+    done = sorted(reports + skipped, key=lambda r: order.get(r.path, len(order)))
+    return LoadResult(done)
+
+
 def load_file(
     store: Store,
     path: str | Path,
@@ -77,8 +186,50 @@ def load_file(
     ``strict`` any rejected row refuses the whole file. Rows that cannot be read are kept in ``rejects`` with their line and reason.
     """
     options = options or LoadOptions()
-    check_zone(options.tz)  # every feed, before any reading (an .ics file too)
+    plan = _plan(store, path, feed, options, force, name)
+    if isinstance(plan, LoadReport):
+        return plan
     say = step or (lambda _stage, _share: None)
+    with store.loading(plan.meta, plan.replace) as writer:
+        first_reject = _write(store, writer, plan, options, strict, say)
+        counts = writer.finish(plan.notes)
+    say("done", 1.0)
+    return plan.report(counts, first_reject)
+
+
+@dataclass
+class _Plan:
+    """A file about to be loaded: what it is, what it replaces, what was noted so far."""
+
+    source: SourceFile
+    shown: str
+    feed: feeds.Feed
+    meta: SourceMeta
+    replace: list[int]
+    notes: list[str]
+
+    def report(self, counts: IngestCounts, first_reject: dict[str, object] | None) -> LoadReport:
+        notes = self.notes
+        if counts.rows_rejected and not counts.rows_loaded and first_reject is not None:
+            notes.append(
+                f"every row was rejected; the first, line {first_reject['line']}: "
+                f"{first_reject['reason']}"
+            )
+            return LoadReport(self.shown, self.feed.name, "rejected", counts, notes)
+        return LoadReport(self.shown, self.feed.name, "loaded", counts, notes)
+
+
+def _plan(
+    store: Store,
+    path: str | Path,
+    feed: str | None,
+    options: LoadOptions,
+    force: bool,
+    name: str | None,
+) -> _Plan | LoadReport:
+    """Check a file and its options before any reading: the plan of its load, or the report
+    of a file skipped (loaded before)."""
+    check_zone(options.tz)  # every feed, before any reading (an .ics file too)
     source = SourceFile(path, name)
     shown = name or str(path)  # what the report and the sources table call the file
     chosen = feeds.get_feed(feed) if feed else feeds.detect(source)
@@ -127,9 +278,23 @@ def load_file(
             + ", ".join(str(i) for i in replace)
             + " wholly (its points, events, rejects and series metadata)"
         )
+    return _Plan(source, shown, chosen, meta, replace, notes)
+
+
+def _write(
+    store: Store,
+    writer: SourceWriter,
+    plan: _Plan,
+    options: LoadOptions,
+    strict: bool,
+    say: Step,
+) -> dict[str, object] | None:
+    """Read the file part by part into ``writer`` and detect the native steps the parts
+    could not tell; the first rejected row (None: none)."""
+    chosen, source = plan.feed, plan.source
     say("reading", 0.0)
     first_reject: dict[str, object] | None = None
-    with store.loading(meta, replace) as writer, closing(_parts(chosen, source, options)) as parts:
+    with closing(_parts(chosen, source, options)) as parts:
         for frames in parts:  # closed on any failure: a reader reading ahead stops at once
             frames.series = observe.declare(
                 frames.series, chosen.spec.series.kind, options.series_kind
@@ -144,23 +309,15 @@ def load_file(
                         "nothing loaded)"
                     )
             writer.add(frames, _part_steps(frames, options.tz))
-            notes.extend(n for n in frames.notes if n not in notes)
+            plan.notes.extend(n for n in frames.notes if n not in plan.notes)
             say("reading", frames.through)
-        say("writing", 1.0)
-        # native steps of the series met in more than one part, from what the file wrote,
-        # a bounded batch of series at a time (the others' came with their part)
-        batch_rows = min(STEP_ROWS, max(store.memory_limit // STEP_ROW_BYTES // 4, 10_000))
-        for times in writer.step_batches(batch_rows):
-            writer.set_steps(observe.native_steps(times, options.tz))
-        counts = writer.finish(notes)
-    say("done", 1.0)
-    if counts.rows_rejected and not counts.rows_loaded and first_reject is not None:
-        notes.append(
-            f"every row was rejected; the first, line {first_reject['line']}: "
-            f"{first_reject['reason']}"
-        )
-        return LoadReport(shown, chosen.name, "rejected", counts, notes)
-    return LoadReport(shown, chosen.name, "loaded", counts, notes)
+    say("writing", 1.0)
+    # native steps of the series met in more than one part, from what the file wrote,
+    # a bounded batch of series at a time (the others' came with their part)
+    batch_rows = min(STEP_ROWS, max(store.memory_limit // STEP_ROW_BYTES // 4, 10_000))
+    for times in writer.step_batches(batch_rows):
+        writer.set_steps(observe.native_steps(times, options.tz))
+    return first_reject
 
 
 def _parts(
@@ -195,8 +352,12 @@ def _part_steps(frames: FeedFrames, tz: str) -> dict[str, str | None]:
     wanted = frames.series.filter(pl.col("step").is_null())["series"]
     if wanted.len() == 0:
         return {}
-    seen = pl.concat([frames.points.select("series", "ts"), frames.censored.select("series", "ts")])
-    return observe.native_steps(seen.filter(pl.col("series").is_in(wanted.implode())), tz)
+    seen = frames.points.select("series", "ts")
+    if frames.censored.height:
+        seen = pl.concat([seen, frames.censored.select("series", "ts")])
+    if wanted.len() < frames.series.height:  # (most files: every series wants its step)
+        seen = seen.filter(pl.col("series").is_in(wanted.implode()))
+    return observe.native_steps(seen, tz)
 
 
 def _check_names(frames: FeedFrames, source: SourceFile) -> None:

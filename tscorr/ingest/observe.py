@@ -82,7 +82,9 @@ def native_steps(points: pl.DataFrame, tz: str) -> dict[Any, str | None]:
     Each series' facts are computed on arrays over the points sorted by series and time;
     only the naming of each step (:func:`_step_of`) is done series by series.
     """
-    frame = points.select("series", "ts").drop_nulls()
+    frame = points.select("series", "ts")
+    if frame.null_count().sum_horizontal().item():  # a copy only when there is a null
+        frame = frame.drop_nulls()
     if frame.height == 0:
         return {}
     us = frame["ts"].dt.epoch("us").to_numpy()

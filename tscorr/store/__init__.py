@@ -96,6 +96,8 @@ class Store(_Loading, _Reading, _Partitions):
             }
             if name != ":memory:":
                 config["storage_compatibility_version"] = READABLE_BY
+            if loading:  # rows are inserted in parallel (no reader of points needs an order)
+                config["preserve_insertion_order"] = False
             con = _connect(name, read_only, config)
             store = cls(con, name, owned=True, read_only=read_only)
         store.memory_limit = limit

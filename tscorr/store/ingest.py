@@ -108,13 +108,21 @@ class _Loading(_Base):
             return writer.finish(notes)
 
     @contextmanager
-    def loading(self, meta: SourceMeta, replace: Sequence[int] = ()) -> Iterator[SourceWriter]:
+    def loading(
+        self,
+        meta: SourceMeta,
+        replace: Sequence[int] = (),
+        hold_rows: int | None = None,
+        tag: str = "",
+    ) -> Iterator[SourceWriter]:
         """One file's load, written part by part (a big file's blocks) and made visible in one
         transaction by :meth:`SourceWriter.finish`. ``replace``: sources removed in that
         transaction (``load --force``); the file's series metadata (kind, agg, unit, step)
         then replaces the stored one. An exception before the end (a bad block, a refused
-        row under ``--strict``, Ctrl-C) leaves the database as it was."""
-        writer = SourceWriter(self, meta, replace)
+        row under ``--strict``, Ctrl-C) leaves the database as it was. ``hold_rows`` (0: stage
+        every part on disk) and ``tag`` (the stage tables' suffix) are for a load of several
+        files committed together (:meth:`SourceWriter.finish` without its own transaction)."""
+        writer = SourceWriter(self, meta, replace, hold_rows, tag)
         # a load needs little of DuckDB's memory: what it caches of the pages it writes is
         # capped, so a load's peak does not grow with the file. A store tscorr opened has its
         # configuration locked: the cap is chosen when it is opened (Store.open's loading);

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 
 from tscorr.errors import BadInput, UnknownName
 from tscorr.frames import FeedFrames
@@ -70,11 +71,27 @@ def ensure_loaded() -> None:
 
 
 def get_feed(name: str) -> Feed:
-    ensure_loaded()
+    if name in BUILTIN and name not in READERS:  # only the module that reads it
+        importlib.import_module(f"tscorr.ingest.feeds.{BUILTIN[name]}")
+    if name not in READERS:
+        ensure_loaded()
     try:
         return READERS[name]
     except KeyError:
         raise UnknownName("feed", name, READERS) from None
+
+
+@cache
+def _builtin_spec(name: str) -> FeedSpec:
+    return load_spec(name)
+
+
+def _specs() -> list[FeedSpec]:
+    """Every feed's spec, by name, without importing the readers' modules (detection needs
+    only the specs; a reader such as ical's imports a calendar library)."""
+    specs = {name: _builtin_spec(name) for name in BUILTIN}
+    specs.update((name, feed.spec) for name, feed in READERS.items())
+    return [specs[n] for n in sorted(specs)]
 
 
 def all_feeds() -> list[Feed]:
@@ -91,19 +108,19 @@ def detect(source: SourceFile) -> Feed:
     head = source.head_text()
     name = source.display_name.lower()
     scores: list[tuple[int, str]] = []
-    for feed in all_feeds():
-        det = feed.spec.detect
+    for spec in _specs():
+        det = spec.detect
         score = 0
         if any(name.endswith(ext) for ext in det.extensions):
             score += 1
         if det.head_regex is not None and det.head_regex.search(head):
             score += 2
         if score:
-            scores.append((score, feed.name))
+            scores.append((score, spec.name))
     if not scores:
         raise BadInput(
             f"{source.display_name}: cannot tell which feed this file is; "
-            f"pass --feed (known: {', '.join(sorted(READERS))})"
+            f"pass --feed (known: {', '.join(s.name for s in _specs())})"
         )
     best = max(s for s, _ in scores)
     top = sorted(n for s, n in scores if s == best)
@@ -112,4 +129,4 @@ def detect(source: SourceFile) -> Feed:
             f"{source.display_name}: the file could be any of these feeds: {', '.join(top)}; "
             "pass --feed to choose"
         )
-    return READERS[top[0]]
+    return get_feed(top[0])

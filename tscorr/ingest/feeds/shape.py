@@ -372,6 +372,9 @@ def _wide(
         if col in (roles.ts, roles.ts_time):
             continue
         values = to_number(raw[col])
+        if values.null_count() == 0:  # every cell a number (most columns): nothing to weigh
+            numbers[col] = values
+            continue
         filled = int((~_blank(raw[col])).sum())
         # inf and NaN are numbers too (rejected below as not finite): a column of them is a
         # numeric column whose rows are all refused, not a text column
@@ -388,6 +391,8 @@ def _wide(
     if ignored:
         notes.append(f"non-numeric columns ignored: {', '.join(ignored)}")
     for col, values in numbers.items():
+        if values.null_count() == 0:  # no cell of this column to refuse
+            continue
         bad = ~_blank(raw[col]) & values.is_null()
         reason = pl.select(
             pl.when(pl.lit(reason).is_not_null())
