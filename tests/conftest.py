@@ -88,5 +88,18 @@ def demo_copy(demo_built: Demo, tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def demo_rebuilt(demo_built: Demo, tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str]:
+    """``tscorr demo --json`` run once over a copy of an earlier demo's database and report
+    (which it rebuilds, as its own): (exit code, stdout)."""
+    from tscorr.cli import app
+
+    db = tmp_path_factory.mktemp("demo-again") / "demo.duckdb"
+    shutil.copy(demo_built.db, db)
+    shutil.copy(demo_built.report, db.with_suffix(".html"))
+    result = CliRunner().invoke(app, ["demo", "--out", str(db), "--json"])
+    return result.exit_code, result.stdout
+
+
 # a real tscorr database built once per session, copied per test (the issue-29 hardening tests)
 from crafted import base_db, copy_db  # noqa: E402, F401

@@ -106,7 +106,7 @@ def test_export_unknown_run(loaded, tmp_path: Path) -> None:  # type: ignore[no-
     assert result.stderr == "Error: run 42 does not exist; 'tscorr ls runs' lists them\n"
 
 
-def test_demo_answers_its_question(runner, demo_built, demo_copy: Path) -> None:  # type: ignore[no-untyped-def]
+def test_demo_answers_its_question(runner, demo_built, demo_copy: Path, demo_rebuilt) -> None:  # type: ignore[no-untyped-def]
     from tscorr.cli import app
 
     stdout = demo_built.stdout  # built once per test run (conftest)
@@ -118,15 +118,11 @@ def test_demo_answers_its_question(runner, demo_built, demo_copy: Path) -> None:
         "for Trump” (07:00-08:00 UTC, 9 Nov 2016), against 0.05 an hour in the 5 days before "
         "the window (4-9 Nov 2016): 1,740 times its usual level"
     ) in stdout
-    assert "Far beyond chance (negative binomial test of the event's own hour, p < 0.0001)" in (
-        stdout
-    )
+    assert "Far beyond chance (negative binomial test of the event's own hour, p < 0.0001)" in stdout
     assert "2. Donald Trump (wiki): 6,137,438 views on the day of" in stdout
     assert "fell" not in stdout and "cannot tell it from chance" not in stdout
     # the confounder the Brexit lists hold, and the comparison the question asks for
-    assert "Other events in its window: Wales v Northern Ireland (Euro 2016), 25 Jun" in (
-        stdout
-    )
+    assert "Other events in its window: Wales v Northern Ireland (Euro 2016), 25 Jun" in stdout
     assert "Compared: the race call moved" in stdout
     assert "the Brexit result moved" in stdout
     for low, high in re.findall(r"95% interval ([\d,.]+) to ([\d,.]+)", stdout):
@@ -139,7 +135,7 @@ def test_demo_answers_its_question(runner, demo_built, demo_copy: Path) -> None:
     assert demo_built.report.parent == demo_built.db.parent  # next to the database
     text = demo_built.report.read_text()
     assert text.count("<svg") >= 6 and "<script" not in text
-    as_json = json.loads(runner.invoke(app, ["demo", "--out", str(demo_copy), "--json"]).stdout)
+    as_json = json.loads(demo_rebuilt[1])  # demo --json, rebuilding an earlier demo's file
     assert as_json[0]["answer"].startswith("congratulations (tweets): 87 tweets in the hour")
 
 
