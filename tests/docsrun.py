@@ -251,10 +251,11 @@ def environment(tmp: Path) -> dict[str, str]:
     """The session's environment: the code under test first on PATH and PYTHONPATH."""
     bin_dir = tmp / ".docs-bin"
     bin_dir.mkdir()
-    tscorr = bin_dir / "tscorr"
-    tscorr.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m tscorr "$@"\n')
-    tscorr.chmod(0o755)
-    (bin_dir / "python3").symlink_to(sys.executable)
+    # scripts, not links: a virtual environment's python finds its packages by the path run
+    for name, run in (("tscorr", "-m tscorr "), ("python3", ""), ("python", "")):
+        script = bin_dir / name
+        script.write_text(f'#!/bin/sh\nexec "{sys.executable}" {run}"$@"\n')
+        script.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TSCORR_")}
     env.pop("PYTHONSTARTUP", None)
     env.update(
@@ -263,7 +264,6 @@ def environment(tmp: Path) -> dict[str, str]:
         COLUMNS="100",
         NO_COLOR="1",
         TERM="dumb",
-        HOME=str(tmp),  # nothing written into a real home folder
     )
     return env
 
