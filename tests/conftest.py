@@ -66,12 +66,13 @@ class Demo:
 
 @pytest.fixture(scope="session")
 def demo_built(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    """The demo, built once per test run (about 4 s); a test that writes to its database
-    takes ``demo_copy`` instead."""
+    """The demo, built once per test run (about 4 s) with ``--force`` over a file an earlier
+    demo did not make; a test that writes to its database takes ``demo_copy`` instead."""
     from tscorr.cli import app
 
     db = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    result = CliRunner().invoke(app, ["demo", "--out", str(db)])
+    db.write_text("my thesis notes")  # not a demo's file: replaced only under --force (c113)
+    result = CliRunner().invoke(app, ["demo", "--out", str(db), "--force"])
     assert result.exit_code == 0, result.output
     report = db.with_suffix(".html")  # next to the database, not in the working folder
     assert report.is_file()
