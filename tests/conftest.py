@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -51,6 +53,53 @@ def cli(runner: CliRunner, db_path: Path):  # type: ignore[no-untyped-def]
         return runner.invoke(app, ["--db", str(db_path), *args])
 
     return invoke
+
+
+@dataclass(frozen=True)
+class Demo:
+    """``tscorr demo`` run once: the database and report it built, and what it printed."""
+
+    db: Path
+    report: Path
+    stdout: str
+
+
+@pytest.fixture(scope="session")
+def demo_built(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """The demo, built once per test run (about 4 s) with ``--force`` over a file an earlier
+    demo did not make; a test that writes to its database takes ``demo_copy`` instead."""
+    from tscorr.cli import app
+
+    db = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    db.write_text("my thesis notes")  # not a demo's file: replaced only under --force (c113)
+    result = CliRunner().invoke(app, ["demo", "--out", str(db), "--force"])
+    assert result.exit_code == 0, result.output
+    report = db.with_suffix(".html")  # next to the database, not in the working folder
+    assert report.is_file()
+    return Demo(db, report, result.stdout)
+
+
+@pytest.fixture
+def demo_copy(demo_built: Demo, tmp_path: Path) -> Path:
+    """A copy of the session's demo database and report (as the demo left them) in the test's
+    folder: ``demo.duckdb`` and ``demo.html``."""
+    target = tmp_path / "demo.duckdb"
+    shutil.copy(demo_built.db, target)
+    shutil.copy(demo_built.report, target.with_suffix(".html"))
+    return target
+
+
+@pytest.fixture(scope="session")
+def demo_rebuilt(demo_built: Demo, tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str]:
+    """``tscorr demo --json`` run once over a copy of an earlier demo's database and report
+    (which it rebuilds, as its own): (exit code, stdout)."""
+    from tscorr.cli import app
+
+    db = tmp_path_factory.mktemp("demo-again") / "demo.duckdb"
+    shutil.copy(demo_built.db, db)
+    shutil.copy(demo_built.report, db.with_suffix(".html"))
+    result = CliRunner().invoke(app, ["demo", "--out", str(db), "--json"])
+    return result.exit_code, result.stdout
 
 
 # a real tscorr database built once per session, copied per test (the issue-29 hardening tests)

@@ -106,42 +106,36 @@ def test_export_unknown_run(loaded, tmp_path: Path) -> None:  # type: ignore[no-
     assert result.stderr == "Error: run 42 does not exist; 'tscorr ls runs' lists them\n"
 
 
-def test_demo_answers_its_question(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_demo_answers_its_question(runner, demo_built, demo_copy: Path, demo_rebuilt) -> None:  # type: ignore[no-untyped-def]
     from tscorr.cli import app
 
-    db = tmp_path / "demo.duckdb"
-    result = runner.invoke(app, ["demo", "--out", str(db)])
-    assert result.exit_code == 0, result.stderr
-    assert "Question: When the US election was called on 9 Nov 2016" in result.stdout
+    stdout = demo_built.stdout  # built once per test run (conftest)
+    assert "Question: When the US election was called on 9 Nov 2016" in stdout
     # the numbers first: 87 tweets in the hour of the call against 0.05 an hour in the 5 days
     # before (6 in 120 hours), and the verdict of the model test at its floor
     assert (
         "1. congratulations (tweets): 87 tweets in the hour of “AP calls the presidential race "
         "for Trump” (07:00-08:00 UTC, 9 Nov 2016), against 0.05 an hour in the 5 days before "
         "the window (4-9 Nov 2016): 1,740 times its usual level"
-    ) in result.stdout
-    assert "Far beyond chance (negative binomial test of the event's own hour, p < 0.0001)" in (
-        result.stdout
-    )
-    assert "2. Donald Trump (wiki): 6,137,438 views on the day of" in result.stdout
-    assert "fell" not in result.stdout and "cannot tell it from chance" not in result.stdout
+    ) in stdout
+    assert "Far beyond chance (negative binomial test of the event's own hour, p < 0.0001)" in stdout
+    assert "2. Donald Trump (wiki): 6,137,438 views on the day of" in stdout
+    assert "fell" not in stdout and "cannot tell it from chance" not in stdout
     # the confounder the Brexit lists hold, and the comparison the question asks for
-    assert "Other events in its window: Wales v Northern Ireland (Euro 2016), 25 Jun" in (
-        result.stdout
-    )
-    assert "Compared: the race call moved" in result.stdout
-    assert "the Brexit result moved" in result.stdout
-    for low, high in re.findall(r"95% interval ([\d,.]+) to ([\d,.]+)", result.stdout):
+    assert "Other events in its window: Wales v Northern Ireland (Euro 2016), 25 Jun" in stdout
+    assert "Compared: the race call moved" in stdout
+    assert "the Brexit result moved" in stdout
+    for low, high in re.findall(r"95% interval ([\d,.]+) to ([\d,.]+)", stdout):
         assert float(high.replace(",", "")) / float(low.replace(",", "")) <= 100
-    assert "BBC forecasts Leave" in result.stdout  # the contrast
+    assert "BBC forecasts Leave" in stdout  # the contrast
     again = runner.invoke(
-        app, ["--db", str(db), "sql", "SELECT count(*) AS n FROM runs", "--format", "json"]
+        app, ["--db", str(demo_copy), "sql", "SELECT count(*) AS n FROM runs", "--format", "json"]
     )
     assert json.loads(again.stdout) == [{"n": 3}]
-    report = db.with_suffix(".html")  # next to the database, not in the working folder
-    text = report.read_text()
+    assert demo_built.report.parent == demo_built.db.parent  # next to the database
+    text = demo_built.report.read_text()
     assert text.count("<svg") >= 6 and "<script" not in text
-    as_json = json.loads(runner.invoke(app, ["demo", "--out", str(db), "--json"]).stdout)
+    as_json = json.loads(demo_rebuilt[1])  # demo --json, rebuilding an earlier demo's file
     assert as_json[0]["answer"].startswith("congratulations (tweets): 87 tweets in the hour")
 
 

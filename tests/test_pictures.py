@@ -213,14 +213,16 @@ def test_plot_refuses_what_it_cannot_draw(cli, sandy: Store, tmp_path: Path) -> 
         plot(sandy, 1, tmp_path / "x.png", series="nothing")
 
 
-def _report(sandy: Store, tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def sandy_report(sandy: Store, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report of runs 1-3, rendered once (about 8 s) for the tests that read it."""
     from tscorr.results.pictures import report
 
-    return report(sandy, [1, 2, 3], tmp_path / "report.html")
+    return report(sandy, [1, 2, 3], tmp_path_factory.mktemp("report") / "report.html")
 
 
-def test_the_report_is_self_contained(sandy: Store, tmp_path: Path) -> None:
-    text = _report(sandy, tmp_path).read_text()
+def test_the_report_is_self_contained(sandy_report: Path) -> None:
+    text = sandy_report.read_text()
     assert "<script" not in text and not re.search(r'(src|href)="(https?:)?//', text)
     ids = set(re.findall(r'id="([^"]+)"', text))
     links = set(re.findall(r'href="#([^"]+)"', text)) | set(
@@ -231,9 +233,10 @@ def test_the_report_is_self_contained(sandy: Store, tmp_path: Path) -> None:
     assert "@media print" in text
 
 
+@pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
-def test_the_report_renders_in_a_real_browser(sandy: Store, tmp_path: Path) -> None:
-    page = _report(sandy, tmp_path)
+def test_the_report_renders_in_a_real_browser(sandy_report: Path, tmp_path: Path) -> None:
+    page = sandy_report
     shot = tmp_path / "report.png"
     common = [
         CHROMIUM,
@@ -467,6 +470,7 @@ document.getElementById('out').textContent = JSON.stringify(result);
 """
 
 
+@pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
 def test_event_charts_as_a_browser_draws_them(sandy: Store, tmp_path: Path) -> None:
     """Sandy's daily 311 calls (days in New York; landfall 19:30 local, --before 0s): in the

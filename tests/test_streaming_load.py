@@ -331,6 +331,7 @@ def test_a_whole_file_feed_still_refuses_a_bomb(
         assert store.scalar("SELECT count(*) FROM points") == 0
 
 
+@pytest.mark.system
 def test_a_stage_left_by_a_killed_load_is_gone_at_the_next_open(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
