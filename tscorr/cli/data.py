@@ -211,10 +211,10 @@ _LOADS = (
 
 def _with_stdin(params: LoadParams, folder: Path) -> tuple[LoadParams, dict[str, str]]:
     """``-`` among the paths: standard input spooled to a file in ``folder``, shown as ``-``."""
-    if "-" not in params.paths:
+    if "-" not in params.given:
         return params, {}
     spooled = str(_spool_stdin(folder, params.feed))
-    paths = [spooled if p == "-" else p for p in params.paths]
+    paths = [spooled if p == "-" else p for p in params.given]
     return replace(params, paths=paths), {spooled: "-"}
 
 

@@ -52,7 +52,8 @@ class LoadParams:
     one (a file that fails then leaves every file out).
     """
 
-    paths: Sequence[str | Path] = ()
+    # the one positional option: tscorr.load(store, "dumps/*.csv", tz=...)
+    paths: Sequence[str | Path] | str | Path = field(default=(), kw_only=False)
     feed: str | None = None
     tz: str = "UTC"
     strict: bool = False
@@ -76,6 +77,12 @@ class LoadParams:
     path: str | None = None
     until: str | None = None
     extra: dict[str, str] = field(default_factory=dict)  # other feed-specific options
+
+    @property
+    def given(self) -> tuple[str, ...]:
+        """``paths`` as parsed: each path or pattern as text, in the order given."""
+        paths = [self.paths] if isinstance(self.paths, str | Path) else self.paths
+        return tuple(str(p) for p in paths)
 
     def __post_init__(self) -> None:
         paths = (self.paths,) if isinstance(self.paths, str | Path) else tuple(self.paths)
@@ -136,8 +143,7 @@ class LoadParams:
         """The files to load, in order: each glob pattern replaced by the files it matches
         (sorted by name; a pattern that matches none is kept, and its load says so)."""
         out: list[str] = []
-        for path in self.paths:
-            assert isinstance(path, str)
+        for path in self.given:
             if is_pattern(path):
                 out.extend(sorted(glob.glob(path, recursive=True)) or [path])
             else:
