@@ -1,4 +1,4 @@
-"""The package layers, as the README's Layout draws them, checked on every import.
+"""The package layers, as docs/architecture.md draws them, checked on every import.
 
 core (errors, units, frames, resources, choices) <- store <- ingest <- analysis <- results <- demo <- cli
 (api, the library's front door, beside demo: loads, analyses and answers in one call each)

@@ -131,8 +131,8 @@ def test_trust_opens_a_refused_file_and_is_documented(copy, invoke) -> None:  # 
     assert dropped.exit_code == 0, dropped.output
     assert invoke(db, "ls").exit_code == 0
     assert "--trust" in CliRunner().invoke(app, ["--help"]).output
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    assert "--trust" in readme
+    limits = (Path(__file__).resolve().parent.parent / "docs" / "limits.md").read_text()
+    assert "--trust" in limits
 
 
 @pytest.mark.parametrize(
