@@ -20,6 +20,12 @@ settings.register_profile("ci", derandomize=True, deadline=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
+# pytest-xdist's workers set COLUMNS=80 and LINES=24; a test run in one process has neither,
+# and the tables' widths must not depend on how the run was split
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
+
 
 @pytest.fixture
 def fixtures() -> Path:
