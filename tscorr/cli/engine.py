@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from tscorr.analysis.inputs import BATCH_ROWS
 from tscorr.cli.app import app, open_store, output, progress_bar, show
 from tscorr.cli.options import CsvOpt, JsonOpt, NlOpt, TableOpt, TopOpt
 
@@ -28,7 +29,7 @@ def partition(
     ] = False,
     series_per_file: Annotated[
         int, typer.Option("--series-per-file", metavar="N", help="Series in each file.")
-    ] = 256,
+    ] = BATCH_ROWS,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
     as_nl: NlOpt = False,
