@@ -20,6 +20,8 @@ from tscorr.results.compare import compare
 from tscorr.results.runview import load_run
 from tscorr.results.wording import VERDICTS, amount, p_text, verdict, within
 
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
 
 @pytest.mark.parametrize(
     "p,q,word",
@@ -272,3 +274,26 @@ def test_table_cells_say_counts_as_people_write_them() -> None:
     assert cell_text(86615.0) == "86,615" and cell_text(6137438.0) == "6,137,438"
     assert cell_text(0.01141) == "0.01141" and cell_text(1.235e11) == "1.235e+11"
     assert cell_text(3e-5, "p_model") == "< 0.0001"
+
+
+def test_a_p_below_005_that_may_be_chance_says_the_q_it_rests_on(tmp_path: Path) -> None:
+    """Real data (fixtures/guide: five articles' daily views around the race call): Duckworth's
+    p = 0.01 is not a discovery once the run's 5 pairs are counted, and the sentence says so
+    rather than leave a reader to print 'p = 0.01'."""
+    store = tscorr.open(tmp_path / "g.duckdb")
+    tscorr.load(
+        store,
+        [FIXTURES / "guide" / "views.csv", FIXTURES / "guide" / "events.csv"],
+        tz="America/New_York",
+    )
+    run = tscorr.respond(store, events="name LIKE 'AP calls%'", bucket="1d", after="2d")
+    said = answers(load_run(store, run.run_id))
+    for text, word, q in zip(said["text"], said["verdict"], said["q"], strict=True):
+        p_values = [float(x) for x in re.findall(r"p = ([0-9.]+)", text)]
+        if word == "may be chance" and p_values and min(p_values) <= 0.05:
+            assert f"once the run's {run.peaks.height} pairs are counted" in text, text
+            assert q is not None and q > 0.05
+        if word == "may be chance" and p_values and min(p_values) > 0.05:
+            assert "q =" not in text, text
+    assert any("q = " in t for t in said["text"])  # Duckworth's p = 0.01
+    store.close()

@@ -224,6 +224,8 @@ def _respond(view: RunView, row: dict[str, Any]) -> Answer:
     if half and word != "may be chance":
         text += f", the excess halving {half}"
     test = _tests(row, unit)
+    if word == "may be chance" and test:
+        test += _why_not(view, row)
     text += f". {word[0].upper()}{word[1:]}" + (f" ({test})" if test else "") + "."
     caveats = _caveats(view, row, word)
     return Answer(
@@ -272,6 +274,23 @@ def _tests(row: dict[str, Any], unit: str) -> str:
     if pp is not None and math.isfinite(pp):
         parts.append(f"{int(row.get('placebos_used') or 0)} placebo dates, {p_text(pp)}")
     return "; ".join(parts)
+
+
+def _why_not(view: RunView, row: dict[str, Any]) -> str:
+    """Why a p at or below 0.05 still reads "may be chance": the verdict's q, which pays for
+    both tests and for every pair of the run (a reader would otherwise print p = 0.01)."""
+    shown = [
+        float(v)
+        for v in (row.get("p_model"), row.get("p_placebo"))
+        if v is not None and math.isfinite(v)
+    ]
+    q = row.get("q_verdict")
+    if not shown or min(shown) > 0.05 or q is None or not math.isfinite(q) or q <= 0.05:
+        return ""
+    pairs = view.peaks.height
+    if pairs > 1:
+        return f"; q = {number(q)} once the run's {pairs} pairs are counted"
+    return f"; {p_text(q)} for the two tests together"
 
 
 def _caveats(view: RunView, row: dict[str, Any], word: str) -> list[str]:
