@@ -32,7 +32,7 @@ import polars as pl
 from tscorr.analysis import align
 from tscorr.analysis.kernels.transforms import apply_transforms
 from tscorr.analysis.scale import Scale
-from tscorr.choices import BY
+from tscorr.choices import BATCH_ROWS, BY
 from tscorr.errors import BadInput, NoData, UnknownName
 from tscorr.store import Store
 from tscorr.units import (
@@ -306,12 +306,6 @@ def plan_alignment(
 BYTES_PER_BUCKET = 96
 
 
-# series in one batch at most: a batch is the unit of work of one process and of an engine's
-# task (tscorr.analysis.engine), so that both cut the same blocks (the kernels work in chunks of rows
-# from a block's first row, and BLAS may round a row's products differently in another chunk).
-# 2,000 hourly series x 10 sets at +-168 lags: 256 a batch took 3.8-4.1 s at 717 MB in one
-# process, 1,024 3.3-3.4 s at 1.0 GB (4,096: 3.1 s at 1.4 GB)
-BATCH_ROWS = 1024
 
 
 def rows_per_batch(memory: int, buckets: int) -> int:

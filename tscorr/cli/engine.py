@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tscorr.analysis.inputs import BATCH_ROWS
+from tscorr.choices import BATCH_ROWS
 from tscorr.cli.app import app, open_store, output, progress_bar, show
 from tscorr.cli.options import CsvOpt, JsonOpt, NlOpt, TableOpt, TopOpt
 

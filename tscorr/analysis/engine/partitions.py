@@ -17,7 +17,8 @@ from pathlib import Path
 
 import polars as pl
 
-from tscorr.analysis.inputs import BATCH_ROWS, Plan, batch_points
+from tscorr.analysis.inputs import Plan, batch_points
+from tscorr.choices import BATCH_ROWS
 from tscorr.errors import BadInput, NoData
 from tscorr.store import Store
 
