@@ -14,7 +14,7 @@ import glob
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from tscorr.choices import AGGS, DATE_ORDERS, SERIES_KINDS
 from tscorr.errors import BadInput, UnknownName
@@ -80,9 +80,9 @@ class LoadParams:
 
     @property
     def given(self) -> tuple[str, ...]:
-        """``paths`` as parsed: each path or pattern as text, in the order given."""
-        paths = [self.paths] if isinstance(self.paths, str | Path) else self.paths
-        return tuple(str(p) for p in paths)
+        """``paths`` as parsed: each path or pattern as text, in the order given
+        (``__post_init__`` made it that tuple; the field's type is what a caller may pass)."""
+        return cast("tuple[str, ...]", self.paths)
 
     def __post_init__(self) -> None:
         paths = (self.paths,) if isinstance(self.paths, str | Path) else tuple(self.paths)
