@@ -26,3 +26,37 @@ def test_blas_runs_one_thread_inside_the_kernels_parallel_section() -> None:
     assert all(threads == [1] * len(outside) for threads, _ in seen), seen
     sums = {round(total, 6) for _, total in seen}
     assert len(sums) == 1  # the same product in every chunk
+
+
+def test_tscorr_threads_caps_the_kernels_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An engine's workers set TSCORR_THREADS=1: every chunk then runs on the calling
+    thread (two workers of two threads each would put four threads on two cores)."""
+    import threading
+
+    monkeypatch.setenv("TSCORR_THREADS", "1")
+    here = threading.get_ident()
+    seen = on_cores(lambda lo: threading.get_ident(), 8, 1)
+    assert seen == [here] * 8
+    monkeypatch.setenv("TSCORR_THREADS", "2")
+    seen = on_cores(lambda lo: threading.get_ident(), 8, 1)
+    assert here not in seen and len(set(seen)) <= 2
+
+
+def test_the_threads_are_made_once_and_nested_calls_do_not_wait_on_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pool is kept between calls (a run makes 10^5 of them); a chunk that calls
+    ``on_cores`` again runs its inner chunks itself instead of waiting for a pool thread
+    that is waiting for it."""
+    import threading
+
+    monkeypatch.setenv("TSCORR_THREADS", "2")
+    ran = on_cores(lambda lo: threading.current_thread(), 4, 1)
+    assert all(t.is_alive() for t in ran)  # kept for the next call, not shut down
+    again = on_cores(lambda lo: threading.current_thread(), 4, 1)
+    assert set(again) <= set(ran) | set(threading.enumerate())
+
+    def outer(lo: int) -> list[int]:
+        return on_cores(lambda inner: lo + inner, 4, 1)
+
+    assert on_cores(outer, 4, 1) == [[i + j for j in range(4)] for i in range(4)]

@@ -16,6 +16,7 @@ from tscorr.analysis.kernels.gather import (
     cheaper_by_gather,
     circular_sums,
     factor_sum,
+    lagged_sums,
     sparse_of,
 )
 from tscorr.analysis.kernels.significance import surrogate_test
@@ -125,3 +126,33 @@ def test_tests_give_the_same_answers_either_way(
     assert np.isfinite(fast[0].p_peak).all()
     if events > 1:  # one event cannot go below 49 lags x 1/1,464 shifts without a tail
         assert np.nanmin(fast[0].p_peak) < 0.05  # the response is found: the test had power
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.integers(2, 40),
+    lag_share=st.floats(0.0, 0.999),
+    seed=st.integers(0, 2**31 - 1),
+    circular=st.booleans(),
+)
+def test_lagged_sums_are_the_window_sums_by_definition(
+    n: int, lag_share: float, seed: int, circular: bool
+) -> None:
+    """``sum_i w_i a[:, p_i + k]`` for k = -L..L, one event and one lag at a time, against
+    the slices added in place: windows past either end (zero, or wrapped round the circle,
+    also a window longer than the row), repeated and unequal weights, no event at all."""
+    rng = np.random.default_rng(seed)
+    lag = int(lag_share * n)
+    a = rng.standard_t(2, size=(3, n))
+    positions = np.sort(rng.choice(n, int(rng.integers(0, n + 1)), replace=False))
+    weights = rng.choice([1.0, 1.0, 2.5, -0.5], positions.size)
+    want = np.zeros((3, 2 * lag + 1))
+    for p, w in zip(positions.tolist(), weights.tolist(), strict=True):
+        for j in range(2 * lag + 1):
+            t = p + j - lag
+            if circular:
+                want[:, j] += w * a[:, t % n]
+            elif 0 <= t < n:
+                want[:, j] += w * a[:, t]
+    got = lagged_sums(a, positions, weights, lag, circular)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(a).sum())

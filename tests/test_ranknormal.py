@@ -18,6 +18,7 @@ from statsmodels.tsa.stattools import ccf
 from tscorr.analysis.kernels import blockconv, ranknormal
 from tscorr.analysis.kernels.blockconv import block_conv_pvalues, blocks_of
 from tscorr.analysis.kernels.derived import ccf_by_gather, derived_test, scores_of
+from tscorr.analysis.kernels.discovery import from_significance
 from tscorr.analysis.kernels.ranknormal import (
     EventSide,
     Scores,
@@ -283,3 +284,30 @@ def test_a_long_block_slides_by_fft_as_by_shifted_copies() -> None:
     weights = rng.uniform(0.5, 2.0, 60)
     brute = np.array([weights @ z[(offsets + s) % 300] for s in range(300)])
     np.testing.assert_allclose(blockconv.block_values(z, offsets, weights), brute, atol=1e-12)
+
+
+@pytest.mark.parametrize("gap", [0.0, 0.1])
+def test_the_peak_rows_p_and_q_are_the_every_lag_tests_numbers(gap: float) -> None:
+    """A big run computes p and q at the stored peak row and the largest |z| only: the same
+    numbers, bit for bit, as the every-lag test gives at those columns (heavy tails, gaps,
+    sparse counts that take block-conv, a single event)."""
+    rng = np.random.default_rng(21)
+    n, lag, m = 600, 20, 24
+    y = rng.standard_t(3, size=(m, n))
+    y[:6] = rng.poisson(0.1, (6, n))  # tied counts: block-conv
+    y[rng.random(y.shape) < gap] = np.nan
+    prep = Prepared.build(y, lag)
+    for events in (30, 1):
+        e = np.zeros(n)
+        e[rng.choice(n, events, replace=False)] = 1.0
+        every = derived_test(prep, e, every_lag=True)
+        peaks = derived_test(prep, e, every_lag=False)
+        got = from_significance(peaks, lag, keep=False)
+        want = from_significance(every, lag, keep=True)
+        assert "block-conv" in every.method
+        np.testing.assert_array_equal(got.column, want.column)
+        np.testing.assert_array_equal(got.p_at, want.p_at)
+        np.testing.assert_array_equal(got.q_at, want.q_at)
+        np.testing.assert_array_equal(peaks.p_peak, every.p_peak)
+        np.testing.assert_array_equal(peaks.r, every.r)
+        assert np.isnan(peaks.p).all() and not np.isnan(every.p).all()

@@ -13,6 +13,7 @@ from statistics import NormalDist
 import numpy as np
 
 from tscorr.analysis.kernels.cores import on_cores
+from tscorr.analysis.kernels.gather import lagged_sums
 from tscorr.analysis.kernels.ranknormal import METHODS, EventSide, PerLag, Scores, per_lag
 from tscorr.analysis.kernels.significance import Significance
 from tscorr.analysis.kernels.slide import peak_columns
@@ -32,12 +33,14 @@ def scores_of(prep: Prepared) -> Scores:
         cache["score_power"], cache["tie_share"] = made.power, made.tie_share
         if made.acov is not None:
             cache["score_acov"] = made.acov
+    if "observed_count" not in cache:  # a pass over (m, n): once a block, not once a set
+        cache["observed_count"] = prep.observed.sum(axis=1)
     return Scores(
         cache["scores"],
         cache["score_power"],
         cache["tie_share"],
         prep.observed,
-        prep.observed.sum(axis=1),
+        cache["observed_count"],
         cache.get("score_acov"),
     )
 
@@ -49,13 +52,9 @@ def ccf_by_gather(prep: Prepared, side: EventSide, rows: slice) -> np.ndarray:
     events' common value), divided by ``n sd_e sd_y``. Direct sums: equal to
     :meth:`Prepared.correlate` to rounding."""
     L, n = prep.max_lag, prep.n
-    y0 = prep.y0[rows]
-    padded = np.zeros((y0.shape[0], n + 2 * L))
-    padded[:, L : L + n] = y0
-    at = side.positions[:, None] + np.arange(2 * L + 1)[None, :]  # p_i + k + L
     sums = side.base * prep.win_y[rows]
     if side.positions.size:
-        sums = sums + np.einsum("rpw,p->rw", padded[:, at], side.weights)
+        sums += lagged_sums(prep.y0[rows], side.positions, side.weights, L, circular=False)
     sd_e = np.sqrt(side.mean_sq / n)
     with np.errstate(invalid="ignore", divide="ignore"):
         r = sums / n / (sd_e * prep.sd_y[rows, None])
@@ -125,9 +124,16 @@ def derived_test(
         "check_disagrees": int(np.count_nonzero(check)),
         "p_min": float(np.finfo(float).tiny),  # no floor from the shifts: the evidence's own
     }
-    p = np.vstack([x.p for x in parts])
-    q = np.vstack([x.q for x in parts])
     p_peak = np.concatenate([x.p_peak for x in parts])
-    sig = Significance(r, prep.pairs.astype(np.int64), p, p_peak, q, method, info, bands)
+    if every_lag:
+        p = np.vstack([x.p for x in parts])
+        q = np.vstack([x.q for x in parts])
+    else:  # the peak row's p and q only (the others were never computed)
+        p = q = np.broadcast_to(np.nan, (m, width))
+    counts = prep._cached("pairs_int", lambda: prep.pairs.astype(np.int64))  # once a block
+    sig = Significance(r, counts, p, p_peak, q, method, info, bands)
     sig.p_exact, sig.check = p_exact, check
+    if not every_lag:
+        sig.p_at = np.concatenate([x.p_at for x in parts if x.p_at is not None])
+        sig.q_at = np.concatenate([x.q_at for x in parts if x.q_at is not None])
     return sig

@@ -86,3 +86,36 @@ def circular_sums(a: np.ndarray, sparse: Sparse) -> np.ndarray:
             acc *= w
             out += acc
     return out
+
+
+def lagged_sums(
+    a: np.ndarray, positions: np.ndarray, weights: np.ndarray, max_lag: int, circular: bool
+) -> np.ndarray:
+    """``out[:, j] = sum_i w_i * a[:, p_i + j - L]`` for j = 0..2L (lag ``j - L``; lag k > 0:
+    the row k buckets after the events): (rows, 2L+1). ``circular``: the index is taken mod
+    n; else a bucket outside the row counts 0 (the linear ``ccf``'s sums).
+
+    One contiguous slice of the row per event (two or three where the window wraps), added
+    in place: no gathered (rows, events, lags) array. Events of equal weight are summed
+    first and scaled once (indicator events: one product for the whole set)."""
+    rows, n = a.shape
+    width = 2 * max_lag + 1
+    out = np.zeros((rows, width))
+    if not positions.size:
+        return out
+    for w in np.unique(weights).tolist():
+        acc = out if w == 1.0 else np.zeros((rows, width))
+        for p in positions[weights == w].tolist():
+            lo, hi = p - max_lag, p + max_lag + 1  # the window's buckets, lo..hi-1
+            first, last = max(lo, 0), min(hi, n)
+            if last > first:
+                acc[:, first - lo : last - lo] += a[:, first:last]
+            if circular and lo < 0:  # buckets lo..-1 are n+lo..n-1
+                acc[:, : min(-lo, width)] += a[:, n + lo : min(n, n + hi)]
+            if circular and hi > n:  # buckets n..hi-1 are 0..hi-n-1
+                start = max(n, lo)
+                acc[:, start - lo :] += a[:, start - n : hi - n]
+        if w != 1.0:
+            acc *= w
+            out += acc
+    return out

@@ -60,7 +60,7 @@ import numpy as np
 from tscorr.analysis.kernels.blockconv import Blocks, block_conv_pvalues, blocks_of
 from tscorr.analysis.kernels.cores import on_cores
 from tscorr.analysis.kernels.fourier import irfft, rfft, rfft_rows
-from tscorr.analysis.kernels.gather import sparse_of
+from tscorr.analysis.kernels.gather import lagged_sums, sparse_of
 from tscorr.analysis.kernels.slide import positions_reach, where_2d
 from tscorr.analysis.kernels.tails import far_from_effect
 
@@ -224,10 +224,7 @@ def lag_sums(a: np.ndarray, side: EventSide) -> np.ndarray:
     sum is 0 this is ``sum_t ec[t] a[t + k]``. Gathered at the events, or (many events)
     read off one forward and one inverse FFT a row."""
     if side.gather:
-        if not side.positions.size:
-            return np.zeros((a.shape[0], side.index.shape[1]))
-        sums: np.ndarray = np.einsum("rpw,p->rw", a[:, side.index], side.weights)
-        return sums
+        return lagged_sums(a, side.positions, side.weights, side.max_lag, circular=True)
     L = side.max_lag
     full = irfft(side.conj[None, :] * rfft(a, side.n, axis=1), side.n, axis=1)
     return np.concatenate([full[:, side.n - L :], full[:, : L + 1]], axis=1)
@@ -242,7 +239,8 @@ def meeting_weight(observed: np.ndarray, side: EventSide) -> np.ndarray:
         extra = (side.base + side.weights) ** 2 - side.base**2
         if not side.positions.size:
             return np.broadcast_to(side.base**2 * count, (o.shape[0], side.index.shape[1])).copy()
-        met: np.ndarray = side.base**2 * count + np.einsum("rpw,p->rw", o[:, side.index], extra)
+        met = lagged_sums(o, side.positions, extra, side.max_lag, circular=True)
+        met += side.base**2 * count
         return met
     L = side.max_lag
     full = irfft(side.conj_sq[None, :] * rfft(o, side.n, axis=1), side.n, axis=1)
@@ -251,7 +249,10 @@ def meeting_weight(observed: np.ndarray, side: EventSide) -> np.ndarray:
 
 @dataclass
 class PerLag:
-    """One event set against some rows: each lag's statistic and p-values, each pair's."""
+    """One event set against some rows: each lag's statistic and p-values, each pair's.
+
+    With every lag asked for, ``p`` and ``q`` are (m, W); with one column ``at`` asked for,
+    they are read-only (m, W) views of NaN and ``p_at``/``q_at`` hold that column's."""
 
     stat: np.ndarray  # (m, W) C(k) / sd(k): the per-lag z (NaN: undefined)
     p: np.ndarray  # (m, W) per-lag p
@@ -261,6 +262,8 @@ class PerLag:
     p_exact: np.ndarray  # (m,) the exact all-shift count, NaN where not computed
     check: np.ndarray  # (m,) bool: the exact count and the derived p_peak disagree
     sd: np.ndarray  # (m,) the circular-shift sd of C over a complete circle
+    p_at: np.ndarray | None = None  # (m,) p at column ``at`` (when asked for one)
+    q_at: np.ndarray | None = None
 
 
 _ERFC = np.frompyfunc(math.erfc, 1, 1)
@@ -357,27 +360,41 @@ def per_lag(
     lags_defined = ok.sum(axis=1)
     size = np.where(ok, np.abs(stat), -1.0)
     top = size.argmax(axis=1)
-    wanted = np.zeros((m, width), dtype=bool)
+    every = np.arange(m)
+    tiny = np.finfo(float).tiny
     if at is None:
-        wanted[:] = True
-    else:
-        wanted[np.arange(m), top] = True
-        wanted[np.arange(m), at] = True
-    wanted &= ok
-    p = np.full((m, width), np.nan)
-    p[wanted] = normal_two_sided(stat[wanted])
+        p = np.full((m, width), np.nan)
+        p[ok] = normal_two_sided(stat[ok])
+    else:  # the two columns asked for: the stored row's and the largest |z|'s
+        p_at, p_top = np.full(m, np.nan), np.full(m, np.nan)
+        for column, out in ((at, p_at), (top, p_top)):
+            fine = ok[every, column]
+            out[fine] = normal_two_sided(stat[every[fine], column[fine]])
     method = ["rank-normal"] * m
     few = side.blocks.count <= FEW_BLOCKS
     for i in np.flatnonzero(few | (scores.tie_share >= TIED)).tolist():
         row_c = np.where(defined[i], c[i], np.nan)
         gappy = scores.observed[i] if scores.count[i] < n else None
-        p[i] = block_conv_pvalues(scores.z[i], side.blocks, row_c, gappy)
-        lags_defined[i] = np.isfinite(p[i]).sum()
-        top[i] = np.argmin(np.where(np.isfinite(p[i]), p[i], np.inf))
+        row_p = block_conv_pvalues(scores.z[i], side.blocks, row_c, gappy)
+        lags_defined[i] = np.isfinite(row_p).sum()
+        top[i] = np.argmin(np.where(np.isfinite(row_p), row_p, np.inf))
         method[i] = "block-conv"
-    p = np.where(np.isnan(p), np.nan, np.maximum(p, np.finfo(float).tiny))
-    q = sidak(p, lags_defined[:, None])
-    p_peak = np.where(lags_defined > 0, q[np.arange(m), top], np.nan)
+        if at is None:
+            p[i] = row_p
+        else:
+            p_at[i], p_top[i] = row_p[at[i]], row_p[top[i]]
+    defined_lags = lags_defined > 0
+    q_at = None
+    if at is None:
+        p = np.where(np.isnan(p), np.nan, np.maximum(p, tiny))
+        q = sidak(p, lags_defined[:, None])
+        p_peak = np.where(defined_lags, q[every, top], np.nan)
+    else:  # elementwise as above: the same numbers at these columns, none elsewhere
+        p_at = np.where(np.isnan(p_at), np.nan, np.maximum(p_at, tiny))
+        p_top = np.where(np.isnan(p_top), np.nan, np.maximum(p_top, tiny))
+        q_at = sidak(p_at, lags_defined)
+        p_peak = np.where(defined_lags, sidak(p_top, lags_defined), np.nan)
+        p = q = np.broadcast_to(np.nan, (m, width))
     p_exact = np.full(m, np.nan)
     check = np.zeros(m, dtype=bool)
     rows = np.flatnonzero(np.nan_to_num(p_peak, nan=1.0) <= CHECK_BELOW)
@@ -385,7 +402,9 @@ def per_lag(
         picked = [method[i] for i in rows.tolist()]
         p_exact[rows], reach = exact_check(scores.subset(rows), side, stat[rows], picked, sd[rows])
         check[rows] = (reach >= CHECK_REACH) & (p_peak[rows] < CHECK_RATIO * p_exact[rows])
-    return PerLag(stat, p, q, p_peak, method, p_exact, check, sd)
+    return PerLag(
+        stat, p, q, p_peak, method, p_exact, check, sd, p_at if at is not None else None, q_at
+    )
 
 
 PAIRWISE_EVENTS = 400  # events up to which a gappy row's variance is a quadratic form per lag

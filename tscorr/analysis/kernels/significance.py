@@ -95,6 +95,10 @@ class Significance:
     # computed) and whether it disagrees with the derived p_peak (:mod:`.ranknormal`)
     p_exact: np.ndarray | None = None
     check: np.ndarray | None = None
+    # (m,) p and q at each pair's stored peak row only, where the test made no other lag's
+    # (then ``p`` and ``q`` are NaN views)
+    p_at: np.ndarray | None = None
+    q_at: np.ndarray | None = None
 
 
 def null_band(cc: np.ndarray, max_lag: int, ordered_peaks: np.ndarray | None = None) -> np.ndarray:
