@@ -58,7 +58,7 @@ def layer(module: str) -> str:
         return "face"
     if module in ("tscorr.__main__", "tscorr._entry"):
         return "entry"
-    if module == "tscorr.ingest.load":
+    if module in ("tscorr.ingest.load", "tscorr.ingest.partload"):
         return "ingest.load"
     parts = module.split(".")
     if parts[1] == "analysis" and len(parts) > 2 and parts[2] == "kernels":

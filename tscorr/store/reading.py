@@ -331,13 +331,22 @@ class _Reading(_Base):
 
     def series_spans(self, series_ids: Sequence[int]) -> pl.DataFrame:
         """(series_id, first, last): each series' first and last observation (a point or a
-        censored time), for the series that have one."""
+        censored time; for a series whose points live in a Parquet dataset of a load only,
+        the dataset's), for the series that have one."""
         return self._by_ids(
             series_ids,
-            "SELECT series_id, min(ts) AS first, max(ts) AS last FROM ("
+            "WITH stored AS (SELECT series_id, min(ts) AS first, max(ts) AS last FROM ("
             "SELECT series_id, ts FROM points JOIN _tscorr_ids USING (series_id) "
             "UNION ALL SELECT series_id, ts FROM censored JOIN _tscorr_ids USING (series_id)"
-            ") GROUP BY series_id ORDER BY series_id",
+            ") GROUP BY series_id) "
+            "SELECT * FROM stored UNION ALL "
+            # series whose points live in a dataset of a load only (load --partitions)
+            "SELECT f.series_id, f.first_ts, f.last_ts FROM partition_files f "
+            "JOIN partition_sets d USING (dataset_id) JOIN _tscorr_ids USING (series_id) "
+            "WHERE d.how = 'loaded' AND f.first_ts IS NOT NULL "
+            "AND f.series_id NOT IN (SELECT series_id FROM stored) "
+            "QUALIFY row_number() OVER (PARTITION BY f.series_id "
+            "ORDER BY f.dataset_id DESC) = 1 ORDER BY series_id",
         )
 
     def read_censored(self, series_ids: Sequence[int]) -> pl.DataFrame:
