@@ -43,17 +43,20 @@ class Pool:
         return self.engine.count if self.engine.kind == "dask" or self.engine.count > 1 else 1
 
     def __enter__(self) -> Pool:
-        if self.engine.kind == "dask":
+        return self
+
+    def _start_workers(self) -> None:
+        """Start the workers at the first map (a load that reads no file starts none)."""
+        if self.engine.kind == "dask" and self._client is None:
             from tscorr.analysis.engine.dask import client_for
 
             self._closing = client_for(self.engine)
             self._client = self._closing.__enter__()
-        elif self.engine.count > 1:
+        elif self.engine.kind == "local" and self.engine.count > 1 and self._executor is None:
             with _environment(ONE_THREAD):
                 self._executor = ProcessPoolExecutor(
                     self.engine.count, mp_context=get_context("spawn"), initializer=_start
                 )
-        return self
 
     def __exit__(self, *exc: Any) -> None:
         if self._executor is not None:
@@ -62,6 +65,7 @@ class Pool:
             self._closing.__exit__(*exc)
 
     def map(self, fn: Callable[[J], T], jobs: Sequence[J]) -> list[T]:
+        self._start_workers()
         if self._client is not None:
             futures = self._client.map(fn, list(jobs), pure=False)
             try:
