@@ -27,7 +27,7 @@ ALLOWED = {
     "core": {"core"},
     "store": {"core", "store"},
     "ingest": {"core", "ingest"},  # feeds never see the database ...
-    "ingest.load": {"core", "ingest", "store"},  # ... only the load step writes to it
+    "ingest.load": {"core", "ingest", "store", "ingest.load"},  # ... only the load steps write
     "kernels": {"core", "kernels"},
     "analysis": {"core", "store", "kernels", "analysis"},
     "results": {"core", "store", "results"},

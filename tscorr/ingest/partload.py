@@ -360,7 +360,7 @@ def load_partitioned(
         series = meta.join(spans.rename({"series": "name"}), on="name", how="left").sort(
             "file", "name", nulls_last=True
         )  # ids in the dataset's order (file, then name), so a batch of ids reads one file
-        replaced = {no: 0 for no in range(len(plans))}
+        replaced = dict.fromkeys(range(len(plans)), 0)
         for m in merged:
             for no, n in m.replaced.items():
                 replaced[int(no)] += int(n)
