@@ -292,3 +292,24 @@ def test_a_folder_that_holds_files_is_refused(tmp_path: Path) -> None:
         load_partitioned(store, LoadParams(["x"]), tmp_path / "p")
     with tscorr.open(tmp_path / "db.duckdb") as store, pytest.raises(BadInput, match="--force"):
         load_partitioned(store, LoadParams(["x"], force=True), tmp_path / "q")
+
+
+def test_a_normal_load_into_a_series_of_the_dataset_is_refused(
+    dumps: tuple[Path, list[str]], parted: Path, tmp_path: Path
+) -> None:
+    """Its points would live in two places: in the files and in the points table."""
+    _, files = dumps
+    db = tmp_path / "db.duckdb"
+    db.write_bytes(parted.read_bytes())
+    with tscorr.open(db) as store:
+        before = store.query(SOURCES)
+        failure = load_files(store, LoadParams([files[1]], force=True)).failure
+        assert isinstance(failure, BadInput) and "lives in the Parquet dataset at" in str(failure)
+        assert store.query(SOURCES).equals(before)
+        assert store.scalar("SELECT count(*) FROM points") == 0
+
+
+def test_ls_series_shows_the_points_of_the_dataset(normal: Path, parted: Path) -> None:
+    columns = ["name", "kind", "step", "points", "first", "last", "mean_step_s"]
+    with tscorr.open(normal) as a, tscorr.open(parted) as b:
+        assert a.list_series().select(columns).equals(b.list_series().select(columns))

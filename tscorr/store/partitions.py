@@ -159,3 +159,19 @@ class _Partitions(_Base):
                 "QUALIFY row_number() OVER (PARTITION BY f.series_id "
                 "ORDER BY f.dataset_id DESC) = 1 ORDER BY f.series_id"
             )
+
+
+def refuse_parquet_series(store: _Base, known: pl.DataFrame) -> None:
+    """A series whose points live in a Parquet dataset of a load takes no stored point."""
+    with store._registered("_tscorr_known", known.select("series", "series_id")):
+        held = store._exec(
+            "SELECT k.series, d.path FROM _tscorr_known k JOIN partition_files f "
+            "USING (series_id) JOIN partition_sets d USING (dataset_id) "
+            "WHERE d.how = 'loaded' LIMIT 1"
+        )
+    if held:
+        raise BadInput(
+            f"series {held[0][0]} lives in the Parquet dataset at {held[0][1]} (tscorr load "
+            "--partitions); its points are not added to the database: load this file into a "
+            "database of its own"
+        )
