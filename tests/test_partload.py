@@ -2,7 +2,8 @@
 
 SYNTHETIC hourly pageview dumps (24 files x 50 articles, seeded): some articles absent in
 some hours, a broken line and a repeated line every six hours, and one hour given twice (a
-second file of the same hour, loaded last, with other values for some articles). The oracle
+second file of the same hour, loaded after them, with other values for some articles), and
+the repository's real dump fixture (four lines of 2016-11-09 07:00 and a broken one). The oracle
 is a normal load of the same files (one transaction per file into the points table): the
 partitioned load must record the same sources, series, rejected rows, hold the same points
 in its files, and give the same xcorr numbers.
@@ -35,7 +36,8 @@ EVENTS = "ts,kind,name\n2016-11-08T16:00:00Z,news,a\n2016-11-08T20:00:00Z,news,b
 
 
 def write_dumps(folder: Path) -> list[str]:
-    """The files, as a load is given them: 24 hours, then a second file of hour 17."""
+    """The files, as a load is given them: 24 hours, a second file of hour 17, and the
+    repository's real dump lines of 2016-11-09 07:00 (four lines and a broken one)."""
     rng = random.Random(11)
     hours = folder / "dumps"
     hours.mkdir(parents=True)
@@ -56,7 +58,8 @@ def write_dumps(folder: Path) -> list[str]:
     lines = [f"{'en' if i % 3 else 'de'} {ARTICLES[i]} 999 0" for i in range(1, 30, 2)]
     (again / name).write_text("\n".join(lines) + "\n")
     (folder / "events.csv").write_text(EVENTS)
-    return [str(hours / "*"), str(again / name)]
+    real = Path(__file__).resolve().parent.parent / "fixtures/feeds/wikimedia"
+    return [str(hours / "*"), str(again / name), str(real / "pageviews-20161109-070000")]
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +86,8 @@ def parted(dumps: tuple[Path, list[str]], tmp_path_factory: pytest.TempPathFacto
     with tscorr.open(here / "parted.duckdb") as store, Pool(Engine("local", 2)) as pool:
         done = load_partitioned(store, LoadParams(files), here / "parts", pool, 16)
         load_files(store, LoadParams([str(folder / "events.csv")]))
-    assert done.series == 50 and done.files == len(list((here / "parts").glob("*.parquet")))
-    assert done.files > 1  # 50 series at about 16 a file
+    assert done.series == 54 and done.files == len(list((here / "parts").glob("*.parquet")))
+    assert done.files > 1  # 54 series at about 16 a file
     return here / "parted.duckdb"
 
 
@@ -111,7 +114,7 @@ def test_the_catalogue_and_rejects_are_those_of_a_normal_load(normal: Path, part
         rejects = b.query(REJECTS)
         assert b.scalar("SELECT count(*) FROM points") == 0  # the points live in the files
     # the fixture's own facts, so the comparison above compares something
-    assert sources.height == 25 and rejects.height == 4
+    assert sources.height == 26 and rejects.height == 5
     assert sources["duplicates"].sum() > 0 and sources["replaced"].sum() > 10
     assert rejects["reason"].unique().to_list() == ["not a 'domain article views bytes' dump line"]
 
@@ -138,7 +141,7 @@ def test_the_files_hold_the_points_of_a_normal_load_whole_and_sorted(
         pl.col("ts").min().alias("first_ts"), pl.col("ts").max().alias("last_ts"), pl.len()
     )
     check = files.join(spans, on="series")
-    assert check.height == 50
+    assert check.height == 54
     assert (check["first_ts"] == check["first_ts_right"]).all()
     assert (check["last_ts"] == check["last_ts_right"]).all()
     assert (check["points"] == check["len"]).all()
@@ -259,7 +262,7 @@ def test_each_series_lives_in_one_file_and_the_split_guard_still_holds(
     split.write_bytes(parted.read_bytes())
     with tscorr.open(split) as store:
         info = register_dataset(store, copy)  # the independent check: no series split
-        assert info.series == 50
+        assert info.series == 54
         first = sorted(copy.glob("*.parquet"))[0]
         pl.read_parquet(first).head(1).write_parquet(copy / "extra.parquet")
         with pytest.raises(BadInput, match="is split across"):
@@ -274,7 +277,7 @@ def test_removing_another_source_keeps_the_series_of_the_dataset(
     with tscorr.open(db) as store:
         events = store.resolve_sources(str(store.scalar("SELECT max(source_id) FROM sources")))
         store.remove_sources(events)
-        assert store.scalar("SELECT count(*) FROM series") == 50
+        assert store.scalar("SELECT count(*) FROM series") == 54
 
 
 def test_the_options_of_a_partitioned_load_need_partitions(tmp_path: Path) -> None:

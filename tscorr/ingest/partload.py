@@ -89,7 +89,8 @@ def bucket_range(bucket: int, buckets: int) -> tuple[int, int]:
 @dataclass(frozen=True)
 class ReadJob:
     no: int  # the file's position in the load
-    path: str
+    path: str  # absolute: a worker of a cluster may run elsewhere
+    shown: str  # as the user named it (messages, the sources table)
     feed: str
     options: LoadOptions
     strict: bool
@@ -115,7 +116,7 @@ def read_file(job: ReadJob) -> ReadDone:
 
     started = time.perf_counter()
     feed = feeds.get_feed(job.feed)
-    source = SourceFile(job.path)
+    source = SourceFile(job.path, job.shown)
     series: list[pl.DataFrame] = []
     points: list[pl.DataFrame] = []
     rejects: list[pl.DataFrame] = []
@@ -321,7 +322,7 @@ def load_partitioned(
         plans.append(plan)
     if not plans:
         return PartitionedLoad(reports)
-    work = target.parent / f".{target.name}.tscorr-{uuid.uuid4().hex[:8]}"
+    work = target.resolve().parent / f".{target.name}.tscorr-{uuid.uuid4().hex[:8]}"
     made = False
     stats: dict[str, Any] = {"workers": getattr(mapper, "workers", 1)}
     try:
@@ -332,7 +333,8 @@ def load_partitioned(
             read_file,
             [
                 ReadJob(
-                    no, p.shown, p.feed.name, options, params.strict,
+                    no, str(p.source.path.resolve()), p.shown, p.feed.name, options,
+                    params.strict,
                     str(work / "shards" / f"file-{no:06d}.parquet"),
                 )
                 for no, p in enumerate(plans)
@@ -364,6 +366,8 @@ def load_partitioned(
         for m in merged:
             for no, n in m.replaced.items():
                 replaced[int(no)] += int(n)
+        for p, r in zip(plans, read, strict=True):  # the reader's notes, as a load keeps them
+            p.notes.extend(n for n in r.notes if n not in p.notes)
         sources = [_source_row(p, r, replaced[r.no]) for p, r in zip(plans, read, strict=True)]
         rejects = pl.concat(
             [r.rejects.with_columns(pl.lit(r.no, pl.Int64).alias("no")) for r in read],
@@ -382,14 +386,12 @@ def load_partitioned(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     in_file = {r.no: r.series.height for r in read}  # every series of the file
-    for p, r, source_id, row in zip(plans, read, ids, sources, strict=True):
+    for p, r, source_id in zip(plans, read, ids, strict=True):
         counts = IngestCounts(
             source_id, r.rows_read, r.rows_read - r.rows_rejected, r.rows_rejected,
             r.points, 0, in_file[r.no], r.duplicates, replaced[r.no],
         )  # fmt: skip
         first = r.rejects.row(0, named=True) if r.rejects.height else None
-        notes = row["notes"].split("; ") if row["notes"] else []
-        p.notes[:] = notes
         reports.append(p.report(counts, first))
     order = {f: n for n, f in enumerate(params.files())}
     reports.sort(key=lambda rep: order.get(rep.path, len(order)))
@@ -423,7 +425,6 @@ def _catalogue(read: list[ReadDone], plans: list[Any], options: LoadOptions) -> 
 def _source_row(plan: Any, read: ReadDone, replaced: int) -> dict[str, Any]:
     """A file's row of the ``sources`` table, as a normal load writes it."""
     meta = plan.meta
-    notes = list(plan.notes) + [n for n in read.notes if n not in plan.notes]
     return {
         "feed": meta.feed,
         "path": meta.path,
@@ -437,5 +438,5 @@ def _source_row(plan: Any, read: ReadDone, replaced: int) -> dict[str, Any]:
         "points_loaded": read.points,
         "duplicates": read.duplicates,
         "replaced": replaced,
-        "notes": "; ".join(notes) or None,
+        "notes": "; ".join(plan.notes) or None,
     }
