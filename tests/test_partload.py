@@ -316,3 +316,22 @@ def test_ls_series_shows_the_points_of_the_dataset(normal: Path, parted: Path) -
     columns = ["name", "kind", "step", "points", "first", "last", "mean_step_s"]
     with tscorr.open(normal) as a, tscorr.open(parted) as b:
         assert a.list_series().select(columns).equals(b.list_series().select(columns))
+
+
+def test_partition_leaves_the_series_of_the_dataset_out(parted: Path, tmp_path: Path) -> None:
+    """Written from the points table, their files would hold nothing: they keep their own."""
+    from tscorr.analysis.engine.partitions import write_dataset
+    from tscorr.errors import NoData
+
+    db = tmp_path / "db.duckdb"
+    db.write_bytes(parted.read_bytes())
+    with tscorr.open(db) as store, pytest.raises(NoData, match="every series lives in a Parquet"):
+        write_dataset(store, tmp_path / "again")
+
+
+def test_a_series_of_the_dataset_is_observed_from_its_file(normal: Path, parted: Path) -> None:
+    """What the charts draw: the series' points as a normal load stores them."""
+    name = "pageviews:en.wikipedia/Article_01"
+    with tscorr.open(normal) as a, tscorr.open(parted) as b:
+        assert a.observed(name).height > 20  # most of the 24 hours
+        assert b.observed(name).equals(a.observed(name))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -146,6 +147,31 @@ class _Partitions(_Base):
                     [dataset_id],
                 )
         return dataset_id, ids, numbered.select("name", "series_id")
+
+    def observed(self, series: str) -> pl.DataFrame:
+        """(ts, value) of the series named ``series`` in time order: its stored points, or
+        for a series whose points live in a Parquet dataset of a load, its file's."""
+        frame = self.query(
+            "SELECT ts, value FROM observations WHERE series = ? ORDER BY ts", [series]
+        )
+        if frame.height:
+            return frame
+        home = self._exec(
+            "SELECT d.path, f.file FROM partition_files f JOIN partition_sets d "
+            "USING (dataset_id) JOIN series s USING (series_id) WHERE d.how = 'loaded' "
+            "AND s.name = ? ORDER BY f.dataset_id DESC LIMIT 1",
+            [series],
+        )
+        if not home:
+            return frame
+        held = (
+            pl.scan_parquet(Path(home[0][0]) / home[0][1])
+            .filter(pl.col("series") == series)
+            .select(pl.col("ts").dt.convert_time_zone("UTC"), "value")
+            .collect()
+            .sort("ts")
+        )
+        return held.cast(frame.schema)
 
     def parquet_homes(self, series_ids: Sequence[int]) -> pl.DataFrame:
         """(series_id, name, path, file) of the given series whose points live in a dataset
