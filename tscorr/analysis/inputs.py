@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -338,10 +339,47 @@ def batch_points(store: Store, plan: Plan, ids: list[int]) -> pl.DataFrame:
     """The points of series ``ids`` as :func:`align_batch` takes them: (row, ts_us, value),
     ``row`` the position in ``ids``; made series (``events:KIND``, ids < 0) from the plan."""
     points = store.read_points(ids)  # made series (ids < 0) have none stored
+    homes = store.parquet_homes([i for i in ids if i > 0])
+    if homes.height:  # series whose points live in a Parquet dataset of a load only
+        rows = {i: k for k, i in enumerate(ids)}
+        for (path, file), part in homes.group_by("path", "file", maintain_order=True):
+            named = read_named([str(Path(str(path)) / str(file))], part["name"].to_list())
+            here = named.select(
+                pl.col("series")
+                .replace_strict(
+                    part["name"], [rows[int(i)] for i in part["series_id"]], return_dtype=pl.Int32
+                )
+                .alias("row"),
+                "ts_us",
+                "value",
+            )
+            points = pl.concat([points, here.cast(points.schema)])
     if plan.extra is not None:
         made = align.stored_form(plan.extra, ids)
         points = pl.concat([made, points.cast(made.schema)]) if made.height else points
     return points
+
+
+def read_named(paths: list[str], names: list[str]) -> pl.DataFrame:
+    """The points of series ``names`` in Parquet files of a dataset (series, ts, value) as
+    (series, ts_us, value), ``ts_us`` microseconds since 1970 UTC (a naive ``ts`` is UTC)."""
+    lazy = pl.scan_parquet(paths)
+    ts = pl.col("ts")
+    dtype = lazy.collect_schema()["ts"]
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:  # naive: UTC
+        ts = ts.dt.replace_time_zone("UTC")
+    return (
+        lazy.filter(pl.col("series").is_in(names))
+        .select(
+            "series",
+            ts.dt.convert_time_zone("UTC")
+            .cast(pl.Datetime("us", "UTC"))
+            .dt.epoch("us")
+            .alias("ts_us"),
+            pl.col("value").cast(pl.Float64),
+        )
+        .collect()
+    )
 
 
 def align_batch(

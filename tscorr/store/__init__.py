@@ -28,7 +28,7 @@ from tscorr.store.staging import IngestCounts, SourceMeta, drop_stages
 from tscorr.store.trust import TRUST_HINT, macro_problem, table_problem, view_problem
 from tscorr.units import parse_size
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 __all__ = [
     "DEFAULT_DB",

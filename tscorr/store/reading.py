@@ -79,13 +79,23 @@ class _Reading(_Base):
         )
 
     def list_series(self, glob: str = "*") -> pl.DataFrame:
+        """Each series with its points, first and last time (for a series whose points live
+        in a Parquet dataset of a load, the dataset's)."""
+        n = "(count(p.ts) + coalesce(any_value(q.points), 0))"
+        first, last = "coalesce(min(p.ts), any_value(q.first_ts))", (
+            "coalesce(max(p.ts), any_value(q.last_ts))"
+        )
         return self.query(
+            "WITH q AS (SELECT f.series_id, f.points, f.first_ts, f.last_ts "
+            "FROM partition_files f JOIN partition_sets d USING (dataset_id) "
+            "WHERE d.how = 'loaded' QUALIFY row_number() OVER (PARTITION BY f.series_id "
+            "ORDER BY f.dataset_id DESC) = 1) "
             "SELECT s.series_id, s.name, s.kind, s.agg, s.step, s.tz, s.feed, s.unit, "
-            "count(p.ts) AS points, "
-            "min(p.ts) AS first, max(p.ts) AS last, "
-            "CASE WHEN count(p.ts) > 1 THEN "
-            "  (epoch(max(p.ts)) - epoch(min(p.ts))) / (count(p.ts) - 1) END AS mean_step_s "
-            "FROM series s LEFT JOIN points p USING (series_id) WHERE s.name GLOB ? "
+            f"{n} AS points, {first} AS first, {last} AS last, "
+            f"CASE WHEN {n} > 1 THEN "
+            f"  (epoch({last}) - epoch({first})) / ({n} - 1) END AS mean_step_s "
+            "FROM series s LEFT JOIN points p USING (series_id) "
+            "LEFT JOIN q USING (series_id) WHERE s.name GLOB ? "
             "GROUP BY ALL ORDER BY s.name",
             [glob],
         )
@@ -331,13 +341,22 @@ class _Reading(_Base):
 
     def series_spans(self, series_ids: Sequence[int]) -> pl.DataFrame:
         """(series_id, first, last): each series' first and last observation (a point or a
-        censored time), for the series that have one."""
+        censored time; for a series whose points live in a Parquet dataset of a load only,
+        the dataset's), for the series that have one."""
         return self._by_ids(
             series_ids,
-            "SELECT series_id, min(ts) AS first, max(ts) AS last FROM ("
+            "WITH stored AS (SELECT series_id, min(ts) AS first, max(ts) AS last FROM ("
             "SELECT series_id, ts FROM points JOIN _tscorr_ids USING (series_id) "
             "UNION ALL SELECT series_id, ts FROM censored JOIN _tscorr_ids USING (series_id)"
-            ") GROUP BY series_id ORDER BY series_id",
+            ") GROUP BY series_id) "
+            "SELECT * FROM stored UNION ALL "
+            # series whose points live in a dataset of a load only (load --partitions)
+            "SELECT f.series_id, f.first_ts, f.last_ts FROM partition_files f "
+            "JOIN partition_sets d USING (dataset_id) JOIN _tscorr_ids USING (series_id) "
+            "WHERE d.how = 'loaded' AND f.first_ts IS NOT NULL "
+            "AND f.series_id NOT IN (SELECT series_id FROM stored) "
+            "QUALIFY row_number() OVER (PARTITION BY f.series_id "
+            "ORDER BY f.dataset_id DESC) = 1 ORDER BY series_id",
         )
 
     def read_censored(self, series_ids: Sequence[int]) -> pl.DataFrame:

@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from tscorr.analysis.inputs import Group, Plan, align_batch
+from tscorr.analysis.inputs import Group, Plan, align_batch, read_named
 from tscorr.analysis.pairs import BlockResult, correlate_block
 from tscorr.analysis.request import XcorrParams
 
@@ -119,23 +119,7 @@ def _read(task: Task) -> tuple[pl.DataFrame, str]:
     if not task.named:
         return pl.read_parquet(task.paths, columns=["row", "ts_us", "value"]), "row"
     names = [r["name"] for g in task.groups for r in g.rows]
-    lazy = pl.scan_parquet(task.paths)
-    ts = pl.col("ts")
-    dtype = lazy.collect_schema()["ts"]
-    if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:  # naive: UTC
-        ts = ts.dt.replace_time_zone("UTC")
-    frame = (
-        lazy.filter(pl.col("series").is_in(names))
-        .select(
-            "series",
-            ts.dt.convert_time_zone("UTC")
-            .cast(pl.Datetime("us", "UTC"))
-            .dt.epoch("us")
-            .alias("ts_us"),
-            pl.col("value").cast(pl.Float64),
-        )
-        .collect()
-    )
+    frame = read_named(task.paths, names)
     return frame, "series"
 
 
