@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 import tscorr
@@ -165,3 +167,24 @@ def test_cli_workers_and_scan(engine_db: Path, tmp_path: Path) -> None:
     bad = runner.invoke(app, ["--db", str(db), *command, "--workers", "0"])
     assert bad.exit_code == 3
     assert "--workers must be at least 1" in bad.output
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=0, max_size=40),
+    st.lists(st.sampled_from(["a", "b", "c", "e"]), min_size=1, max_size=4, unique=True),
+)
+def test_by_row_is_the_definition(series: list[str], names: list[str]) -> None:
+    """by_row (a name looked up once a run of rows) keeps the rows of ``names`` in order,
+    each with its name's position, whatever the file's order (runs may repeat)."""
+    from tscorr.analysis.inputs import by_row
+
+    frame = pl.DataFrame(
+        {"series": series, "ts_us": list(range(len(series))), "value": [0.5] * len(series)},
+        schema={"series": pl.String, "ts_us": pl.Int64, "value": pl.Float64},
+    )
+    got = by_row(frame, names)
+    want = [(names.index(s), t) for t, s in enumerate(series) if s in names]
+    assert list(zip(got["row"].to_list(), got["ts_us"].to_list(), strict=True)) == want
+    shifted = by_row(frame, names, [10 * i for i in range(len(names))])
+    assert shifted["row"].to_list() == [10 * r for r, _ in want]

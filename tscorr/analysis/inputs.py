@@ -343,21 +343,29 @@ def batch_points(store: Store, plan: Plan, ids: list[int]) -> pl.DataFrame:
     if homes.height:  # series whose points live in a Parquet dataset of a load only
         rows = {i: k for k, i in enumerate(ids)}
         for (path, file), part in homes.group_by("path", "file", maintain_order=True):
-            named = read_named([str(Path(str(path)) / str(file))], part["name"].to_list())
-            here = named.select(
-                pl.col("series")
-                .replace_strict(
-                    part["name"], [rows[int(i)] for i in part["series_id"]], return_dtype=pl.Int32
-                )
-                .alias("row"),
-                "ts_us",
-                "value",
-            )
+            names = part["name"].to_list()
+            named = read_named([str(Path(str(path)) / str(file))], names)
+            here = by_row(named, names, [rows[int(i)] for i in part["series_id"]])
             points = pl.concat([points, here.cast(points.schema)])
     if plan.extra is not None:
         made = align.stored_form(plan.extra, ids)
         points = pl.concat([made, points.cast(made.schema)]) if made.height else points
     return points
+
+
+def by_row(frame: pl.DataFrame, names: list[str], rows: list[int] | None = None) -> pl.DataFrame:
+    """The points of series ``names`` in ``frame`` (series, ts_us, value) as (row, ts_us,
+    value), ``row`` the name's position in ``names`` (or ``rows[position]``); other series
+    dropped. A dataset's file holds each series in one run of rows (sorted by series), so
+    the names are looked up once a run, not once a point."""
+    index = dict(zip(names, rows if rows is not None else range(len(names)), strict=True))
+    runs = frame["series"].rle()
+    lengths = runs.struct.field("len").to_numpy()
+    of_run = np.array(
+        [index.get(name, -1) for name in runs.struct.field("value").to_list()], dtype=np.int64
+    )
+    out = frame.select(pl.Series("row", np.repeat(of_run, lengths)), "ts_us", "value")
+    return out if (of_run >= 0).all() else out.filter(pl.col("row") >= 0)
 
 
 def read_named(paths: list[str], names: list[str]) -> pl.DataFrame:

@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from tscorr.analysis.inputs import Group, Plan, align_batch, read_named
+from tscorr.analysis.inputs import Group, Plan, align_batch, by_row, read_named
 from tscorr.analysis.pairs import BlockResult, correlate_block
 from tscorr.analysis.request import XcorrParams
 
@@ -89,13 +89,7 @@ def run_task(task: Task, context: Context) -> Done:
             points = frame
         else:
             names = [r["name"] for r in group.rows]
-            points = frame.filter(pl.col("series").is_in(names)).select(
-                pl.col("series")
-                .replace_strict(names, range(len(names)), return_dtype=pl.Int64)
-                .alias("row"),
-                "ts_us",
-                "value",
-            )
+            points = by_row(frame, names)
         block = align_batch(points, group.rows, group.grid, context.plan)
         del points
         stats["align_s"] += time.perf_counter() - t
