@@ -428,11 +428,9 @@ def gap_scale(scores: Scores, side: EventSide, sd: np.ndarray) -> np.ndarray:
         return out
     gamma = observed_acov(scores.power, scores.observed) if scores.acov is None else scores.acov
     apart = (side.positions[:, None] - side.positions[None, :]) % n
-    return np.sqrt(
-        np.maximum(
-            quadratic_forms(gamma[:, apart], side.weights, scores.observed[:, side.index]), 0.0
-        )
-    )
+    var = quadratic_forms(gamma[:, apart], side.weights, scores.observed[:, side.index])
+    sd_k: np.ndarray = np.sqrt(np.maximum(var, 0.0))
+    return sd_k
 
 
 def quadratic_forms(g: np.ndarray, w: np.ndarray, meets: np.ndarray) -> np.ndarray:
