@@ -71,9 +71,7 @@ class _Peaks(_Reading):
 
     def _table_exists_temp(self, name: str) -> bool:
         return bool(
-            self._exec(
-                "SELECT 1 FROM duckdb_tables() WHERE temporary AND table_name = ?", [name]
-            )
+            self._exec("SELECT 1 FROM duckdb_tables() WHERE temporary AND table_name = ?", [name])
         )
 
     def rank_staged_peaks(self) -> None:
