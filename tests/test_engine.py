@@ -29,8 +29,11 @@ MEMORY = "80MB"  # batches of 36 or 37 series of 2,880 hours
 PAIR = ["event_set", "series", "lag"]
 
 
-def make_db(folder: Path, m: int = 90, seed: int = 5, flat: int = 0) -> Path:
-    """``flat``: that many series from the 41st on are constant (no r, no p_peak)."""
+def make_db(
+    folder: Path, m: int = 90, seed: int = 5, flat: int = 0, late: int | None = None
+) -> Path:
+    """``flat``: that many series from the 41st on are constant (no r, no p_peak); ``late``:
+    one more series that responds to the first kind (in a later batch than the first 8)."""
     rng = np.random.default_rng(seed)
     y = np.zeros((m, HOURS))
     shocks = rng.normal(size=(m, HOURS))
@@ -40,6 +43,8 @@ def make_db(folder: Path, m: int = 90, seed: int = 5, flat: int = 0) -> Path:
     a = np.sort(rng.choice(HOURS - 10, 15, replace=False))
     b = np.sort(rng.choice(HOURS - 10, 15, replace=False))
     y[:8, a[:, None] + 2] += 6.0
+    if late is not None:
+        y[late, a + 2] += 6.0
     y[30, rng.random(HOURS) < 0.1] = np.nan  # gaps: the conditional per-lag test
     y[m - 10 :, : HOURS // 3] = np.nan  # a shorter span: a second alignment group
     y[40 : 40 + flat] = 7.0
@@ -185,8 +190,9 @@ def test_cli_workers_and_scan(engine_db: Path, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def flat_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The engine data with three constant series: pairs without an r or a p_peak."""
-    return make_db(tmp_path_factory.mktemp("flat"), flat=3)
+    """The engine data with three constant series (pairs without an r or a p_peak) and a
+    responder in the second batch (discoveries of one event set in two batches)."""
+    return make_db(tmp_path_factory.mktemp("flat"), flat=3, late=60)
 
 
 def leftovers(db: Path, store: Store) -> list[str]:
@@ -282,3 +288,23 @@ def test_a_spread_run_that_fails_leaves_no_rows_and_no_files(
         got = run_xcorr(store, params, engine=LOCAL)
         assert got.peaks.height == 2 * 87  # the constant series have no r
         assert got.table.columns[-1] == "run_id"
+
+
+def test_discoveries_in_two_batches_keep_every_lag_in_one_process(flat_db: Path) -> None:
+    """One process reading its series in batches: the discoveries of one event set found in
+    two batches each get every lag (they were given to the first batch's pairs, one was
+    stored by its peak alone), and the rows equal a --keep all run's."""
+    with tscorr.open(flat_db, memory_limit=MEMORY) as store:
+        peaks, _ = run(store, None, "peaks")
+        every, _ = run(store, None, "all")
+    found = peaks.filter(pl.col("q_peak") <= 0.05)
+    keys = found.select("event_set", "series").unique()
+    assert found.height == 25 * keys.height
+    assert (
+        found.filter((pl.col("series") == "m:060") & (pl.col("event_set") == "kind = a")).height
+        == 25
+    )
+    want = every.join(keys, on=["event_set", "series"], how="semi").sort(PAIR)
+    exact = [*PAIR, "n", "p_value", "q_value", "p_peak", "p_method"]
+    assert_frame_equal(found.sort(PAIR).select(exact), want.select(exact), check_exact=True)
+    np.testing.assert_allclose(found.sort(PAIR)["r"], want["r"], rtol=0, atol=1e-15)

@@ -279,8 +279,16 @@ def _discoveries(
     if not wanted:
         return
     for label, names, _, _, got in retest(store, params, sets, set(wanted), data, plan):
-        part = wanted[(label, names[0])][0]
-        part.add(np.array([wanted[(label, name)][1] for name in names]), got)
+        # the series of one block read again may come from several parts (batches of the
+        # first pass): each part gets its own rows
+        rows: dict[int, tuple[Part, list[int], list[int]]] = {}
+        for j, name in enumerate(names):
+            part, i = wanted[(label, name)]
+            _, mine, index = rows.setdefault(id(part), (part, [], []))
+            mine.append(j)
+            index.append(i)
+        for part, mine, index in rows.values():
+            part.add(np.array(index), got.rows(np.array(mine)))
 
 
 def retest(
