@@ -31,21 +31,32 @@ _ROW = (
 )
 
 
-def bh_sql(source: str, partition: str | None) -> str:
-    """A SELECT of (event_set, series, q) over ``source``'s (event_set, series, p_peak):
-    Benjamini-Hochberg within each ``partition`` value (None: over every row), as
-    ``bh_qvalues`` computes it. Rows whose p is NULL, NaN or infinite get no row."""
-    over = f"PARTITION BY {partition} " if partition else ""
-    # one row_number (two could order the ties of p apart) and then the running minimum
+def bh_sql(source: str) -> str:
+    """A SELECT of (event_set, series, q_peak, q_set) over ``source``'s (event_set, series,
+    p_peak): Benjamini-Hochberg over every row (q_peak) and within each event set (q_set), as
+    ``bh_qvalues`` computes it. Rows whose p is NULL, NaN or infinite get no row. One
+    statement (DuckDB sorts once per window order; no join of the two)."""
+    every, mine = "", "PARTITION BY event_set "
+    # one row_number per order (two could order the ties of p apart), then each running
+    # minimum from the largest p down
     return f"""
-        SELECT event_set, series, least(min(scaled) OVER (
-                   {over}ORDER BY i DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-               ), 1.0::DOUBLE) AS q
+        SELECT event_set, series,
+               least(min(scaled) OVER (
+                   {every}ORDER BY i DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+               ), 1.0::DOUBLE) AS q_peak,
+               least(min(scaled_set) OVER (
+                   {mine}ORDER BY i_set DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+               ), 1.0::DOUBLE) AS q_set
         FROM (
-            SELECT event_set, series, i, (p * CAST(m AS DOUBLE)) / CAST(i AS DOUBLE) AS scaled
+            SELECT event_set, series, i, i_set,
+                   (p * CAST(m AS DOUBLE)) / CAST(i AS DOUBLE) AS scaled,
+                   (p * CAST(m_set AS DOUBLE)) / CAST(i_set AS DOUBLE) AS scaled_set
             FROM (
-                SELECT event_set, series, p, row_number() OVER ({over}ORDER BY p) AS i,
-                       count(*) OVER ({over}) AS m
+                SELECT event_set, series, p,
+                       row_number() OVER ({every}ORDER BY p) AS i,
+                       count(*) OVER ({every}) AS m,
+                       row_number() OVER ({mine}ORDER BY p) AS i_set,
+                       count(*) OVER ({mine}) AS m_set
                 FROM (SELECT event_set, series, p_peak AS p FROM {source}
                       WHERE p_peak IS NOT NULL AND isfinite(p_peak))
             )
@@ -82,12 +93,7 @@ class _Peaks(_Reading):
                 f"CREATE TEMP TABLE {STAGE} (event_set VARCHAR, series VARCHAR, p_peak DOUBLE)"
             )
         self._exec(f"DROP TABLE IF EXISTS {RANKED}")
-        self._exec(
-            f"CREATE TEMP TABLE {RANKED} AS "
-            f"SELECT event_set, series, a.q AS q_peak, b.q AS q_set "
-            f"FROM ({bh_sql(STAGE, None)}) a JOIN ({bh_sql(STAGE, 'event_set')}) b "
-            "USING (event_set, series)"
-        )
+        self._exec(f"CREATE TEMP TABLE {RANKED} AS {bh_sql(STAGE)}")
 
     def staged_q(self) -> pl.DataFrame:
         """Every staged pair's (event_set, series, p_peak, q_peak, q_set), in no order."""
