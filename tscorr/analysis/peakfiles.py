@@ -55,7 +55,8 @@ MAY_DISCOVER = DISCOVERY_Q * (1 + 1e-9)
 
 def write_peaks(parts: list[Part], folder: str) -> PeakFile:
     """The pairs of ``parts`` into ``folder``: every pair's peak row as a run of peaks stores
-    it (no ``p_value``; ``q_peak`` and ``q_set`` come later), with ``detailed`` (every lag
+    it (but ``p_value``, NULL on a peak row stored alone; ``q_peak`` and ``q_set`` come
+    later), with ``detailed`` (every lag
     was tested), ``disagrees`` (the exact check's verdict before NULL where none was made) and
     ``max_lag``; and every lag of the detailed pairs with ``p_peak <= DISCOVERY_Q``."""
     name = uuid.uuid4().hex
@@ -96,7 +97,6 @@ def peak_rows(part: Part) -> pl.DataFrame:
             "lag_seconds": (lag * part.bucket.seconds).astype(float),
             "r": part.r_at,
             "n": part.n_at.astype(np.int64),
-            "p_value": np.full(m, np.nan),  # a peak row stored alone has no per-lag p
             "q_value": part.q_at,
             "p_peak": part.p_peak,
             "p_method": pl.Series(part.method, dtype=pl.String),

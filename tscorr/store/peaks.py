@@ -70,8 +70,9 @@ class _Peaks(_Reading):
 
     def stage_peaks(self, frame: pl.DataFrame) -> None:
         """Append peak rows (one task's) to the stage. ``frame`` has the xcorr columns but
-        ``q_peak`` and ``q_set`` (and may have more: ``detailed``, ``disagrees``,
-        ``max_lag``); every frame of a run has the same columns."""
+        ``p_value`` (NULL on a peak row stored alone), ``q_peak`` and ``q_set``, and
+        ``detailed`` (the task tested every lag), ``disagrees`` (the exact check's verdict)
+        and ``max_lag``; every frame of a run has the same columns."""
         if frame.height == 0:
             return
         with self._registered("_tscorr_peak_frame", frame):
@@ -156,7 +157,7 @@ class _Peaks(_Reading):
             with self._registered("_tscorr_whole", keys):
                 self._exec(
                     f"INSERT INTO xcorr (run_id, {_ROW}) SELECT {int(run_id)}, s.event_set, "
-                    "s.series, s.lag, s.lag_seconds, s.r, s.n, s.p_value, s.q_value, s.p_peak, "
+                    "s.series, s.lag, s.lag_seconds, s.r, s.n, NULL, s.q_value, s.p_peak, "
                     "q.q_peak, s.p_method, q.q_set, s.p_peak_exact, s.p_check "
                     f"FROM {STAGE} s LEFT JOIN {RANKED} q USING (event_set, series) "
                     "WHERE NOT EXISTS (SELECT 1 FROM _tscorr_whole w "
