@@ -41,7 +41,7 @@ from tscorr.analysis.pairs import Part, PeakFile
 from tscorr.analysis.request import XcorrParams, run_record, versions
 from tscorr.analysis.xcorr_notes import STRONG, counts_note, unreachable_text
 from tscorr.choices import DISCOVERY_Q
-from tscorr.errors import NoData
+from tscorr.errors import BadInput, NoData
 from tscorr.store import Store
 from tscorr.tables import result
 
@@ -264,11 +264,20 @@ def peak_folder(store: Store, engine: Engine) -> Path:
     system's temporary folder for a database in memory)."""
     if engine.kind == "dask":
         _, root = store.partition_set()
-        where: str | None = root
-    else:
-        files = store.files()
-        where = str(files[0].resolve().parent) if files else None
-    return Path(tempfile.mkdtemp(prefix=".tscorr-peaks-", dir=where))
+        try:
+            return Path(tempfile.mkdtemp(prefix=".tscorr-peaks-", dir=root))
+        except OSError as exc:
+            raise BadInput(
+                f"cannot write into the Parquet partitions' folder {root} ({exc.strerror}): "
+                "a Dask run's tasks write their pairs there; make it writable"
+            ) from exc
+    files = store.files()
+    if files:
+        try:
+            return Path(tempfile.mkdtemp(prefix=".tscorr-peaks-", dir=files[0].resolve().parent))
+        except OSError:
+            pass  # a folder the database is in but that takes no new file: the system's
+    return Path(tempfile.mkdtemp(prefix=".tscorr-peaks-"))
 
 
 def discovered(
