@@ -381,31 +381,46 @@ class _Reading(_Base):
     ) -> int:
         """Record a run and its result tables in one transaction; returns the run_id."""
         with self.transaction():
-            run_id = self._next_id("runs", "run_id")
-            self._exec(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    run_id,
-                    command,
-                    datetime.now(UTC),
-                    json.dumps(dict(params), default=str),
-                    json.dumps(dict(versions)),
-                    label,
-                ],
-            )
-            for table, frame in tables.items():
-                if frame.height == 0:
-                    continue
-                # run_id is added by the INSERT (no copy of millions of rows), in slices that
-                # bound what DuckDB converts at once
-                cols = ", ".join(f'"{c}"' for c in frame.columns)
-                for offset in range(0, frame.height, INSERT_ROWS):
-                    with self._registered("_tscorr_result", frame.slice(offset, INSERT_ROWS)):
-                        self._exec(
-                            f"INSERT INTO {table} (run_id, {cols}) "
-                            f"SELECT {int(run_id)}, {cols} FROM _tscorr_result"
-                        )
+            run_id = self._insert_run(command, params, versions, label)
+            self._insert_results(run_id, tables)
         return run_id
+
+    def _insert_run(
+        self,
+        command: str,
+        params: Mapping[str, Any],
+        versions: Mapping[str, str],
+        label: str | None,
+    ) -> int:
+        """The run's row in ``runs`` (inside the caller's transaction); returns its id."""
+        run_id = self._next_id("runs", "run_id")
+        self._exec(
+            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                command,
+                datetime.now(UTC),
+                json.dumps(dict(params), default=str),
+                json.dumps(dict(versions)),
+                label,
+            ],
+        )
+        return run_id
+
+    def _insert_results(self, run_id: int, tables: Mapping[str, pl.DataFrame]) -> None:
+        """Result rows of run ``run_id`` (inside the caller's transaction)."""
+        for table, frame in tables.items():
+            if frame.height == 0:
+                continue
+            # run_id is added by the INSERT (no copy of millions of rows), in slices that
+            # bound what DuckDB converts at once
+            cols = ", ".join(f'"{c}"' for c in frame.columns)
+            for offset in range(0, frame.height, INSERT_ROWS):
+                with self._registered("_tscorr_result", frame.slice(offset, INSERT_ROWS)):
+                    self._exec(
+                        f"INSERT INTO {table} (run_id, {cols}) "
+                        f"SELECT {int(run_id)}, {cols} FROM _tscorr_result"
+                    )
 
     def latest_run(self) -> int:
         run = self.scalar("SELECT max(run_id) FROM runs")

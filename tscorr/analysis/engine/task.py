@@ -42,6 +42,9 @@ class Context:
     keep_all: bool
     plan: Plan  # requested bucket, transform, season, made series; groups left empty
     chunk_memory: int  # the driver's: the kernels' chunks of rows are the same as in one process
+    # a folder the driver reads: each task writes its pairs there (peakfiles) and hands back
+    # the files' names, not the pairs (None: the pairs come back)
+    peak_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,12 @@ def run_task(task: Task, context: Context) -> Done:
             block, context.sets, context.params, context.keep_all, context.chunk_memory
         )
         stats["kernel_s"] += time.perf_counter() - t
-        out.parts += got.parts
+        if context.peak_dir is not None and got.parts:
+            from tscorr.analysis.peakfiles import write_peaks
+
+            out.files.append(write_peaks(got.parts, context.peak_dir))
+        else:
+            out.parts += got.parts
         out.nulls += got.nulls
         out.notes += got.notes
         del block
