@@ -11,6 +11,7 @@ file opened with a small memory limit, so that one process reads the series in b
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from polars.testing import assert_frame_equal
 import tscorr
 from tscorr.analysis.correlate import XcorrParams, run_xcorr
 from tscorr.analysis.engine import Engine
+from tscorr.analysis.engine.task import ONE_THREAD
 from tscorr.errors import BadInput, UnknownName
 from tscorr.store import Store
 
@@ -299,9 +301,13 @@ def test_a_spread_run_that_fails_leaves_no_rows_and_no_files(
             with pytest.raises(FileNotFoundError, match=".tscorr-peaks-gone"):
                 run_xcorr(store, params, engine=LOCAL)
         assert leftovers(flat_db, store) == []
+        settings = {k: os.environ.get(k) for k in ONE_THREAD}
         with pytest.raises(Stop):
             run_xcorr(store, params, stop, engine=LOCAL)
         assert leftovers(flat_db, store) == []
+        # the workers' settings never stay in the driver (its own kernels would run on one
+        # thread, and BLAS at one thread for the rest of the process)
+        assert {k: os.environ.get(k) for k in ONE_THREAD} == settings
         after = (
             store.scalar("SELECT count(*) FROM runs"),
             store.scalar("SELECT count(*) FROM xcorr"),
@@ -331,3 +337,18 @@ def test_discoveries_in_two_batches_keep_every_lag_in_one_process(flat_db: Path)
     exact = [*PAIR, "n", "p_value", "q_value", "p_peak", "p_method"]
     assert_frame_equal(found.sort(PAIR).select(exact), want.select(exact), check_exact=True)
     np.testing.assert_allclose(found.sort(PAIR)["r"], want["r"], rtol=0, atol=1e-15)
+
+
+def test_a_pools_spawned_workers_start_with_one_thread() -> None:
+    """Workers of a load's pool are spawned at a submit, and start with polars, BLAS and
+    tscorr at one thread (polars sizes its pool as it starts: a later setting is too late)."""
+    from tscorr.analysis.engine.dask import worker_settings
+    from tscorr.analysis.engine.pool import Pool
+
+    before = {k: os.environ.get(k) for k in ONE_THREAD}
+    with Pool(Engine("local", workers=2)) as pool:
+        got = pool.map(worker_settings, [0, 1, 2])
+    for one in got:
+        assert one["polars_threads"] == 1
+        assert one["blas_threads"] == 1
+    assert {k: os.environ.get(k) for k in ONE_THREAD} == before

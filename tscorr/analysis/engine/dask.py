@@ -45,8 +45,9 @@ def _work(task: Task, context: Context) -> Done:
     return done
 
 
-def worker_settings() -> dict[str, Any]:
-    """What a worker runs with: its BLAS threads, polars threads, and the malloc variable."""
+def worker_settings(_job: object = None) -> dict[str, Any]:
+    """What a worker runs with: its BLAS threads, polars threads, and the malloc variable
+    (``_job``: ignored, so that a pool can map it over jobs)."""
     import polars as pl
     from threadpoolctl import threadpool_info
 

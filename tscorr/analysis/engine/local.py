@@ -19,7 +19,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tscorr.analysis.engine import Engine
 from tscorr.analysis.engine.partitions import write_series
@@ -28,6 +28,7 @@ from tscorr.analysis.inputs import Group, Plan
 from tscorr.analysis.pairs import BlockResult
 from tscorr.store import Store
 
+T = TypeVar("T")
 _CONTEXT: Context | None = None  # a worker's run context, set at its start
 
 
@@ -72,10 +73,7 @@ def run_local(
     stats.update(write_s=0.0, start_s=0.0, points=0)
     done: list[dict[str, float]] = stats.setdefault("task_stats", [])
     t = time.perf_counter()
-    with (
-        tempfile.TemporaryDirectory(prefix="tscorr-") as tmp,
-        _environment(ONE_THREAD),
-    ):
+    with tempfile.TemporaryDirectory(prefix="tscorr-") as tmp:
         pool = ProcessPoolExecutor(
             workers, mp_context=get_context("spawn"), initializer=_start, initargs=(context,)
         )
@@ -88,7 +86,7 @@ def run_local(
                 ids = [int(r["series_id"]) for r in group.rows]
                 stats["points"] += write_series(store, plan, ids, path)
                 stats["write_s"] += time.perf_counter() - t
-                pending.append((group, pool.submit(_work, Task([str(path)], [group], True))))
+                pending.append((group, submit(pool, _work, Task([str(path)], [group], True))))
                 while len(pending) > 2 * workers:  # a few files ahead of the workers
                     yield _collect(*pending.popleft(), tick, sets, done)
             while pending:
@@ -96,6 +94,15 @@ def run_local(
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     stats["workers"] = workers
+
+
+def submit(pool: ProcessPoolExecutor, fn: Callable[..., T], *args: Any) -> Future[T]:
+    """``pool.submit(fn, *args)`` with tscorr's worker settings in os.environ while it runs:
+    a spawned worker starts at a submit and inherits them (polars reads its threads as it
+    starts), and this process' own settings are back before it returns (never left changed
+    while a run is under way, nor by a run abandoned half-way)."""
+    with _environment(ONE_THREAD):
+        return pool.submit(fn, *args)
 
 
 def _collect(

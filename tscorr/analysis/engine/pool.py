@@ -14,8 +14,8 @@ from multiprocessing import get_context
 from typing import Any, TypeVar
 
 from tscorr.analysis.engine import Engine
-from tscorr.analysis.engine.local import _environment
-from tscorr.analysis.engine.task import ONE_THREAD, one_thread
+from tscorr.analysis.engine.local import submit
+from tscorr.analysis.engine.task import one_thread
 
 T = TypeVar("T")
 J = TypeVar("J")
@@ -53,10 +53,9 @@ class Pool:
             self._closing = client_for(self.engine)
             self._client = self._closing.__enter__()
         elif self.engine.kind == "local" and self.engine.count > 1 and self._executor is None:
-            with _environment(ONE_THREAD):
-                self._executor = ProcessPoolExecutor(
-                    self.engine.count, mp_context=get_context("spawn"), initializer=_start
-                )
+            self._executor = ProcessPoolExecutor(
+                self.engine.count, mp_context=get_context("spawn"), initializer=_start
+            )
 
     def __exit__(self, *exc: Any) -> None:
         if self._executor is not None:
@@ -73,7 +72,7 @@ class Pool:
             finally:
                 self._client.cancel(futures)
         if self._executor is not None:
-            futures_ = [self._executor.submit(fn, job) for job in jobs]
+            futures_ = [submit(self._executor, fn, job) for job in jobs]
             try:
                 return [f.result() for f in futures_]
             finally:
