@@ -6,6 +6,7 @@ second alignment group). One cluster for the module: starting one takes a few se
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,11 @@ from test_engine import MEMORY, PAIR, assert_same, make_db, run  # noqa: E402
 import tscorr  # noqa: E402
 from tscorr.analysis.engine import Engine  # noqa: E402
 from tscorr.analysis.engine.dask import client_for, worker_settings  # noqa: E402
+from tscorr.analysis.engine.task import ONE_THREAD  # noqa: E402
 from tscorr.errors import BadInput, NotFound  # noqa: E402
+
+# this process' settings before any cluster started
+BEFORE = {k: os.environ.get(k) for k in ONE_THREAD}
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +87,8 @@ def test_a_failed_dask_task_leaves_no_run_and_no_files(
 
 
 def test_workers_run_one_thread_without_malloc_trim(cluster: Any) -> None:
+    # the workers' settings, not this process' (its kernels keep every core)
+    assert {k: os.environ.get(k) for k in ONE_THREAD} == BEFORE
     settings = cluster.run(worker_settings)
     assert len(settings) == 2
     for got in settings.values():

@@ -84,6 +84,7 @@ def client_for(engine: Engine) -> Iterator[Any]:
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
     environ.pop(TRIM, None)
     environ.update(ONE_THREAD)
+    before = {k: os.environ.get(k) for k in environ}
     with (
         dask.config.set({"distributed.nanny.pre-spawn-environ": environ}),
         LocalCluster(  # type: ignore[no-untyped-call]
@@ -93,9 +94,16 @@ def client_for(engine: Engine) -> Iterator[Any]:
             dashboard_address=None,
             silence_logs=40,  # errors only: the run's notes say what matters
         ) as cluster,
-        Client(cluster) as client,  # type: ignore[no-untyped-call]
     ):
-        yield client
+        # the nanny puts its workers' settings in this process' environment as well: this
+        # process' own kernels would then run on one thread, for as long as it lives
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        with Client(cluster) as client:  # type: ignore[no-untyped-call]
+            yield client
 
 
 def _tasks(tasks: list[Group], where: dict[int, str]) -> list[Task]:
