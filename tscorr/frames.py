@@ -112,6 +112,21 @@ class FeedFrames:
             self.rejects = pl.concat([self.rejects, *gone])
 
 
+@dataclass
+class CodedPart:
+    """One part of a file that a reader could vouch for whole (no rejected row, no repeated
+    (series, ts), no note): its points with each series as a small integer ``code`` (its
+    row in ``series``, in order of first appearance) instead of its name, so nothing after
+    the reader handles a name per point. Loading it gives exactly what the
+    :class:`FeedFrames` of the same rows would (see :mod:`tscorr.ingest.feeds.fastshape`).
+    """
+
+    rows_read: int
+    series: pl.DataFrame  # SERIES columns, one row per code 0, 1, ...
+    points: pl.DataFrame  # code (Int64), ts (UTC), value (Float64)
+    through: float = 1.0
+
+
 def _in_calendar(
     frame: pl.DataFrame, columns: tuple[str, ...], label: str
 ) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from tscorr.errors import BadInput, NotFound, RowsRejected, TscorrError, UnknownName
-from tscorr.frames import FeedFrames
+from tscorr.frames import CodedPart, FeedFrames
 from tscorr.ingest import feeds, observe
 from tscorr.ingest.request import LoadParams, is_pattern
 from tscorr.ingest.source import LoadOptions, SourceFile
@@ -299,7 +299,11 @@ def _write(
             frames.series = observe.declare(
                 frames.series, chosen.spec.series.kind, options.series_kind
             )
-            _check_names(frames, source)
+            _check_names(frames.series, source)
+            if isinstance(frames, CodedPart):  # a part with nothing to reject or note
+                writer.add_coded(frames, _coded_steps(frames, options.tz))
+                say("reading", frames.through)
+                continue
             if frames.rejects.height and first_reject is None:
                 first_reject = frames.rejects.row(0, named=True)
                 if strict:
@@ -322,7 +326,7 @@ def _write(
 
 def _parts(
     feed: feeds.Feed, source: SourceFile, options: LoadOptions
-) -> Generator[FeedFrames, None, None]:
+) -> Generator[FeedFrames | CodedPart, None, None]:
     """The reader's frames, one part (a reader of big files yields a part per block), with
     any failure of a reader as one line naming the file, never a traceback."""
     try:
@@ -360,8 +364,19 @@ def _part_steps(frames: FeedFrames, tz: str) -> dict[str, str | None]:
     return observe.native_steps(seen, tz)
 
 
-def _check_names(frames: FeedFrames, source: SourceFile) -> None:
-    too_long = frames.series.filter(pl.col("series").str.len_chars() > MAX_NAME)
+def _coded_steps(part: CodedPart, tz: str) -> dict[int, str | None]:
+    """:func:`_part_steps` of a coded part, by code."""
+    wanted = part.series.with_row_index("code").filter(pl.col("step").is_null())["code"]
+    if wanted.len() == 0:
+        return {}
+    seen = part.points.select(pl.col("code").alias("series"), "ts")
+    if wanted.len() < part.series.height:
+        seen = seen.filter(pl.col("series").is_in(wanted.cast(pl.Int64).implode()))
+    return observe.native_steps(seen, tz)
+
+
+def _check_names(series: pl.DataFrame, source: SourceFile) -> None:
+    too_long = series.filter(pl.col("series").str.len_chars() > MAX_NAME)
     if too_long.height:
         raise BadInput(
             f"{source.display_name}: a series name of {too_long['series'].str.len_chars()[0]:,} "

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from tscorr.frames import POINTS, FeedFrames
+from tscorr.frames import CENSORED, EVENTS, POINTS, REJECTS, CodedPart, FeedFrames, empty
 
 if TYPE_CHECKING:  # the store mixin that owns a load (for types only)
     from tscorr.store.ingest import _Loading
@@ -163,6 +163,41 @@ class SourceWriter:
             "events": self._numbered(frames.events),
             "rejects": frames.rejects,
         }
+        self._take(part)
+
+    def add_coded(self, coded: CodedPart, steps: Mapping[int, str | None]) -> None:
+        """Take one coded part: what :meth:`add` does with the same rows as frames, without
+        a name per point. ``steps``: native steps from this part alone, by the part's code."""
+        self.rows_read += coded.rows_read
+        names = coded.series["series"]
+        fresh = coded.series.filter(~names.is_in(list(self.codes)))
+        for name in fresh["series"]:
+            self.codes[name] = len(self.codes)
+        if fresh.height:
+            self.series_meta.append(fresh.with_columns(self._code(pl.col("series"))))
+        mine = [self.codes[name] for name in names]  # the part's code -> this load's
+        self.again |= set(mine) & self.met
+        self.met |= set(mine)
+        for code, step in steps.items():
+            self.steps[mine[code]] = step
+        points = coded.points
+        code = pl.Series("code", mine, dtype=pl.Int64).gather(points["code"])
+        part = {
+            "points": self._numbered(
+                pl.DataFrame(
+                    {"code": code, "ts": points["ts"], "value": points["value"]}
+                ).with_columns(pl.lit(None, pl.String).alias("flag"))
+            ),
+            "censored": self._numbered(
+                empty(CENSORED).select(self._code(pl.col("series")), "ts", "below")
+            ),
+            "events": self._numbered(empty(EVENTS)),
+            "rejects": empty(REJECTS),
+        }
+        self._take(part)
+
+    def _take(self, part: dict[str, pl.DataFrame]) -> None:
+        """Hold or stage one part's stage columns (see :meth:`add`)."""
         self._drop_repeats(part["points"])
         rows = sum(frame.height for frame in part.values())
         if not self.staged and self.held_rows + rows <= self.hold_rows:

@@ -19,9 +19,10 @@ from typing import Any
 import polars as pl
 
 from tscorr.errors import BadInput, TscorrError
-from tscorr.frames import FeedFrames
+from tscorr.frames import CodedPart, FeedFrames
 from tscorr.ingest.blocks import Block, read_ahead, record_blocks
 from tscorr.ingest.feeds import register
+from tscorr.ingest.feeds.fastshape import long_part
 from tscorr.ingest.feeds.shape import resolve_roles, shape_table
 from tscorr.ingest.source import LoadOptions, SourceFile
 from tscorr.ingest.spec import FeedSpec
@@ -39,7 +40,9 @@ def _polars_message(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _read_delimited(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Iterator[FeedFrames]:
+def _read_delimited(
+    spec: FeedSpec, source: SourceFile, opts: LoadOptions
+) -> Iterator[FeedFrames | CodedPart]:
     """A delimited file block by block (see :mod:`tscorr.ingest.blocks`): each block of whole
     records is parsed with the header in front (the next block in a thread while this one is
     shaped), so memory holds a few blocks whatever the size of the file; rejected rows keep
@@ -144,8 +147,9 @@ def _shape_block(
     spec: FeedSpec,
     source: SourceFile,
     opts: LoadOptions,
-) -> FeedFrames:
-    """Canonical frames of one parsed block. ``lead``: lines of ``data`` before its first
+) -> FeedFrames | CodedPart:
+    """Canonical frames of one parsed block (a clean block of the long form: coded, see
+    :mod:`tscorr.ingest.feeds.fastshape`). ``lead``: lines of ``data`` before its first
     record's header ends (title lines and the header); data line ``j`` is physical line
     ``j + before``."""
     first = lead + 1 + before  # physical line of the first record when no record spans lines
@@ -153,6 +157,9 @@ def _shape_block(
     blank = raw.select(pl.all_horizontal(pl.all().is_null())).to_series()
     if blank.any():  # blank lines are not records
         raw, index = raw.filter(~blank), index.filter(~blank)
+    fast = long_part(raw, spec, source, opts)
+    if fast is not None:
+        return fast
     starts: list[int] = []
     lines_of: list[bytes] = []
 
@@ -236,12 +243,16 @@ def _record_starts(data: bytes, sep: str, lead: int) -> list[int]:
 
 
 @register("csv")
-def read_csv(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Iterator[FeedFrames]:
+def read_csv(
+    spec: FeedSpec, source: SourceFile, opts: LoadOptions
+) -> Iterator[FeedFrames | CodedPart]:
     return _read_delimited(spec, source, opts)
 
 
 @register("tsv")
-def read_tsv(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Iterator[FeedFrames]:
+def read_tsv(
+    spec: FeedSpec, source: SourceFile, opts: LoadOptions
+) -> Iterator[FeedFrames | CodedPart]:
     return _read_delimited(spec, source, opts)
 
 
@@ -342,7 +353,9 @@ def read_ndjson(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Iterat
 
 
 @register("parquet")
-def read_parquet(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Iterator[FeedFrames]:
+def read_parquet(
+    spec: FeedSpec, source: SourceFile, opts: LoadOptions
+) -> Iterator[FeedFrames | CodedPart]:
     """PARQUET_ROWS rows at a time (polars reads only the row groups a slice needs); a
     gzip-wrapped file is read whole."""
 
@@ -381,6 +394,7 @@ def read_parquet(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Itera
                 opts = _settled(raw, spec, source, opts, batches)
             lines = pl.int_range(done + 1, done + raw.height + 1, eager=True)  # row numbers
             done += raw.height
-            frames = shape_table(raw, lines, spec, source, opts)
+            fast = long_part(raw, spec, source, opts)
+            frames = fast if fast is not None else shape_table(raw, lines, spec, source, opts)
             frames.through = min(done / max(total, 1), 1.0)
             yield frames
