@@ -178,14 +178,14 @@ class SourceWriter:
         mine = [self.codes[name] for name in names]  # the part's code -> this load's
         self.again |= set(mine) & self.met
         self.met |= set(mine)
-        for code, step in steps.items():
-            self.steps[mine[code]] = step
+        for local, step in steps.items():
+            self.steps[mine[local]] = step
         points = coded.points
-        code = pl.Series("code", mine, dtype=pl.Int64).gather(points["code"])
+        codes = pl.Series("code", mine, dtype=pl.Int64).gather(points["code"])
         part = {
             "points": self._numbered(
                 pl.DataFrame(
-                    {"code": code, "ts": points["ts"], "value": points["value"]}
+                    {"code": codes, "ts": points["ts"], "value": points["value"]}
                 ).with_columns(pl.lit(None, pl.String).alias("flag"))
             ),
             "censored": self._numbered(
