@@ -393,6 +393,9 @@ class SourceWriter:
         points, censored = stage_name("points", self.tag), stage_name("censored", self.tag)
         with store._registered("_tscorr_ids", ids.select("code", "series_id")):
             staged = f"(SELECT i.series_id, p.* FROM {points} p JOIN _tscorr_ids i USING (code))"
+            shift = (ids["series_id"] - ids["code"]).unique()
+            if shift.len() == 1 and ids.height == series.height:  # ids in code order: no join
+                staged = f"(SELECT p.code + {int(shift[0])} AS series_id, p.* FROM {points} p)"
             if known.height:
                 # only series that already had points can overlap: replace, never duplicate
                 replaced = int(

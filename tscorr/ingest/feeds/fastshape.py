@@ -8,9 +8,10 @@ steps the slow path gives, with each series as an integer code, so nothing after
 touches a name per point (stripping, de-duplicating and detecting native steps on names
 cost more than reading the file).
 
-It uses the slow path's own functions for everything a value goes through (the exact ISO
-form of :func:`~tscorr.ingest.timeparse._iso_exact`, :func:`~tscorr.ingest.timerange.
-in_calendar`, :func:`~tscorr.ingest.feeds.shape.to_number`, the series' metadata), and
+It uses the slow path's own functions for what a value goes through (the exact ISO form of
+:func:`~tscorr.ingest.timeparse._iso_exact`, :func:`~tscorr.ingest.feeds.shape.to_number`,
+the series' metadata), declines whatever :func:`~tscorr.ingest.timerange.in_calendar` might
+reject, and
 answers ``None`` for a block it cannot vouch for; that block then goes the slow way, so the
 load is the same either way: a timestamp in another form, one that is empty, out of range,
 a leap second, or a wall time that a daylight-saving change makes ambiguous or
@@ -23,14 +24,14 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import polars as pl
 
-from tscorr.frames import SERIES, UTC, CodedPart, conform
+from tscorr.frames import FIRST, LAST, SERIES, UTC, CodedPart, conform
 from tscorr.ingest.feeds.shape import _series_meta, decide_form, resolve_roles, to_number
 from tscorr.ingest.source import LoadOptions, SourceFile
 from tscorr.ingest.spec import FeedSpec
 from tscorr.ingest.timeparse import _iso_exact
-from tscorr.ingest.timerange import in_calendar
 
 
 def enabled() -> bool:
@@ -51,8 +52,8 @@ def long_part(
     ts = instants(raw[roles.ts], opts.tz)
     if ts is None:
         return None
-    value = to_number(raw[roles.value])  # null: empty, not a number or not finite
-    if value.null_count():
+    value = _numbers(raw[roles.value])
+    if value is None:
         return None
     coded = _codes(raw[roles.series], spec, opts)
     if coded is None:
@@ -85,9 +86,23 @@ def instants(values: pl.Series, tz: str) -> pl.Series | None:
             return None
         ts = local.dt.convert_time_zone("UTC")
     ts = ts.cast(UTC)
-    none = pl.repeat(None, len(values), dtype=pl.String, eager=True)
-    kept, reason = in_calendar(values, ts, none)
-    return kept.alias("ts") if reason.null_count() == len(reason) else None
+    # what in_calendar rejects (a leap second, which polars reads as the next minute; a
+    # time outside years 1-9999), checked for the whole column at once: any doubt declines
+    maybe_leap = values.str.contains(":60", literal=True) | values.str.ends_with("60")
+    if maybe_leap.any() or ((ts < FIRST) | (ts > LAST)).any():
+        return None
+    return ts.alias("ts")
+
+
+def _numbers(column: pl.Series) -> pl.Series | None:
+    """The values as :func:`~tscorr.ingest.feeds.shape.to_number` reads them when every
+    one is a finite number; else None."""
+    if column.dtype == pl.String:  # most files: plain numbers, to_number's first reading
+        plain = column.cast(pl.Float64, strict=False)
+        if plain.null_count() == 0 and plain.is_finite().all():
+            return plain
+    value = to_number(column)  # null: empty, not a number or not finite
+    return None if value.null_count() else value
 
 
 def _codes(
@@ -98,10 +113,12 @@ def _codes(
     text = column.cast(pl.String)
     if text.null_count():
         return None
-    runs = text.rle_id()
-    firsts = text.gather(_run_starts(runs))
+    runs = text.rle()
+    firsts = runs.struct.field("value")
     if firsts.n_unique() == len(firsts):  # each name one run of rows (most files)
-        distinct, raw_code = firsts, runs.cast(pl.Int64)
+        lengths = runs.struct.field("len").to_numpy()
+        distinct = firsts
+        raw_code = pl.Series(np.repeat(np.arange(len(firsts), dtype=np.int64), lengths))
     else:
         distinct = text.unique(maintain_order=True)
         raw_code = text.cast(pl.Enum(distinct.to_list())).to_physical().cast(pl.Int64)
@@ -116,11 +133,6 @@ def _codes(
         return names.alias("series"), raw_code
     final = named.cast(pl.Enum(names.to_list())).to_physical().cast(pl.Int64)
     return names.alias("series"), final.gather(raw_code)
-
-
-def _run_starts(runs: pl.Series) -> pl.Series:
-    """Row of the first row of each run of ``runs`` (run ids 0, 1, ... in order)."""
-    return (runs.diff().fill_null(1) != 0).arg_true()
 
 
 def _repeats(code: pl.Series, ts: pl.Series) -> bool:
