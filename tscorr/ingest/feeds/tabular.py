@@ -53,9 +53,11 @@ def _read_delimited(
     codec = _text_codec(opts)
     header = [b""]  # the first block's header record, put in front of every later block
 
-    def parsed() -> Iterator[tuple[Block, bytes, int, int, int, pl.DataFrame]]:
+    def parsed() -> Iterator[tuple[Block, bytes, int, int, int, pl.DataFrame, CodedPart | None]]:
         """Each block with its data (the header in front), title lines to skip, lines before
-        the first record, the physical line before it, and its raw table."""
+        the first record, the physical line before it, its raw table, and its coded part
+        when it is clean (made here too, so the thread shapes it while the block before is
+        being written)."""
         for block in record_blocks(source, codec):
             nul = block.data.find(b"\x00")
             if nul >= 0:  # past the first 4 KB a NUL would end up inside a name
@@ -71,18 +73,38 @@ def _read_delimited(
                 data, skip_now = header[0] + block.data, 0
                 lead = header[0].count(b"\n")
                 before = block.line - 1 - lead  # data line j is physical line j + before
-            yield block, data, skip_now, lead, before, _parse(data, sep, skip_now, spec, source)
+            raw = _parse(data, sep, skip_now, spec, source)
+            fast = _coded(raw.filter(~_blank_rows(raw)), spec, source, opts)
+            yield block, data, skip_now, lead, before, raw, fast
 
     with closing(read_ahead(parsed())) as ahead:  # closed: the thread stops at once
-        for block, data, skip_now, lead, before, raw in ahead:
+        for block, data, skip_now, lead, before, raw, fast in ahead:
             if block.line > 1 and raw.height == 0:
                 continue  # a later block of blank lines
             if block.line == 1 and not block.last:
                 rescan = partial(_time_columns, source, codec, sep, skip, header[0])
                 opts = _settled(raw, spec, source, opts, rescan)
-            frames = _shape_block(raw, data, sep, skip_now + lead, before, spec, source, opts)
+            frames = fast or _shape_block(
+                raw, data, sep, skip_now + lead, before, spec, source, opts
+            )
             frames.through = block.through
             yield frames
+
+
+def _blank_rows(raw: pl.DataFrame) -> pl.Series:
+    """Rows of a parsed block that are blank lines, not records."""
+    return raw.select(pl.all_horizontal(pl.all().is_null())).to_series()
+
+
+def _coded(
+    raw: pl.DataFrame, spec: FeedSpec, source: SourceFile, opts: LoadOptions
+) -> CodedPart | None:
+    """The clean block ``raw`` as a coded part, or None: the slow way shapes it (and says
+    what is wrong with it, if anything)."""
+    try:
+        return long_part(raw, spec, source, opts)
+    except TscorrError:
+        return None
 
 
 def _time_columns(
@@ -147,19 +169,15 @@ def _shape_block(
     spec: FeedSpec,
     source: SourceFile,
     opts: LoadOptions,
-) -> FeedFrames | CodedPart:
-    """Canonical frames of one parsed block (a clean block of the long form: coded, see
-    :mod:`tscorr.ingest.feeds.fastshape`). ``lead``: lines of ``data`` before its first
+) -> FeedFrames:
+    """Canonical frames of one parsed block. ``lead``: lines of ``data`` before its first
     record's header ends (title lines and the header); data line ``j`` is physical line
     ``j + before``."""
     first = lead + 1 + before  # physical line of the first record when no record spans lines
     index = pl.int_range(0, raw.height, eager=True)
-    blank = raw.select(pl.all_horizontal(pl.all().is_null())).to_series()
+    blank = _blank_rows(raw)
     if blank.any():  # blank lines are not records
         raw, index = raw.filter(~blank), index.filter(~blank)
-    fast = long_part(raw, spec, source, opts)
-    if fast is not None:
-        return fast
     starts: list[int] = []
     lines_of: list[bytes] = []
 
@@ -385,16 +403,19 @@ def read_parquet(
             except Exception as exc:  # noqa: BLE001 - a damaged row group, named as the file
                 raise damaged(exc) from exc
 
+    def shaped() -> Iterator[tuple[pl.DataFrame, CodedPart | None]]:
+        for raw in batches():  # a clean slice is coded in the thread as well
+            yield raw, _coded(raw, spec, source, opts)
+
     done = 0
-    with closing(read_ahead(batches())) as ahead:  # the next slice read while this is shaped
-        for raw in ahead:
+    with closing(read_ahead(shaped())) as ahead:  # the next slice read while this is shaped
+        for raw, fast in ahead:
             if raw.height == 0 and (done or total):
                 continue
             if done == 0:
                 opts = _settled(raw, spec, source, opts, batches)
             lines = pl.int_range(done + 1, done + raw.height + 1, eager=True)  # row numbers
             done += raw.height
-            fast = long_part(raw, spec, source, opts)
-            frames = fast if fast is not None else shape_table(raw, lines, spec, source, opts)
+            frames = fast or shape_table(raw, lines, spec, source, opts)
             frames.through = min(done / max(total, 1), 1.0)
             yield frames
