@@ -58,7 +58,7 @@ class Taken:
 @pytest.fixture
 def taken(monkeypatch: pytest.MonkeyPatch) -> Iterator[Taken]:
     seen = Taken()
-    original = fastshape.long_part
+    original = fastshape.coded_part
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         part = original(*args, **kwargs)
@@ -69,7 +69,7 @@ def taken(monkeypatch: pytest.MonkeyPatch) -> Iterator[Taken]:
                 seen.fast += 1
         return part
 
-    monkeypatch.setattr(tabular, "long_part", spy)
+    monkeypatch.setattr(tabular, "coded_part", spy)
     yield seen
 
 
@@ -397,16 +397,77 @@ def test_a_second_file_and_a_forced_reload_replace_the_same_points(
     assert got["sources"][0][11] == 30  # replaced: the points of b the first file had
 
 
-def test_wide_and_event_files_are_untouched(
+def _wide_csv(path: Path, stamps: list[str], columns: list[str], cell: Any = None) -> Path:
+    cell = cell or (lambda i, j: f"{i * 0.5 + j}")
+    lines = [",".join(["ts", *columns])]
+    lines += [
+        ",".join([t, *(cell(i, j) for j in range(len(columns)))]) for i, t in enumerate(stamps)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_clean_wide_csv_is_coded_and_the_same(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taken: Taken
 ) -> None:
-    wide = tmp_path / "w.csv"
+    stamps = _minutes(datetime(2016, 1, 1), 90, step=900)
+    path = _wide_csv(tmp_path / "w.csv", stamps, ["a", "b", "c d"])
+    got, _ = same_both_ways(tmp_path, path, monkeypatch)
+    assert taken.fast > 3 and not taken.slow
+    assert [(r[1], r[8]) for r in got["series"]] == [
+        ("w:a", "15m"),
+        ("w:b", "15m"),
+        ("w:c d", "15m"),
+    ]
+    one = _wide_csv(tmp_path / "one.csv", stamps, ["v"])
+    got, _ = same_both_ways(tmp_path, one, monkeypatch, series_name="solo", prefix="x:")
+    assert [r[1] for r in got["series"]] == ["solo"]
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        lambda i, j: "" if (i, j) == (40, 1) else str(i),  # a blank cell: skipped, not rejected
+        lambda i, j: "n/a" if (i, j) == (40, 1) else str(i),  # a bad cell: its row rejected
+        lambda i, j: f"label{i}" if j == 2 else str(i),  # a text column: ignored, with a note
+        lambda i, j: "inf" if j == 0 and i > 50 else str(i),
+    ],
+    ids=["blank-cell", "bad-cell", "text-column", "inf"],
+)
+def test_wide_blocks_with_odd_cells_go_the_slow_way(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    taken: Taken,
+    cell: Any,
+    request: pytest.FixtureRequest,
+) -> None:
+    stamps = _minutes(datetime(2016, 1, 1), 90)
+    same_both_ways(
+        tmp_path, _wide_csv(tmp_path / "w.csv", stamps, ["a", "b", "c"], cell), monkeypatch
+    )
+    # the blocks with the odd cell go the slow way; a text column is in every block
+    assert taken.slow and bool(taken.fast) == (request.node.callspec.id != "text-column")
+
+
+def test_a_wide_time_given_twice_goes_the_slow_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taken: Taken
+) -> None:
+    stamps = _minutes(datetime(2016, 1, 1), 30)
+    stamps[20] = stamps[19]
+    got, _ = same_both_ways(
+        tmp_path, _wide_csv(tmp_path / "w.csv", stamps, ["a", "b"]), monkeypatch
+    )
+    assert taken.slow and got["sources"][0][10] == 2  # one duplicate per series
+
+
+def test_event_files_are_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taken: Taken
+) -> None:
     stamps = _minutes(datetime(2016, 1, 1), 40)
-    wide.write_text("ts,a,b\n" + "".join(f"{t},{i},{i * 2}\n" for i, t in enumerate(stamps)))
     events = tmp_path / "e.csv"
     events.write_text("ts,kind,name\n" + "".join(f"{t},call,n{i}\n" for i, t in enumerate(stamps)))
-    same_both_ways(tmp_path, [wide, events], monkeypatch)
-    assert taken.fast == 0
+    got, _ = same_both_ways(tmp_path, events, monkeypatch)
+    assert taken.fast == 0 and len(got["events"]) == 40
 
 
 # --- generated files ---------------------------------------------------------------------------

@@ -125,6 +125,7 @@ class CodedPart:
     series: pl.DataFrame  # SERIES columns, one row per code 0, 1, ...
     points: pl.DataFrame  # code (Int64), ts (UTC), value (Float64)
     through: float = 1.0
+    shared_times: bool = False  # every series has the same times (a wide block)
 
 
 def _in_calendar(

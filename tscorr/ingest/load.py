@@ -370,6 +370,10 @@ def _coded_steps(part: CodedPart, tz: str) -> dict[int, str | None]:
     if wanted.len() == 0:
         return {}
     seen = part.points.select(pl.col("code").alias("series"), "ts")
+    if part.shared_times:  # one series' times are every series' times: one step for all
+        first = int(wanted[0])
+        step = observe.native_steps(seen.filter(pl.col("series") == first), tz).get(first)
+        return {int(code): step for code in wanted}
     if wanted.len() < part.series.height:
         seen = seen.filter(pl.col("series").is_in(wanted.cast(pl.Int64).implode()))
     return observe.native_steps(seen, tz)

@@ -2,8 +2,8 @@
 
 Most metric files are machine-written: one exact ISO timestamp form, plain numbers, a few
 series names repeated on every row, no repeated (series, ts). For a block (a part of a file
-as its reader yields it) of the long form (``ts, series, value``) that is all of that,
-:func:`long_part` builds a :class:`~tscorr.frames.CodedPart`: the same points, series and
+as its reader yields it) of the long form (``ts, series, value``) or the wide form (a time
+column and one number column per series) that is all of that, :func:`coded_part` builds a :class:`~tscorr.frames.CodedPart`: the same points, series and
 steps the slow path gives, with each series as an integer code, so nothing after the reader
 touches a name per point (stripping, de-duplicating and detecting native steps on names
 cost more than reading the file).
@@ -28,7 +28,13 @@ import numpy as np
 import polars as pl
 
 from tscorr.frames import FIRST, LAST, SERIES, UTC, CodedPart, conform
-from tscorr.ingest.feeds.shape import _series_meta, decide_form, resolve_roles, to_number
+from tscorr.ingest.feeds.shape import (
+    Roles,
+    _series_meta,
+    decide_form,
+    resolve_roles,
+    to_number,
+)
 from tscorr.ingest.source import LoadOptions, SourceFile
 from tscorr.ingest.spec import FeedSpec
 from tscorr.ingest.timeparse import _iso_exact
@@ -39,7 +45,7 @@ def enabled() -> bool:
     return os.environ.get("TSCORR_SLOW_LOAD", "").strip() in ("", "0")
 
 
-def long_part(
+def coded_part(
     raw: pl.DataFrame, spec: FeedSpec, source: SourceFile, opts: LoadOptions
 ) -> CodedPart | None:
     """The block ``raw`` (one row per record, blank records removed) as a coded part, or
@@ -47,8 +53,19 @@ def long_part(
     if not enabled() or raw.width == 0 or raw.height == 0:
         return None
     roles = resolve_roles(raw.columns, spec, opts, source.display_name, raw)
-    if decide_form(roles, opts) != "long" or roles.ts_time or not roles.series or not roles.value:
+    form = decide_form(roles, opts)
+    if roles.ts_time:
         return None
+    if form == "long" and roles.series and roles.value:
+        return _long(raw, roles, spec, opts)
+    if form == "wide":
+        return _wide(raw, roles, spec, source, opts)
+    return None
+
+
+def _long(raw: pl.DataFrame, roles: Roles, spec: FeedSpec, opts: LoadOptions) -> CodedPart | None:
+    """``ts, series, value``: one point per row."""
+    assert roles.series is not None and roles.value is not None
     ts = instants(raw[roles.ts], opts.tz)
     if ts is None:
         return None
@@ -64,6 +81,38 @@ def long_part(
     points = pl.DataFrame({"code": code, "ts": ts, "value": value})
     series = conform(_series_meta(pl.DataFrame({"series": names}), spec, opts), SERIES)
     return CodedPart(rows_read=raw.height, series=series, points=points)
+
+
+def _wide(
+    raw: pl.DataFrame, roles: Roles, spec: FeedSpec, source: SourceFile, opts: LoadOptions
+) -> CodedPart | None:
+    """A time column and one column per series, every cell a finite number (a blank cell,
+    a column the slow path might call text, a time given twice: the slow path)."""
+    columns = [c for c in raw.columns if c != roles.ts]
+    if not columns or (opts.series_name is not None and len(columns) != 1):
+        return None
+    ts = instants(raw[roles.ts], opts.tz)
+    if ts is None or not ts.is_unique().all():
+        return None
+    values = []
+    for column in columns:
+        value = _numbers(raw[column])
+        if value is None:
+            return None
+        values.append(value)
+    default = spec.series.prefix if spec.series.prefix is not None else f"{source.stem}:"
+    prefix = opts.prefix if opts.prefix is not None else default
+    names = [opts.series_name] if opts.series_name is not None else [prefix + c for c in columns]
+    n = raw.height
+    points = pl.DataFrame(
+        {
+            "code": np.repeat(np.arange(len(columns), dtype=np.int64), n),
+            "ts": pl.concat([ts] * len(columns)),
+            "value": pl.concat(values),
+        }
+    )
+    series = conform(_series_meta(pl.DataFrame({"series": names}), spec, opts), SERIES)
+    return CodedPart(rows_read=n, series=series, points=points, shared_times=True)
 
 
 def instants(values: pl.Series, tz: str) -> pl.Series | None:

@@ -22,7 +22,7 @@ from tscorr.errors import BadInput, TscorrError
 from tscorr.frames import CodedPart, FeedFrames
 from tscorr.ingest.blocks import Block, read_ahead, record_blocks
 from tscorr.ingest.feeds import register
-from tscorr.ingest.feeds.fastshape import long_part
+from tscorr.ingest.feeds.fastshape import coded_part
 from tscorr.ingest.feeds.shape import resolve_roles, shape_table
 from tscorr.ingest.source import LoadOptions, SourceFile
 from tscorr.ingest.spec import FeedSpec
@@ -102,7 +102,7 @@ def _coded(
     """The clean block ``raw`` as a coded part, or None: the slow way shapes it (and says
     what is wrong with it, if anything)."""
     try:
-        return long_part(raw, spec, source, opts)
+        return coded_part(raw, spec, source, opts)
     except TscorrError:
         return None
 
