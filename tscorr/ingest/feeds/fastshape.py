@@ -136,8 +136,9 @@ def instants(values: pl.Series, tz: str) -> pl.Series | None:
         ts = local.dt.convert_time_zone("UTC")
     ts = ts.cast(UTC)
     # what in_calendar rejects (a leap second, which polars reads as the next minute; a
-    # time outside years 1-9999), checked for the whole column at once: any doubt declines
-    maybe_leap = values.str.contains(":60", literal=True) | values.str.ends_with("60")
+    # time outside years 1-9999), checked for the whole column at once: any doubt declines.
+    # In an ISO form a leap second has ':60' (its other form, 14 digits, is not ISO)
+    maybe_leap = values.str.contains(":60", literal=True)
     if maybe_leap.any() or ((ts < FIRST) | (ts > LAST)).any():
         return None
     return ts.alias("ts")
