@@ -211,7 +211,10 @@ class SourceWriter:
     def _code(self, names: pl.Expr) -> pl.Expr:
         keys = pl.Series(list(self.codes), dtype=pl.String)
         values = pl.Series(list(self.codes.values()), dtype=pl.Int64)
-        return names.replace_strict(keys, values, return_dtype=pl.Int64).alias("code")
+        # (cast: on a part with no row polars gives the codes of no name as text)
+        return (
+            names.replace_strict(keys, values, return_dtype=pl.Int64).cast(pl.Int64).alias("code")
+        )
 
     def _numbered(self, frame: pl.DataFrame) -> pl.DataFrame:
         out = frame.with_columns(
@@ -395,7 +398,10 @@ class SourceWriter:
             staged = f"(SELECT i.series_id, p.* FROM {points} p JOIN _tscorr_ids i USING (code))"
             shift = (ids["series_id"] - ids["code"]).unique()
             if shift.len() == 1 and ids.height == series.height:  # ids in code order: no join
-                staged = f"(SELECT p.code + {int(shift[0])} AS series_id, p.* FROM {points} p)"
+                staged = (
+                    f"(SELECT CAST(p.code AS BIGINT) + {int(shift[0])} AS series_id, p.* "
+                    f"FROM {points} p)"
+                )
             if known.height:
                 # only series that already had points can overlap: replace, never duplicate
                 replaced = int(
