@@ -209,12 +209,11 @@ class SourceWriter:
         self._stage(part)
 
     def _code(self, names: pl.Expr) -> pl.Expr:
+        if not self.codes:  # no name yet, so no row to code: polars would type this as text
+            return pl.lit(None, pl.Int64).alias("code")
         keys = pl.Series(list(self.codes), dtype=pl.String)
         values = pl.Series(list(self.codes.values()), dtype=pl.Int64)
-        # (cast: on a part with no row polars gives the codes of no name as text)
-        return (
-            names.replace_strict(keys, values, return_dtype=pl.Int64).cast(pl.Int64).alias("code")
-        )
+        return names.replace_strict(keys, values, return_dtype=pl.Int64).alias("code")
 
     def _numbered(self, frame: pl.DataFrame) -> pl.DataFrame:
         out = frame.with_columns(
