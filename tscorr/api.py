@@ -47,9 +47,7 @@ def _door(
 
     call.__name__ = call.__qualname__ = run.__name__.lstrip("_")
     call.__doc__ = run.__doc__
-    options = [
-        p.replace(annotation=p.empty) for p in inspect.signature(request).parameters.values()
-    ]
+    options = [p.replace(annotation=p.empty) for p in inspect.signature(request).parameters.values()]
     store = inspect.Parameter("store", inspect.Parameter.POSITIONAL_ONLY)
     vars(call)["__signature__"] = inspect.Signature([store, *options])
     return call

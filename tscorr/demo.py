@@ -111,9 +111,7 @@ def _load(store: Store) -> list[LoadReport]:
             real / "wikipedia-election2016" / "beckernick_enwiki_daily_views_2016-11-01_to_15.csv",
             options=LoadOptions(prefix="wiki:", unit="views per day"),
         ),
-        load_file(
-            store, real / "seed-claims" / "top100_brexit_selected_2016-06-16_to_2016-06-30.csv"
-        ),
+        load_file(store, real / "seed-claims" / "top100_brexit_selected_2016-06-16_to_2016-06-30.csv"),
         load_file(store, events / "euro2016_northern_ireland.csv"),
     ]
 

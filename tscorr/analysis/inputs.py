@@ -244,14 +244,14 @@ def plan_alignment(
     if spans.height == 0:
         raise NoData(f"the series matching '{glob}' have no points")
     meta = meta.join(spans, on="series_id", how="inner").sort("series_id")
-    beyond = meta.filter((pl.col("first").dt.year() < 1) | (pl.col("last").dt.year() > 9999))[
-        "name"
-    ]
+    beyond = meta.filter(
+        (pl.col("first").dt.year() < 1) | (pl.col("last").dt.year() > 9999)
+    )["name"]
     if beyond.len():
         raise BadInput(
             f"series {beyond[0]} has points outside years 1-9999 (written by another tool or "
             "an older tscorr), which no analysis can place on a calendar; remove them with "
-            'tscorr sql --write "DELETE FROM points WHERE year(ts) NOT BETWEEN 1 AND 9999"'
+            "tscorr sql --write \"DELETE FROM points WHERE year(ts) NOT BETWEEN 1 AND 9999\""
         )
     notes: list[str] = []
     coarse: dict[str, list[str]] = {}
@@ -304,6 +304,8 @@ def plan_alignment(
 # bytes an aligned row holds per bucket while it is analysed: the values before and after
 # transforms, censoring bounds, the centred copy, its spectrum, masks and temporaries
 BYTES_PER_BUCKET = 96
+
+
 
 
 def rows_per_batch(memory: int, buckets: int) -> int:

@@ -164,9 +164,7 @@ def xcorr(
 
     with analysing() as store, progress_bar("correlating") as step:
         run = run_xcorr(store, params, step, engine=runner)
-        frame, said = _shown(
-            run.peaks.select(PEAK_COLUMNS), _answers(store, run.run_id, shown), shown
-        )
+        frame, said = _shown(run.peaks.select(PEAK_COLUMNS), _answers(store, run.run_id, shown), shown)
     say_notes(run.notes)
     title = f"run {run.run_id}: peaks ({LAG_HELP})"
     show(frame, title, shown, run.run_id, table="xcorr")
@@ -277,9 +275,7 @@ def respond(
 
     with analysing() as store:
         run = run_respond(store, params)
-        frame, said = _shown(
-            run.peaks.select(RESPOND_COLUMNS), _answers(store, run.run_id, shown), shown
-        )
+        frame, said = _shown(run.peaks.select(RESPOND_COLUMNS), _answers(store, run.run_id, shown), shown)
     say_notes(run.notes)
     title = f"run {run.run_id}: peak response (ratio to baseline)"
     show(frame, title, shown, run.run_id, table="respond")

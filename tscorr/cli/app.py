@@ -274,10 +274,7 @@ def _table(frame: pl.DataFrame, title: str | None, name: str = "*") -> None:
     from tscorr.cli.fit import LOW_VALUE, NAMES, Column, fit, fold, terminal_width, wrap
 
     cells = [
-        [
-            printable(cell_text(v, c), newlines=False)
-            for v, c in zip(row, frame.columns, strict=True)
-        ]
+        [printable(cell_text(v, c), newlines=False) for v, c in zip(row, frame.columns, strict=True)]
         for row in frame.iter_rows()
     ]
     kinds = [

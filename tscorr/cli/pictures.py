@@ -33,8 +33,7 @@ def plot(
     kind: Annotated[
         str,
         typer.Option(
-            metavar="KIND",
-            help=f"{KINDS}; auto: correlogram for xcorr, impact (observed against expected) for respond.",
+            metavar="KIND", help=f"{KINDS}; auto: correlogram for xcorr, impact (observed against expected) for respond."
         ),
     ] = "auto",
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,

@@ -56,11 +56,7 @@ FLAG_CAVEATS = {
     "outage": "a fall to a tenth of the baseline while another series doubled: an outage?",
     "bound": "the multiple is a lower bound where the baseline was below the list's cut-off",
 }
-MODEL_WORDS = {
-    "negative-binomial": "negative binomial",
-    "log-normal": "log-normal",
-    "normal": "normal",
-}
+MODEL_WORDS = {"negative-binomial": "negative binomial", "log-normal": "log-normal", "normal": "normal"}
 SMALL_REFERENCE = 20  # fewer comparisons than this make a weak verdict worth explaining
 WIDE = 100  # an interval whose ends are further apart than this is said in words
 
@@ -166,11 +162,7 @@ def _multiple(row: dict[str, Any], word: str) -> tuple[str, float | None, float 
         )
     if ratio is None or not math.isfinite(ratio):
         if low is not None and math.isfinite(low) and low > 1:
-            return (
-                f"at least {number(low)} times its usual level (95%; the baseline is 0)",
-                None,
-                low,
-            )
+            return f"at least {number(low)} times its usual level (95%; the baseline is 0)", None, low
         return "no multiple of its usual level (the baseline is 0 or missing)", None, None
     if word == "may be chance" and 0.8 <= ratio <= 1.25:
         return f"about its usual level ({number(ratio)} times)", ratio, None
@@ -180,16 +172,8 @@ def _multiple(row: dict[str, Any], word: str) -> tuple[str, float | None, float 
     if low > 0 and math.isfinite(high) and high / low <= WIDE:
         return f"{text} (95% interval {number(low)} to {number(high)})", ratio, None
     if low > 1:
-        return (
-            f"{text} (at least {number(low)} times, 95%; how much more cannot be pinned down)",
-            ratio,
-            None,
-        )
-    return (
-        f"{text} (the size cannot be pinned down: the data are too few or too noisy)",
-        ratio,
-        None,
-    )
+        return f"{text} (at least {number(low)} times, 95%; how much more cannot be pinned down)", ratio, None
+    return f"{text} (the size cannot be pinned down: the data are too few or too noisy)", ratio, None
 
 
 def _respond(view: RunView, row: dict[str, Any]) -> Answer:
@@ -213,20 +197,12 @@ def _respond(view: RunView, row: dict[str, Any]) -> Answer:
             when = f"{where} {bucket} of {what}"
         else:
             side = "after" if lag > 0 else "before"
-            when = (
-                f"{where} {bucket} {abs(lag)} {bucket}{'s' if abs(lag) != 1 else ''} {side} {what}"
-            )
+            when = f"{where} {bucket} {abs(lag)} {bucket}{'s' if abs(lag) != 1 else ''} {side} {what}"
         when += f" ({bucket_text(start, view.bucket_seconds(series), view.zone(series))})"
         first = view.bucket_start(series, at)
     else:
-        side = (
-            ""
-            if lag == 0
-            else f" {abs(lag)} {bucket}{'s' if abs(lag) != 1 else ''} {'after' if lag > 0 else 'before'}"
-        )
-        when = (
-            f"on average{side} in the {bucket} of each of the {events} events of {row['event_set']}"
-        )
+        side = "" if lag == 0 else f" {abs(lag)} {bucket}{'s' if abs(lag) != 1 else ''} {'after' if lag > 0 else 'before'}"
+        when = f"on average{side} in the {bucket} of each of the {events} events of {row['event_set']}"
         first = None
     value = row.get("mean_value")
     noun_text = f" {noun}" if noun and value is not None and math.isfinite(value) else ""
@@ -344,9 +320,7 @@ def _xcorr(view: RunView, row: dict[str, Any]) -> Answer:
     series, unit, lag = row["series"], view.unit(row["series"]), int(row["lag"])
     events = view.events_in(row["event_set"], series)
     single = events.height == 1
-    who = (
-        f"“{events['name'][0]}”" if single else f"the {events.height} events of {row['event_set']}"
-    )
+    who = f"“{events['name'][0]}”" if single else f"the {events.height} events of {row['event_set']}"
     p, q = row.get("p_peak"), row.get("q_peak")
     word = verdict(p, q)
     name = _named(series)
@@ -355,18 +329,8 @@ def _xcorr(view: RunView, row: dict[str, Any]) -> Answer:
     if r is None or abs(r) < 0.005:
         text = f"{name} shows no relation to {who} at any lag (|r| < 0.005)."
         return Answer(
-            event_set=row["event_set"],
-            series=series,
-            name=display_name(series),
-            lag=lag,
-            unit=unit,
-            verdict=word,
-            p=p,
-            q=q,
-            test="",
-            r=r,
-            caveats=caveats,
-            text=text,
+            event_set=row["event_set"], series=series, name=display_name(series), lag=lag,
+            unit=unit, verdict=word, p=p, q=q, test="", r=r, caveats=caveats, text=text,
         )
     side = "with" if r >= 0 else "against"
     when = (
@@ -386,18 +350,8 @@ def _xcorr(view: RunView, row: dict[str, Any]) -> Answer:
             "few events says little about how strong the link is"
         )
     return Answer(
-        event_set=row["event_set"],
-        series=series,
-        name=display_name(series),
-        lag=lag,
-        unit=unit,
-        verdict=word,
-        p=p,
-        q=q,
-        test=test,
-        r=r,
-        caveats=caveats,
-        text=text,
+        event_set=row["event_set"], series=series, name=display_name(series), lag=lag,
+        unit=unit, verdict=word, p=p, q=q, test=test, r=r, caveats=caveats, text=text,
     )
 
 
@@ -411,9 +365,7 @@ def _events_outside(view: RunView, event_set: str, series: str) -> list[str]:
         return []
     left = every - used
     falls, was = ("falls", "was") if left == 1 else ("fall", "were")
-    return [
-        f"{left} of the set's {every} events {falls} outside this series' span and {was} not used"
-    ]
+    return [f"{left} of the set's {every} events {falls} outside this series' span and {was} not used"]
 
 
 def _series_caveats(view: RunView, series: str) -> list[str]:
@@ -498,26 +450,12 @@ def answers(
         answer.text += _confounder_text(answer.confounders)
         rows.append(asdict(answer))
     schema: dict[str, pl.DataType | type[pl.DataType]] = {
-        "event_set": pl.String,
-        "series": pl.String,
-        "name": pl.String,
-        "lag": pl.Int64,
-        "unit": pl.String,
-        "verdict": pl.String,
-        "p": pl.Float64,
-        "q": pl.Float64,
-        "test": pl.String,
-        "value": pl.Float64,
-        "baseline": pl.Float64,
-        "multiple": pl.Float64,
-        "low": pl.Float64,
-        "high": pl.Float64,
-        "at_least": pl.Float64,
-        "r": pl.Float64,
+        "event_set": pl.String, "series": pl.String, "name": pl.String, "lag": pl.Int64,
+        "unit": pl.String, "verdict": pl.String, "p": pl.Float64, "q": pl.Float64,
+        "test": pl.String, "value": pl.Float64, "baseline": pl.Float64, "multiple": pl.Float64,
+        "low": pl.Float64, "high": pl.Float64, "at_least": pl.Float64, "r": pl.Float64,
         "half_life": pl.Float64,
-        "confounders": pl.List(pl.String),
-        "caveats": pl.List(pl.String),
-        "text": pl.String,
+        "confounders": pl.List(pl.String), "caveats": pl.List(pl.String), "text": pl.String,
     }
     frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
     caveats = pl.col("caveats").list.join("; ")

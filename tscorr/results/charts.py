@@ -80,22 +80,13 @@ def series_chart(store: Store, view: RunView, event_set: str, series: str) -> Fi
     xs, ys = _with_gaps(ts, values, step)
     label = f"{display_name(series)} ({meta.get('kind') or 'level'}, every {_span_text(step)})"
     if step >= timedelta(days=1) and ts:  # a day's value covers its day: drawn as a span
-        ax.stairs(
-            ys, [*xs, xs[-1] + step], color=BLUE, lw=1.4, baseline=None, label=label, gid="observed"
-        )
+        ax.stairs(ys, [*xs, xs[-1] + step], color=BLUE, lw=1.4, baseline=None, label=label,
+                  gid="observed")
         if len(ts) <= 60:
             ax.plot([t + step / 2 for t in ts], values, "o", color=BLUE, ms=3)
     else:
-        ax.plot(
-            xs,
-            ys,
-            color=BLUE,
-            lw=1.2,
-            marker="o" if len(ts) <= 60 else None,
-            ms=3,
-            label=label,
-            gid="observed",
-        )
+        ax.plot(xs, ys, color=BLUE, lw=1.2, marker="o" if len(ts) <= 60 else None, ms=3,
+                label=label, gid="observed")
     if censored.height:
         for t in censored["ts"].to_list():
             ax.axvspan(
@@ -167,9 +158,7 @@ def series_chart(store: Store, view: RunView, event_set: str, series: str) -> Fi
 def analysed_points(store: Store, view: RunView, series: str) -> pl.DataFrame:
     """The series' points (ts, value) at the buckets the run analysed it in."""
     meta = view.meta(series)
-    points = store.query(
-        "SELECT ts, value FROM observations WHERE series = ? ORDER BY ts", [series]
-    )
+    points = store.query("SELECT ts, value FROM observations WHERE series = ? ORDER BY ts", [series])
     bucket = timedelta(seconds=view.bucket_seconds(series))
     if _native_step(points["ts"].to_list(), bucket) < bucket:
         return _as_analysed(points, meta, view.bucket(series), view.zone(series))
@@ -248,9 +237,8 @@ def correlogram(view: RunView, event_set: str, series: str) -> Figure:
         )
     ax.set_title(
         "\n".join(
-            textwrap.wrap(
-                f"{display_name(series)} against {events_text(view, event_set)}: r by lag", 90
-            )
+            textwrap.wrap(f"{display_name(series)} against {events_text(view, event_set)}: "
+                          "r by lag", 90)
         )
     )
     ax.set_xlabel(lag_label(unit))

@@ -89,9 +89,7 @@ def impact_chart(
     if "baseline_bound" in rows.columns:  # censored baselines: their upper bound, dashed
         bound = rows["baseline_bound"].to_numpy().astype(float)
         base = np.where(np.isfinite(base), base, bound)
-    low, high = _band(
-        summary, base, _wanted(str(view.options.get("baseline", "prev-days:7")), step)
-    )
+    low, high = _band(summary, base, _wanted(str(view.options.get("baseline", "prev-days:7")), step))
     fig, axes = plt.subplots(
         3, 1, figsize=(7.5, 6.4), sharex=True, layout="constrained", height_ratios=[2.2, 1, 1]
     )
@@ -109,38 +107,15 @@ def impact_chart(
         earlier = before_data.filter(pl.col("ts") < lo_edge).sort("ts")
         if base_from is not None:
             earlier = earlier.filter(pl.col("ts") >= base_from - step)
-            top.axvspan(
-                base_from,
-                lo_edge,
-                ymin=0.86,
-                ymax=0.89,
-                color="black",
-                alpha=0.35,
-                lw=0,
-                label="the baseline's days",
-                gid="baseline-span",
-            )
+            top.axvspan(base_from, lo_edge, ymin=0.86, ymax=0.89, color="black", alpha=0.35, lw=0,
+                        label="the baseline's days", gid="baseline-span")
         if earlier.height:
             t = [x.astimezone(UTC) for x in earlier["ts"].to_list()]
-            top.stairs(
-                earlier["value"].to_numpy().astype(float),
-                [*t, t[-1] + step],
-                color=BLUE,
-                alpha=0.45,
-                lw=1.0,
-                baseline=None,
-            )
+            top.stairs(earlier["value"].to_numpy().astype(float), [*t, t[-1] + step],
+                       color=BLUE, alpha=0.45, lw=1.0, baseline=None)
     top.stairs(value, edges, color=BLUE, lw=1.6, label="observed", gid="observed", baseline=None)
-    top.stairs(
-        base,
-        edges,
-        color="black",
-        lw=1.2,
-        ls="--",
-        label="expected level (the baseline)",
-        gid="expected",
-        baseline=None,
-    )
+    top.stairs(base, edges, color="black", lw=1.2, ls="--", label="expected level (the baseline)",
+               gid="expected", baseline=None)
     ok = np.isfinite(low) & np.isfinite(high)
     note = ""
     if ok.any():
@@ -149,15 +124,8 @@ def impact_chart(
         shown_high = high if ceiling is None else np.minimum(high, ceiling)
         if ceiling is not None and np.nanmax(high[ok]) > ceiling:
             note = "band clipped to the chart"
-        top.stairs(
-            shown_high,
-            edges,
-            baseline=low,
-            fill=True,
-            color=GREY,
-            alpha=0.25,
-            label="95% band of the expected level" + (f" ({note})" if note else ""),
-        )
+        top.stairs(shown_high, edges, baseline=low, fill=True, color=GREY, alpha=0.25,
+                   label="95% band of the expected level" + (f" ({note})" if note else ""))
     top.annotate(
         _label(first["name"]),
         (at, 1.0),
@@ -172,15 +140,8 @@ def impact_chart(
         gid="event-label",
     )
     excess = value - base
-    mid.bar(
-        starts,
-        excess,
-        width=step,
-        align="edge",
-        color=np.where(excess >= 0, GREEN, RED),
-        alpha=0.7,
-        gid="excess",
-    )
+    mid.bar(starts, excess, width=step, align="edge", color=np.where(excess >= 0, GREEN, RED),
+            alpha=0.7, gid="excess")
     mid.axhline(0, color="black", lw=0.6)
     lags = rows["lag"].to_numpy()
     cumulative = np.where(lags >= 0, np.nancumsum(np.where(lags >= 0, excess, 0.0)), np.nan)
@@ -199,15 +160,8 @@ def impact_chart(
     handles, labels = top.get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=7)
     if events.height > 1:
-        top.text(
-            0.99,
-            0.02,
-            f"the first of {events.height} events",
-            transform=top.transAxes,
-            ha="right",
-            fontsize=7,
-            color=GREY,
-        )
+        top.text(0.99, 0.02, f"the first of {events.height} events", transform=top.transAxes,
+                 ha="right", fontsize=7, color=GREY)
     fig.autofmt_xdate()
     return fig
 
@@ -269,33 +223,18 @@ def moved_chart(view: RunView, event_set: str, limit: int = 6) -> Figure | None:
             ratio = np.where(base > 0, value / base, np.nan)
         if not np.isfinite(ratio).any():
             continue
-        ax.stairs(
-            ratio,
-            [*starts, starts[-1] + step],
-            lw=1.5,
-            baseline=None,
-            label=_label(display_name(series), 40),
-            gid="moved",
-        )
+        ax.stairs(ratio, [*starts, starts[-1] + step], lw=1.5, baseline=None,
+                  label=_label(display_name(series), 40), gid="moved")
         drawn += 1
     if drawn < 2:
         plt.close(fig)
         return None
     ax.axhline(1, color="black", lw=0.8, ls="--")
     ax.axvline(first["ts"], color=RED, lw=1.2, ls="--", gid="event-marker")
-    ax.annotate(
-        _label(first["name"]),
-        (first["ts"], 1.0),
-        xycoords=("data", "axes fraction"),
-        xytext=(4, -4),
-        textcoords="offset points",
-        ha="left",
-        va="top",
-        fontsize=8,
-        color=RED,
-        gid="event-label",
-        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
-    )
+    ax.annotate(_label(first["name"]), (first["ts"], 1.0), xycoords=("data", "axes fraction"),
+                xytext=(4, -4), textcoords="offset points", ha="left", va="top", fontsize=8,
+                color=RED, gid="event-label",
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
     low, high = ax.get_ylim()
     if high > 0 and high / max(low, 1e-9) > 50 and low > 0:
         ax.set_yscale("log")
@@ -391,11 +330,8 @@ def response_curve(view: RunView, event_set: str, series: str) -> Figure:
         ax.set_yscale("log")
     ax.set_title(
         "\n".join(
-            textwrap.wrap(
-                f"{display_name(series)} around {events_text(view, event_set)}: "
-                "ratio to its usual level",
-                90,
-            )
+            textwrap.wrap(f"{display_name(series)} around {events_text(view, event_set)}: "
+                          "ratio to its usual level", 90)
         )
     )
     ax.set_xlabel(f"lag ({unit}) after the event; negative: before it")

@@ -98,11 +98,7 @@ def write_report(
 def _run_name(view: RunView) -> str:
     kind = "cross-correlation" if view.command == "xcorr" else "event study"
     names = view.events["name"].unique(maintain_order=True).to_list()
-    events = (
-        f"“{names[0]}”"
-        if len(names) == 1
-        else f"{len(names)} events ({view.options.get('events', '')})"
-    )
+    events = f"“{names[0]}”" if len(names) == 1 else f"{len(names)} events ({view.options.get('events', '')})"
     return f"Run {view.run_id}: {kind} of {events}" + (f" ({view.label})" if view.label else "")
 
 
@@ -144,9 +140,7 @@ def _run_section(store: Store, view: RunView, pairs: int) -> list[str]:
         out.append(f'<li>{_e(text)} <a href="#{anchors[(e, s)]}">charts</a></li>')
     out.append("</ol>")
     if shared:
-        out.append(
-            f'<p class="caveats">Caveats for every answer above: {_e("; ".join(shared))}.</p>'
-        )
+        out.append(f'<p class="caveats">Caveats for every answer above: {_e("; ".join(shared))}.</p>')
     out += [f'<p class="compare">{_e(text)}</p>' for text in comparisons(frame)]
     if view.command == "respond":  # several series around one event, on one time axis
         for event_set in view.peaks["event_set"].unique(maintain_order=True).to_list()[:3]:
@@ -165,7 +159,7 @@ def _run_section(store: Store, view: RunView, pairs: int) -> list[str]:
             f'<section class="pair" id="{anchors[(e, s)]}">',
             f"<h3>{_e(display_name(s))} around {_e(_set_name(view, e))}</h3>",
             f'<p class="meta">{_e(s)}: the answer is number '
-            f"{list(anchors).index((e, s)) + 1} above.</p>",
+            f'{list(anchors).index((e, s)) + 1} above.</p>',
             "<figure>"
             + charts.svg(
                 charts.impact(store, view, e, s)

@@ -122,6 +122,7 @@ class RunView:
         ts = pl.col("ts").dt.convert_time_zone("UTC")
         return events.filter((ts >= start) & (ts < end))
 
+
     def bucket_start(self, series: str, at: datetime, lag: int = 0) -> datetime:
         """The start of the analysis bucket ``lag`` buckets after the one holding ``at``, in
         the zone the series was analysed in (calendar days for day buckets)."""
@@ -258,6 +259,4 @@ def _nearby(store: Store, events: pl.DataFrame, days: int = 400) -> pl.DataFrame
     if events.is_empty():
         return events.select("event_id", "ts", "kind", "name")
     times = events["ts"].to_list()
-    return store.events_between(
-        min(times) - timedelta(days=days), max(times) + timedelta(days=days)
-    )
+    return store.events_between(min(times) - timedelta(days=days), max(times) + timedelta(days=days))

@@ -22,15 +22,8 @@ VERDICTS = {
 FLOOR = 1e-4  # p-values are said down to here: the level the calibration tests reach
 WORDS = {"min": "minute", "h": "hour", "d": "day", "w": "week"}
 SPAN_WORDS = {
-    "s": "second",
-    "m": "minute",
-    "min": "minute",
-    "h": "hour",
-    "d": "day",
-    "w": "week",
-    "mo": "month",
-    "q": "quarter",
-    "y": "year",
+    "s": "second", "m": "minute", "min": "minute", "h": "hour", "d": "day", "w": "week",
+    "mo": "month", "q": "quarter", "y": "year",
 }
 PER = {"min": "a minute", "h": "an hour", "d": "a day", "w": "a week"}
 

@@ -294,9 +294,7 @@ def conditional_tail(
     return tail
 
 
-def conditional_sf_vec(
-    x: np.ndarray, t: np.ndarray, n: np.ndarray, alpha: np.ndarray
-) -> np.ndarray:
+def conditional_sf_vec(x: np.ndarray, t: np.ndarray, n: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """:func:`conditional_tail` at one set of ``alpha``."""
     return conditional_tail(x, t, n)(alpha)
 
@@ -323,7 +321,9 @@ def rate_ratio_intervals(
     phi = 1.0 + np.nan_to_num(alpha) * np.maximum(mu, 0.0)
     xs, ts = x / phi, (x + b) / phi
     with np.errstate(invalid="ignore", divide="ignore"):
-        lo_pi = np.where(xs > 0, special.betaincinv(np.maximum(xs, 1e-12), ts - xs + 1, tail), 0.0)
+        lo_pi = np.where(
+            xs > 0, special.betaincinv(np.maximum(xs, 1e-12), ts - xs + 1, tail), 0.0
+        )
         hi_pi = np.where(
             ts - xs > 0, special.betaincinv(xs + 1, np.maximum(ts - xs, 1e-12), 1 - tail), 1.0
         )

@@ -90,23 +90,8 @@ def study(
     )
     pooled = pooling.pool(res, model)
     return Study(
-        y,
-        censored,
-        positions,
-        before,
-        after,
-        baseline,
-        step,
-        offsets,
-        kinds,
-        per,
-        clock,
-        phase,
-        blocked,
-        model,
-        g,
-        res,
-        pooled,
+        y, censored, positions, before, after, baseline, step, offsets, kinds, per, clock,
+        phase, blocked, model, g, res, pooled,
     )
 
 
@@ -142,7 +127,9 @@ def model_test(s: Study, width: int = 1) -> eventmodel.Test:
     model = s.model
     if width > 1:
         outside = outside_reference(s.y, s.positions, s.before, s.after, s.per)
-        model = eventfit.fit(s.y, outside, s.blocked, width, s.baseline, s.step, s.kinds, s.offsets)
+        model = eventfit.fit(
+            s.y, outside, s.blocked, width, s.baseline, s.step, s.kinds, s.offsets
+        )
     sums = eventmodel.window_sums(s.y, width)
     upper = np.where(np.isnan(s.y) & ~np.isnan(s.censored), s.censored, s.y)
     base_sums = eventmodel.window_sums(upper, width)

@@ -330,7 +330,9 @@ def _expand(
         first = begin.astimezone(until.tzinfo)
         if counted:
             stop = until + timedelta(seconds=1)  # until itself counts
-            found = [o for o in query.between(first, stop) if _as_utc(o["DTSTART"].dt) <= until]
+            found = [
+                o for o in query.between(first, stop) if _as_utc(o["DTSTART"].dt) <= until
+            ]
             if len(found) > limit:
                 raise _TooMany(time_module.perf_counter() - started)
             return found
