@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 import tscorr
 from tscorr.errors import TscorrError
+from tscorr.frames import FeedFrames
 from tscorr.ingest import blocks
 from tscorr.ingest.feeds import fastshape, tabular
 from tscorr.ingest.load import MAX_NAME
@@ -557,3 +558,31 @@ def test_generated_files_load_the_same_both_ways(
         out.append((cells["ts"], cells["series"], cells["value"]))
     folder = Path(tempfile.mkdtemp(dir=tmp_path))
     same_both_ways(folder, _long_csv(folder / "gen.csv", out), monkeypatch, block=block, tz=tz)
+
+
+def test_a_reader_of_parts_that_wants_frames_gets_the_same_frames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taken: Taken
+) -> None:
+    """``load._parts`` without ``coded`` (as a load into Parquet partitions reads a file)
+    gives frames only, the same as the slow way's, block by block."""
+    from tscorr.ingest import feeds
+    from tscorr.ingest.load import _parts
+    from tscorr.ingest.source import SourceFile
+
+    stamps = _minutes(datetime(2016, 1, 1), 40)
+    path = _long_csv(tmp_path / "p.csv", _grid(["a", " b"], stamps))
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 400)
+    feed, options = feeds.get_feed("csv"), tscorr.LoadOptions(prefix="x:")
+
+    def parts(slow: str) -> list[tuple[Any, ...]]:
+        monkeypatch.setenv("TSCORR_SLOW_LOAD", slow)
+        got = list(_parts(feed, SourceFile(path), options))
+        assert all(isinstance(p, FeedFrames) for p in got)
+        return [(p.rows_read, p.points, p.series, p.rejects, p.notes, p.through) for p in got]
+
+    fast, slow = parts("0"), parts("1")
+    assert taken.fast > 1 and len(fast) == len(slow)
+    for mine, theirs in zip(fast, slow, strict=True):
+        assert mine[0] == theirs[0] and mine[4:] == theirs[4:]
+        for a, b in zip(mine[1:4], theirs[1:4], strict=True):
+            assert a.equals(b)

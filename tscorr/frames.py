@@ -127,6 +127,16 @@ class CodedPart:
     through: float = 1.0
     shared_times: bool = False  # every series has the same times (a wide block)
 
+    def frames(self) -> FeedFrames:
+        """The same part as frames, a name per point (for a reader of parts that wants them)."""
+        names = self.series["series"].gather(self.points["code"])
+        points = self.points.select(
+            names.alias("series"), "ts", "value", pl.lit(None, pl.String).alias("flag")
+        )
+        part = FeedFrames(rows_read=self.rows_read, points=points, series=self.series)
+        part.through = self.through
+        return part
+
 
 def _in_calendar(
     frame: pl.DataFrame, columns: tuple[str, ...], label: str

@@ -294,7 +294,7 @@ def _write(
     chosen, source = plan.feed, plan.source
     say("reading", 0.0)
     first_reject: dict[str, object] | None = None
-    with closing(_parts(chosen, source, options)) as parts:
+    with closing(_parts(chosen, source, options, coded=True)) as parts:
         for frames in parts:  # closed on any failure: a reader reading ahead stops at once
             frames.series = observe.declare(
                 frames.series, chosen.spec.series.kind, options.series_kind
@@ -325,16 +325,20 @@ def _write(
 
 
 def _parts(
-    feed: feeds.Feed, source: SourceFile, options: LoadOptions
+    feed: feeds.Feed, source: SourceFile, options: LoadOptions, coded: bool = False
 ) -> Generator[FeedFrames | CodedPart, None, None]:
     """The reader's frames, one part (a reader of big files yields a part per block), with
-    any failure of a reader as one line naming the file, never a traceback."""
+    any failure of a reader as one line naming the file, never a traceback. ``coded``: a
+    clean part may come as a :class:`CodedPart` (else it comes as the same frames)."""
     try:
         result = feed.read(feed.spec, source, options)
         if isinstance(result, FeedFrames):
             yield result
-        else:
+        elif coded:
             yield from result
+        else:
+            for part in result:
+                yield part.frames() if isinstance(part, CodedPart) else part
     except (TscorrError, MemoryError):
         raise
     except RecursionError as exc:
