@@ -207,7 +207,8 @@ CREATE TABLE IF NOT EXISTS explanations (
 );
 
 -- Parquet datasets of whole series for a cluster engine (tscorr partition): path (the folder
--- as given), how ('written' from this file, or 'registered': a user's own files), counts.
+-- as given), how ('written' from this file, 'registered': a user's own files, or 'loaded': written
+-- by tscorr load --partitions, the points living in the files only), counts.
 CREATE TABLE IF NOT EXISTS partition_sets (
     dataset_id BIGINT PRIMARY KEY,
     path       VARCHAR NOT NULL,
@@ -223,6 +224,9 @@ CREATE TABLE IF NOT EXISTS partition_files (
     dataset_id BIGINT NOT NULL,
     series_id  BIGINT NOT NULL,
     file       VARCHAR NOT NULL,
+    first_ts   TIMESTAMPTZ,       -- the series' first and last time and its points in the file
+    last_ts    TIMESTAMPTZ,       -- (kept for datasets of a load: analyses plan from them)
+    points     BIGINT,
     PRIMARY KEY (dataset_id, series_id)
 );
 

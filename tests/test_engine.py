@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 import tscorr
@@ -29,7 +31,11 @@ MEMORY = "80MB"  # batches of 36 or 37 series of 2,880 hours
 PAIR = ["event_set", "series", "lag"]
 
 
-def make_db(folder: Path, m: int = 90, seed: int = 5) -> Path:
+def make_db(
+    folder: Path, m: int = 90, seed: int = 5, flat: int = 0, late: int | None = None
+) -> Path:
+    """``flat``: that many series from the 41st on are constant (no r, no p_peak); ``late``:
+    one more series that responds to the first kind (in a later batch than the first 8)."""
     rng = np.random.default_rng(seed)
     y = np.zeros((m, HOURS))
     shocks = rng.normal(size=(m, HOURS))
@@ -39,8 +45,11 @@ def make_db(folder: Path, m: int = 90, seed: int = 5) -> Path:
     a = np.sort(rng.choice(HOURS - 10, 15, replace=False))
     b = np.sort(rng.choice(HOURS - 10, 15, replace=False))
     y[:8, a[:, None] + 2] += 6.0
+    if late is not None:
+        y[late, a + 2] += 6.0
     y[30, rng.random(HOURS) < 0.1] = np.nan  # gaps: the conditional per-lag test
     y[m - 10 :, : HOURS // 3] = np.nan  # a shorter span: a second alignment group
+    y[40 : 40 + flat] = 7.0
     start = np.datetime64("2021-01-01T00:00:00", "us")
     ts = start + np.arange(HOURS) * np.timedelta64(3600, "s")
     pl.DataFrame(
@@ -53,9 +62,7 @@ def make_db(folder: Path, m: int = 90, seed: int = 5) -> Path:
     rows = [(str(ts[t]) + "Z", "a", "event") for t in a] + [
         (str(ts[t]) + "Z", "b", "event") for t in b
     ]
-    pl.DataFrame(rows, schema=["ts", "kind", "name"], orient="row").write_csv(
-        folder / "events.csv"
-    )
+    pl.DataFrame(rows, schema=["ts", "kind", "name"], orient="row").write_csv(folder / "events.csv")
     db = folder / "engine.duckdb"
     with tscorr.open(db, memory_limit=MEMORY) as store:
         tscorr.load_file(store, folder / "points.parquet")
@@ -69,11 +76,24 @@ def engine_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run(
-    store: Store, engine: Engine | None, keep: str = "auto", series: str = "*"
+    store: Store,
+    engine: Engine | None,
+    keep: str = "auto",
+    series: str = "*",
+    test: str = "surrogate",
+    surrogates: int = 0,
 ) -> tuple[pl.DataFrame, dict]:
     got = run_xcorr(
         store,
-        XcorrParams(events="true", by="kind", max_lag=12, keep=keep, series=series),
+        XcorrParams(
+            events="true",
+            by="kind",
+            max_lag=12,
+            keep=keep,
+            series=series,
+            test=test,
+            surrogates=surrogates,
+        ),
         engine=engine,
     )
     table = store.query(
@@ -165,3 +185,149 @@ def test_cli_workers_and_scan(engine_db: Path, tmp_path: Path) -> None:
     bad = runner.invoke(app, ["--db", str(db), *command, "--workers", "0"])
     assert bad.exit_code == 3
     assert "--workers must be at least 1" in bad.output
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=0, max_size=40),
+    st.lists(st.sampled_from(["a", "b", "c", "e"]), min_size=1, max_size=4, unique=True),
+)
+def test_by_row_is_the_definition(series: list[str], names: list[str]) -> None:
+    """by_row (a name looked up once a run of rows) keeps the rows of ``names`` in order,
+    each with its name's position, whatever the file's order (runs may repeat)."""
+    from tscorr.analysis.inputs import by_row
+
+    frame = pl.DataFrame(
+        {"series": series, "ts_us": list(range(len(series))), "value": [0.5] * len(series)},
+        schema={"series": pl.String, "ts_us": pl.Int64, "value": pl.Float64},
+    )
+    got = by_row(frame, names)
+    want = [(names.index(s), t) for t, s in enumerate(series) if s in names]
+    assert list(zip(got["row"].to_list(), got["ts_us"].to_list(), strict=True)) == want
+    shifted = by_row(frame, names, [10 * i for i in range(len(names))])
+    assert shifted["row"].to_list() == [10 * r for r, _ in want]
+
+
+# --- a spread run of peaks: pairs written to Parquet by the tasks, ranked in DuckDB -------
+
+
+@pytest.fixture(scope="module")
+def flat_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The engine data with three constant series (pairs without an r or a p_peak) and a
+    responder in the second batch (discoveries of one event set in two batches)."""
+    return make_db(tmp_path_factory.mktemp("flat"), flat=3, late=60)
+
+
+def leftovers(db: Path, store: Store) -> list[str]:
+    """Files of a run's peaks next to the database, and temporary tables of the store."""
+    files = [p.name for p in db.parent.iterdir() if p.name.startswith(".tscorr-peaks-")]
+    tables = store.query("SELECT table_name FROM duckdb_tables() WHERE temporary")
+    return files + tables["table_name"].to_list()
+
+
+@pytest.mark.parametrize(
+    ("test", "surrogates"), [("surrogate", 0), ("surrogate", 99), ("white", 0)]
+)
+def test_spread_peaks_are_ranked_in_duckdb_with_the_in_process_rows(
+    flat_db: Path, test: str, surrogates: int
+) -> None:
+    """The default test (the workers keep only peak numbers: the discoveries are tested
+    again), and a Monte Carlo test and the white-noise band (every lag is tested at once: the
+    discoveries' lags and bands come from the tasks' files): every stored row as in one
+    process, q_peak and q_set bit for bit, the pairs without a p_peak included, the same
+    notes, bands and method record."""
+    with tscorr.open(flat_db, memory_limit=MEMORY) as store:
+        one, one_params = run(store, None, "peaks", test=test, surrogates=surrogates)
+        many, params = run(store, LOCAL, "peaks", test=test, surrogates=surrogates)
+        bands = [
+            store.query(
+                "SELECT * EXCLUDE (run_id) FROM xcorr_bands WHERE run_id = ? ORDER BY ALL",
+                [run_id],
+            )
+            for run_id in (store.latest_run() - 1, store.latest_run())
+        ]
+        assert leftovers(flat_db, store) == []
+    assert params["method"]["engine"]["ranked"] == "duckdb"
+    assert "ranked" not in one_params["method"]["engine"]
+    assert_same(one, many)
+    exact = ["lag_seconds", "p_peak_exact", "p_check", "q_set"]
+    assert_frame_equal(one.select(exact), many.select(exact), check_exact=True)
+    # constant series: their pairs are stored, without an r or a p_peak (and no q)
+    no_p = many.filter(pl.col("p_peak").is_null())
+    assert no_p["series"].n_unique() == 3 and no_p["q_peak"].null_count() == no_p.height
+    # every lag of each discovery, the peak row alone of the others
+    rows = many.group_by("event_set", "series").agg(
+        pl.len().alias("rows"), pl.col("q_peak").first()
+    )
+    found = rows.filter(pl.col("q_peak") <= 0.05)
+    assert found.height >= 6 and (found["rows"] == 25).all()
+    assert (rows.filter(~(pl.col("q_peak") <= 0.05))["rows"] == 1).all()
+    assert many.filter(pl.col("q_peak") <= 0.05)["p_value"].null_count() == 0
+    assert many.filter(~(pl.col("q_peak") <= 0.05))["p_value"].null_count() > 0
+    for key in ("notes", "alignment", "buckets", "options"):
+        assert params[key] == one_params[key], key
+    assert params["method"]["p_method"] == one_params["method"]["p_method"]
+    assert_frame_equal(bands[0], bands[1], check_exact=True)
+    assert bands[0].height == (found.height if test == "surrogate" else 0)
+
+
+def test_a_spread_run_that_fails_leaves_no_rows_and_no_files(
+    flat_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task that raises (its folder is gone: the workers cannot write their pairs), and a
+    driver stopped after the first task: no run, no row, no file, no temporary table."""
+    from tscorr.analysis import peakfiles
+
+    def gone(store: Store, engine: Engine) -> Path:
+        return flat_db.parent / ".tscorr-peaks-gone"
+
+    class Stop(Exception):
+        pass
+
+    def stop(what: str, done: int, total: int) -> None:
+        if done:
+            raise Stop
+
+    params = XcorrParams(events="true", by="kind", max_lag=12, keep="peaks")
+    with tscorr.open(flat_db, memory_limit=MEMORY) as store:
+        before = (
+            store.scalar("SELECT count(*) FROM runs"),
+            store.scalar("SELECT count(*) FROM xcorr"),
+        )
+        with monkeypatch.context() as patch:
+            patch.setattr(peakfiles, "peak_folder", gone)
+            with pytest.raises(FileNotFoundError, match=".tscorr-peaks-gone"):
+                run_xcorr(store, params, engine=LOCAL)
+        assert leftovers(flat_db, store) == []
+        with pytest.raises(Stop):
+            run_xcorr(store, params, stop, engine=LOCAL)
+        assert leftovers(flat_db, store) == []
+        after = (
+            store.scalar("SELECT count(*) FROM runs"),
+            store.scalar("SELECT count(*) FROM xcorr"),
+        )
+        assert after == before
+        # and the store takes the next run
+        got = run_xcorr(store, params, engine=LOCAL)
+        assert got.peaks.height == 2 * 87  # the constant series have no r
+        assert got.table.columns[-1] == "run_id"
+
+
+def test_discoveries_in_two_batches_keep_every_lag_in_one_process(flat_db: Path) -> None:
+    """One process reading its series in batches: the discoveries of one event set found in
+    two batches each get every lag (they were given to the first batch's pairs, one was
+    stored by its peak alone), and the rows equal a --keep all run's."""
+    with tscorr.open(flat_db, memory_limit=MEMORY) as store:
+        peaks, _ = run(store, None, "peaks")
+        every, _ = run(store, None, "all")
+    found = peaks.filter(pl.col("q_peak") <= 0.05)
+    keys = found.select("event_set", "series").unique()
+    assert found.height == 25 * keys.height
+    assert (
+        found.filter((pl.col("series") == "m:060") & (pl.col("event_set") == "kind = a")).height
+        == 25
+    )
+    want = every.join(keys, on=["event_set", "series"], how="semi").sort(PAIR)
+    exact = [*PAIR, "n", "p_value", "q_value", "p_peak", "p_method"]
+    assert_frame_equal(found.sort(PAIR).select(exact), want.select(exact), check_exact=True)
+    np.testing.assert_allclose(found.sort(PAIR)["r"], want["r"], rtol=0, atol=1e-15)

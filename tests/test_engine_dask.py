@@ -54,6 +54,31 @@ def test_dask_gives_the_numbers_of_one_process_and_of_the_local_engine(
     record = params["method"]["engine"]
     assert record["kind"] == "dask" and record["scheduler"] == cluster.scheduler.address
     assert record["tasks"] == 4 and record["workers_with_malloc_trim"] == 0
+    # the tasks wrote their pairs into the dataset's folder; the run ranked them in DuckDB
+    # and removed them
+    assert record["ranked"] == "duckdb"
+    assert list((dask_db.parent / "parts").glob(".tscorr-peaks-*")) == []
+
+
+def test_a_failed_dask_task_leaves_no_run_and_no_files(
+    cluster: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A partition file removed after it was recorded: its task raises in the worker; the
+    run stores nothing and leaves no file in the dataset's folder."""
+    folder = tmp_path_factory.mktemp("dask_fails")
+    db = make_db(folder, m=60)
+    from tscorr.analysis.engine.partitions import write_dataset
+
+    with tscorr.open(db, memory_limit=MEMORY) as store:
+        write_dataset(store, folder / "parts", series_per_file=20)
+        (folder / "parts" / "part-000002.parquet").unlink()
+        engine = Engine("dask", scheduler=cluster.scheduler.address)
+        with pytest.raises(FileNotFoundError):
+            run(store, engine, "peaks")
+        assert store.scalar("SELECT count(*) FROM runs") == 0
+        assert store.scalar("SELECT count(*) FROM xcorr") == 0
+        assert store.query("SELECT * FROM duckdb_tables() WHERE temporary").height == 0
+    assert list((folder / "parts").glob(".tscorr-peaks-*")) == []
 
 
 def test_workers_run_one_thread_without_malloc_trim(cluster: Any) -> None:

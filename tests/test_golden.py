@@ -10,6 +10,10 @@ their exact convolution); Sandy's 311 series within 0.03 of before (one event: i
 histogram, as coarse as the shifts); the race-call pairs of top-list articles 0.33-1.0 ->
 0.53-1.0 (one event on 9 observed days, conditional on meeting data as before, now two-
 sided over the scores: 2/9 a lag at best, Sidak over 3 lags).
+
+Written again for issue 27 (a gappy row's per-lag variance as the complete form less a
+missed event's share): p_value, q_value, p_peak, q_peak and q_set of 15 of the 750 rows
+moved by at most 2.4e-15 relative (rounding); nothing else changed.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ ALLOWED = {
     "core": {"core"},
     "store": {"core", "store"},
     "ingest": {"core", "ingest"},  # feeds never see the database ...
-    "ingest.load": {"core", "ingest", "store"},  # ... only the load step writes to it
+    "ingest.load": {"core", "ingest", "store", "ingest.load"},  # ... only the load steps write
     "kernels": {"core", "kernels"},
     "analysis": {"core", "store", "kernels", "analysis"},
     "results": {"core", "store", "results"},
@@ -58,7 +58,7 @@ def layer(module: str) -> str:
         return "face"
     if module in ("tscorr.__main__", "tscorr._entry"):
         return "entry"
-    if module == "tscorr.ingest.load":
+    if module in ("tscorr.ingest.load", "tscorr.ingest.partload"):
         return "ingest.load"
     parts = module.split(".")
     if parts[1] == "analysis" and len(parts) > 2 and parts[2] == "kernels":

@@ -94,7 +94,7 @@ def test_a_version_7_file_opens_and_keeps_its_runs(tmp_path: Path) -> None:
     con.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
     con.close()
     with tscorr.open(db, read_only=True) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 10
+        assert store.schema_version() == SCHEMA_VERSION == 11
         old = store.query("SELECT p_peak, q_set, p_peak_exact, p_check FROM xcorr_peaks")
         assert old.height == 2 and old["p_peak"].is_not_null().all()
         assert old["q_set"].is_null().all() and old["p_check"].is_null().all()

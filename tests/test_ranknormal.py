@@ -10,6 +10,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.ndimage import maximum_filter1d
 from scipy.special import ndtri
 from scipy.stats import binom, norm, rankdata
@@ -311,3 +313,31 @@ def test_the_peak_rows_p_and_q_are_the_every_lag_tests_numbers(gap: float) -> No
         np.testing.assert_array_equal(peaks.p_peak, every.p_peak)
         np.testing.assert_array_equal(peaks.r, every.r)
         assert np.isnan(peaks.p).all() and not np.isnan(every.p).all()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.integers(1, 4),
+    st.integers(1, 12),
+    st.integers(1, 9),
+    st.floats(0.0, 1.0),
+    st.integers(0, 2**32 - 1),
+)
+def test_quadratic_forms_are_the_definition(
+    rows: int, events: int, lags: int, missing: float, seed: int
+) -> None:
+    """The gappy rows' variance a' G a at each lag, computed by the complete form less one
+    missed event's share where one misses data, equals the form itself (any share of gaps:
+    none, one event, several, all)."""
+    from tscorr.analysis.kernels.ranknormal import quadratic_forms
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, events, events + 3))
+    g = x @ x.transpose(0, 2, 1)  # a covariance for each row (positive semi-definite)
+    w = rng.uniform(0.2, 3.0, events)
+    meets = rng.random((rows, events, lags)) >= missing
+    a = w[None, :, None] * meets
+    want = np.einsum("rek,ref,rfk->rk", a, g, a)
+    got = quadratic_forms(g, w, meets)
+    scale = np.einsum("e,ref,f->r", w, np.abs(g), w)[:, None]
+    assert np.all(np.abs(got - want) <= 1e-12 * scale)

@@ -7,8 +7,7 @@ Lag convention: lag k > 0 means the series moves k buckets after the events,
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,7 @@ from tscorr.analysis.inputs import (
     plan_alignment,
 )
 from tscorr.analysis.kernels.adjust import bh_qvalues
-from tscorr.analysis.kernels.discovery import assess_pairs
+from tscorr.analysis.kernels.discovery import Assessed, assess_pairs
 from tscorr.analysis.kernels.tails import import_ahead
 from tscorr.analysis.kernels.xcorr import Prepared
 from tscorr.analysis.pairs import BlockResult, Part, correlate_block
@@ -37,6 +36,7 @@ from tscorr.choices import DISCOVERY_Q, KEEP_ALL_ROWS
 from tscorr.errors import NoData
 from tscorr.store import Store
 from tscorr.tables import result
+from tscorr.units import Duration
 
 Step = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -45,12 +45,43 @@ Step = Callable[[str, int, int], None]  # (what, done, total)
 TAIL_LIKELY = 500
 
 
-@dataclass
 class XcorrRun:
-    run_id: int
-    table: pl.DataFrame  # the run's stored xcorr rows
-    peaks: pl.DataFrame  # one row per (event_set, series), sorted by q_peak then |r|
-    notes: list[str]
+    """A stored run: its id, its notes, its xcorr rows (``table``) and each pair's peak row
+    (``peaks``, sorted by q_peak then |r|). A run ranked out of core
+    (:mod:`tscorr.analysis.peakfiles`) leaves its rows in the store: they are read from it
+    (while it is open) when first asked for, ties in q_peak and |r| by event set and series."""
+
+    def __init__(
+        self,
+        run_id: int,
+        table: pl.DataFrame | None,
+        peaks: pl.DataFrame | None,
+        notes: list[str],
+        store: Store | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.notes = notes
+        self._table = table
+        self._peaks = peaks
+        self._store = store
+
+    @property
+    def table(self) -> pl.DataFrame:
+        """The run's stored xcorr rows (run_id last)."""
+        if self._table is None:
+            assert self._store is not None
+            got = self._store.read_result("xcorr", self.run_id)
+            self._table = got.select(pl.exclude("run_id"), "run_id")
+        return self._table
+
+    @property
+    def peaks(self) -> pl.DataFrame:
+        """One row per (event_set, series) with an r, sorted by q_peak then |r|."""
+        if self._peaks is None:
+            assert self._store is not None
+            got = self._store.read_result("xcorr_peaks", self.run_id)
+            self._peaks = ranked(got.select(pl.exclude("run_id"), "run_id"))
+        return self._peaks
 
 
 def run_xcorr(
@@ -123,6 +154,17 @@ def run_xcorr(
         )
         tasks = batches(mine, chunk_memory)
     spread = engine is not None and engine.spreads(len(tasks))
+    if spread and not keep_all:  # the pairs' peak rows on disk, ranked in DuckDB
+        from tscorr.analysis.peakfiles import Spread, run_out_of_core
+
+        assert engine is not None
+        return run_out_of_core(
+            Spread(store, params, sets, mine, tasks, engine, data, plan, record, notes),
+            tick,
+            costs,
+            step,
+            total,
+        )
     if spread:
         from tscorr.analysis.engine.run import map_blocks
 
@@ -161,26 +203,12 @@ def run_xcorr(
     table, bands, peaks = _tables(parts, q_peak, q_set, keep_all)
     if costs:  # what the engine's phases cost, seconds (provenance: the numbers are the same)
         costs["driver_after_s"] = round(time.perf_counter() - bh_started, 3)
-    method = {
-        "discovery": (
-            "p_peak per pair; q_peak = Benjamini-Hochberg over the pairs of the run; q_set = "
-            "Benjamini-Hochberg within the pair's event set (a union of per-set lists does "
-            "not keep the run's false discovery rate)"
-        ),
-        "localisation": (
-            "p_value per lag; q_value = adjusted within the pair (Sidak over the window's "
-            "lags for the default test, max-|r| for --surrogates N)"
-        ),
-        "p_method": method_counts(*_methods(parts)),
-        "nulls": nulls,
-        "bands": "per pair in the xcorr_bands table",
-        # where the numbers were computed (provenance only: no number depends on it)
-        "engine": (engine or Engine()).record(spread) | costs,
-    }
-    if not keep_all:
-        method["kept"] = (
-            f"every lag of the pairs with q_peak <= {DISCOVERY_Q}; the peak lag of the others"
-        )
+    method = xcorr_method(
+        method_counts(*_methods(parts)),
+        nulls,
+        (engine or Engine()).record(spread) | costs,
+        keep_all,
+    )
     run_id = save_run(
         store,
         "xcorr",
@@ -194,6 +222,37 @@ def run_xcorr(
     table = table.with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))
     peaks = peaks.with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))
     return XcorrRun(run_id, table, ranked(peaks), notes)
+
+
+def xcorr_method(
+    counts: dict[str, object],
+    nulls: list[dict[str, object]],
+    engine: dict[str, Any],
+    keep_all: bool,
+) -> dict[str, Any]:
+    """``runs.params.method`` of an xcorr run: ``counts`` as :func:`method_counts` gives
+    them, the nulls' records, and the engine's record (provenance: no number depends on it)."""
+    method: dict[str, Any] = {
+        "discovery": (
+            "p_peak per pair; q_peak = Benjamini-Hochberg over the pairs of the run; q_set = "
+            "Benjamini-Hochberg within the pair's event set (a union of per-set lists does "
+            "not keep the run's false discovery rate)"
+        ),
+        "localisation": (
+            "p_value per lag; q_value = adjusted within the pair (Sidak over the window's "
+            "lags for the default test, max-|r| for --surrogates N)"
+        ),
+        "p_method": counts,
+        "nulls": nulls,
+        "bands": "per pair in the xcorr_bands table",
+        # where the numbers were computed (provenance only: no number depends on it)
+        "engine": engine,
+    }
+    if not keep_all:
+        method["kept"] = (
+            f"every lag of the pairs with q_peak <= {DISCOVERY_Q}; the peak lag of the others"
+        )
+    return method
 
 
 def _discoveries(
@@ -219,6 +278,30 @@ def _discoveries(
             wanted[(part.label, part.names[i])] = (part, i)
     if not wanted:
         return
+    for label, names, _, _, got in retest(store, params, sets, set(wanted), data, plan):
+        # the series of one block read again may come from several parts (batches of the
+        # first pass): each part gets its own rows
+        rows: dict[int, tuple[Part, list[int], list[int]]] = {}
+        for j, name in enumerate(names):
+            part, i = wanted[(label, name)]
+            _, mine, index = rows.setdefault(id(part), (part, [], []))
+            mine.append(j)
+            index.append(i)
+        for part, mine, index in rows.values():
+            part.add(np.array(index), got.rows(np.array(mine)))
+
+
+def retest(
+    store: Store,
+    params: XcorrParams,
+    sets: dict[str, pl.DataFrame],
+    wanted: set[tuple[str, str]],
+    data: Aligned | None,
+    plan: Plan | None,
+) -> Iterator[tuple[str, list[str], Duration, int, Assessed]]:
+    """Every lag of the pairs ``wanted`` (event set, series), tested again: their series read
+    (from the store by ``plan``, or taken from ``data``) and aligned as before (a series'
+    grid is its own). Yields (event set, series, bucket, max_lag in it, every lag's numbers)."""
     names = {name for _, name in wanted}
     blocks: Iterable[Block]
     if plan is not None:
@@ -247,9 +330,7 @@ def _discoveries(
                 params.seed,
                 detail="all",
             )
-            part = wanted[(label, block.names[rows[0]])][0]
-            index = np.array([wanted[(label, block.names[i])][1] for i in rows])
-            part.add(index, got)
+            yield label, [block.names[i] for i in rows], block.bucket, lag, got
 
 
 def set_qvalues(parts: list[Part], p_peak: np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -338,10 +339,55 @@ def batch_points(store: Store, plan: Plan, ids: list[int]) -> pl.DataFrame:
     """The points of series ``ids`` as :func:`align_batch` takes them: (row, ts_us, value),
     ``row`` the position in ``ids``; made series (``events:KIND``, ids < 0) from the plan."""
     points = store.read_points(ids)  # made series (ids < 0) have none stored
+    homes = store.parquet_homes([i for i in ids if i > 0])
+    if homes.height:  # series whose points live in a Parquet dataset of a load only
+        rows = {i: k for k, i in enumerate(ids)}
+        for (path, file), part in homes.group_by("path", "file", maintain_order=True):
+            names = part["name"].to_list()
+            named = read_named([str(Path(str(path)) / str(file))], names)
+            here = by_row(named, names, [rows[int(i)] for i in part["series_id"]])
+            points = pl.concat([points, here.cast(points.schema)])
     if plan.extra is not None:
         made = align.stored_form(plan.extra, ids)
         points = pl.concat([made, points.cast(made.schema)]) if made.height else points
     return points
+
+
+def by_row(frame: pl.DataFrame, names: list[str], rows: list[int] | None = None) -> pl.DataFrame:
+    """The points of series ``names`` in ``frame`` (series, ts_us, value) as (row, ts_us,
+    value), ``row`` the name's position in ``names`` (or ``rows[position]``); other series
+    dropped. A dataset's file holds each series in one run of rows (sorted by series), so
+    the names are looked up once a run, not once a point."""
+    index = dict(zip(names, rows if rows is not None else range(len(names)), strict=True))
+    runs = frame["series"].rle()
+    lengths = runs.struct.field("len").to_numpy()
+    of_run = np.array(
+        [index.get(name, -1) for name in runs.struct.field("value").to_list()], dtype=np.int64
+    )
+    out = frame.select(pl.Series("row", np.repeat(of_run, lengths)), "ts_us", "value")
+    return out if (of_run >= 0).all() else out.filter(pl.col("row") >= 0)
+
+
+def read_named(paths: list[str], names: list[str]) -> pl.DataFrame:
+    """The points of series ``names`` in Parquet files of a dataset (series, ts, value) as
+    (series, ts_us, value), ``ts_us`` microseconds since 1970 UTC (a naive ``ts`` is UTC)."""
+    lazy = pl.scan_parquet(paths)
+    ts = pl.col("ts")
+    dtype = lazy.collect_schema()["ts"]
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:  # naive: UTC
+        ts = ts.dt.replace_time_zone("UTC")
+    return (
+        lazy.filter(pl.col("series").is_in(names))
+        .select(
+            "series",
+            ts.dt.convert_time_zone("UTC")
+            .cast(pl.Datetime("us", "UTC"))
+            .dt.epoch("us")
+            .alias("ts_us"),
+            pl.col("value").cast(pl.Float64),
+        )
+        .collect()
+    )
 
 
 def align_batch(

@@ -93,13 +93,26 @@ class Part:
         self.p_at[index], self.q_at[index] = got.p_at, got.q_at
 
 
+@dataclass(frozen=True)
+class PeakFile:
+    """A task's pairs written to Parquet instead of handed back (:mod:`tscorr.analysis.peakfiles`):
+    every pair's peak row, and every lag of the pairs already tested lag by lag whose
+    ``p_peak`` could make them discoveries (None: no such pair)."""
+
+    peaks: str
+    lags: str | None
+    pairs: int
+
+
 @dataclass
 class BlockResult:
-    """What one block gave: a :class:`Part` per event set, the nulls' records and notes."""
+    """What one block gave: a :class:`Part` per event set (or, from a task that wrote its
+    pairs to files, the files), the nulls' records and notes."""
 
     parts: list[Part] = field(default_factory=list)
     nulls: list[dict[str, object]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    files: list[PeakFile] = field(default_factory=list)
 
 
 def correlate_block(

@@ -408,11 +408,22 @@ def save_run(
     ``alignment`` (the blocks each series was aligned in), ``method`` (how the numbers were
     obtained: estimators, nulls, what each null could reach) and ``notes``.
     """
-    params = {
+    params = run_record(request, alignment, buckets, method, notes)
+    return store.save_run(command, params, versions(), tables, request.label)
+
+
+def run_record(
+    request: Request,
+    alignment: dict[str, Any],
+    buckets: dict[str, int | None],
+    method: dict[str, Any],
+    notes: list[str],
+) -> dict[str, Any]:
+    """``runs.params``, the same shape for every command (see :func:`save_run`)."""
+    return {
         "options": request.record(),
         "buckets": buckets,
         "alignment": alignment,
         "method": method,
         "notes": notes,
     }
-    return store.save_run(command, params, versions(), tables, request.label)

@@ -21,7 +21,11 @@ def method_counts(method: list[str], p_exact: np.ndarray, check: np.ndarray) -> 
 
 def method_note(method: list[str], p_exact: np.ndarray, check: np.ndarray) -> str:
     """One sentence: the pairs per p_method and the exact check's disagreements."""
-    found = method_counts(method, p_exact, check)
+    return counts_note(method_counts(method, p_exact, check))
+
+
+def counts_note(found: dict[str, object]) -> str:
+    """:func:`method_note` from what :func:`method_counts` found (or SQL counted)."""
     counts = found["pairs"]
     assert isinstance(counts, dict)
     by = ", ".join(f"{name} {count:,}" for name, count in sorted(counts.items()))
@@ -44,13 +48,28 @@ def unreachable_note(p_peak: np.ndarray, q_peak: np.ndarray, width: int) -> str 
     ``p_peak <= 0.05 k / N`` for k discoveries, and a peak over ``width`` lags pays for all
     of them (Sidak's factor; with ``--surrogates N`` also the shifts' resolution)."""
     p = p_peak[np.isfinite(p_peak)]
-    strong = int(np.count_nonzero(p <= STRONG))
     q = q_peak[np.isfinite(q_peak)]
-    if not strong or (q.size and float(q.min()) <= DISCOVERY_Q):
+    return unreachable_text(
+        int(np.count_nonzero(p <= STRONG)),
+        float(p.min()) if p.size else None,
+        float(q.min()) if q.size else None,
+        p.size,
+        width,
+    )
+
+
+def unreachable_text(
+    strong: int, p_min: float | None, q_min: float | None, tested: int, width: int
+) -> str | None:
+    """:func:`unreachable_note` from its counts: the pairs with ``p_peak <= STRONG``, the
+    smallest finite p_peak and q_peak, the pairs with a finite p_peak, the widest window."""
+    if not strong or (q_min is not None and q_min <= DISCOVERY_Q):
         return None
+    assert p_min is not None  # a strong pair has a p_peak
     return (
-        f"{strong:,} pairs have p_peak <= {STRONG:g} (the smallest {float(p.min()):.2g}), but "
-        f"none reaches q_peak <= {DISCOVERY_Q} over the run's {p.size:,} pairs, where k "
-        f"discoveries need p_peak <= {DISCOVERY_Q / p.size:.1g} x k; a peak over up to {width} lags "
-        "pays for every lag: test fewer pairs (series or event sets) or use a narrower --max-lag"
+        f"{strong:,} pairs have p_peak <= {STRONG:g} (the smallest {p_min:.2g}), but "
+        f"none reaches q_peak <= {DISCOVERY_Q} over the run's {tested:,} pairs, where k "
+        f"discoveries need p_peak <= {DISCOVERY_Q / tested:.1g} x k; a peak over up to {width} "
+        "lags pays for every lag: test fewer pairs (series or event sets) or use a narrower "
+        "--max-lag"
     )

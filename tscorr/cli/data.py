@@ -17,7 +17,9 @@ import typer
 
 from tscorr.choices import (
     AGGS,
+    BATCH_ROWS,
     DATE_ORDERS,
+    ENGINES,
     FORMS,
     OUTPUTS,
     SERIES_KINDS,
@@ -36,8 +38,10 @@ from tscorr.cli.app import (
 )
 from tscorr.cli.options import (
     CsvOpt,
+    EngineKind,
     JsonOpt,
     NlOpt,
+    SchedulerOpt,
     TableOpt,
     TopOpt,
     choice,
@@ -152,6 +156,40 @@ def load(
             "(default: a year on).",
         ),
     ] = None,
+    partitions: Annotated[
+        Path | None,
+        typer.Option(
+            "--partitions",
+            metavar="DIR",
+            help="Load the points into a new Parquet dataset of whole series in DIR (for "
+            "analyses with --engine dask), not into the database; the files are read on "
+            "--workers processes (or --engine dask) and recorded in one transaction.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            metavar="N",
+            help="With --partitions: processes reading the files (default: this machine's "
+            "cores; 1: this process only).",
+        ),
+    ] = None,
+    engine: Annotated[
+        EngineKind,
+        typer.Option(
+            "--engine",
+            help="With --partitions: local: processes of this machine; dask: a Dask cluster "
+            "(--scheduler, or a LocalCluster of --workers workers) that reaches the files and DIR.",
+        ),
+    ] = pick(ENGINES, "local"),
+    scheduler: SchedulerOpt = None,
+    series_per_file: Annotated[
+        int,
+        typer.Option(
+            "--series-per-file", metavar="N", help="With --partitions: about N series a file."
+        ),
+    ] = BATCH_ROWS,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
     as_nl: NlOpt = False,
@@ -167,7 +205,14 @@ def load(
     loading the file again replaces it). A metric file is a level (an empty bucket is missing)
     unless --kind count; --agg count turns one row per occurrence into a count series.
 
+    With --partitions DIR the points go to a new Parquet dataset of whole series instead (a
+    month of hourly pageview dumps for a cluster): the files are read by several workers
+    with the same readers, the sources, rejected rows and series are recorded in one
+    transaction at the end, and a failure leaves neither a row nor a folder.
+
     Example: tscorr load tweets.csv --agg count --series-name tweets:congrats
+
+    Example: tscorr load 'dumps/pageviews-201611*.gz' --partitions /shared/pageviews --workers 8
     """
     shown = output(as_json, as_csv, as_nl, as_table, top)
     from tscorr.ingest.load import load_files
@@ -178,6 +223,17 @@ def load(
         paths=[str(p) for p in paths],
         **{k: given[k].value if isinstance(given[k], Enum) else given[k] for k in _LOADS},
     )
+    if partitions is not None:
+        _load_partitioned(params, partitions, workers, engine, scheduler, series_per_file, shown)
+        return
+    for flag, unset in (
+        ("--workers", workers is None),
+        ("--engine", engine.value == "local"),
+        ("--scheduler", scheduler is None),
+        ("--series-per-file", series_per_file == BATCH_ROWS),
+    ):
+        if not unset:
+            raise BadInput(f"{flag} applies to a load with --partitions DIR")
     with open_store(loading=True) as store, tempfile.TemporaryDirectory() as spool:
         before = int(store.scalar("SELECT coalesce(max(source_id), 0) FROM sources"))
         on_interrupt(lambda after: _load_truth(after, before))
@@ -194,6 +250,40 @@ def load(
     if result.failure is not None:
         raise result.failure
     refused = [r for r in result.reports if r.status == "rejected"]
+    if refused:
+        raise RowsRejected(
+            f"{Path(refused[0].path).name}: {refused[0].notes[-1]} "
+            '(kept in the rejects table: tscorr sql "SELECT * FROM rejects")'
+        )
+
+
+def _load_partitioned(
+    params: LoadParams,
+    folder: Path,
+    workers: int | None,
+    engine: Enum,
+    scheduler: str | None,
+    series_per_file: int,
+    shown: Output,
+) -> None:
+    """``load --partitions``: the files into a Parquet dataset, on an engine's workers."""
+    from tscorr.analysis.engine import Engine
+    from tscorr.analysis.engine.pool import Pool
+    from tscorr.ingest.partload import load_partitioned
+
+    runner = Engine(engine.value, workers, scheduler)
+    with open_store(loading=True) as store:
+        before = int(store.scalar("SELECT coalesce(max(source_id), 0) FROM sources"))
+        on_interrupt(lambda after: _load_truth(after, before))
+        with Pool(runner) as pool:
+            done = load_partitioned(store, params, folder, pool, series_per_file)
+    _show_loads(done.reports, shown)
+    if done.dataset_id is not None:
+        say(
+            f"dataset {done.dataset_id} at {done.path}: {done.files:,} files, "
+            f"{done.series:,} series, {done.points:,} points"
+        )
+    refused = [r for r in done.reports if r.status == "rejected"]
     if refused:
         raise RowsRejected(
             f"{Path(refused[0].path).name}: {refused[0].notes[-1]} "

@@ -60,9 +60,7 @@ def whole_lags(ax: Any) -> None:
 def series_chart(store: Store, view: RunView, event_set: str, series: str) -> Figure:
     """The series around the run's events, with the events, the window and the gaps."""
     meta = view.meta(series)
-    points = store.query(
-        "SELECT ts, value FROM observations WHERE series = ? ORDER BY ts", [series]
-    )
+    points = store.observed(series)
     censored = store.query(
         "SELECT c.ts, c.below FROM censored c JOIN series s USING (series_id) "
         "WHERE s.name = ? ORDER BY c.ts",
@@ -158,7 +156,7 @@ def series_chart(store: Store, view: RunView, event_set: str, series: str) -> Fi
 def analysed_points(store: Store, view: RunView, series: str) -> pl.DataFrame:
     """The series' points (ts, value) at the buckets the run analysed it in."""
     meta = view.meta(series)
-    points = store.query("SELECT ts, value FROM observations WHERE series = ? ORDER BY ts", [series])
+    points = store.observed(series)
     bucket = timedelta(seconds=view.bucket_seconds(series))
     if _native_step(points["ts"].to_list(), bucket) < bucket:
         return _as_analysed(points, meta, view.bucket(series), view.zone(series))

@@ -23,12 +23,13 @@ from tscorr.resources import schemas_dir
 from tscorr.store.base import _first_line, ctrl_c
 from tscorr.store.ingest import LOAD_MEMORY, _Loading
 from tscorr.store.partitions import _Partitions
-from tscorr.store.reading import FILTER_MEMORY, FILTER_SECONDS, _Reading
+from tscorr.store.peaks import _Peaks
+from tscorr.store.reading import FILTER_MEMORY, FILTER_SECONDS
 from tscorr.store.staging import IngestCounts, SourceMeta, drop_stages
 from tscorr.store.trust import TRUST_HINT, macro_problem, table_problem, view_problem
 from tscorr.units import parse_size
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 __all__ = [
     "DEFAULT_DB",
@@ -50,7 +51,7 @@ class _NeedsUpgrade(Exception):
 READABLE_BY = "v1.1.0"
 
 
-class Store(_Loading, _Reading, _Partitions):
+class Store(_Loading, _Peaks, _Partitions):
     """A tscorr database. Use :meth:`open`; close it (or use ``with``) when done."""
 
     # --- opening -----------------------------------------------------------------------------

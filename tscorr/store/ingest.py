@@ -74,11 +74,14 @@ class _Loading(_Base):
                         "(SELECT source_id FROM _tscorr_gone)"
                     )[0][0]
                 )
+            # (a series whose points live in a load's Parquet dataset stays: its points do)
             counts["series"] = int(
                 self._exec(
                     "DELETE FROM series s WHERE NOT EXISTS (SELECT 1 FROM points p "
                     "WHERE p.series_id = s.series_id) AND NOT EXISTS (SELECT 1 FROM censored c "
-                    "WHERE c.series_id = s.series_id)"
+                    "WHERE c.series_id = s.series_id) AND NOT EXISTS (SELECT 1 FROM "
+                    "partition_files f JOIN partition_sets d USING (dataset_id) "
+                    "WHERE d.how = 'loaded' AND f.series_id = s.series_id)"
                 )[0][0]
             )
             # a series that lives on in other sources now belongs to the first of them

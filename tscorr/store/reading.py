@@ -79,13 +79,23 @@ class _Reading(_Base):
         )
 
     def list_series(self, glob: str = "*") -> pl.DataFrame:
+        """Each series with its points, first and last time (for a series whose points live
+        in a Parquet dataset of a load, the dataset's)."""
+        n = "(count(p.ts) + coalesce(any_value(q.points), 0))"
+        first, last = "coalesce(min(p.ts), any_value(q.first_ts))", (
+            "coalesce(max(p.ts), any_value(q.last_ts))"
+        )
         return self.query(
+            "WITH q AS (SELECT f.series_id, f.points, f.first_ts, f.last_ts "
+            "FROM partition_files f JOIN partition_sets d USING (dataset_id) "
+            "WHERE d.how = 'loaded' QUALIFY row_number() OVER (PARTITION BY f.series_id "
+            "ORDER BY f.dataset_id DESC) = 1) "
             "SELECT s.series_id, s.name, s.kind, s.agg, s.step, s.tz, s.feed, s.unit, "
-            "count(p.ts) AS points, "
-            "min(p.ts) AS first, max(p.ts) AS last, "
-            "CASE WHEN count(p.ts) > 1 THEN "
-            "  (epoch(max(p.ts)) - epoch(min(p.ts))) / (count(p.ts) - 1) END AS mean_step_s "
-            "FROM series s LEFT JOIN points p USING (series_id) WHERE s.name GLOB ? "
+            f"{n} AS points, {first} AS first, {last} AS last, "
+            f"CASE WHEN {n} > 1 THEN "
+            f"  (epoch({last}) - epoch({first})) / ({n} - 1) END AS mean_step_s "
+            "FROM series s LEFT JOIN points p USING (series_id) "
+            "LEFT JOIN q USING (series_id) WHERE s.name GLOB ? "
             "GROUP BY ALL ORDER BY s.name",
             [glob],
         )
@@ -331,13 +341,22 @@ class _Reading(_Base):
 
     def series_spans(self, series_ids: Sequence[int]) -> pl.DataFrame:
         """(series_id, first, last): each series' first and last observation (a point or a
-        censored time), for the series that have one."""
+        censored time; for a series whose points live in a Parquet dataset of a load only,
+        the dataset's), for the series that have one."""
         return self._by_ids(
             series_ids,
-            "SELECT series_id, min(ts) AS first, max(ts) AS last FROM ("
+            "WITH stored AS (SELECT series_id, min(ts) AS first, max(ts) AS last FROM ("
             "SELECT series_id, ts FROM points JOIN _tscorr_ids USING (series_id) "
             "UNION ALL SELECT series_id, ts FROM censored JOIN _tscorr_ids USING (series_id)"
-            ") GROUP BY series_id ORDER BY series_id",
+            ") GROUP BY series_id) "
+            "SELECT * FROM stored UNION ALL "
+            # series whose points live in a dataset of a load only (load --partitions)
+            "SELECT f.series_id, f.first_ts, f.last_ts FROM partition_files f "
+            "JOIN partition_sets d USING (dataset_id) JOIN _tscorr_ids USING (series_id) "
+            "WHERE d.how = 'loaded' AND f.first_ts IS NOT NULL "
+            "AND f.series_id NOT IN (SELECT series_id FROM stored) "
+            "QUALIFY row_number() OVER (PARTITION BY f.series_id "
+            "ORDER BY f.dataset_id DESC) = 1 ORDER BY series_id",
         )
 
     def read_censored(self, series_ids: Sequence[int]) -> pl.DataFrame:
@@ -362,31 +381,46 @@ class _Reading(_Base):
     ) -> int:
         """Record a run and its result tables in one transaction; returns the run_id."""
         with self.transaction():
-            run_id = self._next_id("runs", "run_id")
-            self._exec(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    run_id,
-                    command,
-                    datetime.now(UTC),
-                    json.dumps(dict(params), default=str),
-                    json.dumps(dict(versions)),
-                    label,
-                ],
-            )
-            for table, frame in tables.items():
-                if frame.height == 0:
-                    continue
-                # run_id is added by the INSERT (no copy of millions of rows), in slices that
-                # bound what DuckDB converts at once
-                cols = ", ".join(f'"{c}"' for c in frame.columns)
-                for offset in range(0, frame.height, INSERT_ROWS):
-                    with self._registered("_tscorr_result", frame.slice(offset, INSERT_ROWS)):
-                        self._exec(
-                            f"INSERT INTO {table} (run_id, {cols}) "
-                            f"SELECT {int(run_id)}, {cols} FROM _tscorr_result"
-                        )
+            run_id = self._insert_run(command, params, versions, label)
+            self._insert_results(run_id, tables)
         return run_id
+
+    def _insert_run(
+        self,
+        command: str,
+        params: Mapping[str, Any],
+        versions: Mapping[str, str],
+        label: str | None,
+    ) -> int:
+        """The run's row in ``runs`` (inside the caller's transaction); returns its id."""
+        run_id = self._next_id("runs", "run_id")
+        self._exec(
+            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                command,
+                datetime.now(UTC),
+                json.dumps(dict(params), default=str),
+                json.dumps(dict(versions)),
+                label,
+            ],
+        )
+        return run_id
+
+    def _insert_results(self, run_id: int, tables: Mapping[str, pl.DataFrame]) -> None:
+        """Result rows of run ``run_id`` (inside the caller's transaction)."""
+        for table, frame in tables.items():
+            if frame.height == 0:
+                continue
+            # run_id is added by the INSERT (no copy of millions of rows), in slices that
+            # bound what DuckDB converts at once
+            cols = ", ".join(f'"{c}"' for c in frame.columns)
+            for offset in range(0, frame.height, INSERT_ROWS):
+                with self._registered("_tscorr_result", frame.slice(offset, INSERT_ROWS)):
+                    self._exec(
+                        f"INSERT INTO {table} (run_id, {cols}) "
+                        f"SELECT {int(run_id)}, {cols} FROM _tscorr_result"
+                    )
 
     def latest_run(self) -> int:
         run = self.scalar("SELECT max(run_id) FROM runs")

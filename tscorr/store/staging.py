@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from tscorr.frames import CENSORED, EVENTS, POINTS, REJECTS, CodedPart, FeedFrames, empty
+from tscorr.store.partitions import refuse_parquet_series
 
 if TYPE_CHECKING:  # the store mixin that owns a load (for types only)
     from tscorr.store.ingest import _Loading
@@ -353,6 +354,7 @@ class SourceWriter:
                 "SELECT s.name AS series, s.series_id FROM series s "
                 "JOIN _tscorr_names n ON s.name = n.series"
             )
+        refuse_parquet_series(store, known)
         new = series.join(known, on="series", how="anti")
         first_id = store._next_id("series", "series_id")
         new = new.with_columns(

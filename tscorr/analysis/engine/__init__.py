@@ -6,7 +6,9 @@ same aligned series, so ``p_peak`` and ``q_peak`` are equal and r agrees to roun
 whatever the engine. The driver keeps the planning, Benjamini-Hochberg over every pair, the
 discoveries' second pass and the single write of the run; workers read their own series
 from Parquet files of whole series (:mod:`tscorr.analysis.engine.partitions`) and hand back each
-pair's peak row. The run's record names the engine (provenance only).
+pair's peak row, or (a run that stores peaks) write them to Parquet files that the driver
+ranks in DuckDB (:mod:`tscorr.analysis.peakfiles`). The run's record names the engine
+(provenance only).
 
 This module imports nothing heavy; :mod:`tscorr.analysis.engine.run` does the work.
 """

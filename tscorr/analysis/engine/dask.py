@@ -97,11 +97,11 @@ def client_for(engine: Engine) -> Iterator[Any]:
         yield client
 
 
-def _tasks(tasks: list[Group], root: str, where: dict[int, str]) -> list[Task]:
+def _tasks(tasks: list[Group], where: dict[int, str]) -> list[Task]:
     """One task per batch: the file (or files) holding its series, read in the worker."""
     return [
         Task(
-            sorted({str(Path(root) / where[int(r["series_id"])]) for r in g.rows}),
+            sorted({where[int(r["series_id"])] for r in g.rows}),
             [g],
             named=True,
         )
@@ -121,10 +121,20 @@ def run_dask(
     """Each batch's result, in the plan's order."""
     import time
 
-    dataset, root = store.partition_set()
     ids = [int(r["series_id"]) for g in tasks for r in g.rows]
-    files = store.partition_files(dataset, ids)
-    where = dict(zip(files["series_id"].to_list(), files["file"].to_list(), strict=True))
+    # series whose points live in a dataset of a load only (load --partitions) are read
+    # there; the others from the latest dataset of tscorr partition
+    homes = store.parquet_homes(ids)
+    where = {
+        int(i): str(Path(p) / f)
+        for i, p, f in homes.select("series_id", "path", "file").iter_rows()
+    }
+    root = homes["path"][0] if homes.height else ""
+    if len(where) < len(set(ids)):
+        dataset, root = store.partition_set()
+        files = store.partition_files(dataset, [i for i in ids if i not in where])
+        for i, f in files.select("series_id", "file").iter_rows():
+            where[int(i)] = str(Path(root) / f)
     missing = [r["name"] for g in tasks for r in g.rows if int(r["series_id"]) not in where]
     if missing:
         raise BadInput(
@@ -132,7 +142,7 @@ def run_dask(
             f"({len(missing)} such, loaded after them?); write them again with "
             "'tscorr partition DIR'"
         )
-    work = _tasks(tasks, root, where)
+    work = _tasks(tasks, where)
     t = time.perf_counter()
     with client_for(engine) as client:
         stats["start_s"] = time.perf_counter() - t
@@ -143,7 +153,7 @@ def run_dask(
             # blocks sized from the workers' memory: the batches one process would cut
             # under that limit (run xcorr with --memory-limit of it to compare bit for bit)
             tasks = batches(plan, lowest)
-            work = _tasks(tasks, root, where)
+            work = _tasks(tasks, where)
             stats["batch_memory"] = lowest
         shared = client.scatter(context, broadcast=True)
         futures = [client.submit(_work, task, shared, pure=False) for task in work]

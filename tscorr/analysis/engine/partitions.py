@@ -54,6 +54,14 @@ def write_dataset(
             "or register the files with --register"
         )
     meta = store.series_matching("*")
+    # series whose points live in a dataset of a load (load --partitions) have their files
+    homes = store.parquet_homes(meta["series_id"].to_list())
+    meta = meta.filter(~pl.col("series_id").is_in(homes["series_id"].implode()))
+    if meta.height == 0 and homes.height:
+        raise NoData(
+            f"every series lives in a Parquet dataset already (tscorr load --partitions, "
+            f"{homes['path'][0]}); --engine dask reads them there"
+        )
     if meta.height == 0:
         raise NoData("the database has no series to partition; load some files first")
     ids = meta["series_id"].to_list()

@@ -31,13 +31,16 @@ def map_blocks(
     engine: Engine,
     tick: Callable[[int], None],
     stats: dict[str, Any],
+    peak_dir: str | None = None,
 ) -> Iterator[BlockResult]:
     """Every batch ``tasks`` of ``plan`` correlated with every event set on ``engine``'s workers;
-    ``stats`` receives what it cost (seconds by phase, the workers' peak memory)."""
+    ``stats`` receives what it cost (seconds by phase, the workers' peak memory).
+    ``peak_dir``: the tasks write their pairs into this folder and hand back the files
+    (:mod:`tscorr.analysis.peakfiles`)."""
     started = time.perf_counter()
     skeleton = dataclasses.replace(plan, groups=[], notes=[])
     memory = store.memory_limit or 2**33
-    context = Context(sets, params, keep_all, skeleton, memory)
+    context = Context(sets, params, keep_all, skeleton, memory, peak_dir)
     if engine.kind == "dask":
         from tscorr.analysis.engine.dask import run_dask
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from tscorr.analysis.inputs import Group, Plan, align_batch
+from tscorr.analysis.inputs import Group, Plan, align_batch, by_row, read_named
 from tscorr.analysis.pairs import BlockResult, correlate_block
 from tscorr.analysis.request import XcorrParams
 
@@ -42,6 +42,9 @@ class Context:
     keep_all: bool
     plan: Plan  # requested bucket, transform, season, made series; groups left empty
     chunk_memory: int  # the driver's: the kernels' chunks of rows are the same as in one process
+    # a folder the driver reads: each task writes its pairs there (peakfiles) and hands back
+    # the files' names, not the pairs (None: the pairs come back)
+    peak_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,13 +92,7 @@ def run_task(task: Task, context: Context) -> Done:
             points = frame
         else:
             names = [r["name"] for r in group.rows]
-            points = frame.filter(pl.col("series").is_in(names)).select(
-                pl.col("series")
-                .replace_strict(names, range(len(names)), return_dtype=pl.Int64)
-                .alias("row"),
-                "ts_us",
-                "value",
-            )
+            points = by_row(frame, names)
         block = align_batch(points, group.rows, group.grid, context.plan)
         del points
         stats["align_s"] += time.perf_counter() - t
@@ -104,7 +101,12 @@ def run_task(task: Task, context: Context) -> Done:
             block, context.sets, context.params, context.keep_all, context.chunk_memory
         )
         stats["kernel_s"] += time.perf_counter() - t
-        out.parts += got.parts
+        if context.peak_dir is not None and got.parts:
+            from tscorr.analysis.peakfiles import write_peaks
+
+            out.files.append(write_peaks(got.parts, context.peak_dir))
+        else:
+            out.parts += got.parts
         out.nulls += got.nulls
         out.notes += got.notes
         del block
@@ -119,23 +121,7 @@ def _read(task: Task) -> tuple[pl.DataFrame, str]:
     if not task.named:
         return pl.read_parquet(task.paths, columns=["row", "ts_us", "value"]), "row"
     names = [r["name"] for g in task.groups for r in g.rows]
-    lazy = pl.scan_parquet(task.paths)
-    ts = pl.col("ts")
-    dtype = lazy.collect_schema()["ts"]
-    if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:  # naive: UTC
-        ts = ts.dt.replace_time_zone("UTC")
-    frame = (
-        lazy.filter(pl.col("series").is_in(names))
-        .select(
-            "series",
-            ts.dt.convert_time_zone("UTC")
-            .cast(pl.Datetime("us", "UTC"))
-            .dt.epoch("us")
-            .alias("ts_us"),
-            pl.col("value").cast(pl.Float64),
-        )
-        .collect()
-    )
+    frame = read_named(task.paths, names)
     return frame, "series"
 
 

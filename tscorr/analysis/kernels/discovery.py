@@ -50,6 +50,25 @@ class Assessed:
     p_exact: np.ndarray  # (m,) the exact all-shift check of p_peak, NaN where not made
     check: np.ndarray  # (m,) bool: the check disagrees with p_peak
 
+    def rows(self, index: np.ndarray) -> Assessed:
+        """The pairs ``index`` only."""
+        return Assessed(
+            self.r[index],
+            self.n[index],
+            self.p_peak[index],
+            [self.method[i] for i in index.tolist()],
+            self.column[index],
+            self.p_at[index],
+            self.q_at[index],
+            self.detailed[index],
+            self.p[index],
+            self.q[index],
+            None if self.band is None else self.band[index],
+            self.info,
+            self.p_exact[index],
+            self.check[index],
+        )
+
 
 def from_significance(sig: Significance, max_lag: int, keep: bool = True) -> Assessed:
     """Each pair's numbers from a test of every lag; ``keep``: every lag is kept

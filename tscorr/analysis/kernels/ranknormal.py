@@ -428,11 +428,33 @@ def gap_scale(scores: Scores, side: EventSide, sd: np.ndarray) -> np.ndarray:
         return out
     gamma = observed_acov(scores.power, scores.observed) if scores.acov is None else scores.acov
     apart = (side.positions[:, None] - side.positions[None, :]) % n
-    # (rows, events, lags): each event's weight where it meets data at that lag
-    a = side.weights[None, :, None] * scores.observed[:, side.index]
-    var = (a * np.matmul(gamma[:, apart], a)).sum(axis=1)  # a' G a, a row at a time (BLAS)
+    var = quadratic_forms(gamma[:, apart], side.weights, scores.observed[:, side.index])
     sd_k: np.ndarray = np.sqrt(np.maximum(var, 0.0))
     return sd_k
+
+
+def quadratic_forms(g: np.ndarray, w: np.ndarray, meets: np.ndarray) -> np.ndarray:
+    """(rows, lags) ``a' G a`` with ``a = w * meets[:, :, k]``: ``g`` (rows, events, events)
+    each row's covariance of the events' scores, ``w`` (events,) their weights, ``meets``
+    (rows, events, lags) whether an event meets data at that lag.
+
+    Most lags of a row with few gaps miss no event or one: their form is the complete one,
+    ``w' G w``, less one event's share (``- 2 w_j (G w)_j + w_j^2 G_jj``: no cancellation
+    beyond one event's); the lags missing two or more events take the whole form."""
+    gw = np.einsum("ref,f->re", g, w)  # (rows, events)
+    full = np.einsum("re,e->r", gw, w)  # (rows,) w' G w, each row on its own
+    missed = meets.shape[1] - meets.sum(axis=1, dtype=np.int64)  # (rows, lags)
+    out = np.repeat(full[:, None], meets.shape[2], axis=1)
+    row, lag = np.nonzero(missed == 1)
+    if row.size:
+        j = np.argmin(meets[row, :, lag], axis=1)  # the one event that misses data
+        wj = w[j]
+        out[row, lag] = full[row] - 2.0 * wj * gw[row, j] + wj * wj * g[row, j, j]
+    for i in np.flatnonzero((missed >= 2).any(axis=1)).tolist():
+        lags = np.flatnonzero(missed[i] >= 2)
+        a = w[None, :] * meets[i][:, lags].T  # (lags, events)
+        out[i, lags] = np.einsum("le,le->l", a @ g[i], a)
+    return out
 
 
 def exact_check(

@@ -130,9 +130,10 @@ def white_pvalues(r: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     with np.errstate(invalid="ignore", divide="ignore"):
         adjusted = -np.expm1(lags * np.log1p(-np.minimum(p, 1.0)))
         p_min = np.nanmin(np.where(np.isnan(p), np.inf, p), axis=1)
-    p_peak = np.where(
-        np.isfinite(p_min), -np.expm1(lags * np.log1p(-np.minimum(p_min, 1.0))), np.nan
-    )
+        # a pair without r (a constant series) has p_min = inf: log1p(-1) on its way to NaN
+        p_peak = np.where(
+            np.isfinite(p_min), -np.expm1(lags * np.log1p(-np.minimum(p_min, 1.0))), np.nan
+        )
     floor = np.finfo(float).tiny  # a normal tail can underflow: never report p = 0
     return (
         np.where(np.isnan(p), np.nan, np.maximum(p, floor)),
