@@ -294,12 +294,12 @@ def _write(
     chosen, source = plan.feed, plan.source
     say("reading", 0.0)
     first_reject: dict[str, object] | None = None
-    with closing(_parts(chosen, source, options, coded=True)) as parts:
+    with closing(_any_parts(chosen, source, options)) as parts:
         for frames in parts:  # closed on any failure: a reader reading ahead stops at once
             frames.series = observe.declare(
                 frames.series, chosen.spec.series.kind, options.series_kind
             )
-            _check_names(frames.series, source)
+            _check_names(frames, source)
             if isinstance(frames, CodedPart):  # a part with nothing to reject or note
                 writer.add_coded(frames, _coded_steps(frames, options.tz))
                 say("reading", frames.through)
@@ -325,20 +325,27 @@ def _write(
 
 
 def _parts(
-    feed: feeds.Feed, source: SourceFile, options: LoadOptions, coded: bool = False
+    feed: feeds.Feed, source: SourceFile, options: LoadOptions
+) -> Generator[FeedFrames, None, None]:
+    """:func:`_any_parts` with each coded part as its frames (for a reader of parts that
+    wants names, such as a load into Parquet partitions)."""
+    with closing(_any_parts(feed, source, options)) as parts:
+        for part in parts:
+            yield part.frames() if isinstance(part, CodedPart) else part
+
+
+def _any_parts(
+    feed: feeds.Feed, source: SourceFile, options: LoadOptions
 ) -> Generator[FeedFrames | CodedPart, None, None]:
-    """The reader's frames, one part (a reader of big files yields a part per block), with
-    any failure of a reader as one line naming the file, never a traceback. ``coded``: a
-    clean part may come as a :class:`CodedPart` (else it comes as the same frames)."""
+    """The reader's frames, one part (a reader of big files yields a part per block; a
+    clean one may come as a :class:`CodedPart`), with any failure of a reader as one line
+    naming the file, never a traceback."""
     try:
         result = feed.read(feed.spec, source, options)
         if isinstance(result, FeedFrames):
             yield result
-        elif coded:
-            yield from result
         else:
-            for part in result:
-                yield part.frames() if isinstance(part, CodedPart) else part
+            yield from result
     except (TscorrError, MemoryError):
         raise
     except RecursionError as exc:
@@ -383,8 +390,8 @@ def _coded_steps(part: CodedPart, tz: str) -> dict[int, str | None]:
     return observe.native_steps(seen, tz)
 
 
-def _check_names(series: pl.DataFrame, source: SourceFile) -> None:
-    too_long = series.filter(pl.col("series").str.len_chars() > MAX_NAME)
+def _check_names(frames: FeedFrames | CodedPart, source: SourceFile) -> None:
+    too_long = frames.series.filter(pl.col("series").str.len_chars() > MAX_NAME)
     if too_long.height:
         raise BadInput(
             f"{source.display_name}: a series name of {too_long['series'].str.len_chars()[0]:,} "
