@@ -30,6 +30,7 @@ from tscorr.frames import FeedFrames
 from tscorr.ingest import blocks
 from tscorr.ingest.feeds import fastshape, tabular
 from tscorr.ingest.load import MAX_NAME
+from tscorr.store import staging
 
 Dump = dict[str, list[tuple[Any, ...]]]
 
@@ -144,10 +145,13 @@ def _grid(
 # --- clean files: the fast way takes them --------------------------------------------------
 
 
+@pytest.mark.parametrize("staged", [False, True], ids=["held", "staged"])
 @pytest.mark.parametrize("by_series", [True, False], ids=["series-by-series", "time-by-time"])
 def test_clean_long_csv_is_coded_and_the_same(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taken: Taken, by_series: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taken: Taken, by_series: bool, staged: bool
 ) -> None:
+    if staged:  # every part staged on disk, as a big file's are
+        monkeypatch.setattr(staging, "HOLD_ROWS", 0)
     stamps = _minutes(datetime(2016, 11, 8, 22), 120)
     path = _long_csv(tmp_path / "m.csv", _grid(["m:a", "m:b", "m:c"], stamps, by_series))
     got, error = same_both_ways(tmp_path, path, monkeypatch)
@@ -363,9 +367,12 @@ def test_under_strict_a_bad_row_refuses_the_file_either_way(
     assert all(not rows for rows in got.values())  # nothing written, not even the good blocks
 
 
+@pytest.mark.parametrize("staged", [False, True], ids=["held", "staged"])
 def test_repeated_points_within_and_across_blocks_count_the_same(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taken: Taken
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taken: Taken, staged: bool
 ) -> None:
+    if staged:  # a later part's repeat deletes the staged row
+        monkeypatch.setattr(staging, "HOLD_ROWS", 0)
     stamps = _minutes(datetime(2016, 1, 1), 100)
     rows = _grid(["a", "b"], stamps)
     rows.insert(10, (stamps[5], "a", "99"))  # within a block: the later line wins
