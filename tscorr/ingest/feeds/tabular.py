@@ -100,10 +100,11 @@ def _coded(
     raw: pl.DataFrame, spec: FeedSpec, source: SourceFile, opts: LoadOptions
 ) -> CodedPart | None:
     """The clean block ``raw`` as a coded part, or None: the slow way shapes it (and says
-    what is wrong with it, if anything)."""
+    what is wrong with it, if anything). A failure here is a doubt, never the file's error:
+    the slow way reads the block as it always has."""
     try:
         return coded_part(raw, spec, source, opts)
-    except TscorrError:
+    except (TscorrError, pl.exceptions.PolarsError, ValueError, OverflowError):
         return None
 
 
