@@ -6,6 +6,8 @@ series) and the long table as Parquet.
     python benchmarks/bench_load.py --rows 6e7      # 60,000,000 (about 2.4 GB of CSV on disk)
     python benchmarks/bench_load.py --rows 2e5 --repeat 3 --formats csv
     python benchmarks/bench_load.py --formats gzip --big   # also 1 GiB of CSV in gzip (memory)
+    python benchmarks/bench_load.py --before        # also tscorr without its fast way
+                                                    # (TSCORR_SLOW_LOAD=1), in the same run
 
 Generates SYNTHETIC points (200 series of minutes; ISO timestamps with Z; the long table
 sorted by series and time), written block by block so the generator's memory stays small,
@@ -29,7 +31,7 @@ import argparse
 import gzip
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +133,11 @@ def main() -> None:
     parser.add_argument(
         "--big", action="store_true", help="also a gzip holding 1 GiB of CSV (tscorr's memory)"
     )
+    parser.add_argument(
+        "--before",
+        action="store_true",
+        help="also tscorr with TSCORR_SLOW_LOAD=1 (every block the slow way), interleaved",
+    )
     args = parser.parse_args()
     rows = int(args.rows)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
@@ -147,19 +154,24 @@ def main() -> None:
                 for db in folder.glob("*.duckdb*"):
                     db.unlink()
 
-            samples = interleaved(
-                {
-                    "duckdb": lambda i, p=path: python_step(
-                        PEER, str(p), str(folder / f"peer{i}.duckdb")
-                    ),
-                    "tscorr": lambda i, p=path: cli_step(
-                        "load", str(p), "--db", str(folder / f"tscorr{i}.duckdb"), "--json"
-                    ),
-                },
-                args.repeat,
-                after_each=databases,
-            )
+            sides: dict[str, Callable[[int], list[str]]] = {
+                "duckdb": lambda i, p=path: python_step(
+                    PEER, str(p), str(folder / f"peer{i}.duckdb")
+                ),
+                "tscorr": lambda i, p=path: cli_step(
+                    "load", str(p), "--db", str(folder / f"tscorr{i}.duckdb"), "--json"
+                ),
+            }
+            if args.before:
+                sides["slow"] = lambda i, p=path: [
+                    "env",
+                    "TSCORR_SLOW_LOAD=1",
+                    *cli_step("load", str(p), "--db", str(folder / f"slow{i}.duckdb"), "--json"),
+                ]
+            samples = interleaved(sides, args.repeat, after_each=databases)
             print(comparison_line(kind, samples, "tscorr", "duckdb"), flush=True)
+            if args.before:
+                print(comparison_line(f"{kind} (slow)", samples, "slow", "duckdb"), flush=True)
             path.unlink()  # disk: a 60 M-row CSV is 2.4 GB
         if args.big:
             big = folder / "big.csv.gz"

@@ -112,6 +112,32 @@ class FeedFrames:
             self.rejects = pl.concat([self.rejects, *gone])
 
 
+@dataclass
+class CodedPart:
+    """One part of a file that a reader could vouch for whole (no rejected row, no repeated
+    (series, ts), no note): its points with each series as a small integer ``code`` (its
+    row in ``series``, in order of first appearance) instead of its name, so nothing after
+    the reader handles a name per point. Loading it gives exactly what the
+    :class:`FeedFrames` of the same rows would (see :mod:`tscorr.ingest.feeds.fastshape`).
+    """
+
+    rows_read: int
+    series: pl.DataFrame  # SERIES columns, one row per code 0, 1, ...
+    points: pl.DataFrame  # code (Int64), ts (UTC), value (Float64)
+    through: float = 1.0
+    shared_times: bool = False  # every series has the same times (a wide block)
+
+    def frames(self) -> FeedFrames:
+        """The same part as frames, a name per point (for a reader of parts that wants them)."""
+        names = self.series["series"].gather(self.points["code"])
+        points = self.points.select(
+            names.alias("series"), "ts", "value", pl.lit(None, pl.String).alias("flag")
+        )
+        part = FeedFrames(rows_read=self.rows_read, points=points, series=self.series)
+        part.through = self.through
+        return part
+
+
 def _in_calendar(
     frame: pl.DataFrame, columns: tuple[str, ...], label: str
 ) -> tuple[pl.DataFrame, pl.DataFrame]:

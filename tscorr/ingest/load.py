@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from tscorr.errors import BadInput, NotFound, RowsRejected, TscorrError, UnknownName
-from tscorr.frames import FeedFrames
+from tscorr.frames import CodedPart, FeedFrames
 from tscorr.ingest import feeds, observe
 from tscorr.ingest.request import LoadParams, is_pattern
 from tscorr.ingest.source import LoadOptions, SourceFile
@@ -294,12 +294,16 @@ def _write(
     chosen, source = plan.feed, plan.source
     say("reading", 0.0)
     first_reject: dict[str, object] | None = None
-    with closing(_parts(chosen, source, options)) as parts:
+    with closing(_any_parts(chosen, source, options)) as parts:
         for frames in parts:  # closed on any failure: a reader reading ahead stops at once
             frames.series = observe.declare(
                 frames.series, chosen.spec.series.kind, options.series_kind
             )
             _check_names(frames, source)
+            if isinstance(frames, CodedPart):  # a part with nothing to reject or note
+                writer.add_coded(frames, _coded_steps(frames, options.tz))
+                say("reading", frames.through)
+                continue
             if frames.rejects.height and first_reject is None:
                 first_reject = frames.rejects.row(0, named=True)
                 if strict:
@@ -323,8 +327,19 @@ def _write(
 def _parts(
     feed: feeds.Feed, source: SourceFile, options: LoadOptions
 ) -> Generator[FeedFrames, None, None]:
-    """The reader's frames, one part (a reader of big files yields a part per block), with
-    any failure of a reader as one line naming the file, never a traceback."""
+    """:func:`_any_parts` with each coded part as its frames (for a reader of parts that
+    wants names, such as a load into Parquet partitions)."""
+    with closing(_any_parts(feed, source, options)) as parts:
+        for part in parts:
+            yield part.frames() if isinstance(part, CodedPart) else part
+
+
+def _any_parts(
+    feed: feeds.Feed, source: SourceFile, options: LoadOptions
+) -> Generator[FeedFrames | CodedPart, None, None]:
+    """The reader's frames, one part (a reader of big files yields a part per block; a
+    clean one may come as a :class:`CodedPart`), with any failure of a reader as one line
+    naming the file, never a traceback."""
     try:
         result = feed.read(feed.spec, source, options)
         if isinstance(result, FeedFrames):
@@ -360,7 +375,22 @@ def _part_steps(frames: FeedFrames, tz: str) -> dict[str, str | None]:
     return observe.native_steps(seen, tz)
 
 
-def _check_names(frames: FeedFrames, source: SourceFile) -> None:
+def _coded_steps(part: CodedPart, tz: str) -> dict[int, str | None]:
+    """:func:`_part_steps` of a coded part, by code."""
+    wanted = part.series.with_row_index("code").filter(pl.col("step").is_null())["code"]
+    if wanted.len() == 0:
+        return {}
+    seen = part.points.select(pl.col("code").alias("series"), "ts")
+    if part.shared_times:  # one series' times are every series' times: one step for all
+        first = int(wanted[0])
+        step = observe.native_steps(seen.filter(pl.col("series") == first), tz).get(first)
+        return {int(code): step for code in wanted}
+    if wanted.len() < part.series.height:
+        seen = seen.filter(pl.col("series").is_in(wanted.cast(pl.Int64).implode()))
+    return observe.native_steps(seen, tz)
+
+
+def _check_names(frames: FeedFrames | CodedPart, source: SourceFile) -> None:
     too_long = frames.series.filter(pl.col("series").str.len_chars() > MAX_NAME)
     if too_long.height:
         raise BadInput(

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from tscorr.frames import POINTS, FeedFrames
+from tscorr.frames import CENSORED, EVENTS, POINTS, REJECTS, CodedPart, FeedFrames, empty
 from tscorr.store.partitions import refuse_parquet_series
 
 if TYPE_CHECKING:  # the store mixin that owns a load (for types only)
@@ -164,6 +164,41 @@ class SourceWriter:
             "events": self._numbered(frames.events),
             "rejects": frames.rejects,
         }
+        self._take(part)
+
+    def add_coded(self, coded: CodedPart, steps: Mapping[int, str | None]) -> None:
+        """Take one coded part: what :meth:`add` does with the same rows as frames, without
+        a name per point. ``steps``: native steps from this part alone, by the part's code."""
+        self.rows_read += coded.rows_read
+        names = coded.series["series"]
+        fresh = coded.series.filter(~names.is_in(list(self.codes)))
+        for name in fresh["series"]:
+            self.codes[name] = len(self.codes)
+        if fresh.height:
+            self.series_meta.append(fresh.with_columns(self._code(pl.col("series"))))
+        mine = [self.codes[name] for name in names]  # the part's code -> this load's
+        self.again |= set(mine) & self.met
+        self.met |= set(mine)
+        for local, step in steps.items():
+            self.steps[mine[local]] = step
+        points = coded.points
+        codes = pl.Series("code", mine, dtype=pl.Int64).gather(points["code"])
+        part = {
+            "points": self._numbered(
+                pl.DataFrame(
+                    {"code": codes, "ts": points["ts"], "value": points["value"]}
+                ).with_columns(pl.lit(None, pl.String).alias("flag"))
+            ),
+            "censored": self._numbered(
+                empty(CENSORED).select(self._code(pl.col("series")), "ts", "below")
+            ),
+            "events": self._numbered(empty(EVENTS)),
+            "rejects": empty(REJECTS),
+        }
+        self._take(part)
+
+    def _take(self, part: dict[str, pl.DataFrame]) -> None:
+        """Hold or stage one part's stage columns (see :meth:`add`)."""
         self._drop_repeats(part["points"])
         rows = sum(frame.height for frame in part.values())
         if not self.staged and self.held_rows + rows <= self.hold_rows:
@@ -175,6 +210,8 @@ class SourceWriter:
         self._stage(part)
 
     def _code(self, names: pl.Expr) -> pl.Expr:
+        if not self.codes:  # no name yet, so no row to code: polars would type this as text
+            return pl.lit(None, pl.Int64).alias("code")
         keys = pl.Series(list(self.codes), dtype=pl.String)
         values = pl.Series(list(self.codes.values()), dtype=pl.Int64)
         return names.replace_strict(keys, values, return_dtype=pl.Int64).alias("code")
@@ -360,6 +397,12 @@ class SourceWriter:
         points, censored = stage_name("points", self.tag), stage_name("censored", self.tag)
         with store._registered("_tscorr_ids", ids.select("code", "series_id")):
             staged = f"(SELECT i.series_id, p.* FROM {points} p JOIN _tscorr_ids i USING (code))"
+            shift = (ids["series_id"] - ids["code"]).unique()
+            if shift.len() == 1 and ids.height == series.height:  # ids in code order: no join
+                staged = (
+                    f"(SELECT CAST(p.code AS BIGINT) + {int(shift[0])} AS series_id, p.* "
+                    f"FROM {points} p)"
+                )
             if known.height:
                 # only series that already had points can overlap: replace, never duplicate
                 replaced = int(

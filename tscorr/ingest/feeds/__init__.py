@@ -8,7 +8,8 @@ built-in modules on first use, so importing tscorr stays cheap.
 A reader has the signature ``read(spec, source, options) -> FeedFrames`` and must not touch
 the database: it only turns a file into canonical frames. A reader of files that may be big
 yields them part by part instead (``-> Iterator[FeedFrames]``, one part per block of the
-file, each with ``through`` set), so a load holds a few blocks in memory at a time (see
+file, each with ``through`` set; a part it could vouch for whole may come as a
+:class:`~tscorr.frames.CodedPart`), so a load holds a few blocks in memory at a time (see
 :func:`tscorr.ingest.blocks.read_ahead`).
 """
 
@@ -20,11 +21,13 @@ from dataclasses import dataclass
 from functools import cache
 
 from tscorr.errors import BadInput, UnknownName
-from tscorr.frames import FeedFrames
+from tscorr.frames import CodedPart, FeedFrames
 from tscorr.ingest.source import LoadOptions, SourceFile
 from tscorr.ingest.spec import FeedSpec, load_spec
 
-ReadFn = Callable[[FeedSpec, SourceFile, LoadOptions], FeedFrames | Iterator[FeedFrames]]
+ReadFn = Callable[
+    [FeedSpec, SourceFile, LoadOptions], FeedFrames | Iterator[FeedFrames | CodedPart]
+]
 
 # module name for each built-in feed; the module registers itself when imported
 BUILTIN = {

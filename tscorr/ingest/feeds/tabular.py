@@ -19,9 +19,10 @@ from typing import Any
 import polars as pl
 
 from tscorr.errors import BadInput, TscorrError
-from tscorr.frames import FeedFrames
+from tscorr.frames import CodedPart, FeedFrames
 from tscorr.ingest.blocks import Block, read_ahead, record_blocks
 from tscorr.ingest.feeds import register
+from tscorr.ingest.feeds.fastshape import coded_part
 from tscorr.ingest.feeds.shape import resolve_roles, shape_table
 from tscorr.ingest.source import LoadOptions, SourceFile
 from tscorr.ingest.spec import FeedSpec
@@ -39,7 +40,9 @@ def _polars_message(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _read_delimited(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Iterator[FeedFrames]:
+def _read_delimited(
+    spec: FeedSpec, source: SourceFile, opts: LoadOptions
+) -> Iterator[FeedFrames | CodedPart]:
     """A delimited file block by block (see :mod:`tscorr.ingest.blocks`): each block of whole
     records is parsed with the header in front (the next block in a thread while this one is
     shaped), so memory holds a few blocks whatever the size of the file; rejected rows keep
@@ -50,9 +53,11 @@ def _read_delimited(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> It
     codec = _text_codec(opts)
     header = [b""]  # the first block's header record, put in front of every later block
 
-    def parsed() -> Iterator[tuple[Block, bytes, int, int, int, pl.DataFrame]]:
+    def parsed() -> Iterator[tuple[Block, bytes, int, int, int, pl.DataFrame, CodedPart | None]]:
         """Each block with its data (the header in front), title lines to skip, lines before
-        the first record, the physical line before it, and its raw table."""
+        the first record, the physical line before it, its raw table, and its coded part
+        when it is clean (made here too, so the thread shapes it while the block before is
+        being written)."""
         for block in record_blocks(source, codec):
             nul = block.data.find(b"\x00")
             if nul >= 0:  # past the first 4 KB a NUL would end up inside a name
@@ -68,18 +73,39 @@ def _read_delimited(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> It
                 data, skip_now = header[0] + block.data, 0
                 lead = header[0].count(b"\n")
                 before = block.line - 1 - lead  # data line j is physical line j + before
-            yield block, data, skip_now, lead, before, _parse(data, sep, skip_now, spec, source)
+            raw = _parse(data, sep, skip_now, spec, source)
+            fast = _coded(raw.filter(~_blank_rows(raw)), spec, source, opts)
+            yield block, data, skip_now, lead, before, raw, fast
 
     with closing(read_ahead(parsed())) as ahead:  # closed: the thread stops at once
-        for block, data, skip_now, lead, before, raw in ahead:
+        for block, data, skip_now, lead, before, raw, fast in ahead:
             if block.line > 1 and raw.height == 0:
                 continue  # a later block of blank lines
             if block.line == 1 and not block.last:
                 rescan = partial(_time_columns, source, codec, sep, skip, header[0])
                 opts = _settled(raw, spec, source, opts, rescan)
-            frames = _shape_block(raw, data, sep, skip_now + lead, before, spec, source, opts)
+            frames = fast or _shape_block(
+                raw, data, sep, skip_now + lead, before, spec, source, opts
+            )
             frames.through = block.through
             yield frames
+
+
+def _blank_rows(raw: pl.DataFrame) -> pl.Series:
+    """Rows of a parsed block that are blank lines, not records."""
+    return raw.select(pl.all_horizontal(pl.all().is_null())).to_series()
+
+
+def _coded(
+    raw: pl.DataFrame, spec: FeedSpec, source: SourceFile, opts: LoadOptions
+) -> CodedPart | None:
+    """The clean block ``raw`` as a coded part, or None: the slow way shapes it (and says
+    what is wrong with it, if anything). A failure here is a doubt, never the file's error:
+    the slow way reads the block as it always has."""
+    try:
+        return coded_part(raw, spec, source, opts)
+    except (TscorrError, pl.exceptions.PolarsError, ValueError, OverflowError):
+        return None
 
 
 def _time_columns(
@@ -150,7 +176,7 @@ def _shape_block(
     ``j + before``."""
     first = lead + 1 + before  # physical line of the first record when no record spans lines
     index = pl.int_range(0, raw.height, eager=True)
-    blank = raw.select(pl.all_horizontal(pl.all().is_null())).to_series()
+    blank = _blank_rows(raw)
     if blank.any():  # blank lines are not records
         raw, index = raw.filter(~blank), index.filter(~blank)
     starts: list[int] = []
@@ -236,12 +262,16 @@ def _record_starts(data: bytes, sep: str, lead: int) -> list[int]:
 
 
 @register("csv")
-def read_csv(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Iterator[FeedFrames]:
+def read_csv(
+    spec: FeedSpec, source: SourceFile, opts: LoadOptions
+) -> Iterator[FeedFrames | CodedPart]:
     return _read_delimited(spec, source, opts)
 
 
 @register("tsv")
-def read_tsv(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Iterator[FeedFrames]:
+def read_tsv(
+    spec: FeedSpec, source: SourceFile, opts: LoadOptions
+) -> Iterator[FeedFrames | CodedPart]:
     return _read_delimited(spec, source, opts)
 
 
@@ -342,7 +372,9 @@ def read_ndjson(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Iterat
 
 
 @register("parquet")
-def read_parquet(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Iterator[FeedFrames]:
+def read_parquet(
+    spec: FeedSpec, source: SourceFile, opts: LoadOptions
+) -> Iterator[FeedFrames | CodedPart]:
     """PARQUET_ROWS rows at a time (polars reads only the row groups a slice needs); a
     gzip-wrapped file is read whole."""
 
@@ -372,15 +404,19 @@ def read_parquet(spec: FeedSpec, source: SourceFile, opts: LoadOptions) -> Itera
             except Exception as exc:  # noqa: BLE001 - a damaged row group, named as the file
                 raise damaged(exc) from exc
 
+    def shaped() -> Iterator[tuple[pl.DataFrame, CodedPart | None]]:
+        for raw in batches():  # a clean slice is coded in the thread as well
+            yield raw, _coded(raw, spec, source, opts)
+
     done = 0
-    with closing(read_ahead(batches())) as ahead:  # the next slice read while this is shaped
-        for raw in ahead:
+    with closing(read_ahead(shaped())) as ahead:  # the next slice read while this is shaped
+        for raw, fast in ahead:
             if raw.height == 0 and (done or total):
                 continue
             if done == 0:
                 opts = _settled(raw, spec, source, opts, batches)
             lines = pl.int_range(done + 1, done + raw.height + 1, eager=True)  # row numbers
             done += raw.height
-            frames = shape_table(raw, lines, spec, source, opts)
+            frames = fast or shape_table(raw, lines, spec, source, opts)
             frames.through = min(done / max(total, 1), 1.0)
             yield frames
