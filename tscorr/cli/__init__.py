@@ -2,6 +2,7 @@
 
 # Registration order is the order --help lists them: fill the file first, then analyse it.
 from tscorr.cli import data  # noqa: F401, I001
+from tscorr.cli import query  # noqa: F401
 from tscorr.cli import analysis  # noqa: F401
 from tscorr.cli import results  # noqa: F401
 from tscorr.cli import pictures  # noqa: F401

@@ -3,7 +3,7 @@
 Each command parses its options, calls one library function and renders the result. Errors
 the library reports (:class:`tscorr.errors.TscorrError`) are turned into one line on stderr
 and a named exit code in exactly one place, :class:`_Boundary`; anything else is a bug and
-keeps its traceback. Commands live in :mod:`tscorr.cli.data` (load, feeds, ls, rm, sql),
+keeps its traceback. Commands live in :mod:`tscorr.cli.data` (load, feeds, ls, rm), :mod:`tscorr.cli.query` (sql),
 :mod:`tscorr.cli.analysis` (xcorr, respond, scan, explain, export, demo) and
 :mod:`tscorr.cli.pictures` (plot, report). Options, defaults and choices come from the
 library (:mod:`tscorr.analysis.request`, :mod:`tscorr.choices`).

@@ -21,9 +21,7 @@ from tscorr.choices import (
     DATE_ORDERS,
     ENGINES,
     FORMS,
-    OUTPUTS,
     SERIES_KINDS,
-    SQL_SECONDS,
     listed,
 )
 from tscorr.cli.app import (
@@ -61,12 +59,10 @@ if TYPE_CHECKING:  # to mypy they are enums; to typer, enums of the library's na
     Form: TypeAlias = Enum
     DateOrder: TypeAlias = Enum
     What: TypeAlias = Enum
-    SqlFormat: TypeAlias = Enum
 else:
     Form = choice("Form", FORMS)
     DateOrder = choice("DateOrder", DATE_ORDERS)
     What = choice("What", LISTINGS)
-    SqlFormat = choice("SqlFormat", OUTPUTS)
 
 
 @app.command()
@@ -517,55 +513,3 @@ def _removal_truth(store: Store, ids: list[int]) -> str:
         return f"nothing was removed (rolled back): source {shown} is still there."
     return f"{len(ids) - left} of sources {shown} were removed; check 'tscorr ls sources'."
 
-
-def _sql_truth(kept: int) -> str:
-    """What an interrupted sql --write kept: each statement outside BEGIN ... COMMIT is
-    committed as it ends."""
-    if kept == 0:
-        return "nothing was changed (the statement running was rolled back)."
-    which = "the first statement" if kept == 1 else f"the first {kept} statements"
-    return f"{which} had been committed; the one running (and any open BEGIN) was rolled back."
-
-
-@app.command()
-def sql(
-    query: Annotated[
-        str, typer.Argument(metavar="SQL", help="SQL to run; several statements allowed.")
-    ],
-    write: Annotated[bool, typer.Option(help="Allow statements that change the file.")] = False,
-    allow_files: Annotated[
-        bool,
-        typer.Option(help="With --write: let SQL read and write files outside the database."),
-    ] = False,
-    timeout: Annotated[
-        float,
-        typer.Option(metavar="SECONDS", help="Stop the SQL after this long; 0: no limit."),
-    ] = SQL_SECONDS,
-    fmt: Annotated[
-        SqlFormat | None, typer.Option("--format", help="Same as --table, --json, --csv, --nl.")
-    ] = None,
-    as_json: JsonOpt = False,
-    as_csv: CsvOpt = False,
-    as_nl: NlOpt = False,
-    as_table: TableOpt = False,
-    top: TopOpt = None,
-) -> None:
-    """Run SQL on the database (read-only unless --write; files outside it only with
-    --write --allow-files).
-
-    Example: tscorr sql "SELECT series, max(value) FROM observations GROUP BY 1"
-    """
-    shown = output(as_json, as_csv, as_nl, as_table, top)
-    if fmt is not None:
-        shown = Output(SqlFormat(fmt).value, top)
-    if not timeout >= 0:
-        raise typer.BadParameter(f"--timeout {timeout}: write 0 (no limit) or a number of seconds")
-    files = write and allow_files
-    with open_store(read_only=not write, allow_files=files) as store:
-        if write:
-            on_interrupt(lambda _: _sql_truth(store.sql_kept))
-        frame = store.user_sql(query, allow_files=files, timeout=timeout or None)
-    show(frame, None, shown)
-
-
-# Options shared by the analysis commands, declared once.
