@@ -350,14 +350,17 @@ def test_a_stage_left_by_a_killed_load_is_gone_at_the_next_open(
         blocks.BLOCK_BYTES = 64
         staging.HOLD_ROWS = 0  # every part staged on disk, as a big file's are
         added = []
-        original = SourceWriter.add
-        def add(self, frames, *rest):
-            original(self, frames, *rest)
-            added.append(1)
-            if len(added) == 5:
-                self.store.con.execute("CHECKPOINT")
-                os._exit(9)  # killed: no finally, no rollback
-        SourceWriter.add = add
+        def killing(original):
+            def add(self, part, *rest):
+                original(self, part, *rest)
+                added.append(1)
+                if len(added) == 5:
+                    self.store.con.execute("CHECKPOINT")
+                    os._exit(9)  # killed: no finally, no rollback
+            return add
+        # a clean block takes the coded way (add_coded), another the frames' (add)
+        SourceWriter.add = killing(SourceWriter.add)
+        SourceWriter.add_coded = killing(SourceWriter.add_coded)
         tscorr.load_file(tscorr.open(sys.argv[2]), sys.argv[1])
         """
     )
