@@ -335,3 +335,34 @@ def test_a_series_of_the_dataset_is_observed_from_its_file(normal: Path, parted:
     with tscorr.open(normal) as a, tscorr.open(parted) as b:
         assert a.observed(name).height > 20  # most of the 24 hours
         assert b.observed(name).equals(a.observed(name))
+
+
+@pytest.mark.slow
+def test_dask_reads_each_series_from_its_own_kind_of_dataset(
+    dumps: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    """Series of the points table in a dataset of ``tscorr partition``, then a load into
+    partitions (a newer dataset): a Dask run reads the first from the written dataset, not
+    from the newest one (where they are not), with the numbers of one process."""
+    pytest.importorskip("distributed")
+    from tscorr.analysis.engine.partitions import write_dataset
+
+    folder, files = dumps
+    rng = random.Random(5)
+    rows = [
+        f"{(START + timedelta(hours=h)).isoformat()}Z,n{k},{rng.randint(1, 99)}"
+        for k in range(3)
+        for h in range(24)
+    ]
+    normal = tmp_path / "normal.csv"
+    normal.write_text("ts,series,value\n" + "\n".join(rows) + "\n")
+    with tscorr.open(tmp_path / "mix.duckdb") as store:
+        load_files(store, LoadParams([str(normal), str(folder / "events.csv")]))
+        write_dataset(store, tmp_path / "written")
+        with Pool(Engine("local", 1)) as pool:
+            load_partitioned(store, LoadParams(files), tmp_path / "loaded", pool, 16)
+        want = peaks(store, None)
+        got = peaks(store, Engine("dask", workers=2))
+    assert want.height == 53  # the 50 articles and n0..n2
+    assert got.select("series", "lag", "n").equals(want.select("series", "lag", "n"))
+    assert got["p_peak"].equals(want["p_peak"]) and got["q_peak"].equals(want["q_peak"])

@@ -44,10 +44,13 @@ class _Partitions(_Base):
                 )
         return dataset_id
 
-    def partition_set(self) -> tuple[int, str]:
-        """(dataset_id, path) of the latest dataset."""
+    def partition_set(self, of_points: bool = False) -> tuple[int, str]:
+        """(dataset_id, path) of the latest dataset; ``of_points``: the latest that holds the
+        database's points (written or registered by ``tscorr partition``, not made by
+        ``load --partitions``, whose series live in their own dataset only)."""
+        where = "WHERE how <> 'loaded' " if of_points else ""
         row = self._exec(
-            "SELECT dataset_id, path FROM partition_sets ORDER BY dataset_id DESC LIMIT 1"
+            f"SELECT dataset_id, path FROM partition_sets {where}ORDER BY dataset_id DESC LIMIT 1"
         )
         if not row:
             raise NotFound(

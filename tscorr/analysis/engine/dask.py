@@ -140,7 +140,7 @@ def run_dask(
     }
     root = homes["path"][0] if homes.height else ""
     if len(where) < len(set(ids)):
-        dataset, root = store.partition_set()
+        dataset, root = store.partition_set(of_points=True)
         files = store.partition_files(dataset, [i for i in ids if i not in where])
         for i, f in files.select("series_id", "file").iter_rows():
             where[int(i)] = str(Path(root) / f)
