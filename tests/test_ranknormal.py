@@ -334,10 +334,15 @@ def test_quadratic_forms_are_the_definition(
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(rows, events, events + 3))
     g = x @ x.transpose(0, 2, 1)  # a covariance for each row (positive semi-definite)
-    w = rng.uniform(0.2, 3.0, events)
+    # weights over twelve orders of magnitude: an event that carries nearly all of it
+    # and misses data leaves a form far below the complete one
+    w = 10.0 ** rng.uniform(-3.0, 9.0, events)
     meets = rng.random((rows, events, lags)) >= missing
     a = w[None, :, None] * meets
     want = np.einsum("rek,ref,rfk->rk", a, g, a)
     got = quadratic_forms(g, w, meets)
-    scale = np.einsum("e,ref,f->r", w, np.abs(g), w)[:, None]
-    assert np.all(np.abs(got - want) <= 1e-12 * scale)
+    # against the form's own size at that lag (the events that meet data), not the
+    # complete form's: a cancellation of the complete form would not pass
+    scale = np.einsum("rek,ref,rfk->rk", a, np.abs(g), a)
+    assert np.all(np.abs(got - want) <= 1e-9 * scale)
+    assert np.all(got[~meets.any(axis=1)] == 0.0)  # no event meets data: no variance
