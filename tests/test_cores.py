@@ -51,10 +51,15 @@ def test_the_threads_are_made_once_and_nested_calls_do_not_wait_on_them(
     import threading
 
     monkeypatch.setenv("TSCORR_THREADS", "2")
+    from tscorr.analysis.kernels import cores
+
     ran = on_cores(lambda lo: threading.current_thread(), 4, 1)
     assert all(t.is_alive() for t in ran)  # kept for the next call, not shut down
+    pool = cores._STATE["pool"]
     again = on_cores(lambda lo: threading.current_thread(), 4, 1)
-    assert set(again) <= set(ran) | set(threading.enumerate())
+    # the same pool, and its threads (a pool made a call would bring new ones each time)
+    assert cores._STATE["pool"] is pool
+    assert set(ran) | set(again) <= set(pool._threads) and len(pool._threads) <= 2
 
     def outer(lo: int) -> list[int]:
         return on_cores(lambda inner: lo + inner, 4, 1)

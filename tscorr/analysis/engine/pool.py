@@ -9,7 +9,7 @@ or ``--scheduler``'s). One worker runs the jobs in this process.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from typing import Any, TypeVar
 
@@ -78,4 +78,5 @@ class Pool:
             finally:
                 for f in futures_:
                     f.cancel()
+                wait(futures_)  # the jobs still running end before the caller cleans up
         return [fn(job) for job in jobs]

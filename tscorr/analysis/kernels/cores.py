@@ -47,6 +47,8 @@ def _shared(width: int) -> tuple[ThreadPoolExecutor, Any]:
             from threadpoolctl import ThreadpoolController
 
             _STATE["key"] = key
+            if "pool" in _STATE and _STATE.get("pid") == os.getpid():
+                _STATE["pool"].shutdown(wait=False)  # another width: its threads end
             _STATE["pool"] = ThreadPoolExecutor(max_workers=width, thread_name_prefix="tscorr")
             if "controller" not in _STATE or _STATE.get("pid") != os.getpid():
                 _STATE["controller"] = ThreadpoolController()

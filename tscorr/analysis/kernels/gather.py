@@ -99,6 +99,8 @@ def lagged_sums(
     in place: no gathered (rows, events, lags) array. Events of equal weight are summed
     first and scaled once (indicator events: one product for the whole set)."""
     rows, n = a.shape
+    if circular and max_lag >= n:  # a window wrapping more than once: no run has one
+        raise ValueError(f"lagged_sums: max_lag {max_lag} must be below the row's {n} buckets")
     width = 2 * max_lag + 1
     out = np.zeros((rows, width))
     if not positions.size:
