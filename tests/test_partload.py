@@ -243,8 +243,14 @@ def test_a_series_already_loaded_is_refused_in_the_transaction(
         with pytest.raises(BadInput, match="series pageviews:en.wikipedia/Article_01 is in"):
             load_partitioned(store, LoadParams([files[0]]), tmp_path / "p")
         assert store.query(SOURCES).equals(before)
+        assert not (tmp_path / "p").exists()
+        # an empty folder the user made for it is left as it was, empty
+        (tmp_path / "q").mkdir()
+        with pytest.raises(BadInput, match="series pageviews:en.wikipedia/Article_01 is in"):
+            load_partitioned(store, LoadParams([files[0]]), tmp_path / "q")
+        assert (tmp_path / "q").is_dir() and not any((tmp_path / "q").iterdir())
         assert store.scalar("SELECT count(*) FROM partition_sets") == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["db.duckdb"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["db.duckdb", "q"]
 
 
 def test_each_series_lives_in_one_file_and_the_split_guard_still_holds(

@@ -374,7 +374,8 @@ def load_partitioned(
             how="vertical_relaxed",
         ).select("no", "line", "raw", "reason")
         shutil.rmtree(work / "shards")
-        if target.exists():
+        existed = target.exists()
+        if existed:
             target.rmdir()  # empty, checked above
         (work / "data").rename(target)
         made = True
@@ -382,6 +383,8 @@ def load_partitioned(
     except BaseException:
         if made:
             shutil.rmtree(target, ignore_errors=True)
+            if existed:  # the user's empty folder, as it was
+                target.mkdir(exist_ok=True)
         raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
