@@ -21,13 +21,12 @@ from tscorr.analysis.kernels import blockconv, ranknormal
 from tscorr.analysis.kernels.blockconv import block_conv_pvalues, blocks_of
 from tscorr.analysis.kernels.derived import ccf_by_gather, derived_test, scores_of
 from tscorr.analysis.kernels.discovery import from_significance
+from tscorr.analysis.kernels.normal import normal_quantile, normal_two_sided
 from tscorr.analysis.kernels.ranknormal import (
     EventSide,
     Scores,
     lag_sums,
     meeting_weight,
-    normal_quantile,
-    normal_two_sided,
     per_lag,
     rank_normal,
 )
