@@ -31,7 +31,7 @@ from tscorr.analysis.kernels.tails import import_ahead
 from tscorr.analysis.kernels.xcorr import Prepared
 from tscorr.analysis.pairs import BlockResult, Part, correlate_block
 from tscorr.analysis.request import XcorrParams, save_run
-from tscorr.analysis.xcorr_notes import method_counts, method_note, unreachable_note
+from tscorr.analysis.xcorr_notes import NO_PAIR, method_counts, method_note, unreachable_note
 from tscorr.choices import DISCOVERY_Q, KEEP_ALL_ROWS
 from tscorr.errors import NoData
 from tscorr.store import Store
@@ -184,9 +184,7 @@ def run_xcorr(
     if step:
         step("pairs", total, total)
     if not parts:
-        raise NoData(
-            "no series has both enough buckets for this --max-lag and events inside its span"
-        )
+        raise NoData(NO_PAIR)
     # q_peak: Benjamini-Hochberg over every pair of the run; q_set: within each event set
     bh_started = time.perf_counter()
     p_peak = np.concatenate([part.p_peak for part in parts])

@@ -39,7 +39,7 @@ from tscorr.analysis.engine import Engine
 from tscorr.analysis.inputs import Aligned, Group, Plan
 from tscorr.analysis.pairs import Part, PeakFile
 from tscorr.analysis.request import XcorrParams, run_record, versions
-from tscorr.analysis.xcorr_notes import STRONG, counts_note, unreachable_text
+from tscorr.analysis.xcorr_notes import NO_PAIR, STRONG, counts_note, unreachable_text
 from tscorr.choices import DISCOVERY_Q
 from tscorr.errors import BadInput, NoData
 from tscorr.store import Store
@@ -212,9 +212,7 @@ def run_out_of_core(
         if step:
             step("pairs", total, total)
         if not pairs:
-            raise NoData(
-                "no series has both enough buckets for this --max-lag and events inside its span"
-            )
+            raise NoData(NO_PAIR)
         started = time.perf_counter()
         store.rank_staged_peaks()
         found = store.staged_summary(STRONG)

@@ -40,6 +40,8 @@ def counts_note(found: dict[str, object]) -> str:
 
 
 STRONG = 1e-3  # a pair this strong on its own is worth a word when the run hides it
+# a run that tested no pair (one process, or ranked out of core) says why
+NO_PAIR = "no series has both enough buckets for this --max-lag and events inside its span"
 
 
 def unreachable_note(p_peak: np.ndarray, q_peak: np.ndarray, width: int) -> str | None:
