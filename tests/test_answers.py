@@ -61,6 +61,9 @@ def test_comparison_is_the_ratio_of_multiples_with_both_uncertainties() -> None:
     assert f"1.8 times (95% interval {low:.3g} to {high:.3g})" in text
     assert "The data cannot tell which was larger" in text
     assert "the excesses halved within a day and within 2 days" in text
+    # as its own answer says nothing of it, an excess that may be chance has no decay told
+    b_maybe = {**b, "verdict": "may be chance"}
+    assert "halved" not in compare(a, b_maybe, "x", "y")
     b.update(multiple=2.0, low=1.5, high=2.7)  # now clearly smaller
     assert "The first was the larger: 9 times" in compare(a, b, "x", "y")
     b.update(multiple=None, low=None, high=None, at_least=80.0)  # a bound above A's top

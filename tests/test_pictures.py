@@ -344,6 +344,49 @@ def test_the_charts_draw_the_tables_numbers(sandy: Store) -> None:
     plt.close("all")
 
 
+def test_a_zero_ratio_on_a_log_scale_is_a_mark_below_ratio_1(demo_built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The demo's tweets: 0 tweets 6 and 5 hours before the race call, 1,740 times the usual
+    level at it, so a log scale. A 0 has no place on it: drawn as a value it became a line
+    falling off the chart from lag -4 (so it was). Now the line breaks there, and each 0 is
+    a mark at the foot of the chart, below the dashed ratio-1 line."""
+    import matplotlib.pyplot as plt
+
+    from tscorr.results import charts
+
+    with Store.open(demo_built.db, read_only=True) as store:
+        view = load_run(store, 1)
+    table = view.rows.filter(pl.col("series") == "tweets:congratulations").sort("lag")
+    zero_lags = table.filter(pl.col("mean_ratio") == 0)["lag"].to_list()
+    assert zero_lags == [-6, -5]  # the data this test is about
+    fig = charts.response_curve(view, table["event_set"][0], "tweets:congratulations")
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    line = next(x for x in ax.lines if x.get_label().startswith("ratio to baseline"))
+    y = np.asarray(line.get_ydata(), dtype=float)
+    assert not (y <= 0).any()  # nothing drawn at 0 (or below) on the log axis
+    kept = table["mean_ratio"].to_numpy() > 0
+    np.testing.assert_allclose(y[kept], table["mean_ratio"].to_numpy()[kept])
+    marks = next(x for x in ax.lines if x.get_gid() == "zero-ratio")
+    assert list(marks.get_xdata()) == zero_lags
+    fig.canvas.draw()
+    to_pixels = marks.get_transform().transform
+    feet = to_pixels(np.column_stack([marks.get_xdata(), marks.get_ydata()]))[:, 1]
+    one = ax.transData.transform([[0, 1.0]])[0, 1]
+    bottom = ax.get_window_extent().y0
+    assert (feet < one - 5).all() and (feet > bottom).all()  # below ratio 1, inside the axes
+    # read back as a person sees it: under lag -4 (60 times), from ratio 5 down to ratio
+    # 1.5, the column holds no pixel of the line's blue (the old chart's fall to the axis)
+    png = tmp_path / "curve.png"
+    fig.savefig(png, dpi=fig.dpi)
+    (x, top), (_, low) = ax.transData.transform([[-4, 5.0], [-4, 1.5]])
+    plt.close(fig)
+    with Image.open(png) as image:
+        pixels = np.asarray(image.convert("RGB")).astype(int)
+    height = pixels.shape[0]
+    column = pixels[height - int(top) : height - int(low), int(round(x)) - 1 : int(round(x)) + 2]
+    assert column.size and not ((column[..., 0] < 120) & (column[..., 2] > 150)).any()
+
+
 def test_no_legend_covers_a_plotted_point(sandy: Store, tmp_path: Path) -> None:
     """Every chart's legend, once drawn, leaves every data point of its axes visible (a
     legend placed "best" inside the correlogram had covered points of a short one)."""

@@ -58,7 +58,8 @@ def compare(a: dict[str, Any], b: dict[str, Any], what_a: str, what_b: str) -> s
     else:
         text += _by_bounds(a, b)
     ha, hb = within(a.get("half_life"), a["unit"]), within(b.get("half_life"), b["unit"])
-    if ha and hb:
+    # as in the answers: no decay is told of an excess that may be chance
+    if ha and hb and "may be chance" not in (a["verdict"], b["verdict"]):
         text += (
             f"; both excesses halved {ha}" if ha == hb else f"; the excesses halved {ha} and {hb}"
         )
@@ -84,13 +85,6 @@ def _by_bounds(a: dict[str, Any], b: dict[str, Any]) -> str:
     if la and hb is not None and math.isfinite(hb) and la > hb:
         return f". The first was the larger: at least {number(la)} times, above the second's {number(hb)}"
     return ". The data cannot tell which was larger (at least one size is only a lower bound)"
-
-
-def clearest(frame: pl.DataFrame) -> dict[str, Any] | None:
-    """The answer of a run most sure of a large multiple (its interval's lower end or its
-    lower bound), among those that could be tested."""
-    rows = [r for r in frame.iter_rows(named=True) if r["verdict"] != "too little data to test"]
-    return max(rows, key=_surest) if rows else None
 
 
 def comparisons(frame: pl.DataFrame, limit: int = 3) -> list[str]:

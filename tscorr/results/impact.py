@@ -264,7 +264,7 @@ def response_curve(view: RunView, event_set: str, series: str) -> Figure:
             lags[ok], lo[ok], hi[ok], color=BLUE, alpha=0.18, lw=0, label="95% interval"
         )
     ax.axhline(1, color="black", lw=0.8, ls="--", label="baseline level (ratio 1)")
-    ax.plot(
+    (line,) = ax.plot(
         lags,
         ratio,
         color=BLUE,
@@ -328,6 +328,22 @@ def response_curve(view: RunView, event_set: str, series: str) -> Figure:
     finite = shown[np.isfinite(shown) & (shown > 0)]
     if finite.size and finite.max() / max(finite.min(), 1e-12) >= 100:
         ax.set_yscale("log")
+        zero = ratio == 0
+        if zero.any():  # 0 has no place on a log scale: the line breaks, a mark at the foot
+            line.set_ydata(np.where(zero, np.nan, ratio))
+            bottom, top = ax.get_ylim()
+            ax.set_ylim(bottom / 5, top)  # the marks sit below ratio 1, never on it
+            ax.plot(
+                lags[zero],
+                np.full(int(zero.sum()), 0.03),
+                "v",
+                color=BLUE,
+                ms=6,
+                ls="none",
+                transform=ax.get_xaxis_transform(),
+                label="0 times (none at all; below a log scale)",
+                gid="zero-ratio",
+            )
     ax.set_title(
         "\n".join(
             textwrap.wrap(f"{display_name(series)} around {events_text(view, event_set)}: "
