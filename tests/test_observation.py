@@ -472,3 +472,63 @@ def test_a_coarse_series_without_a_previous_day_is_skipped_with_a_note(
     )
     assert set(run.summary["series"]) == {"daily"}
     assert any("claims skipped: in 1mo buckets" in n for n in run.notes)
+
+
+@st.composite
+def _sorted_series(draw: st.DrawFn) -> list[datetime]:
+    """Times of one series as a machine writes them, in UTC: one point, or points at one
+    step from a start on or off midnight (days and weeks included), sometimes one point
+    moved off the step, or one time given twice."""
+    n = draw(st.integers(1, 30))
+    start = datetime(1960, 1, 1, tzinfo=UTC) + timedelta(
+        seconds=draw(st.sampled_from([0, 1, 3600, 5 * 3600])) + 86400 * draw(st.integers(0, 25_000))
+    )
+    step = timedelta(seconds=draw(st.sampled_from([1, 90, 900, 3600, 4 * 3600, 86400, 3 * 86400, 7 * 86400])))
+    times = [start + k * step for k in range(n)]
+    if n > 2 and draw(st.booleans()):
+        spoil = draw(st.sampled_from(["moved", "twice"]))
+        i = draw(st.integers(1, n - 1))
+        if spoil == "moved":
+            times[i] += (step / 3) if times[i] + step / 3 < (times[i + 1] if i + 1 < n else times[i] + step) else timedelta(0)
+        else:
+            times[i] = times[i - 1]
+    return times
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_sorted_series(), min_size=1, max_size=8), st.booleans())
+def test_native_step_of_runs_in_time_order_equals_the_rule_by_hand(
+    series: list[list[datetime]], named: bool
+) -> None:
+    """Rows grouped by series in time order, read in UTC (most files): the shortcut for
+    series of one gap (:func:`observe._regular_facts`) answers as the rule by hand, and
+    leaves series at midnight, repeated times and off-step points to the full count."""
+    rows = [(f"s{i}" if named else i, t) for i, times in enumerate(series) for t in times]
+    frame = pl.DataFrame(
+        rows,
+        schema={"series": pl.String if named else pl.Int64, "ts": pl.Datetime("us", "UTC")},
+        orient="row",
+    )
+    want = {(f"s{i}" if named else i): _step_by_hand(times, "UTC") for i, times in enumerate(series)}
+    assert native_steps(frame, "UTC") == want
+
+
+def test_the_shortcut_is_taken_for_a_machine_written_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Minutes and hours off midnight, grouped and in order: the shortcut answers, and the
+    full count is never run (it would fail here)."""
+    from tscorr.ingest import observe
+
+    def refuse(*_: object) -> None:
+        raise AssertionError("the full count ran")
+
+    monkeypatch.setattr(observe, "_facts", refuse)
+    t0 = datetime(2016, 1, 1, 0, 0, 30, tzinfo=UTC)
+    frame = pl.DataFrame(
+        {
+            "series": ["m"] * 5 + ["h"] * 3 + ["one"],
+            "ts": [t0 + timedelta(minutes=k) for k in range(5)]
+            + [t0 + timedelta(hours=k) for k in range(3)]
+            + [t0],
+        }
+    )
+    assert native_steps(frame, "UTC") == {"m": "1m", "h": "1h", "one": None}

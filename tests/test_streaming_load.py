@@ -161,6 +161,58 @@ def test_read_ahead_keeps_order_raises_in_place_and_stops_when_closed() -> None:
     assert not any(t.name == "tscorr-read-ahead" for t in threading.enumerate())
 
 
+def test_map_ahead_works_in_parallel_keeps_order_raises_in_place_and_stops() -> None:
+    """The blocks of a CSV are parsed by two threads at once (``map_ahead``): the answers
+    come in the items' order whatever order the work ends in, a failure of the work or of
+    the items is raised in its place, a few items are in hand at a time, and closing stops
+    the reading and leaves no thread behind."""
+    import random
+    import time
+
+    made: list[int] = []
+    closed = threading.Event()
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def numbers(fail_at: int | None = None) -> Iterator[int]:
+        try:
+            for i in range(200):
+                if i == fail_at:
+                    raise BadInput(f"item {i} is bad")
+                made.append(i)
+                yield i
+        finally:
+            closed.set()
+
+    def work(i: int, bad: int | None = None) -> int:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(random.Random(i).random() / 500)  # the work ends out of order
+        with lock:
+            running[0] -= 1
+        if i == bad:
+            raise ValueError(f"work {i} failed")
+        return i * i
+
+    assert list(blocks.map_ahead(numbers(), work, 2)) == [i * i for i in range(200)]
+    assert most[0] == 2  # two at once, never more
+    for failing, expected in (({"fail_at": 9}, "item 9 is bad"), ({}, "work 9 failed")):
+        got: list[int] = []
+        with pytest.raises((BadInput, ValueError), match=expected):
+            for i in blocks.map_ahead(numbers(**failing), lambda i: work(i, bad=9), 2):
+                got.append(i)
+        assert got == [i * i for i in range(9)]  # every answer before the failure, in order
+    made.clear()
+    closed.clear()
+    ahead = blocks.map_ahead(numbers(), work, 2)
+    assert [next(ahead) for _ in range(3)] == [0, 1, 4]
+    ahead.close()
+    assert closed.wait(5) and len(made) <= 8  # a few in hand, not the 200
+    names = [t.name for t in threading.enumerate()]
+    assert not any(n.startswith(("tscorr-read-ahead", "tscorr-parse")) for n in names)
+
+
 def test_a_refused_load_stops_its_reading_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,7 +13,8 @@ import codecs
 import queue
 import threading
 import zlib
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -21,9 +22,12 @@ from tscorr.errors import BadInput
 from tscorr.ingest.source import SourceFile, bom_of
 
 # text per block: the parse of a block takes about ten times its size in memory
-BLOCK_BYTES = 32 << 20
+BLOCK_BYTES = 8 << 20
 _READ = 8 << 20  # bytes read from the (decompressed) stream at a time
+# blocks parsed at once (threads: the parse releases the GIL), so both cores parse
+PARSERS = 2
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -226,3 +230,26 @@ def read_ahead(items: Iterator[T]) -> Generator[T, None, None]:
             except queue.Empty:
                 pass
             worker.join(0.05)
+
+
+def map_ahead(
+    items: Iterator[T], work: Callable[[T], R], workers: int = PARSERS
+) -> Generator[R, None, None]:
+    """``work(item)`` of each of ``items``, in order, made by ``workers`` threads ahead of
+    the consumer while ``items`` is drawn in a thread of its own (:func:`read_ahead`): a
+    few items are in hand at a time (those being worked on, and one waiting). An exception
+    raised by ``work`` or by ``items`` is raised here, in its place in the sequence;
+    closing this iterator stops the reading and waits for the work under way."""
+    if workers <= 1:
+        yield from read_ahead(work(item) for item in items)
+        return
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="tscorr-parse")
+    futures: Generator[Future[R], None, None] = read_ahead(
+        pool.submit(work, item) for item in items
+    )
+    try:
+        for future in futures:
+            yield future.result()
+    finally:
+        futures.close()  # the reading thread stops: no more work is submitted
+        pool.shutdown(wait=True, cancel_futures=True)

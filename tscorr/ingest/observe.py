@@ -98,6 +98,65 @@ def native_steps(points: pl.DataFrame, tz: str) -> dict[Any, str | None]:
         wall = frame["ts"].dt.convert_time_zone(tz).dt.replace_time_zone(None).dt.epoch("us")
         local_us = wall.to_numpy() if order is None else wall.to_numpy()[order]
     starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+    facts = _regular_facts(us, starts) if tz == "UTC" and order is None else None
+    if facts is None:
+        facts = _facts(code, us, local_us, starts)
+    keys = frame["series"].gather(order[starts] if order is not None else starts).to_list()
+    out: dict[Any, str | None] = {}
+    for i, key in enumerate(keys):
+        step_text = _step_of({name: values[i] for name, values in facts.items()})
+        # a "step" of centuries is two far-apart readings, not a resolution
+        long = step_text and parse_duration(step_text).seconds >= YEAR_LIMIT
+        out[key] = None if long else step_text
+    return out
+
+
+def _regular_facts(us: np.ndarray, starts: np.ndarray) -> dict[str, np.ndarray] | None:
+    """:func:`_facts` of series read in UTC, each one run of rows in time order, when every
+    series is one time, or times at one gap that are not all at midnight (most machine-
+    written files); None for any other (a series at midnight needs its calendar facts).
+
+    Such a series' facts follow from its run alone: ``n`` its rows, its usual gap the one
+    gap, explaining every gap (share 1) with every point on its grid.
+    """
+    k, rows = starts.size, us.size
+    length = np.diff(np.r_[starts, rows])
+    gap = np.diff(us)  # gap[i]: row i to row i + 1 (across a run's end too: not read)
+    several = length > 1
+    lo = np.zeros(k, dtype=np.int64)
+    hi = np.zeros(k, dtype=np.int64)
+    if several.any():
+        inner = np.ones(rows - 1, dtype=bool) if rows > 1 else np.zeros(0, dtype=bool)
+        inner[starts[1:] - 1] = False  # the gaps that cross from one series to the next
+        within = np.where(inner, gap, gap.dtype.type(0))
+        # per run, its gaps: rows starts[i] .. starts[i] + length[i] - 2 of ``gap``
+        first_gap = starts[several]
+        lo[several] = np.minimum.reduceat(np.where(inner, gap, np.iinfo(np.int64).max), first_gap)
+        hi[several] = np.maximum.reduceat(within, first_gap)
+        if ((lo != hi) | (lo <= 0))[several].any():  # an irregular gap, or a time repeated
+            return None
+        # at midnight: every point, when the first is and the gap is whole days
+        if ((us[starts] % _DAY_US == 0) & (lo % _DAY_US == 0) & several).any():
+            return None
+    zero = np.zeros(k, dtype=np.int64)
+    return {
+        "n": length,
+        "midnight": (length == 1) & (us[starts] % _DAY_US == 0),
+        "first_of_month": np.zeros(k, dtype=bool),
+        "years_phase": zero,
+        "quarters_phase": zero,
+        "month_gap": zero,
+        "date_gap": zero,
+        "us_gap": lo,
+        "share": several.astype(float),
+        "on_grid": np.where(several, length, 0),
+    }
+
+
+def _facts(
+    code: np.ndarray, us: np.ndarray, local_us: np.ndarray, starts: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Each series' facts for :func:`_step_of` (rows sorted by series, then time)."""
     k = starts.size
     row_series = np.repeat(np.arange(k), np.diff(np.r_[starts, code.size]))
     same = np.r_[False, code[1:] == code[:-1]]
@@ -147,26 +206,18 @@ def native_steps(points: pl.DataFrame, tz: str) -> dict[Any, str | None]:
         if odd.any():  # the others: the points on the most common phase
             _, best = _mode(sid[odd], us[finer[odd]] % step[odd], k)
             on_grid = np.where(stray > 0, best, on_grid)
-    keys = frame["series"].gather(order[starts] if order is not None else starts).to_list()
-    out: dict[Any, str | None] = {}
-    for i, key in enumerate(keys):
-        facts = {
-            "n": n[i],
-            "midnight": midnight[i],
-            "first_of_month": first_of_month[i],
-            "years_phase": years_phase[i],
-            "quarters_phase": quarters_phase[i],
-            "month_gap": month_gap[i],
-            "date_gap": date_gap[i],
-            "us_gap": us_gap[i],
-            "share": share[i],
-            "on_grid": on_grid[i],
-        }
-        step_text = _step_of(facts)
-        # a "step" of centuries is two far-apart readings, not a resolution
-        long = step_text and parse_duration(step_text).seconds >= YEAR_LIMIT
-        out[key] = None if long else step_text
-    return out
+    return {
+        "n": n,
+        "midnight": midnight,
+        "first_of_month": first_of_month,
+        "years_phase": years_phase,
+        "quarters_phase": quarters_phase,
+        "month_gap": month_gap,
+        "date_gap": date_gap,
+        "us_gap": us_gap,
+        "share": share,
+        "on_grid": on_grid,
+    }
 
 
 def _codes(series: pl.Series) -> np.ndarray:

@@ -20,7 +20,7 @@ import polars as pl
 
 from tscorr.errors import BadInput, TscorrError
 from tscorr.frames import CodedPart, FeedFrames
-from tscorr.ingest.blocks import Block, read_ahead, record_blocks
+from tscorr.ingest.blocks import PARSERS, Block, map_ahead, read_ahead, record_blocks
 from tscorr.ingest.feeds import register
 from tscorr.ingest.feeds.fastshape import coded_part
 from tscorr.ingest.feeds.shape import resolve_roles, shape_table
@@ -53,11 +53,10 @@ def _read_delimited(
     codec = _text_codec(opts)
     header = [b""]  # the first block's header record, put in front of every later block
 
-    def parsed() -> Iterator[tuple[Block, bytes, int, int, int, pl.DataFrame, CodedPart | None]]:
+    def framed() -> Iterator[tuple[Block, bytes, int, int, int]]:
         """Each block with its data (the header in front), title lines to skip, lines before
-        the first record, the physical line before it, its raw table, and its coded part
-        when it is clean (made here too, so the thread shapes it while the block before is
-        being written)."""
+        the first record and the physical line before it (in order: the first block gives
+        the header)."""
         for block in record_blocks(source, codec):
             nul = block.data.find(b"\x00")
             if nul >= 0:  # past the first 4 KB a NUL would end up inside a name
@@ -73,11 +72,20 @@ def _read_delimited(
                 data, skip_now = header[0] + block.data, 0
                 lead = header[0].count(b"\n")
                 before = block.line - 1 - lead  # data line j is physical line j + before
-            raw = _parse(data, sep, skip_now, spec, source)
-            fast = _coded(raw.filter(~_blank_rows(raw)), spec, source, opts)
-            yield block, data, skip_now, lead, before, raw, fast
+            yield block, data, skip_now, lead, before
 
-    with closing(read_ahead(parsed())) as ahead:  # closed: the thread stops at once
+    def parsed(
+        framing: tuple[Block, bytes, int, int, int],
+    ) -> tuple[Block, bytes, int, int, int, pl.DataFrame, CodedPart | None]:
+        """A framed block with its raw table, and its coded part when it is clean (made
+        here too, so a thread shapes it while the block before is being written)."""
+        block, data, skip_now, lead, before = framing
+        raw = _parse(data, sep, skip_now, spec, source)
+        fast = _coded(raw.filter(~_blank_rows(raw)), spec, source, opts)
+        return block, data, skip_now, lead, before, raw, fast
+
+    # closed: the threads stop at once
+    with closing(map_ahead(framed(), parsed, PARSERS)) as ahead:
         for block, data, skip_now, lead, before, raw, fast in ahead:
             if block.line > 1 and raw.height == 0:
                 continue  # a later block of blank lines
