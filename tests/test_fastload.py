@@ -176,6 +176,48 @@ def test_series_across_many_blocks_get_their_native_step_from_every_block(
     ]
 
 
+@pytest.mark.parametrize("staged", [False, True], ids=["held", "staged"])
+def test_a_series_split_across_blocks_is_stepped_from_its_runs_or_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taken: Taken, staged: bool
+) -> None:
+    """Series that run over many blocks (a big file's usual case): those whose blocks make
+    one run at one gap get their step from the blocks' runs, without their points being
+    read back; a series with a point off its step, one at midnight (days: the calendar) and
+    a time given again across blocks are read again. Either way the database is the slow
+    way's."""
+    if staged:
+        monkeypatch.setattr(staging, "HOLD_ROWS", 0)
+    read_again: list[int] = []
+    original = staging.SourceWriter.step_batches
+
+    def spy(self: staging.SourceWriter, max_rows: int) -> Iterator[pl.DataFrame]:
+        for batch in original(self, max_rows):
+            if fastshape.enabled():
+                read_again.extend(batch["series"].unique().to_list())
+            yield batch
+
+    monkeypatch.setattr(staging.SourceWriter, "step_batches", spy)
+    start = datetime(2020, 1, 1, 0, 0, 30)
+    minutes = _minutes(start, 80, step=60)
+    moved = _minutes(start, 80, step=3600)
+    moved[41] = (datetime.fromisoformat(moved[41][:-1]) + timedelta(minutes=20)).isoformat() + "Z"
+    days = _minutes(datetime(2020, 1, 1), 80, step=86400)
+    again = _minutes(start, 80, step=900)
+    rows = (
+        _grid(["m:regular"], minutes)
+        + _grid(["m:moved"], moved)
+        + _grid(["m:days"], days)
+        + _grid(["m:again"], again)
+        + [(again[3], "m:again", "7")]  # an earlier time of the series, blocks later
+    )
+    got, _ = same_both_ways(tmp_path, _long_csv(tmp_path / "s.csv", rows), monkeypatch, block=300)
+    assert taken.fast > 10
+    steps = {row[1]: row[8] for row in got["series"]}
+    assert steps == {"m:regular": "1m", "m:moved": "1h", "m:days": "1d", "m:again": "15m"}
+    codes = {name: i for i, name in enumerate(steps)}  # codes in order of first appearance
+    assert sorted(read_again) == sorted(codes[n] for n in ("m:moved", "m:days", "m:again"))
+
+
 @pytest.mark.parametrize(
     "fmt",
     ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S.%fZ"],

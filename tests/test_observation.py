@@ -532,3 +532,73 @@ def test_the_shortcut_is_taken_for_a_machine_written_file(monkeypatch: pytest.Mo
         }
     )
     assert native_steps(frame, "UTC") == {"m": "1m", "h": "1h", "one": None}
+
+
+@settings(max_examples=150, deadline=None)
+@example(  # two days at midnight, one a part: a calendar step, never merged as "24h"
+    [datetime(2016, 1, 1, tzinfo=UTC), datetime(2016, 1, 2, tzinfo=UTC)], [1]
+)
+@example(  # hours, one moved 20 minutes and alone in its part: the joins differ
+    [datetime(2016, 1, 1, h, 20 if h == 2 else 0, tzinfo=UTC) for h in range(5)], [2, 3]
+)
+@given(_sorted_series(), st.lists(st.integers(1, 29), max_size=4))
+def test_a_step_merged_from_parts_is_the_step_of_all_the_points(
+    times: list[datetime], cuts: list[int]
+) -> None:
+    """A series cut into parts of a file (blocks of a big CSV): when its parts' runs make
+    one run, the merged step is the one :func:`native_steps` finds in all its points; the
+    parts of a series at one gap off midnight always do."""
+    from tscorr.ingest.observe import merged_step, native_steps_and_runs
+
+    bounds = sorted({c for c in cuts if 0 < c < len(times)})
+    parts = [times[a:b] for a, b in zip([0, *bounds], [*bounds, len(times)], strict=True)]
+    runs = []
+    for part in parts:
+        frame = pl.DataFrame({"series": ["s"] * len(part), "ts": part})
+        _, part_runs = native_steps_and_runs(frame, "UTC")
+        if part_runs is None:  # a part that is not one run: its points are read again
+            return
+        runs.append(part_runs["s"])
+    known, step = merged_step(runs)
+    whole = native_steps(pl.DataFrame({"series": ["s"] * len(times), "ts": times}), "UTC")
+    if known:
+        assert step == whole["s"] == _step_by_hand(times, "UTC")
+    gaps = {b - a for a, b in zip(times, times[1:], strict=False)}
+    at_midnight = all(t.hour == t.minute == t.second == 0 for t in times)
+    if len(parts) > 1 and len(gaps) == 1 and min(gaps) > timedelta(0) and not at_midnight:
+        assert known  # the file's usual case never reads its points again
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([None, "count", "level", ""]), st.sampled_from([None, "1h"])),
+        min_size=1,
+        max_size=6,
+    ),
+    st.sampled_from(["level", "count"]),
+    st.sampled_from([None, "count", "level"]),
+)
+def test_declare_without_attributes_is_declare_read_from_them(
+    rows: list[tuple[str | None, str | None]], feed_kind: str, user_kind: str | None
+) -> None:
+    """A part's series with no attributes (most files) are declared in Python, not by
+    polars' threads: the same frame as the general reading of ``attrs``."""
+    from tscorr.frames import SERIES, conform
+    from tscorr.ingest.observe import _declared, declare
+
+    series = conform(
+        pl.DataFrame(
+            {
+                "series": [f"s{i}" for i in range(len(rows))],
+                "kind": [k for k, _ in rows],
+                "step": [s for _, s in rows],
+                "attrs": [None if i % 2 else "{}" for i in range(len(rows))],
+                "unit": [None] * len(rows),
+                "agg": [None] * len(rows),
+            },
+            schema_overrides={k: pl.String for k in ("kind", "step", "attrs", "unit", "agg")},
+        ),
+        SERIES,
+    )
+    assert declare(series, feed_kind, user_kind).equals(_declared(series, feed_kind, user_kind))

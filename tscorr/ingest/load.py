@@ -301,7 +301,7 @@ def _write(
             )
             _check_names(frames, source)
             if isinstance(frames, CodedPart):  # a part with nothing to reject or note
-                writer.add_coded(frames, _coded_steps(frames, options.tz))
+                writer.add_coded(frames, *_coded_steps(frames, options.tz))
                 say("reading", frames.through)
                 continue
             if frames.rejects.height and first_reject is None:
@@ -316,8 +316,13 @@ def _write(
             plan.notes.extend(n for n in frames.notes if n not in plan.notes)
             say("reading", frames.through)
     say("writing", 1.0)
-    # native steps of the series met in more than one part, from what the file wrote,
-    # a bounded batch of series at a time (the others' came with their part)
+    # native steps of the series met in more than one part: from their parts' runs when
+    # these make one run, else from what the file wrote, a bounded batch of series at a
+    # time (the others' came with their part)
+    for code, runs in writer.split_runs().items():
+        known, step = observe.merged_step(runs)
+        if known:
+            writer.settle(code, step)
     batch_rows = min(STEP_ROWS, max(store.memory_limit // STEP_ROW_BYTES // 4, 10_000))
     for times in writer.step_batches(batch_rows):
         writer.set_steps(observe.native_steps(times, options.tz))
@@ -375,27 +380,37 @@ def _part_steps(frames: FeedFrames, tz: str) -> dict[str, str | None]:
     return observe.native_steps(seen, tz)
 
 
-def _coded_steps(part: CodedPart, tz: str) -> dict[int, str | None]:
-    """:func:`_part_steps` of a coded part, by code."""
+def _coded_steps(
+    part: CodedPart, tz: str
+) -> tuple[dict[int, str | None], dict[int, observe.Run] | None]:
+    """:func:`_part_steps` of a coded part, by code, and the series' runs when the part
+    has them (see :func:`tscorr.ingest.observe.native_steps_and_runs`)."""
     wanted = part.series.with_row_index("code").filter(pl.col("step").is_null())["code"]
     if wanted.len() == 0:
-        return {}
+        return {}, None
     seen = part.points.select(pl.col("code").alias("series"), "ts")
     if part.shared_times:  # one series' times are every series' times: one step for all
         first = int(wanted[0])
-        step = observe.native_steps(seen.filter(pl.col("series") == first), tz).get(first)
-        return {int(code): step for code in wanted}
+        steps, runs = observe.native_steps_and_runs(
+            seen.filter(pl.col("series") == first), tz
+        )
+        run = (runs or {}).get(first)
+        return (
+            {int(code): steps.get(first) for code in wanted},
+            None if run is None else {int(code): run for code in wanted},
+        )
     if wanted.len() < part.series.height:
         seen = seen.filter(pl.col("series").is_in(wanted.cast(pl.Int64).implode()))
-    return observe.native_steps(seen, tz)
+    return observe.native_steps_and_runs(seen, tz)
 
 
 def _check_names(frames: FeedFrames | CodedPart, source: SourceFile) -> None:
-    too_long = frames.series.filter(pl.col("series").str.len_chars() > MAX_NAME)
-    if too_long.height:
+    # a part's few names, in Python: polars' threads may be busy parsing the next blocks
+    too_long = [n for n in frames.series["series"].to_list() if n and len(n) > MAX_NAME]
+    if too_long:
         raise BadInput(
-            f"{source.display_name}: a series name of {too_long['series'].str.len_chars()[0]:,} "
-            f"characters ('{too_long['series'][0][:40]}...'); names are at most {MAX_NAME:,}"
+            f"{source.display_name}: a series name of {len(too_long[0]):,} "
+            f"characters ('{too_long[0][:40]}...'); names are at most {MAX_NAME:,}"
         )
 
 

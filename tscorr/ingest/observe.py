@@ -50,6 +50,25 @@ def declare(series: pl.DataFrame, feed_kind: str, user_kind: str | None) -> pl.D
     """
     if series.height == 0:
         return series
+    if all(a is None or a == "{}" for a in series["attrs"].to_list()):  # most files: no
+        # attributes (neither "censored" nor "bucket": all the general reading looks at), and
+        # nothing for polars' threads to do (they may be busy parsing the next blocks)
+        given = series["kind"].to_list()
+        kinds = [
+            user_kind if user_kind is not None else k if k is not None else feed_kind
+            for k in given
+        ]
+        if kinds != given:
+            series = series.clone()
+            series.replace_column(
+                series.get_column_index("kind"), pl.Series("kind", kinds, pl.String)
+            )
+        return series
+    return _declared(series, feed_kind, user_kind)
+
+
+def _declared(series: pl.DataFrame, feed_kind: str, user_kind: str | None) -> pl.DataFrame:
+    """:func:`declare` read from ``attrs`` (any series)."""
     attrs = (
         series["attrs"]
         .fill_null("{}")
@@ -69,7 +88,19 @@ def declare(series: pl.DataFrame, feed_kind: str, user_kind: str | None) -> pl.D
     )
 
 
+# one series' part of a file as a run: (first, last) in epoch microseconds, its points, and
+# the one gap between them (0 for a single point)
+Run = tuple[int, int, int, int]
+
+
 def native_steps(points: pl.DataFrame, tz: str) -> dict[Any, str | None]:
+    """:func:`native_steps_and_runs` without the runs."""
+    return native_steps_and_runs(points, tz)[0]
+
+
+def native_steps_and_runs(
+    points: pl.DataFrame, tz: str
+) -> tuple[dict[Any, str | None], dict[Any, Run] | None]:
     """The native step of every series in ``points`` (series, ts), read in zone ``tz``; the
     series are names or integer ids, and the answer is keyed by them.
 
@@ -81,12 +112,16 @@ def native_steps(points: pl.DataFrame, tz: str) -> dict[Any, str | None]:
     The "usual gap" is the most common positive gap, the smallest of equally common ones.
     Each series' facts are computed on arrays over the points sorted by series and time;
     only the naming of each step (:func:`_step_of`) is done series by series.
+
+    The runs: when every series is one run of rows in time order at one gap, read in UTC and
+    not at midnight (most machine-written files), each series' :data:`Run`, so that its step
+    over several parts of a file follows from their runs (:func:`merged_step`); else None.
     """
     frame = points.select("series", "ts")
     if frame.null_count().sum_horizontal().item():  # a copy only when there is a null
         frame = frame.drop_nulls()
     if frame.height == 0:
-        return {}
+        return {}, None
     us = frame["ts"].dt.epoch("us").to_numpy()
     code = _codes(frame["series"])
     order = _grouped_order(code, us)
@@ -99,16 +134,72 @@ def native_steps(points: pl.DataFrame, tz: str) -> dict[Any, str | None]:
         local_us = wall.to_numpy() if order is None else wall.to_numpy()[order]
     starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
     facts = _regular_facts(us, starts) if tz == "UTC" and order is None else None
+    runs = None
+    keys = frame["series"].gather(order[starts] if order is not None else starts).to_list()
     if facts is None:
         facts = _facts(code, us, local_us, starts)
-    keys = frame["series"].gather(order[starts] if order is not None else starts).to_list()
+    else:
+        last = us[np.r_[starts[1:], us.size] - 1]
+        runs = dict(
+            zip(
+                keys,
+                zip(
+                    us[starts].tolist(),
+                    last.tolist(),
+                    facts["n"].tolist(),
+                    facts["us_gap"].tolist(),
+                    strict=True,
+                ),
+                strict=True,
+            )
+        )
     out: dict[Any, str | None] = {}
     for i, key in enumerate(keys):
-        step_text = _step_of({name: values[i] for name, values in facts.items()})
-        # a "step" of centuries is two far-apart readings, not a resolution
-        long = step_text and parse_duration(step_text).seconds >= YEAR_LIMIT
-        out[key] = None if long else step_text
-    return out
+        out[key] = _named_step({name: values[i] for name, values in facts.items()})
+    return out, runs
+
+
+def _named_step(facts: dict[str, Any]) -> str | None:
+    step_text = _step_of(facts)
+    # a "step" of centuries is two far-apart readings, not a resolution
+    long = step_text and parse_duration(step_text).seconds >= YEAR_LIMIT
+    return None if long else step_text
+
+
+def merged_step(runs: list[Run]) -> tuple[bool, str | None]:
+    """The native step of a series from the runs of its parts, in file order: (True, the
+    step :func:`native_steps` gives for all its points read together) when they make one
+    run in time order at one gap, not at midnight; (False, None) when they do not (its points
+    must be read again)."""
+    first, last, n, gap = runs[0]
+    for start, end, points, inner in runs[1:]:
+        if start <= last:  # out of order, or a time given again: not one run
+            return False, None
+        for between in (start - last, inner if points > 1 else None):
+            if between is None:
+                continue
+            if gap == 0:
+                gap = between
+            elif between != gap:
+                return False, None
+        last, n = end, n + points
+    if gap <= 0 or (first % _DAY_US == 0 and gap % _DAY_US == 0):  # midnight: the calendar
+        return False, None
+    zero = 0
+    return True, _named_step(
+        {
+            "n": n,
+            "midnight": False,
+            "first_of_month": False,
+            "years_phase": zero,
+            "quarters_phase": zero,
+            "month_gap": zero,
+            "date_gap": zero,
+            "us_gap": gap,
+            "share": 1.0,
+            "on_grid": n,
+        }
+    )
 
 
 def _regular_facts(us: np.ndarray, starts: np.ndarray) -> dict[str, np.ndarray] | None:

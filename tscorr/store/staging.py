@@ -126,13 +126,18 @@ class SourceWriter:
         self.steps: dict[int, str | None] = {}  # detected native steps, by code
         self.met: set[int] = set()  # codes with rows in some part
         self.again: set[int] = set()  # ... and in more than one (their steps are redone)
+        # each code's runs (first, last, points, gap: its parts' own summaries, in file
+        # order), while every part of it came with one (see ``split_runs``)
+        self.runs: dict[int, list[tuple[int, int, int, int]]] = {}
+        self.no_runs: set[int] = set()  # codes with a part that came without its run
+        self._empty: dict[str, pl.DataFrame] | None = None
         # parts are held in memory up to ``hold_rows`` rows (the usual file), then staged
         self.hold_rows = _hold_rows(store.memory_limit) if hold_rows is None else hold_rows
         self.held: list[dict[str, pl.DataFrame]] = []
         self.held_rows = 0
         self.staged = False
         self.seq = 0  # running row number: later rows win over earlier ones
-        self.latest = pl.DataFrame(schema={"code": pl.Int64, "ts": POINTS["ts"]})
+        self.latest: dict[int, int] = {}  # each code's latest time so far, epoch µs
 
     # --- parts ---------------------------------------------------------------------------
 
@@ -155,6 +160,7 @@ class SourceWriter:
         codes_here = {self.codes[name] for name in here}
         self.again |= codes_here & self.met
         self.met |= codes_here
+        self.no_runs |= codes_here
         for name, step in (steps or {}).items():
             self.steps[self.codes[name]] = step
         # held or staged, a part keeps only the stage's columns (names are in ``codes``)
@@ -166,40 +172,78 @@ class SourceWriter:
         }
         self._take(part)
 
-    def add_coded(self, coded: CodedPart, steps: Mapping[int, str | None]) -> None:
+    def add_coded(
+        self,
+        coded: CodedPart,
+        steps: Mapping[int, str | None],
+        runs: Mapping[int, tuple[int, int, int, int]] | None = None,
+    ) -> None:
         """Take one coded part: what :meth:`add` does with the same rows as frames, without
-        a name per point. ``steps``: native steps from this part alone, by the part's code."""
+        a name per point. ``steps``: native steps from this part alone, by the part's code;
+        ``runs``: the part's runs by the part's code, when it has them."""
         self.rows_read += coded.rows_read
-        names = coded.series["series"]
-        fresh = coded.series.filter(~names.is_in(list(self.codes)))
-        for name in fresh["series"]:
-            self.codes[name] = len(self.codes)
-        if fresh.height:
-            self.series_meta.append(fresh.with_columns(self._code(pl.col("series"))))
+        # a part's few names in Python: polars' threads may be busy parsing the next blocks
+        names = coded.series["series"].to_list()
+        fresh = [i for i, name in enumerate(names) if name not in self.codes]
+        for i in fresh:
+            self.codes[names[i]] = len(self.codes)
+        if fresh:
+            rows = coded.series[fresh] if len(fresh) < len(names) else coded.series
+            codes_of = pl.Series("code", [self.codes[names[i]] for i in fresh], pl.Int64)
+            self.series_meta.append(rows.with_columns(codes_of))
         mine = [self.codes[name] for name in names]  # the part's code -> this load's
         self.again |= set(mine) & self.met
         self.met |= set(mine)
         for local, step in steps.items():
             self.steps[mine[local]] = step
+        spans: dict[int, tuple[int, int]] | None = {}
+        for local, code in enumerate(mine):
+            run = None if runs is None else runs.get(local)
+            if run is None:
+                self.no_runs.add(code)
+                spans = None
+            else:
+                if code not in self.no_runs:
+                    self.runs.setdefault(code, []).append(run)
+                if spans is not None:
+                    spans[code] = (run[0], run[1])
         points = coded.points
-        codes = pl.Series("code", mine, dtype=pl.Int64).gather(points["code"])
+        n = points.height
+        codes = points["code"]
+        if mine != list(range(len(mine))):  # (the first part's codes are the load's)
+            codes = pl.Series("code", mine, dtype=pl.Int64).gather(codes)
         part = {
-            "points": self._numbered(
-                pl.DataFrame(
-                    {"code": codes, "ts": points["ts"], "value": points["value"]}
-                ).with_columns(pl.lit(None, pl.String).alias("flag"))
+            "points": pl.DataFrame(
+                [
+                    codes.alias("code"),
+                    points["ts"],
+                    points["value"],
+                    pl.repeat(None, n, dtype=pl.String, eager=True).alias("flag"),
+                    pl.int_range(self.seq, self.seq + n, dtype=pl.Int64, eager=True).alias("seq"),
+                ]
             ),
-            "censored": self._numbered(
-                empty(CENSORED).select(self._code(pl.col("series")), "ts", "below")
-            ),
-            "events": self._numbered(empty(EVENTS)),
-            "rejects": empty(REJECTS),
+            **self._no_rows(),
         }
-        self._take(part)
+        self.seq += n
+        self._take(part, spans)
 
-    def _take(self, part: dict[str, pl.DataFrame]) -> None:
+    def _no_rows(self) -> dict[str, pl.DataFrame]:
+        """A coded part's censored rows, events and rejects: none (made once)."""
+        if self._empty is None:
+            self._empty = {
+                "censored": empty(CENSORED)
+                .select(pl.lit(None, pl.Int64).alias("code"), "ts", "below")
+                .with_columns(pl.lit(None, pl.Int64).alias("seq")),
+                "events": empty(EVENTS).with_columns(pl.lit(None, pl.Int64).alias("seq")),
+                "rejects": empty(REJECTS),
+            }
+        return self._empty
+
+    def _take(
+        self, part: dict[str, pl.DataFrame], spans: Mapping[int, tuple[int, int]] | None = None
+    ) -> None:
         """Hold or stage one part's stage columns (see :meth:`add`)."""
-        self._drop_repeats(part["points"])
+        self._drop_repeats(part["points"], spans)
         rows = sum(frame.height for frame in part.values())
         if not self.staged and self.held_rows + rows <= self.hold_rows:
             self.held.append(part)
@@ -223,19 +267,34 @@ class SourceWriter:
         self.seq += frame.height
         return out
 
-    def _drop_repeats(self, points: pl.DataFrame) -> None:
-        """Remove the earlier parts' points that ``points`` repeats (the later row wins)."""
+    def _drop_repeats(
+        self, points: pl.DataFrame, spans: Mapping[int, tuple[int, int]] | None = None
+    ) -> None:
+        """Remove the earlier parts' points that ``points`` repeats (the later row wins).
+        ``spans``: each code's first and last time in ``points`` (epoch microseconds) when
+        the part's runs tell them (else they are counted here)."""
         if points.height == 0:
             return
-        span = points.group_by("code").agg(pl.col("ts").min().alias("first"), pl.col("ts").max())
+        if spans is None:
+            span = points.group_by("code").agg(
+                pl.col("ts").min().dt.epoch("us").alias("first"),
+                pl.col("ts").max().dt.epoch("us").alias("last"),
+            )
+            spans = {code: (first, last) for code, first, last in span.iter_rows()}
         # only rows at or before their series' latest time so far can repeat a point, and
         # there are none when each series of the part starts after its latest (most files)
-        behind = span.join(self.latest.rename({"ts": "latest"}), on="code").filter(
-            pl.col("first") <= pl.col("latest")
-        )
-        if behind.height:
+        behind = {
+            code: self.latest[code]
+            for code, (first, _) in spans.items()
+            if code in self.latest and first <= self.latest[code]
+        }
+        if behind:
+            limits = pl.DataFrame(
+                {"code": list(behind), "latest": list(behind.values())},
+                schema={"code": pl.Int64, "latest": pl.Int64},
+            ).with_columns(pl.col("latest").cast(POINTS["ts"]))
             marked = (
-                points.join(behind.select("code", "latest"), on="code")
+                points.join(limits, on="code")
                 .filter(pl.col("ts") <= pl.col("latest"))
                 .select("code", "ts")
             )
@@ -251,11 +310,9 @@ class SourceWriter:
                     before = part["points"].height
                     part["points"] = part["points"].join(marked, on=["code", "ts"], how="anti")
                     self.duplicates += before - part["points"].height
-        self.latest = (
-            pl.concat([self.latest, span.select("code", "ts")])
-            .group_by("code")
-            .agg(pl.col("ts").max())
-        )
+        for code, (_, last) in spans.items():
+            if last > self.latest.get(code, last - 1):
+                self.latest[code] = last
 
     def _start_stage(self) -> None:
         drop_stages(self.store, self.tag)
@@ -318,6 +375,20 @@ class SourceWriter:
                     f"SELECT code AS series, ts FROM {rows} SEMI JOIN _tscorr_batch "
                     "USING (code) ORDER BY code, ts"
                 )
+
+    def split_runs(self) -> dict[int, list[tuple[int, int, int, int]]]:
+        """The runs of each series met in more than one part, every part with its run (in
+        file order), whose step is not settled yet."""
+        return {
+            code: self.runs[code]
+            for code in sorted(self.again)
+            if code not in self.no_runs and code in self.runs
+        }
+
+    def settle(self, code: int, step: str | None) -> None:
+        """The native step of a series met in several parts, found without its points."""
+        self.steps[code] = step
+        self.again.discard(code)
 
     def set_steps(self, steps: Mapping[int, str | None]) -> None:
         """Native steps detected for series (by the codes of :meth:`step_batches`)."""
