@@ -273,6 +273,36 @@ def test_spread_peaks_are_ranked_in_duckdb_with_the_in_process_rows(
     assert bands[0].height == (found.height if test == "surrogate" else 0)
 
 
+def test_a_late_write_while_the_run_folder_is_removed_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Dask task runs on after the run failed and its future was cancelled: its file may
+    come while the driver removes the run's folder. Here it comes at the worst moment, just
+    before the folder's own removal: it must fail for want of the folder, and nothing may
+    stay (written into the folder, it made the removal fail, and the folder stayed)."""
+    from tscorr.analysis import peakfiles
+
+    folder = tmp_path / ".tscorr-peaks-x"
+    folder.mkdir()
+    (folder / "peaks-1.parquet").write_bytes(b"a task's pairs")
+    late: list[BaseException | None] = []
+    real_rmdir = os.rmdir
+
+    def rmdir(path: object, *args: object, **kwargs: object) -> None:
+        try:  # the late task writes its file by the folder's name, as write_peaks does
+            (folder / "peaks-late.parquet").write_bytes(b"late pairs")
+            late.append(None)
+        except FileNotFoundError as exc:
+            late.append(exc)
+        real_rmdir(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "rmdir", rmdir)
+    peakfiles.remove_folder(folder)
+    monkeypatch.undo()
+    assert late and all(isinstance(e, FileNotFoundError) for e in late)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_spread_run_that_fails_leaves_no_rows_and_no_files(
     flat_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -597,7 +597,7 @@ def test_declare_without_attributes_is_declare_read_from_them(
                 "unit": [None] * len(rows),
                 "agg": [None] * len(rows),
             },
-            schema_overrides={k: pl.String for k in ("kind", "step", "attrs", "unit", "agg")},
+            schema_overrides=dict.fromkeys(("kind", "step", "attrs", "unit", "agg"), pl.String),
         ),
         SERIES,
     )

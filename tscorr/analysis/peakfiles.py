@@ -252,8 +252,21 @@ def run_out_of_core(
         )
     finally:
         store.drop_peak_stage()
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_folder(folder)
     return XcorrRun(run_id, None, None, notes, store)
+
+
+def remove_folder(folder: Path) -> None:
+    """Remove a run's folder of files, which a task may still be writing into: a Dask task
+    runs on after its future is cancelled (the run failed elsewhere). Renamed first (one
+    atomic step), so such a task's later file finds no folder and fails on its worker,
+    instead of landing in a folder that was being removed, which then stayed."""
+    doomed = folder.with_name(f"{folder.name}.removed")
+    try:
+        folder.rename(doomed)
+    except OSError:  # gone already, or a file system that cannot rename it: as it is
+        doomed = folder
+    shutil.rmtree(doomed, ignore_errors=True)
 
 
 def peak_folder(store: Store, engine: Engine) -> Path:
