@@ -541,25 +541,33 @@ def test_the_shortcut_is_taken_for_a_machine_written_file(monkeypatch: pytest.Mo
 @example(  # hours, one moved 20 minutes and alone in its part: the joins differ
     [datetime(2016, 1, 1, h, 20 if h == 2 else 0, tzinfo=UTC) for h in range(5)], [2, 3]
 )
+@example(  # a last part of two points 80 minutes apart after a part at an hour: two gaps
+    [datetime(2016, 1, 1, h, 20 if h == 3 else 0, tzinfo=UTC) for h in range(4)], [2]
+)
 @given(_sorted_series(), st.lists(st.integers(1, 29), max_size=4))
 def test_a_step_merged_from_parts_is_the_step_of_all_the_points(
     times: list[datetime], cuts: list[int]
 ) -> None:
-    """A series cut into parts of a file (blocks of a big CSV): when its parts' runs make
-    one run, the merged step is the one :func:`native_steps` finds in all its points; the
-    parts of a series at one gap off midnight always do."""
+    """A series cut into parts of a file (blocks of a big CSV): when its parts' runs, folded
+    as a load folds them (:class:`tscorr.store.runs.SeriesRuns`), make one run, the merged
+    step is the one :func:`native_steps` finds in all its points; the parts of a series at
+    one gap off midnight always do."""
     from tscorr.ingest.observe import merged_step, native_steps_and_runs
+    from tscorr.store.runs import SeriesRuns
 
     bounds = sorted({c for c in cuts if 0 < c < len(times)})
     parts = [times[a:b] for a, b in zip([0, *bounds], [*bounds, len(times)], strict=True)]
-    runs = []
+    folded = SeriesRuns()
+    code = np.array([3])  # a load's code for the series
     for part in parts:
         frame = pl.DataFrame({"series": ["s"] * len(part), "ts": part})
-        _, part_runs = native_steps_and_runs(frame, "UTC")
-        if part_runs is None:  # a part that is not one run: its points are read again
-            return
-        runs.append(part_runs["s"])
-    known, step = merged_step(runs)
+        _, runs = native_steps_and_runs(frame, "UTC")
+        if runs is None:  # a part that is not one run: its points are read again
+            folded.breaks(code)
+        else:
+            folded.fold(code, runs.first, runs.last, runs.n, runs.gap)
+    joined = folded.joined([3])
+    known, step = merged_step(joined[3]) if joined else (False, None)
     whole = native_steps(pl.DataFrame({"series": ["s"] * len(times), "ts": times}), "UTC")
     if known:
         assert step == whole["s"] == _step_by_hand(times, "UTC")

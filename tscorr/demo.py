@@ -157,13 +157,13 @@ def run_demo(db: str | Path, force: bool = False, report: str | Path | None = No
                 said += frames[label].filter(pl.col("series") == series)["answer"].to_list()
         first, what_first, second, what_second = COMPARED
         a, b = _shown(frames[first], first), _shown(frames[second], second)
-        if a is not None and b is not None:
-            said.append(compare(a, b, what_first, what_second))
+        compared = [compare(a, b, what_first, what_second)] if a and b else []
+        said += compared
         if report_path is not None:
             title = "tscorr demo: election night 2016, and the Brexit result for contrast"
 
             def write(tmp: Path) -> None:
-                write_report(store, runs, tmp, title, pairs=3, intro=[QUESTION, said[-1]])
+                write_report(store, runs, tmp, title, pairs=3, intro=[QUESTION, *compared])
                 text = tmp.read_text(encoding="utf-8")
                 tmp.write_text(text.replace("<head>", "<head>" + REPORT_MARK, 1), encoding="utf-8")
 

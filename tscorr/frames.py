@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC as UTC_ZONE
 from datetime import datetime
+from typing import Any
 
+import numpy as np
 import polars as pl
 
 UTC = pl.Datetime("us", "UTC")
@@ -187,3 +189,17 @@ def dedupe_events(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
         subset=["ts", "ts_end", "kind", "name", "attrs"], keep="first", maintain_order=True
     )
     return kept, frame.height - kept.height
+
+
+@dataclass(frozen=True)
+class PartRuns:
+    """The series of one part of a file, each one run of points in time order at one gap
+    (see :func:`tscorr.ingest.observe.native_steps_and_runs`): ``keys`` in order, and for
+    each its first and last time (epoch microseconds, UTC), its points, and its gap (0 for
+    one point)."""
+
+    keys: list[Any]
+    first: np.ndarray
+    last: np.ndarray
+    n: np.ndarray
+    gap: np.ndarray

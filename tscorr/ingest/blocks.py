@@ -253,3 +253,6 @@ def map_ahead(
     finally:
         futures.close()  # the reading thread stops: no more work is submitted
         pool.shutdown(wait=True, cancel_futures=True)
+        close = getattr(items, "close", None)
+        if close is not None:  # the items' file, closed now, not when it is collected
+            close()

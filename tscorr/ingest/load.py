@@ -11,10 +11,11 @@ from contextlib import AbstractContextManager, ExitStack, closing, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from tscorr.errors import BadInput, NotFound, RowsRejected, TscorrError, UnknownName
-from tscorr.frames import CodedPart, FeedFrames
+from tscorr.frames import CodedPart, FeedFrames, PartRuns
 from tscorr.ingest import feeds, observe
 from tscorr.ingest.request import LoadParams, is_pattern
 from tscorr.ingest.source import LoadOptions, SourceFile
@@ -382,7 +383,7 @@ def _part_steps(frames: FeedFrames, tz: str) -> dict[str, str | None]:
 
 def _coded_steps(
     part: CodedPart, tz: str
-) -> tuple[dict[int, str | None], dict[int, observe.Run] | None]:
+) -> tuple[dict[int, str | None], PartRuns | None]:
     """:func:`_part_steps` of a coded part, by code, and the series' runs when the part
     has them (see :func:`tscorr.ingest.observe.native_steps_and_runs`)."""
     wanted = part.series.with_row_index("code").filter(pl.col("step").is_null())["code"]
@@ -394,11 +395,13 @@ def _coded_steps(
         steps, runs = observe.native_steps_and_runs(
             seen.filter(pl.col("series") == first), tz
         )
-        run = (runs or {}).get(first)
-        return (
-            {int(code): steps.get(first) for code in wanted},
-            None if run is None else {int(code): run for code in wanted},
-        )
+        codes = [int(code) for code in wanted]
+        if runs is not None:  # the first series' run is every series' run
+            k = len(codes)
+            runs = PartRuns(
+                codes, *(np.repeat(a[:1], k) for a in (runs.first, runs.last, runs.n, runs.gap))
+            )
+        return {code: steps.get(first) for code in codes}, runs
     if wanted.len() < part.series.height:
         seen = seen.filter(pl.col("series").is_in(wanted.cast(pl.Int64).implode()))
     return observe.native_steps_and_runs(seen, tz)

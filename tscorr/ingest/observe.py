@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from tscorr.choices import SERIES_KINDS
+from tscorr.frames import PartRuns
 from tscorr.units import parse_duration
 
 YEAR_LIMIT = 100 * 366 * 86400  # native steps longer than a century are none
@@ -88,8 +89,8 @@ def _declared(series: pl.DataFrame, feed_kind: str, user_kind: str | None) -> pl
     )
 
 
-# one series' part of a file as a run: (first, last) in epoch microseconds, its points, and
-# the one gap between them (0 for a single point)
+# one series as a run: (first, last) in epoch microseconds, its points, and the one gap
+# between them (0 for a single point)
 Run = tuple[int, int, int, int]
 
 
@@ -100,7 +101,7 @@ def native_steps(points: pl.DataFrame, tz: str) -> dict[Any, str | None]:
 
 def native_steps_and_runs(
     points: pl.DataFrame, tz: str
-) -> tuple[dict[Any, str | None], dict[Any, Run] | None]:
+) -> tuple[dict[Any, str | None], PartRuns | None]:
     """The native step of every series in ``points`` (series, ts), read in zone ``tz``; the
     series are names or integer ids, and the answer is keyed by them.
 
@@ -114,8 +115,9 @@ def native_steps_and_runs(
     only the naming of each step (:func:`_step_of`) is done series by series.
 
     The runs: when every series is one run of rows in time order at one gap, read in UTC and
-    not at midnight (most machine-written files), each series' :data:`Run`, so that its step
-    over several parts of a file follows from their runs (:func:`merged_step`); else None.
+    not at midnight (most machine-written files), each series' run (:class:`PartRuns`), so
+    that its step over several parts of a file follows from their runs folded into one
+    (:func:`merged_step`); else None.
     """
     frame = points.select("series", "ts")
     if frame.null_count().sum_horizontal().item():  # a copy only when there is a null
@@ -140,19 +142,7 @@ def native_steps_and_runs(
         facts = _facts(code, us, local_us, starts)
     else:
         last = us[np.r_[starts[1:], us.size] - 1]
-        runs = dict(
-            zip(
-                keys,
-                zip(
-                    us[starts].tolist(),
-                    last.tolist(),
-                    facts["n"].tolist(),
-                    facts["us_gap"].tolist(),
-                    strict=True,
-                ),
-                strict=True,
-            )
-        )
+        runs = PartRuns(keys, us[starts], last, facts["n"], facts["us_gap"])
     out: dict[Any, str | None] = {}
     for i, key in enumerate(keys):
         out[key] = _named_step({name: values[i] for name, values in facts.items()})
@@ -166,24 +156,13 @@ def _named_step(facts: dict[str, Any]) -> str | None:
     return None if long else step_text
 
 
-def merged_step(runs: list[Run]) -> tuple[bool, str | None]:
-    """The native step of a series from the runs of its parts, in file order: (True, the
-    step :func:`native_steps` gives for all its points read together) when they make one
-    run in time order at one gap, not at midnight; (False, None) when they do not (its points
-    must be read again)."""
-    first, last, n, gap = runs[0]
-    for start, end, points, inner in runs[1:]:
-        if start <= last:  # out of order, or a time given again: not one run
-            return False, None
-        for between in (start - last, inner if points > 1 else None):
-            if between is None:
-                continue
-            if gap == 0:
-                gap = between
-            elif between != gap:
-                return False, None
-        last, n = end, n + points
-    if gap <= 0 or (first % _DAY_US == 0 and gap % _DAY_US == 0):  # midnight: the calendar
+def merged_step(run: Run) -> tuple[bool, str | None]:
+    """The native step of a series from its parts' runs folded into one (see
+    :mod:`tscorr.store.runs`): (True, the step :func:`native_steps` gives for all its points
+    read together) for a run of several points not at midnight; (False, None) else (the
+    calendar of a series at midnight needs its points)."""
+    first, _, n, gap = run
+    if n < 2 or gap <= 0 or (first % _DAY_US == 0 and gap % _DAY_US == 0):
         return False, None
     zero = 0
     return True, _named_step(

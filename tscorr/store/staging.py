@@ -28,10 +28,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import polars as pl
 
-from tscorr.frames import CENSORED, EVENTS, POINTS, REJECTS, CodedPart, FeedFrames, empty
+from tscorr.frames import (
+    CENSORED,
+    EVENTS,
+    POINTS,
+    REJECTS,
+    CodedPart,
+    FeedFrames,
+    PartRuns,
+    empty,
+)
 from tscorr.store.partitions import refuse_parquet_series
+from tscorr.store.runs import SeriesRuns, Spans
 
 if TYPE_CHECKING:  # the store mixin that owns a load (for types only)
     from tscorr.store.ingest import _Loading
@@ -126,10 +137,8 @@ class SourceWriter:
         self.steps: dict[int, str | None] = {}  # detected native steps, by code
         self.met: set[int] = set()  # codes with rows in some part
         self.again: set[int] = set()  # ... and in more than one (their steps are redone)
-        # each code's runs (first, last, points, gap: its parts' own summaries, in file
-        # order), while every part of it came with one (see ``split_runs``)
-        self.runs: dict[int, list[tuple[int, int, int, int]]] = {}
-        self.no_runs: set[int] = set()  # codes with a part that came without its run
+        # each code's latest time so far and its parts' runs folded (see tscorr.store.runs)
+        self.runs = SeriesRuns()
         self._empty: dict[str, pl.DataFrame] | None = None
         # parts are held in memory up to ``hold_rows`` rows (the usual file), then staged
         self.hold_rows = _hold_rows(store.memory_limit) if hold_rows is None else hold_rows
@@ -137,7 +146,6 @@ class SourceWriter:
         self.held_rows = 0
         self.staged = False
         self.seq = 0  # running row number: later rows win over earlier ones
-        self.latest: dict[int, int] = {}  # each code's latest time so far, epoch µs
 
     # --- parts ---------------------------------------------------------------------------
 
@@ -160,7 +168,7 @@ class SourceWriter:
         codes_here = {self.codes[name] for name in here}
         self.again |= codes_here & self.met
         self.met |= codes_here
-        self.no_runs |= codes_here
+        self.runs.breaks(np.fromiter(codes_here, dtype=np.int64, count=len(codes_here)))
         for name, step in (steps or {}).items():
             self.steps[self.codes[name]] = step
         # held or staged, a part keeps only the stage's columns (names are in ``codes``)
@@ -176,7 +184,7 @@ class SourceWriter:
         self,
         coded: CodedPart,
         steps: Mapping[int, str | None],
-        runs: Mapping[int, tuple[int, int, int, int]] | None = None,
+        runs: PartRuns | None = None,
     ) -> None:
         """Take one coded part: what :meth:`add` does with the same rows as frames, without
         a name per point. ``steps``: native steps from this part alone, by the part's code;
@@ -196,26 +204,26 @@ class SourceWriter:
         self.met |= set(mine)
         for local, step in steps.items():
             self.steps[mine[local]] = step
-        spans: dict[int, tuple[int, int]] | None = {}
-        for local, code in enumerate(mine):
-            run = None if runs is None else runs.get(local)
-            if run is None:
-                self.no_runs.add(code)
-                spans = None
+        at = np.asarray(mine, dtype=np.int64)
+        spans: Spans | None = None
+        if runs is None:
+            self.runs.breaks(at)
+        else:
+            codes = at[np.asarray(runs.keys, dtype=np.int64)]
+            self.runs.fold(codes, runs.first, runs.last, runs.n, runs.gap)
+            if codes.size < at.size:  # series whose step the reader gave: no run
+                self.runs.breaks(np.setdiff1d(at, codes))
             else:
-                if code not in self.no_runs:
-                    self.runs.setdefault(code, []).append(run)
-                if spans is not None:
-                    spans[code] = (run[0], run[1])
+                spans = (codes, runs.first, runs.last)
         points = coded.points
         n = points.height
-        codes = points["code"]
+        point_codes = points["code"]
         if mine != list(range(len(mine))):  # (the first part's codes are the load's)
-            codes = pl.Series("code", mine, dtype=pl.Int64).gather(codes)
+            point_codes = pl.Series("code", mine, dtype=pl.Int64).gather(point_codes)
         part = {
             "points": pl.DataFrame(
                 [
-                    codes.alias("code"),
+                    point_codes.alias("code"),
                     points["ts"],
                     points["value"],
                     pl.repeat(None, n, dtype=pl.String, eager=True).alias("flag"),
@@ -239,9 +247,7 @@ class SourceWriter:
             }
         return self._empty
 
-    def _take(
-        self, part: dict[str, pl.DataFrame], spans: Mapping[int, tuple[int, int]] | None = None
-    ) -> None:
+    def _take(self, part: dict[str, pl.DataFrame], spans: Spans | None = None) -> None:
         """Hold or stage one part's stage columns (see :meth:`add`)."""
         self._drop_repeats(part["points"], spans)
         rows = sum(frame.height for frame in part.values())
@@ -267,12 +273,10 @@ class SourceWriter:
         self.seq += frame.height
         return out
 
-    def _drop_repeats(
-        self, points: pl.DataFrame, spans: Mapping[int, tuple[int, int]] | None = None
-    ) -> None:
+    def _drop_repeats(self, points: pl.DataFrame, spans: Spans | None = None) -> None:
         """Remove the earlier parts' points that ``points`` repeats (the later row wins).
-        ``spans``: each code's first and last time in ``points`` (epoch microseconds) when
-        the part's runs tell them (else they are counted here)."""
+        ``spans``: the part's codes (each once) with their first and last times (epoch
+        microseconds) when its runs tell them (else they are counted here)."""
         if points.height == 0:
             return
         if spans is None:
@@ -280,17 +284,15 @@ class SourceWriter:
                 pl.col("ts").min().dt.epoch("us").alias("first"),
                 pl.col("ts").max().dt.epoch("us").alias("last"),
             )
-            spans = {code: (first, last) for code, first, last in span.iter_rows()}
+            spans = (span["code"].to_numpy(), span["first"].to_numpy(), span["last"].to_numpy())
+        codes, first, last = spans
         # only rows at or before their series' latest time so far can repeat a point, and
         # there are none when each series of the part starts after its latest (most files)
-        behind = {
-            code: self.latest[code]
-            for code, (first, _) in spans.items()
-            if code in self.latest and first <= self.latest[code]
-        }
+        back = self.runs.behind(codes, first)
+        behind = back.any()
         if behind:
             limits = pl.DataFrame(
-                {"code": list(behind), "latest": list(behind.values())},
+                {"code": codes[back], "latest": self.runs.latest_of(codes[back])},
                 schema={"code": pl.Int64, "latest": pl.Int64},
             ).with_columns(pl.col("latest").cast(POINTS["ts"]))
             marked = (
@@ -310,9 +312,7 @@ class SourceWriter:
                     before = part["points"].height
                     part["points"] = part["points"].join(marked, on=["code", "ts"], how="anti")
                     self.duplicates += before - part["points"].height
-        for code, (_, last) in spans.items():
-            if last > self.latest.get(code, last - 1):
-                self.latest[code] = last
+        self.runs.advance(codes, last)
 
     def _start_stage(self) -> None:
         drop_stages(self.store, self.tag)
@@ -376,14 +376,10 @@ class SourceWriter:
                     "USING (code) ORDER BY code, ts"
                 )
 
-    def split_runs(self) -> dict[int, list[tuple[int, int, int, int]]]:
-        """The runs of each series met in more than one part, every part with its run (in
-        file order), whose step is not settled yet."""
-        return {
-            code: self.runs[code]
-            for code in sorted(self.again)
-            if code not in self.no_runs and code in self.runs
-        }
+    def split_runs(self) -> dict[int, tuple[int, int, int, int]]:
+        """The folded run of each series met in more than one part whose parts make one
+        run (see :mod:`tscorr.store.runs`) and whose step is not settled yet."""
+        return self.runs.joined(sorted(self.again))
 
     def settle(self, code: int, step: str | None) -> None:
         """The native step of a series met in several parts, found without its points."""

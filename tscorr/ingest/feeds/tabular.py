@@ -53,6 +53,11 @@ def _read_delimited(
     codec = _text_codec(opts)
     header = [b""]  # the first block's header record, put in front of every later block
 
+    # the options a clean block is coded with: the file's own, as given (the threads code
+    # blocks while the first one settles the day/month order, which a coded block, in an
+    # exact ISO form, never reads)
+    coded_opts = opts
+
     def framed() -> Iterator[tuple[Block, bytes, int, int, int]]:
         """Each block with its data (the header in front), title lines to skip, lines before
         the first record and the physical line before it (in order: the first block gives
@@ -81,7 +86,7 @@ def _read_delimited(
         here too, so a thread shapes it while the block before is being written)."""
         block, data, skip_now, lead, before = framing
         raw = _parse(data, sep, skip_now, spec, source)
-        fast = _coded(raw.filter(~_blank_rows(raw)), spec, source, opts)
+        fast = _coded(raw.filter(~_blank_rows(raw)), spec, source, coded_opts)
         return block, data, skip_now, lead, before, raw, fast
 
     # closed: the threads stop at once
