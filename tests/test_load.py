@@ -8,7 +8,7 @@ import pytest
 
 import tscorr
 from tscorr.errors import RowsRejected
-from tscorr.store import Store
+from tscorr.store import Store, commit
 from tscorr.store.staging import SourceWriter
 
 TABLES = ("sources", "series", "points", "events", "rejects")
@@ -89,12 +89,12 @@ def test_a_load_that_fails_midway_leaves_no_trace(
     before = counts(store)
     snapshot = store.query("SELECT * FROM points ORDER BY ALL")
 
-    def broken(self: SourceWriter, source_id: int) -> tuple[int, int]:
+    def broken(writer: SourceWriter, source_id: int) -> tuple[int, int]:
         # by now the source row, the series and the points of this file are written
-        assert self.store.scalar("SELECT count(*) FROM points") > before["points"]
+        assert writer.store.scalar("SELECT count(*) FROM points") > before["points"]
         raise OSError("disk full")
 
-    monkeypatch.setattr(SourceWriter, "_events", broken)
+    monkeypatch.setattr(commit, "_events", broken)
     overlapping = tmp_path / "more.tsv"
     overlapping.write_text("day\tcic.gc.ca:requests\n2016-11-09\t1\n2016-11-11\t2\n")
     with pytest.raises(OSError, match="disk full"):

@@ -8,7 +8,8 @@ each part is appended to temporary ``_tscorr_stage_*`` tables as it comes (each 
 own small commit; DuckDB keeps temporary tables within its memory limit and spills the rest
 to its temporary folder, so memory holds about one part), and :meth:`SourceWriter.finish`
 moves everything into ``points``, ``events``, ``censored`` and ``rejects`` in one transaction
-(single ``INSERT ... SELECT`` statements, which DuckDB writes to disk as they go). Until that
+(single ``INSERT ... SELECT`` statements, which DuckDB writes to disk as they go:
+:mod:`tscorr.store.commit`). Until that
 commit nothing of the file is visible; on any failure, or Ctrl-C, the stage is dropped, and
 a killed process's temporary tables end with its connection (stage tables an older tscorr
 left in the database file are dropped when it is next opened for writing). A temporary
@@ -21,11 +22,9 @@ they get their ``series_id`` in the final transaction.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,7 +40,7 @@ from tscorr.frames import (
     PartRuns,
     empty,
 )
-from tscorr.store.partitions import refuse_parquet_series
+from tscorr.store.commit import commit, stage_name
 from tscorr.store.runs import SeriesRuns, Spans
 
 if TYPE_CHECKING:  # the store mixin that owns a load (for types only)
@@ -88,12 +87,6 @@ _STAGE_DDL = {
     "weight DOUBLE, attrs VARCHAR, seq BIGINT",
     "rejects": "line BIGINT, raw VARCHAR, reason VARCHAR",
 }
-
-
-def stage_name(kind: str, tag: str = "") -> str:
-    """The stage table of ``kind``; ``tag`` tells apart the stages of the files of one load
-    that commits them together."""
-    return f"_tscorr_stage_{kind}{tag}"
 
 
 def drop_stages(store: _Loading, tag: str | None = None) -> None:
@@ -406,168 +399,10 @@ class SourceWriter:
                     stack.enter_context(store._registered(stage_name(kind, self.tag), frame))
             if transaction:
                 with store.transaction():
-                    counts = self._commit(notes)
+                    counts = commit(self, notes)
             else:
-                counts = self._commit(notes)
+                counts = commit(self, notes)
         return IngestCounts(**counts)
-
-    def _commit(self, notes: Sequence[str]) -> dict[str, int]:
-        store, meta = self.store, self.meta
-        store._remove(self.replace)
-        source_id = store._next_id("sources", "source_id")
-        series = self._series_frame()
-        with store._registered("_tscorr_names", series.select("series")):
-            known = store.query(
-                "SELECT s.name AS series, s.series_id FROM series s "
-                "JOIN _tscorr_names n ON s.name = n.series"
-            )
-        refuse_parquet_series(store, known)
-        new = series.join(known, on="series", how="anti")
-        first_id = store._next_id("series", "series_id")
-        new = new.with_columns(
-            (pl.int_range(0, pl.len(), dtype=pl.Int64) + first_id).alias("series_id")
-        )
-        store._exec(
-            "INSERT INTO sources (source_id, feed, path, sha256, bytes, loaded_at, tz, options) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                source_id,
-                meta.feed,
-                meta.path,
-                meta.sha256,
-                meta.bytes,
-                datetime.now(UTC),
-                meta.tz,
-                json.dumps(dict(meta.options), default=str),
-            ],
-        )
-        if new.height:
-            with store._registered("_tscorr_new_series", new):
-                store._exec(
-                    "INSERT INTO series (series_id, name, feed, unit, agg, source_id, attrs, "
-                    "kind, step, tz) SELECT series_id, series, ?, unit, agg, ?, attrs, kind, "
-                    "step, ? FROM _tscorr_new_series",
-                    [meta.feed, source_id, meta.tz],
-                )
-        if self.replace and known.height:  # --force: the file's metadata replaces the stored
-            with store._registered("_tscorr_meta", series.join(known, on="series")):
-                store._exec(
-                    "UPDATE series SET feed = ?, unit = m.unit, agg = m.agg, attrs = m.attrs, "
-                    "kind = m.kind, step = m.step, tz = ? FROM _tscorr_meta m "
-                    "WHERE series.series_id = m.series_id",
-                    [meta.feed, meta.tz],
-                )
-        ids = pl.concat([known, new.select("series", "series_id")]).join(
-            series.select("series", "code"), on="series"
-        )
-        replaced = 0
-        points, censored = stage_name("points", self.tag), stage_name("censored", self.tag)
-        with store._registered("_tscorr_ids", ids.select("code", "series_id")):
-            staged = f"(SELECT i.series_id, p.* FROM {points} p JOIN _tscorr_ids i USING (code))"
-            shift = (ids["series_id"] - ids["code"]).unique()
-            if shift.len() == 1 and ids.height == series.height:  # ids in code order: no join
-                staged = (
-                    f"(SELECT CAST(p.code AS BIGINT) + {int(shift[0])} AS series_id, p.* "
-                    f"FROM {points} p)"
-                )
-            if known.height:
-                # only series that already had points can overlap: replace, never duplicate
-                replaced = int(
-                    store._exec(
-                        f"DELETE FROM points USING {staged} i "
-                        "WHERE points.series_id = i.series_id AND points.ts = i.ts"
-                    )[0][0]
-                )
-                store._exec(
-                    f"DELETE FROM censored USING (SELECT i.series_id, c.ts FROM {censored} c "
-                    "JOIN _tscorr_ids i USING (code)) c "
-                    "WHERE censored.series_id = c.series_id AND censored.ts = c.ts"
-                )
-            n_points = int(
-                store._exec(
-                    "INSERT INTO points (series_id, ts, value, flag, source_id) "
-                    f"SELECT series_id, ts, value, flag, ? FROM {staged}",
-                    [source_id],
-                )[0][0]
-            )
-            store._exec(
-                f"INSERT INTO censored SELECT i.series_id, c.ts, c.below, ? FROM {censored} c "
-                "JOIN _tscorr_ids i USING (code)",
-                [source_id],
-            )
-        n_events, skipped = self._events(source_id)
-        store._exec(
-            f"INSERT INTO rejects SELECT ?, line, raw, reason FROM {stage_name('rejects', self.tag)}",
-            [source_id],
-        )
-        duplicates = self.duplicates + skipped
-        loaded = self.rows_read - self.rows_rejected
-        store._exec(
-            "UPDATE sources SET rows_read = ?, rows_loaded = ?, rows_rejected = ?, notes = ?, "
-            "points_loaded = ?, events_loaded = ?, duplicates = ?, replaced = ? "
-            "WHERE source_id = ?",
-            [
-                self.rows_read,
-                loaded,
-                self.rows_rejected,
-                "; ".join(notes) or None,
-                n_points,
-                n_events,
-                duplicates,
-                replaced,
-                source_id,
-            ],
-        )
-        return {
-            "source_id": source_id,
-            "rows_read": self.rows_read,
-            "rows_loaded": loaded,
-            "rows_rejected": self.rows_rejected,
-            "points": n_points,
-            "events": n_events,
-            "series": series.height,
-            "duplicates": duplicates,
-            "replaced": replaced,
-        }
-
-    def _series_frame(self) -> pl.DataFrame:
-        """Each series of the file once, with its code and its step (given or detected)."""
-        if not self.series_meta:
-            return pl.DataFrame(schema={"series": pl.String, "code": pl.Int64, "step": pl.String})
-        meta = pl.concat(self.series_meta)
-        detected = pl.DataFrame(
-            {"code": list(self.steps), "detected": list(self.steps.values())},
-            schema={"code": pl.Int64, "detected": pl.String},
-        )
-        return (
-            meta.join(detected, on="code", how="left")
-            .with_columns(pl.coalesce("step", "detected").alias("step"))
-            .drop("detected")
-        )
-
-    def _events(self, source_id: int) -> tuple[int, int]:
-        """Insert the file's events not already stored (nor earlier in the file): (written,
-        skipped)."""
-        store = self.store
-        events = stage_name("events", self.tag)
-        total = int(store._exec(f"SELECT count(*) FROM {events}")[0][0])
-        if total == 0:
-            return 0, 0
-        first_id = store._next_id("events", "event_id")
-        written = int(
-            store._exec(
-                "INSERT INTO events (event_id, ts, ts_end, kind, name, weight, source_id, attrs) "
-                "SELECT ? + row_number() OVER (ORDER BY seq) - 1, ts, ts_end, kind, name, "
-                f"weight, ?, attrs FROM (SELECT * FROM {events} e "
-                "QUALIFY row_number() OVER (PARTITION BY ts, ts_end, kind, name, attrs "
-                "ORDER BY seq) = 1) e WHERE NOT EXISTS (SELECT 1 FROM events x "
-                "WHERE x.ts = e.ts AND x.kind = e.kind AND x.name IS NOT DISTINCT FROM e.name "
-                "AND x.ts_end IS NOT DISTINCT FROM e.ts_end "
-                "AND CAST(x.attrs AS VARCHAR) IS NOT DISTINCT FROM CAST(e.attrs AS VARCHAR))",
-                [first_id, source_id],
-            )[0][0]
-        )
-        return written, total - written
 
     def drop_stage(self) -> None:
         """Drop the stage tables, if this load made them (after its end or its failure)."""
