@@ -132,19 +132,27 @@ def test_a_bad_byte_after_a_character_split_between_reads_names_its_line(
             list(blocks.record_blocks(SourceFile(path), size=size))
 
 
+def _numbers(
+    made: list[int], closed: threading.Event, n: int, fail_at: int | None = None
+) -> Iterator[int]:
+    """0 to n - 1, each noted in ``made`` as it is made (``fail_at``: raise there instead);
+    ``closed`` is set when the generator ends or is closed."""
+    try:
+        for i in range(n):
+            if i == fail_at:
+                raise BadInput(f"item {i} is bad")
+            made.append(i)
+            yield i
+    finally:
+        closed.set()
+
+
 def test_read_ahead_keeps_order_raises_in_place_and_stops_when_closed() -> None:
     made: list[int] = []
     closed = threading.Event()
 
     def numbers(fail_at: int | None = None) -> Iterator[int]:
-        try:
-            for i in range(1000):
-                if i == fail_at:
-                    raise BadInput(f"item {i} is bad")
-                made.append(i)
-                yield i
-        finally:
-            closed.set()
+        return _numbers(made, closed, 1000, fail_at)
 
     assert list(blocks.read_ahead(numbers())) == list(range(1000))
     got: list[int] = []
@@ -175,14 +183,7 @@ def test_map_ahead_works_in_parallel_keeps_order_raises_in_place_and_stops() -> 
     lock = threading.Lock()
 
     def numbers(fail_at: int | None = None) -> Iterator[int]:
-        try:
-            for i in range(200):
-                if i == fail_at:
-                    raise BadInput(f"item {i} is bad")
-                made.append(i)
-                yield i
-        finally:
-            closed.set()
+        return _numbers(made, closed, 200, fail_at)
 
     def work(i: int, bad: int | None = None) -> int:
         with lock:

@@ -29,7 +29,7 @@ from tscorr.analysis.kernels.adjust import bh_qvalues
 from tscorr.analysis.kernels.discovery import Assessed, assess_pairs
 from tscorr.analysis.kernels.tails import import_ahead
 from tscorr.analysis.kernels.xcorr import Prepared
-from tscorr.analysis.pairs import BlockResult, Part, correlate_block
+from tscorr.analysis.pairs import BlockResult, Part, checked_only, correlate_block
 from tscorr.analysis.request import XcorrParams, save_run
 from tscorr.analysis.xcorr_notes import NO_PAIR, method_counts, method_note, unreachable_note
 from tscorr.choices import DISCOVERY_Q, KEEP_ALL_ROWS
@@ -412,12 +412,7 @@ def _tables(
                     "p_check": part.check[row_pair],
                 },
                 nan_to_null=True,
-            ).with_columns(  # no check made: null, not "agrees"
-                pl.when(pl.col("p_peak_exact").is_null())
-                .then(None)
-                .otherwise(pl.col("p_check"))
-                .alias("p_check")
-            )
+            ).with_columns(checked_only())
         )
         if whole.size and not np.isnan(part.band[held]).all():
             band = part.band[held]

@@ -93,6 +93,17 @@ class Part:
         self.p_at[index], self.q_at[index] = got.p_at, got.q_at
 
 
+def checked_only() -> pl.Expr:
+    """``p_check`` where an exact check was made (``p_peak_exact`` set), else null: a pair
+    never checked has no verdict, not "agrees"."""
+    return (
+        pl.when(pl.col("p_peak_exact").is_null())
+        .then(None)
+        .otherwise(pl.col("p_check"))
+        .alias("p_check")
+    )
+
+
 @dataclass(frozen=True)
 class PeakFile:
     """A task's pairs written to Parquet instead of handed back (:mod:`tscorr.analysis.peakfiles`):

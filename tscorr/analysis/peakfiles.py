@@ -37,7 +37,7 @@ import polars as pl
 from tscorr.analysis.correlate import Step, XcorrRun, retest, xcorr_method
 from tscorr.analysis.engine import Engine
 from tscorr.analysis.inputs import Aligned, Group, Plan
-from tscorr.analysis.pairs import Part, PeakFile
+from tscorr.analysis.pairs import Part, PeakFile, checked_only
 from tscorr.analysis.request import XcorrParams, run_record, versions
 from tscorr.analysis.xcorr_notes import NO_PAIR, STRONG, counts_note, unreachable_text
 from tscorr.choices import DISCOVERY_Q
@@ -107,12 +107,7 @@ def peak_rows(part: Part) -> pl.DataFrame:
             "max_lag": np.full(m, part.max_lag, dtype=np.int32),
         },
         nan_to_null=True,
-    ).with_columns(  # no check made: null, not "agrees"
-        pl.when(pl.col("p_peak_exact").is_null())
-        .then(None)
-        .otherwise(pl.col("p_check"))
-        .alias("p_check")
-    )
+    ).with_columns(checked_only())
 
 
 def lag_rows(

@@ -240,9 +240,6 @@ def map_ahead(
     few items are in hand at a time (those being worked on, and one waiting). An exception
     raised by ``work`` or by ``items`` is raised here, in its place in the sequence;
     closing this iterator stops the reading and waits for the work under way."""
-    if workers <= 1:
-        yield from read_ahead(work(item) for item in items)
-        return
     pool = ThreadPoolExecutor(workers, thread_name_prefix="tscorr-parse")
     futures: Generator[Future[R], None, None] = read_ahead(
         pool.submit(work, item) for item in items

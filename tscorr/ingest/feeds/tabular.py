@@ -44,9 +44,9 @@ def _read_delimited(
     spec: FeedSpec, source: SourceFile, opts: LoadOptions
 ) -> Iterator[FeedFrames | CodedPart]:
     """A delimited file block by block (see :mod:`tscorr.ingest.blocks`): each block of whole
-    records is parsed with the header in front (the next block in a thread while this one is
-    shaped), so memory holds a few blocks whatever the size of the file; rejected rows keep
-    their physical line numbers."""
+    records is parsed with the header in front (the next blocks by two threads while this one
+    is written: :func:`~tscorr.ingest.blocks.map_ahead`), so memory holds a few blocks
+    whatever the size of the file; rejected rows keep their physical line numbers."""
     source.check_text()
     sep = str(opts.extra.get("delimiter") or spec.options.get("delimiter", ","))
     skip = int(opts.extra.get("skip_lines") or spec.options.get("skip_lines", 0))
