@@ -137,9 +137,10 @@ finally:
 """
 
 
-def cli_step(*args: str) -> list[str]:
-    """``argv`` of ``tscorr ARGS...`` in a fresh interpreter (``python -m tscorr``)."""
-    return [sys.executable, "-c", _CLI, *args]
+def cli_step(*args: str, prelude: str = "") -> list[str]:
+    """``argv`` of ``tscorr ARGS...`` in a fresh interpreter (``python -m tscorr``);
+    ``prelude``: Python run first (a module setting changed for a comparison)."""
+    return [sys.executable, "-c", prelude + _CLI, *args]
 
 
 def interleaved(

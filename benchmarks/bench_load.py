@@ -8,6 +8,9 @@ series) and the long table as Parquet.
     python benchmarks/bench_load.py --formats gzip --big   # also 1 GiB of CSV in gzip (memory)
     python benchmarks/bench_load.py --before        # also tscorr without its fast way
                                                     # (TSCORR_SLOW_LOAD=1), in the same run
+    python benchmarks/bench_load.py --rows 6e7 --staged  # also a big file's points staged
+                                                    # and then copied (as before they were
+                                                    # written as they come), in the same run
 
 Generates SYNTHETIC points (200 series of minutes; ISO timestamps with Z; the long table
 sorted by series and time), written block by block so the generator's memory stays small,
@@ -138,6 +141,11 @@ def main() -> None:
         action="store_true",
         help="also tscorr with TSCORR_SLOW_LOAD=1 (every block the slow way), interleaved",
     )
+    parser.add_argument(
+        "--staged",
+        action="store_true",
+        help="also tscorr with a big file's points staged, then copied (staging.DIRECT off)",
+    )
     args = parser.parse_args()
     rows = int(args.rows)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
@@ -168,10 +176,21 @@ def main() -> None:
                     "TSCORR_SLOW_LOAD=1",
                     *cli_step("load", str(p), "--db", str(folder / f"slow{i}.duckdb"), "--json"),
                 ]
+            if args.staged:
+                sides["staged"] = lambda i, p=path: cli_step(
+                    "load",
+                    str(p),
+                    "--db",
+                    str(folder / f"staged{i}.duckdb"),
+                    "--json",
+                    prelude="from tscorr.store import staging\nstaging.DIRECT = False\n",
+                )
             samples = interleaved(sides, args.repeat, after_each=databases)
             print(comparison_line(kind, samples, "tscorr", "duckdb"), flush=True)
             if args.before:
                 print(comparison_line(f"{kind} (slow)", samples, "slow", "duckdb"), flush=True)
+            if args.staged:
+                print(comparison_line(f"{kind} (staged)", samples, "staged", "duckdb"), flush=True)
             path.unlink()  # disk: a 60 M-row CSV is 2.4 GB
         if args.big:
             big = folder / "big.csv.gz"

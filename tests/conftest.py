@@ -11,7 +11,7 @@ from hypothesis import settings
 from typer.testing import CliRunner
 
 import tscorr
-from tscorr.store import Store
+from tscorr.store import Store, staging
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -25,6 +25,18 @@ if os.environ.get("CI"):
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.pop("COLUMNS", None)
     os.environ.pop("LINES", None)
+
+
+@pytest.fixture(params=["held", "staged", "direct"])
+def parts_go(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A test of a file in parts runs three ways: parts held in memory (a file of up to
+    HOLD_ROWS rows), staged on disk and then copied (the files of ``load --together``), and
+    written straight into ``points`` in the load's own transaction (a big file alone)."""
+    if request.param != "held":
+        monkeypatch.setattr(staging, "HOLD_ROWS", 0)
+    if request.param == "staged":
+        monkeypatch.setattr(staging, "DIRECT", False)
+    return str(request.param)
 
 
 @pytest.fixture

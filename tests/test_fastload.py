@@ -145,13 +145,14 @@ def _grid(
 # --- clean files: the fast way takes them --------------------------------------------------
 
 
-@pytest.mark.parametrize("staged", [False, True], ids=["held", "staged"])
 @pytest.mark.parametrize("by_series", [True, False], ids=["series-by-series", "time-by-time"])
 def test_clean_long_csv_is_coded_and_the_same(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taken: Taken, by_series: bool, staged: bool
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    taken: Taken,
+    by_series: bool,
+    parts_go: str,
 ) -> None:
-    if staged:  # every part staged on disk, as a big file's are
-        monkeypatch.setattr(staging, "HOLD_ROWS", 0)
     stamps = _minutes(datetime(2016, 11, 8, 22), 120)
     path = _long_csv(tmp_path / "m.csv", _grid(["m:a", "m:b", "m:c"], stamps, by_series))
     got, error = same_both_ways(tmp_path, path, monkeypatch)
@@ -176,17 +177,14 @@ def test_series_across_many_blocks_get_their_native_step_from_every_block(
     ]
 
 
-@pytest.mark.parametrize("staged", [False, True], ids=["held", "staged"])
 def test_a_series_split_across_blocks_is_stepped_from_its_runs_or_read_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taken: Taken, staged: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taken: Taken, parts_go: str
 ) -> None:
     """Series that run over many blocks (a big file's usual case): those whose blocks make
     one run at one gap get their step from the blocks' runs, without their points being
     read back; a series with a point off its step, one at midnight (days: the calendar) and
     a time given again across blocks are read again. Either way the database is the slow
     way's."""
-    if staged:
-        monkeypatch.setattr(staging, "HOLD_ROWS", 0)
     read_again: list[int] = []
     original = staging.SourceWriter.step_batches
 
@@ -409,12 +407,10 @@ def test_under_strict_a_bad_row_refuses_the_file_either_way(
     assert all(not rows for rows in got.values())  # nothing written, not even the good blocks
 
 
-@pytest.mark.parametrize("staged", [False, True], ids=["held", "staged"])
 def test_repeated_points_within_and_across_blocks_count_the_same(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taken: Taken, staged: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taken: Taken, parts_go: str
 ) -> None:
-    if staged:  # a later part's repeat deletes the staged row
-        monkeypatch.setattr(staging, "HOLD_ROWS", 0)
+    # staged or direct, a later part's repeat deletes the row written before
     stamps = _minutes(datetime(2016, 1, 1), 100)
     rows = _grid(["a", "b"], stamps)
     rows.insert(10, (stamps[5], "a", "99"))  # within a block: the later line wins

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -26,15 +26,6 @@ from tscorr.ingest import blocks, source
 from tscorr.ingest.feeds import tabular
 from tscorr.ingest.source import SourceFile
 from tscorr.store import staging
-
-
-@pytest.fixture(params=["held", "staged"])
-def parts_go(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every test of a file in parts runs twice: parts held in memory (a file of up to
-    HOLD_ROWS rows) and parts staged on disk (a bigger one)."""
-    if request.param == "staged":
-        monkeypatch.setattr(staging, "HOLD_ROWS", 0)
-    return str(request.param)
 
 
 def _db_rows(db: Path) -> dict[str, list[tuple[object, ...]]]:
@@ -385,12 +376,15 @@ def test_a_whole_file_feed_still_refuses_a_bomb(
 
 
 @pytest.mark.system
+@pytest.mark.parametrize("direct", [False, True], ids=["staged", "direct"])
 def test_a_stage_left_by_a_killed_load_is_gone_at_the_next_open(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direct: bool
 ) -> None:
-    """A process killed between its staged parts and the final commit: nothing it staged is
-    visible (its stage, temporary tables, ended with its connection), nothing of it is left
-    in the file, and the next load works."""
+    """A process killed between its written parts and the final commit: nothing it staged
+    (temporary tables, ended with its connection) or wrote into ``points`` (in a transaction
+    never committed) is visible, nothing of it is left in the file, and the next load works.
+    Staged, the file is checkpointed before the kill (a checkpoint cannot run inside the
+    direct way's open transaction)."""
     monkeypatch.setattr(blocks, "BLOCK_BYTES", 64)
     path = tmp_path / "k.csv"
     path.write_text("ts,series,value\n" + "".join(f"2016-01-{d:02d},k,{d}\n" for d in range(1, 29)))
@@ -401,14 +395,17 @@ def test_a_stage_left_by_a_killed_load_is_gone_at_the_next_open(
         from tscorr.store import staging
         from tscorr.store.staging import SourceWriter
         blocks.BLOCK_BYTES = 64
-        staging.HOLD_ROWS = 0  # every part staged on disk, as a big file's are
+        staging.HOLD_ROWS = 0  # every part written as it comes, as a big file's are
+        staging.DIRECT = sys.argv[3] == "direct"
         added = []
         def killing(original):
             def add(self, part, *rest):
                 original(self, part, *rest)
                 added.append(1)
                 if len(added) == 5:
-                    self.store.con.execute("CHECKPOINT")
+                    assert self.begun == staging.DIRECT
+                    if not self.begun:
+                        self.store.con.execute("CHECKPOINT")
                     os._exit(9)  # killed: no finally, no rollback
             return add
         # a clean block takes the coded way (add_coded), another the frames' (add)
@@ -419,7 +416,8 @@ def test_a_stage_left_by_a_killed_load_is_gone_at_the_next_open(
     )
     db = tmp_path / "k.duckdb"
     tscorr.open(db).close()
-    done = subprocess.run([sys.executable, "-c", killer, str(path), str(db)], check=False)
+    way = "direct" if direct else "staged"
+    done = subprocess.run([sys.executable, "-c", killer, str(path), str(db), way], check=False)
     assert done.returncode == 9
     with tscorr.open(db, read_only=True) as store:
         assert store.scalar("SELECT count(*) FROM points") == 0
@@ -450,3 +448,136 @@ def test_stage_tables_an_older_load_left_in_the_file_are_dropped_at_the_next_ope
         left = set(store.query("SELECT table_name FROM information_schema.tables")["table_name"])
     assert "_tscorr_stage_points" not in left and "_tscorr_stage_rejects_3" not in left
     assert "_tscorrXstage_kept" in left
+
+
+def _ids(db: Path) -> list[tuple[object, ...]]:
+    """Each series' id and name, and each point's series id, source and time."""
+    with tscorr.open(db, read_only=True) as store:
+        return store.query("SELECT series_id, name, source_id FROM series ORDER BY 1").rows() + (
+            store.query("SELECT series_id, source_id, ts FROM points ORDER BY ALL").rows()
+        )
+
+
+def test_loads_written_as_they_come_store_what_a_held_load_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that repeats stored points (of another source and within itself, across
+    parts), brings new series among stored ones, and is loaded again with ``--force``: held
+    in memory, staged and copied, or written straight into ``points`` in its own transaction,
+    the tables, the series' ids and the counts are the same after every load."""
+    hours = [f"2016-01-{1 + h // 24:02d}T{h % 24:02d}:00:00Z" for h in range(96)]
+    first = tmp_path / "first.csv"
+    first.write_text(
+        "ts,series,value\n"
+        + "".join(f"{t},{s},{i}\n" for s in ("a", "b") for i, t in enumerate(hours[:60]))
+    )
+    second = tmp_path / "second.csv"  # b again (its last 30 hours stored), c and d new
+    rows = [(t, s, 1000 + i) for s in ("c", "b", "d") for i, t in enumerate(hours[30:], 30)]
+    rows += [(hours[40], "c", -1), (hours[31], "b", -2)]  # repeats, many parts later
+    second.write_text("ts,series,value\n" + "".join(f"{t},{s},{v}\n" for t, s, v in rows))
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 300)
+    seen: dict[str, list[object]] = {}
+    for way in ("held", "staged", "direct"):
+        monkeypatch.setattr(staging, "HOLD_ROWS", staging.HOLD_ROWS if way == "held" else 0)
+        monkeypatch.setattr(staging, "DIRECT", way == "direct")
+        begun: list[bool] = []
+        original = staging.SourceWriter._stage
+
+        def spy(
+            self: staging.SourceWriter,
+            part: dict[str, pl.DataFrame],
+            begun: list[bool] = begun,
+            original: Callable[..., None] = original,
+        ) -> None:
+            begun.append(self.begun)
+            original(self, part)
+
+        monkeypatch.setattr(staging.SourceWriter, "_stage", spy)
+        db = tmp_path / f"{way}.duckdb"
+        after = []
+        with tscorr.open(db) as store:
+            for path, force in ((first, False), (second, False), (first, True)):
+                report = tscorr.load_file(store, path, force=force)
+                assert report.status == "loaded" and report.counts is not None
+                after.append(report.counts)
+        monkeypatch.setattr(staging.SourceWriter, "_stage", original)
+        assert (set(begun) == {True}) if way == "direct" else (way == "held" or begun)
+        seen[way] = [after, _db_rows(db), _ids(db)]
+    assert seen["staged"] == seen["held"]
+    assert seen["direct"] == seen["held"]
+    counts = seen["held"][0]
+    assert (counts[1].replaced, counts[1].duplicates) == (30, 2)  # b's stored hours; c's, b's
+
+
+def test_a_load_that_fails_after_its_writes_began_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parts_go: str
+) -> None:
+    """A bad row near the end of a big file, after its first parts were written (into
+    ``points`` itself, the direct way): the load fails with its line, the database is as
+    it was, and the next load works."""
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 256)
+    good = tmp_path / "good.csv"
+    days = range(1, 29)
+    good.write_text("ts,series,value\n" + "".join(f"2016-02-{d:02d},kept,{d}\n" for d in days))
+    bad = tmp_path / "bad.csv"
+    lines = [f"2016-01-{d:02d},k{d % 3},{d}\n" for d in range(1, 29)] * 3
+    bad.write_text("ts,series,value\n" + "".join(lines) + "2016-01-05,k1,many\n")
+    db = tmp_path / "f.duckdb"
+    with tscorr.open(db) as store:
+        tscorr.load_file(store, good)
+    before = _db_rows(db), _ids(db)
+    with tscorr.open(db) as store:
+        with pytest.raises(TscorrError, match=r"bad\.csv:86"):
+            tscorr.load_file(store, bad, strict=True)
+    assert (_db_rows(db), _ids(db)) == before
+    with tscorr.open(db) as store:
+        report = tscorr.load_file(store, bad)
+        assert report.counts is not None and report.counts.rows_rejected == 1
+        assert report.counts.points == 28  # each day once (in k0, k1 or k2), each 3 times
+
+
+_PEAK_OF_A_LOAD = textwrap.dedent(
+    """
+    import sys, tscorr
+    from tscorr.ingest.feeds import tabular
+    from tscorr.store import staging
+    staging.HOLD_ROWS = 0  # every part written into points as it comes
+    tabular.PARQUET_ROWS = 200_000  # parts of 200,000 rows, so both files have several
+    with tscorr.open(sys.argv[2], memory_limit="4GB") as store:
+        report = tscorr.load_file(store, sys.argv[1])
+    peak = next(
+        int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")
+    ) / 1024
+    print(report.counts.points, int(peak))
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_big_load_written_as_it_comes_does_not_grow_with_the_file(tmp_path: Path) -> None:
+    """The direct way's memory is about one part's, whatever the file's length: a file five
+    times longer peaks within 60 MB of the shorter one (parts kept until the transaction
+    ends, as registered frames were, took 2.5 GB at 60 M rows: about 140 MB more here)."""
+    peaks = []
+    for rows in (1_000_000, 5_000_000):
+        path = tmp_path / f"{rows}.parquet"
+        per = rows // 100
+        pl.DataFrame(
+            {
+                "ts": pl.datetime_range(
+                    pl.datetime(2016, 1, 1), pl.datetime(2016, 1, 1) + pl.duration(minutes=per - 1),
+                    "1m", time_zone="UTC", eager=True,
+                ).to_list() * 100,
+                "series": [f"s{i}" for i in range(100) for _ in range(per)],
+                "value": pl.int_range(0, rows, eager=True).cast(pl.Float64),
+            }
+        ).write_parquet(path, row_group_size=100_000)
+        out = subprocess.run(
+            [sys.executable, "-c", _PEAK_OF_A_LOAD, str(path), str(tmp_path / f"{rows}.duckdb")],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        assert int(out[0]) == rows
+        peaks.append(int(out[1]))
+    assert peaks[1] - peaks[0] < 60, peaks

@@ -147,7 +147,7 @@ def _load_together(
                     )
                     continue
                 writer = stages.enter_context(
-                    store.loading(plan.meta, plan.replace, hold_rows=0, tag=f"_{i}")
+                    store.loading(plan.meta, plan.replace, hold_rows=0, tag=f"_{i}", alone=False)
                 )
                 with progress(file, i, len(files)) if progress else nullcontext(None) as step:
                     say = step or (lambda _stage, _share: None)

@@ -118,11 +118,14 @@ class _Base:
         return frame.item(0, 0) if frame.height else None
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, begun: bool = False) -> Iterator[None]:
         """One transaction: everything or nothing. A DuckDB failure inside (disk full) becomes
         one line; Ctrl-C a KeyboardInterrupt; either way the database is left as it was. (Ctrl-C
-        while the commit itself runs may come after it took effect: the CLI checks the file.)"""
-        self.con.begin()
+        while the commit itself runs may come after it took effect: the CLI checks the file.)
+        ``begun``: the transaction is already open (a big load's, which began with its writes);
+        this ends it the same way."""
+        if not begun:
+            self.con.begin()
         try:
             with ctrl_c():
                 yield
@@ -158,6 +161,28 @@ class _Base:
                 self.con.unregister(name)
             except duckdb.Error:
                 pass  # an aborted transaction refuses this too; the real error is on its way
+
+    def _insert_rows(self, table: str, frame: pl.DataFrame, columns: Sequence[str]) -> None:
+        """Append ``frame``'s rows to ``table``, whose columns are ``columns`` in order
+        (:meth:`_columns`), without registering the frame: a registration is a view in the
+        catalog, which an open transaction keeps, with its frame, until it ends (a long
+        transaction's appends would all stay in memory)."""
+        if sorted(columns) != sorted(frame.columns):
+            raise BadInput(
+                f"{self.name}: table {table} has the columns {', '.join(columns)}, not "
+                f"tscorr's {', '.join(frame.columns)}; load into a database tscorr made"
+            )
+        with self._own_sql():
+            self.con.from_arrow(frame.select(columns).to_arrow()).insert_into(table)
+
+    def _columns(self, table: str) -> list[str]:
+        """``table``'s columns in order."""
+        rows = self._exec(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "AND table_schema = current_schema() ORDER BY ordinal_position",
+            [table],
+        )
+        return [name for (name,) in rows]
 
     def _next_id(self, table: str, column: str) -> int:
         return int(self.scalar(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}"))

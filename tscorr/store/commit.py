@@ -1,7 +1,10 @@
 """The final transaction of a file's load (:meth:`tscorr.store.staging.SourceWriter.finish`):
 its source row, its new series with their ids and steps, its points, censored rows, events
 and rejects moved from the stage (or the held parts registered under the stage names) into
-the tables, replacing what ``--force`` replaces and the stored points it repeats.
+the tables, replacing what ``--force`` replaces and the stored points it repeats. A big file
+that wrote its points straight into ``points`` (its transaction open since) took its source
+id, its series ids and ``--force``'s removals when it began; its points are then only
+checked against the stored ones they repeat.
 """
 
 from __future__ import annotations
@@ -29,20 +32,27 @@ def commit(writer: SourceWriter, notes: Sequence[str]) -> dict[str, int]:
     """Move ``writer``'s file from its stage (or its held parts, registered under the
     stage names) into the tables, in the caller's transaction: what was written."""
     store, meta = writer.store, writer.meta
-    store._remove(writer.replace)
-    source_id = store._next_id("sources", "source_id")
     series = _series_frame(writer)
-    with store._registered("_tscorr_names", series.select("series")):
-        known = store.query(
-            "SELECT s.name AS series, s.series_id FROM series s "
-            "JOIN _tscorr_names n ON s.name = n.series"
+    direct = writer.direct
+    if direct is None:
+        store._remove(writer.replace)
+        source_id = store._next_id("sources", "source_id")
+        with store._registered("_tscorr_names", series.select("series")):
+            known = store.query(
+                "SELECT s.name AS series, s.series_id FROM series s "
+                "JOIN _tscorr_names n ON s.name = n.series"
+            )
+        new = series.join(known, on="series", how="anti")
+        first_id = store._next_id("series", "series_id")
+        new = new.with_columns(
+            (pl.int_range(0, pl.len(), dtype=pl.Int64) + first_id).alias("series_id")
         )
+    else:  # written directly: the ids were given as the points came
+        source_id = direct.source_id
+        given = series.join(direct.assigned(writer.codes), on="code")
+        known = given.filter(pl.col("known")).select("series", "series_id")
+        new = given.filter(~pl.col("known")).drop("known")
     refuse_parquet_series(store, known)
-    new = series.join(known, on="series", how="anti")
-    first_id = store._next_id("series", "series_id")
-    new = new.with_columns(
-        (pl.int_range(0, pl.len(), dtype=pl.Int64) + first_id).alias("series_id")
-    )
     store._exec(
         "INSERT INTO sources (source_id, feed, path, sha256, bytes, loaded_at, tz, options) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -86,12 +96,17 @@ def commit(writer: SourceWriter, notes: Sequence[str]) -> dict[str, int]:
                 f"(SELECT CAST(p.code AS BIGINT) + {int(shift[0])} AS series_id, p.* "
                 f"FROM {points} p)"
             )
+        written = staged
+        if direct is not None:  # the file's points are in ``points`` already
+            written = f"(SELECT series_id, ts FROM points WHERE source_id = {source_id})"
         if known.height:
             # only series that already had points can overlap: replace, never duplicate
             replaced = int(
                 store._exec(
-                    f"DELETE FROM points USING {staged} i "
-                    "WHERE points.series_id = i.series_id AND points.ts = i.ts"
+                    f"DELETE FROM points USING {written} i "
+                    "WHERE points.series_id = i.series_id AND points.ts = i.ts "
+                    "AND points.source_id IS DISTINCT FROM ?",
+                    [source_id],
                 )[0][0]
             )
             store._exec(
@@ -99,13 +114,15 @@ def commit(writer: SourceWriter, notes: Sequence[str]) -> dict[str, int]:
                 "JOIN _tscorr_ids i USING (code)) c "
                 "WHERE censored.series_id = c.series_id AND censored.ts = c.ts"
             )
-        n_points = int(
-            store._exec(
-                "INSERT INTO points (series_id, ts, value, flag, source_id) "
-                f"SELECT series_id, ts, value, flag, ? FROM {staged}",
-                [source_id],
-            )[0][0]
-        )
+        n_points = direct.written if direct is not None else 0
+        if direct is None:
+            n_points = int(
+                store._exec(
+                    "INSERT INTO points (series_id, ts, value, flag, source_id) "
+                    f"SELECT series_id, ts, value, flag, ? FROM {staged}",
+                    [source_id],
+                )[0][0]
+            )
         store._exec(
             f"INSERT INTO censored SELECT i.series_id, c.ts, c.below, ? FROM {censored} c "
             "JOIN _tscorr_ids i USING (code)",

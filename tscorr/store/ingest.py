@@ -117,6 +117,7 @@ class _Loading(_Base):
         replace: Sequence[int] = (),
         hold_rows: int | None = None,
         tag: str = "",
+        alone: bool = True,
     ) -> Iterator[SourceWriter]:
         """One file's load, written part by part (a big file's blocks) and made visible in one
         transaction by :meth:`SourceWriter.finish`. ``replace``: sources removed in that
@@ -124,8 +125,9 @@ class _Loading(_Base):
         then replaces the stored one. An exception before the end (a bad block, a refused
         row under ``--strict``, Ctrl-C) leaves the database as it was. ``hold_rows`` (0: stage
         every part on disk) and ``tag`` (the stage tables' suffix) are for a load of several
-        files committed together (:meth:`SourceWriter.finish` without its own transaction)."""
-        writer = SourceWriter(self, meta, replace, hold_rows, tag)
+        files committed together (:meth:`SourceWriter.finish` without its own transaction;
+        ``alone`` False: its points are staged too, never written in a transaction of its own)."""
+        writer = SourceWriter(self, meta, replace, hold_rows, tag, alone)
         # a load needs little of DuckDB's memory: what it caches of the pages it writes is
         # capped, so a load's peak does not grow with the file. A store tscorr opened has its
         # configuration locked: the cap is chosen when it is opened (Store.open's loading);

@@ -1,23 +1,24 @@
-"""One file's rows on their way into the store: parts staged on disk, made visible at once.
+"""One file's rows on their way into the store: held, or written as they come, made visible
+at once.
 
-DuckDB holds whatever a transaction appends statement by statement in memory until it
-commits, so a big file written block by block inside one transaction would need memory for
-all of it. A file of up to HOLD_ROWS rows (more when the memory limit allows; one part or
-several) is held in memory and written straight from there; a bigger one is staged instead:
-each part is appended to temporary ``_tscorr_stage_*`` tables as it comes (each append its
-own small commit; DuckDB keeps temporary tables within its memory limit and spills the rest
-to its temporary folder, so memory holds about one part), and :meth:`SourceWriter.finish`
-moves everything into ``points``, ``events``, ``censored`` and ``rejects`` in one transaction
-(single ``INSERT ... SELECT`` statements, which DuckDB writes to disk as they go:
-:mod:`tscorr.store.commit`). Until that
-commit nothing of the file is visible; on any failure, or Ctrl-C, the stage is dropped, and
-a killed process's temporary tables end with its connection (stage tables an older tscorr
-left in the database file are dropped when it is next opened for writing). A temporary
-stage costs a third of the CPU of one in the database file (6 M rows: 0.21 against 0.64
-CPU-s; no write-ahead log, no compression).
+A file of up to HOLD_ROWS rows (more when the memory limit allows; one part or several) is
+held in memory and written straight from there in one transaction. A bigger one, loaded
+alone, opens its load's transaction when the hold overflows and writes its points into
+``points`` as they come (:mod:`tscorr.store.direct`), its censored rows, events and rejects
+into temporary ``_tscorr_stage_*`` tables; :meth:`SourceWriter.finish` moves these into their
+tables and commits (:mod:`tscorr.store.commit`). The files of a load committed together
+(``load --together``) stage every part, points too (each append its own small commit; DuckDB
+keeps temporary tables within its memory limit and spills the rest to its temporary
+folder), and move them in their one transaction at the end.
+
+Until that commit nothing of the file is visible; on any failure, or Ctrl-C, the transaction
+is rolled back and the stage dropped; a killed process never committed, and its temporary
+tables end with its connection (stage tables an older tscorr left in the database file are
+dropped when it is next opened for writing).
 
 Series are staged by a code local to the load (their names are few and stay in memory);
-they get their ``series_id`` in the final transaction.
+they get their ``series_id`` in the final transaction, or when a direct load's transaction
+opens.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from tscorr.frames import (
     empty,
 )
 from tscorr.store.commit import commit, stage_name
+from tscorr.store.direct import DirectWrites
 from tscorr.store.runs import SeriesRuns, Spans
 
 if TYPE_CHECKING:  # the store mixin that owns a load (for types only)
@@ -71,6 +73,9 @@ class IngestCounts:
 
 
 STAGES = ("points", "censored", "events", "rejects")
+# a single file's load that outgrows its hold writes its points straight into ``points`` in
+# its own transaction (False: staged, then copied, as a load of several files together does)
+DIRECT = True
 # rows of a file held in memory before its parts are staged on disk: at least HOLD_ROWS, more
 # when the store's memory limit allows (HELD_ROW_BYTES of it per row, up to HOLD_MAX rows).
 # Staging writes every row twice (the stage, then the tables): 6 M rows held took 0.27 CPU-s
@@ -119,9 +124,14 @@ class SourceWriter:
         replace: Sequence[int],
         hold_rows: int | None = None,
         tag: str = "",
+        alone: bool = True,
     ) -> None:
         self.store = store
         self.tag = tag  # of this file's stage tables
+        # a file that commits alone writes its points as they come once its hold overflows
+        self.direct_allowed = DIRECT and alone
+        self.direct: DirectWrites | None = None  # ... in this transaction, once it opened
+        self.begun = False  # the load's transaction is open
         self.meta = meta
         self.replace = list(replace)
         self.rows_read = self.rows_rejected = self.duplicates = 0
@@ -293,7 +303,9 @@ class SourceWriter:
                 .filter(pl.col("ts") <= pl.col("latest"))
                 .select("code", "ts")
             )
-            if marked.height and self.staged:
+            if marked.height and self.direct is not None:
+                self.duplicates += self.direct.drop(marked, self.codes)
+            elif marked.height and self.staged:
                 with self.store._registered("_tscorr_again", marked):
                     gone = self.store._exec(
                         f"DELETE FROM {stage_name('points', self.tag)} s USING _tscorr_again a "
@@ -312,13 +324,18 @@ class SourceWriter:
         for kind, columns in _STAGE_DDL.items():
             self.store._exec(f"CREATE TEMP TABLE {stage_name(kind, self.tag)} ({columns})")
         self.staged = True
+        if self.direct_allowed:
+            self.begun = True  # from here a failure rolls back (drop_stage)
+            self.direct = DirectWrites(self.store, self.replace)
         held, self.held, self.held_rows = self.held, [], 0
         for part in held:
             self._stage(part)
 
     def _stage(self, part: dict[str, pl.DataFrame]) -> None:
         for kind, frame in part.items():
-            if frame.height:
+            if frame.height and kind == "points" and self.direct is not None:
+                self.direct.write(frame, self.codes)
+            elif frame.height:
                 with self.store._registered("_tscorr_part", frame):
                     columns = ", ".join(c.split()[0] for c in _STAGE_DDL[kind].split(", "))
                     self.store._exec(
@@ -352,9 +369,22 @@ class SourceWriter:
                     .rename({"code": "series"})
                 )
             return
+        with ExitStack() as stack:
+            yield from self._staged_steps(wanted, max_rows, stack)
+
+    def _staged_steps(
+        self, wanted: pl.Series, max_rows: int, stack: ExitStack
+    ) -> Iterator[pl.DataFrame]:
+        """:meth:`step_batches` of a file written part by part (its points staged, or in
+        ``points`` already when written directly)."""
         store = self.store
+        points = f"(SELECT code, ts FROM {stage_name('points', self.tag)})"
+        if self.direct is not None:
+            codes = self.direct.assigned(self.codes).select("code", "series_id")
+            stack.enter_context(store._registered("_tscorr_codes", codes))
+            points = self.direct.times("_tscorr_codes")
         rows = (
-            f"(SELECT code, ts FROM {stage_name('points', self.tag)} UNION ALL "
+            f"(SELECT code, ts FROM {points} UNION ALL "
             f"SELECT code, ts FROM {stage_name('censored', self.tag)})"
         )
         with store._registered("_tscorr_wanted", wanted.to_frame()):
@@ -397,15 +427,20 @@ class SourceWriter:
                     held = [p[kind] for p in self.held]  # not copied into one chunk
                     frame = pl.concat(held, how="vertical_relaxed", rechunk=False)
                     stack.enter_context(store._registered(stage_name(kind, self.tag), frame))
-            if transaction:
-                with store.transaction():
+            if transaction or self.begun:
+                begun, self.begun = self.begun, False  # ended here, committed or rolled back
+                with store.transaction(begun=begun):
                     counts = commit(self, notes)
             else:
                 counts = commit(self, notes)
         return IngestCounts(**counts)
 
     def drop_stage(self) -> None:
-        """Drop the stage tables, if this load made them (after its end or its failure)."""
+        """Roll back the load's transaction if it is still open (a failure) and drop the
+        stage tables, if this load made them (after its end or its failure)."""
+        if self.begun:
+            self.begun = False
+            self.store._rollback()
         if self.staged:
             self.staged = False
             drop_stages(self.store, self.tag)
