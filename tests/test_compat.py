@@ -33,7 +33,10 @@ print(json.dumps({"version": duckdb.__version__, "counts": counts}))
 @pytest.mark.skipif(
     not (OLD / "duckdb").exists(), reason="no older duckdb (.ci/run installs duckdb 1.1)"
 )
-def test_duckdb_1_1_reads_every_table_and_view(tmp_path: Path, fixtures: Path) -> None:
+def test_duckdb_1_1_reads_every_table_and_view(
+    tmp_path: Path, fixtures: Path, parts_go: str
+) -> None:
+    """Whichever way a load writes (held, staged, or into ``points`` as it comes)."""
     db = tmp_path / "shared.duckdb"
     store = tscorr.open(db)
     sandy = fixtures / "real/sandy-311-calls--sandy-311-calls-by-day.csv"
