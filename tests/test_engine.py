@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 import tscorr
-from tscorr.analysis.correlate import XcorrParams, run_xcorr
+from tscorr.analysis.correlate import XcorrParams, ranked, run_xcorr
 from tscorr.analysis.engine import Engine
 from tscorr.analysis.engine.task import ONE_THREAD
 from tscorr.errors import BadInput, UnknownName
@@ -382,3 +382,52 @@ def test_a_pools_spawned_workers_start_with_one_thread() -> None:
         assert one["polars_threads"] == 1
         assert one["blas_threads"] == 1
     assert {k: os.environ.get(k) for k in ONE_THREAD} == before
+
+
+def test_a_terminal_table_of_a_spread_run_reads_back_only_the_pairs_it_shows(
+    flat_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run ranked out of core leaves its rows in the store: ``tscorr xcorr`` in a terminal
+    prints the first TABLE_ROWS peaks (of 174 pairs with an r) and the first answers without reading
+    the other pairs' rows back, and prints what the whole run read back gives: the same
+    rows in the same order, the same sentences (each counting every pair of the run)."""
+    from typer.testing import CliRunner
+
+    from tscorr.cli import app
+    from tscorr.cli.app import TABLE_ROWS
+    from tscorr.results.answers import answers, sentences
+    from tscorr.results.runview import load_run
+
+    db = tmp_path / "table.duckdb"
+    db.write_bytes(flat_db.read_bytes())
+    reads: list[tuple[str, bool]] = []
+    original = Store.read_result
+
+    def spy(self: Store, table: str, run_id: int, pairs: pl.DataFrame | None = None) -> pl.DataFrame:
+        reads.append((table, pairs is None))
+        return original(self, table, run_id, pairs)
+
+    monkeypatch.setattr(Store, "read_result", spy)
+    command = ["xcorr", "--events", "true", "--by", "kind", "--max-lag", "12", "--keep", "peaks"]
+    command += ["--workers", "2"]
+    got = CliRunner().invoke(
+        app, ["--db", str(db), "--memory-limit", MEMORY, *command], env={"COLUMNS": "250"}
+    )
+    assert got.exit_code == 0, got.output
+    assert not [table for table, whole in reads if whole and table.startswith("xcorr")], reads
+    monkeypatch.setattr(Store, "read_result", original)
+    with tscorr.open(db, read_only=True) as store:
+        run_id = store.latest_run()
+        params = json.loads(store.scalar("SELECT params FROM runs WHERE run_id = ?", [run_id]))
+        assert params["method"]["engine"]["ranked"] == "duckdb"
+        whole = ranked(
+            store.read_result("xcorr_peaks", run_id).select(pl.exclude("run_id"), "run_id")
+        )
+        said, _ = sentences(answers(load_run(store, run_id), 5, whole.head(5)))
+    assert whole.height == 174 > TABLE_ROWS  # 90 series x 2 sets, less 3 constant ones (no r)
+    printed = [line.split("│")[1:3] for line in got.output.splitlines() if line.startswith("│")]
+    shown = [(a.strip(), b.strip()) for a, b in printed]
+    assert shown == list(whole.head(TABLE_ROWS).select("event_set", "series").iter_rows())
+    assert f"The first {TABLE_ROWS} of 174 rows" in " ".join(got.output.split())
+    for number, sentence in enumerate(said, start=1):
+        assert " ".join(f"{number}. {sentence}".split()) in " ".join(got.output.split())

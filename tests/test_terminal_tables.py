@@ -143,3 +143,29 @@ def test_fit_drops_low_value_columns_first_then_wraps() -> None:
     same = [Column("series", names, "name"), Column("tz", ["UTC", "UTC"], "text")]
     folded = fit(same, 40, ())
     assert folded.shown == [0] and folded.notes() == ["in every row: tz UTC"]
+
+
+def test_a_long_table_prints_its_first_rows_and_says_how_to_get_the_rest(sandy: Path) -> None:
+    """A terminal table of 1,783 rows (a series' days) prints the first TABLE_ROWS and says
+    how many there are; --top N prints N, machine output every row."""
+    from tscorr.cli.app import TABLE_ROWS
+
+    runner = CliRunner()
+    query = f"SELECT ts, value FROM observations WHERE series = '{PREFIX}NYPD' ORDER BY ts"
+    total = 1783
+
+    def run(*extra: str) -> str:
+        done = runner.invoke(app, ["--db", str(sandy), "sql", query, *extra], env={"COLUMNS": "100"})
+        assert done.exit_code == 0, done.output
+        return done.output
+
+    every = run("--csv").splitlines()
+    assert len(every) == total + 1  # the header, then every row
+    rows = [line for line in run().splitlines() if line.startswith("│")]
+    assert len(rows) == TABLE_ROWS
+    assert rows[0].split("│")[1].strip()[:10] == every[1][:10]  # the first rows, in order
+    assert rows[-1].split("│")[1].strip()[:10] == every[TABLE_ROWS][:10]
+    assert f"The first {TABLE_ROWS} of {total:,} rows: --top N prints N" in " ".join(run().split())
+    longer = run("--top", "80")
+    assert len([line for line in longer.splitlines() if line.startswith("│")]) == 80
+    assert "The first" not in longer

@@ -83,6 +83,22 @@ class XcorrRun:
             self._peaks = ranked(got.select(pl.exclude("run_id"), "run_id"))
         return self._peaks
 
+    def first_peaks(self, n: int) -> tuple[pl.DataFrame, int]:
+        """The first ``n`` rows of :attr:`peaks` and how many it has, without reading the
+        others when they are in the store (a run ranked out of core: a terminal table of a
+        million pairs shows a few)."""
+        if self._peaks is not None:
+            return self._peaks.head(n), self._peaks.height
+        assert self._store is not None
+        first = self._store.first_peaks(self.run_id, n)
+        total = int(
+            self._store.scalar(
+                "SELECT count(*) FROM xcorr_peaks WHERE run_id = ? AND r IS NOT NULL",
+                [self.run_id],
+            )
+        )
+        return first.select(pl.exclude("run_id"), "run_id"), total
+
 
 def run_xcorr(
     store: Store,

@@ -28,6 +28,7 @@ from tscorr.choices import (
     listed,
 )
 from tscorr.cli.app import (
+    TABLE_ROWS,
     app,
     on_interrupt,
     open_store,
@@ -164,10 +165,16 @@ def xcorr(
 
     with analysing() as store, progress_bar("correlating") as step:
         run = run_xcorr(store, params, step, engine=runner)
-        frame, said = _shown(run.peaks.select(PEAK_COLUMNS), _answers(store, run.run_id, shown), shown)
+        total = None
+        if shown.mode == "table":  # the rows a terminal shows, not a million read back
+            peaks, total = run.first_peaks(TABLE_ROWS if shown.top is None else shown.top)
+        else:
+            peaks = run.peaks
+        answered = _answers(store, run.run_id, shown, peaks.head(_answered(shown)))
+        frame, said = _shown(peaks.select(PEAK_COLUMNS), answered, shown)
     say_notes(run.notes)
     title = f"run {run.run_id}: peaks ({LAG_HELP})"
-    show(frame, title, shown, run.run_id, table="xcorr")
+    show(frame, title, shown, run.run_id, table="xcorr", rows=total)
     _say(said)
 
 
@@ -177,20 +184,24 @@ ANSWERS_SHOWN = 5  # sentences printed under a table (all of them: tscorr report
 ANSWERS_MACHINE = 1000
 
 
+def _answered(shown: Any) -> int:
+    """How many of the first rows get their answer: a few under a table, the rows printed
+    up to ANSWERS_MACHINE in machine output (a sentence costs about a millisecond)."""
+    if shown.mode == "table":
+        return min(ANSWERS_SHOWN, shown.top or ANSWERS_SHOWN)
+    return min(shown.top or ANSWERS_MACHINE, ANSWERS_MACHINE)
+
+
 def _answers(store: Any, run_id: int | None, shown: Any, pairs: Any = None) -> Any:
-    """The run's answers frame (one row per pair: fields, and the sentence in ``answer``):
-    every pair for machine output, the first few for a table's sentences (in the order of
-    ``pairs`` when given)."""
+    """The run's answers frame (one row per pair: fields, and the sentence in ``answer``)
+    of its first pairs (:func:`_answered`), in the order of ``pairs`` when given: then only
+    these pairs' rows are read back."""
     from tscorr.results.answers import answers
     from tscorr.results.runview import load_run
 
     if run_id is None:
         return None
-    if shown.mode == "table":
-        limit = min(ANSWERS_SHOWN, shown.top or ANSWERS_SHOWN)
-    else:  # the rows printed, up to ANSWERS_MACHINE (a sentence costs about a millisecond)
-        limit = min(shown.top or ANSWERS_MACHINE, ANSWERS_MACHINE)
-    return answers(load_run(store, run_id), limit, pairs)
+    return answers(load_run(store, run_id, pairs), _answered(shown), pairs)
 
 
 def _shown(frame: Any, answered: Any, shown: Any) -> tuple[Any, tuple[list[str], list[str]]]:

@@ -214,6 +214,11 @@ def say(text: str) -> None:
     err.print(printable(text), highlight=False, markup=False)
 
 
+# a terminal table's rows unless --top says otherwise (a scan of 10,000 series x 100 event
+# sets has 1,000,000 peak rows); machine output (--json, --csv, --nl) prints every row
+TABLE_ROWS = 50
+
+
 @dataclass(frozen=True)
 class Output:
     """How a command prints its rows: ``table`` (default), ``json``, ``csv`` or ``nl``
@@ -238,13 +243,24 @@ def show(
     out_as: Output = Output(),
     run_id: int | None = None,
     table: str = "*",
+    rows: int | None = None,
 ) -> None:
     """Print ``frame``; machine-readable modes carry ``run_id`` as their first column.
-    ``table`` names it for :data:`tscorr.cli.fit.LOW_VALUE` (``respond``, ``ls series``)."""
+    ``table`` names it for :data:`tscorr.cli.fit.LOW_VALUE` (``respond``, ``ls series``);
+    ``rows``: how many rows there are when ``frame`` holds only the first ones. A terminal
+    table prints TABLE_ROWS of them unless ``--top`` says otherwise, and says so."""
     import polars as pl
 
+    more = None
+    rows = frame.height if rows is None else rows
     if out_as.top is not None:
         frame = frame.head(out_as.top)
+    elif out_as.mode == "table" and rows > TABLE_ROWS:
+        more = (
+            f"The first {TABLE_ROWS} of {rows:,} rows: --top N prints N, --csv or --json "
+            "every row."
+        )
+        frame = frame.head(TABLE_ROWS)
     frame = beyond_python(frame, table=out_as.mode == "table")
     if run_id is not None and out_as.mode != "table" and "run_id" not in frame.columns:
         frame = frame.select(pl.lit(run_id, pl.Int64).alias("run_id"), pl.all())
@@ -265,12 +281,15 @@ def show(
         )
         typer.echo((text if state.raw else spreadsheet_safe(text)).write_csv(), nl=False)
     else:
-        _table(frame, title, table)
+        _table(frame, title, table, more)
 
 
-def _table(frame: pl.DataFrame, title: str | None, name: str = "*") -> None:
+def _table(
+    frame: pl.DataFrame, title: str | None, name: str = "*", more: str | None = None
+) -> None:
     """A Rich table; numbers and times never wrap. Wider than the terminal, it keeps names
-    readable and says what it leaves out (:mod:`tscorr.cli.fit`)."""
+    readable and says what it leaves out (:mod:`tscorr.cli.fit`); ``more``: what it says of
+    the rows it leaves out."""
     from tscorr.cli.fit import LOW_VALUE, NAMES, Column, fit, fold, terminal_width, wrap
 
     cells = [
@@ -293,7 +312,7 @@ def _table(frame: pl.DataFrame, title: str | None, name: str = "*") -> None:
     ]
     width = terminal_width(out.width)
     layout = fit(columns, width, LOW_VALUE.get(name, LOW_VALUE["*"]))
-    notes = layout.notes()
+    notes = layout.notes() + ([more] if more else [])
     table = Table(
         title=Text(printable(title)) if title else None,
         caption=Text("\n".join(notes)) if notes else None,

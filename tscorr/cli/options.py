@@ -129,7 +129,12 @@ CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV.")]
 NlOpt = Annotated[bool, typer.Option("--nl", help="Print one JSON object per line.")]
 TableOpt = Annotated[bool, typer.Option("--table", help="Print a table (the default).")]
 TopOpt = Annotated[
-    int | None, typer.Option("--top", metavar="N", help="Print the first N rows only.")
+    int | None, typer.Option(
+        "--top",
+        metavar="N",
+        help="Print the first N rows only (a table prints 50 unless told; --json, --csv and "
+        "--nl every row).",
+    )
 ]
 
 # where an xcorr's blocks run (tscorr.analysis.engine): an execution choice, never a number's

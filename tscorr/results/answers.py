@@ -287,7 +287,7 @@ def _why_not(view: RunView, row: dict[str, Any]) -> str:
     q = row.get("q_verdict")
     if not shown or min(shown) > 0.05 or q is None or not math.isfinite(q) or q <= 0.05:
         return ""
-    pairs = view.peaks.height
+    pairs = view.pairs_total
     if pairs > 1:
         return f"; q = {number(q)} once the run's {pairs} pairs are counted"
     return f"; {p_text(q)} for the two tests together"
@@ -338,7 +338,7 @@ def _xcorr(view: RunView, row: dict[str, Any]) -> Answer:
         if lag == 0
         else f"{abs(lag)} {unit} {'after' if lag > 0 else 'before'} {'it' if single else 'them'}"
     )
-    pairs = view.peaks.height
+    pairs = view.pairs_total
     test = ""
     if p is not None and math.isfinite(p):
         test = f"{p_text(p)}, q = {number(q)} over {pairs} pair{'s' if pairs != 1 else ''}"

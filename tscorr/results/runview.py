@@ -36,6 +36,12 @@ class RunView:
     events: pl.DataFrame  # event_id, ts, kind, name, and event_set
     bands: pl.DataFrame | None = None  # xcorr: the surrogate null band of each pair
     others: pl.DataFrame | None = None  # every loaded event near the run's (confounders)
+    n_pairs: int | None = None  # the run's pairs, when ``peaks`` holds only some of them
+
+    @property
+    def pairs_total(self) -> int:
+        """How many pairs the run has (``peaks`` may hold only those asked for)."""
+        return self.peaks.height if self.n_pairs is None else self.n_pairs
 
     @property
     def options(self) -> dict[str, Any]:
@@ -180,8 +186,12 @@ def _stored_object(text: str | None, what: str, empty_ok: bool = False) -> dict[
     return value
 
 
-def load_run(store: Store, run_id: int | None = None) -> RunView:
-    """Read run ``run_id`` (the latest when None) back from the store."""
+def load_run(
+    store: Store, run_id: int | None = None, pairs: pl.DataFrame | None = None
+) -> RunView:
+    """Read run ``run_id`` (the latest when None) back from the store; of an xcorr run, only
+    the rows of ``pairs`` (event_set, series) when given (what a few answers need of a run
+    of a million pairs)."""
     run_id = run_id if run_id is not None else store.latest_run()
     info = store.query(
         "SELECT run_id, command, label, params, versions FROM runs WHERE run_id = ?", [run_id]
@@ -197,12 +207,15 @@ def load_run(store: Store, run_id: int | None = None) -> RunView:
                 "another tool); tscorr cannot draw this run"
             )
     responses = bands = None
+    n_pairs = None
     if command == "xcorr":
-        bands = store.read_result("xcorr_bands", run_id)
-        rows = store.read_result("xcorr", run_id)
-        peaks = store.read_result("xcorr_peaks", run_id).sort(
+        bands = store.read_result("xcorr_bands", run_id, pairs)
+        rows = store.read_result("xcorr", run_id, pairs)
+        peaks = store.read_result("xcorr_peaks", run_id, pairs).sort(
             ["q_peak", "r"], descending=[False, True], nulls_last=True
         )
+        if pairs is not None:
+            n_pairs = store.count_rows("xcorr_peaks", run_id)
     elif command == "respond":
         rows = store.read_result("response_summary", run_id)
         order: list[str] = [c for c in ("p_verdict", "z") if c in rows.columns] or ["q_placebo"]
@@ -239,6 +252,7 @@ def load_run(store: Store, run_id: int | None = None) -> RunView:
         events,
         bands,
         others,
+        n_pairs,
     )
 
 

@@ -428,7 +428,33 @@ class _Reading(_Base):
             raise NotFound("no analysis run in the database yet; run 'tscorr xcorr' first")
         return int(run)
 
-    def read_result(self, table: str, run_id: int) -> pl.DataFrame:
+    def read_result(
+        self, table: str, run_id: int, pairs: pl.DataFrame | None = None
+    ) -> pl.DataFrame:
+        """Run ``run_id``'s rows of ``table`` in order; only those of ``pairs`` (rows of
+        event_set and series) when given."""
         if not self.scalar("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]):
             raise NotFound(f"run {run_id} does not exist; 'tscorr ls runs' lists them")
-        return self.query(f"SELECT * FROM {table} WHERE run_id = ? ORDER BY ALL", [run_id])
+        if pairs is None:
+            return self.query(f"SELECT * FROM {table} WHERE run_id = ? ORDER BY ALL", [run_id])
+        with self._registered("_tscorr_pairs", pairs.select("event_set", "series")):
+            return self.query(
+                f"SELECT * FROM {table} t WHERE run_id = ? AND EXISTS (SELECT 1 FROM "
+                "_tscorr_pairs p WHERE p.event_set = t.event_set AND p.series = t.series) "
+                "ORDER BY ALL",
+                [run_id],
+            )
+
+    def first_peaks(self, run_id: int, n: int) -> pl.DataFrame:
+        """The first ``n`` peak rows with an r of run ``run_id`` (``xcorr_peaks``), by q_peak
+        then |r| (largest first), ties by event set and series: the order
+        :func:`tscorr.analysis.correlate.ranked` gives them, without reading the others."""
+        return self.query(
+            "SELECT * FROM xcorr_peaks WHERE run_id = ? AND r IS NOT NULL "
+            "ORDER BY q_peak ASC NULLS LAST, abs(r) DESC, event_set, series LIMIT ?",
+            [run_id, n],
+        )
+
+    def count_rows(self, table: str, run_id: int) -> int:
+        """How many rows of ``table`` run ``run_id`` has."""
+        return int(self.scalar(f"SELECT count(*) FROM {table} WHERE run_id = ?", [run_id]))
