@@ -300,3 +300,17 @@ def test_a_p_below_005_that_may_be_chance_says_the_q_it_rests_on(tmp_path: Path)
             assert "q =" not in text, text
     assert any("q = " in t for t in said["text"])  # Duckworth's p = 0.01
     store.close()
+
+
+def test_a_runs_pairs_are_counted_as_people_write_counts(tmp_path: Path) -> None:
+    """The pairs a q pays for, in an xcorr answer: '1,234,567', never '1234567' (a scan of
+    10,000 series x 100 event sets has a million pairs)."""
+    import dataclasses
+
+    from tscorr.analysis.correlate import XcorrParams, run_xcorr
+
+    store = _store(tmp_path)
+    run = run_xcorr(store, XcorrParams(events="kind = 'result'", bucket="1d", max_lag=2))
+    view = dataclasses.replace(load_run(store, run.run_id), n_pairs=1_234_567)
+    store.close()
+    assert "over 1,234,567 pairs" in answers(view, 1)["answer"][0]

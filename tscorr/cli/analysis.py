@@ -166,7 +166,7 @@ def xcorr(
     with analysing() as store, progress_bar("correlating") as step:
         run = run_xcorr(store, params, step, engine=runner)
         total = None
-        if shown.mode == "table":  # the rows a terminal shows, not a million read back
+        if shown.mode == "table" or shown.top is not None:  # the rows shown, not a million
             peaks, total = run.first_peaks(TABLE_ROWS if shown.top is None else shown.top)
         else:
             peaks = run.peaks

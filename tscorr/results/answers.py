@@ -289,7 +289,7 @@ def _why_not(view: RunView, row: dict[str, Any]) -> str:
         return ""
     pairs = view.pairs_total
     if pairs > 1:
-        return f"; q = {number(q)} once the run's {pairs} pairs are counted"
+        return f"; q = {number(q)} once the run's {pairs:,} pairs are counted"
     return f"; {p_text(q)} for the two tests together"
 
 
@@ -341,7 +341,7 @@ def _xcorr(view: RunView, row: dict[str, Any]) -> Answer:
     pairs = view.pairs_total
     test = ""
     if p is not None and math.isfinite(p):
-        test = f"{p_text(p)}, q = {number(q)} over {pairs} pair{'s' if pairs != 1 else ''}"
+        test = f"{p_text(p)}, q = {number(q)} over {pairs:,} pair{'s' if pairs != 1 else ''}"
     text = f"{name} moves most {side} {who}, {when} (lag {lag:+d} {unit}, r = {r:.2f}). "
     text += f"{word[0].upper()}{word[1:]}" + (f" ({test})" if test else "") + "."
     if events.height < 5:
