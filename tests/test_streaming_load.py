@@ -644,3 +644,29 @@ def test_a_disk_full_while_a_big_file_is_written_is_one_line_and_changes_nothing
     with tscorr.open(db) as store:
         report = tscorr.load_file(store, big)
         assert report.counts is not None and report.counts.points == 28
+
+
+def test_a_big_file_loads_on_a_connection_with_another_store_attached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parts_go: str
+) -> None:
+    """A caller's own connection that has another tscorr database attached (its own
+    ``points`` table among them): a file in parts loads all the same, whichever way its parts
+    go, and the attached database is left alone."""
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 256)
+    big = tmp_path / "big.csv"
+    big.write_text(
+        "ts,series,value\n" + "".join(f"2016-01-{d:02d},k{d % 3},{d}\n" for d in range(1, 29)) * 3
+    )
+    other, db = tmp_path / "other.duckdb", tmp_path / "db.duckdb"
+    for path in (other, db):
+        tscorr.open(path).close()
+    con = duckdb.connect(str(db))
+    try:
+        con.execute(f"ATTACH '{other}' AS other (READ_ONLY)")
+        with tscorr.open(con) as store:
+            report = tscorr.load_file(store, big)
+        assert report.counts is not None and report.counts.points == 28
+        assert con.execute("SELECT count(*) FROM other.points").fetchone() == (0,)
+    finally:
+        con.close()
+    assert len(_db_rows(db)["points"]) == 28

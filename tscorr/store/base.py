@@ -185,10 +185,12 @@ class _Base:
             self.con.from_arrow(frame.select(columns).to_arrow()).insert_into(table)
 
     def _columns(self, table: str) -> list[str]:
-        """``table``'s columns in order."""
+        """``table``'s columns in order (this database's: not a table of the same name in
+        another database attached to a caller's connection)."""
         rows = self._exec(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-            "AND table_schema = current_schema() ORDER BY ordinal_position",
+            "AND table_schema = current_schema() AND table_catalog = current_database() "
+            "ORDER BY ordinal_position",
             [table],
         )
         return [name for (name,) in rows]
