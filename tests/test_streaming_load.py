@@ -666,7 +666,57 @@ def test_a_big_file_loads_on_a_connection_with_another_store_attached(
         with tscorr.open(con) as store:
             report = tscorr.load_file(store, big)
         assert report.counts is not None and report.counts.points == 28
-        assert con.execute("SELECT count(*) FROM other.points").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM other.points").fetchall() == [(0,)]
     finally:
         con.close()
     assert len(_db_rows(db)["points"]) == 28
+
+
+def test_a_series_removed_by_another_connection_mid_load_leaves_no_point_without_series(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parts_go: str
+) -> None:
+    """Two connections of one process on one file: while a big file loads on the first
+    (the direct way: in a transaction opened with its first parts, the series' ids taken
+    then), the second removes the source of a series the file brings again. Whichever way
+    the parts go, no point is left naming a series that is not there: held or staged the
+    load commits with the series made anew; direct, it is refused in one line and nothing
+    of it is kept, and loading it again works."""
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 256)
+    first = tmp_path / "first.csv"
+    first.write_text(
+        "ts,series,value\n" + "".join(f"2015-01-{d:02d},k0,{d}\n" for d in range(1, 5))
+    )
+    big = tmp_path / "big.csv"
+    big.write_text(
+        "ts,series,value\n" + "".join(f"2016-01-{d:02d},k{d % 3},{d}\n" for d in range(1, 29)) * 3
+    )
+    db = tmp_path / "db.duckdb"
+    tscorr.open(db).close()
+    con = duckdb.connect(str(db))
+    try:
+        a, b = tscorr.open(con), tscorr.open(con.cursor())
+        tscorr.load_file(a, first)
+        steps: list[str] = []
+
+        def meanwhile(stage: str, share: float) -> None:
+            steps.append(stage)
+            if len(steps) == 3:  # the first parts are written
+                b.remove_sources(b.resolve_sources(str(first)))
+
+        if parts_go == "direct":
+            with pytest.raises(BadInput, match="series k0 was removed by another connection"):
+                tscorr.load_file(a, big, step=meanwhile)
+            assert con.execute("SELECT count(*) FROM points").fetchall() == [(0,)]
+            assert con.execute("SELECT count(*) FROM sources").fetchall() == [(0,)]
+            report = tscorr.load_file(a, big)
+        else:
+            report = tscorr.load_file(a, big, step=meanwhile)
+        assert len(steps) >= 3
+        assert report.counts is not None and report.counts.points == 28
+        orphans = con.execute(
+            "SELECT count(*) FROM points p ANTI JOIN series s USING (series_id)"
+        ).fetchall()
+        assert orphans == [(0,)]
+        assert con.execute("SELECT count(*) FROM series").fetchall() == [(3,)]
+    finally:
+        con.close()
