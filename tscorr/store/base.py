@@ -147,7 +147,8 @@ class _Base:
         ``points`` in its open transaction or staged): a DuckDB failure (disk full) becomes
         the one line :meth:`transaction` gives; the load rolls back and drops its stage."""
         try:
-            yield
+            with ctrl_c():
+                yield
         except duckdb.Error as exc:
             raise self._write_failed(exc) from exc
 
