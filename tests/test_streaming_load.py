@@ -15,17 +15,21 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 import tscorr
+from tscorr.cli import app
 from tscorr.errors import BadInput, TscorrError
 from tscorr.ingest import blocks, source
 from tscorr.ingest.feeds import tabular
 from tscorr.ingest.source import SourceFile
 from tscorr.store import staging
+from tscorr.store.base import _Base
 
 
 def _db_rows(db: Path) -> dict[str, list[tuple[object, ...]]]:
@@ -565,9 +569,13 @@ def test_a_big_load_written_as_it_comes_does_not_grow_with_the_file(tmp_path: Pa
         pl.DataFrame(
             {
                 "ts": pl.datetime_range(
-                    pl.datetime(2016, 1, 1), pl.datetime(2016, 1, 1) + pl.duration(minutes=per - 1),
-                    "1m", time_zone="UTC", eager=True,
-                ).to_list() * 100,
+                    pl.datetime(2016, 1, 1),
+                    pl.datetime(2016, 1, 1) + pl.duration(minutes=per - 1),
+                    "1m",
+                    time_zone="UTC",
+                    eager=True,
+                ).to_list()
+                * 100,
                 "series": [f"s{i}" for i in range(100) for _ in range(per)],
                 "value": pl.int_range(0, rows, eager=True).cast(pl.Float64),
             }
@@ -581,3 +589,134 @@ def test_a_big_load_written_as_it_comes_does_not_grow_with_the_file(tmp_path: Pa
         assert int(out[0]) == rows
         peaks.append(int(out[1]))
     assert peaks[1] - peaks[0] < 60, peaks
+
+
+@pytest.mark.parametrize("direct", [False, True], ids=["staged", "direct"])
+def test_a_disk_full_while_a_big_file_is_written_is_one_line_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runner: CliRunner, direct: bool
+) -> None:
+    """Simulated ENOSPC on a later part's write, after the first parts went into the store
+    (into ``points`` in the load's open transaction, the direct way): ``tscorr load`` says
+    so in one line, as a failure in the final transaction does, and nothing is stored."""
+    monkeypatch.setattr(staging, "HOLD_ROWS", 0)
+    monkeypatch.setattr(staging, "DIRECT", direct)
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 256)
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "ts,series,value\n" + "".join(f"2016-02-{d:02d},kept,{d}\n" for d in range(1, 29))
+    )
+    big = tmp_path / "big.csv"
+    big.write_text(
+        "ts,series,value\n" + "".join(f"2016-01-{d:02d},k{d % 3},{d}\n" for d in range(1, 29)) * 3
+    )
+    db = tmp_path / "full.duckdb"
+    with tscorr.open(db) as store:
+        tscorr.load_file(store, good)
+    before = _db_rows(db), _ids(db)
+    writes: list[str] = []
+    real_insert, real_exec = _Base._insert_rows, _Base._exec
+
+    def fill() -> None:
+        writes.append("part")
+        if len(writes) == 3:  # a later part: the first ones are written already
+            raise duckdb.IOException("IO Error: No space left on device")
+
+    def insert_rows(self: _Base, table: str, *rest: object) -> None:
+        if table == "points":  # the direct way's parts
+            fill()
+        real_insert(self, table, *rest)  # type: ignore[arg-type]
+
+    def exec_(self: _Base, sql: str, params: object = None) -> list[tuple[object, ...]]:
+        if sql.startswith("INSERT INTO _tscorr_stage_points"):  # the staged way's parts
+            fill()
+        return real_exec(self, sql, params)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_Base, "_insert_rows", insert_rows)
+    monkeypatch.setattr(_Base, "_exec", exec_)
+    got = runner.invoke(app, ["--db", str(db), "load", str(big)])
+    monkeypatch.undo()
+    assert got.exit_code != 0 and len(writes) >= 3
+    assert got.output.strip().splitlines()[-1] == (
+        f"Error: {db}: the write failed (IO Error: No space left on device); nothing was changed"
+    ), got.output
+    assert "Traceback" not in got.output
+    assert (_db_rows(db), _ids(db)) == before
+    with tscorr.open(db) as store:
+        report = tscorr.load_file(store, big)
+        assert report.counts is not None and report.counts.points == 28
+
+
+def test_a_big_file_loads_on_a_connection_with_another_store_attached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parts_go: str
+) -> None:
+    """A caller's own connection that has another tscorr database attached (its own
+    ``points`` table among them): a file in parts loads all the same, whichever way its parts
+    go, and the attached database is left alone."""
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 256)
+    big = tmp_path / "big.csv"
+    big.write_text(
+        "ts,series,value\n" + "".join(f"2016-01-{d:02d},k{d % 3},{d}\n" for d in range(1, 29)) * 3
+    )
+    other, db = tmp_path / "other.duckdb", tmp_path / "db.duckdb"
+    for path in (other, db):
+        tscorr.open(path).close()
+    con = duckdb.connect(str(db))
+    try:
+        con.execute(f"ATTACH '{other}' AS other (READ_ONLY)")
+        with tscorr.open(con) as store:
+            report = tscorr.load_file(store, big)
+        assert report.counts is not None and report.counts.points == 28
+        assert con.execute("SELECT count(*) FROM other.points").fetchall() == [(0,)]
+    finally:
+        con.close()
+    assert len(_db_rows(db)["points"]) == 28
+
+
+def test_a_series_removed_by_another_connection_mid_load_leaves_no_point_without_series(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parts_go: str
+) -> None:
+    """Two connections of one process on one file: while a big file loads on the first
+    (the direct way: in a transaction opened with its first parts, the series' ids taken
+    then), the second removes the source of a series the file brings again. Whichever way
+    the parts go, no point is left naming a series that is not there: held or staged the
+    load commits with the series made anew; direct, it is refused in one line and nothing
+    of it is kept, and loading it again works."""
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 256)
+    first = tmp_path / "first.csv"
+    first.write_text(
+        "ts,series,value\n" + "".join(f"2015-01-{d:02d},k0,{d}\n" for d in range(1, 5))
+    )
+    big = tmp_path / "big.csv"
+    big.write_text(
+        "ts,series,value\n" + "".join(f"2016-01-{d:02d},k{d % 3},{d}\n" for d in range(1, 29)) * 3
+    )
+    db = tmp_path / "db.duckdb"
+    tscorr.open(db).close()
+    con = duckdb.connect(str(db))
+    try:
+        a, b = tscorr.open(con), tscorr.open(con.cursor())
+        tscorr.load_file(a, first)
+        steps: list[str] = []
+
+        def meanwhile(stage: str, share: float) -> None:
+            steps.append(stage)
+            if len(steps) == 3:  # the first parts are written
+                b.remove_sources(b.resolve_sources(str(first)))
+
+        if parts_go == "direct":
+            with pytest.raises(BadInput, match="series k0 was removed by another connection"):
+                tscorr.load_file(a, big, step=meanwhile)
+            assert con.execute("SELECT count(*) FROM points").fetchall() == [(0,)]
+            assert con.execute("SELECT count(*) FROM sources").fetchall() == [(0,)]
+            report = tscorr.load_file(a, big)
+        else:
+            report = tscorr.load_file(a, big, step=meanwhile)
+        assert len(steps) >= 3
+        assert report.counts is not None and report.counts.points == 28
+        orphans = con.execute(
+            "SELECT count(*) FROM points p ANTI JOIN series s USING (series_id)"
+        ).fetchall()
+        assert orphans == [(0,)]
+        assert con.execute("SELECT count(*) FROM series").fetchall() == [(3,)]
+    finally:
+        con.close()

@@ -131,9 +131,7 @@ class _Base:
                 yield
         except duckdb.Error as exc:
             self._rollback()
-            raise BadInput(
-                f"{self.name}: the write failed ({_first_line(exc)}); nothing was changed"
-            ) from exc
+            raise self._write_failed(exc) from exc
         except BaseException:
             self._rollback()
             raise
@@ -141,9 +139,21 @@ class _Base:
             with ctrl_c():
                 self.con.commit()
         except duckdb.Error as exc:
-            raise BadInput(
-                f"{self.name}: the write failed ({_first_line(exc)}); nothing was changed"
-            ) from exc
+            raise self._write_failed(exc) from exc
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A load's writes before its final transaction (a big file's parts, written into
+        ``points`` in its open transaction or staged): a DuckDB failure (disk full) becomes
+        the one line :meth:`transaction` gives; the load rolls back and drops its stage."""
+        try:
+            with ctrl_c():
+                yield
+        except duckdb.Error as exc:
+            raise self._write_failed(exc) from exc
+
+    def _write_failed(self, exc: duckdb.Error) -> BadInput:
+        return BadInput(f"{self.name}: the write failed ({_first_line(exc)}); nothing was changed")
 
     def _rollback(self) -> None:
         try:
@@ -176,10 +186,12 @@ class _Base:
             self.con.from_arrow(frame.select(columns).to_arrow()).insert_into(table)
 
     def _columns(self, table: str) -> list[str]:
-        """``table``'s columns in order."""
+        """``table``'s columns in order (this database's: not a table of the same name in
+        another database attached to a caller's connection)."""
         rows = self._exec(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-            "AND table_schema = current_schema() ORDER BY ordinal_position",
+            "AND table_schema = current_schema() AND table_catalog = current_database() "
+            "ORDER BY ordinal_position",
             [table],
         )
         return [name for (name,) in rows]

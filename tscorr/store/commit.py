@@ -52,6 +52,7 @@ def commit(writer: SourceWriter, notes: Sequence[str]) -> dict[str, int]:
         given = series.join(direct.assigned(writer.codes), on="code")
         known = given.filter(pl.col("known")).select("series", "series_id")
         new = given.filter(~pl.col("known")).drop("known")
+        direct.still_stored(known)
     refuse_parquet_series(store, known)
     store._exec(
         "INSERT INTO sources (source_id, feed, path, sha256, bytes, loaded_at, tz, options) "

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from tscorr.errors import BadInput
+
 if TYPE_CHECKING:  # the store mixin that owns a load (for types only)
     from tscorr.store.ingest import _Loading
 
@@ -113,6 +115,28 @@ class DirectWrites:
             )
         self.written -= gone
         return gone
+
+    def still_stored(self, known: pl.DataFrame) -> None:
+        """Refuse the load if a stored series its points were given the id of (``known``:
+        series, series_id) is gone from the database as committed now: another connection
+        removed it while the transaction was open (its snapshot still shows it), and the
+        points would name no series."""
+        if known.height == 0:
+            return
+        now = self.store.con.cursor()  # a connection of its own: what is committed now
+        try:
+            now.register("_tscorr_known", known.select("series", "series_id"))
+            gone = now.execute(
+                "SELECT k.series FROM _tscorr_known k ANTI JOIN series s "
+                "ON s.series_id = k.series_id AND s.name = k.series LIMIT 1"
+            ).fetchall()
+        finally:
+            now.close()
+        if gone:
+            raise BadInput(
+                f"{self.store.name}: series {gone[0][0]} was removed by another connection "
+                "while this file was loaded; nothing was changed: load the file again"
+            )
 
     def times(self, registered: str) -> str:
         """SQL of the (code, ts) of the file's points, with ``registered`` the name of a

@@ -254,15 +254,16 @@ class SourceWriter:
 
     def _take(self, part: dict[str, pl.DataFrame], spans: Spans | None = None) -> None:
         """Hold or stage one part's stage columns (see :meth:`add`)."""
-        self._drop_repeats(part["points"], spans)
-        rows = sum(frame.height for frame in part.values())
-        if not self.staged and self.held_rows + rows <= self.hold_rows:
-            self.held.append(part)
-            self.held_rows += rows
-            return
-        if not self.staged:
-            self._start_stage()
-        self._stage(part)
+        with self.store._writing():
+            self._drop_repeats(part["points"], spans)
+            rows = sum(frame.height for frame in part.values())
+            if not self.staged and self.held_rows + rows <= self.hold_rows:
+                self.held.append(part)
+                self.held_rows += rows
+                return
+            if not self.staged:
+                self._start_stage()
+            self._stage(part)
 
     def _code(self, names: pl.Expr) -> pl.Expr:
         if not self.codes:  # no name yet, so no row to code: polars would type this as text
