@@ -13,7 +13,11 @@ blocks the transaction wrote stay in the file as free space, which later writes 
 The file's source id and its series' ids are taken when the transaction opens (a stored
 series keeps its own id, a new one takes the next free id in the order the file brought
 them: the ids a held file's final transaction gives), after the sources ``--force``
-replaces are removed, as a held file's final transaction removes them first.
+replaces are removed, as a held file's final transaction removes them first. So another
+connection of the same process (the command line has one) that commits a load while this
+one is open makes this one fail at its commit, its ids taken, changing nothing (a held file
+takes its ids at the commit and loads); one that removes a series this file adds to is
+caught at the commit (:meth:`DirectWrites.still_stored`).
 """
 
 from __future__ import annotations
