@@ -253,7 +253,8 @@ class SourceWriter:
         return self._empty
 
     def _take(self, part: dict[str, pl.DataFrame], spans: Spans | None = None) -> None:
-        """Hold or stage one part's stage columns (see :meth:`add`)."""
+        """Hold one part's stage columns, or write them (its points into ``points`` once the
+        load's transaction is open, else staged; see :meth:`add`)."""
         with self.store._writing():
             self._drop_repeats(part["points"], spans)
             rows = sum(frame.height for frame in part.values())
