@@ -605,10 +605,7 @@ def test_a_disk_full_while_a_big_file_is_written_is_one_line_and_changes_nothing
     good.write_text(
         "ts,series,value\n" + "".join(f"2016-02-{d:02d},kept,{d}\n" for d in range(1, 29))
     )
-    big = tmp_path / "big.csv"
-    big.write_text(
-        "ts,series,value\n" + "".join(f"2016-01-{d:02d},k{d % 3},{d}\n" for d in range(1, 29)) * 3
-    )
+    big = _thrice(tmp_path / "big.csv")
     db = tmp_path / "full.duckdb"
     with tscorr.open(db) as store:
         tscorr.load_file(store, good)
@@ -653,10 +650,7 @@ def test_a_big_file_loads_on_a_connection_with_another_store_attached(
     ``points`` table among them): a file in parts loads all the same, whichever way its parts
     go, and the attached database is left alone."""
     monkeypatch.setattr(blocks, "BLOCK_BYTES", 256)
-    big = tmp_path / "big.csv"
-    big.write_text(
-        "ts,series,value\n" + "".join(f"2016-01-{d:02d},k{d % 3},{d}\n" for d in range(1, 29)) * 3
-    )
+    big = _thrice(tmp_path / "big.csv")
     other, db = tmp_path / "other.duckdb", tmp_path / "db.duckdb"
     for path in (other, db):
         tscorr.open(path).close()
@@ -686,10 +680,7 @@ def test_a_series_removed_by_another_connection_mid_load_leaves_no_point_without
     first.write_text(
         "ts,series,value\n" + "".join(f"2015-01-{d:02d},k0,{d}\n" for d in range(1, 5))
     )
-    big = tmp_path / "big.csv"
-    big.write_text(
-        "ts,series,value\n" + "".join(f"2016-01-{d:02d},k{d % 3},{d}\n" for d in range(1, 29)) * 3
-    )
+    big = _thrice(tmp_path / "big.csv")
     db = tmp_path / "db.duckdb"
     tscorr.open(db).close()
     con = duckdb.connect(str(db))
@@ -720,3 +711,45 @@ def test_a_series_removed_by_another_connection_mid_load_leaves_no_point_without
         assert con.execute("SELECT count(*) FROM series").fetchall() == [(3,)]
     finally:
         con.close()
+
+
+def _thrice(path: Path) -> Path:
+    """A file of 28 days of three series (k0, k1, k2), written three times over: each
+    series in many parts, its times repeated, so its step is read back from the store."""
+    days = "".join(f"2016-01-{d:02d},k{d % 3},{d}\n" for d in range(1, 29))
+    path.write_text("ts,series,value\n" + days * 3)
+    return path
+
+
+@pytest.mark.parametrize("direct", [False, True], ids=["staged", "direct"])
+def test_a_failed_read_of_the_steps_is_one_line_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runner: CliRunner, direct: bool
+) -> None:
+    """A DuckDB failure while a big file's points are read back for their native steps
+    (inside the direct way's open transaction): one line, as a failed write, and nothing
+    stored."""
+    monkeypatch.setattr(staging, "HOLD_ROWS", 0)
+    monkeypatch.setattr(staging, "DIRECT", direct)
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 256)
+    big = _thrice(tmp_path / "big.csv")
+    db = tmp_path / "read.duckdb"
+    tscorr.open(db).close()
+    real_query = _Base.query
+    asked: list[str] = []
+
+    def query(self: _Base, sql: str, params: object = None) -> pl.DataFrame:
+        if "_tscorr_wanted" in sql:  # the sizes of the series read back
+            asked.append(sql)
+            raise duckdb.IOException("IO Error: Input/output error")
+        return real_query(self, sql, params)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_Base, "query", query)
+    got = runner.invoke(app, ["--db", str(db), "load", str(big)])
+    monkeypatch.undo()
+    assert asked and got.exit_code != 0
+    assert got.output.strip().splitlines()[-1] == (
+        f"Error: {db}: the write failed (IO Error: Input/output error); nothing was changed"
+    ), got.output
+    with tscorr.open(db, read_only=True) as store:
+        assert store.scalar("SELECT count(*) FROM points") == 0
+        assert store.scalar("SELECT count(*) FROM sources") == 0

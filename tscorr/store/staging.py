@@ -391,17 +391,19 @@ class SourceWriter:
             f"(SELECT code, ts FROM {points} UNION ALL "
             f"SELECT code, ts FROM {stage_name('censored', self.tag)})"
         )
-        with store._registered("_tscorr_wanted", wanted.to_frame()):
+        # a DuckDB failure reading them back is one line, as one writing them is
+        with store._writing(), store._registered("_tscorr_wanted", wanted.to_frame()):
             sizes = store.query(
                 f"SELECT code, count(*) AS len FROM {rows} SEMI JOIN _tscorr_wanted "
                 "USING (code) GROUP BY code ORDER BY code"
             )
         for batch in _batches(sizes, max_rows):
-            with store._registered("_tscorr_batch", batch.to_frame()):
-                yield store.query(
+            with store._writing(), store._registered("_tscorr_batch", batch.to_frame()):
+                times = store.query(
                     f"SELECT code AS series, ts FROM {rows} SEMI JOIN _tscorr_batch "
                     "USING (code) ORDER BY code, ts"
                 )
+            yield times
 
     def split_runs(self) -> dict[int, tuple[int, int, int, int]]:
         """The folded run of each series met in more than one part whose parts make one
