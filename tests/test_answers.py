@@ -314,3 +314,31 @@ def test_a_runs_pairs_are_counted_as_people_write_counts(tmp_path: Path) -> None
     view = dataclasses.replace(load_run(store, run.run_id), n_pairs=1_234_567)
     store.close()
     assert "over 1,234,567 pairs" in answers(view, 1)["answer"][0]
+
+
+def test_an_average_over_events_says_how_many_had_a_value_then(tmp_path: Path) -> None:
+    """Two events, the day after the second missing: the answer averages one day and says
+    so ("1 of the 2 events ... the other has no value then"), as the table's n_events does,
+    not "each of the 2 events". SYNTHETIC: 60 days of views, +50% the day after each event."""
+    days = np.arange(np.datetime64("2016-01-01"), np.datetime64("2016-03-01"))
+    views = np.full(len(days), 1000.0) + np.arange(len(days)) % 3
+    after = [20, 51]  # 21 January and 21 February
+    views[after] *= 1.5
+    rows = [f"{d},{v:.0f}\n" for i, (d, v) in enumerate(zip(days, views, strict=True)) if i != after[1]]
+    (tmp_path / "v.csv").write_text("date,Article\n" + "".join(rows))
+    (tmp_path / "e.csv").write_text(
+        "ts,kind,name\n2016-01-20T12:00:00Z,launch,One\n2016-02-20T12:00:00Z,launch,Two\n"
+    )
+    store = tscorr.open(tmp_path / "a.duckdb")
+    tscorr.load_file(store, tmp_path / "v.csv")
+    tscorr.load_file(store, tmp_path / "e.csv")
+    run = run_respond(store, RespondParams(events="kind = 'launch'", bucket="1d", after="2d"))
+    row = answers(load_run(store, run.run_id)).row(0, named=True)
+    table = store.query(
+        "SELECT n_events FROM response_summary WHERE run_id = ? AND is_peak", [run.run_id]
+    )
+    store.close()
+    assert row["lag"] == 1 and table["n_events"][0] == 1
+    # 1,503: day 20 is 1,002 views (1,000 + 20 % 3), times 1.5
+    assert "1,503 on average 1 day after the day of 1 of the 2 events of kind = 'launch' " \
+        "(the other has no value then)" in row["text"], row["text"]

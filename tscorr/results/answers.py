@@ -201,8 +201,19 @@ def _respond(view: RunView, row: dict[str, Any]) -> Answer:
         when += f" ({bucket_text(start, view.bucket_seconds(series), view.zone(series))})"
         first = view.bucket_start(series, at)
     else:
-        side = "" if lag == 0 else f" {abs(lag)} {bucket}{'s' if abs(lag) != 1 else ''} {'after' if lag > 0 else 'before'}"
-        when = f"on average{side} in the {bucket} of each of the {events} events of {row['event_set']}"
+        side = "in the" if lag == 0 else (
+            f"{abs(lag)} {bucket}{'s' if abs(lag) != 1 else ''} "
+            f"{'after' if lag > 0 else 'before'} the"
+        )
+        # the events averaged at this lag: those whose bucket there has a value
+        used = int(row.get("n_events") or events)
+        which = f"each of the {events} events"
+        if used < events:
+            others = "the other has" if events - used == 1 else "the others have"
+            which = f"{used} of the {events} events"
+        when = f"on average {side} {bucket} of {which} of {row['event_set']}"
+        if used < events:
+            when += f" ({others} no value then)"
         first = None
     value = row.get("mean_value")
     noun_text = f" {noun}" if noun and value is not None and math.isfinite(value) else ""
