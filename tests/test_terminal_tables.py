@@ -166,6 +166,9 @@ def test_a_long_table_prints_its_first_rows_and_says_how_to_get_the_rest(sandy: 
     assert rows[0].split("│")[1].strip()[:10] == every[1][:10]  # the first rows, in order
     assert rows[-1].split("│")[1].strip()[:10] == every[TABLE_ROWS][:10]
     assert f"The first {TABLE_ROWS} of {total:,} rows: --top N prints N" in " ".join(run().split())
+    # a line of its own, whole: the table is two narrow columns, its caption would wrap it
+    note = f"The first {TABLE_ROWS} of {total:,} rows: --top N prints N, --csv or --json every row."
+    assert note in [line.strip() for line in run().splitlines()]
     longer = run("--top", "80")
     assert len([line for line in longer.splitlines() if line.startswith("│")]) == 80
     assert "The first" not in longer

@@ -90,13 +90,7 @@ class XcorrRun:
         if self._peaks is not None:
             return self._peaks.head(n), self._peaks.height
         assert self._store is not None
-        first = self._store.first_peaks(self.run_id, n)
-        total = int(
-            self._store.scalar(
-                "SELECT count(*) FROM xcorr_peaks WHERE run_id = ? AND r IS NOT NULL",
-                [self.run_id],
-            )
-        )
+        first, total = self._store.first_peaks(self.run_id, n)
         return first.select(pl.exclude("run_id"), "run_id"), total
 
 

@@ -312,7 +312,7 @@ def _table(
     ]
     width = terminal_width(out.width)
     layout = fit(columns, width, LOW_VALUE.get(name, LOW_VALUE["*"]))
-    notes = layout.notes() + ([more] if more else [])
+    notes = layout.notes()
     table = Table(
         title=Text(printable(title)) if title else None,
         caption=Text("\n".join(notes)) if notes else None,
@@ -345,6 +345,8 @@ def _table(
     (Console(file=out.file, soft_wrap=False, width=width) if wide else out).print(
         table, width=width
     )
+    if more:  # a line of its own: a narrow table's caption would wrap it
+        out.print(Text(more), width=width)
 
 
 def say_notes(notes: Sequence[str]) -> None:

@@ -445,15 +445,20 @@ class _Reading(_Base):
                 [run_id],
             )
 
-    def first_peaks(self, run_id: int, n: int) -> pl.DataFrame:
+    def first_peaks(self, run_id: int, n: int) -> tuple[pl.DataFrame, int]:
         """The first ``n`` peak rows with an r of run ``run_id`` (``xcorr_peaks``), by q_peak
         then |r| (largest first), ties by event set and series: the order
-        :func:`tscorr.analysis.correlate.ranked` gives them, without reading the others."""
-        return self.query(
+        :func:`tscorr.analysis.correlate.ranked` gives them, without reading the others;
+        and how many there are."""
+        first = self.query(
             "SELECT * FROM xcorr_peaks WHERE run_id = ? AND r IS NOT NULL "
             "ORDER BY q_peak ASC NULLS LAST, abs(r) DESC, event_set, series LIMIT ?",
             [run_id, n],
         )
+        total = self.scalar(
+            "SELECT count(*) FROM xcorr_peaks WHERE run_id = ? AND r IS NOT NULL", [run_id]
+        )
+        return first, int(total)
 
     def count_rows(self, table: str, run_id: int) -> int:
         """How many rows of ``table`` run ``run_id`` has."""
